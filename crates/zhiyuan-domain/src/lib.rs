@@ -1,0 +1,20 @@
+//! zhiyuan's domain: the types and rules every other crate speaks, with no I/O.
+//!
+//! Values are parsed once at the edge into types that cannot hold invalid data
+//! (`RegionCode::parse`, `IdDocument::parse`, `VolunteerNumber::parse`); rules that decide
+//! who may do what ([`access`]) are pure functions over facts the caller has loaded.
+
+pub mod access;
+pub mod category;
+pub mod clock;
+pub mod document;
+pub mod error;
+pub mod ids;
+pub mod org;
+pub mod person;
+pub mod region;
+pub mod registration;
+pub mod site;
+pub mod volunteer_number;
+
+pub use error::{FieldError, Invalid};

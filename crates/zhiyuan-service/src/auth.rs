@@ -1,0 +1,146 @@
+//! Sessions: password login with throttling, bearer tokens, and the principal behind a
+//! token. Only the SHA-256 of a token is stored; a verified token is cached briefly so
+//! that ordinary requests cost a hash and a map lookup, not a database round trip.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use moka::sync::Cache;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use zhiyuan_domain::access::Principal;
+use zhiyuan_store::{AccountRecord, LoginFailures, NewSession};
+
+use crate::error::{Result, ServiceError};
+use crate::{Ctx, Zhiyuan};
+
+/// A hash that verifies nothing, checked when the login does not exist so that unknown
+/// and known logins take the same time.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Cq3dXQ7Jk3PKk9sYgWj0UDKrjHQvY0SFBGTNuYcZBr8";
+
+/// Verified tokens, briefly.
+#[derive(Clone)]
+pub(crate) struct PrincipalCache(Cache<[u8; 32], Arc<Principal>>);
+
+impl PrincipalCache {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(200_000)
+                .time_to_live(ttl.unsigned_abs())
+                .build(),
+        )
+    }
+
+    /// Forgets every cached principal (after a change of grants or memberships).
+    pub(crate) fn clear(&self) {
+        self.0.invalidate_all();
+    }
+}
+
+/// The SHA-256 of a bearer token, as stored.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub token: String,
+    pub expires_at: OffsetDateTime,
+    pub account: AccountRecord,
+}
+
+impl Zhiyuan {
+    /// Checks a login and password; on success opens a session. Repeated failures for one
+    /// login lock it for a while (429 with the time to wait).
+    pub async fn login(&self, ctx: &Ctx, login: &str, password: &str) -> Result<LoginOutcome> {
+        let cfg = &self.config;
+        let failures = self.store.login_failures(login).await?;
+        if let Some(until) = failures
+            .and_then(|f| f.locked_until)
+            .filter(|u| *u > ctx.now)
+        {
+            return Err(ServiceError::TooManyRequests {
+                retry_after: until - ctx.now,
+            });
+        }
+        let account = self.store.find_account(login).await?;
+        let hash = account
+            .as_ref()
+            .filter(|a| !a.disabled)
+            .and_then(|a| a.password_hash.clone());
+        let verified = self
+            .config
+            .password_cost
+            .verify(
+                password.to_owned(),
+                hash.clone().unwrap_or_else(|| DUMMY_HASH.to_owned()),
+            )
+            .await?
+            && hash.is_some();
+        let Some(account) = account.filter(|_| verified) else {
+            let mut f = failures
+                .filter(|f| ctx.now - f.first_at < cfg.login_window)
+                .unwrap_or(LoginFailures {
+                    count: 0,
+                    first_at: ctx.now,
+                    locked_until: None,
+                });
+            f.count += 1;
+            if f.count >= cfg.login_max_failures {
+                f.locked_until = Some(ctx.now + cfg.login_lockout);
+            }
+            self.store.set_login_failures(login, Some(f)).await?;
+            tracing::info!(failures = f.count, "login refused");
+            return Err(ServiceError::Unauthenticated);
+        };
+        if failures.is_some() {
+            self.store.set_login_failures(login, None).await?;
+        }
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = format!("zy1_{}", URL_SAFE_NO_PAD.encode(raw));
+        let expires_at = ctx.now + cfg.session_ttl;
+        self.store
+            .insert_session(&NewSession {
+                token_hash: hash_token(&token),
+                account: account.id,
+                created_at: ctx.now,
+                expires_at,
+            })
+            .await?;
+        tracing::info!(account.id = account.id.0, "login");
+        Ok(LoginOutcome {
+            token,
+            expires_at,
+            account,
+        })
+    }
+
+    /// The principal behind a bearer token; 401 when unknown or expired.
+    pub async fn authenticate(&self, token: &str) -> Result<Arc<Principal>> {
+        let key = hash_token(token);
+        if let Some(p) = self.principals.0.get(&key) {
+            return Ok(p);
+        }
+        let principal = self
+            .store
+            .load_principal(&key, OffsetDateTime::now_utc())
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let principal = Arc::new(principal);
+        self.principals.0.insert(key, principal.clone());
+        Ok(principal)
+    }
+
+    /// Ends the session of `token`.
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let key = hash_token(token);
+        self.principals.0.invalidate(&key);
+        self.store.delete_session(&key).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! The service's error: what went wrong in terms of the request, mapped once to HTTP.
+
+use time::Duration;
+use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Fields failed validation.
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique value is taken or the object changed meanwhile.
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("too many failed attempts; try again later")]
+    TooManyRequests { retry_after: Duration },
+    #[error("service temporarily unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid(Invalid::one(field, reason))
+    }
+}
+
+impl From<Invalid> for ServiceError {
+    fn from(e: Invalid) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(e: FieldError) -> Self {
+        Self::Invalid(e.into())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("record"),
+            StoreError::Conflict { field: "version" } => Self::Conflict {
+                field: "version",
+                message: "the record was changed by someone else; reload and try again".into(),
+            },
+            StoreError::Conflict { field } => Self::Conflict {
+                field,
+                message: format!("{field} is already registered"),
+            },
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Internal(e) => Self::Internal(e),
+        }
+    }
+}

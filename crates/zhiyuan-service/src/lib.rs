@@ -1,0 +1,111 @@
+//! zhiyuan's use cases. Each public method of [`Zhiyuan`] is one thing a person can do:
+//! it authorises the actor in its [`Ctx`] against the facts it loads, calls the store, and
+//! audits every change in the same transaction. HTTP handlers and the command line call
+//! these and nothing below them.
+
+mod auth;
+mod ctx;
+mod error;
+mod orgs;
+mod password;
+mod regions;
+pub mod seed;
+mod sites;
+mod staff;
+mod vault;
+mod volunteers;
+
+use std::sync::Arc;
+
+use time::Duration;
+use zhiyuan_store::Store;
+
+pub use auth::{LoginOutcome, hash_token};
+pub use ctx::{Actor, Changes, Ctx};
+pub use error::{Result, ServiceError};
+pub use orgs::{MembershipDecision, OrgPatch, OrgView};
+pub use password::PasswordCost;
+pub use sites::SitePatch;
+pub use staff::NewStaff;
+pub use vault::{Vault, VaultError};
+pub use volunteers::VolunteerPatch;
+
+/// Settings of the use cases.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+    /// How long a verified token is trusted without asking the database again. Logout on
+    /// this server takes effect at once; on other servers within this time.
+    pub principal_cache_ttl: Duration,
+    pub password_cost: PasswordCost,
+    /// Failed logins for one login name within `login_window` before it is locked.
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    pub login_lockout: Duration,
+    /// The privacy policy version registrations must accept.
+    pub privacy_policy_version: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::hours(12),
+            principal_cache_ttl: Duration::seconds(30),
+            password_cost: PasswordCost::default(),
+            login_max_failures: 5,
+            login_window: Duration::minutes(15),
+            login_lockout: Duration::minutes(15),
+            privacy_policy_version: "2026-01".to_owned(),
+        }
+    }
+}
+
+/// The application: the store, the vault and the settings. Cheap to clone.
+#[derive(Clone)]
+pub struct Zhiyuan {
+    store: Arc<dyn Store>,
+    vault: Vault,
+    config: Arc<ServiceConfig>,
+    principals: auth::PrincipalCache,
+}
+
+impl std::fmt::Debug for Zhiyuan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Zhiyuan")
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Zhiyuan {
+    pub fn new(store: Arc<dyn Store>, vault: Vault, config: ServiceConfig) -> Self {
+        let principals = auth::PrincipalCache::new(config.principal_cache_ttl);
+        Self {
+            store,
+            vault,
+            config: Arc::new(config),
+            principals,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Loads reference data (Guangdong and its cities) that is missing.
+    pub async fn ensure_reference_data(&self) -> Result<usize> {
+        Ok(self
+            .store
+            .ensure_regions(&zhiyuan_domain::region::reference_regions())
+            .await?)
+    }
+}

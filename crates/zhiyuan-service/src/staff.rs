@@ -1,0 +1,105 @@
+//! Staff accounts: administrators, auditors and site staff, created inside the creator's
+//! own jurisdiction (or by the operator at the command line, to bootstrap).
+
+use zhiyuan_domain::access::GrantedRole;
+use zhiyuan_domain::ids::SiteId;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::registration::check_password;
+use zhiyuan_store::{AccountRecord, GrantRow, NewAccount};
+
+use crate::error::{Result, ServiceError};
+use crate::{Ctx, Zhiyuan};
+
+/// A staff account to create, with one role.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub login: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: GrantedRole,
+    /// The jurisdiction of an admin or auditor.
+    pub region: Option<RegionCode>,
+    /// The site of site staff.
+    pub site: Option<SiteId>,
+}
+
+/// Logins of staff: 3 to 40 lowercase letters, digits, `.`, `-` or `_`, starting with a
+/// letter, so they can never be mistaken for a volunteer number.
+fn check_login(login: &str) -> Result<()> {
+    let ok = (3..=40).contains(&login.len())
+        && login.starts_with(|c: char| c.is_ascii_lowercase())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "login",
+            "3 to 40 lowercase letters, digits, '.', '-' or '_', starting with a letter",
+        ))
+    }
+}
+
+impl Zhiyuan {
+    pub async fn create_staff(&self, ctx: &Ctx, s: NewStaff) -> Result<AccountRecord> {
+        check_login(&s.login)?;
+        check_password(&s.password)?;
+        let display_name = zhiyuan_domain::person::parse_person_name(&s.display_name)
+            .map_err(|e| e.under("display_name"))?;
+        let grant = match s.role {
+            GrantedRole::SiteStaff => {
+                let id = s
+                    .site
+                    .ok_or_else(|| ServiceError::invalid("site", "site staff need a site"))?;
+                let site = self
+                    .store
+                    .get_site(id)
+                    .await?
+                    .ok_or_else(|| ServiceError::invalid("site", "no such site"))?;
+                GrantRow {
+                    role: s.role,
+                    region: site.site.region,
+                    site: Some(id),
+                }
+            }
+            _ => {
+                let region = s.region.ok_or_else(|| {
+                    ServiceError::invalid("region", "admins and auditors need a jurisdiction")
+                })?;
+                self.require_region(region, "region").await?;
+                GrantRow {
+                    role: s.role,
+                    region,
+                    site: None,
+                }
+            }
+        };
+        ctx.require(|p| p.can_grant(grant.region))?;
+        let password_hash = self.config.password_cost.hash(s.password).await?;
+        let mut audit = ctx.audit("account.create", "account", "", Some(grant.region));
+        audit.details = serde_json::json!({
+            "login": s.login, "role": grant.role, "region": grant.region, "site": grant.site,
+        });
+        let account = self
+            .store
+            .insert_account(
+                &NewAccount {
+                    login: s.login,
+                    display_name,
+                    password_hash,
+                    volunteer: None,
+                    grants: vec![grant],
+                },
+                &audit,
+            )
+            .await?;
+        Ok(account)
+    }
+
+    /// The signed-in account's grants as stored (roles given by administrators).
+    pub async fn my_grants(&self, ctx: &Ctx) -> Result<Vec<GrantRow>> {
+        let p = ctx.user()?;
+        Ok(self.store.account_grants(p.account).await?)
+    }
+}

@@ -1,0 +1,238 @@
+//! Accounts, grants, sessions and login throttling.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
+use zhiyuan_domain::access::{Grant, GrantedRole, Principal};
+use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::org::MembershipRole;
+use zhiyuan_store::{
+    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession,
+    Result,
+};
+
+use crate::PgStore;
+use crate::conv::{conv, get, pg_err, region, write_audit};
+
+const ACCOUNT_SELECT: &str =
+    "SELECT id, login, display_name, password_hash, volunteer_id, disabled FROM accounts";
+
+fn account_from_row(row: &tokio_postgres::Row) -> Result<AccountRecord> {
+    Ok(AccountRecord {
+        id: AccountId(get(row, 0)?),
+        login: get(row, 1)?,
+        display_name: get(row, 2)?,
+        password_hash: get(row, 3)?,
+        volunteer: get::<Option<i64>>(row, 4)?.map(VolunteerId),
+        disabled: get(row, 5)?,
+    })
+}
+
+async fn grants_of(c: &impl GenericClient, account: i64) -> Result<Vec<GrantRow>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT role, region_code, site_id FROM grants WHERE account_id = $1 ORDER BY id",
+        )
+        .await
+        .map_err(pg_err)?;
+    let rows = c.query(&stmt, &[&account]).await.map_err(pg_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(GrantRow {
+                role: conv(row, 0, |s: &str| GrantedRole::parse(s))?,
+                region: region(row, 1)?,
+                site: get::<Option<i64>>(row, 2)?.map(SiteId),
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl AccountStore for PgStore {
+    async fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> Result<AccountRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let row = tx
+            .query_one(
+                "INSERT INTO accounts (login, display_name, password_hash, volunteer_id,
+                    created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &a.login,
+                    &a.display_name,
+                    &a.password_hash,
+                    &a.volunteer.map(|v| v.0),
+                    &audit.at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let id: i64 = get(&row, 0)?;
+        for g in &a.grants {
+            tx.execute(
+                "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &id,
+                    &g.role.as_str(),
+                    &g.region.as_i64(),
+                    &g.site.map(|s| s.0),
+                    &audit.at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
+        write_audit(&tx, audit, Some(id.to_string())).await?;
+        let row = tx
+            .query_one(&format!("{ACCOUNT_SELECT} WHERE id = $1"), &[&id])
+            .await
+            .map_err(pg_err)?;
+        let record = account_from_row(&row)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
+    async fn find_account(&self, login: &str) -> Result<Option<AccountRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!("{ACCOUNT_SELECT} WHERE login = $1"))
+            .await
+            .map_err(pg_err)?;
+        let row = client.query_opt(&stmt, &[&login]).await.map_err(pg_err)?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn insert_session(&self, s: &NewSession) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &&s.token_hash[..],
+                    &s.account.0,
+                    &s.created_at,
+                    &s.expires_at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    async fn load_principal(
+        &self,
+        token_hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Principal>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT a.id, a.volunteer_id FROM sessions s
+                 JOIN accounts a ON a.id = s.account_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled",
+            )
+            .await
+            .map_err(pg_err)?;
+        let Some(row) = client
+            .query_opt(&stmt, &[&&token_hash[..], &now])
+            .await
+            .map_err(pg_err)?
+        else {
+            return Ok(None);
+        };
+        let account: i64 = get(&row, 0)?;
+        let volunteer: Option<i64> = get(&row, 1)?;
+        let mut grants: Vec<Grant> = grants_of(&client, account)
+            .await?
+            .into_iter()
+            .filter_map(|g| match (g.role, g.site) {
+                (GrantedRole::JurisdictionAdmin, _) => {
+                    Some(Grant::JurisdictionAdmin { region: g.region })
+                }
+                (GrantedRole::Auditor, _) => Some(Grant::Auditor { region: g.region }),
+                (GrantedRole::SiteStaff, Some(site)) => Some(Grant::SiteStaff { site }),
+                (GrantedRole::SiteStaff, None) => None,
+            })
+            .collect();
+        if let Some(v) = volunteer {
+            let stmt = client
+                .prepare_cached(
+                    "SELECT org_id, role FROM memberships
+                     WHERE volunteer_id = $1 AND status = 'active' AND role <> 'member'",
+                )
+                .await
+                .map_err(pg_err)?;
+            for row in client.query(&stmt, &[&v]).await.map_err(pg_err)? {
+                grants.push(Grant::Team {
+                    org: OrgId(get(&row, 0)?),
+                    team_role: conv(&row, 1, |s: &str| MembershipRole::parse(s))?,
+                });
+            }
+        }
+        Ok(Some(Principal {
+            account: AccountId(account),
+            volunteer: volunteer.map(VolunteerId),
+            grants,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM sessions WHERE token_hash = $1",
+                &[&&token_hash[..]],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT count, first_at, locked_until FROM login_failures WHERE login = $1",
+                &[&login],
+            )
+            .await
+            .map_err(pg_err)?;
+        row.map(|r| {
+            Ok(LoginFailures {
+                count: get::<i32>(&r, 0)? as u32,
+                first_at: get(&r, 1)?,
+                locked_until: get(&r, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()> {
+        let client = self.client().await?;
+        match f {
+            None => {
+                client
+                    .execute("DELETE FROM login_failures WHERE login = $1", &[&login])
+                    .await
+            }
+            Some(f) => {
+                client
+                    .execute(
+                        "INSERT INTO login_failures (login, count, first_at, locked_until)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (login) DO UPDATE SET count = excluded.count,
+                            first_at = excluded.first_at, locked_until = excluded.locked_until",
+                        &[&login, &(f.count as i32), &f.first_at, &f.locked_until],
+                    )
+                    .await
+            }
+        }
+        .map_err(pg_err)?;
+        Ok(())
+    }
+
+    async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
+        grants_of(&self.client().await?, account.0).await
+    }
+}

@@ -1,0 +1,63 @@
+//! Reading the audit trail (writing happens in each change's transaction, see `conv`).
+
+use async_trait::async_trait;
+use zhiyuan_domain::ids::AccountId;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::{AuditQuery, AuditRecord, AuditStore, Page, PageRequest, Result};
+
+use crate::PgStore;
+use crate::conv::{get, pg_err, range};
+
+#[async_trait]
+impl AuditStore for PgStore {
+    async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>> {
+        let (lo, hi) = range(q.within);
+        let (stype, sid) = q.subject.clone().unzip();
+        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
+                    region_code, reason, details
+                 FROM audit_log
+                 WHERE id < $1 AND (NOT $2 OR (region_code >= $3 AND region_code < $4))
+                   AND ($5::TEXT IS NULL OR (subject_type = $5 AND subject_id = $6))
+                 ORDER BY id DESC LIMIT $7",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &before,
+                    &q.within.is_some(),
+                    &lo,
+                    &hi,
+                    &stype,
+                    &sid,
+                    &(i64::from(page.limit) + 1),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    id: get(r, 0)?,
+                    at: get(r, 1)?,
+                    actor: get::<Option<i64>>(r, 2)?.map(AccountId),
+                    request_id: get(r, 3)?,
+                    action: get(r, 4)?,
+                    subject_type: get(r, 5)?,
+                    subject_id: get(r, 6)?,
+                    region: get::<Option<i64>>(r, 7)?.and_then(RegionCode::from_i64),
+                    reason: get(r, 8)?,
+                    details: get(r, 9)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |a| vec![a.id]))
+    }
+}

@@ -1,0 +1,132 @@
+//! The connection pool, opening, and migrations.
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+use zhiyuan_store::{Result, StoreError};
+
+use crate::conv::pg_err;
+
+/// `(version, name, sql)` in order; names match the SQLite folder one for one.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+/// An arbitrary constant naming zhiyuan's migration advisory lock.
+const MIGRATION_LOCK: i64 = 0x7a68_6979_7561_6e00;
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    pub pool_size: usize,
+    /// Take an advisory lock while migrating, so that several app servers starting at
+    /// once migrate one at a time. Turn off for engines without advisory locks.
+    pub migration_lock: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            migration_lock: true,
+        }
+    }
+}
+
+/// The PostgreSQL store. Cheap to clone.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("status", &self.pool.status())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects and migrates.
+    pub async fn open(url: &str, options: &PgOptions) -> Result<Self> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = Self { pool };
+        store.migrate(options.migration_lock).await?;
+        Ok(store)
+    }
+
+    pub(crate) async fn client(&self) -> Result<Object> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    async fn migrate(&self, lock: bool) -> Result<usize> {
+        let mut client = self.client().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS zhiyuan_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await
+            .or_else(|e| {
+                // Two servers racing to create the table: the loser sees a unique
+                // violation on the catalog, and the table exists either way.
+                if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                    Ok(())
+                } else {
+                    Err(pg_err(e))
+                }
+            })?;
+        let mut applied = 0;
+        for (version, name, sql) in MIGRATIONS {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            if lock {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                    .await
+                    .map_err(pg_err)?;
+            }
+            let done = tx
+                .query_opt(
+                    "SELECT 1 FROM zhiyuan_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await
+                .map_err(pg_err)?
+                .is_some();
+            if done {
+                continue;
+            }
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| StoreError::corrupt(format!("migration {name} failed: {e}")))?;
+            tx.execute(
+                "INSERT INTO zhiyuan_migrations (version, name) VALUES ($1, $2)",
+                &[version, name],
+            )
+            .await
+            .map_err(pg_err)?;
+            tx.commit().await.map_err(pg_err)?;
+            tracing::info!(migration = name, "applied migration");
+            applied += 1;
+        }
+        Ok(applied)
+    }
+}

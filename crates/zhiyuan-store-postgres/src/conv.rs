@@ -1,0 +1,115 @@
+//! Conversions between domain values and PostgreSQL columns, and error mapping.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSql;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::{AuditEntry, Result, StoreError, conflict_field};
+
+/// Maps a driver error: unique violations become conflicts naming the request field,
+/// lost connections and overload become `Unavailable`.
+pub fn pg_err(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        if *db.code() == SqlState::UNIQUE_VIOLATION {
+            let table = db.table().unwrap_or_default();
+            let constraint = db.constraint().unwrap_or_default();
+            // Default names are `<table>_<columns>_key`.
+            let column = constraint
+                .strip_prefix(table)
+                .and_then(|c| c.strip_prefix('_'))
+                .map(|c| c.strip_suffix("_key").unwrap_or(c))
+                .unwrap_or_default();
+            let field = conflict_field(table, column);
+            return StoreError::Conflict { field };
+        }
+        if matches!(
+            *db.code(),
+            SqlState::T_R_SERIALIZATION_FAILURE
+                | SqlState::T_R_DEADLOCK_DETECTED
+                | SqlState::TOO_MANY_CONNECTIONS
+                | SqlState::ADMIN_SHUTDOWN
+        ) {
+            return StoreError::Unavailable(db.message().to_owned());
+        }
+    } else if e.is_closed() {
+        return StoreError::Unavailable(e.to_string());
+    }
+    StoreError::internal(e)
+}
+
+/// Reads a column, reporting type mismatches as errors rather than panics.
+pub fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T> {
+    row.try_get(idx).map_err(pg_err)
+}
+
+/// Reads a column and converts it, reporting impossible values as corruption.
+pub fn conv<'a, R: FromSql<'a>, T>(
+    row: &'a Row,
+    idx: usize,
+    f: impl FnOnce(R) -> Option<T>,
+) -> Result<T> {
+    f(get(row, idx)?)
+        .ok_or_else(|| StoreError::corrupt(format!("unexpected value in column {idx}")))
+}
+
+pub fn region(row: &Row, idx: usize) -> Result<RegionCode> {
+    conv(row, idx, RegionCode::from_i64)
+}
+
+pub fn json<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> Result<T> {
+    conv(row, idx, |v: serde_json::Value| {
+        serde_json::from_value(v).ok()
+    })
+}
+
+pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// `(lo, hi)` of an optional subtree filter; no filter covers everything.
+pub fn range(within: Option<RegionCode>) -> (i64, i64) {
+    within.map_or((0, i64::MAX), RegionCode::subtree)
+}
+
+/// Writes an audit entry in the caller's transaction.
+pub async fn write_audit(
+    tx: &impl GenericClient,
+    entry: &AuditEntry,
+    subject_id: Option<String>,
+) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
+                subject_id, region_code, reason, details)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await
+        .map_err(pg_err)?;
+    tx.execute(
+        &stmt,
+        &[
+            &entry.at,
+            &entry.actor.map(|a| a.0),
+            &entry.request_id,
+            &entry.action,
+            &entry.subject_type,
+            &subject_id.as_deref().unwrap_or(&entry.subject_id),
+            &entry.region.map(RegionCode::as_i64),
+            &entry.reason,
+            &entry.details,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
+}
+
+/// Fails with a version conflict when an optimistic update touched no row.
+pub fn expect_one(changed: u64) -> Result<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { field: "version" })
+    }
+}

@@ -1,0 +1,228 @@
+//! Accounts, grants, sessions and login throttling.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+use zhiyuan_domain::access::{Grant, GrantedRole, Principal};
+use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::org::MembershipRole;
+use zhiyuan_store::{
+    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession,
+    Result,
+};
+
+use crate::SqliteStore;
+use crate::conv::{col, micros, opt_time, region, store_err, time, write_audit};
+
+const ACCOUNT_SELECT: &str =
+    "SELECT id, login, display_name, password_hash, volunteer_id, disabled FROM accounts";
+
+fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
+    Ok(AccountRecord {
+        id: AccountId(row.get(0)?),
+        login: row.get(1)?,
+        display_name: row.get(2)?,
+        password_hash: row.get(3)?,
+        volunteer: row.get::<_, Option<i64>>(4)?.map(VolunteerId),
+        disabled: row.get(5)?,
+    })
+}
+
+fn grants_of(c: &rusqlite::Connection, account: i64) -> rusqlite::Result<Vec<GrantRow>> {
+    c.prepare_cached(
+        "SELECT role, region_code, site_id FROM grants WHERE account_id = ?1 ORDER BY id",
+    )?
+    .query_map([account], |row| {
+        Ok(GrantRow {
+            role: col(row, 0, |s: String| GrantedRole::parse(&s))?,
+            region: region(row, 1)?,
+            site: row.get::<_, Option<i64>>(2)?.map(SiteId),
+        })
+    })?
+    .collect()
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> Result<AccountRecord> {
+        let (a, audit) = (a.clone(), audit.clone());
+        self.write(move |tx| {
+            let now = micros(audit.at);
+            tx.execute(
+                "INSERT INTO accounts (login, display_name, password_hash, volunteer_id,
+                    created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    a.login,
+                    a.display_name,
+                    a.password_hash,
+                    a.volunteer.map(|v| v.0),
+                    now
+                ],
+            )
+            .map_err(store_err)?;
+            let id = tx.last_insert_rowid();
+            for g in &a.grants {
+                tx.execute(
+                    "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        id,
+                        g.role.as_str(),
+                        g.region.as_i64(),
+                        g.site.map(|s| s.0),
+                        now
+                    ],
+                )
+                .map_err(store_err)?;
+            }
+            write_audit(tx, &audit, Some(id.to_string()))?;
+            tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([id], account_from_row))
+                .map_err(store_err)
+        })
+        .await
+    }
+
+    async fn find_account(&self, login: &str) -> Result<Option<AccountRecord>> {
+        let login = login.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE login = ?1"))?
+                .query_row([login], account_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn insert_session(&self, s: &NewSession) -> Result<()> {
+        let s = s.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    &s.token_hash[..],
+                    s.account.0,
+                    micros(s.created_at),
+                    micros(s.expires_at)
+                ],
+            )
+            .map_err(store_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load_principal(
+        &self,
+        token_hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Principal>> {
+        let token_hash = *token_hash;
+        self.read(move |c| {
+            let session = c
+                .prepare_cached(
+                    "SELECT a.id, a.volunteer_id FROM sessions s
+                     JOIN accounts a ON a.id = s.account_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND a.disabled = 0",
+                )?
+                .query_row(params![&token_hash[..], micros(now)], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+                })
+                .optional()?;
+            let Some((account, volunteer)) = session else {
+                return Ok(None);
+            };
+            let mut grants: Vec<Grant> = grants_of(c, account)?
+                .into_iter()
+                .filter_map(|g| match (g.role, g.site) {
+                    (GrantedRole::JurisdictionAdmin, _) => {
+                        Some(Grant::JurisdictionAdmin { region: g.region })
+                    }
+                    (GrantedRole::Auditor, _) => Some(Grant::Auditor { region: g.region }),
+                    (GrantedRole::SiteStaff, Some(site)) => Some(Grant::SiteStaff { site }),
+                    (GrantedRole::SiteStaff, None) => None,
+                })
+                .collect();
+            if let Some(v) = volunteer {
+                let teams = c
+                    .prepare_cached(
+                        "SELECT org_id, role FROM memberships
+                         WHERE volunteer_id = ?1 AND status = 'active' AND role <> 'member'",
+                    )?
+                    .query_map([v], |r| {
+                        Ok(Grant::Team {
+                            org: OrgId(r.get(0)?),
+                            team_role: col(r, 1, |s: String| MembershipRole::parse(&s))?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                grants.extend(teams);
+            }
+            Ok(Some(Principal {
+                account: AccountId(account),
+                volunteer: volunteer.map(VolunteerId),
+                grants,
+            }))
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        let token_hash = *token_hash;
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                [&token_hash[..]],
+            )
+            .map_err(store_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
+        let login = login.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT count, first_at, locked_until FROM login_failures WHERE login = ?1",
+            )?
+            .query_row([login], |r| {
+                Ok(LoginFailures {
+                    count: r.get(0)?,
+                    first_at: time(r, 1)?,
+                    locked_until: opt_time(r, 2)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()> {
+        let login = login.to_owned();
+        self.write(move |tx| {
+            match f {
+                None => tx.execute("DELETE FROM login_failures WHERE login = ?1", [login]),
+                Some(f) => tx.execute(
+                    "INSERT INTO login_failures (login, count, first_at, locked_until)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (login) DO UPDATE SET count = excluded.count,
+                        first_at = excluded.first_at, locked_until = excluded.locked_until",
+                    params![
+                        login,
+                        f.count,
+                        micros(f.first_at),
+                        f.locked_until.map(micros)
+                    ],
+                ),
+            }
+            .map_err(store_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
+        self.read(move |c| grants_of(c, account.0)).await
+    }
+}

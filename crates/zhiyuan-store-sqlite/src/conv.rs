@@ -1,0 +1,129 @@
+//! Conversions between domain values and SQLite columns, and error mapping.
+
+use rusqlite::types::Type;
+use rusqlite::{Row, Transaction, params};
+use time::{Date, OffsetDateTime};
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::{AuditEntry, StoreError, conflict_field};
+
+/// Microseconds since the epoch.
+pub fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub fn from_micros(us: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn date_text(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+fn bad(idx: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, what.to_owned().into())
+}
+
+/// Reads column `idx` and converts it with `f`, reporting a corrupt value as a conversion
+/// error on that column.
+pub fn col<T, R: rusqlite::types::FromSql>(
+    row: &Row<'_>,
+    idx: usize,
+    f: impl FnOnce(R) -> Option<T>,
+) -> rusqlite::Result<T> {
+    f(row.get(idx)?).ok_or_else(|| bad(idx, "unexpected value"))
+}
+
+pub fn region(row: &Row<'_>, idx: usize) -> rusqlite::Result<RegionCode> {
+    col(row, idx, RegionCode::from_i64)
+}
+
+pub fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<OffsetDateTime> {
+    Ok(from_micros(row.get(idx)?))
+}
+
+pub fn opt_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+    Ok(row.get::<_, Option<i64>>(idx)?.map(from_micros))
+}
+
+pub fn date(row: &Row<'_>, idx: usize) -> rusqlite::Result<Date> {
+    col(row, idx, |s: String| {
+        zhiyuan_domain::registration::parse_date(&s).ok()
+    })
+}
+
+pub fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    col(row, idx, |s: String| serde_json::from_str(&s).ok())
+}
+
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Maps a rusqlite error: unique violations become conflicts naming the request field.
+pub fn store_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, Some(msg)) = &e {
+        if code.code == rusqlite::ErrorCode::ConstraintViolation {
+            if let Some(cols) = msg.strip_prefix("UNIQUE constraint failed: ") {
+                let first = cols.split(", ").next().unwrap_or_default();
+                let (table, column) = first.split_once('.').unwrap_or((first, ""));
+                return StoreError::Conflict {
+                    field: conflict_field(table, column),
+                };
+            }
+            if msg.contains("PRIMARY KEY") || msg.contains("FOREIGN KEY") {
+                return StoreError::corrupt(msg.clone());
+            }
+        }
+        if matches!(
+            code.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ) {
+            return StoreError::Unavailable(msg.clone());
+        }
+    }
+    if let rusqlite::Error::SqliteFailure(code, None) = &e {
+        if code.code == rusqlite::ErrorCode::ConstraintViolation {
+            return StoreError::corrupt(e.to_string());
+        }
+    }
+    StoreError::internal(e)
+}
+
+/// Writes an audit entry inside the caller's transaction. `subject_id` overrides the
+/// entry's when the subject was created by the same transaction.
+pub fn write_audit(
+    tx: &Transaction<'_>,
+    entry: &AuditEntry,
+    subject_id: Option<String>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
+                subject_id, region_code, reason, details)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(store_err)?;
+    stmt.execute(params![
+        micros(entry.at),
+        entry.actor.map(|a| a.0),
+        entry.request_id,
+        entry.action,
+        entry.subject_type,
+        subject_id.as_deref().unwrap_or(&entry.subject_id),
+        entry.region.map(RegionCode::as_i64),
+        entry.reason,
+        entry.details.to_string(),
+    ])
+    .map_err(store_err)?;
+    Ok(())
+}
+
+/// Fails with a version conflict when an optimistic update touched no row.
+pub fn expect_one(changed: usize) -> Result<(), StoreError> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { field: "version" })
+    }
+}

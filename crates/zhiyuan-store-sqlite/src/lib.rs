@@ -1,0 +1,33 @@
+//! SQLite storage, the embedded default (`sqlite://./zhiyuan-data/zhiyuan.db`).
+//!
+//! One writer connection behind a mutex serialises writes (SQLite allows one writer at a
+//! time anyway; queueing in-process is cheaper than busy-waiting on the file lock), and a
+//! pool of reader connections serves reads concurrently under WAL. All database work runs
+//! on tokio's blocking threads.
+
+mod accounts;
+mod audit;
+mod conn;
+mod conv;
+mod migrate;
+mod orgs;
+mod regions;
+mod sites;
+mod volunteers;
+
+use async_trait::async_trait;
+use zhiyuan_store::{Result, Store};
+
+pub use conn::SqliteStore;
+pub use migrate::MIGRATIONS;
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+}

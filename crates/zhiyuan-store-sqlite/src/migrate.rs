@@ -1,0 +1,51 @@
+//! Embedded migrations, applied in order and recorded in `zhiyuan_migrations`. The names
+//! match the PostgreSQL folder one for one (a test checks it); applied files never change.
+
+use rusqlite::Connection;
+use zhiyuan_store::{Result, StoreError};
+
+use crate::conv::{micros, store_err};
+
+/// `(version, name, sql)` in order.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+/// Applies every migration not yet applied; returns how many ran.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<usize> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS zhiyuan_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL
+        ) STRICT",
+    )
+    .map_err(store_err)?;
+    let mut applied = 0;
+    for (version, name, sql) in MIGRATIONS {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_err)?;
+        let done: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM zhiyuan_migrations WHERE version = ?1)",
+                [version],
+                |r| r.get(0),
+            )
+            .map_err(store_err)?;
+        if done {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::corrupt(format!("migration {name} failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO zhiyuan_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![version, name, micros(time::OffsetDateTime::now_utc())],
+        )
+        .map_err(store_err)?;
+        tx.commit().map_err(store_err)?;
+        tracing::info!(migration = name, "applied migration");
+        applied += 1;
+    }
+    Ok(applied)
+}

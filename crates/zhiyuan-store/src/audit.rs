@@ -1,0 +1,47 @@
+//! The audit trail: who changed what, when and why. Entries are written by the backend in
+//! the transaction of the change they describe, and never updated or deleted.
+
+use time::OffsetDateTime;
+use zhiyuan_domain::ids::AccountId;
+use zhiyuan_domain::region::RegionCode;
+
+/// One change, as the service describes it. `details` holds the changed fields with their
+/// old and new values; sensitive values appear only masked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: OffsetDateTime,
+    /// `None` for the system itself (migrations, seeding).
+    pub actor: Option<AccountId>,
+    pub request_id: String,
+    /// Dotted verb, e.g. `volunteer.update`.
+    pub action: &'static str,
+    pub subject_type: &'static str,
+    /// Filled in by the backend when the subject is created by the same write.
+    pub subject_id: String,
+    /// The region the subject belongs to: decides which jurisdictions see the entry.
+    pub region: Option<RegionCode>,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub actor: Option<AccountId>,
+    pub request_id: String,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub region: Option<RegionCode>,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// Filters for reading the trail, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub within: Option<RegionCode>,
+    pub subject: Option<(String, String)>,
+}

@@ -1,0 +1,43 @@
+//! The one error type of every backend.
+
+/// What can go wrong in storage, in terms the layers above can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique value is taken (`field` names it in request terms, e.g.
+    /// `id_document.number`), or `version` when the row changed since it was read.
+    #[error("conflict on {field}")]
+    Conflict { field: &'static str },
+    /// The database cannot be reached or is overloaded; the request may be retried.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a broken database. Logged once, never shown to clients.
+    #[error("storage failure: {0}")]
+    Internal(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        Self::Internal(what.into().into())
+    }
+}
+
+/// The request field a unique constraint protects, from the table and the first column of
+/// the constraint: both backends report violations this way.
+pub fn conflict_field(table: &str, column: &str) -> &'static str {
+    match (table, column) {
+        ("volunteers", "document_hmac") => "id_document.number",
+        ("volunteers", "number") => "number",
+        ("accounts", "login") => "login",
+        ("accounts", "volunteer_id") => "volunteer",
+        ("organisations", "credit_code") => "credit_code",
+        ("regions", _) => "code",
+        ("memberships", _) => "volunteer",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,23 @@
+//! Storage for zhiyuan: small traits split by capability, implemented by one crate per
+//! backend (SQLite embedded, PostgreSQL in production) and proven by one shared suite.
+//!
+//! Two rules hold for every write:
+//! - it carries an [`AuditEntry`] that the backend writes in the same transaction, so no
+//!   change exists without its who/when/why;
+//! - an update carries the `version` it was read at and fails with
+//!   [`StoreError::Conflict`] on `version` if someone else changed the row meanwhile, so
+//!   several app servers never overwrite each other silently.
+
+mod audit;
+mod error;
+mod page;
+mod records;
+mod traits;
+
+pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use error::{StoreError, conflict_field};
+pub use page::{Cursor, Page, PageRequest};
+pub use records::*;
+pub use traits::*;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

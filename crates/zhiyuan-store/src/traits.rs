@@ -1,0 +1,141 @@
+//! The storage traits, split by capability. [`Store`] is all of them together, which is
+//! what the application holds (`Arc<dyn Store>`).
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use zhiyuan_domain::access::{OrgFacts, Principal};
+use zhiyuan_domain::ids::{AccountId, MembershipId, OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::region::{Region, RegionCode};
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+
+use crate::*;
+
+#[async_trait]
+pub trait RegionStore {
+    /// Adds a region; its parent must exist. Conflict on `code` if taken.
+    async fn insert_region(&self, region: &Region, audit: &AuditEntry) -> Result<()>;
+    /// Inserts the regions that do not exist yet (reference data), returns how many.
+    async fn ensure_regions(&self, regions: &[Region]) -> Result<usize>;
+    async fn get_region(&self, code: RegionCode) -> Result<Option<Region>>;
+    async fn rename_region(&self, region: &Region, audit: &AuditEntry) -> Result<()>;
+    async fn list_regions(&self, q: &RegionQuery, page: &PageRequest) -> Result<Page<Region>>;
+}
+
+#[async_trait]
+pub trait SiteStore {
+    async fn insert_site(&self, site: &NewSite, audit: &AuditEntry) -> Result<SiteRecord>;
+    async fn get_site(&self, id: SiteId) -> Result<Option<SiteRecord>>;
+    /// Writes `site.site` if the row is still at `site.version`.
+    async fn update_site(&self, site: &SiteRecord, audit: &AuditEntry) -> Result<SiteRecord>;
+    async fn list_sites(&self, q: &SiteQuery, page: &PageRequest) -> Result<Page<SiteRecord>>;
+}
+
+#[async_trait]
+pub trait OrgStore {
+    /// Creates an organisation and, when `admin` is given, makes that volunteer its
+    /// active admin in the same transaction.
+    async fn insert_org(
+        &self,
+        org: &NewOrg,
+        admin: Option<VolunteerId>,
+        audit: &AuditEntry,
+    ) -> Result<OrgRecord>;
+    async fn get_org(&self, id: OrgId) -> Result<Option<OrgRecord>>;
+    async fn update_org(&self, org: &OrgRecord, audit: &AuditEntry) -> Result<OrgRecord>;
+    async fn list_orgs(&self, q: &OrgQuery, page: &PageRequest) -> Result<Page<OrgRecord>>;
+
+    /// Conflict on `volunteer` if the volunteer already has a membership of this team.
+    async fn insert_membership(
+        &self,
+        m: &NewMembership,
+        audit: &AuditEntry,
+    ) -> Result<MembershipRecord>;
+    async fn get_membership(&self, id: MembershipId) -> Result<Option<MembershipRecord>>;
+    /// Writes role, status and decision if the row is still at `m.version`.
+    async fn update_membership(
+        &self,
+        m: &MembershipRecord,
+        audit: &AuditEntry,
+    ) -> Result<MembershipRecord>;
+    async fn list_memberships(
+        &self,
+        q: &MembershipQuery,
+        page: &PageRequest,
+    ) -> Result<Page<MembershipRecord>>;
+    /// The teams a volunteer belongs to or has applied to, as access facts.
+    async fn volunteer_orgs(&self, volunteer: VolunteerId) -> Result<Vec<OrgFacts>>;
+}
+
+#[async_trait]
+pub trait VolunteerStore {
+    /// Registers a volunteer and, with a password hash, their login account (login = the
+    /// volunteer number), with the privacy consent. Conflict on `id_document.number` for
+    /// a document already registered, on `number` for a number already taken.
+    async fn insert_volunteer(
+        &self,
+        v: &NewVolunteer,
+        audit: &AuditEntry,
+    ) -> Result<VolunteerRecord>;
+    /// Bulk load for synthetic data: one transaction, one audit entry for the batch; each
+    /// volunteer optionally joins a team as an active member.
+    async fn insert_volunteers_bulk(
+        &self,
+        batch: &[(NewVolunteer, Option<OrgId>)],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    async fn get_volunteer(&self, id: VolunteerId) -> Result<Option<VolunteerRecord>>;
+    async fn get_volunteer_by_number(
+        &self,
+        number: VolunteerNumber,
+    ) -> Result<Option<VolunteerRecord>>;
+    /// Writes the profile if the row is still at `v.version`.
+    async fn update_volunteer(
+        &self,
+        v: &VolunteerRecord,
+        audit: &AuditEntry,
+    ) -> Result<VolunteerRecord>;
+    async fn list_volunteers(
+        &self,
+        q: &VolunteerQuery,
+        page: &PageRequest,
+    ) -> Result<Page<VolunteerRecord>>;
+    async fn count_volunteers(&self) -> Result<u64>;
+    /// The stored ciphertext of a volunteer's document (for re-encryption and exports).
+    async fn document_ciphertext(&self, id: VolunteerId) -> Result<Option<Vec<u8>>>;
+}
+
+#[async_trait]
+pub trait AccountStore {
+    /// Conflict on `login` if taken.
+    async fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> Result<AccountRecord>;
+    async fn find_account(&self, login: &str) -> Result<Option<AccountRecord>>;
+    async fn insert_session(&self, s: &NewSession) -> Result<()>;
+    /// The principal behind a live session: account, volunteer, granted roles and the
+    /// team roles of active memberships. `None` for unknown or expired tokens.
+    async fn load_principal(
+        &self,
+        token_hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Principal>>;
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
+    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>>;
+    async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()>;
+    /// The grants of an account (for `/me` and staff management).
+    async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
+}
+
+#[async_trait]
+pub trait AuditStore {
+    async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
+}
+
+/// Everything the application needs from storage.
+#[async_trait]
+pub trait Store:
+    RegionStore + SiteStore + OrgStore + VolunteerStore + AccountStore + AuditStore + Send + Sync
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Cheap round trip, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+}
