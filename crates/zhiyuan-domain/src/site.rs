@@ -83,6 +83,7 @@ impl SiteKind {
 /// A point in WGS-84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct GeoPoint {
     pub lat: f64,
     pub lng: f64,

@@ -5,6 +5,7 @@
 
 mod auth;
 mod ctx;
+mod demo;
 mod error;
 mod orgs;
 mod password;
@@ -22,6 +23,7 @@ use zhiyuan_store::Store;
 
 pub use auth::{LoginOutcome, hash_token};
 pub use ctx::{Actor, Changes, Ctx};
+pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use password::PasswordCost;
@@ -107,5 +109,16 @@ impl Zhiyuan {
             .store
             .ensure_regions(&zhiyuan_domain::region::reference_regions())
             .await?)
+    }
+}
+
+/// Refuses a change based on a version the record has moved past.
+fn check_version(expected: Option<i64>, actual: i64) -> Result<()> {
+    match expected {
+        Some(v) if v != actual => Err(ServiceError::Conflict {
+            field: "version",
+            message: format!("the record is at version {actual}, not {v}; reload and try again"),
+        }),
+        _ => Ok(()),
     }
 }

@@ -31,6 +31,8 @@ pub struct OrgPatch {
     pub contact_name: Option<Option<String>>,
     pub contact_phone: Option<Option<String>>,
     pub service_categories: Option<Vec<ServiceCategory>>,
+    /// The version the change is based on; a stale one is refused.
+    pub version: Option<i64>,
 }
 
 /// A decision on a membership.
@@ -152,6 +154,7 @@ impl Zhiyuan {
     pub async fn update_org(&self, ctx: &Ctx, id: OrgId, patch: OrgPatch) -> Result<OrgRecord> {
         let mut record = self.load_org(id).await?;
         ctx.require(|p| p.can_access_org(&record.facts(), Access::Write))?;
+        crate::check_version(patch.version, record.version)?;
         let before = record.org.clone();
         if let Some(site) = patch.site {
             self.site_for(site, &before).await?;

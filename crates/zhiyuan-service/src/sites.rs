@@ -16,6 +16,8 @@ pub struct SitePatch {
     pub address: Option<String>,
     pub location: Option<Option<GeoPoint>>,
     pub phone: Option<Option<String>>,
+    /// The version the change is based on; a stale one is refused.
+    pub version: Option<i64>,
 }
 
 impl Zhiyuan {
@@ -42,6 +44,7 @@ impl Zhiyuan {
     pub async fn update_site(&self, ctx: &Ctx, id: SiteId, patch: SitePatch) -> Result<SiteRecord> {
         let mut record = self.get_site(id).await?;
         ctx.require(|p| p.can_access_site(&record.facts(), Access::Write))?;
+        crate::check_version(patch.version, record.version)?;
         let before = record.site.clone();
         let s = &mut record.site;
         if let Some(kind) = patch.kind {

@@ -27,6 +27,8 @@ pub struct VolunteerPatch {
     pub service_categories: Option<Vec<ServiceCategory>>,
     /// Required when someone other than the volunteer makes the change.
     pub reason: Option<String>,
+    /// The version the change is based on; a stale one is refused.
+    pub version: Option<i64>,
 }
 
 impl Zhiyuan {
@@ -160,6 +162,7 @@ impl Zhiyuan {
         let mut v = self.load_volunteer(number).await?;
         let facts = self.volunteer_facts(ctx, &v).await?;
         ctx.require(|p| p.can_update_volunteer(&facts))?;
+        crate::check_version(patch.version, v.version)?;
         let by_self = matches!(&ctx.actor, Actor::User(p) if p.volunteer == Some(v.id));
         if !by_self && patch.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(ServiceError::invalid(

@@ -114,10 +114,10 @@ impl SqliteStore {
                 None => open_conn(&inner.path, true)?,
             };
             let result = f(&conn).map_err(store_err);
-            if let Ok(mut readers) = inner.readers.lock() {
-                if readers.len() < IDLE_READERS {
-                    readers.push(conn);
-                }
+            if let Ok(mut readers) = inner.readers.lock()
+                && readers.len() < IDLE_READERS
+            {
+                readers.push(conn);
             }
             result
         })

@@ -62,32 +62,28 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 /// Maps a rusqlite error: unique violations become conflicts naming the request field.
 pub fn store_err(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(code, Some(msg)) = &e {
-        if code.code == rusqlite::ErrorCode::ConstraintViolation {
-            if let Some(cols) = msg.strip_prefix("UNIQUE constraint failed: ") {
-                let first = cols.split(", ").next().unwrap_or_default();
-                let (table, column) = first.split_once('.').unwrap_or((first, ""));
-                return StoreError::Conflict {
-                    field: conflict_field(table, column),
-                };
+    let rusqlite::Error::SqliteFailure(failure, msg) = &e else {
+        return StoreError::internal(e);
+    };
+    let msg = msg.as_deref().unwrap_or_default();
+    match failure.code {
+        rusqlite::ErrorCode::ConstraintViolation => {
+            match msg.strip_prefix("UNIQUE constraint failed: ") {
+                Some(cols) => {
+                    let first = cols.split(", ").next().unwrap_or_default();
+                    let (table, column) = first.split_once('.').unwrap_or((first, ""));
+                    StoreError::Conflict {
+                        field: conflict_field(table, column),
+                    }
+                }
+                None => StoreError::internal(e),
             }
-            if msg.contains("PRIMARY KEY") || msg.contains("FOREIGN KEY") {
-                return StoreError::corrupt(msg.clone());
-            }
         }
-        if matches!(
-            code.code,
-            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-        ) {
-            return StoreError::Unavailable(msg.clone());
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+            StoreError::Unavailable(msg.to_owned())
         }
+        _ => StoreError::internal(e),
     }
-    if let rusqlite::Error::SqliteFailure(code, None) = &e {
-        if code.code == rusqlite::ErrorCode::ConstraintViolation {
-            return StoreError::corrupt(e.to_string());
-        }
-    }
-    StoreError::internal(e)
 }
 
 /// Writes an audit entry inside the caller's transaction. `subject_id` overrides the

@@ -1,0 +1,68 @@
+//! zhiyuan's HTTP API. [`router`] builds the whole application: routes, body limit,
+//! request ids and request logs. Handlers are thin: they parse input into domain types,
+//! call one use case of [`zhiyuan_service::Zhiyuan`], and map the result to a view.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::Request;
+use tower_http::LatencyUnit;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use zhiyuan_service::Zhiyuan;
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub app: Zhiyuan,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+/// The application router.
+pub fn router(app: Zhiyuan, options: &HttpOptions) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| {
+            // The matched route, never the raw path: paths carry volunteer numbers, and logs
+            // should group by endpoint.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), route, request_id)
+        })
+        .on_response(
+            DefaultOnResponse::new()
+                .level(tracing::Level::INFO)
+                .latency_unit(LatencyUnit::Millis),
+        );
+    routes::api()
+        .with_state(AppState { app })
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

@@ -1,0 +1,70 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and served at
+//! `/api/v1/openapi.json`. `docs/openapi.json` is a committed copy a test keeps equal.
+
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{auth, health, organisations, regions, sites, staff, volunteers};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "zhiyuan",
+        description = "Volunteer service information platform: registration, organisations, sites and records.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::healthz, health::readyz,
+        auth::login, auth::logout, auth::me,
+        volunteers::register_volunteer, volunteers::get_volunteer, volunteers::update_volunteer,
+        volunteers::list_volunteers, volunteers::list_volunteer_memberships,
+        regions::list_regions, regions::get_region, regions::create_region, regions::update_region,
+        sites::list_sites, sites::get_site, sites::create_site, sites::update_site,
+        organisations::list_orgs, organisations::get_org, organisations::create_org,
+        organisations::update_org, organisations::list_org_memberships,
+        organisations::apply_for_membership, organisations::decide_membership,
+        staff::create_staff, staff::list_audit,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "volunteers", description = "Registration and profiles"),
+        (name = "auth", description = "Sessions"),
+        (name = "regions", description = "Administrative regions (GB/T 2260)"),
+        (name = "sites", description = "Civilization-practice centers, institutes, stations"),
+        (name = "organisations", description = "Organisations and teams"),
+        (name = "memberships", description = "Volunteers in teams"),
+        (name = "staff", description = "Administration and audit"),
+        (name = "operations", description = "Health"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+    }
+}
+
+/// The document as pretty JSON.
+pub fn json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+pub async fn document() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json(),
+    )
+}

@@ -1,0 +1,106 @@
+//! Signing in and out, and who am I.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use zhiyuan_domain::access::Grant;
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Caller, Json};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// A volunteer number, or a staff login.
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: i64,
+    pub login: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub token_type: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub account: AccountView,
+}
+
+/// Signs in with a password. Five failures in 15 minutes lock the login for 15 minutes.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "login or password is wrong", body = ErrorBody),
+        (status = 429, description = "too many failures; see Retry-After", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let out = state
+        .app
+        .login(&caller.ctx, body.login.trim(), &body.password)
+        .await?;
+    Ok(Json(LoginResponse {
+        token: out.token,
+        token_type: "Bearer",
+        expires_at: out.expires_at,
+        account: AccountView {
+            id: out.account.id.0,
+            login: out.account.login,
+            display_name: out.account.display_name,
+        },
+    }))
+}
+
+/// Ends the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
+    caller.ctx.user()?;
+    if let Some(token) = &caller.token {
+        state.app.logout(token).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub account_id: i64,
+    /// Present when the account is a volunteer's.
+    pub volunteer_number: Option<String>,
+    /// Every scope the account holds, including team roles from memberships.
+    pub grants: Vec<Grant>,
+}
+
+/// The signed-in account and its roles.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<MeView>> {
+    let p = caller.ctx.user()?;
+    let volunteer_number = match p.volunteer {
+        Some(id) => state
+            .app
+            .store()
+            .get_volunteer(id)
+            .await
+            .map_err(zhiyuan_service::ServiceError::from)?
+            .map(|v| v.number.to_string()),
+        None => None,
+    };
+    Ok(Json(MeView {
+        account_id: p.account.0,
+        volunteer_number,
+        grants: p.grants.clone(),
+    }))
+}

@@ -1,0 +1,106 @@
+//! Staff accounts and the audit trail: the administration of a jurisdiction.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use zhiyuan_domain::access::GrantedRole;
+use zhiyuan_domain::ids::SiteId;
+use zhiyuan_service::NewStaff;
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Caller, Json, Query, page};
+use crate::routes::auth::AccountView;
+use crate::routes::regions::parse_region;
+use crate::views::{AuditView, PageView};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaff {
+    /// Lowercase letters, digits, `.`, `-`, `_`; starts with a letter.
+    pub login: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: GrantedRole,
+    /// The jurisdiction of an admin or auditor.
+    pub region: Option<String>,
+    /// The site of site staff.
+    pub site: Option<i64>,
+}
+
+/// Creates a staff account with one role inside the caller's jurisdiction.
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])),
+    request_body = CreateStaff,
+    responses((status = 201, body = AccountView), (status = 403, body = ErrorBody),
+        (status = 409, description = "login taken", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(b): Json<CreateStaff>,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    let region = b
+        .region
+        .as_deref()
+        .map(|r| parse_region("region", r))
+        .transpose()?;
+    let account = state
+        .app
+        .create_staff(
+            &caller.ctx,
+            NewStaff {
+                login: b.login,
+                display_name: b.display_name,
+                password: b.password,
+                role: b.role,
+                region,
+                site: b.site.map(SiteId),
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountView {
+            id: account.id.0,
+            login: account.login,
+            display_name: account.display_name,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListAudit {
+    /// Region subtree; defaults to the caller's only jurisdiction.
+    pub within: Option<String>,
+    /// With `subject_id`: only entries about one object (e.g. `volunteer`).
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// The audit trail of a jurisdiction, newest first (admins and auditors).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "staff", security(("bearer" = [])),
+    params(ListAudit),
+    responses((status = 200, body = PageView<AuditView>), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListAudit>,
+) -> ApiResult<Json<PageView<AuditView>>> {
+    let within = q
+        .within
+        .as_deref()
+        .map(|r| parse_region("within", r))
+        .transpose()?;
+    let subject = q.subject_type.zip(q.subject_id);
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state
+        .app
+        .list_audit(&caller.ctx, within, subject, &page)
+        .await?;
+    Ok(Json(PageView::from_page(result, AuditView::from)))
+}

@@ -1,0 +1,208 @@
+//! The demo province behind `serve --demo`: a small synthetic province, one login per
+//! role, and a pending team application so every role has something to look at.
+
+use std::sync::Arc;
+
+use zhiyuan_domain::access::{GrantedRole, Principal};
+use zhiyuan_domain::document::{DocumentKind, IdDocument, resident_check_char};
+use zhiyuan_domain::org::OrgKind;
+use zhiyuan_domain::person::Gender;
+use zhiyuan_domain::region::{RegionCode, RegionLevel};
+use zhiyuan_domain::registration::{Registration, parse_date};
+use zhiyuan_store::{NewOrg, PageRequest, RegionQuery, SiteQuery, VolunteerRecord};
+
+use crate::error::{Result, ServiceError};
+use crate::{Actor, Ctx, NewStaff, Zhiyuan};
+
+/// The password of every demo login.
+pub const DEMO_PASSWORD: &str = "zhiyuan-demo";
+
+/// Demo logins by role.
+#[derive(Debug, Clone)]
+pub struct DemoLogins {
+    pub password: &'static str,
+    pub accounts: Vec<(&'static str, String)>,
+}
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap_or_else(|_| unreachable!("demo code {s}"))
+}
+
+impl Zhiyuan {
+    async fn demo_volunteer(
+        &self,
+        ctx: &Ctx,
+        name: &str,
+        birth: &str,
+        seq: &str,
+        residence: RegionCode,
+    ) -> Result<VolunteerRecord> {
+        let mut digits = format!("440106{}{seq}", birth.replace('-', "")).into_bytes();
+        digits.push(resident_check_char(&digits));
+        let number = String::from_utf8(digits).unwrap_or_default();
+        let document = IdDocument::parse(DocumentKind::MainlandId, &number, None)?;
+        let facts = document
+            .embedded_facts()
+            .ok_or_else(|| ServiceError::Internal("demo document has no facts".into()))?;
+        let registration = Registration {
+            name: name.to_owned(),
+            gender: facts.gender,
+            birth_date: parse_date(birth)?,
+            document,
+            residence_region: residence,
+            phone: "13800138000".to_owned(),
+            skills: vec!["急救".to_owned()],
+            service_categories: vec![zhiyuan_domain::category::ServiceCategory::Community],
+            password: DEMO_PASSWORD.to_owned(),
+            privacy_consent_version: self.config.privacy_policy_version.clone(),
+            guardian: None,
+        };
+        debug_assert!(matches!(registration.gender, Gender::Male | Gender::Female));
+        self.register_volunteer(ctx, registration).await
+    }
+
+    /// Seeds the demo province into an empty database (409 otherwise).
+    pub async fn seed_demo(&self) -> Result<DemoLogins> {
+        self.seed_province(300, 2026, |_| {}).await?;
+        let ctx = Ctx::system("demo");
+        let staff = |login: &str, name: &str, role, region: Option<&str>, site| NewStaff {
+            login: login.to_owned(),
+            display_name: name.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            role,
+            region: region.map(code),
+            site,
+        };
+        let gz = code("440100");
+        let first = PageRequest::first(1);
+        let gz_site = self
+            .store
+            .list_sites(
+                &SiteQuery {
+                    within: Some(gz),
+                    kind: None,
+                },
+                &first,
+            )
+            .await?
+            .items
+            .pop()
+            .ok_or(ServiceError::NotFound("demo site"))?;
+        let gz_village = self
+            .store
+            .list_regions(
+                &RegionQuery {
+                    within: Some(gz),
+                    parent: None,
+                    level: Some(RegionLevel::Village),
+                },
+                &first,
+            )
+            .await?
+            .items
+            .pop()
+            .ok_or(ServiceError::NotFound("demo village"))?;
+        let accounts = [
+            (
+                "province admin",
+                staff(
+                    "demo-province",
+                    "省级管理员",
+                    GrantedRole::JurisdictionAdmin,
+                    Some("440000"),
+                    None,
+                ),
+            ),
+            (
+                "Guangzhou admin",
+                staff(
+                    "demo-guangzhou",
+                    "广州市管理员",
+                    GrantedRole::JurisdictionAdmin,
+                    Some("440100"),
+                    None,
+                ),
+            ),
+            (
+                "Shenzhen admin",
+                staff(
+                    "demo-shenzhen",
+                    "深圳市管理员",
+                    GrantedRole::JurisdictionAdmin,
+                    Some("440300"),
+                    None,
+                ),
+            ),
+            (
+                "auditor",
+                staff(
+                    "demo-auditor",
+                    "审计员",
+                    GrantedRole::Auditor,
+                    Some("440000"),
+                    None,
+                ),
+            ),
+            (
+                "site staff",
+                staff(
+                    "demo-site",
+                    "站点工作人员",
+                    GrantedRole::SiteStaff,
+                    None,
+                    Some(gz_site.id),
+                ),
+            ),
+        ];
+        let mut logins = Vec::new();
+        for (role, s) in accounts {
+            let login = s.login.clone();
+            self.create_staff(&ctx, s).await?;
+            logins.push((role, login));
+        }
+        let leader = self
+            .demo_volunteer(&ctx, "陈志愿", "1990-05-05", "123", gz_village.code)
+            .await?;
+        let member = self
+            .demo_volunteer(&ctx, "李晓华", "1998-08-08", "246", gz_village.code)
+            .await?;
+        let team = self
+            .create_org(
+                &ctx,
+                NewOrg {
+                    kind: OrgKind::GrassrootsTeam,
+                    name: "广州市示范志愿服务队".to_owned(),
+                    credit_code: None,
+                    parent: None,
+                    region: gz_site.site.region,
+                    site: Some(gz_site.id),
+                    description: "演示用志愿服务队".to_owned(),
+                    contact_name: Some("陈志愿".to_owned()),
+                    contact_phone: Some("13800138000".to_owned()),
+                    service_categories: vec![zhiyuan_domain::category::ServiceCategory::Community],
+                },
+                Some(leader.number),
+            )
+            .await?;
+        let member_account = self
+            .store
+            .find_account(&member.number.to_string())
+            .await?
+            .ok_or(ServiceError::NotFound("demo account"))?;
+        let as_member = Ctx::new(
+            Actor::User(Arc::new(Principal {
+                account: member_account.id,
+                volunteer: Some(member.id),
+                grants: Vec::new(),
+            })),
+            "system:demo",
+        );
+        self.apply_for_membership(&as_member, team.id).await?;
+        logins.push(("team admin (volunteer)", leader.number.to_string()));
+        logins.push(("volunteer", member.number.to_string()));
+        Ok(DemoLogins {
+            password: DEMO_PASSWORD,
+            accounts: logins,
+        })
+    }
+}

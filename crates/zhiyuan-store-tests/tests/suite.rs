@@ -1,0 +1,715 @@
+//! The storage suite. Every test runs on the backend `ZHIYUAN_TEST_BACKEND` names, on a
+//! database of its own; `scripts/test` runs the suite once per backend.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+use zhiyuan_domain::access::{Grant, GrantedRole};
+use zhiyuan_domain::ids::OrgId;
+use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
+use zhiyuan_domain::region::{Region, RegionLevel, reference_regions};
+use zhiyuan_domain::site::{GeoPoint, SiteKind};
+use zhiyuan_store::*;
+use zhiyuan_store_tests::{audit, code, volunteer};
+use zhiyuan_testkit::TestDb;
+
+async fn store() -> (TestDb, Arc<dyn Store>) {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    store.ensure_regions(&reference_regions()).await.unwrap();
+    (db, store)
+}
+
+async fn add_region(store: &Arc<dyn Store>, c: &str) {
+    store
+        .insert_region(
+            &Region {
+                code: code(c),
+                name: format!("区域{c}"),
+            },
+            &audit("region.create", c),
+        )
+        .await
+        .unwrap();
+}
+
+async fn audit_count(store: &Arc<dyn Store>) -> usize {
+    let mut n = 0;
+    let mut page = PageRequest::first(200);
+    loop {
+        let p = store
+            .list_audit(&AuditQuery::default(), &page)
+            .await
+            .unwrap();
+        n += p.items.len();
+        match p.next {
+            Some(c) => page.after = Some(c),
+            None => return n,
+        }
+    }
+}
+
+fn new_site(region: &str, kind: SiteKind) -> NewSite {
+    NewSite {
+        region: code(region),
+        kind,
+        name: "站点".into(),
+        address: "文明路1号".into(),
+        location: Some(GeoPoint {
+            lat: 23.1,
+            lng: 113.2,
+        }),
+        phone: None,
+    }
+}
+
+fn new_org(region: &str) -> NewOrg {
+    NewOrg {
+        kind: OrgKind::GrassrootsTeam,
+        name: "志愿服务队".into(),
+        credit_code: None,
+        parent: None,
+        region: code(region),
+        site: None,
+        description: String::new(),
+        contact_name: None,
+        contact_phone: None,
+        service_categories: vec![],
+    }
+}
+
+#[test]
+fn the_two_backends_have_the_same_migrations() {
+    let names = |m: &[(i64, &str, &str)]| -> Vec<(i64, String)> {
+        m.iter().map(|(v, n, _)| (*v, n.to_string())).collect()
+    };
+    assert_eq!(
+        names(zhiyuan_store_sqlite::MIGRATIONS),
+        names(zhiyuan_store_postgres::MIGRATIONS)
+    );
+}
+
+#[tokio::test]
+async fn opening_twice_migrates_once_and_keeps_the_data() {
+    let db = TestDb::new().await;
+    let first = db.store().await;
+    assert_eq!(
+        first.ensure_regions(&reference_regions()).await.unwrap(),
+        22
+    );
+    drop(first);
+    let again = db.store().await;
+    assert_eq!(again.ensure_regions(&reference_regions()).await.unwrap(), 0);
+    assert!(again.get_region(code("441900")).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn regions_list_by_subtree_parent_and_level_with_cursors() {
+    let (_db, store) = store().await;
+    for c in [
+        "440106",
+        "440106001",
+        "440106001001",
+        "440106001002",
+        "440304",
+        "441900003",
+    ] {
+        add_region(&store, c).await;
+    }
+    let within = |w: &str| RegionQuery {
+        within: Some(code(w)),
+        ..Default::default()
+    };
+    let all = store
+        .list_regions(&within("440100"), &PageRequest::first(200))
+        .await
+        .unwrap();
+    let codes: Vec<String> = all.items.iter().map(|r| r.code.to_string()).collect();
+    assert_eq!(
+        codes,
+        [
+            "440100",
+            "440106",
+            "440106001",
+            "440106001001",
+            "440106001002"
+        ]
+    );
+    let dongguan = store
+        .list_regions(
+            &RegionQuery {
+                parent: Some(code("441900")),
+                ..Default::default()
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dongguan.items[0].code.to_string(), "441900003");
+    let villages = store
+        .list_regions(
+            &RegionQuery {
+                level: Some(RegionLevel::Village),
+                ..Default::default()
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(villages.items.len(), 2);
+    // Paging two at a time visits every region of the subtree exactly once.
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.list_regions(&within("440100"), &page).await.unwrap();
+        seen.extend(p.items.iter().map(|r| r.code));
+        match p.next {
+            Some(c) => page.after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all.items.iter().map(|r| r.code).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_taken_region_code_is_a_conflict_and_writes_no_audit() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let before = audit_count(&store).await;
+    let err = store
+        .insert_region(
+            &Region {
+                code: code("440106"),
+                name: "again".into(),
+            },
+            &audit("region.create", "440106"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { field: "code" }));
+    assert_eq!(audit_count(&store).await, before);
+}
+
+#[tokio::test]
+async fn sites_update_with_their_version_and_refuse_a_stale_one() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let site = store
+        .insert_site(
+            &new_site("440106", SiteKind::PracticeCenter),
+            &audit("site.create", "440106"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(site.version, 1);
+    assert_eq!(store.get_site(site.id).await.unwrap().unwrap(), site);
+    let mut changed = site.clone();
+    changed.site.name = "新名称".into();
+    let updated = store
+        .update_site(&changed, &audit("site.update", "440106"))
+        .await
+        .unwrap();
+    assert_eq!((updated.version, updated.site.name.as_str()), (2, "新名称"));
+    // A second writer still holding version 1 is refused and changes nothing.
+    let mut stale = site.clone();
+    stale.site.name = "过时".into();
+    let err = store
+        .update_site(&stale, &audit("site.update", "440106"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { field: "version" }));
+    assert_eq!(
+        store.get_site(site.id).await.unwrap().unwrap().site.name,
+        "新名称"
+    );
+}
+
+#[tokio::test]
+async fn sites_list_within_a_subtree_only() {
+    let (_db, store) = store().await;
+    for c in ["440106", "440304"] {
+        add_region(&store, c).await;
+        store
+            .insert_site(
+                &new_site(c, SiteKind::PracticeCenter),
+                &audit("site.create", c),
+            )
+            .await
+            .unwrap();
+    }
+    let gz = store
+        .list_sites(
+            &SiteQuery {
+                within: Some(code("440100")),
+                kind: None,
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(gz.items.len(), 1);
+    assert_eq!(gz.items[0].site.region, code("440106"));
+}
+
+#[tokio::test]
+async fn a_team_with_an_admin_grants_the_admin_a_team_role_in_the_session() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            Some(v.id),
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let members = store
+        .list_memberships(
+            &MembershipQuery {
+                org: Some(org.id),
+                ..Default::default()
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.items.len(), 1);
+    assert_eq!(
+        (members.items[0].role, members.items[0].status),
+        (MembershipRole::Admin, MembershipStatus::Active)
+    );
+    let account = store
+        .find_account(&v.number.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    store
+        .insert_session(&NewSession {
+            token_hash: [7; 32],
+            account: account.id,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let principal = store.load_principal(&[7; 32], now).await.unwrap().unwrap();
+    assert_eq!(principal.volunteer, Some(v.id));
+    assert_eq!(
+        principal.grants,
+        vec![Grant::Team {
+            org: org.id,
+            team_role: MembershipRole::Admin
+        }]
+    );
+    assert_eq!(store.volunteer_orgs(v.id).await.unwrap(), vec![org.facts()]);
+}
+
+#[tokio::test]
+async fn one_volunteer_has_at_most_one_membership_per_team() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            None,
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let m = NewMembership {
+        org: org.id,
+        volunteer: v.id,
+        role: MembershipRole::Member,
+        status: MembershipStatus::Pending,
+        at: OffsetDateTime::now_utc(),
+        decided_by: None,
+    };
+    let first = store
+        .insert_membership(&m, &audit("membership.apply", "440106"))
+        .await
+        .unwrap();
+    let err = store
+        .insert_membership(&m, &audit("membership.apply", "440106"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { field: "volunteer" }));
+    let mut approved = first.clone();
+    approved.status = MembershipStatus::Active;
+    let approved = store
+        .update_membership(&approved, &audit("membership.update", "440106"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (approved.status, approved.version),
+        (MembershipStatus::Active, 2)
+    );
+    assert!(matches!(
+        store
+            .update_membership(&first, &audit("membership.update", "440106"))
+            .await
+            .unwrap_err(),
+        StoreError::Conflict { field: "version" }
+    ));
+}
+
+#[tokio::test]
+async fn a_registered_document_cannot_register_again_and_nothing_is_half_written() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        v.number.to_string(),
+        volunteer(1, "440106").number.to_string()
+    );
+    let before = audit_count(&store).await;
+    // Same document fingerprint, new number.
+    let mut dup = volunteer(2, "440106");
+    dup.document.identity_hmac = volunteer(1, "440106").document.identity_hmac;
+    let err = store
+        .insert_volunteer(&dup, &audit("volunteer.register", "440106"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Conflict {
+            field: "id_document.number"
+        }
+    ));
+    // Same number, new document.
+    let mut same_number = volunteer(3, "440106");
+    same_number.number = v.number;
+    let err = store
+        .insert_volunteer(&same_number, &audit("volunteer.register", "440106"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { field: "number" }));
+    assert_eq!(store.count_volunteers().await.unwrap(), 1);
+    assert_eq!(audit_count(&store).await, before);
+    assert!(
+        store
+            .find_account(&dup.number.to_string())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_volunteer_reads_back_as_written_and_updates_with_its_version() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    add_region(&store, "440304").await;
+    let mut new = volunteer(5, "440106");
+    new.guardian = Some(zhiyuan_domain::registration::Guardian {
+        name: "监护人".into(),
+        phone: "13900139000".into(),
+        consented_at: time::macros::datetime!(2026-11-01 10:00 UTC),
+    });
+    let v = store
+        .insert_volunteer(&new, &audit("volunteer.register", "440106"))
+        .await
+        .unwrap();
+    let read = store
+        .get_volunteer_by_number(v.number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, v);
+    assert_eq!(read.profile, new.profile);
+    assert_eq!(read.guardian, new.guardian);
+    assert_eq!(read.document_masked, "4401**********0000");
+    assert_eq!(
+        store.document_ciphertext(v.id).await.unwrap(),
+        Some(new.document.ciphertext.clone())
+    );
+    let mut moved = read.clone();
+    moved.profile.residence_region = code("440304");
+    let moved = store
+        .update_volunteer(&moved, &audit("volunteer.update", "440106"))
+        .await
+        .unwrap();
+    assert_eq!(moved.version, 2);
+    let sz = store
+        .list_volunteers(
+            &VolunteerQuery {
+                within: Some(code("440300")),
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sz.items.len(), 1);
+    assert!(
+        store
+            .list_volunteers(
+                &VolunteerQuery {
+                    within: Some(code("440100"))
+                },
+                &PageRequest::first(10)
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn bulk_loading_writes_volunteers_and_memberships_in_one_batch() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            None,
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let batch: Vec<(NewVolunteer, Option<OrgId>)> = (10..1010)
+        .map(|n| (volunteer(n, "440106"), (n % 2 == 0).then_some(org.id)))
+        .collect();
+    let before = audit_count(&store).await;
+    store
+        .insert_volunteers_bulk(&batch, &audit("volunteer.seed", "440106"))
+        .await
+        .unwrap();
+    assert_eq!(store.count_volunteers().await.unwrap(), 1000);
+    assert_eq!(audit_count(&store).await, before + 1);
+    let members = store
+        .list_memberships(
+            &MembershipQuery {
+                org: Some(org.id),
+                ..Default::default()
+            },
+            &PageRequest::first(200),
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.items.len(), 200);
+    assert!(members.next.is_some());
+    // A batch with one duplicate inside writes nothing at all.
+    let mut bad: Vec<(NewVolunteer, Option<OrgId>)> = (2000..2010)
+        .map(|n| (volunteer(n, "440106"), None))
+        .collect();
+    bad.push((volunteer(10, "440106"), None));
+    assert!(
+        store
+            .insert_volunteers_bulk(&bad, &audit("volunteer.seed", "440106"))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.count_volunteers().await.unwrap(), 1000);
+}
+
+#[tokio::test]
+async fn sessions_expire_and_end_and_carry_granted_roles() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let site = store
+        .insert_site(
+            &new_site("440106", SiteKind::PracticeCenter),
+            &audit("site.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let account = store
+        .insert_account(
+            &NewAccount {
+                login: "gz-admin".into(),
+                display_name: "管理员".into(),
+                password_hash: "$argon2id$fake".into(),
+                volunteer: None,
+                grants: vec![
+                    GrantRow {
+                        role: GrantedRole::JurisdictionAdmin,
+                        region: code("440100"),
+                        site: None,
+                    },
+                    GrantRow {
+                        role: GrantedRole::SiteStaff,
+                        region: code("440106"),
+                        site: Some(site.id),
+                    },
+                ],
+            },
+            &audit("account.create", "440100"),
+        )
+        .await
+        .unwrap();
+    let dup = store
+        .insert_account(
+            &NewAccount {
+                login: "gz-admin".into(),
+                display_name: "x".into(),
+                password_hash: "x".into(),
+                volunteer: None,
+                grants: vec![],
+            },
+            &audit("account.create", "440100"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict { field: "login" }));
+    let now = OffsetDateTime::now_utc();
+    for (hash, expires) in [
+        ([1u8; 32], now + Duration::hours(1)),
+        ([2u8; 32], now - Duration::seconds(1)),
+    ] {
+        store
+            .insert_session(&NewSession {
+                token_hash: hash,
+                account: account.id,
+                created_at: now,
+                expires_at: expires,
+            })
+            .await
+            .unwrap();
+    }
+    let p = store.load_principal(&[1; 32], now).await.unwrap().unwrap();
+    assert_eq!(
+        p.grants,
+        vec![
+            Grant::JurisdictionAdmin {
+                region: code("440100")
+            },
+            Grant::SiteStaff { site: site.id }
+        ]
+    );
+    assert_eq!(store.account_grants(account.id).await.unwrap().len(), 2);
+    assert!(store.load_principal(&[2; 32], now).await.unwrap().is_none());
+    assert!(store.load_principal(&[3; 32], now).await.unwrap().is_none());
+    store.delete_session(&[1; 32]).await.unwrap();
+    assert!(store.load_principal(&[1; 32], now).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn login_failures_are_kept_and_cleared() {
+    let (_db, store) = store().await;
+    assert!(store.login_failures("someone").await.unwrap().is_none());
+    let now = time::macros::datetime!(2026-11-25 10:00 UTC);
+    let f = LoginFailures {
+        count: 3,
+        first_at: now,
+        locked_until: Some(now + Duration::minutes(15)),
+    };
+    store.set_login_failures("someone", Some(f)).await.unwrap();
+    store.set_login_failures("someone", Some(f)).await.unwrap();
+    assert_eq!(store.login_failures("someone").await.unwrap(), Some(f));
+    store.set_login_failures("someone", None).await.unwrap();
+    assert!(store.login_failures("someone").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_audit_trail_lists_newest_first_by_region_and_subject() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    add_region(&store, "440304").await;
+    let mut registered = audit("volunteer.register", "440106");
+    registered.subject_type = "volunteer";
+    let v = store
+        .insert_volunteer(&volunteer(1, "440106"), &registered)
+        .await
+        .unwrap();
+    let mut changed = v.clone();
+    changed.profile.phone = "13900000000".into();
+    let mut entry = audit("volunteer.update", "440106");
+    entry.subject_type = "volunteer";
+    entry.subject_id = v.number.to_string();
+    entry.reason = Some("更正".into());
+    store.update_volunteer(&changed, &entry).await.unwrap();
+
+    let gz = store
+        .list_audit(
+            &AuditQuery {
+                within: Some(code("440100")),
+                subject: None,
+            },
+            &PageRequest::first(50),
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = gz.items.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["volunteer.update", "volunteer.register", "region.create"]
+    );
+    assert!(
+        gz.items
+            .iter()
+            .all(|a| code("440100").contains(a.region.unwrap()))
+    );
+    assert_eq!(gz.items[0].reason.as_deref(), Some("更正"));
+    let subject = store
+        .list_audit(
+            &AuditQuery {
+                within: None,
+                subject: Some(("volunteer".into(), v.number.to_string())),
+            },
+            &PageRequest::first(50),
+        )
+        .await
+        .unwrap();
+    // The registration's subject id is the number the backend fills in.
+    assert_eq!(subject.items.len(), 2);
+    // A page boundary does not skip or repeat entries.
+    let first = store
+        .list_audit(&AuditQuery::default(), &PageRequest::first(2))
+        .await
+        .unwrap();
+    let second = store
+        .list_audit(
+            &AuditQuery::default(),
+            &PageRequest {
+                limit: 2,
+                after: first.next.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(first.items.last().unwrap().id > second.items[0].id);
+}
+
+#[tokio::test]
+async fn writers_on_many_tasks_are_all_applied() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let tasks: Vec<_> = (0..64u64)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .insert_volunteer(
+                        &volunteer(100 + n, "440106"),
+                        &audit("volunteer.register", "440106"),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.count_volunteers().await.unwrap(), 64);
+}

@@ -1,0 +1,250 @@
+//! Configuration, layered: defaults, then `zhiyuan.toml` (or `--config FILE`), then
+//! `ZHIYUAN__SECTION__KEY` environment variables (and `ZHIYUAN_DATABASE_URL`), then flags.
+//! Secrets are wrapped so they never appear in `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use zhiyuan_service::{PasswordCost, ServiceConfig};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub security: SecurityConfig,
+    pub privacy: PrivacyConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub body_limit_kib: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (embedded) or `postgres://USER@HOST:PORT/DB`.
+    pub url: String,
+    /// PostgreSQL connections per app server.
+    pub pool_size: usize,
+    /// Serialise migrations across app servers with an advisory lock.
+    pub migration_lock: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Base64 of 32 bytes. When absent, `document_key_file` is read, or created.
+    #[serde(skip_serializing)]
+    pub document_key: Option<SecretString>,
+    pub document_key_file: PathBuf,
+    pub session_ttl_hours: i64,
+    pub principal_cache_secs: i64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub login_max_failures: u32,
+    pub login_window_mins: i64,
+    pub login_lockout_mins: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The privacy policy version volunteers must accept to register.
+    pub policy_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info` or `zhiyuan=debug,info`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cost = PasswordCost::default();
+        Self {
+            server: ServerConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                body_limit_kib: 64,
+            },
+            database: DatabaseConfig {
+                url: "sqlite://./zhiyuan-data/zhiyuan.db".into(),
+                pool_size: 16,
+                migration_lock: true,
+            },
+            security: SecurityConfig {
+                document_key: None,
+                document_key_file: PathBuf::from("./zhiyuan-data/document.key"),
+                session_ttl_hours: 12,
+                principal_cache_secs: 30,
+                argon2_memory_kib: cost.memory_kib,
+                argon2_iterations: cost.iterations,
+                login_max_failures: 5,
+                login_window_mins: 15,
+                login_lockout_mins: 15,
+            },
+            privacy: PrivacyConfig {
+                policy_version: "2026-01".into(),
+            },
+            log: LogConfig {
+                format: "text".into(),
+                filter: "info".into(),
+            },
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Config::default().server
+    }
+}
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Config::default().database
+    }
+}
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Config::default().security
+    }
+}
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Config::default().privacy
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        Config::default().log
+    }
+}
+
+impl Config {
+    /// Loads the layers below the flags. `file` defaults to `zhiyuan.toml` when it exists.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "config file {} not found", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("zhiyuan.toml")),
+        }
+        figment = figment.merge(Env::prefixed("ZHIYUAN__").split("__"));
+        if let Ok(url) = std::env::var("ZHIYUAN_DATABASE_URL") {
+            figment = figment.merge(("database.url", url));
+        }
+        Ok(figment.extract()?)
+    }
+
+    /// The use cases' settings.
+    pub fn service(&self) -> ServiceConfig {
+        let s = &self.security;
+        ServiceConfig {
+            session_ttl: time::Duration::hours(s.session_ttl_hours),
+            principal_cache_ttl: time::Duration::seconds(s.principal_cache_secs),
+            password_cost: PasswordCost {
+                memory_kib: s.argon2_memory_kib,
+                iterations: s.argon2_iterations,
+            },
+            login_max_failures: s.login_max_failures,
+            login_window: time::Duration::minutes(s.login_window_mins),
+            login_lockout: time::Duration::minutes(s.login_lockout_mins),
+            privacy_policy_version: self.privacy.policy_version.clone(),
+        }
+    }
+}
+
+/// The commented example printed by `zhiyuan default-config`.
+pub const EXAMPLE: &str = r#"# zhiyuan.toml: every setting with its default.
+# Environment variables override this file: ZHIYUAN__SECTION__KEY, e.g.
+# ZHIYUAN__SERVER__LISTEN=0.0.0.0:8080, and ZHIYUAN_DATABASE_URL for the database URL.
+# Command-line flags override both.
+
+[server]
+# Address to listen on.
+listen = "127.0.0.1:8080"
+# Largest request body accepted, in KiB.
+body_limit_kib = 64
+
+[database]
+# sqlite://PATH for the embedded database, or postgres://USER@HOST:PORT/DATABASE.
+url = "sqlite://./zhiyuan-data/zhiyuan.db"
+# PostgreSQL connections per app server.
+pool_size = 16
+# Serialise migrations across app servers with an advisory lock (turn off for engines
+# without advisory locks).
+migration_lock = true
+
+[security]
+# The master key for identity documents: base64 of 32 random bytes. Prefer setting it
+# through ZHIYUAN__SECURITY__DOCUMENT_KEY; when absent the key file below is used, and
+# created with a fresh key on first run. Losing the key loses every document number.
+# document_key = "..."
+document_key_file = "./zhiyuan-data/document.key"
+# How long a login lasts.
+session_ttl_hours = 12
+# How long a verified token is trusted without asking the database (logout on another
+# app server takes effect within this time).
+principal_cache_secs = 30
+# Argon2id cost for passwords.
+argon2_memory_kib = 19456
+argon2_iterations = 2
+# Failed logins for one login within the window before it is locked, and for how long.
+login_max_failures = 5
+login_window_mins = 15
+login_lockout_mins = 15
+
+[privacy]
+# The privacy policy version volunteers must accept to register.
+policy_version = "2026-01"
+
+[log]
+# text or json.
+format = "text"
+# A tracing filter; RUST_LOG overrides it.
+filter = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_example_is_exactly_the_defaults() {
+        let parsed: Config = Figment::from(Toml::string(EXAMPLE))
+            .extract()
+            .expect("example parses");
+        assert_eq!(
+            toml::to_string(&parsed).unwrap(),
+            toml::to_string(&Config::default()).unwrap()
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let mut c = Config::default();
+        c.security.document_key = Some(SecretString::from("c2VjcmV0LWtleS1tYXRlcmlhbA=="));
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let r: Result<Config, _> =
+            Figment::from(Toml::string("[server]\nlisten_on = \"x\"\n")).extract();
+        assert!(r.is_err());
+    }
+}
