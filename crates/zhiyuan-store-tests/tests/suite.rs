@@ -16,7 +16,10 @@ use zhiyuan_testkit::TestDb;
 async fn store() -> (TestDb, Arc<dyn Store>) {
     let db = TestDb::new().await;
     let store = db.store().await;
-    store.ensure_regions(&reference_regions()).await.unwrap();
+    store
+        .ensure_regions(&reference_regions())
+        .await
+        .expect("reference regions");
     (db, store)
 }
 
@@ -30,7 +33,7 @@ async fn add_region(store: &Arc<dyn Store>, c: &str) {
             &audit("region.create", c),
         )
         .await
-        .unwrap();
+        .expect("insert region");
 }
 
 async fn audit_count(store: &Arc<dyn Store>) -> usize {
