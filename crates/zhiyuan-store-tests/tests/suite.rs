@@ -43,7 +43,7 @@ async fn audit_count(store: &Arc<dyn Store>) -> usize {
         let p = store
             .list_audit(&AuditQuery::default(), &page)
             .await
-            .unwrap();
+            .expect("list audit");
         n += p.items.len();
         match p.next {
             Some(c) => page.after = Some(c),
