@@ -25,6 +25,8 @@ impl FieldError {
     pub fn under(mut self, parent: &str) -> Self {
         self.field = if self.field.is_empty() {
             parent.to_owned()
+        } else if self.field.starts_with('[') {
+            format!("{parent}{}", self.field)
         } else {
             format!("{parent}.{}", self.field)
         };

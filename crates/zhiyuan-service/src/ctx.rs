@@ -113,6 +113,19 @@ impl Changes {
         }
     }
 
+    /// Notes a sensitive `field` if it changed, recording only masked values.
+    pub fn note_masked(&mut self, field: &str, from: &str, to: &str) {
+        if from != to {
+            self.0.insert(
+                field.to_owned(),
+                serde_json::json!({
+                    "from": zhiyuan_domain::document::mask(from),
+                    "to": zhiyuan_domain::document::mask(to),
+                }),
+            );
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

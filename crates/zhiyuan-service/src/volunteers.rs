@@ -3,7 +3,6 @@
 use rand::RngCore;
 use zhiyuan_domain::access::{Access, VolunteerFacts};
 use zhiyuan_domain::category::ServiceCategory;
-use zhiyuan_domain::document::mask;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::Registration;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
@@ -206,7 +205,7 @@ impl Zhiyuan {
             &before.residence_region,
             &p.residence_region,
         );
-        changes.note("phone", &mask(&before.phone), &mask(&p.phone));
+        changes.note_masked("phone", &before.phone, &p.phone);
         changes.note("skills", &before.skills, &p.skills);
         changes.note(
             "service_categories",

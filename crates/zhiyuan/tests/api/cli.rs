@@ -1,0 +1,92 @@
+//! The binary itself, as a newcomer runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use zhiyuan_testkit::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_zhiyuan");
+
+#[test]
+fn default_config_prints_the_commented_defaults() {
+    let out = Command::new(BIN).arg("default-config").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        zhiyuan::config::EXAMPLE
+    );
+}
+
+#[tokio::test]
+async fn seed_writes_a_province_and_refuses_a_second_run() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .env("ZHIYUAN_DATABASE_URL", &db.url)
+            .args(["seed", "--volunteers", "3000"])
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let store = db.store().await;
+    assert_eq!(store.count_volunteers().await.unwrap(), 3000);
+    // The key file was created beside the data, readable only by its owner.
+    assert!(dir.path().join("zhiyuan-data/document.key").exists());
+    let second = run();
+    assert!(!second.status.success());
+    assert_eq!(store.count_volunteers().await.unwrap(), 3000);
+}
+
+#[tokio::test]
+async fn serve_demo_prints_a_login_per_role_and_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("ZHIYUAN_DATABASE_URL", &db.url)
+        .env("ZHIYUAN__SECURITY__ARGON2_MEMORY_KIB", "256")
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    let addr = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(addr) = line.strip_prefix("zhiyuan is serving on ") {
+            break addr.to_owned();
+        }
+        printed.push(line);
+    };
+    let text = printed.join("\n");
+    for role in [
+        "province admin",
+        "Guangzhou admin",
+        "Shenzhen admin",
+        "auditor",
+        "site staff",
+        "team admin",
+        "volunteer",
+    ] {
+        assert!(text.contains(role), "no {role} login in:\n{text}");
+    }
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{addr}/api/v1/auth/login"))
+        .json(&serde_json::json!({"login": "demo-guangzhou", "password": "zhiyuan-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::OK);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -1,0 +1,9 @@
+//! Black-box tests of the real server on port 0, on the backend `ZHIYUAN_TEST_BACKEND`
+//! names, each on a database of its own.
+
+mod auth;
+mod cli;
+mod directory;
+mod openapi;
+mod registration;
+mod scope;
