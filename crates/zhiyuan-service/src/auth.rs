@@ -57,8 +57,8 @@ impl Zhiyuan {
     /// Checks a login and password; on success opens a session. Repeated failures for one
     /// login lock it for a while (429 with the time to wait).
     pub async fn login(&self, ctx: &Ctx, login: &str, password: &str) -> Result<LoginOutcome> {
-        let cfg = &self.config;
-        let failures = self.store.login_failures(login).await?;
+        let cfg = &self.0.config;
+        let failures = self.0.store.login_failures(login).await?;
         if let Some(until) = failures
             .and_then(|f| f.locked_until)
             .filter(|u| *u > ctx.now)
@@ -67,12 +67,13 @@ impl Zhiyuan {
                 retry_after: until - ctx.now,
             });
         }
-        let account = self.store.find_account(login).await?;
+        let account = self.0.store.find_account(login).await?;
         let hash = account
             .as_ref()
             .filter(|a| !a.disabled)
             .and_then(|a| a.password_hash.clone());
         let verified = self
+            .0
             .config
             .password_cost
             .verify(
@@ -93,18 +94,19 @@ impl Zhiyuan {
             if f.count >= cfg.login_max_failures {
                 f.locked_until = Some(ctx.now + cfg.login_lockout);
             }
-            self.store.set_login_failures(login, Some(f)).await?;
+            self.0.store.set_login_failures(login, Some(f)).await?;
             tracing::info!(failures = f.count, "login refused");
             return Err(ServiceError::Unauthenticated);
         };
         if failures.is_some() {
-            self.store.set_login_failures(login, None).await?;
+            self.0.store.set_login_failures(login, None).await?;
         }
         let mut raw = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let token = format!("zy1_{}", URL_SAFE_NO_PAD.encode(raw));
         let expires_at = ctx.now + cfg.session_ttl;
-        self.store
+        self.0
+            .store
             .insert_session(&NewSession {
                 token_hash: hash_token(&token),
                 account: account.id,
@@ -123,24 +125,25 @@ impl Zhiyuan {
     /// The principal behind a bearer token; 401 when unknown or expired.
     pub async fn authenticate(&self, token: &str) -> Result<Arc<Principal>> {
         let key = hash_token(token);
-        if let Some(p) = self.principals.0.get(&key) {
+        if let Some(p) = self.0.principals.0.get(&key) {
             return Ok(p);
         }
         let principal = self
+            .0
             .store
             .load_principal(&key, OffsetDateTime::now_utc())
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
         let principal = Arc::new(principal);
-        self.principals.0.insert(key, principal.clone());
+        self.0.principals.0.insert(key, principal.clone());
         Ok(principal)
     }
 
     /// Ends the session of `token`.
     pub async fn logout(&self, token: &str) -> Result<()> {
         let key = hash_token(token);
-        self.principals.0.invalidate(&key);
-        self.store.delete_session(&key).await?;
+        self.0.principals.0.invalidate(&key);
+        self.0.store.delete_session(&key).await?;
         Ok(())
     }
 }

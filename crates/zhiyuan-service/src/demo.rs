@@ -54,7 +54,7 @@ impl Zhiyuan {
             skills: vec!["急救".to_owned()],
             service_categories: vec![zhiyuan_domain::category::ServiceCategory::Community],
             password: DEMO_PASSWORD.to_owned(),
-            privacy_consent_version: self.config.privacy_policy_version.clone(),
+            privacy_consent_version: self.0.config.privacy_policy_version.clone(),
             guardian: None,
         };
         debug_assert!(matches!(registration.gender, Gender::Male | Gender::Female));
@@ -76,6 +76,7 @@ impl Zhiyuan {
         let gz = code("440100");
         let first = PageRequest::first(1);
         let gz_site = self
+            .0
             .store
             .list_sites(
                 &SiteQuery {
@@ -89,6 +90,7 @@ impl Zhiyuan {
             .pop()
             .ok_or(ServiceError::NotFound("demo site"))?;
         let gz_village = self
+            .0
             .store
             .list_regions(
                 &RegionQuery {
@@ -185,6 +187,7 @@ impl Zhiyuan {
             )
             .await?;
         let member_account = self
+            .0
             .store
             .find_account(&member.number.to_string())
             .await?

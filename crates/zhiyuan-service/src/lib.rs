@@ -63,19 +63,22 @@ impl Default for ServiceConfig {
     }
 }
 
-/// The application: the store, the vault and the settings. Cheap to clone.
+/// The application: the store, the vault and the settings. Cloning shares them (one
+/// reference count), so handlers may take it by value on every request.
 #[derive(Clone)]
-pub struct Zhiyuan {
+pub struct Zhiyuan(Arc<Inner>);
+
+struct Inner {
     store: Arc<dyn Store>,
     vault: Vault,
-    config: Arc<ServiceConfig>,
+    config: ServiceConfig,
     principals: auth::PrincipalCache,
 }
 
 impl std::fmt::Debug for Zhiyuan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Zhiyuan")
-            .field("backend", &self.store.backend())
+            .field("backend", &self.0.store.backend())
             .finish_non_exhaustive()
     }
 }
@@ -83,29 +86,30 @@ impl std::fmt::Debug for Zhiyuan {
 impl Zhiyuan {
     pub fn new(store: Arc<dyn Store>, vault: Vault, config: ServiceConfig) -> Self {
         let principals = auth::PrincipalCache::new(config.principal_cache_ttl);
-        Self {
+        Self(Arc::new(Inner {
             store,
             vault,
-            config: Arc::new(config),
+            config,
             principals,
-        }
+        }))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+        &self.0.store
     }
 
     pub fn vault(&self) -> &Vault {
-        &self.vault
+        &self.0.vault
     }
 
     pub fn config(&self) -> &ServiceConfig {
-        &self.config
+        &self.0.config
     }
 
     /// Loads reference data (Guangdong and its cities) that is missing.
     pub async fn ensure_reference_data(&self) -> Result<usize> {
         Ok(self
+            .0
             .store
             .ensure_regions(&zhiyuan_domain::region::reference_regions())
             .await?)

@@ -45,7 +45,8 @@ pub struct MembershipDecision {
 
 impl Zhiyuan {
     async fn load_org(&self, id: OrgId) -> Result<OrgRecord> {
-        self.store
+        self.0
+            .store
             .get_org(id)
             .await?
             .ok_or(ServiceError::NotFound("organisation"))
@@ -55,6 +56,7 @@ impl Zhiyuan {
     async fn site_for(&self, site: Option<SiteId>, org: &NewOrg) -> Result<Option<SiteRecord>> {
         let Some(id) = site else { return Ok(None) };
         let site = self
+            .0
             .store
             .get_site(id)
             .await?
@@ -92,26 +94,27 @@ impl Zhiyuan {
             _ => {}
         }
         let site = self.site_for(org.site, &org).await?;
-        let parent = match org.parent {
-            Some(id) => {
-                let parent = self
-                    .store
-                    .get_org(id)
-                    .await?
-                    .ok_or_else(|| ServiceError::invalid("parent", "no such organisation"))?;
-                if !parent.org.region.contains(org.region) {
-                    return Err(ServiceError::invalid(
-                        "parent",
-                        "a child team's region must lie within its parent's region",
-                    ));
+        let parent =
+            match org.parent {
+                Some(id) => {
+                    let parent =
+                        self.0.store.get_org(id).await?.ok_or_else(|| {
+                            ServiceError::invalid("parent", "no such organisation")
+                        })?;
+                    if !parent.org.region.contains(org.region) {
+                        return Err(ServiceError::invalid(
+                            "parent",
+                            "a child team's region must lie within its parent's region",
+                        ));
+                    }
+                    Some(parent)
                 }
-                Some(parent)
-            }
-            None => None,
-        };
+                None => None,
+            };
         let admin = match admin {
             Some(number) => Some(
-                self.store
+                self.0
+                    .store
                     .get_volunteer_by_number(number)
                     .await?
                     .ok_or_else(|| ServiceError::invalid("admin", "no such volunteer"))?
@@ -130,9 +133,9 @@ impl Zhiyuan {
         audit.details = serde_json::json!({
             "name": org.name, "kind": org.kind, "parent": org.parent, "site": org.site,
         });
-        let record = self.store.insert_org(&org, admin, &audit).await?;
+        let record = self.0.store.insert_org(&org, admin, &audit).await?;
         if admin.is_some() {
-            self.principals.clear();
+            self.0.principals.clear();
         }
         Ok(record)
     }
@@ -148,7 +151,7 @@ impl Zhiyuan {
     }
 
     pub async fn list_orgs(&self, q: &OrgQuery, page: &PageRequest) -> Result<Page<OrgRecord>> {
-        Ok(self.store.list_orgs(q, page).await?)
+        Ok(self.0.store.list_orgs(q, page).await?)
     }
 
     pub async fn update_org(&self, ctx: &Ctx, id: OrgId, patch: OrgPatch) -> Result<OrgRecord> {
@@ -204,7 +207,7 @@ impl Zhiyuan {
         }
         let mut audit = ctx.audit("organisation.update", "organisation", id, Some(o.region));
         audit.details = changes.into_json();
-        Ok(self.store.update_org(&record, &audit).await?)
+        Ok(self.0.store.update_org(&record, &audit).await?)
     }
 
     /// The signed-in volunteer applies to join a team (or re-applies after leaving).
@@ -215,6 +218,7 @@ impl Zhiyuan {
         ))?;
         let record = self.load_org(org).await?;
         let existing = self
+            .0
             .store
             .list_memberships(
                 &MembershipQuery {
@@ -236,6 +240,7 @@ impl Zhiyuan {
         audit.details = serde_json::json!({ "organisation": org });
         match existing {
             None => Ok(self
+                .0
                 .store
                 .insert_membership(
                     &NewMembership {
@@ -256,7 +261,7 @@ impl Zhiyuan {
                 m.applied_at = ctx.now;
                 m.decided_at = None;
                 m.decided_by = None;
-                Ok(self.store.update_membership(&m, &audit).await?)
+                Ok(self.0.store.update_membership(&m, &audit).await?)
             }
             Some(m) => Err(ServiceError::Conflict {
                 field: "organisation",
@@ -274,6 +279,7 @@ impl Zhiyuan {
         decision: MembershipDecision,
     ) -> Result<MembershipRecord> {
         let mut m = self
+            .0
             .store
             .get_membership(id)
             .await?
@@ -329,8 +335,8 @@ impl Zhiyuan {
         let mut audit = ctx.audit("membership.update", "membership", id, Some(org.org.region));
         audit.reason = decision.reason;
         audit.details = changes.into_json();
-        let updated = self.store.update_membership(&m, &audit).await?;
-        self.principals.clear();
+        let updated = self.0.store.update_membership(&m, &audit).await?;
+        self.0.principals.clear();
         Ok(updated)
     }
 
@@ -345,6 +351,7 @@ impl Zhiyuan {
         let record = self.load_org(org).await?;
         ctx.require(|p| p.can_access_org(&record.facts(), Access::Read))?;
         Ok(self
+            .0
             .store
             .list_memberships(
                 &MembershipQuery {
@@ -366,6 +373,7 @@ impl Zhiyuan {
     ) -> Result<Page<MembershipRecord>> {
         let v = self.get_volunteer(ctx, number).await?;
         Ok(self
+            .0
             .store
             .list_memberships(
                 &MembershipQuery {

@@ -13,7 +13,7 @@ impl Zhiyuan {
         let parent = region.parent().ok_or_else(|| {
             ServiceError::invalid("code", "provinces are reference data and cannot be added")
         })?;
-        if self.store.get_region(parent).await?.is_none() {
+        if self.0.store.get_region(parent).await?.is_none() {
             return Err(ServiceError::invalid(
                 "code",
                 format!("its parent region {parent} does not exist yet"),
@@ -22,19 +22,20 @@ impl Zhiyuan {
         ctx.require(|p| p.can_create_in(parent))?;
         let mut audit = ctx.audit("region.create", "region", region.code, Some(region.code));
         audit.details = serde_json::json!({ "name": region.name });
-        self.store.insert_region(&region, &audit).await?;
+        self.0.store.insert_region(&region, &audit).await?;
         Ok(region)
     }
 
     pub async fn get_region(&self, code: RegionCode) -> Result<Region> {
-        self.store
+        self.0
+            .store
             .get_region(code)
             .await?
             .ok_or(ServiceError::NotFound("region"))
     }
 
     pub async fn list_regions(&self, q: &RegionQuery, page: &PageRequest) -> Result<Page<Region>> {
-        Ok(self.store.list_regions(q, page).await?)
+        Ok(self.0.store.list_regions(q, page).await?)
     }
 
     /// Renames a region; only from above it.
@@ -49,7 +50,7 @@ impl Zhiyuan {
         region.name = name;
         let mut audit = ctx.audit("region.rename", "region", code, Some(code));
         audit.details = changes.into_json();
-        self.store.rename_region(&region, &audit).await?;
+        self.0.store.rename_region(&region, &audit).await?;
         Ok(region)
     }
 
@@ -64,6 +65,7 @@ impl Zhiyuan {
         let within = self.scope_of_listing(ctx, within)?;
         ctx.require(|p| p.covers(within, Access::Read))?;
         Ok(self
+            .0
             .store
             .list_audit(
                 &AuditQuery {

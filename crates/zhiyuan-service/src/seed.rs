@@ -436,8 +436,11 @@ pub struct SeedReport {
     pub volunteers: u64,
 }
 
-/// Volunteers written per transaction.
-const BATCH: usize = 5_000;
+/// Volunteers written per transaction. Four indexes take random keys (document
+/// fingerprint, number, region, team), so every commit rewrites the leaf pages it touched;
+/// large batches share those pages among many rows (5,000 per batch ran at half the speed
+/// at a million volunteers, see docs/PERFORMANCE.md).
+const BATCH: usize = 50_000;
 
 impl crate::Zhiyuan {
     /// Writes a synthetic province into an empty database. `progress` is called with the
@@ -449,7 +452,7 @@ impl crate::Zhiyuan {
         progress: impl Fn(u64) + Send,
     ) -> crate::Result<SeedReport> {
         use crate::{Ctx, ServiceError};
-        let store = &self.store;
+        let store = &self.0.store;
         if store.count_volunteers().await? > 0 {
             return Err(ServiceError::Conflict {
                 field: "database",
@@ -478,7 +481,7 @@ impl crate::Zhiyuan {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(NewVolunteer, Option<OrgId>)>>(2);
         let producer = {
             let plan = plan.clone();
-            let vault = self.vault.clone();
+            let vault = self.0.vault.clone();
             let team_ids = team_ids.clone();
             let now = ctx.now;
             std::thread::spawn(move || {

@@ -27,18 +27,19 @@ impl Zhiyuan {
         ctx.require(|p| p.can_create_in(site.region))?;
         let mut audit = ctx.audit("site.create", "site", "", Some(site.region));
         audit.details = serde_json::json!({ "name": site.name, "kind": site.kind });
-        Ok(self.store.insert_site(&site, &audit).await?)
+        Ok(self.0.store.insert_site(&site, &audit).await?)
     }
 
     pub async fn get_site(&self, id: SiteId) -> Result<SiteRecord> {
-        self.store
+        self.0
+            .store
             .get_site(id)
             .await?
             .ok_or(ServiceError::NotFound("site"))
     }
 
     pub async fn list_sites(&self, q: &SiteQuery, page: &PageRequest) -> Result<Page<SiteRecord>> {
-        Ok(self.store.list_sites(q, page).await?)
+        Ok(self.0.store.list_sites(q, page).await?)
     }
 
     pub async fn update_site(&self, ctx: &Ctx, id: SiteId, patch: SitePatch) -> Result<SiteRecord> {
@@ -74,6 +75,6 @@ impl Zhiyuan {
         }
         let mut audit = ctx.audit("site.update", "site", id, Some(s.region));
         audit.details = changes.into_json();
-        Ok(self.store.update_site(&record, &audit).await?)
+        Ok(self.0.store.update_site(&record, &audit).await?)
     }
 }

@@ -53,6 +53,7 @@ impl Zhiyuan {
                     .site
                     .ok_or_else(|| ServiceError::invalid("site", "site staff need a site"))?;
                 let site = self
+                    .0
                     .store
                     .get_site(id)
                     .await?
@@ -76,12 +77,13 @@ impl Zhiyuan {
             }
         };
         ctx.require(|p| p.can_grant(grant.region))?;
-        let password_hash = self.config.password_cost.hash(s.password).await?;
+        let password_hash = self.0.config.password_cost.hash(s.password).await?;
         let mut audit = ctx.audit("account.create", "account", "", Some(grant.region));
         audit.details = serde_json::json!({
             "login": s.login, "role": grant.role, "region": grant.region, "site": grant.site,
         });
         let account = self
+            .0
             .store
             .insert_account(
                 &NewAccount {
@@ -100,6 +102,6 @@ impl Zhiyuan {
     /// The signed-in account's grants as stored (roles given by administrators).
     pub async fn my_grants(&self, ctx: &Ctx) -> Result<Vec<GrantRow>> {
         let p = ctx.user()?;
-        Ok(self.store.account_grants(p.account).await?)
+        Ok(self.0.store.account_grants(p.account).await?)
     }
 }

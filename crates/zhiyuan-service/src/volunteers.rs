@@ -32,7 +32,7 @@ pub struct VolunteerPatch {
 
 impl Zhiyuan {
     pub(crate) async fn require_region(&self, code: RegionCode, field: &str) -> Result<()> {
-        match self.store.get_region(code).await? {
+        match self.0.store.get_region(code).await? {
             Some(_) => Ok(()),
             None => Err(ServiceError::invalid(
                 field,
@@ -43,20 +43,20 @@ impl Zhiyuan {
 
     /// Self-registration (Art. 5): validated input, plus the checks that need storage.
     pub async fn register_volunteer(&self, ctx: &Ctx, r: Registration) -> Result<VolunteerRecord> {
-        if r.privacy_consent_version != self.config.privacy_policy_version {
+        if r.privacy_consent_version != self.0.config.privacy_policy_version {
             return Err(ServiceError::invalid(
                 "privacy_consent_version",
                 format!(
                     "the current privacy policy is version {}; it must be accepted",
-                    self.config.privacy_policy_version
+                    self.0.config.privacy_policy_version
                 ),
             ));
         }
         self.require_region(r.residence_region, "residence_region")
             .await?;
-        let password_hash = self.config.password_cost.hash(r.password.clone()).await?;
+        let password_hash = self.0.config.password_cost.hash(r.password.clone()).await?;
         let mut rng = rand::rngs::OsRng;
-        let document = self.vault.seal(&r.document, &mut rng);
+        let document = self.0.vault.seal(&r.document, &mut rng);
         for _ in 0..NUMBER_ATTEMPTS {
             let number = VolunteerNumber::from_random(rng.next_u64());
             let new = NewVolunteer {
@@ -88,7 +88,7 @@ impl Zhiyuan {
                 "privacy_consent_version": r.privacy_consent_version,
                 "guardian_consent": r.guardian.is_some(),
             });
-            match self.store.insert_volunteer(&new, &audit).await {
+            match self.0.store.insert_volunteer(&new, &audit).await {
                 Err(StoreError::Conflict { field: "number" }) => continue,
                 Err(StoreError::Conflict {
                     field: "id_document.number",
@@ -124,7 +124,7 @@ impl Zhiyuan {
             id: v.id,
             region: v.profile.residence_region,
             orgs: if needs_orgs {
-                self.store.volunteer_orgs(v.id).await?
+                self.0.store.volunteer_orgs(v.id).await?
             } else {
                 Vec::new()
             },
@@ -132,7 +132,8 @@ impl Zhiyuan {
     }
 
     async fn load_volunteer(&self, number: VolunteerNumber) -> Result<VolunteerRecord> {
-        self.store
+        self.0
+            .store
             .get_volunteer_by_number(number)
             .await?
             .ok_or(ServiceError::NotFound("volunteer"))
@@ -223,7 +224,7 @@ impl Zhiyuan {
         );
         audit.reason = patch.reason;
         audit.details = changes.into_json();
-        Ok(self.store.update_volunteer(&v, &audit).await?)
+        Ok(self.0.store.update_volunteer(&v, &audit).await?)
     }
 
     /// Volunteers living in a region subtree, for the jurisdiction and its auditors.
@@ -236,6 +237,7 @@ impl Zhiyuan {
         let within = self.scope_of_listing(ctx, within)?;
         ctx.require(|p| p.covers(within, Access::Read))?;
         Ok(self
+            .0
             .store
             .list_volunteers(
                 &VolunteerQuery {

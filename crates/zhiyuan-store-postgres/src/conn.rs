@@ -4,6 +4,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use zhiyuan_store::{Result, StoreError};
 
+use std::sync::Arc;
+
+use zhiyuan_store::VolunteerRecord;
+
+use crate::coalesce::Coalescer;
 use crate::conv::pg_err;
 
 /// `(version, name, sql)` in order; names match the SQLite folder one for one.
@@ -34,10 +39,15 @@ impl Default for PgOptions {
     }
 }
 
+/// Lookup batches in flight at once (see [`crate::coalesce`]).
+const LOOKUP_BATCHES: usize = 4;
+
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Volunteers by number: the hottest read (profiles, verification).
+    pub(crate) by_number: Arc<Coalescer<i64, VolunteerRecord>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -65,7 +75,10 @@ impl PgStore {
             .max_size(options.pool_size.max(1))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            by_number: Arc::new(Coalescer::new(LOOKUP_BATCHES)),
+        };
         store.migrate(options.migration_lock).await?;
         Ok(store)
     }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod coalesce;
 mod conn;
 mod conv;
 mod orgs;

@@ -247,7 +247,22 @@ impl VolunteerStore for PgStore {
         &self,
         number: VolunteerNumber,
     ) -> Result<Option<VolunteerRecord>> {
-        fetch_by(&self.client().await?, "number", number.as_i64()).await
+        let store = self.clone();
+        self.by_number
+            .get(number.as_i64(), move |numbers| async move {
+                let client = store.client().await?;
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM volunteers WHERE number = ANY($1)"
+                    ))
+                    .await
+                    .map_err(pg_err)?;
+                let rows = client.query(&stmt, &[&numbers]).await.map_err(pg_err)?;
+                rows.iter()
+                    .map(|row| from_row(row).map(|v| (v.number.as_i64(), v)))
+                    .collect()
+            })
+            .await
     }
 
     async fn update_volunteer(

@@ -8,8 +8,9 @@ use zhiyuan_store::{Result, StoreError};
 
 use crate::conv::store_err;
 
-/// How many idle reader connections are kept.
-const IDLE_READERS: usize = 16;
+/// Reader connections per core. Reads beyond this many wait (asynchronously) for a free
+/// connection instead of piling up blocking threads and fresh connections.
+const READERS_PER_CORE: usize = 4;
 
 /// The SQLite store. Cheap to clone.
 #[derive(Clone)]
@@ -20,7 +21,9 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Idle reader connections; at most `read_permits` exist.
     readers: Mutex<Vec<Connection>>,
+    read_permits: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -41,16 +44,22 @@ pub fn path_of_url(url: &str) -> Option<PathBuf> {
     (!rest.is_empty()).then(|| PathBuf::from(rest))
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// Page cache of the writer, in KiB.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of each reader, in KiB: readers read through the shared memory map, so a
+/// private cache only holds hot interior pages.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -65536;
-         PRAGMA mmap_size = 1073741824;",
-    )?;
+         PRAGMA cache_size = -{cache_kib};
+         PRAGMA mmap_size = 4294967296;"
+    ))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -64,7 +73,12 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags).map_err(store_err)?;
-    configure(&conn).map_err(store_err)?;
+    let cache = if read_only {
+        READER_CACHE_KIB
+    } else {
+        WRITER_CACHE_KIB
+    };
+    configure(&conn, cache).map_err(store_err)?;
     Ok(conn)
 }
 
@@ -86,11 +100,13 @@ impl SqliteStore {
         }
         let mut writer = open_conn(&path, false)?;
         crate::migrate::migrate(&mut writer)?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                read_permits: tokio::sync::Semaphore::new(cores * READERS_PER_CORE),
             }),
         })
     }
@@ -106,17 +122,22 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        let _permit = self
+            .inner
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::corrupt("reader pool closed"))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
+            // Holding a permit guarantees a pooled connection or room to open one.
             let pooled = inner.readers.lock().ok().and_then(|mut r| r.pop());
             let conn = match pooled {
                 Some(c) => c,
                 None => open_conn(&inner.path, true)?,
             };
             let result = f(&conn).map_err(store_err);
-            if let Ok(mut readers) = inner.readers.lock()
-                && readers.len() < IDLE_READERS
-            {
+            if let Ok(mut readers) = inner.readers.lock() {
                 readers.push(conn);
             }
             result

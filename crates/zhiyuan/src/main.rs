@@ -8,6 +8,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zhiyuan::{Config, config};
 use zhiyuan_service::{Ctx, NewStaff};
 
+/// mimalloc: a request allocates many small objects, and glibc's allocator showed up in
+/// profiles of the load run (see docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zhiyuan",

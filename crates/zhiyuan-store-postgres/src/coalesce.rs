@@ -1,0 +1,146 @@
+//! Coalescing of point lookups: concurrent requests for rows by key are gathered into one
+//! `= ANY($1)` query while earlier batches are in flight. Under load this turns many round
+//! trips into a few (less CPU in PostgreSQL and fewer socket calls here); at low load a
+//! batch is a single lookup and adds no delay.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Semaphore, oneshot};
+use zhiyuan_store::{Result, StoreError};
+
+type Waiter<V> = oneshot::Sender<Result<Option<V>>>;
+
+/// Gathers lookups by key `K` of rows `V`.
+pub struct Coalescer<K, V> {
+    queue: Mutex<Vec<(K, Waiter<V>)>>,
+    /// Batches allowed in flight at once; lookups arriving meanwhile wait and join the
+    /// next batch.
+    in_flight: Arc<Semaphore>,
+}
+
+impl<K, V> Coalescer<K, V>
+where
+    K: Eq + Hash + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    pub fn new(max_in_flight: usize) -> Self {
+        Self {
+            queue: Mutex::new(Vec::new()),
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+        }
+    }
+
+    /// Looks `key` up through `fetch`, which receives a batch of distinct keys and returns
+    /// the rows found. The batch runs on its own task, so a caller that goes away never
+    /// strands the others.
+    pub async fn get<F, Fut>(self: &Arc<Self>, key: K, fetch: F) -> Result<Option<V>>
+    where
+        F: FnOnce(Vec<K>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let first = {
+            let mut queue = self
+                .queue
+                .lock()
+                .map_err(|_| StoreError::corrupt("lookup queue poisoned"))?;
+            queue.push((key, tx));
+            queue.len() == 1
+        };
+        if first {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let Ok(_permit) = this.in_flight.clone().acquire_owned().await else {
+                    return;
+                };
+                let batch = match this.queue.lock() {
+                    Ok(mut q) => std::mem::take(&mut *q),
+                    Err(_) => return,
+                };
+                let mut seen = std::collections::HashSet::with_capacity(batch.len());
+                let keys: Vec<K> = batch
+                    .iter()
+                    .filter(|(k, _)| seen.insert(k.clone()))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                match fetch(keys).await {
+                    Ok(found) => {
+                        for (k, waiter) in batch {
+                            let _ = waiter.send(Ok(found.get(&k).cloned()));
+                        }
+                    }
+                    Err(e) => {
+                        // Every waiter gets the same kind of error (the error itself is
+                        // not Clone): retryable stays retryable, the rest is internal.
+                        let retry = matches!(e, StoreError::Unavailable(_));
+                        let message = e.to_string();
+                        for (_, waiter) in batch {
+                            let _ = waiter.send(Err(if retry {
+                                StoreError::Unavailable(message.clone())
+                            } else {
+                                StoreError::corrupt(message.clone())
+                            }));
+                        }
+                    }
+                }
+            });
+        }
+        rx.await
+            .map_err(|_| StoreError::corrupt("lookup batch was dropped"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_lookups_share_batches_and_each_gets_its_own_row() {
+        let coalescer = Arc::new(Coalescer::<i64, String>::new(1));
+        let batches = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..200i64)
+            .map(|i| {
+                let c = coalescer.clone();
+                let batches = batches.clone();
+                tokio::spawn(async move {
+                    let key = i % 50;
+                    let found = c
+                        .get(key, move |keys| async move {
+                            batches.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                            Ok(keys
+                                .into_iter()
+                                .filter(|k| k % 7 != 0)
+                                .map(|k| (k, format!("row {k}")))
+                                .collect())
+                        })
+                        .await
+                        .unwrap();
+                    (key, found)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (key, found) = t.await.unwrap();
+            if key % 7 == 0 {
+                assert_eq!(found, None);
+            } else {
+                assert_eq!(found, Some(format!("row {key}")));
+            }
+        }
+        assert!(batches.load(Ordering::SeqCst) < 200, "no batching happened");
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_each_of_its_lookups() {
+        let coalescer = Arc::new(Coalescer::<i64, String>::new(2));
+        let r = coalescer
+            .get(1, |_| async { Err(StoreError::Unavailable("down".into())) })
+            .await;
+        assert!(matches!(r, Err(StoreError::Unavailable(_))));
+    }
+}
