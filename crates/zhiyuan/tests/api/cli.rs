@@ -90,3 +90,42 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn zhiyuan_toml_is_read_and_the_environment_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("zhiyuan.toml"),
+        "[database]\nurl = \"sqlite://./from-toml/z.db\"\n[security]\ndocument_key_file = \"./from-toml/key\"\n",
+    )
+    .unwrap();
+    let from_toml = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_remove("ZHIYUAN_DATABASE_URL")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        from_toml.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_toml.stderr)
+    );
+    assert!(dir.path().join("from-toml/z.db").exists());
+    assert!(dir.path().join("from-toml/key").exists());
+    let from_env = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("ZHIYUAN__DATABASE__URL", "sqlite://./from-env/z.db")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(from_env.status.success());
+    assert!(dir.path().join("from-env/z.db").exists());
+    let bad = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("ZHIYUAN__DATABASE__URL", "mysql://nope")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("sqlite:// or postgres://"));
+}
