@@ -9,12 +9,15 @@ pub mod category;
 pub mod clock;
 pub mod document;
 pub mod error;
+pub mod hours;
 pub mod ids;
 pub mod org;
 pub mod person;
+pub mod project;
 pub mod region;
 pub mod registration;
 pub mod site;
 pub mod volunteer_number;
+pub mod workdays;
 
 pub use error::{FieldError, Invalid};

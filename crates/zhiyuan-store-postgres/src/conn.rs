@@ -12,11 +12,18 @@ use crate::coalesce::Coalescer;
 use crate::conv::pg_err;
 
 /// `(version, name, sql)` in order; names match the SQLite folder one for one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "0002_activities",
+        include_str!("../migrations/0002_activities.sql"),
+    ),
+];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.
 const MIGRATION_LOCK: i64 = 0x7a68_6979_7561_6e00;

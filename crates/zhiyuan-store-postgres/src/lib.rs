@@ -5,12 +5,16 @@
 //! no LISTEN/NOTIFY, no exclusion constraints, and a migration lock that can be turned off.
 
 mod accounts;
+mod attendance;
 mod audit;
 mod coalesce;
 mod conn;
 mod conv;
 mod orgs;
+mod projects;
+mod records;
 mod regions;
+mod signups;
 mod sites;
 mod volunteers;
 

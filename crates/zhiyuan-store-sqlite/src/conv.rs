@@ -56,6 +56,18 @@ pub fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqli
     col(row, idx, |s: String| serde_json::from_str(&s).ok())
 }
 
+pub fn opt_json<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<T>> {
+    match row.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|_| bad(idx, "unexpected JSON")),
+    }
+}
+
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }

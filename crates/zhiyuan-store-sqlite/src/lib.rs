@@ -6,12 +6,16 @@
 //! on tokio's blocking threads.
 
 mod accounts;
+mod attendance;
 mod audit;
 mod conn;
 mod conv;
 mod migrate;
 mod orgs;
+mod projects;
+mod records;
 mod regions;
+mod signups;
 mod sites;
 mod volunteers;
 

@@ -7,11 +7,18 @@ use zhiyuan_store::{Result, StoreError};
 use crate::conv::{micros, store_err};
 
 /// `(version, name, sql)` in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "0002_activities",
+        include_str!("../migrations/0002_activities.sql"),
+    ),
+];
 
 /// Applies every migration not yet applied; returns how many ran.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<usize> {

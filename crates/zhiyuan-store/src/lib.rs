@@ -8,12 +8,14 @@
 //!   [`StoreError::Conflict`] on `version` if someone else changed the row meanwhile, so
 //!   several app servers never overwrite each other silently.
 
+mod activity;
 mod audit;
 mod error;
 mod page;
 mod records;
 mod traits;
 
+pub use activity::*;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use error::{StoreError, conflict_field};
 pub use page::{Cursor, Page, PageRequest};

@@ -2,9 +2,10 @@
 //! what the application holds (`Arc<dyn Store>`).
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use zhiyuan_domain::access::{OrgFacts, Principal};
 use zhiyuan_domain::ids::{AccountId, MembershipId, OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::project::SignupMode;
 use zhiyuan_domain::region::{Region, RegionCode};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
@@ -125,6 +126,131 @@ pub trait AccountStore {
 }
 
 #[async_trait]
+pub trait ProjectStore {
+    async fn insert_project(&self, p: &NewProject, audit: &AuditEntry) -> Result<ProjectRecord>;
+    async fn get_project(&self, id: ProjectId) -> Result<Option<ProjectRecord>>;
+    /// Writes the project if it is still at `p.version` (region and team never change).
+    async fn update_project(&self, p: &ProjectRecord, audit: &AuditEntry) -> Result<ProjectRecord>;
+    async fn list_projects(
+        &self,
+        q: &ProjectQuery,
+        page: &PageRequest,
+    ) -> Result<Page<ProjectRecord>>;
+    async fn insert_shift(&self, s: &NewShift, audit: &AuditEntry) -> Result<ShiftRecord>;
+    async fn get_shift(&self, id: ShiftId) -> Result<Option<ShiftRecord>>;
+    /// Writes window, capacity and cancellation if the row is still at `s.version`;
+    /// conflict on `capacity` when it would fall below the places already taken.
+    async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord>;
+    async fn list_shifts(&self, project: ProjectId) -> Result<Vec<ShiftRecord>>;
+}
+
+#[async_trait]
+pub trait SignupStore {
+    /// Signs a volunteer up. Automatic mode takes a free place or joins the waitlist;
+    /// approval mode waits as pending. Conflict on `volunteer` when a live sign-up exists.
+    /// Places are never over-allocated, whatever the concurrency.
+    async fn sign_up(
+        &self,
+        shift: ShiftId,
+        volunteer: VolunteerId,
+        mode: SignupMode,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord>;
+    async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>>;
+    async fn find_signup(
+        &self,
+        shift: ShiftId,
+        volunteer: VolunteerId,
+    ) -> Result<Option<SignupRecord>>;
+    /// Cancels a live sign-up; a freed place goes to the first on the waitlist, who is
+    /// returned as well.
+    async fn cancel_signup(
+        &self,
+        id: SignupId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(SignupRecord, Option<SignupRecord>)>;
+    /// Decides a pending sign-up: accepting takes a place, or waitlists when full.
+    async fn decide_signup(
+        &self,
+        id: SignupId,
+        accept: bool,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord>;
+    async fn list_signups(&self, q: &SignupQuery, page: &PageRequest)
+    -> Result<Page<SignupRecord>>;
+    /// A volunteer's live sign-ups for shifts ending after `after`, soonest first.
+    async fn volunteer_schedule(
+        &self,
+        volunteer: VolunteerId,
+        after: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<SignupDetail>>;
+}
+
+#[async_trait]
+pub trait AttendanceStore {
+    /// Records a check-in; an existing one is returned unchanged (`false`).
+    async fn check_in(
+        &self,
+        a: &NewAttendance,
+        audit: &AuditEntry,
+    ) -> Result<(AttendanceRecord, bool)>;
+    async fn get_attendance(
+        &self,
+        shift: ShiftId,
+        volunteer: VolunteerId,
+    ) -> Result<Option<AttendanceRecord>>;
+    /// Closes an open attendance (at `a.version`) and writes its service record, with the
+    /// totals, in one transaction.
+    async fn check_out(
+        &self,
+        a: &AttendanceRecord,
+        at: OffsetDateTime,
+        method: AttendanceMethod,
+        auto_closed: bool,
+        record: &NewRecord,
+        audit: &AuditEntry,
+    ) -> Result<AttendanceRecord>;
+    /// Attendance still open for shifts that ended before `before`.
+    async fn open_attendance_before(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<AttendanceRecord>>;
+}
+
+#[async_trait]
+pub trait RecordStore {
+    /// Conflict on `dedupe_key` when the same entry was recorded before.
+    async fn insert_record(&self, r: &NewRecord, audit: &AuditEntry) -> Result<RecordRow>;
+    /// Inserts many records in one transaction; entries whose dedupe key exists are
+    /// skipped and reported as duplicates.
+    async fn insert_records(
+        &self,
+        rows: &[NewRecord],
+        audit: &AuditEntry,
+    ) -> Result<Vec<BatchOutcome>>;
+    async fn get_record(&self, id: RecordId) -> Result<Option<RecordRow>>;
+    /// Moves a pending record to `status` (effective or rejected) if it is still pending.
+    async fn decide_record(
+        &self,
+        id: RecordId,
+        status: RecordStatus,
+        by: Option<AccountId>,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<RecordRow>;
+    async fn list_records(&self, q: &RecordQuery, page: &PageRequest) -> Result<Page<RecordRow>>;
+    /// Totals, and those of `year`, read in constant time.
+    async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals>;
+    /// Effective minutes credited to a volunteer on `day`, for the daily cap.
+    async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64>;
+}
+
+#[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
 }
@@ -132,7 +258,18 @@ pub trait AuditStore {
 /// Everything the application needs from storage.
 #[async_trait]
 pub trait Store:
-    RegionStore + SiteStore + OrgStore + VolunteerStore + AccountStore + AuditStore + Send + Sync
+    RegionStore
+    + SiteStore
+    + OrgStore
+    + VolunteerStore
+    + AccountStore
+    + AuditStore
+    + ProjectStore
+    + SignupStore
+    + AttendanceStore
+    + RecordStore
+    + Send
+    + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -1,0 +1,324 @@
+//! Projects and shifts.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::ids::{OrgId, SiteId};
+use zhiyuan_domain::project::{ProjectStatus, SignupMode};
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_store::{
+    AuditEntry, NewProject, NewShift, Page, PageRequest, ProjectId, ProjectQuery, ProjectRecord,
+    ProjectStore, Result, ShiftId, ShiftRecord, StoreError,
+};
+
+use crate::PgStore;
+use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+
+const PROJECT_COLUMNS: &str = "id, org_id, name, category, description, region_code, site_id,
+    address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky, risk_disclosure,
+    insurance, signup_mode, review_required, responsible_person, status, version, created_at,
+    updated_at";
+
+fn project_from_row(row: &Row) -> Result<ProjectRecord> {
+    let lat: Option<f64> = get(row, 8)?;
+    let lng: Option<f64> = get(row, 9)?;
+    let insurance: Option<serde_json::Value> = get(row, 16)?;
+    Ok(ProjectRecord {
+        id: ProjectId(get(row, 0)?),
+        project: NewProject {
+            org: OrgId(get(row, 1)?),
+            name: get(row, 2)?,
+            category: conv(row, 3, |s: &str| ServiceCategory::parse(s))?,
+            description: get(row, 4)?,
+            region: region(row, 5)?,
+            site: get::<Option<i64>>(row, 6)?.map(SiteId),
+            address: get(row, 7)?,
+            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            geofence_m: get(row, 10)?,
+            starts_on: get(row, 11)?,
+            ends_on: get(row, 12)?,
+            conditions: json(row, 13)?,
+            risky: get(row, 14)?,
+            risk_disclosure: get(row, 15)?,
+            insurance: insurance
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| StoreError::corrupt(e.to_string()))?,
+            signup_mode: conv(row, 17, |s: &str| SignupMode::parse(s))?,
+            review_required: get(row, 18)?,
+            responsible_person: get(row, 19)?,
+            status: conv(row, 20, |s: &str| ProjectStatus::parse(s))?,
+        },
+        version: get(row, 21)?,
+        created_at: get(row, 22)?,
+        updated_at: get(row, 23)?,
+    })
+}
+
+async fn fetch_project(c: &impl GenericClient, id: i64) -> Result<Option<ProjectRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
+    row.as_ref().map(project_from_row).transpose()
+}
+
+pub(crate) const SHIFT_COLUMNS: &str =
+    "id, project_id, position, starts_at, ends_at, capacity, accepted, cancelled, version";
+
+/// Reads a shift whose `SHIFT_COLUMNS` start at column `at`.
+pub(crate) fn shift_at(row: &Row, at: usize) -> Result<ShiftRecord> {
+    Ok(ShiftRecord {
+        id: ShiftId(get(row, at)?),
+        shift: NewShift {
+            project: ProjectId(get(row, at + 1)?),
+            position: get(row, at + 2)?,
+            starts_at: get(row, at + 3)?,
+            ends_at: get(row, at + 4)?,
+            capacity: get(row, at + 5)?,
+        },
+        accepted: get(row, at + 6)?,
+        cancelled: get(row, at + 7)?,
+        version: get(row, at + 8)?,
+    })
+}
+
+pub(crate) async fn fetch_shift(
+    c: &impl GenericClient,
+    id: i64,
+    lock: bool,
+) -> Result<Option<ShiftRecord>> {
+    let sql = format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
+    let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
+    row.as_ref().map(|r| shift_at(r, 0)).transpose()
+}
+
+#[async_trait]
+impl ProjectStore for PgStore {
+    async fn insert_project(&self, p: &NewProject, audit: &AuditEntry) -> Result<ProjectRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let row = tx
+            .query_one(
+                "INSERT INTO projects (org_id, name, category, description, region_code, site_id,
+                    address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky,
+                    risk_disclosure, insurance, signup_mode, review_required, responsible_person,
+                    status, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17, $18, $19, $20, $21, $21) RETURNING id",
+                &[
+                    &p.org.0,
+                    &p.name,
+                    &p.category.code(),
+                    &p.description,
+                    &p.region.as_i64(),
+                    &p.site.map(|s| s.0),
+                    &p.address,
+                    &p.location.map(|l| l.lat),
+                    &p.location.map(|l| l.lng),
+                    &p.geofence_m,
+                    &p.starts_on,
+                    &p.ends_on,
+                    &to_json(&p.conditions),
+                    &p.risky,
+                    &p.risk_disclosure,
+                    &p.insurance.as_ref().map(to_json),
+                    &p.signup_mode.as_str(),
+                    &p.review_required,
+                    &p.responsible_person,
+                    &p.status.as_str(),
+                    &audit.at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let id: i64 = get(&row, 0)?;
+        write_audit(&tx, audit, Some(id.to_string())).await?;
+        let record = fetch_project(&tx, id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
+    async fn get_project(&self, id: ProjectId) -> Result<Option<ProjectRecord>> {
+        fetch_project(&self.client().await?, id.0).await
+    }
+
+    async fn update_project(&self, r: &ProjectRecord, audit: &AuditEntry) -> Result<ProjectRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let p = &r.project;
+        let changed = tx
+            .execute(
+                "UPDATE projects SET name = $3, category = $4, description = $5, site_id = $6,
+                    address = $7, lat = $8, lng = $9, geofence_m = $10, starts_on = $11,
+                    ends_on = $12, conditions = $13, risky = $14, risk_disclosure = $15,
+                    insurance = $16, signup_mode = $17, review_required = $18,
+                    responsible_person = $19, status = $20, updated_at = $21,
+                    version = version + 1
+                 WHERE id = $1 AND version = $2",
+                &[
+                    &r.id.0,
+                    &r.version,
+                    &p.name,
+                    &p.category.code(),
+                    &p.description,
+                    &p.site.map(|s| s.0),
+                    &p.address,
+                    &p.location.map(|l| l.lat),
+                    &p.location.map(|l| l.lng),
+                    &p.geofence_m,
+                    &p.starts_on,
+                    &p.ends_on,
+                    &to_json(&p.conditions),
+                    &p.risky,
+                    &p.risk_disclosure,
+                    &p.insurance.as_ref().map(to_json),
+                    &p.signup_mode.as_str(),
+                    &p.review_required,
+                    &p.responsible_person,
+                    &p.status.as_str(),
+                    &audit.at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        expect_one(changed)?;
+        write_audit(&tx, audit, None).await?;
+        let record = fetch_project(&tx, r.id.0)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
+    async fn list_projects(
+        &self,
+        q: &ProjectQuery,
+        page: &PageRequest,
+    ) -> Result<Page<ProjectRecord>> {
+        let (lo, hi) = range(q.within);
+        let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {PROJECT_COLUMNS} FROM projects
+                 WHERE region_code >= $1 AND region_code < $2 AND (region_code, id) > ($3, $4)
+                   AND ($5::BIGINT IS NULL OR org_id = $5) AND ($6::TEXT IS NULL OR status = $6)
+                   AND ($7::TEXT IS NULL OR category = $7)
+                   AND ($8::DATE IS NULL OR ends_on >= $8) AND ($9::DATE IS NULL OR starts_on <= $9)
+                 ORDER BY region_code, id LIMIT $10"
+            ))
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &lo,
+                    &hi,
+                    &after.0,
+                    &after.1,
+                    &q.org.map(|o| o.0),
+                    &q.status.map(ProjectStatus::as_str),
+                    &q.category.map(ServiceCategory::code),
+                    &q.from,
+                    &q.until,
+                    &(i64::from(page.limit) + 1),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let items = rows
+            .iter()
+            .map(project_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |p| {
+            vec![p.project.region.as_i64(), p.id.0]
+        }))
+    }
+
+    async fn insert_shift(&self, s: &NewShift, audit: &AuditEntry) -> Result<ShiftRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let row = tx
+            .query_one(
+                "INSERT INTO shifts (project_id, position, starts_at, ends_at, capacity)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &s.project.0,
+                    &s.position,
+                    &s.starts_at,
+                    &s.ends_at,
+                    &s.capacity,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let id: i64 = get(&row, 0)?;
+        write_audit(&tx, audit, Some(id.to_string())).await?;
+        let record = fetch_shift(&tx, id, false)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
+    async fn get_shift(&self, id: ShiftId) -> Result<Option<ShiftRecord>> {
+        fetch_shift(&self.client().await?, id.0, false).await
+    }
+
+    async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let current = fetch_shift(&tx, s.id.0, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if s.shift.capacity < current.accepted {
+            return Err(StoreError::Conflict { field: "capacity" });
+        }
+        let changed = tx
+            .execute(
+                "UPDATE shifts SET position = $3, starts_at = $4, ends_at = $5, capacity = $6,
+                    cancelled = $7, version = version + 1
+                 WHERE id = $1 AND version = $2",
+                &[
+                    &s.id.0,
+                    &s.version,
+                    &s.shift.position,
+                    &s.shift.starts_at,
+                    &s.shift.ends_at,
+                    &s.shift.capacity,
+                    &s.cancelled,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        expect_one(changed)?;
+        write_audit(&tx, audit, None).await?;
+        let record = fetch_shift(&tx, s.id.0, false)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
+    async fn list_shifts(&self, project: ProjectId) -> Result<Vec<ShiftRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {SHIFT_COLUMNS} FROM shifts WHERE project_id = $1 ORDER BY starts_at, id"
+            ))
+            .await
+            .map_err(pg_err)?;
+        let rows = client.query(&stmt, &[&project.0]).await.map_err(pg_err)?;
+        rows.iter().map(|r| shift_at(r, 0)).collect()
+    }
+}

@@ -1,0 +1,307 @@
+//! Service records and the running totals they keep exact. Every path that makes a record
+//! count goes through [`insert_row`] / [`count`], in the same transaction.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use time::{Date, OffsetDateTime};
+use tokio_postgres::Row;
+use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
+use zhiyuan_store::{
+    AuditEntry, BatchOutcome, NewRecord, Page, PageRequest, ProjectId, RecordId, RecordQuery,
+    RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError, Totals,
+};
+
+use crate::PgStore;
+use crate::conv::{conv, get, json, pg_err, to_json, write_audit};
+
+const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
+    shift_id, activity_name, service_date, place, content, minutes, responsible_person, source,
+    status, flags, dedupe_key, created_at, created_by, decided_at, decided_by";
+
+fn from_row(row: &Row) -> Result<RecordRow> {
+    Ok(RecordRow {
+        id: RecordId(get(row, 0)?),
+        origin: get::<Option<i64>>(row, 1)?.map(RecordId),
+        revision: get(row, 2)?,
+        is_current: get(row, 3)?,
+        record: NewRecord {
+            volunteer: VolunteerId(get(row, 4)?),
+            org: OrgId(get(row, 5)?),
+            project: get::<Option<i64>>(row, 6)?.map(ProjectId),
+            shift: get::<Option<i64>>(row, 7)?.map(ShiftId),
+            activity_name: get(row, 8)?,
+            service_date: get(row, 9)?,
+            place: get(row, 10)?,
+            content: get(row, 11)?,
+            minutes: get(row, 12)?,
+            responsible_person: get(row, 13)?,
+            source: conv(row, 14, |s: &str| RecordSource::parse(s))?,
+            status: conv(row, 15, |s: &str| RecordStatus::parse(s))?,
+            flags: json(row, 16)?,
+            dedupe_key: get(row, 17)?,
+            created_at: get(row, 18)?,
+            created_by: get::<Option<i64>>(row, 19)?.map(AccountId),
+        },
+        decided_at: get(row, 20)?,
+        decided_by: get::<Option<i64>>(row, 21)?.map(AccountId),
+    })
+}
+
+pub(crate) async fn fetch(c: &impl GenericClient, id: i64) -> Result<Option<RecordRow>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM service_records WHERE id = $1"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Adds (or, with negative values, removes) minutes and records to a volunteer's totals.
+pub(crate) async fn count(
+    c: &impl GenericClient,
+    volunteer: VolunteerId,
+    day: Date,
+    minutes: i64,
+    records: i64,
+) -> Result<()> {
+    let totals = c
+        .prepare_cached(
+            "INSERT INTO volunteer_totals (volunteer_id, minutes, records) VALUES ($1, $2, $3)
+             ON CONFLICT (volunteer_id) DO UPDATE SET
+                minutes = volunteer_totals.minutes + excluded.minutes,
+                records = volunteer_totals.records + excluded.records",
+        )
+        .await
+        .map_err(pg_err)?;
+    c.execute(&totals, &[&volunteer.0, &minutes, &records])
+        .await
+        .map_err(pg_err)?;
+    let year = c
+        .prepare_cached(
+            "INSERT INTO volunteer_year_totals (volunteer_id, year, minutes, records)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (volunteer_id, year) DO UPDATE SET
+                minutes = volunteer_year_totals.minutes + excluded.minutes,
+                records = volunteer_year_totals.records + excluded.records",
+        )
+        .await
+        .map_err(pg_err)?;
+    c.execute(
+        &year,
+        &[&volunteer.0, &i64::from(day.year()), &minutes, &records],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
+}
+
+/// Writes a record (a first version, or a new version of `origin`) and counts it when it
+/// is effective.
+pub(crate) async fn insert_row(
+    c: &impl GenericClient,
+    r: &NewRecord,
+    origin: Option<(RecordId, i64)>,
+) -> Result<i64> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO service_records (origin_id, revision, volunteer_id, org_id, project_id,
+                shift_id, activity_name, service_date, place, content, minutes,
+                responsible_person, source, status, flags, dedupe_key, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18)
+             RETURNING id",
+        )
+        .await
+        .map_err(pg_err)?;
+    let row = c
+        .query_one(
+            &stmt,
+            &[
+                &origin.map(|o| o.0.0),
+                &origin.map_or(1, |o| o.1),
+                &r.volunteer.0,
+                &r.org.0,
+                &r.project.map(|p| p.0),
+                &r.shift.map(|s| s.0),
+                &r.activity_name,
+                &r.service_date,
+                &r.place,
+                &r.content,
+                &r.minutes,
+                &r.responsible_person,
+                &r.source.as_str(),
+                &r.status.as_str(),
+                &to_json(&r.flags),
+                &r.dedupe_key,
+                &r.created_at,
+                &r.created_by.map(|a| a.0),
+            ],
+        )
+        .await
+        .map_err(pg_err)?;
+    if r.status == RecordStatus::Effective {
+        count(c, r.volunteer, r.service_date, r.minutes, 1).await?;
+    }
+    get(&row, 0)
+}
+
+#[async_trait]
+impl RecordStore for PgStore {
+    async fn insert_record(&self, r: &NewRecord, audit: &AuditEntry) -> Result<RecordRow> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let id = insert_row(&tx, r, None).await?;
+        write_audit(&tx, audit, Some(id.to_string())).await?;
+        let row = fetch(&tx, id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(row)
+    }
+
+    async fn insert_records(
+        &self,
+        rows: &[NewRecord],
+        audit: &AuditEntry,
+    ) -> Result<Vec<BatchOutcome>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let seen_stmt = tx
+            .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = $1")
+            .await
+            .map_err(pg_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let seen = match &r.dedupe_key {
+                Some(key) => tx
+                    .query_opt(&seen_stmt, &[key])
+                    .await
+                    .map_err(pg_err)?
+                    .is_some(),
+                None => false,
+            };
+            out.push(if seen {
+                BatchOutcome::Duplicate
+            } else {
+                BatchOutcome::Inserted(RecordId(insert_row(&tx, r, None).await?))
+            });
+        }
+        write_audit(&tx, audit, None).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(out)
+    }
+
+    async fn get_record(&self, id: RecordId) -> Result<Option<RecordRow>> {
+        fetch(&self.client().await?, id.0).await
+    }
+
+    async fn decide_record(
+        &self,
+        id: RecordId,
+        status: RecordStatus,
+        by: Option<AccountId>,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<RecordRow> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let changed = tx
+            .execute(
+                "UPDATE service_records SET status = $2, decided_at = $3, decided_by = $4
+                 WHERE id = $1 AND status = 'pending' AND is_current",
+                &[&id.0, &status.as_str(), &at, &by.map(|a| a.0)],
+            )
+            .await
+            .map_err(pg_err)?;
+        if changed != 1 {
+            return Err(StoreError::Conflict { field: "status" });
+        }
+        let row = fetch(&tx, id.0).await?.ok_or(StoreError::NotFound)?;
+        if status == RecordStatus::Effective {
+            count(
+                &tx,
+                row.record.volunteer,
+                row.record.service_date,
+                row.record.minutes,
+                1,
+            )
+            .await?;
+        }
+        write_audit(&tx, audit, None).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(row)
+    }
+
+    async fn list_records(&self, q: &RecordQuery, page: &PageRequest) -> Result<Page<RecordRow>> {
+        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM service_records
+                 WHERE id < $1 AND ($2::BIGINT IS NULL OR volunteer_id = $2)
+                   AND ($3::BIGINT IS NULL OR org_id = $3) AND ($4::TEXT IS NULL OR status = $4)
+                   AND (NOT $5 OR is_current)
+                 ORDER BY id DESC LIMIT $6"
+            ))
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &before,
+                    &q.volunteer.map(|v| v.0),
+                    &q.org.map(|o| o.0),
+                    &q.status.map(RecordStatus::as_str),
+                    &q.current_only,
+                    &(i64::from(page.limit) + 1),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |r| vec![r.id.0]))
+    }
+
+    async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT t.minutes, t.records, y.minutes, y.records
+                 FROM (SELECT $1::BIGINT AS volunteer_id) k
+                 LEFT JOIN volunteer_totals t ON t.volunteer_id = k.volunteer_id
+                 LEFT JOIN volunteer_year_totals y
+                    ON y.volunteer_id = k.volunteer_id AND y.year = $2",
+            )
+            .await
+            .map_err(pg_err)?;
+        let row = client
+            .query_one(&stmt, &[&volunteer.0, &i64::from(year)])
+            .await
+            .map_err(pg_err)?;
+        Ok(Totals {
+            minutes: get::<Option<i64>>(&row, 0)?.unwrap_or(0),
+            records: get::<Option<i64>>(&row, 1)?.unwrap_or(0),
+            year,
+            year_minutes: get::<Option<i64>>(&row, 2)?.unwrap_or(0),
+            year_records: get::<Option<i64>>(&row, 3)?.unwrap_or(0),
+        })
+    }
+
+    async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT coalesce(sum(minutes), 0)::BIGINT FROM service_records
+                 WHERE volunteer_id = $1 AND service_date = $2 AND is_current
+                   AND status = 'effective'",
+            )
+            .await
+            .map_err(pg_err)?;
+        let row = client
+            .query_one(&stmt, &[&volunteer.0, &day])
+            .await
+            .map_err(pg_err)?;
+        get(&row, 0)
+    }
+}

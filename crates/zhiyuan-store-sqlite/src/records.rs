@@ -1,0 +1,275 @@
+//! Service records and the running totals they keep exact. Every path that makes a record
+//! count goes through [`insert_row`] / [`count`], in the same transaction.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use time::{Date, OffsetDateTime};
+use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
+use zhiyuan_store::{
+    AuditEntry, BatchOutcome, NewRecord, Page, PageRequest, ProjectId, RecordId, RecordQuery,
+    RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError, Totals,
+};
+
+use crate::SqliteStore;
+use crate::conv::{
+    col, date, date_text, json, micros, opt_time, store_err, time, to_json, write_audit,
+};
+
+const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
+    shift_id, activity_name, service_date, place, content, minutes, responsible_person, source,
+    status, flags, dedupe_key, created_at, created_by, decided_at, decided_by";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
+        id: RecordId(row.get(0)?),
+        origin: row.get::<_, Option<i64>>(1)?.map(RecordId),
+        revision: row.get(2)?,
+        is_current: row.get(3)?,
+        record: NewRecord {
+            volunteer: VolunteerId(row.get(4)?),
+            org: OrgId(row.get(5)?),
+            project: row.get::<_, Option<i64>>(6)?.map(ProjectId),
+            shift: row.get::<_, Option<i64>>(7)?.map(ShiftId),
+            activity_name: row.get(8)?,
+            service_date: date(row, 9)?,
+            place: row.get(10)?,
+            content: row.get(11)?,
+            minutes: row.get(12)?,
+            responsible_person: row.get(13)?,
+            source: col(row, 14, |s: String| RecordSource::parse(&s))?,
+            status: col(row, 15, |s: String| RecordStatus::parse(&s))?,
+            flags: json(row, 16)?,
+            dedupe_key: row.get(17)?,
+            created_at: time(row, 18)?,
+            created_by: row.get::<_, Option<i64>>(19)?.map(AccountId),
+        },
+        decided_at: opt_time(row, 20)?,
+        decided_by: row.get::<_, Option<i64>>(21)?.map(AccountId),
+    })
+}
+
+pub(crate) fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<RecordRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM service_records WHERE id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()
+}
+
+/// Adds (or, with negative values, removes) minutes and records to a volunteer's totals.
+pub(crate) fn count(
+    tx: &Transaction<'_>,
+    volunteer: VolunteerId,
+    day: Date,
+    minutes: i64,
+    records: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO volunteer_totals (volunteer_id, minutes, records) VALUES (?1, ?2, ?3)
+         ON CONFLICT (volunteer_id) DO UPDATE SET minutes = minutes + excluded.minutes,
+            records = records + excluded.records",
+    )
+    .and_then(|mut s| s.execute(params![volunteer.0, minutes, records]))
+    .map_err(store_err)?;
+    tx.prepare_cached(
+        "INSERT INTO volunteer_year_totals (volunteer_id, year, minutes, records)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (volunteer_id, year) DO UPDATE SET minutes = minutes + excluded.minutes,
+            records = records + excluded.records",
+    )
+    .and_then(|mut s| s.execute(params![volunteer.0, day.year(), minutes, records]))
+    .map_err(store_err)?;
+    Ok(())
+}
+
+/// Writes a record (a first version, or a new version of `origin`) and counts it when it
+/// is effective.
+pub(crate) fn insert_row(
+    tx: &Transaction<'_>,
+    r: &NewRecord,
+    origin: Option<(RecordId, i64)>,
+) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO service_records (origin_id, revision, volunteer_id, org_id, project_id,
+            shift_id, activity_name, service_date, place, content, minutes, responsible_person,
+            source, status, flags, dedupe_key, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            origin.map(|o| o.0.0),
+            origin.map_or(1, |o| o.1),
+            r.volunteer.0,
+            r.org.0,
+            r.project.map(|p| p.0),
+            r.shift.map(|s| s.0),
+            r.activity_name,
+            date_text(r.service_date),
+            r.place,
+            r.content,
+            r.minutes,
+            r.responsible_person,
+            r.source.as_str(),
+            r.status.as_str(),
+            to_json(&r.flags),
+            r.dedupe_key,
+            micros(r.created_at),
+            r.created_by.map(|a| a.0),
+        ])
+    })
+    .map_err(store_err)?;
+    let id = tx.last_insert_rowid();
+    if r.status == RecordStatus::Effective {
+        count(tx, r.volunteer, r.service_date, r.minutes, 1)?;
+    }
+    Ok(id)
+}
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn insert_record(&self, r: &NewRecord, audit: &AuditEntry) -> Result<RecordRow> {
+        let (r, audit) = (r.clone(), audit.clone());
+        self.write(move |tx| {
+            let id = insert_row(tx, &r, None)?;
+            write_audit(tx, &audit, Some(id.to_string()))?;
+            get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn insert_records(
+        &self,
+        rows: &[NewRecord],
+        audit: &AuditEntry,
+    ) -> Result<Vec<BatchOutcome>> {
+        let (rows, audit) = (rows.to_vec(), audit.clone());
+        self.write(move |tx| {
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let seen = match &r.dedupe_key {
+                    Some(key) => tx
+                        .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = ?1")
+                        .and_then(|mut s| s.exists([key]))
+                        .map_err(store_err)?,
+                    None => false,
+                };
+                out.push(if seen {
+                    BatchOutcome::Duplicate
+                } else {
+                    BatchOutcome::Inserted(RecordId(insert_row(tx, r, None)?))
+                });
+            }
+            write_audit(tx, &audit, None)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn get_record(&self, id: RecordId) -> Result<Option<RecordRow>> {
+        self.read(move |c| get(c, id.0)).await
+    }
+
+    async fn decide_record(
+        &self,
+        id: RecordId,
+        status: RecordStatus,
+        by: Option<AccountId>,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<RecordRow> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE service_records SET status = ?2, decided_at = ?3, decided_by = ?4
+                     WHERE id = ?1 AND status = 'pending' AND is_current = 1",
+                    params![id.0, status.as_str(), micros(at), by.map(|a| a.0)],
+                )
+                .map_err(store_err)?;
+            if changed != 1 {
+                return Err(StoreError::Conflict { field: "status" });
+            }
+            let row = get(tx, id.0)
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)?;
+            if status == RecordStatus::Effective {
+                count(
+                    tx,
+                    row.record.volunteer,
+                    row.record.service_date,
+                    row.record.minutes,
+                    1,
+                )?;
+            }
+            write_audit(tx, &audit, None)?;
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn list_records(&self, q: &RecordQuery, page: &PageRequest) -> Result<Page<RecordRow>> {
+        let volunteer = q.volunteer.map(|v| v.0);
+        let org = q.org.map(|o| o.0);
+        let status = q.status.map(RecordStatus::as_str);
+        let current = q.current_only;
+        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+        let limit = page.limit;
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM service_records
+                     WHERE id < ?1 AND (?2 IS NULL OR volunteer_id = ?2)
+                       AND (?3 IS NULL OR org_id = ?3) AND (?4 IS NULL OR status = ?4)
+                       AND (?5 = 0 OR is_current = 1)
+                     ORDER BY id DESC LIMIT ?6"
+                ))?
+                .query_map(
+                    params![before, volunteer, org, status, current, limit + 1],
+                    from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::from_rows(rows, limit, |r| vec![r.id.0]))
+        })
+        .await
+    }
+
+    async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals> {
+        self.read(move |c| {
+            let (minutes, records) = c
+                .prepare_cached(
+                    "SELECT minutes, records FROM volunteer_totals WHERE volunteer_id = ?1",
+                )?
+                .query_row([volunteer.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .unwrap_or((0, 0));
+            let (year_minutes, year_records) = c
+                .prepare_cached(
+                    "SELECT minutes, records FROM volunteer_year_totals
+                     WHERE volunteer_id = ?1 AND year = ?2",
+                )?
+                .query_row(params![volunteer.0, year], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .unwrap_or((0, 0));
+            Ok(Totals {
+                minutes,
+                records,
+                year,
+                year_minutes,
+                year_records,
+            })
+        })
+        .await
+    }
+
+    async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT coalesce(sum(minutes), 0) FROM service_records
+                 WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1
+                   AND status = 'effective'",
+            )?
+            .query_row(params![volunteer.0, date_text(day)], |r| r.get(0))
+        })
+        .await
+    }
+}

@@ -1,0 +1,279 @@
+//! Sign-ups. The writer connection serialises every write, so a place is taken or freed
+//! by exactly one transaction at a time; the `CHECK (accepted <= capacity)` on shifts is
+//! the last line of defence.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use time::OffsetDateTime;
+use zhiyuan_domain::ids::VolunteerId;
+use zhiyuan_domain::project::{SignupMode, SignupStatus};
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_store::{
+    AuditEntry, Page, PageRequest, Result, ShiftId, SignupDetail, SignupId, SignupQuery,
+    SignupRecord, SignupStore, StoreError,
+};
+
+use crate::SqliteStore;
+use crate::conv::{col, micros, opt_time, store_err, time, write_audit};
+use crate::projects::shift_at;
+
+const SELECT: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
+    s.decided_at FROM signups s JOIN volunteers v ON v.id = s.volunteer_id";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<SignupRecord> {
+    Ok(SignupRecord {
+        id: SignupId(row.get(0)?),
+        shift: ShiftId(row.get(1)?),
+        volunteer: VolunteerId(row.get(2)?),
+        volunteer_number: col(row, 3, VolunteerNumber::from_i64)?,
+        status: col(row, 4, |s: String| SignupStatus::parse(&s))?,
+        created_at: time(row, 5)?,
+        decided_at: opt_time(row, 6)?,
+    })
+}
+
+fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<SignupRecord>> {
+    c.prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
+/// Takes a place on `shift` if one is free.
+fn take_place(tx: &Transaction<'_>, shift: i64) -> Result<bool> {
+    let taken = tx
+        .prepare_cached(
+            "UPDATE shifts SET accepted = accepted + 1 WHERE id = ?1 AND accepted < capacity",
+        )
+        .and_then(|mut s| s.execute([shift]))
+        .map_err(store_err)?;
+    Ok(taken == 1)
+}
+
+fn set_status(tx: &Transaction<'_>, id: i64, status: SignupStatus, at: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE signups SET status = ?2, decided_at = ?3 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![id, status.as_str(), at]))
+        .map_err(store_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl SignupStore for SqliteStore {
+    async fn sign_up(
+        &self,
+        shift: ShiftId,
+        volunteer: VolunteerId,
+        mode: SignupMode,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let existing: Option<(i64, String)> = tx
+                .prepare_cached("SELECT id, status FROM signups WHERE shift_id = ?1 AND volunteer_id = ?2")
+                .and_then(|mut s| {
+                    s.query_row([shift.0, volunteer.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(store_err)?;
+            if let Some((_, status)) = &existing
+                && SignupStatus::parse(status).is_some_and(SignupStatus::is_live) {
+                    return Err(StoreError::Conflict { field: "volunteer" });
+                }
+            let status = match mode {
+                SignupMode::Approval => SignupStatus::Pending,
+                SignupMode::Automatic if take_place(tx, shift.0)? => SignupStatus::Accepted,
+                SignupMode::Automatic => SignupStatus::Waitlisted,
+            };
+            let decided = (status == SignupStatus::Accepted).then(|| micros(at));
+            let id = match existing {
+                // A volunteer who cancelled signs up again: the row is reused, and the
+                // new created_at puts them at the back of the waitlist.
+                Some((id, _)) => {
+                    tx.execute(
+                        "UPDATE signups SET status = ?2, created_at = ?3, decided_at = ?4 WHERE id = ?1",
+                        params![id, status.as_str(), micros(at), decided],
+                    )
+                    .map_err(store_err)?;
+                    id
+                }
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO signups (shift_id, volunteer_id, status, created_at, decided_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![shift.0, volunteer.0, status.as_str(), micros(at), decided])
+                    })
+                    .map_err(store_err)?;
+                    tx.last_insert_rowid()
+                }
+            };
+            let mut audit = audit;
+            audit.details = serde_json::json!({ "shift": shift.0, "status": status });
+            write_audit(tx, &audit, Some(id.to_string()))?;
+            get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>> {
+        self.read(move |c| get(c, id.0)).await
+    }
+
+    async fn find_signup(
+        &self,
+        shift: ShiftId,
+        volunteer: VolunteerId,
+    ) -> Result<Option<SignupRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "{SELECT} WHERE s.shift_id = ?1 AND s.volunteer_id = ?2"
+            ))?
+            .query_row([shift.0, volunteer.0], from_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn cancel_signup(
+        &self,
+        id: SignupId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(SignupRecord, Option<SignupRecord>)> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let s = get(tx, id.0)
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)?;
+            if !s.status.is_live() {
+                return Err(StoreError::Conflict { field: "status" });
+            }
+            set_status(tx, id.0, SignupStatus::Cancelled, micros(at))?;
+            let mut promoted = None;
+            if s.status == SignupStatus::Accepted {
+                tx.execute(
+                    "UPDATE shifts SET accepted = accepted - 1 WHERE id = ?1",
+                    [s.shift.0],
+                )
+                .map_err(store_err)?;
+                let next: Option<i64> = tx
+                    .prepare_cached(
+                        "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted'
+                         ORDER BY created_at, id LIMIT 1",
+                    )
+                    .and_then(|mut q| q.query_row([s.shift.0], |r| r.get(0)).optional())
+                    .map_err(store_err)?;
+                if let Some(next) = next
+                    && take_place(tx, s.shift.0)?
+                {
+                    set_status(tx, next, SignupStatus::Accepted, micros(at))?;
+                    promoted = get(tx, next).map_err(store_err)?;
+                }
+            }
+            let mut audit = audit;
+            audit.details = serde_json::json!({
+                "shift": s.shift.0,
+                "from": s.status,
+                "promoted": promoted.as_ref().map(|p| p.id.0),
+            });
+            write_audit(tx, &audit, None)?;
+            let cancelled = get(tx, id.0)
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)?;
+            Ok((cancelled, promoted))
+        })
+        .await
+    }
+
+    async fn decide_signup(
+        &self,
+        id: SignupId,
+        accept: bool,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let s = get(tx, id.0)
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)?;
+            if s.status != SignupStatus::Pending {
+                return Err(StoreError::Conflict { field: "status" });
+            }
+            let status = match accept {
+                false => SignupStatus::Rejected,
+                true if take_place(tx, s.shift.0)? => SignupStatus::Accepted,
+                true => SignupStatus::Waitlisted,
+            };
+            set_status(tx, id.0, status, micros(at))?;
+            let mut audit = audit;
+            audit.details = serde_json::json!({ "shift": s.shift.0, "status": status });
+            write_audit(tx, &audit, None)?;
+            get(tx, id.0)
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn list_signups(
+        &self,
+        q: &SignupQuery,
+        page: &PageRequest,
+    ) -> Result<Page<SignupRecord>> {
+        let shift = q.shift.map(|s| s.0);
+        let volunteer = q.volunteer.map(|v| v.0);
+        let status = q.status.map(SignupStatus::as_str);
+        let after = page.after.as_ref().map_or(0, |c| c.key(0));
+        let limit = page.limit;
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(&format!(
+                    "{SELECT} WHERE s.id > ?1 AND (?2 IS NULL OR s.shift_id = ?2)
+                       AND (?3 IS NULL OR s.volunteer_id = ?3) AND (?4 IS NULL OR s.status = ?4)
+                     ORDER BY s.id LIMIT ?5"
+                ))?
+                .query_map(
+                    params![after, shift, volunteer, status, limit + 1],
+                    from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::from_rows(rows, limit, |s| vec![s.id.0]))
+        })
+        .await
+    }
+
+    async fn volunteer_schedule(
+        &self,
+        volunteer: VolunteerId,
+        after: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<SignupDetail>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
+                    s.decided_at,
+                    sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
+                    sh.accepted, sh.cancelled, sh.version, p.name, p.address
+                 FROM signups s
+                 JOIN volunteers v ON v.id = s.volunteer_id
+                 JOIN shifts sh ON sh.id = s.shift_id
+                 JOIN projects p ON p.id = sh.project_id
+                 WHERE s.volunteer_id = ?1 AND s.status IN ('pending', 'accepted', 'waitlisted')
+                   AND sh.ends_at > ?2
+                 ORDER BY sh.starts_at, s.id LIMIT ?3",
+            )?
+            .query_map(params![volunteer.0, micros(after), limit], |row| {
+                Ok(SignupDetail {
+                    signup: from_row(row)?,
+                    shift: shift_at(row, 7)?,
+                    project_name: row.get(16)?,
+                    address: row.get(17)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,310 @@
+//! Projects, shifts, sign-ups, attendance and service records, as rows.
+
+use time::{Date, OffsetDateTime};
+use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::project::{Conditions, Insurance, ProjectStatus, SignupMode, SignupStatus};
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+
+/// Identifiers of the activity rows.
+macro_rules! ids {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
+        }
+    )*};
+}
+ids!(ProjectId, ShiftId, SignupId, AttendanceId, RecordId);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProject {
+    pub org: OrgId,
+    pub name: String,
+    pub category: ServiceCategory,
+    pub description: String,
+    pub region: RegionCode,
+    pub site: Option<SiteId>,
+    pub address: String,
+    pub location: Option<GeoPoint>,
+    /// Check-in radius around `location`, in metres; `None` disables the geofence.
+    pub geofence_m: Option<i64>,
+    pub starts_on: Date,
+    pub ends_on: Date,
+    pub conditions: Conditions,
+    pub risky: bool,
+    pub risk_disclosure: String,
+    pub insurance: Option<Insurance>,
+    pub signup_mode: SignupMode,
+    pub review_required: bool,
+    /// The person responsible (Art. 7).
+    pub responsible_person: String,
+    pub status: ProjectStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectRecord {
+    pub id: ProjectId,
+    pub project: NewProject,
+    pub version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Filters for projects, ordered by (region, id).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectQuery {
+    pub within: Option<RegionCode>,
+    pub org: Option<OrgId>,
+    pub status: Option<ProjectStatus>,
+    pub category: Option<ServiceCategory>,
+    /// Projects running on some day in this range.
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewShift {
+    pub project: ProjectId,
+    pub position: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub capacity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftRecord {
+    pub id: ShiftId,
+    pub shift: NewShift,
+    /// Places taken (accepted sign-ups).
+    pub accepted: i64,
+    pub cancelled: bool,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupRecord {
+    pub id: SignupId,
+    pub shift: ShiftId,
+    pub volunteer: VolunteerId,
+    pub volunteer_number: VolunteerNumber,
+    pub status: SignupStatus,
+    pub created_at: OffsetDateTime,
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// Filters for sign-ups, ordered by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignupQuery {
+    pub shift: Option<ShiftId>,
+    pub volunteer: Option<VolunteerId>,
+    pub status: Option<SignupStatus>,
+}
+
+/// A sign-up with its shift and project, for a volunteer's own lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignupDetail {
+    pub signup: SignupRecord,
+    pub shift: ShiftRecord,
+    pub project_name: String,
+    pub address: String,
+}
+
+/// How attendance was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttendanceMethod {
+    /// The volunteer scanned the site's rotating code.
+    SiteCode,
+    /// A coordinator scanned the volunteer's code.
+    VolunteerCode,
+    /// A coordinator entered it.
+    Coordinator,
+    /// Closed automatically after a forgotten check-out.
+    Automatic,
+}
+
+impl AttendanceMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SiteCode => "site_code",
+            Self::VolunteerCode => "volunteer_code",
+            Self::Coordinator => "coordinator",
+            Self::Automatic => "automatic",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "site_code" => Self::SiteCode,
+            "volunteer_code" => Self::VolunteerCode,
+            "coordinator" => Self::Coordinator,
+            "automatic" => Self::Automatic,
+            _ => return None,
+        })
+    }
+}
+
+/// Presence at a shift. Only the distance from the project's location is kept, never the
+/// coordinates: whereabouts are sensitive personal information.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendanceRecord {
+    pub id: AttendanceId,
+    pub shift: ShiftId,
+    pub volunteer: VolunteerId,
+    pub checked_in_at: OffsetDateTime,
+    pub check_in_method: AttendanceMethod,
+    pub distance_m: Option<i64>,
+    pub checked_out_at: Option<OffsetDateTime>,
+    pub check_out_method: Option<AttendanceMethod>,
+    /// Closed by the system after a forgotten check-out: to be reviewed.
+    pub auto_closed: bool,
+    pub record: Option<RecordId>,
+    pub version: i64,
+}
+
+/// Where a service record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordSource {
+    Attendance,
+    /// Entered by the organisation, one by one or in a batch.
+    Entry,
+    /// Reported by the volunteer; effective once approved.
+    SelfReport,
+    /// A new version made by an approved correction.
+    Correction,
+}
+
+impl RecordSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attendance => "attendance",
+            Self::Entry => "entry",
+            Self::SelfReport => "self_report",
+            Self::Correction => "correction",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "attendance" => Self::Attendance,
+            "entry" => Self::Entry,
+            "self_report" => Self::SelfReport,
+            "correction" => Self::Correction,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether a record counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// Waiting for the organisation to confirm (self-reports).
+    Pending,
+    /// Counts towards totals, stars and certificates.
+    Effective,
+    Rejected,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Effective => "effective",
+            Self::Rejected => "rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "effective" => Self::Effective,
+            "rejected" => Self::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// A service record (Art. 7): what was done, when, where, for how long, recorded by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    pub volunteer: VolunteerId,
+    /// The recording unit (谁组织谁记录).
+    pub org: OrgId,
+    pub project: Option<ProjectId>,
+    pub shift: Option<ShiftId>,
+    pub activity_name: String,
+    pub service_date: Date,
+    pub place: String,
+    pub content: String,
+    pub minutes: i64,
+    pub responsible_person: String,
+    pub source: RecordSource,
+    pub status: RecordStatus,
+    /// Review flags, e.g. `auto_closed`, `capped`.
+    pub flags: Vec<String>,
+    /// Makes re-submitting the same entry (e.g. re-uploading a file) a no-op.
+    pub dedupe_key: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub created_by: Option<AccountId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    pub id: RecordId,
+    /// The first version's id for corrected versions; `None` for originals.
+    pub origin: Option<RecordId>,
+    pub revision: i64,
+    pub is_current: bool,
+    pub record: NewRecord,
+    pub decided_at: Option<OffsetDateTime>,
+    pub decided_by: Option<AccountId>,
+}
+
+impl RecordRow {
+    /// The record's identity across corrections.
+    pub fn lineage(&self) -> RecordId {
+        self.origin.unwrap_or(self.id)
+    }
+}
+
+/// Filters for records, newest service date first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    pub volunteer: Option<VolunteerId>,
+    pub org: Option<OrgId>,
+    pub status: Option<RecordStatus>,
+    /// Only current versions (the default for every list but history).
+    pub current_only: bool,
+}
+
+/// A volunteer's running totals, kept exact in the transactions that change records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub minutes: i64,
+    pub records: i64,
+    pub year: i32,
+    pub year_minutes: i64,
+    pub year_records: i64,
+}
+
+/// The outcome of one row of a batch entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    Inserted(RecordId),
+    /// The same entry (dedupe key) was already recorded.
+    Duplicate,
+}
+
+/// A check-in to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttendance {
+    pub shift: ShiftId,
+    pub volunteer: VolunteerId,
+    pub at: OffsetDateTime,
+    pub method: AttendanceMethod,
+    pub distance_m: Option<i64>,
+}
