@@ -157,6 +157,23 @@ impl Principal {
             }
     }
 
+    /// Running a team's projects: shifts, sign-ups, attendance and records. Team admins
+    /// and coordinators, the team's site, its jurisdiction.
+    pub fn can_run_projects(&self, org: &OrgFacts) -> bool {
+        self.covers(org.region, Access::Write)
+            || org.site.is_some_and(|s| self.is_site_staff(s))
+            || matches!(
+                self.team_role(org.id),
+                Some(MembershipRole::Admin | MembershipRole::Coordinator)
+            )
+    }
+
+    /// Reviewing a project before it is published: the site it takes place at, or the
+    /// jurisdiction of its region.
+    pub fn can_review_project(&self, region: RegionCode, site: Option<SiteId>) -> bool {
+        self.covers(region, Access::Write) || site.is_some_and(|s| self.is_site_staff(s))
+    }
+
     /// Creating an organisation in `region`, at `site`, under `parent`.
     pub fn can_create_org(
         &self,
@@ -250,6 +267,25 @@ mod tests {
             team_role: MembershipRole::Admin,
         }]);
         assert!(admin.can_access_org(&org, Access::Write));
+    }
+
+    #[test]
+    fn coordinators_run_projects_and_members_do_not() {
+        let org = OrgFacts {
+            id: OrgId(3),
+            region: code("440106"),
+            site: None,
+        };
+        let as_role = |team_role| {
+            principal(vec![Grant::Team {
+                org: OrgId(3),
+                team_role,
+            }])
+        };
+        assert!(as_role(MembershipRole::Coordinator).can_run_projects(&org));
+        assert!(as_role(MembershipRole::Admin).can_run_projects(&org));
+        assert!(!as_role(MembershipRole::Member).can_run_projects(&org));
+        assert!(!principal(vec![]).can_run_projects(&org));
     }
 
     #[test]

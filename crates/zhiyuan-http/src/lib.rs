@@ -2,6 +2,7 @@
 //! request ids and request logs. Handlers are thin: they parse input into domain types,
 //! call one use case of [`zhiyuan_service::Zhiyuan`], and map the result to a view.
 
+pub mod activity_views;
 pub mod error;
 pub mod extract;
 pub mod openapi;

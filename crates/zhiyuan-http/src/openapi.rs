@@ -5,7 +5,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, health, organisations, regions, sites, staff, volunteers};
+use crate::routes::{
+    auth, health, organisations, participation, projects, regions, sites, staff, volunteers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +27,15 @@ use crate::routes::{auth, health, organisations, regions, sites, staff, voluntee
         organisations::update_org, organisations::list_org_memberships,
         organisations::apply_for_membership, organisations::decide_membership,
         staff::create_staff, staff::list_audit,
+        projects::create_project, projects::list_projects, projects::get_project,
+        projects::update_project, projects::change_project_status, projects::create_shift,
+        projects::list_shifts, projects::update_shift,
+        participation::sign_up, participation::list_signups, participation::cancel_signup,
+        participation::decide_signup, participation::shift_code, participation::my_code,
+        participation::check_in, participation::check_out, participation::report_time,
+        participation::decide_record, participation::enter_record, participation::org_records,
+        participation::volunteer_records, participation::volunteer_totals,
+        participation::my_schedule,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -35,6 +46,9 @@ use crate::routes::{auth, health, organisations, regions, sites, staff, voluntee
         (name = "organisations", description = "Organisations and teams"),
         (name = "memberships", description = "Volunteers in teams"),
         (name = "staff", description = "Administration and audit"),
+        (name = "projects", description = "Projects and shifts"),
+        (name = "participation", description = "Sign-ups and attendance"),
+        (name = "records", description = "Service records and hours"),
         (name = "operations", description = "Health"),
     )
 )]

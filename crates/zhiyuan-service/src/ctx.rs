@@ -73,6 +73,14 @@ impl Ctx {
         }
     }
 
+    /// The signed-in account, if any (for `created_by` fields).
+    pub fn account(&self) -> Option<zhiyuan_domain::ids::AccountId> {
+        match &self.actor {
+            Actor::User(p) => Some(p.account),
+            _ => None,
+        }
+    }
+
     /// An audit entry for a change made in this context.
     pub fn audit(
         &self,

@@ -3,14 +3,19 @@
 //! audits every change in the same transaction. HTTP handlers and the command line call
 //! these and nothing below them.
 
+mod attendance;
 mod auth;
+mod codes;
 mod ctx;
 mod demo;
 mod error;
 mod orgs;
 mod password;
+mod projects;
+mod records;
 mod regions;
 pub mod seed;
+mod signups;
 mod sites;
 mod staff;
 mod vault;
@@ -21,12 +26,17 @@ use std::sync::Arc;
 use time::Duration;
 use zhiyuan_store::Store;
 
+pub use attendance::{AttendanceOutcome, Presence, spawn_auto_close};
 pub use auth::{LoginOutcome, hash_token};
+pub use codes::{CodeError, CodeKind};
 pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use password::PasswordCost;
+pub use projects::{ProjectPatch, ShiftPatch};
+pub use records::{Entry, SelfReport};
+pub use signups::SignupOutcome;
 pub use sites::SitePatch;
 pub use staff::NewStaff;
 pub use vault::{Vault, VaultError};
@@ -47,6 +57,12 @@ pub struct ServiceConfig {
     pub login_lockout: Duration,
     /// The privacy policy version registrations must accept.
     pub privacy_policy_version: String,
+    /// How service minutes are measured, rounded and capped.
+    pub hours: zhiyuan_domain::hours::HoursPolicy,
+    /// How long before a shift check-in opens.
+    pub checkin_opens_before: Duration,
+    /// How long after a shift an open attendance is closed automatically.
+    pub checkout_grace: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -59,6 +75,9 @@ impl Default for ServiceConfig {
             login_window: Duration::minutes(15),
             login_lockout: Duration::minutes(15),
             privacy_policy_version: "2026-01".to_owned(),
+            hours: zhiyuan_domain::hours::HoursPolicy::default(),
+            checkin_opens_before: Duration::hours(1),
+            checkout_grace: Duration::hours(2),
         }
     }
 }

@@ -37,6 +37,7 @@ pub enum VaultError {
 pub struct Vault {
     cipher: Aes256Gcm,
     mac_key: Zeroizing<[u8; 32]>,
+    code_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -51,12 +52,15 @@ impl Vault {
         let hk = hkdf::Hkdf::<Sha256>::new(Some(b"zhiyuan-vault"), master);
         let mut enc = Zeroizing::new([0u8; 32]);
         let mut mac = Zeroizing::new([0u8; 32]);
+        let mut code = Zeroizing::new([0u8; 32]);
         // Output lengths of 32 are always valid for HKDF-SHA256.
         let _ = hk.expand(b"document-encryption-v1", enc.as_mut());
         let _ = hk.expand(b"document-fingerprint-v1", mac.as_mut());
+        let _ = hk.expand(b"attendance-codes-v1", code.as_mut());
         Self {
             cipher: Aes256Gcm::new(enc.as_ref().into()),
             mac_key: mac,
+            code_key: code,
         }
     }
 
@@ -103,6 +107,15 @@ impl Vault {
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(doc.identity_key().as_bytes());
         mac.finalize().into_bytes()[..16].to_vec()
+    }
+
+    /// A MAC over `message` with the key for short-lived codes (attendance QR codes):
+    /// shared by every app server that shares the master key.
+    pub fn sign_code(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.code_key.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(message);
+        mac.finalize().into_bytes().into()
     }
 
     /// Encrypts the number (the document kind is bound as associated data), fingerprints

@@ -10,8 +10,9 @@ use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
 use zhiyuan_domain::region::{Region, RegionLevel, reference_regions};
 use zhiyuan_domain::site::{GeoPoint, SiteKind};
 use zhiyuan_store::*;
-use zhiyuan_store_tests::{audit, code, volunteer};
+use zhiyuan_store_tests::{audit, code};
 use zhiyuan_testkit::TestDb;
+use zhiyuan_testkit::volunteer_row as volunteer;
 
 async fn store() -> (TestDb, Arc<dyn Store>) {
     let db = TestDb::new().await;

@@ -1,7 +1,13 @@
 //! Builders for valid test data.
 
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use zhiyuan_domain::document::DocumentKind;
 use zhiyuan_domain::document::resident_check_char;
+use zhiyuan_domain::person::Gender;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_store::{NewVolunteer, SealedDocument, VolunteerProfile};
 
 /// A valid 18-digit resident number for region `region6`, birth date `yyyymmdd` and a
 /// 3-digit sequence (odd: male, even: female).
@@ -58,5 +64,32 @@ impl VolunteerBuilder {
         self.body["id_document"]["number"] =
             json!(resident_id("440106", &yyyy_mm_dd.replace('-', ""), seq));
         self
+    }
+}
+
+/// A volunteer row; `n` makes the number and the document fingerprint unique.
+pub fn volunteer_row(n: u64, region: &str) -> NewVolunteer {
+    NewVolunteer {
+        number: VolunteerNumber::from_index(n, 99),
+        gender: Gender::Female,
+        birth_date: time::macros::date!(1990 - 01 - 01),
+        document: SealedDocument {
+            kind: DocumentKind::MainlandId,
+            country: None,
+            ciphertext: vec![1, 2, 3, n as u8],
+            identity_hmac: n.to_be_bytes().to_vec(),
+            masked: "4401**********0000".into(),
+        },
+        profile: VolunteerProfile {
+            name: format!("志愿者{n}"),
+            residence_region: RegionCode::parse(region).expect("region code"),
+            phone: "13800138000".into(),
+            skills: vec!["急救".into()],
+            service_categories: vec![zhiyuan_domain::category::ServiceCategory::Health],
+        },
+        guardian: None,
+        privacy_consent_version: "2026-01".into(),
+        registered_at: OffsetDateTime::now_utc(),
+        password_hash: Some("$argon2id$fake".into()),
     }
 }

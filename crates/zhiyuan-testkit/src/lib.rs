@@ -9,4 +9,4 @@ mod fixtures;
 
 pub use app::{PASSWORD, Response, TestApp};
 pub use db::{Backend, TestDb};
-pub use fixtures::{VolunteerBuilder, resident_id};
+pub use fixtures::{VolunteerBuilder, resident_id, volunteer_row};

@@ -18,7 +18,31 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub security: SecurityConfig,
     pub privacy: PrivacyConfig,
+    pub hours: HoursConfig,
+    pub attendance: AttendanceConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoursConfig {
+    /// `down`, `nearest` or `up`.
+    pub rounding: zhiyuan_domain::hours::Rounding,
+    /// Minutes per unit: 1 counts exact minutes, 15 quarter hours.
+    pub unit_minutes: i64,
+    /// The most minutes one volunteer is credited in one day.
+    pub daily_cap_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttendanceConfig {
+    /// Check-in opens this many minutes before a shift.
+    pub checkin_opens_before_mins: i64,
+    /// Attendance still open this long after its shift is closed automatically.
+    pub checkout_grace_mins: i64,
+    /// How often the server looks for forgotten check-outs.
+    pub auto_close_every_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +122,16 @@ impl Default for Config {
             privacy: PrivacyConfig {
                 policy_version: "2026-01".into(),
             },
+            hours: HoursConfig {
+                rounding: zhiyuan_domain::hours::Rounding::Down,
+                unit_minutes: 1,
+                daily_cap_minutes: 720,
+            },
+            attendance: AttendanceConfig {
+                checkin_opens_before_mins: 60,
+                checkout_grace_mins: 120,
+                auto_close_every_secs: 300,
+            },
             log: LogConfig {
                 format: "text".into(),
                 filter: "info".into(),
@@ -124,6 +158,16 @@ impl Default for SecurityConfig {
 impl Default for PrivacyConfig {
     fn default() -> Self {
         Config::default().privacy
+    }
+}
+impl Default for HoursConfig {
+    fn default() -> Self {
+        Config::default().hours
+    }
+}
+impl Default for AttendanceConfig {
+    fn default() -> Self {
+        Config::default().attendance
     }
 }
 impl Default for LogConfig {
@@ -164,6 +208,15 @@ impl Config {
             login_window: time::Duration::minutes(s.login_window_mins),
             login_lockout: time::Duration::minutes(s.login_lockout_mins),
             privacy_policy_version: self.privacy.policy_version.clone(),
+            hours: zhiyuan_domain::hours::HoursPolicy {
+                rounding: self.hours.rounding,
+                unit_minutes: self.hours.unit_minutes,
+                daily_cap_minutes: self.hours.daily_cap_minutes,
+            },
+            checkin_opens_before: time::Duration::minutes(
+                self.attendance.checkin_opens_before_mins,
+            ),
+            checkout_grace: time::Duration::minutes(self.attendance.checkout_grace_mins),
         }
     }
 }
@@ -211,6 +264,23 @@ login_lockout_mins = 15
 [privacy]
 # The privacy policy version volunteers must accept to register.
 policy_version = "2026-01"
+
+[hours]
+# How service time is rounded: down, nearest or up, to units of unit_minutes
+# (1 counts exact minutes; 15 counts quarter hours).
+rounding = "down"
+unit_minutes = 1
+# The most minutes one volunteer is credited in one day.
+daily_cap_minutes = 720
+
+[attendance]
+# Check-in opens this many minutes before a shift.
+checkin_opens_before_mins = 60
+# Attendance still open this long after its shift ends is closed at the shift's end and
+# left pending for the team to review.
+checkout_grace_mins = 120
+# How often the server looks for forgotten check-outs.
+auto_close_every_secs = 300
 
 [log]
 # text or json.

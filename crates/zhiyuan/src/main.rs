@@ -144,6 +144,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             Err(e) => return Err(anyhow::anyhow!("demo seeding failed: {e:?}")),
         }
     }
+    zhiyuan_service::spawn_auto_close(
+        app.zhiyuan.clone(),
+        time::Duration::seconds(config.attendance.auto_close_every_secs.max(10)),
+    );
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

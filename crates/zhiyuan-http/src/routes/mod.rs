@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod health;
 pub mod organisations;
+pub mod participation;
+pub mod projects;
 pub mod regions;
 pub mod sites;
 pub mod staff;
@@ -66,5 +68,65 @@ pub fn api() -> Router<AppState> {
             patch(organisations::decide_membership),
         )
         .route("/api/v1/staff", post(staff::create_staff))
+        .route(
+            "/api/v1/projects",
+            get(projects::list_projects).post(projects::create_project),
+        )
+        .route(
+            "/api/v1/projects/{id}",
+            get(projects::get_project).patch(projects::update_project),
+        )
+        .route(
+            "/api/v1/projects/{id}/status",
+            post(projects::change_project_status),
+        )
+        .route(
+            "/api/v1/projects/{id}/shifts",
+            get(projects::list_shifts).post(projects::create_shift),
+        )
+        .route("/api/v1/shifts/{id}", patch(projects::update_shift))
+        .route(
+            "/api/v1/shifts/{id}/signups",
+            get(participation::list_signups).post(participation::sign_up),
+        )
+        .route("/api/v1/shifts/{id}/code", get(participation::shift_code))
+        .route(
+            "/api/v1/shifts/{id}/check-in",
+            post(participation::check_in),
+        )
+        .route(
+            "/api/v1/shifts/{id}/check-out",
+            post(participation::check_out),
+        )
+        .route(
+            "/api/v1/shifts/{id}/reports",
+            post(participation::report_time),
+        )
+        .route(
+            "/api/v1/signups/{id}/cancel",
+            post(participation::cancel_signup),
+        )
+        .route(
+            "/api/v1/signups/{id}/decision",
+            post(participation::decide_signup),
+        )
+        .route(
+            "/api/v1/records/{id}/decision",
+            post(participation::decide_record),
+        )
+        .route(
+            "/api/v1/organisations/{id}/records",
+            get(participation::org_records).post(participation::enter_record),
+        )
+        .route(
+            "/api/v1/volunteers/{number}/records",
+            get(participation::volunteer_records),
+        )
+        .route(
+            "/api/v1/volunteers/{number}/totals",
+            get(participation::volunteer_totals),
+        )
+        .route("/api/v1/me/code", get(participation::my_code))
+        .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/audit", get(staff::list_audit))
 }

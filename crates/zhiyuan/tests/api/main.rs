@@ -5,5 +5,6 @@ mod auth;
 mod cli;
 mod directory;
 mod openapi;
+mod participation;
 mod registration;
 mod scope;

@@ -1,0 +1,475 @@
+//! Taking part: sign-ups, attendance codes, check-in and check-out, reported time,
+//! records and totals.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use zhiyuan_domain::ids::OrgId;
+use zhiyuan_domain::project::SignupStatus;
+use zhiyuan_domain::registration::parse_date;
+use zhiyuan_domain::site::{GeoPoint, parse_text};
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_service::{Entry, Presence, SelfReport, ServiceError};
+use zhiyuan_store::{RecordId, RecordStatus, ShiftId, SignupId};
+
+use crate::AppState;
+use crate::activity_views::{AttendanceView, RecordView, ScheduleItem, SignupView, TotalsView};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Caller, Json, Query, page};
+use crate::routes::volunteers::{PageOnly, parse_number};
+use crate::views::PageView;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignupResponse {
+    pub signup: SignupView,
+    /// Things to know, e.g. an overlapping shift.
+    pub warnings: Vec<String>,
+}
+
+/// The signed-in volunteer signs up: a place if one is free (or pending approval), else
+/// the waitlist.
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/signups", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 201, body = SignupResponse),
+        (status = 409, description = "full of conditions, cancelled, past, or already signed up", body = ErrorBody)))]
+pub async fn sign_up(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+    let out = state.app.sign_up(&caller.ctx, ShiftId(id)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SignupResponse {
+            signup: out.signup.into(),
+            warnings: out.warnings,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListSignups {
+    pub status: Option<SignupStatus>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A shift's sign-ups, for the team.
+#[utoipa::path(get, path = "/api/v1/shifts/{id}/signups", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path), ListSignups),
+    responses((status = 200, body = PageView<SignupView>), (status = 403, body = ErrorBody)))]
+pub async fn list_signups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<ListSignups>,
+) -> ApiResult<Json<PageView<SignupView>>> {
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state
+        .app
+        .list_shift_signups(&caller.ctx, ShiftId(id), q.status, &page)
+        .await?;
+    Ok(Json(PageView::from_page(result, SignupView::from)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelResponse {
+    pub cancelled: SignupView,
+    /// Who took the freed place from the waitlist.
+    pub promoted: Option<SignupView>,
+}
+
+/// Cancels a sign-up (the volunteer before the shift, the team before its end).
+#[utoipa::path(post, path = "/api/v1/signups/{id}/cancel", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = Reason,
+    responses((status = 200, body = CancelResponse), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn cancel_signup(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Reason>,
+) -> ApiResult<Json<CancelResponse>> {
+    let (cancelled, promoted) = state
+        .app
+        .cancel_signup(&caller.ctx, SignupId(id), b.reason)
+        .await?;
+    Ok(Json(CancelResponse {
+        cancelled: cancelled.into(),
+        promoted: promoted.map(SignupView::from),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub accept: bool,
+    pub reason: Option<String>,
+}
+
+/// The team accepts (a place, or the waitlist when full) or rejects a pending sign-up.
+#[utoipa::path(post, path = "/api/v1/signups/{id}/decision", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = Decision,
+    responses((status = 200, body = SignupView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn decide_signup(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Decision>,
+) -> ApiResult<Json<SignupView>> {
+    Ok(Json(
+        state
+            .app
+            .decide_signup(&caller.ctx, SignupId(id), b.accept, b.reason)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeView {
+    /// Show as a QR code; it rotates every minute.
+    pub code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// The site's current check-in code for a shift (team and site staff display it).
+#[utoipa::path(get, path = "/api/v1/shifts/{id}/code", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = CodeView), (status = 403, body = ErrorBody)))]
+pub async fn shift_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CodeView>> {
+    let (code, expires_at) = state.app.shift_code(&caller.ctx, ShiftId(id)).await?;
+    Ok(Json(CodeView { code, expires_at }))
+}
+
+/// The signed-in volunteer's current personal code, for a coordinator to scan.
+#[utoipa::path(get, path = "/api/v1/me/code", tag = "participation",
+    security(("bearer" = [])),
+    responses((status = 200, body = CodeView), (status = 403, body = ErrorBody)))]
+pub async fn my_code(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<CodeView>> {
+    let (code, expires_at) = state.app.my_code(&caller.ctx)?;
+    Ok(Json(CodeView { code, expires_at }))
+}
+
+/// Proof of presence: exactly one of `code` (the site's code, scanned by the volunteer,
+/// with `location` when the project checks it), `volunteer_code` (scanned by a
+/// coordinator) or `volunteer` (a number, entered by a coordinator).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceInput {
+    pub code: Option<String>,
+    pub location: Option<GeoPoint>,
+    pub volunteer_code: Option<String>,
+    pub volunteer: Option<String>,
+}
+
+impl PresenceInput {
+    fn into_presence(self) -> ApiResult<Presence> {
+        match (self.code, self.volunteer_code, self.volunteer) {
+            (Some(code), None, None) => Ok(Presence::SiteCode {
+                code,
+                location: self
+                    .location
+                    .map(|p| GeoPoint::parse(p.lat, p.lng).map_err(|e| e.under("location")))
+                    .transpose()
+                    .map_err(ServiceError::from)?,
+            }),
+            (None, Some(code), None) => Ok(Presence::VolunteerCode { code }),
+            (None, None, Some(n)) => Ok(Presence::Coordinator {
+                volunteer: VolunteerNumber::parse(&n)
+                    .map_err(|e| ApiError::invalid("volunteer", e.reason))?,
+            }),
+            _ => Err(ApiError::invalid(
+                "code",
+                "send exactly one of code, volunteer_code or volunteer",
+            )),
+        }
+    }
+}
+
+/// Checks in: 201 the first time, 200 when repeated (nothing changes).
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/check-in", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = PresenceInput,
+    responses((status = 201, body = AttendanceView),
+        (status = 200, description = "already checked in", body = AttendanceView),
+        (status = 409, description = "no accepted sign-up, or outside the window", body = ErrorBody),
+        (status = 422, description = "expired or forged code, outside the geofence", body = ErrorBody)))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<PresenceInput>,
+) -> ApiResult<(StatusCode, Json<AttendanceView>)> {
+    let out = state
+        .app
+        .check_in(&caller.ctx, ShiftId(id), b.into_presence()?)
+        .await?;
+    let status = if out.changed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(out.attendance.into())))
+}
+
+/// Checks out and records the time given; repeating it changes nothing.
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/check-out", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = PresenceInput,
+    responses((status = 200, body = AttendanceView),
+        (status = 409, description = "not checked in", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn check_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<PresenceInput>,
+) -> ApiResult<Json<AttendanceView>> {
+    let out = state
+        .app
+        .check_out(&caller.ctx, ShiftId(id), b.into_presence()?)
+        .await?;
+    Ok(Json(out.attendance.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportTime {
+    pub minutes: i64,
+    /// What was done.
+    pub content: String,
+}
+
+/// The volunteer reports time for a shift without attendance; it counts once approved.
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/reports", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = ReportTime,
+    responses((status = 201, body = RecordView), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn report_time(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<ReportTime>,
+) -> ApiResult<(StatusCode, Json<RecordView>)> {
+    let content = parse_text(&b.content, 500)
+        .map_err(|e| e.under("content"))
+        .map_err(ServiceError::from)?;
+    let r = state
+        .app
+        .report_time(
+            &caller.ctx,
+            SelfReport {
+                shift: ShiftId(id),
+                minutes: b.minutes,
+                content,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDecision {
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+/// The team approves or rejects a pending record.
+#[utoipa::path(post, path = "/api/v1/records/{id}/decision", tag = "records",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = RecordDecision,
+    responses((status = 200, body = RecordView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn decide_record(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<RecordDecision>,
+) -> ApiResult<Json<RecordView>> {
+    Ok(Json(
+        state
+            .app
+            .decide_record(&caller.ctx, RecordId(id), b.approve, b.reason)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterRecord {
+    pub volunteer: String,
+    pub activity_name: String,
+    /// `YYYY-MM-DD`.
+    pub service_date: String,
+    pub place: String,
+    pub content: String,
+    pub minutes: i64,
+    pub responsible_person: String,
+    /// Repeating an entry with the same key records nothing new.
+    pub dedupe_key: Option<String>,
+}
+
+impl EnterRecord {
+    pub(crate) fn into_entry(self) -> Result<Entry, zhiyuan_domain::Invalid> {
+        let mut e = zhiyuan_domain::Invalid::default();
+        let volunteer =
+            e.check(VolunteerNumber::parse(&self.volunteer).map_err(|x| x.under("volunteer")));
+        let activity_name =
+            e.check(parse_text(&self.activity_name, 100).map_err(|x| x.under("activity_name")));
+        let service_date =
+            e.check(parse_date(&self.service_date).map_err(|x| x.under("service_date")));
+        let place = e.check(parse_text(&self.place, 200).map_err(|x| x.under("place")));
+        let content = e.check(parse_text(&self.content, 500).map_err(|x| x.under("content")));
+        let responsible_person = e.check(
+            parse_text(&self.responsible_person, 50).map_err(|x| x.under("responsible_person")),
+        );
+        match (
+            volunteer,
+            activity_name,
+            service_date,
+            place,
+            content,
+            responsible_person,
+        ) {
+            (
+                Some(volunteer),
+                Some(activity_name),
+                Some(service_date),
+                Some(place),
+                Some(content),
+                Some(responsible_person),
+            ) if e.is_empty() => Ok(Entry {
+                volunteer,
+                activity_name,
+                service_date,
+                place,
+                content,
+                minutes: self.minutes,
+                responsible_person,
+                dedupe_key: self.dedupe_key,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// The team enters a record directly (effective at once).
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/records", tag = "records",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = EnterRecord,
+    responses((status = 201, body = RecordView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn enter_record(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<EnterRecord>,
+) -> ApiResult<(StatusCode, Json<RecordView>)> {
+    let entry = b.into_entry().map_err(ServiceError::from)?;
+    let r = state
+        .app
+        .enter_record(&caller.ctx, OrgId(id), entry)
+        .await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListRecords {
+    /// `pending`, `effective` or `rejected`.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A team's records, newest first (e.g. `status=pending` to approve).
+#[utoipa::path(get, path = "/api/v1/organisations/{id}/records", tag = "records",
+    security(("bearer" = [])), params(("id" = i64, Path), ListRecords),
+    responses((status = 200, body = PageView<RecordView>), (status = 403, body = ErrorBody)))]
+pub async fn org_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<ListRecords>,
+) -> ApiResult<Json<PageView<RecordView>>> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            RecordStatus::parse(s)
+                .ok_or_else(|| ApiError::invalid("status", "pending, effective or rejected"))
+        })
+        .transpose()?;
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state
+        .app
+        .org_records(&caller.ctx, OrgId(id), status, &page)
+        .await?;
+    Ok(Json(PageView::from_page(result, RecordView::from)))
+}
+
+/// A volunteer's records, newest first (Art. 12).
+#[utoipa::path(get, path = "/api/v1/volunteers/{number}/records", tag = "records",
+    security(("bearer" = [])), params(("number" = String, Path), PageOnly),
+    responses((status = 200, body = PageView<RecordView>), (status = 403, body = ErrorBody)))]
+pub async fn volunteer_records(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Query(q): Query<PageOnly>,
+) -> ApiResult<Json<PageView<RecordView>>> {
+    let number = parse_number(&number)?;
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state
+        .app
+        .volunteer_records(&caller.ctx, number, &page)
+        .await?;
+    Ok(Json(PageView::from_page(result, RecordView::from)))
+}
+
+/// A volunteer's hours: all time, this year, and record counts.
+#[utoipa::path(get, path = "/api/v1/volunteers/{number}/totals", tag = "records",
+    security(("bearer" = [])), params(("number" = String, Path)),
+    responses((status = 200, body = TotalsView), (status = 403, body = ErrorBody)))]
+pub async fn volunteer_totals(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> ApiResult<Json<TotalsView>> {
+    let number = parse_number(&number)?;
+    Ok(Json(
+        state
+            .app
+            .volunteer_totals(&caller.ctx, number)
+            .await?
+            .into(),
+    ))
+}
+
+/// The signed-in volunteer's sign-ups for shifts not yet over, soonest first.
+#[utoipa::path(get, path = "/api/v1/me/schedule", tag = "participation",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<ScheduleItem>), (status = 403, body = ErrorBody)))]
+pub async fn my_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<ScheduleItem>>> {
+    let items = state.app.my_schedule(&caller.ctx, 200).await?;
+    Ok(Json(items.into_iter().map(ScheduleItem::from).collect()))
+}

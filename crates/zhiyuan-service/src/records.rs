@@ -1,0 +1,328 @@
+//! Service records (Art. 7): self-reports that count once approved, entries by the team,
+//! listings, and a volunteer's totals (Art. 12).
+
+use time::Date;
+use zhiyuan_domain::access::{Access, VolunteerFacts};
+use zhiyuan_domain::clock::china_date;
+use zhiyuan_domain::ids::OrgId;
+use zhiyuan_domain::project::SignupStatus;
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_store::{
+    NewRecord, Page, PageRequest, RecordId, RecordQuery, RecordRow, RecordSource, RecordStatus,
+    ShiftId, StoreError, Totals, VolunteerRecord,
+};
+
+use crate::error::{Result, ServiceError};
+use crate::{Ctx, Zhiyuan};
+
+/// A record the volunteer reports for a shift they served but did not check in to.
+#[derive(Debug, Clone)]
+pub struct SelfReport {
+    pub shift: ShiftId,
+    pub minutes: i64,
+    pub content: String,
+}
+
+/// A record the team enters directly (one by one; batches go through the same checks).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub volunteer: VolunteerNumber,
+    pub activity_name: String,
+    pub service_date: Date,
+    pub place: String,
+    pub content: String,
+    pub minutes: i64,
+    pub responsible_person: String,
+    /// Makes repeating the same entry a no-op.
+    pub dedupe_key: Option<String>,
+}
+
+impl Zhiyuan {
+    /// The signed-in volunteer reports time for a shift; it counts once the team approves.
+    pub async fn report_time(&self, ctx: &Ctx, r: SelfReport) -> Result<RecordRow> {
+        let volunteer = ctx.volunteer()?;
+        let (shift, project) = self.load_shift(r.shift).await?;
+        self.0.config.hours.check_entered(r.minutes)?;
+        let accepted = self
+            .0
+            .store
+            .find_signup(r.shift, volunteer)
+            .await?
+            .is_some_and(|s| s.status == SignupStatus::Accepted);
+        if !accepted {
+            return Err(ServiceError::Conflict {
+                field: "shift",
+                message: "no accepted sign-up for this shift".into(),
+            });
+        }
+        if ctx.now < shift.shift.starts_at {
+            return Err(ServiceError::invalid(
+                "shift",
+                "the shift has not started yet",
+            ));
+        }
+        if self
+            .0
+            .store
+            .get_attendance(r.shift, volunteer)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::Conflict {
+                field: "shift",
+                message: "attendance was already taken for this shift".into(),
+            });
+        }
+        let window = (shift.shift.ends_at - shift.shift.starts_at).whole_minutes();
+        if r.minutes > window {
+            return Err(ServiceError::invalid(
+                "minutes",
+                format!("the shift lasted {window} minutes"),
+            ));
+        }
+        let p = &project.project;
+        let record = NewRecord {
+            volunteer,
+            org: p.org,
+            project: Some(project.id),
+            shift: Some(shift.id),
+            activity_name: format!("{}（{}）", p.name, shift.shift.position),
+            service_date: china_date(shift.shift.starts_at),
+            place: p.address.clone(),
+            content: r.content,
+            minutes: r.minutes,
+            responsible_person: p.responsible_person.clone(),
+            source: RecordSource::SelfReport,
+            status: RecordStatus::Pending,
+            flags: vec![],
+            // One report per volunteer and shift.
+            dedupe_key: Some(format!("self:{}:{}", shift.id.0, volunteer.0)),
+            created_at: ctx.now,
+            created_by: ctx.account(),
+        };
+        let mut audit = ctx.audit("record.report", "record", "", Some(p.region));
+        audit.details = serde_json::json!({ "shift": shift.id.0, "minutes": r.minutes });
+        self.0
+            .store
+            .insert_record(&record, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict {
+                    field: "dedupe_key",
+                } => ServiceError::Conflict {
+                    field: "shift",
+                    message: "you already reported time for this shift".into(),
+                },
+                other => other.into(),
+            })
+    }
+
+    async fn load_record(&self, id: RecordId) -> Result<RecordRow> {
+        self.0
+            .store
+            .get_record(id)
+            .await?
+            .ok_or(ServiceError::NotFound("record"))
+    }
+
+    /// The team approves or rejects a pending record (a self-report, or an attendance the
+    /// system closed).
+    pub async fn decide_record(
+        &self,
+        ctx: &Ctx,
+        id: RecordId,
+        approve: bool,
+        reason: Option<String>,
+    ) -> Result<RecordRow> {
+        let r = self.load_record(id).await?;
+        let org = self.load_org_record(r.record.org).await?;
+        ctx.require(|p| p.can_run_projects(&org.facts()))?;
+        if approve {
+            let already = self
+                .0
+                .store
+                .day_minutes(r.record.volunteer, r.record.service_date)
+                .await?;
+            if already + r.record.minutes > self.0.config.hours.daily_cap_minutes {
+                return Err(ServiceError::Conflict {
+                    field: "minutes",
+                    message: "approving would exceed the daily cap; correct the record first"
+                        .into(),
+                });
+            }
+        }
+        let status = if approve {
+            RecordStatus::Effective
+        } else {
+            RecordStatus::Rejected
+        };
+        let mut audit = ctx.audit("record.decide", "record", id, Some(org.org.region));
+        audit.reason = reason;
+        audit.details = serde_json::json!({ "status": status, "minutes": r.record.minutes });
+        self.0
+            .store
+            .decide_record(id, status, ctx.account(), ctx.now, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
+                    field: "status",
+                    message: "only a pending record can be decided".into(),
+                },
+                other => other.into(),
+            })
+    }
+
+    /// Checks an entry against the rules and turns it into a record of `org`.
+    pub(crate) async fn entry_record(
+        &self,
+        ctx: &Ctx,
+        org: OrgId,
+        e: Entry,
+    ) -> Result<(NewRecord, VolunteerRecord)> {
+        self.0.config.hours.check_entered(e.minutes)?;
+        if e.service_date > china_date(ctx.now) {
+            return Err(ServiceError::invalid("service_date", "is in the future"));
+        }
+        let v = self
+            .0
+            .store
+            .get_volunteer_by_number(e.volunteer)
+            .await?
+            .ok_or_else(|| ServiceError::invalid("volunteer", "no such volunteer"))?;
+        let record = NewRecord {
+            volunteer: v.id,
+            org,
+            project: None,
+            shift: None,
+            activity_name: e.activity_name,
+            service_date: e.service_date,
+            place: e.place,
+            content: e.content,
+            minutes: e.minutes,
+            responsible_person: e.responsible_person,
+            source: RecordSource::Entry,
+            status: RecordStatus::Effective,
+            flags: vec![],
+            dedupe_key: e.dedupe_key,
+            created_at: ctx.now,
+            created_by: ctx.account(),
+        };
+        Ok((record, v))
+    }
+
+    /// The team enters a record directly.
+    pub async fn enter_record(&self, ctx: &Ctx, org: OrgId, e: Entry) -> Result<RecordRow> {
+        let org_record = self.load_org_record(org).await?;
+        ctx.require(|p| p.can_run_projects(&org_record.facts()))?;
+        let (record, _) = self.entry_record(ctx, org, e).await?;
+        if let Some(key) = &record.dedupe_key
+            && self.0.store.record_by_dedupe_key(key).await?.is_some()
+        {
+            return Err(duplicate_entry());
+        }
+        let already = self
+            .0
+            .store
+            .day_minutes(record.volunteer, record.service_date)
+            .await?;
+        if already + record.minutes > self.0.config.hours.daily_cap_minutes {
+            return Err(ServiceError::invalid(
+                "minutes",
+                "with the day's other records this exceeds the daily cap",
+            ));
+        }
+        let mut audit = ctx.audit("record.enter", "record", "", Some(org_record.org.region));
+        audit.details = serde_json::json!({ "minutes": record.minutes });
+        self.0
+            .store
+            .insert_record(&record, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict {
+                    field: "dedupe_key",
+                } => duplicate_entry(),
+                other => other.into(),
+            })
+    }
+
+    /// A volunteer's records, for whoever may read the volunteer.
+    pub async fn volunteer_records(
+        &self,
+        ctx: &Ctx,
+        number: VolunteerNumber,
+        page: &PageRequest,
+    ) -> Result<Page<RecordRow>> {
+        let v = self.get_volunteer(ctx, number).await?;
+        Ok(self
+            .0
+            .store
+            .list_records(
+                &RecordQuery {
+                    volunteer: Some(v.id),
+                    current_only: true,
+                    ..RecordQuery::default()
+                },
+                page,
+            )
+            .await?)
+    }
+
+    /// A team's records (e.g. `status=pending` to approve), for the team and above.
+    pub async fn org_records(
+        &self,
+        ctx: &Ctx,
+        org: OrgId,
+        status: Option<RecordStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<RecordRow>> {
+        let o = self.load_org_record(org).await?;
+        ctx.require(|p| {
+            p.can_run_projects(&o.facts()) || p.can_access_org(&o.facts(), Access::Read)
+        })?;
+        Ok(self
+            .0
+            .store
+            .list_records(
+                &RecordQuery {
+                    org: Some(org),
+                    status,
+                    current_only: true,
+                    ..RecordQuery::default()
+                },
+                page,
+            )
+            .await?)
+    }
+
+    /// A volunteer's totals: all time, this year and record counts, in constant time.
+    pub async fn volunteer_totals(&self, ctx: &Ctx, number: VolunteerNumber) -> Result<Totals> {
+        let v = self
+            .0
+            .store
+            .get_volunteer_by_number(number)
+            .await?
+            .ok_or(ServiceError::NotFound("volunteer"))?;
+        if !ctx.allows(|p| {
+            p.volunteer == Some(v.id) || p.covers(v.profile.residence_region, Access::Read)
+        }) {
+            let facts = VolunteerFacts {
+                id: v.id,
+                region: v.profile.residence_region,
+                orgs: self.0.store.volunteer_orgs(v.id).await?,
+            };
+            ctx.require(|p| p.can_read_volunteer(&facts))?;
+        }
+        Ok(self
+            .0
+            .store
+            .totals(v.id, china_date(ctx.now).year())
+            .await?)
+    }
+}
+
+fn duplicate_entry() -> ServiceError {
+    ServiceError::Conflict {
+        field: "dedupe_key",
+        message: "this entry was already recorded".into(),
+    }
+}

@@ -1,0 +1,808 @@
+//! Projects, shifts, sign-ups, attendance, records and totals.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use zhiyuan_domain::access::Principal;
+use zhiyuan_domain::ids::{AccountId, VolunteerId};
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_service::{Actor, Ctx, Presence};
+use zhiyuan_store::{AuditEntry, NewVolunteer, ShiftId};
+use zhiyuan_testkit::{TestApp, VolunteerBuilder, volunteer_row};
+
+const VILLAGE: &str = "440106001001";
+const SITE: GeoPoint = GeoPoint {
+    lat: 23.1500,
+    lng: 113.3400,
+};
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// A team with a coordinator (its admin), and a published project near `SITE`.
+struct World {
+    app: TestApp,
+    coordinator: String,
+    team: i64,
+    project: i64,
+}
+
+async fn world_with(project: Value) -> World {
+    let app = TestApp::spawn().await;
+    let (leader, coordinator) = app.volunteer(VolunteerBuilder::new(VILLAGE, 1)).await;
+    let team = app.team(VILLAGE, None, Some(&leader)).await.0;
+    let today = zhiyuan_domain::clock::china_date(OffsetDateTime::now_utc());
+    let mut body = json!({
+        "organisation": team, "name": "社区环境清洁", "category": "environment",
+        "description": "清扫社区公共区域", "region": VILLAGE, "address": "华工社区中心广场",
+        "location": {"lat": SITE.lat, "lng": SITE.lng}, "geofence_m": 300,
+        "starts_on": (today - Duration::days(1)).to_string(),
+        "ends_on": (today + Duration::days(30)).to_string(),
+        "signup_mode": "automatic", "responsible_person": "陈志愿",
+    });
+    for (k, v) in project.as_object().expect("object") {
+        body[k] = v.clone();
+    }
+    let r = app.post("/api/v1/projects", Some(&coordinator), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let project = r.body["id"].as_i64().expect("id");
+    World {
+        app,
+        coordinator,
+        team,
+        project,
+    }
+}
+
+async fn world() -> World {
+    let w = world_with(json!({})).await;
+    w.publish().await;
+    w
+}
+
+impl World {
+    async fn publish(&self) {
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/projects/{}/status", self.project),
+                Some(&self.coordinator),
+                json!({"status": "published"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+
+    /// A shift starting `starts_in` from now, lasting three hours.
+    async fn shift(&self, starts_in: Duration, capacity: i64) -> i64 {
+        let start = OffsetDateTime::now_utc() + starts_in;
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/projects/{}/shifts", self.project),
+                Some(&self.coordinator),
+                json!({"position": "清洁员", "starts_at": rfc3339(start),
+                       "ends_at": rfc3339(start + Duration::hours(3)), "capacity": capacity}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_i64().expect("id")
+    }
+
+    async fn decide(&self, signup: &Value, accept: bool) -> zhiyuan_testkit::Response {
+        self.app
+            .post(
+                &format!("/api/v1/signups/{signup}/decision"),
+                Some(&self.coordinator),
+                json!({"accept": accept}),
+            )
+            .await
+    }
+
+    async fn volunteer(&self, seq: u16) -> (String, String) {
+        self.app
+            .volunteer(VolunteerBuilder::new(VILLAGE, seq))
+            .await
+    }
+
+    async fn sign_up(&self, shift: i64, token: &str) -> zhiyuan_testkit::Response {
+        self.app
+            .post(
+                &format!("/api/v1/shifts/{shift}/signups"),
+                Some(token),
+                json!({}),
+            )
+            .await
+    }
+
+    /// The service context of a signed-in token, at instant `now`.
+    async fn ctx(&self, token: &str, now: OffsetDateTime) -> Ctx {
+        let principal = self.app.zhiyuan.authenticate(token).await.expect("token");
+        Ctx {
+            actor: Actor::User(principal),
+            request_id: "test".into(),
+            now,
+        }
+    }
+
+    async fn totals(&self, number: &str, token: &str) -> Value {
+        self.app
+            .get(&format!("/api/v1/volunteers/{number}/totals"), Some(token))
+            .await
+            .body
+    }
+}
+
+#[tokio::test]
+async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_waiting() {
+    let w = world().await;
+    let shift = w.shift(Duration::hours(2), 2).await;
+    let mut tokens = Vec::new();
+    for seq in [11, 13, 15, 17] {
+        tokens.push(w.volunteer(seq).await.1);
+    }
+    let mut statuses = Vec::new();
+    let mut ids = Vec::new();
+    for t in &tokens {
+        let r = w.sign_up(shift, t).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        statuses.push(r.body["signup"]["status"].as_str().unwrap().to_owned());
+        ids.push(r.body["signup"]["id"].as_i64().unwrap());
+    }
+    assert_eq!(
+        statuses,
+        ["accepted", "accepted", "waitlisted", "waitlisted"]
+    );
+    let again = w.sign_up(shift, &tokens[0]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let cancel = w
+        .app
+        .post(
+            &format!("/api/v1/signups/{}/cancel", ids[1]),
+            Some(&tokens[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{:?}", cancel.body);
+    assert_eq!(cancel.body["promoted"]["id"], ids[2]);
+    let shifts = w
+        .app
+        .get(&format!("/api/v1/projects/{}/shifts", w.project), None)
+        .await;
+    assert_eq!(shifts.body[0]["accepted"], 2);
+    // Cancelling a cancelled sign-up is refused.
+    let twice = w
+        .app
+        .post(
+            &format!("/api/v1/signups/{}/cancel", ids[1]),
+            Some(&tokens[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    // The volunteer's schedule lists the promoted sign-up.
+    let schedule = w.app.get("/api/v1/me/schedule", Some(&tokens[2])).await;
+    assert_eq!(schedule.body[0]["signup"]["status"], "accepted");
+}
+
+#[tokio::test]
+async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
+    let w = world_with(json!({"conditions": {"skills": ["急救"], "minors_allowed": false}})).await;
+    let unpublished = w.shift(Duration::hours(2), 5).await;
+    let (_, volunteer) = w.volunteer(21).await;
+    let r = w.sign_up(unpublished, &volunteer).await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (StatusCode::CONFLICT, vec!["shift".to_owned()])
+    );
+    w.publish().await;
+    // The fixture volunteer has the first-aid skill; one without it is refused.
+    let (_, unskilled) = w
+        .app
+        .volunteer(VolunteerBuilder::new(VILLAGE, 23).with("skills", json!(["摄影"])))
+        .await;
+    let r = w.sign_up(unpublished, &unskilled).await;
+    assert_eq!(r.error_fields(), ["conditions"]);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("急救")
+    );
+    let year = OffsetDateTime::now_utc().year() - 16;
+    let (_, minor) = w
+        .app
+        .volunteer(VolunteerBuilder::new(VILLAGE, 25).born(&format!("{year}-01-01"), 25).with(
+            "guardian",
+            json!({"name": "家长", "phone": "13900139000", "consented_at": "2026-01-01T00:00:00+08:00"}),
+        ))
+        .await;
+    assert_eq!(
+        w.sign_up(unpublished, &minor).await.error_fields(),
+        ["conditions"]
+    );
+    // A cancelled shift and a shift already under way.
+    let cancelled = w.shift(Duration::hours(2), 5).await;
+    w.app
+        .patch(
+            &format!("/api/v1/shifts/{cancelled}"),
+            Some(&w.coordinator),
+            json!({"cancelled": true}),
+        )
+        .await;
+    assert_eq!(
+        w.sign_up(cancelled, &volunteer).await.status,
+        StatusCode::CONFLICT
+    );
+    let started = w.shift(-Duration::minutes(30), 5).await;
+    let r = w.sign_up(started, &volunteer).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("started")
+    );
+    // Staff accounts are not volunteers.
+    assert_eq!(
+        w.sign_up(unpublished, &w.app.admin("gz-admin", "440100").await)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn overlapping_shifts_are_warned_about_and_approval_mode_waits_for_the_team() {
+    let w = world_with(json!({"signup_mode": "approval"})).await;
+    w.publish().await;
+    let first = w.shift(Duration::hours(2), 1).await;
+    let overlapping = w.shift(Duration::hours(3), 1).await;
+    let (_, a) = w.volunteer(31).await;
+    let (_, b) = w.volunteer(33).await;
+    let one = w.sign_up(first, &a).await;
+    assert_eq!(one.body["signup"]["status"], "pending");
+    let two = w.sign_up(overlapping, &a).await;
+    assert_eq!(two.body["warnings"].as_array().unwrap().len(), 1);
+    let other = w.sign_up(first, &b).await;
+    // The volunteer cannot approve themselves.
+    let own = w
+        .app
+        .post(
+            &format!("/api/v1/signups/{}/decision", one.body["signup"]["id"]),
+            Some(&a),
+            json!({"accept": true}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        w.decide(&one.body["signup"]["id"], true).await.body["status"],
+        "accepted"
+    );
+    // The only place is taken, so accepting the next one waitlists it.
+    assert_eq!(
+        w.decide(&other.body["signup"]["id"], true).await.body["status"],
+        "waitlisted"
+    );
+    assert_eq!(
+        w.decide(&other.body["signup"]["id"], true).await.status,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after_review() {
+    let w = world_with(json!({"risky": true, "risk_disclosure": "水边作业，注意安全"})).await;
+    let path = format!("/api/v1/projects/{}/status", w.project);
+    let r = w
+        .app
+        .post(&path, Some(&w.coordinator), json!({"status": "published"}))
+        .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["insurance".to_owned()]
+        )
+    );
+    let today = zhiyuan_domain::clock::china_date(OffsetDateTime::now_utc());
+    let insurance = json!({"policy_number": "PICC-2026-001", "insurer": "中国人保",
+        "valid_from": (today - Duration::days(5)).to_string(),
+        "valid_until": (today + Duration::days(60)).to_string()});
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/projects/{}", w.project),
+            Some(&w.coordinator),
+            json!({"insurance": insurance, "review_required": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let direct = w
+        .app
+        .post(&path, Some(&w.coordinator), json!({"status": "published"}))
+        .await;
+    assert_eq!(direct.status, StatusCode::CONFLICT);
+    let submitted = w
+        .app
+        .post(
+            &path,
+            Some(&w.coordinator),
+            json!({"status": "pending_review"}),
+        )
+        .await;
+    assert_eq!(submitted.body["status"], "pending_review");
+    // The team cannot approve its own review; the jurisdiction can.
+    let own = w
+        .app
+        .post(&path, Some(&w.coordinator), json!({"status": "published"}))
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    let admin = w.app.admin("gz-admin", "440100").await;
+    let reviewed = w
+        .app
+        .post(
+            &path,
+            Some(&admin),
+            json!({"status": "published", "reason": "审核通过"}),
+        )
+        .await;
+    assert_eq!(reviewed.body["status"], "published", "{:?}", reviewed.body);
+}
+
+#[tokio::test]
+async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (number, volunteer) = w.volunteer(41).await;
+    // No sign-up yet: refused.
+    let code = w
+        .app
+        .get(
+            &format!("/api/v1/shifts/{shift}/code"),
+            Some(&w.coordinator),
+        )
+        .await
+        .body["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at_site = json!({"code": code, "location": {"lat": 23.1510, "lng": 113.3405}});
+    let path = format!("/api/v1/shifts/{shift}/check-in");
+    let r = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Check-out before check-in: refused.
+    w.sign_up(shift, &volunteer).await;
+    let early_out = w
+        .app
+        .post(
+            &format!("/api/v1/shifts/{shift}/check-out"),
+            Some(&volunteer),
+            at_site.clone(),
+        )
+        .await;
+    assert_eq!(early_out.status, StatusCode::CONFLICT);
+    // Far from the site, without a location, with a forged code: refused.
+    let far = w
+        .app
+        .post(
+            &path,
+            Some(&volunteer),
+            json!({"code": code, "location": {"lat": 23.2, "lng": 113.4}}),
+        )
+        .await;
+    assert_eq!(far.error_fields(), ["location"]);
+    let nowhere = w
+        .app
+        .post(&path, Some(&volunteer), json!({"code": code}))
+        .await;
+    assert_eq!(nowhere.error_fields(), ["location"]);
+    let forged = w
+        .app
+        .post(
+            &path,
+            Some(&volunteer),
+            json!({"code": format!("{code}x"), "location": {"lat": 23.1510, "lng": 113.3405}}),
+        )
+        .await;
+    assert_eq!(forged.error_fields(), ["code"]);
+    let first = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert!(first.body["distance_m"].as_i64().unwrap() < 300);
+    let repeat = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
+    assert_eq!(
+        (repeat.status, &repeat.body["id"]),
+        (StatusCode::OK, &first.body["id"])
+    );
+    let out_path = format!("/api/v1/shifts/{shift}/check-out");
+    let out = w
+        .app
+        .post(&out_path, Some(&volunteer), at_site.clone())
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{:?}", out.body);
+    let record = out.body["record"].as_i64().unwrap();
+    let again = w.app.post(&out_path, Some(&volunteer), at_site).await;
+    assert_eq!(again.body["record"], record);
+    let records = w
+        .app
+        .get(
+            &format!("/api/v1/volunteers/{number}/records"),
+            Some(&volunteer),
+        )
+        .await;
+    let items = records.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["activity_name"], "社区环境清洁（清洁员）");
+    assert_eq!(items[0]["responsible_person"], "陈志愿");
+    assert_eq!(items[0]["organisation"], w.team);
+    assert_eq!(w.totals(&number, &volunteer).await["records"], 1);
+}
+
+#[tokio::test]
+async fn time_given_is_rounded_capped_and_counted_in_the_totals() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (number, token) = w.volunteer(51).await;
+    w.sign_up(shift, &token).await;
+    let coordinator = w.ctx(&w.coordinator, OffsetDateTime::now_utc()).await;
+    let vn = VolunteerNumber::parse(&number).unwrap();
+    let by_number = || Presence::Coordinator { volunteer: vn };
+    let start = OffsetDateTime::now_utc();
+    w.app
+        .zhiyuan
+        .check_in(&coordinator, ShiftId(shift), by_number())
+        .await
+        .unwrap();
+    let later = Ctx {
+        now: start + Duration::minutes(125) + Duration::seconds(20),
+        ..coordinator.clone()
+    };
+    let out = w
+        .app
+        .zhiyuan
+        .check_out(&later, ShiftId(shift), by_number())
+        .await
+        .unwrap();
+    let record = w
+        .app
+        .zhiyuan
+        .store()
+        .get_record(out.attendance.record.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.record.minutes, 125);
+    let totals = w.totals(&number, &token).await;
+    assert_eq!(
+        (totals["minutes"].as_i64(), totals["hours"].as_f64()),
+        (Some(125), Some(2.08))
+    );
+    assert_eq!(totals["year_minutes"], 125);
+    // Entered time may not push the day past the 12-hour cap.
+    let entry = |minutes: i64, key: &str| {
+        json!({"volunteer": number, "activity_name": "补录活动", "service_date": record.record.service_date.to_string(),
+               "place": "社区", "content": "清扫", "minutes": minutes, "responsible_person": "陈志愿",
+               "dedupe_key": key})
+    };
+    let path = format!("/api/v1/organisations/{}/records", w.team);
+    let over = w
+        .app
+        .post(&path, Some(&w.coordinator), entry(600, "a"))
+        .await;
+    assert_eq!(over.error_fields(), ["minutes"]);
+    let over_single = w
+        .app
+        .post(&path, Some(&w.coordinator), entry(721, "b"))
+        .await;
+    assert_eq!(over_single.error_fields(), ["minutes"]);
+    let fits = w
+        .app
+        .post(&path, Some(&w.coordinator), entry(595, "c"))
+        .await;
+    assert_eq!(fits.status, StatusCode::CREATED, "{:?}", fits.body);
+    let duplicate = w.app.post(&path, Some(&w.coordinator), entry(5, "c")).await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    assert_eq!(w.totals(&number, &token).await["minutes"], 720);
+}
+
+#[tokio::test]
+async fn codes_expire_and_a_coordinator_can_scan_the_volunteers_code() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (_, token) = w.volunteer(61).await;
+    w.sign_up(shift, &token).await;
+    let now = OffsetDateTime::now_utc();
+    let me = w.ctx(&token, now).await;
+    let (site_code, _) = w
+        .app
+        .zhiyuan
+        .shift_code(&w.ctx(&w.coordinator, now).await, ShiftId(shift))
+        .await
+        .unwrap();
+    let stale = Ctx {
+        now: now + Duration::minutes(3),
+        ..me.clone()
+    };
+    let err = w
+        .app
+        .zhiyuan
+        .check_in(
+            &stale,
+            ShiftId(shift),
+            Presence::SiteCode {
+                code: site_code,
+                location: Some(SITE),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("expired"), "{err:?}");
+    let (mine, _) = w.app.zhiyuan.my_code(&me).unwrap();
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/shifts/{shift}/check-in"),
+            Some(&w.coordinator),
+            json!({"volunteer_code": mine}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["check_in_method"], "volunteer_code");
+    // A volunteer cannot use a personal code to check someone in.
+    let (other, _) = w.volunteer(63).await;
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/shifts/{shift}/check-in"),
+            Some(&token),
+            json!({"volunteer": other}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_forgotten_check_out_is_closed_for_review_and_counts_only_once_approved() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (number, token) = w.volunteer(71).await;
+    w.sign_up(shift, &token).await;
+    let now = OffsetDateTime::now_utc();
+    w.app
+        .zhiyuan
+        .check_in(
+            &w.ctx(&w.coordinator, now).await,
+            ShiftId(shift),
+            Presence::Coordinator {
+                volunteer: VolunteerNumber::parse(&number).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    // Two hours after the shift the attendance is still inside the grace period.
+    let closed = w
+        .app
+        .zhiyuan
+        .close_forgotten_checkouts(now + Duration::hours(5))
+        .await
+        .unwrap();
+    assert_eq!(closed, 0);
+    let closed = w
+        .app
+        .zhiyuan
+        .close_forgotten_checkouts(now + Duration::hours(6))
+        .await
+        .unwrap();
+    assert_eq!(closed, 1);
+    let pending = w
+        .app
+        .get(
+            &format!("/api/v1/organisations/{}/records?status=pending", w.team),
+            Some(&w.coordinator),
+        )
+        .await;
+    let item = &pending.body["items"][0];
+    assert_eq!(item["flags"], json!(["auto_closed"]));
+    assert!(item["minutes"].as_i64().unwrap() >= 200);
+    assert_eq!(w.totals(&number, &token).await["minutes"], 0);
+    let approved = w
+        .app
+        .post(
+            &format!("/api/v1/records/{}/decision", item["id"]),
+            Some(&w.coordinator),
+            json!({"approve": true}),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "effective");
+    assert_eq!(w.totals(&number, &token).await["minutes"], item["minutes"]);
+    // Deciding twice is refused.
+    let again = w
+        .app
+        .post(
+            &format!("/api/v1/records/{}/decision", item["id"]),
+            Some(&w.coordinator),
+            json!({"approve": false}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn reported_time_waits_for_the_team_and_is_reported_once() {
+    let w = world().await;
+    let shift = w.shift(-Duration::minutes(10), 5).await;
+    let (number, token) = w.volunteer(81).await;
+    // Sign up before the shift started, by inserting directly (the API refuses now).
+    let v = w
+        .app
+        .zhiyuan
+        .store()
+        .get_volunteer_by_number(VolunteerNumber::parse(&number).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    w.app
+        .zhiyuan
+        .store()
+        .sign_up(
+            ShiftId(shift),
+            v.id,
+            zhiyuan_domain::project::SignupMode::Automatic,
+            OffsetDateTime::now_utc(),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    let path = format!("/api/v1/shifts/{shift}/reports");
+    let too_long = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"minutes": 200, "content": "清扫"}),
+        )
+        .await;
+    assert_eq!(too_long.error_fields(), ["minutes"]);
+    let r = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"minutes": 90, "content": "清扫广场"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (StatusCode::CREATED, Some("pending"))
+    );
+    let twice = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"minutes": 90, "content": "清扫广场"}),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(w.totals(&number, &token).await["minutes"], 0);
+    // The volunteer cannot approve their own report; the team can.
+    let decision = format!("/api/v1/records/{}/decision", r.body["id"]);
+    assert_eq!(
+        w.app
+            .post(&decision, Some(&token), json!({"approve": true}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    w.app
+        .post(&decision, Some(&w.coordinator), json!({"approve": true}))
+        .await;
+    assert_eq!(w.totals(&number, &token).await["minutes"], 90);
+    // Another volunteer sees none of it.
+    let (_, stranger) = w.volunteer(83).await;
+    assert_eq!(
+        w.app
+            .get(
+                &format!("/api/v1/volunteers/{number}/totals"),
+                Some(&stranger)
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+fn audit() -> AuditEntry {
+    AuditEntry {
+        at: OffsetDateTime::now_utc(),
+        actor: None,
+        request_id: "test".into(),
+        action: "signup.create",
+        subject_type: "signup",
+        subject_id: String::new(),
+        region: None,
+        reason: None,
+        details: Value::Null,
+    }
+}
+
+/// 500 volunteers race for a 10-place shift: exactly 10 get a place, the rest wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_hundred_concurrent_sign_ups_never_exceed_ten_places() {
+    let w = world().await;
+    let shift = w.shift(Duration::hours(2), 10).await;
+    let batch: Vec<(NewVolunteer, Option<zhiyuan_domain::ids::OrgId>)> = (1000..1500)
+        .map(|n| (volunteer_row(n, VILLAGE), None))
+        .collect();
+    let store = w.app.zhiyuan.store().clone();
+    store
+        .insert_volunteers_bulk(&batch, &audit())
+        .await
+        .unwrap();
+    let ids: Vec<VolunteerId> = {
+        let mut ids = Vec::new();
+        for (v, _) in &batch {
+            ids.push(
+                store
+                    .get_volunteer_by_number(v.number)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+            );
+        }
+        ids
+    };
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let app = w.app.zhiyuan.clone();
+            tokio::spawn(async move {
+                let ctx = Ctx::new(
+                    Actor::User(Arc::new(Principal {
+                        account: AccountId(0),
+                        volunteer: Some(id),
+                        grants: vec![],
+                    })),
+                    "race",
+                );
+                app.sign_up(&ctx, ShiftId(shift)).await
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    let mut waitlisted = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap().signup.status {
+            zhiyuan_domain::project::SignupStatus::Accepted => accepted += 1,
+            zhiyuan_domain::project::SignupStatus::Waitlisted => waitlisted += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    eprintln!(
+        "500 concurrent sign-ups on {:?} took {:?}",
+        w.app.db.backend,
+        started.elapsed()
+    );
+    assert_eq!((accepted, waitlisted), (10, 490));
+    let stored = store.get_shift(ShiftId(shift)).await.unwrap().unwrap();
+    assert_eq!(stored.accepted, 10);
+    let accepted_rows = store
+        .list_signups(
+            &zhiyuan_store::SignupQuery {
+                shift: Some(ShiftId(shift)),
+                volunteer: None,
+                status: Some(zhiyuan_domain::project::SignupStatus::Accepted),
+            },
+            &zhiyuan_store::PageRequest::first(200),
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted_rows.items.len(), 10);
+}
