@@ -191,6 +191,8 @@ pub struct RecordView {
     /// The first version's id, for a corrected record.
     pub origin: Option<i64>,
     pub revision: i64,
+    /// False for versions superseded by a correction.
+    pub current: bool,
     pub activity_name: String,
     #[schema(value_type = String, format = Date)]
     pub service_date: Date,
@@ -220,6 +222,7 @@ impl From<RecordRow> for RecordView {
             id: r.id.0,
             origin: r.origin.map(|o| o.0),
             revision: r.revision,
+            current: r.is_current,
             activity_name: x.activity_name,
             service_date: x.service_date,
             place: x.place,

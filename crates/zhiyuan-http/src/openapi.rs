@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    auth, health, organisations, participation, projects, regions, sites, staff, volunteers,
+    auth, corrections, health, organisations, participation, projects, regions, sites, staff,
+    volunteers,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +37,10 @@ use crate::routes::{
         participation::decide_record, participation::enter_record, participation::org_records,
         participation::volunteer_records, participation::volunteer_totals,
         participation::my_schedule,
+        corrections::request_correction, corrections::report_omission,
+        corrections::decide_correction, corrections::org_corrections,
+        corrections::volunteer_corrections, corrections::record_history,
+        corrections::create_entry, corrections::volunteer_entries,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -6,6 +6,7 @@
 mod attendance;
 mod auth;
 mod codes;
+mod corrections;
 mod ctx;
 mod demo;
 mod error;
@@ -29,6 +30,7 @@ use zhiyuan_store::Store;
 pub use attendance::{AttendanceOutcome, Presence, spawn_auto_close};
 pub use auth::{LoginOutcome, hash_token};
 pub use codes::{CodeError, CodeKind};
+pub use corrections::CorrectionOutcome;
 pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};

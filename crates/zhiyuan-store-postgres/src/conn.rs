@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_activities",
         include_str!("../migrations/0002_activities.sql"),
     ),
+    (
+        3,
+        "0003_corrections",
+        include_str!("../migrations/0003_corrections.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -10,6 +10,7 @@ mod audit;
 mod coalesce;
 mod conn;
 mod conv;
+mod corrections;
 mod orgs;
 mod projects;
 mod records;

@@ -10,6 +10,7 @@ mod attendance;
 mod audit;
 mod conn;
 mod conv;
+mod corrections;
 mod migrate;
 mod orgs;
 mod projects;

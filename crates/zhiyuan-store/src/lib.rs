@@ -10,6 +10,7 @@
 
 mod activity;
 mod audit;
+mod corrections;
 mod error;
 mod page;
 mod records;
@@ -17,6 +18,7 @@ mod traits;
 
 pub use activity::*;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use corrections::*;
 pub use error::{StoreError, conflict_field};
 pub use page::{Cursor, Page, PageRequest};
 pub use records::*;

@@ -253,6 +253,51 @@ pub trait RecordStore {
 }
 
 #[async_trait]
+pub trait CorrectionStore {
+    async fn insert_correction(
+        &self,
+        c: &NewCorrection,
+        audit: &AuditEntry,
+    ) -> Result<CorrectionRecord>;
+    async fn get_correction(&self, id: CorrectionId) -> Result<Option<CorrectionRecord>>;
+    async fn list_corrections(
+        &self,
+        q: &CorrectionQuery,
+        page: &PageRequest,
+    ) -> Result<Page<CorrectionRecord>>;
+    /// Approves a pending correction in one transaction. For a record, its current version
+    /// is superseded by `version` (the next revision of the same lineage) and the totals
+    /// move by the difference; for an omission, `version` is a new record. Conflict on
+    /// `status` when no longer pending, on `record` when the record changed meanwhile.
+    async fn approve_correction(
+        &self,
+        id: CorrectionId,
+        version: &NewRecord,
+        by: Option<AccountId>,
+        at: OffsetDateTime,
+        note: Option<String>,
+        audit: &AuditEntry,
+    ) -> Result<Corrected>;
+    async fn reject_correction(
+        &self,
+        id: CorrectionId,
+        by: Option<AccountId>,
+        at: OffsetDateTime,
+        note: Option<String>,
+        audit: &AuditEntry,
+    ) -> Result<CorrectionRecord>;
+    /// Every version of a record's lineage, oldest first.
+    async fn record_history(&self, lineage: RecordId) -> Result<Vec<RecordRow>>;
+    async fn insert_entry(&self, e: &NewEntry, audit: &AuditEntry) -> Result<EntryRecord>;
+    async fn list_entries(
+        &self,
+        volunteer: VolunteerId,
+        kind: Option<EntryKind>,
+        page: &PageRequest,
+    ) -> Result<Page<EntryRecord>>;
+}
+
+#[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
 }
@@ -270,6 +315,7 @@ pub trait Store:
     + SignupStore
     + AttendanceStore
     + RecordStore
+    + CorrectionStore
     + Send
     + Sync
 {

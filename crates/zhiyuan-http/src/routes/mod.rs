@@ -1,6 +1,7 @@
 //! The API as a map: every route, its method and its handler.
 
 pub mod auth;
+pub mod corrections;
 pub mod health;
 pub mod organisations;
 pub mod participation;
@@ -125,6 +126,38 @@ pub fn api() -> Router<AppState> {
         .route(
             "/api/v1/volunteers/{number}/totals",
             get(participation::volunteer_totals),
+        )
+        .route(
+            "/api/v1/records/{id}/corrections",
+            post(corrections::request_correction),
+        )
+        .route(
+            "/api/v1/records/{id}/history",
+            get(corrections::record_history),
+        )
+        .route(
+            "/api/v1/corrections/{id}/decision",
+            post(corrections::decide_correction),
+        )
+        .route(
+            "/api/v1/organisations/{id}/omissions",
+            post(corrections::report_omission),
+        )
+        .route(
+            "/api/v1/organisations/{id}/corrections",
+            get(corrections::org_corrections),
+        )
+        .route(
+            "/api/v1/organisations/{id}/entries",
+            post(corrections::create_entry),
+        )
+        .route(
+            "/api/v1/volunteers/{number}/corrections",
+            get(corrections::volunteer_corrections),
+        )
+        .route(
+            "/api/v1/volunteers/{number}/entries",
+            get(corrections::volunteer_entries),
         )
         .route("/api/v1/me/code", get(participation::my_code))
         .route("/api/v1/me/schedule", get(participation::my_schedule))

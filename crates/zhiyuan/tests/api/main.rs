@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod corrections;
 mod directory;
 mod openapi;
 mod participation;

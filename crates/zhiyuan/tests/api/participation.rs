@@ -25,14 +25,14 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// A team with a coordinator (its admin), and a published project near `SITE`.
-struct World {
-    app: TestApp,
-    coordinator: String,
-    team: i64,
-    project: i64,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) coordinator: String,
+    pub(crate) team: i64,
+    pub(crate) project: i64,
 }
 
-async fn world_with(project: Value) -> World {
+pub(crate) async fn world_with(project: Value) -> World {
     let app = TestApp::spawn().await;
     let (leader, coordinator) = app.volunteer(VolunteerBuilder::new(VILLAGE, 1)).await;
     let team = app.team(VILLAGE, None, Some(&leader)).await.0;
@@ -59,14 +59,14 @@ async fn world_with(project: Value) -> World {
     }
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let w = world_with(json!({})).await;
     w.publish().await;
     w
 }
 
 impl World {
-    async fn publish(&self) {
+    pub(crate) async fn publish(&self) {
         let r = self
             .app
             .post(
@@ -79,7 +79,7 @@ impl World {
     }
 
     /// A shift starting `starts_in` from now, lasting three hours.
-    async fn shift(&self, starts_in: Duration, capacity: i64) -> i64 {
+    pub(crate) async fn shift(&self, starts_in: Duration, capacity: i64) -> i64 {
         let start = OffsetDateTime::now_utc() + starts_in;
         let r = self
             .app
@@ -94,7 +94,7 @@ impl World {
         r.body["id"].as_i64().expect("id")
     }
 
-    async fn decide(&self, signup: &Value, accept: bool) -> zhiyuan_testkit::Response {
+    pub(crate) async fn decide(&self, signup: &Value, accept: bool) -> zhiyuan_testkit::Response {
         self.app
             .post(
                 &format!("/api/v1/signups/{signup}/decision"),
@@ -104,13 +104,13 @@ impl World {
             .await
     }
 
-    async fn volunteer(&self, seq: u16) -> (String, String) {
+    pub(crate) async fn volunteer(&self, seq: u16) -> (String, String) {
         self.app
             .volunteer(VolunteerBuilder::new(VILLAGE, seq))
             .await
     }
 
-    async fn sign_up(&self, shift: i64, token: &str) -> zhiyuan_testkit::Response {
+    pub(crate) async fn sign_up(&self, shift: i64, token: &str) -> zhiyuan_testkit::Response {
         self.app
             .post(
                 &format!("/api/v1/shifts/{shift}/signups"),
@@ -121,7 +121,7 @@ impl World {
     }
 
     /// The service context of a signed-in token, at instant `now`.
-    async fn ctx(&self, token: &str, now: OffsetDateTime) -> Ctx {
+    pub(crate) async fn ctx(&self, token: &str, now: OffsetDateTime) -> Ctx {
         let principal = self.app.zhiyuan.authenticate(token).await.expect("token");
         Ctx {
             actor: Actor::User(principal),
@@ -130,7 +130,7 @@ impl World {
         }
     }
 
-    async fn totals(&self, number: &str, token: &str) -> Value {
+    pub(crate) async fn totals(&self, number: &str, token: &str) -> Value {
         self.app
             .get(&format!("/api/v1/volunteers/{number}/totals"), Some(token))
             .await

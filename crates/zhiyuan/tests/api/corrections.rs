@@ -1,0 +1,341 @@
+//! Corrections (Art. 13), omissions, record history, and training, award and evaluation
+//! entries.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use zhiyuan_domain::access::GrantedRole;
+
+use crate::participation::{World, world};
+
+/// Enters a record of `minutes` for `number` on 2026-11-02 and returns its id.
+async fn entered(w: &World, number: &str, minutes: i64) -> i64 {
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/organisations/{}/records", w.team),
+            Some(&w.coordinator),
+            json!({"volunteer": number, "activity_name": "义务植树", "service_date": "2026-11-02",
+                   "place": "白云山", "content": "植树", "minutes": minutes, "responsible_person": "陈志愿"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    r.body["id"].as_i64().expect("id")
+}
+
+async fn decide(w: &World, correction: &Value, approve: bool) -> zhiyuan_testkit::Response {
+    w.app
+        .post(
+            &format!("/api/v1/corrections/{correction}/decision"),
+            Some(&w.coordinator),
+            json!({"approve": approve, "note": "核实签到表"}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_approved_correction_adds_a_version_moves_the_totals_and_keeps_the_history() {
+    let w = world().await;
+    let (number, token) = w.volunteer(91).await;
+    let record = entered(&w, &number, 120).await;
+    let asked = w
+        .app
+        .post(
+            &format!("/api/v1/records/{record}/corrections"),
+            Some(&token),
+            json!({"reason": "实际服务到11点半", "changes": {"minutes": 150}}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{:?}", asked.body);
+    assert_eq!(asked.body["status"], "pending");
+    let decided = decide(&w, &asked.body["id"], true).await;
+    assert_eq!(decided.status, StatusCode::OK, "{:?}", decided.body);
+    let version = &decided.body["record"];
+    assert_eq!(
+        (version["revision"].as_i64(), version["origin"].as_i64()),
+        (Some(2), Some(record))
+    );
+    assert_eq!(
+        (version["minutes"].as_i64(), version["source"].as_str()),
+        (Some(150), Some("correction"))
+    );
+    assert_eq!(w.totals(&number, &token).await["minutes"], 150);
+    assert_eq!(w.totals(&number, &token).await["records"], 1);
+    // The volunteer's list shows the current version only; the history shows both.
+    let mine = w
+        .app
+        .get(
+            &format!("/api/v1/volunteers/{number}/records"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine.body["items"][0]["minutes"], 150);
+    let history = w
+        .app
+        .get(&format!("/api/v1/records/{record}/history"), Some(&token))
+        .await;
+    let versions: Vec<(i64, bool)> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["minutes"].as_i64().unwrap(),
+                v["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(versions, [(120, false), (150, true)]);
+    // Auditors see the history; another volunteer does not.
+    let auditor = w
+        .app
+        .staff("gz-auditor", GrantedRole::Auditor, Some("440100"), None)
+        .await;
+    assert_eq!(
+        w.app
+            .get(&format!("/api/v1/records/{record}/history"), Some(&auditor))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let (_, stranger) = w.volunteer(93).await;
+    assert_eq!(
+        w.app
+            .get(
+                &format!("/api/v1/records/{record}/history"),
+                Some(&stranger)
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Who changed what, when and why is in the trail.
+    let admin = w.app.admin("gz-admin", "440100").await;
+    let trail = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/audit?subject_type=correction&subject_id={}",
+                asked.body["id"]
+            ),
+            Some(&admin),
+        )
+        .await;
+    let actions: Vec<&str> = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["correction.decide", "correction.request"]);
+    assert_eq!(trail.body["items"][0]["reason"], "核实签到表");
+}
+
+#[tokio::test]
+async fn corrections_are_refused_when_they_cannot_apply() {
+    let w = world().await;
+    let (number, token) = w.volunteer(95).await;
+    let record = entered(&w, &number, 60).await;
+    let path = format!("/api/v1/records/{record}/corrections");
+    let empty = w
+        .app
+        .post(&path, Some(&token), json!({"reason": "x", "changes": {}}))
+        .await;
+    assert_eq!(empty.error_fields(), ["changes"]);
+    let over = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "x", "changes": {"minutes": 800}}),
+        )
+        .await;
+    assert_eq!(over.error_fields(), ["minutes"]);
+    let bad_date = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "x", "changes": {"service_date": "2026-02-30"}}),
+        )
+        .await;
+    assert_eq!(bad_date.error_fields(), ["changes.service_date"]);
+    let (_, other) = w.volunteer(97).await;
+    let not_mine = w
+        .app
+        .post(
+            &path,
+            Some(&other),
+            json!({"reason": "x", "changes": {"minutes": 90}}),
+        )
+        .await;
+    assert_eq!(not_mine.status, StatusCode::FORBIDDEN);
+    let first = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "漏记", "changes": {"minutes": 90}}),
+        )
+        .await;
+    let second = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "漏记", "changes": {"minutes": 95}}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    // The volunteer cannot decide their own correction.
+    let own = w
+        .app
+        .post(
+            &format!("/api/v1/corrections/{}/decision", first.body["id"]),
+            Some(&token),
+            json!({"approve": true}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    let rejected = decide(&w, &first.body["id"], false).await;
+    assert_eq!(rejected.body["correction"]["status"], "rejected");
+    assert!(rejected.body["record"].is_null());
+    assert_eq!(
+        decide(&w, &first.body["id"], true).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(w.totals(&number, &token).await["minutes"], 60);
+    // Once corrected, the old version cannot be corrected again.
+    let again = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "再核", "changes": {"minutes": 75}}),
+        )
+        .await;
+    decide(&w, &again.body["id"], true).await;
+    let stale = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "再核", "changes": {"minutes": 80}}),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_reported_omission_becomes_a_record_once_approved() {
+    let w = world().await;
+    let (number, token) = w.volunteer(99).await;
+    let path = format!("/api/v1/organisations/{}/omissions", w.team);
+    let incomplete = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "漏记", "record": {"minutes": 60}}),
+        )
+        .await;
+    assert_eq!(incomplete.error_fields(), ["record"]);
+    let reported = w
+        .app
+        .post(
+            &path,
+            Some(&token),
+            json!({"reason": "当天签到系统故障", "record": {"activity_name": "敬老院探访",
+                   "service_date": "2026-11-10", "place": "天河敬老院", "content": "陪伴老人",
+                   "minutes": 180, "responsible_person": "陈志愿"}}),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::CREATED, "{:?}", reported.body);
+    let pending = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/organisations/{}/corrections?status=pending",
+                w.team
+            ),
+            Some(&w.coordinator),
+        )
+        .await;
+    assert_eq!(pending.body["items"].as_array().unwrap().len(), 1);
+    let approved = decide(&w, &reported.body["id"], true).await;
+    assert_eq!(approved.body["record"]["activity_name"], "敬老院探访");
+    assert_eq!(w.totals(&number, &token).await["minutes"], 180);
+    let listed = w
+        .app
+        .get(
+            &format!("/api/v1/volunteers/{number}/corrections"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(listed.body["items"][0]["status"], "approved");
+}
+
+#[tokio::test]
+async fn trainings_awards_and_evaluations_are_recorded_with_their_fields() {
+    let w = world().await;
+    let (number, token) = w.volunteer(101).await;
+    let path = format!("/api/v1/organisations/{}/entries", w.team);
+    let training = json!({"kind": "training", "volunteer": number, "name": "急救培训",
+        "date": "2026-10-01", "content": "心肺复苏", "issuer": "广州红十字会"});
+    let no_duration = w
+        .app
+        .post(&path, Some(&w.coordinator), training.clone())
+        .await;
+    assert_eq!(no_duration.error_fields(), ["duration_minutes"]);
+    let mut with_duration = training;
+    with_duration["duration_minutes"] = json!(240);
+    assert_eq!(
+        w.app
+            .post(&path, Some(&w.coordinator), with_duration)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let evaluation = json!({"kind": "evaluation", "volunteer": number, "name": "年度评价",
+        "date": "2026-11-20", "issuer": "志愿服务队"});
+    assert_eq!(
+        w.app
+            .post(&path, Some(&w.coordinator), evaluation.clone())
+            .await
+            .error_fields(),
+        ["rating"]
+    );
+    let mut rated = evaluation;
+    rated["rating"] = json!("优秀");
+    assert_eq!(
+        w.app.post(&path, Some(&w.coordinator), rated).await.status,
+        StatusCode::CREATED
+    );
+    let award = json!({"kind": "award", "volunteer": number, "name": "优秀志愿者",
+        "date": "2026-11-21", "issuer": "广州市志愿者协会"});
+    assert_eq!(
+        w.app.post(&path, Some(&token), award.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        w.app.post(&path, Some(&w.coordinator), award).await.status,
+        StatusCode::CREATED
+    );
+    let all = w
+        .app
+        .get(
+            &format!("/api/v1/volunteers/{number}/entries"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+    let trainings = w
+        .app
+        .get(
+            &format!("/api/v1/volunteers/{number}/entries?kind=training"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(trainings.body["items"][0]["duration_minutes"], 240);
+}
