@@ -5,11 +5,13 @@
 
 mod attendance;
 mod auth;
+mod batch;
 mod codes;
 mod corrections;
 mod ctx;
 mod demo;
 mod error;
+mod import;
 mod orgs;
 mod password;
 mod projects;
@@ -29,11 +31,13 @@ use zhiyuan_store::Store;
 
 pub use attendance::{AttendanceOutcome, Presence, spawn_auto_close};
 pub use auth::{LoginOutcome, hash_token};
+pub use batch::{BatchReport, RowOutcome};
 pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;
 pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
+pub use import::{Table, TableFormat, read_table};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use password::PasswordCost;
 pub use projects::{ProjectPatch, ShiftPatch};

@@ -1,6 +1,8 @@
 //! Service records and the running totals they keep exact. Every path that makes a record
 //! count goes through [`insert_row`] / [`count`], in the same transaction.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::{Date, OffsetDateTime};
@@ -97,27 +99,25 @@ pub(crate) async fn count(
     Ok(())
 }
 
-/// Writes a record (a first version, or a new version of `origin`) and counts it when it
-/// is effective.
-pub(crate) async fn insert_row(
+/// Inserts a record; an entry whose dedupe key exists is skipped (no row returned).
+const INSERT: &str = "INSERT INTO service_records (origin_id, revision, volunteer_id, org_id,
+        project_id, shift_id, activity_name, service_date, place, content, minutes,
+        responsible_person, source, status, flags, dedupe_key, created_at, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id";
+
+/// Runs [`INSERT`] for record `r`, a version of `origin`: the new id, or `None` for a
+/// duplicate entry.
+async fn execute_insert(
     c: &impl GenericClient,
+    stmt: &tokio_postgres::Statement,
     r: &NewRecord,
     origin: Option<(RecordId, i64)>,
-) -> Result<i64> {
-    let stmt = c
-        .prepare_cached(
-            "INSERT INTO service_records (origin_id, revision, volunteer_id, org_id, project_id,
-                shift_id, activity_name, service_date, place, content, minutes,
-                responsible_person, source, status, flags, dedupe_key, created_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18)
-             RETURNING id",
-        )
-        .await
-        .map_err(pg_err)?;
+) -> Result<Option<i64>> {
     let row = c
-        .query_one(
-            &stmt,
+        .query_opt(
+            stmt,
             &[
                 &origin.map(|o| o.0.0),
                 &origin.map_or(1, |o| o.1),
@@ -141,10 +141,26 @@ pub(crate) async fn insert_row(
         )
         .await
         .map_err(pg_err)?;
+    row.map(|row| get(&row, 0)).transpose()
+}
+
+/// Writes a record (a first version, or a new version of `origin`) and counts it when it
+/// is effective. Conflict on `dedupe_key` when the entry was recorded before.
+pub(crate) async fn insert_row(
+    c: &impl GenericClient,
+    r: &NewRecord,
+    origin: Option<(RecordId, i64)>,
+) -> Result<i64> {
+    let stmt = c.prepare_cached(INSERT).await.map_err(pg_err)?;
+    let id = execute_insert(c, &stmt, r, origin)
+        .await?
+        .ok_or(StoreError::Conflict {
+            field: "dedupe_key",
+        })?;
     if r.status == RecordStatus::Effective {
         count(c, r.volunteer, r.service_date, r.minutes, 1).await?;
     }
-    get(&row, 0)
+    Ok(id)
 }
 
 #[async_trait]
@@ -166,25 +182,34 @@ impl RecordStore for PgStore {
     ) -> Result<Vec<BatchOutcome>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let seen_stmt = tx
-            .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = $1")
-            .await
-            .map_err(pg_err)?;
+        let stmt = tx.prepare_cached(INSERT).await.map_err(pg_err)?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let seen = match &r.dedupe_key {
-                Some(key) => tx
-                    .query_opt(&seen_stmt, &[key])
-                    .await
-                    .map_err(pg_err)?
-                    .is_some(),
-                None => false,
-            };
-            out.push(if seen {
-                BatchOutcome::Duplicate
-            } else {
-                BatchOutcome::Inserted(RecordId(insert_row(&tx, r, None).await?))
-            });
+        // Inserts are pipelined on the connection a chunk at a time; each row's outcome
+        // stays in input order. Totals are summed per volunteer and year.
+        let mut totals: HashMap<(VolunteerId, i32), (i64, i64, Date)> = HashMap::new();
+        for chunk in rows.chunks(1_000) {
+            let ids = futures::future::try_join_all(
+                chunk.iter().map(|r| execute_insert(&tx, &stmt, r, None)),
+            )
+            .await?;
+            for (r, id) in chunk.iter().zip(ids) {
+                match id {
+                    None => out.push(BatchOutcome::Duplicate),
+                    Some(id) => {
+                        out.push(BatchOutcome::Inserted(RecordId(id)));
+                        if r.status == RecordStatus::Effective {
+                            let t = totals
+                                .entry((r.volunteer, r.service_date.year()))
+                                .or_insert((0, 0, r.service_date));
+                            t.0 += r.minutes;
+                            t.1 += 1;
+                        }
+                    }
+                }
+            }
+        }
+        for ((volunteer, _), (minutes, records, day)) in totals {
+            count(&tx, volunteer, day, minutes, records).await?;
         }
         write_audit(&tx, audit, None).await?;
         tx.commit().await.map_err(pg_err)?;
@@ -298,6 +323,33 @@ impl RecordStore for PgStore {
             year_minutes: get::<Option<i64>>(&row, 2)?.unwrap_or(0),
             year_records: get::<Option<i64>>(&row, 3)?.unwrap_or(0),
         })
+    }
+
+    async fn day_minutes_many(
+        &self,
+        pairs: &[(VolunteerId, Date)],
+    ) -> Result<HashMap<(VolunteerId, Date), i64>> {
+        let (volunteers, days): (Vec<i64>, Vec<Date>) =
+            pairs.iter().map(|(v, d)| (v.0, *d)).unzip();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT r.volunteer_id, r.service_date, sum(r.minutes)::BIGINT
+                 FROM UNNEST($1::BIGINT[], $2::DATE[]) AS k(volunteer_id, service_date)
+                 JOIN service_records r ON r.volunteer_id = k.volunteer_id
+                    AND r.service_date = k.service_date
+                 WHERE r.is_current AND r.status = 'effective'
+                 GROUP BY r.volunteer_id, r.service_date",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(&stmt, &[&volunteers, &days])
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| Ok(((VolunteerId(get(r, 0)?), get(r, 1)?), get(r, 2)?)))
+            .collect()
     }
 
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {

@@ -346,6 +346,27 @@ impl VolunteerStore for PgStore {
         Ok(get::<i64>(&row, 0)? as u64)
     }
 
+    async fn volunteer_ids(
+        &self,
+        numbers: &[VolunteerNumber],
+    ) -> Result<HashMap<VolunteerNumber, VolunteerId>> {
+        let numbers: Vec<i64> = numbers.iter().map(|n| n.as_i64()).collect();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT number, id FROM volunteers WHERE number = ANY($1)")
+            .await
+            .map_err(pg_err)?;
+        let rows = client.query(&stmt, &[&numbers]).await.map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    conv(r, 0, VolunteerNumber::from_i64)?,
+                    VolunteerId(get(r, 1)?),
+                ))
+            })
+            .collect()
+    }
+
     async fn document_ciphertext(&self, id: VolunteerId) -> Result<Option<Vec<u8>>> {
         let client = self.client().await?;
         let row = client

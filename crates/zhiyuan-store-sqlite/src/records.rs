@@ -1,6 +1,8 @@
 //! Service records and the running totals they keep exact. Every path that makes a record
 //! count goes through [`insert_row`] / [`count`], in the same transaction.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::{Date, OffsetDateTime};
@@ -82,48 +84,66 @@ pub(crate) fn count(
     Ok(())
 }
 
+/// Inserts a record; an entry whose dedupe key exists is skipped (no row changes).
+const INSERT: &str = "INSERT INTO service_records (origin_id, revision, volunteer_id, org_id,
+        project_id, shift_id, activity_name, service_date, place, content, minutes,
+        responsible_person, source, status, flags, dedupe_key, created_at, created_by)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+     ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// Executes [`INSERT`] for record `r`, a version of `origin`; returns rows inserted.
+fn execute_insert(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    r: &NewRecord,
+    origin: Option<(RecordId, i64)>,
+) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        origin.map(|o| o.0.0),
+        origin.map_or(1, |o| o.1),
+        r.volunteer.0,
+        r.org.0,
+        r.project.map(|p| p.0),
+        r.shift.map(|s| s.0),
+        r.activity_name,
+        date_text(r.service_date),
+        r.place,
+        r.content,
+        r.minutes,
+        r.responsible_person,
+        r.source.as_str(),
+        r.status.as_str(),
+        to_json(&r.flags),
+        r.dedupe_key,
+        micros(r.created_at),
+        r.created_by.map(|a| a.0),
+    ])
+}
+
 /// Writes a record (a first version, or a new version of `origin`) and counts it when it
-/// is effective.
+/// is effective. Conflict on `dedupe_key` when the entry was recorded before.
 pub(crate) fn insert_row(
     tx: &Transaction<'_>,
     r: &NewRecord,
     origin: Option<(RecordId, i64)>,
 ) -> Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO service_records (origin_id, revision, volunteer_id, org_id, project_id,
-            shift_id, activity_name, service_date, place, content, minutes, responsible_person,
-            source, status, flags, dedupe_key, created_at, created_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            origin.map(|o| o.0.0),
-            origin.map_or(1, |o| o.1),
-            r.volunteer.0,
-            r.org.0,
-            r.project.map(|p| p.0),
-            r.shift.map(|s| s.0),
-            r.activity_name,
-            date_text(r.service_date),
-            r.place,
-            r.content,
-            r.minutes,
-            r.responsible_person,
-            r.source.as_str(),
-            r.status.as_str(),
-            to_json(&r.flags),
-            r.dedupe_key,
-            micros(r.created_at),
-            r.created_by.map(|a| a.0),
-        ])
-    })
-    .map_err(store_err)?;
+    let inserted = tx
+        .prepare_cached(INSERT)
+        .and_then(|mut s| execute_insert(&mut s, r, origin))
+        .map_err(store_err)?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict {
+            field: "dedupe_key",
+        });
+    }
     let id = tx.last_insert_rowid();
     if r.status == RecordStatus::Effective {
         count(tx, r.volunteer, r.service_date, r.minutes, 1)?;
     }
     Ok(id)
 }
+
+const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
+    WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1 AND status = 'effective'";
 
 #[async_trait]
 impl RecordStore for SqliteStore {
@@ -145,19 +165,27 @@ impl RecordStore for SqliteStore {
         let (rows, audit) = (rows.to_vec(), audit.clone());
         self.write(move |tx| {
             let mut out = Vec::with_capacity(rows.len());
+            // Totals are summed per volunteer and year and written once each.
+            let mut totals: HashMap<(VolunteerId, i32), (i64, i64, Date)> = HashMap::new();
+            let mut stmt = tx.prepare_cached(INSERT).map_err(store_err)?;
             for r in &rows {
-                let seen = match &r.dedupe_key {
-                    Some(key) => tx
-                        .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = ?1")
-                        .and_then(|mut s| s.exists([key]))
-                        .map_err(store_err)?,
-                    None => false,
-                };
-                out.push(if seen {
-                    BatchOutcome::Duplicate
-                } else {
-                    BatchOutcome::Inserted(RecordId(insert_row(tx, r, None)?))
-                });
+                let inserted = execute_insert(&mut stmt, r, None).map_err(store_err)?;
+                if inserted == 0 {
+                    out.push(BatchOutcome::Duplicate);
+                    continue;
+                }
+                out.push(BatchOutcome::Inserted(RecordId(tx.last_insert_rowid())));
+                if r.status == RecordStatus::Effective {
+                    let t = totals
+                        .entry((r.volunteer, r.service_date.year()))
+                        .or_insert((0, 0, r.service_date));
+                    t.0 += r.minutes;
+                    t.1 += 1;
+                }
+            }
+            drop(stmt);
+            for ((volunteer, _), (minutes, records, day)) in totals {
+                count(tx, volunteer, day, minutes, records)?;
             }
             write_audit(tx, &audit, None)?;
             Ok(out)
@@ -273,14 +301,29 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn day_minutes_many(
+        &self,
+        pairs: &[(VolunteerId, Date)],
+    ) -> Result<HashMap<(VolunteerId, Date), i64>> {
+        let pairs = pairs.to_vec();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(DAY_MINUTES)?;
+            let mut out = HashMap::new();
+            for (v, d) in pairs {
+                let m: i64 = stmt.query_row(params![v.0, date_text(d)], |r| r.get(0))?;
+                if m > 0 {
+                    out.insert((v, d), m);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
         self.read(move |c| {
-            c.prepare_cached(
-                "SELECT coalesce(sum(minutes), 0) FROM service_records
-                 WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1
-                   AND status = 'effective'",
-            )?
-            .query_row(params![volunteer.0, date_text(day)], |r| r.get(0))
+            c.prepare_cached(DAY_MINUTES)?
+                .query_row(params![volunteer.0, date_text(day)], |r| r.get(0))
         })
         .await
     }

@@ -249,6 +249,24 @@ impl VolunteerStore for SqliteStore {
             .await
     }
 
+    async fn volunteer_ids(
+        &self,
+        numbers: &[VolunteerNumber],
+    ) -> Result<std::collections::HashMap<VolunteerNumber, VolunteerId>> {
+        let numbers = numbers.to_vec();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM volunteers WHERE number = ?1")?;
+            let mut out = std::collections::HashMap::with_capacity(numbers.len());
+            for n in numbers {
+                if let Some(id) = stmt.query_row([n.as_i64()], |r| r.get(0)).optional()? {
+                    out.insert(n, VolunteerId(id));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn document_ciphertext(&self, id: VolunteerId) -> Result<Option<Vec<u8>>> {
         self.read(move |c| {
             c.prepare_cached("SELECT document_ciphertext FROM volunteers WHERE id = ?1")?

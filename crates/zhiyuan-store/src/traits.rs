@@ -101,6 +101,11 @@ pub trait VolunteerStore {
         page: &PageRequest,
     ) -> Result<Page<VolunteerRecord>>;
     async fn count_volunteers(&self) -> Result<u64>;
+    /// The ids of the given numbers; unknown numbers are absent.
+    async fn volunteer_ids(
+        &self,
+        numbers: &[VolunteerNumber],
+    ) -> Result<std::collections::HashMap<VolunteerNumber, VolunteerId>>;
     /// The stored ciphertext of a volunteer's document (for re-encryption and exports).
     async fn document_ciphertext(&self, id: VolunteerId) -> Result<Option<Vec<u8>>>;
 }
@@ -250,6 +255,12 @@ pub trait RecordStore {
     async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals>;
     /// Effective minutes credited to a volunteer on `day`, for the daily cap.
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64>;
+    /// [`RecordStore::day_minutes`] for many (volunteer, day) pairs at once; pairs with
+    /// nothing credited are absent.
+    async fn day_minutes_many(
+        &self,
+        pairs: &[(VolunteerId, Date)],
+    ) -> Result<std::collections::HashMap<(VolunteerId, Date), i64>>;
 }
 
 #[async_trait]

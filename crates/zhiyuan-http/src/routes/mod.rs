@@ -12,6 +12,7 @@ pub mod staff;
 pub mod volunteers;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
 
 use crate::AppState;
@@ -118,6 +119,11 @@ pub fn api() -> Router<AppState> {
         .route(
             "/api/v1/organisations/{id}/records",
             get(participation::org_records).post(participation::enter_record),
+        )
+        .route(
+            "/api/v1/organisations/{id}/records/batch",
+            post(participation::enter_batch)
+                .layer(DefaultBodyLimit::max(participation::UPLOAD_LIMIT)),
         )
         .route(
             "/api/v1/volunteers/{number}/records",

@@ -473,3 +473,110 @@ pub async fn my_schedule(
     let items = state.app.my_schedule(&caller.ctx, 200).await?;
     Ok(Json(items.into_iter().map(ScheduleItem::from).collect()))
 }
+
+/// The maximum size of an uploaded table.
+pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchRowView {
+    /// The line in the file (the header is line 1).
+    pub line: usize,
+    /// `inserted`, `duplicate` (recorded before, or earlier in the file) or `invalid`.
+    pub outcome: &'static str,
+    pub record: Option<i64>,
+    pub field: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchReportView {
+    pub inserted: usize,
+    pub duplicates: usize,
+    pub invalid: usize,
+    pub rows: Vec<BatchRowView>,
+}
+
+/// Enters records from a CSV (UTF-8 or GB18030) or XLSX file. The header row names the
+/// columns: volunteer_number, activity_name, service_date, place, content, hours (or
+/// minutes) and responsible_person (Chinese headers such as 志愿者编号 and 服务时长 also
+/// work). Good rows land; each bad row is reported with its line and reason; uploading
+/// the same file again adds nothing.
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/records/batch", tag = "records",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body(content = String, content_type = "text/csv",
+        description = "or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = BatchReportView), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "unreadable file or missing columns", body = ErrorBody)))]
+pub async fn enter_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<BatchReportView>> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "uploads are limited to 20 MiB; split the file",
+            )
+        } else {
+            ApiError::new(e.status(), "malformed", e.body_text())
+        }
+    })?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    let format = match content_type {
+        "text/csv" => zhiyuan_service::TableFormat::Csv,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            zhiyuan_service::TableFormat::Xlsx
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send text/csv or an XLSX workbook",
+            ));
+        }
+    };
+    let table = zhiyuan_service::read_table(&body, format)?;
+    let report = state.app.enter_batch(&caller.ctx, OrgId(id), table).await?;
+    Ok(Json(BatchReportView {
+        inserted: report.inserted,
+        duplicates: report.duplicates,
+        invalid: report.invalid,
+        rows: report
+            .rows
+            .into_iter()
+            .map(|(line, outcome)| match outcome {
+                zhiyuan_service::RowOutcome::Inserted(id) => BatchRowView {
+                    line,
+                    outcome: "inserted",
+                    record: Some(id.0),
+                    field: None,
+                    reason: None,
+                },
+                zhiyuan_service::RowOutcome::Duplicate => BatchRowView {
+                    line,
+                    outcome: "duplicate",
+                    record: None,
+                    field: None,
+                    reason: None,
+                },
+                zhiyuan_service::RowOutcome::Invalid { field, reason } => BatchRowView {
+                    line,
+                    outcome: "invalid",
+                    record: None,
+                    field: Some(field),
+                    reason: Some(reason),
+                },
+            })
+            .collect(),
+    }))
+}

@@ -1,7 +1,13 @@
 //! Black-box tests of the real server on port 0, on the backend `ZHIYUAN_TEST_BACKEND`
 //! names, each on a database of its own.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers panic on the unexpected, and a panic is the test failing"
+)]
+
 mod auth;
+mod batch;
 mod cli;
 mod corrections;
 mod directory;

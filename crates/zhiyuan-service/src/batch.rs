@@ -1,0 +1,310 @@
+//! Batch entry of service records from an uploaded table: the good rows land, each bad
+//! row is reported with its line and reason, and re-uploading the same file adds nothing
+//! twice (each row's content, under the team, is its dedupe key).
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+use time::Date;
+use zhiyuan_domain::FieldError;
+use zhiyuan_domain::clock::china_date;
+use zhiyuan_domain::ids::{OrgId, VolunteerId};
+use zhiyuan_domain::registration::parse_date;
+use zhiyuan_domain::site::parse_text;
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_store::{BatchOutcome, NewRecord, RecordId, RecordSource, RecordStatus};
+
+use crate::error::{Result, ServiceError};
+use crate::import::Table;
+use crate::{Ctx, Zhiyuan};
+
+/// Most rows accepted in one upload.
+pub const MAX_ROWS: usize = 100_000;
+
+/// What happened to one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Inserted(RecordId),
+    /// The same row was recorded before (or earlier in this file).
+    Duplicate,
+    Invalid {
+        field: String,
+        reason: String,
+    },
+}
+
+/// The report of an upload, one entry per data row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub rows: Vec<(usize, RowOutcome)>,
+    pub inserted: usize,
+    pub duplicates: usize,
+    pub invalid: usize,
+}
+
+/// The columns of an upload, by their accepted headers (English or Chinese).
+const COLUMNS: [(&str, &[&str]); 8] = [
+    (
+        "volunteer_number",
+        &["volunteer_number", "volunteer", "志愿者编号"],
+    ),
+    ("activity_name", &["activity_name", "活动名称"]),
+    ("service_date", &["service_date", "date", "服务日期"]),
+    ("place", &["place", "服务地点"]),
+    ("content", &["content", "服务内容"]),
+    (
+        "hours",
+        &[
+            "hours",
+            "服务时长",
+            "服务时长（小时）",
+            "服务时长(小时)",
+            "时长",
+        ],
+    ),
+    ("minutes", &["minutes", "分钟"]),
+    ("responsible_person", &["responsible_person", "负责人"]),
+];
+
+struct Columns(HashMap<&'static str, usize>);
+
+impl Columns {
+    fn find(header: &[String]) -> Result<Self> {
+        let mut found = HashMap::new();
+        for (name, aliases) in COLUMNS {
+            if let Some(i) = header
+                .iter()
+                .position(|h| aliases.iter().any(|a| h.eq_ignore_ascii_case(a)))
+            {
+                found.insert(name, i);
+            }
+        }
+        let missing: Vec<&str> = COLUMNS
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| !matches!(*n, "hours" | "minutes") && !found.contains_key(n))
+            .collect();
+        if !missing.is_empty() || !(found.contains_key("hours") || found.contains_key("minutes")) {
+            return Err(ServiceError::invalid(
+                "file",
+                format!(
+                    "the header row needs the columns {} and hours or minutes{}",
+                    "volunteer_number, activity_name, service_date, place, content, responsible_person",
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (missing: {})", missing.join(", "))
+                    }
+                ),
+            ));
+        }
+        Ok(Self(found))
+    }
+
+    fn get<'r>(&self, row: &'r [String], name: &str) -> &'r str {
+        self.0
+            .get(name)
+            .and_then(|i| row.get(*i))
+            .map_or("", |s| s.trim())
+    }
+}
+
+/// One row, parsed.
+struct Row {
+    number: VolunteerNumber,
+    record: NewRecord,
+}
+
+fn minutes_of(cols: &Columns, row: &[String]) -> std::result::Result<i64, FieldError> {
+    let minutes = cols.get(row, "minutes");
+    if !minutes.is_empty() {
+        return minutes
+            .parse::<i64>()
+            .map_err(|_| FieldError::new("minutes", "must be a whole number of minutes"));
+    }
+    let hours: f64 = cols
+        .get(row, "hours")
+        .parse()
+        .map_err(|_| FieldError::new("hours", "must be a number of hours, e.g. 2.5"))?;
+    if !hours.is_finite() {
+        return Err(FieldError::new("hours", "must be a number of hours"));
+    }
+    Ok((hours * 60.0).round() as i64)
+}
+
+fn parse_row(
+    cols: &Columns,
+    row: &[String],
+    org: OrgId,
+    ctx: &Ctx,
+) -> std::result::Result<Row, FieldError> {
+    let at = |f: &'static str| move |e: FieldError| e.under(f);
+    let number = VolunteerNumber::parse(cols.get(row, "volunteer_number"))
+        .map_err(at("volunteer_number"))?;
+    let activity_name =
+        parse_text(cols.get(row, "activity_name"), 100).map_err(at("activity_name"))?;
+    let service_date: Date =
+        parse_date(cols.get(row, "service_date")).map_err(at("service_date"))?;
+    if service_date > china_date(ctx.now) {
+        return Err(FieldError::new("service_date", "is in the future"));
+    }
+    let place = parse_text(cols.get(row, "place"), 200).map_err(at("place"))?;
+    let content = parse_text(cols.get(row, "content"), 500).map_err(at("content"))?;
+    let responsible_person =
+        parse_text(cols.get(row, "responsible_person"), 50).map_err(at("responsible_person"))?;
+    let minutes = minutes_of(cols, row)?;
+    let key = {
+        let mut h = Sha256::new();
+        for part in [
+            &org.0.to_string(),
+            &number.to_string(),
+            &service_date.to_string(),
+            &activity_name,
+            &place,
+            &content,
+            &minutes.to_string(),
+            &responsible_person,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        format!("batch:{:x}", h.finalize())
+    };
+    Ok(Row {
+        number,
+        record: NewRecord {
+            volunteer: VolunteerId(0),
+            org,
+            project: None,
+            shift: None,
+            activity_name,
+            service_date,
+            place,
+            content,
+            minutes,
+            responsible_person,
+            source: RecordSource::Entry,
+            status: RecordStatus::Effective,
+            flags: vec![],
+            dedupe_key: Some(key),
+            created_at: ctx.now,
+            created_by: ctx.account(),
+        },
+    })
+}
+
+impl Zhiyuan {
+    /// Enters the records of an uploaded table for team `org`.
+    pub async fn enter_batch(&self, ctx: &Ctx, org: OrgId, table: Table) -> Result<BatchReport> {
+        let o = self.load_org_record(org).await?;
+        ctx.require(|p| p.can_run_projects(&o.facts()))?;
+        if table.rows.len() > MAX_ROWS {
+            return Err(ServiceError::invalid(
+                "file",
+                format!("at most {MAX_ROWS} rows per upload; split the file"),
+            ));
+        }
+        let cols = Columns::find(&table.header)?;
+        let policy = self.0.config.hours;
+        let mut outcomes: Vec<(usize, Option<RowOutcome>)> = Vec::with_capacity(table.rows.len());
+        let mut parsed: Vec<(usize, Row)> = Vec::new();
+        for (i, (line, cells)) in table.rows.iter().enumerate() {
+            match parse_row(&cols, cells, org, ctx).and_then(|r| {
+                policy.check_entered(r.record.minutes)?;
+                Ok(r)
+            }) {
+                Ok(row) => {
+                    outcomes.push((*line, None));
+                    parsed.push((i, row));
+                }
+                Err(e) => outcomes.push((
+                    *line,
+                    Some(RowOutcome::Invalid {
+                        field: e.field,
+                        reason: e.reason,
+                    }),
+                )),
+            }
+        }
+        // Volunteers and what each day already holds, looked up once for the whole file.
+        let numbers: Vec<VolunteerNumber> = parsed.iter().map(|(_, r)| r.number).collect();
+        let ids = self.0.store.volunteer_ids(&numbers).await?;
+        let mut valid: Vec<(usize, NewRecord)> = Vec::with_capacity(parsed.len());
+        for (i, mut row) in parsed {
+            match ids.get(&row.number) {
+                Some(id) => {
+                    row.record.volunteer = *id;
+                    valid.push((i, row.record));
+                }
+                None => {
+                    outcomes[i].1 = Some(RowOutcome::Invalid {
+                        field: "volunteer_number".into(),
+                        reason: "no such volunteer".into(),
+                    });
+                }
+            }
+        }
+        let pairs: Vec<(VolunteerId, Date)> = valid
+            .iter()
+            .map(|(_, r)| (r.volunteer, r.service_date))
+            .collect();
+        let mut day = self.0.store.day_minutes_many(&pairs).await?;
+        let mut seen_keys = std::collections::HashSet::new();
+        let mut accepted: Vec<(usize, NewRecord)> = Vec::with_capacity(valid.len());
+        for (i, r) in valid {
+            let key = r.dedupe_key.clone().unwrap_or_default();
+            if !seen_keys.insert(key) {
+                outcomes[i].1 = Some(RowOutcome::Duplicate);
+                continue;
+            }
+            let used = day.entry((r.volunteer, r.service_date)).or_default();
+            if *used + r.minutes > policy.daily_cap_minutes {
+                outcomes[i].1 = Some(RowOutcome::Invalid {
+                    field: "minutes".into(),
+                    reason: format!(
+                        "the volunteer's {} would exceed the cap of {} minutes",
+                        r.service_date, policy.daily_cap_minutes
+                    ),
+                });
+                continue;
+            }
+            *used += r.minutes;
+            accepted.push((i, r));
+        }
+        let records: Vec<NewRecord> = accepted.iter().map(|(_, r)| r.clone()).collect();
+        let mut audit = ctx.audit("record.batch", "organisation", org.0, Some(o.org.region));
+        audit.details = serde_json::json!({ "rows": table.rows.len(), "accepted": records.len() });
+        let results = if records.is_empty() {
+            Vec::new()
+        } else {
+            self.0.store.insert_records(&records, &audit).await?
+        };
+        for ((i, _), result) in accepted.iter().zip(results) {
+            outcomes[*i].1 = Some(match result {
+                BatchOutcome::Inserted(id) => RowOutcome::Inserted(id),
+                BatchOutcome::Duplicate => RowOutcome::Duplicate,
+            });
+        }
+        let mut report = BatchReport::default();
+        for (line, outcome) in outcomes {
+            // Every row was judged above; a row without an outcome would be a bug here.
+            let outcome = outcome.ok_or_else(|| {
+                ServiceError::Internal(format!("batch row on line {line} has no outcome").into())
+            })?;
+            match &outcome {
+                RowOutcome::Inserted(_) => report.inserted += 1,
+                RowOutcome::Duplicate => report.duplicates += 1,
+                RowOutcome::Invalid { .. } => report.invalid += 1,
+            }
+            report.rows.push((line, outcome));
+        }
+        tracing::info!(
+            organisation = org.0,
+            inserted = report.inserted,
+            duplicates = report.duplicates,
+            invalid = report.invalid,
+            "batch entry"
+        );
+        Ok(report)
+    }
+}

@@ -1,0 +1,158 @@
+//! Batch entry of records from CSV and XLSX files.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::participation::{World, world};
+
+async fn upload(w: &World, token: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let r = w
+        .app
+        .client
+        .post(format!(
+            "{}/api/v1/organisations/{}/records/batch",
+            w.app.base, w.team
+        ))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn outcomes(report: &Value) -> Vec<(i64, String, Option<String>)> {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_i64().unwrap(),
+                r["outcome"].as_str().unwrap().to_owned(),
+                r["field"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn good_rows_land_bad_rows_are_reported_by_line_and_a_reupload_adds_nothing() {
+    let w = world().await;
+    let (a, a_token) = w.volunteer(111).await;
+    let (b, _) = w.volunteer(113).await;
+    let typo = format!("{}{}", &a[..12], (a.as_bytes()[12] - b'0' + 1) % 10);
+    let csv = format!(
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n\
+         {a},义务植树,2026-11-02,白云山,植树,2.5,陈志愿\n\
+         {typo},义务植树,2026-11-02,白云山,植树,2,陈志愿\n\
+         1000000000009,义务植树,2026-11-02,白云山,植树,2,陈志愿\n\
+         {b},义务植树,2026-02-30,白云山,植树,2,陈志愿\n\
+         {b},义务植树,2099-01-01,白云山,植树,2,陈志愿\n\
+         {b},义务植树,2026-11-02,白云山,植树,,陈志愿\n\
+         {b},义务植树,2026-11-02,白云山,植树,13,陈志愿\n\
+         {a},义务植树,2026-11-02,白云山,植树,2.5,陈志愿\n\
+         {b},关爱老人,2026-11-03,敬老院,陪伴,3,陈志愿\n"
+    );
+    let (status, report) = upload(&w, &w.coordinator, "text/csv", csv.clone().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    assert_eq!(
+        outcomes(&report),
+        [
+            (2, "inserted".into(), None),
+            (3, "invalid".into(), Some("volunteer_number".into())),
+            (4, "invalid".into(), Some("volunteer_number".into())),
+            (5, "invalid".into(), Some("service_date".into())),
+            (6, "invalid".into(), Some("service_date".into())),
+            (7, "invalid".into(), Some("hours".into())),
+            (8, "invalid".into(), Some("minutes".into())),
+            (9, "duplicate".into(), None),
+            (10, "inserted".into(), None),
+        ]
+    );
+    assert_eq!(
+        (report["inserted"].as_i64(), report["invalid"].as_i64()),
+        (Some(2), Some(6))
+    );
+    assert_eq!(w.totals(&a, &a_token).await["minutes"], 150);
+    let (_, again) = upload(&w, &w.coordinator, "text/csv", csv.into_bytes()).await;
+    assert_eq!(again["inserted"], 0);
+    assert_eq!(again["duplicates"], 3);
+    assert_eq!(w.totals(&a, &a_token).await["minutes"], 150);
+}
+
+#[tokio::test]
+async fn an_xlsx_workbook_with_chinese_headers_is_entered_too() {
+    let w = world().await;
+    let (a, token) = w.volunteer(121).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (i, h) in [
+        "志愿者编号",
+        "活动名称",
+        "服务日期",
+        "服务地点",
+        "服务内容",
+        "服务时长",
+        "负责人",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sheet.write_string(0, i as u16, h).unwrap();
+    }
+    sheet.write_string(1, 0, &a).unwrap();
+    sheet.write_string(1, 1, "图书馆志愿服务").unwrap();
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 11, 5).unwrap();
+    let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    sheet
+        .write_datetime_with_format(1, 2, &date, &format)
+        .unwrap();
+    sheet.write_string(1, 3, "广州图书馆").unwrap();
+    sheet.write_string(1, 4, "图书整理").unwrap();
+    sheet.write_number(1, 5, 4).unwrap();
+    sheet.write_string(1, 6, "李馆员").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (status, report) = upload(
+        &w,
+        &w.coordinator,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    assert_eq!(report["inserted"], 1);
+    assert_eq!(w.totals(&a, &token).await["minutes"], 240);
+}
+
+#[tokio::test]
+async fn unreadable_or_unauthorised_uploads_are_refused_whole() {
+    let w = world().await;
+    let (_, volunteer) = w.volunteer(131).await;
+    let missing = "volunteer_number,activity_name\n1,2\n".as_bytes().to_vec();
+    let (status, body) = upload(&w, &w.coordinator, "text/csv", missing).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["fields"][0]["field"], "file");
+    assert!(
+        body["error"]["fields"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("missing")
+    );
+    let (status, _) = upload(&w, &w.coordinator, "application/pdf", b"%PDF".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _) = upload(
+        &w,
+        &w.coordinator,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        b"not a workbook".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let header =
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n";
+    let (status, _) = upload(&w, &volunteer, "text/csv", header.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
