@@ -13,6 +13,7 @@ mod demo;
 mod error;
 mod import;
 mod orgs;
+mod overdue;
 mod password;
 mod projects;
 mod records;
@@ -39,6 +40,7 @@ pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
 pub use import::{Table, TableFormat, read_table};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
+pub use overdue::{Overdue, RECORD_WORKDAYS};
 pub use password::PasswordCost;
 pub use projects::{ProjectPatch, ShiftPatch};
 pub use records::{Entry, SelfReport};
@@ -69,6 +71,8 @@ pub struct ServiceConfig {
     pub checkin_opens_before: Duration,
     /// How long after a shift an open attendance is closed automatically.
     pub checkout_grace: Duration,
+    /// Working days, for the 10-working-day rule of Art. 11.
+    pub calendar: zhiyuan_domain::workdays::Calendar,
 }
 
 impl Default for ServiceConfig {
@@ -84,6 +88,7 @@ impl Default for ServiceConfig {
             hours: zhiyuan_domain::hours::HoursPolicy::default(),
             checkin_opens_before: Duration::hours(1),
             checkout_grace: Duration::hours(2),
+            calendar: zhiyuan_domain::workdays::Calendar::default(),
         }
     }
 }

@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_corrections",
         include_str!("../migrations/0003_corrections.sql"),
     ),
+    (
+        4,
+        "0004_overdue",
+        include_str!("../migrations/0004_overdue.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

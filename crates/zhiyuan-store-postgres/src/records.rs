@@ -8,13 +8,16 @@ use deadpool_postgres::GenericClient;
 use time::{Date, OffsetDateTime};
 use tokio_postgres::Row;
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
+use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditEntry, BatchOutcome, NewRecord, Page, PageRequest, ProjectId, RecordId, RecordQuery,
     RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError, Totals,
+    UnrecordedShift,
 };
 
 use crate::PgStore;
 use crate::conv::{conv, get, json, pg_err, to_json, write_audit};
+use crate::projects::shift_at;
 
 const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
     shift_id, activity_name, service_date, place, content, minutes, responsible_person, source,
@@ -323,6 +326,61 @@ impl RecordStore for PgStore {
             year_minutes: get::<Option<i64>>(&row, 2)?.unwrap_or(0),
             year_records: get::<Option<i64>>(&row, 3)?.unwrap_or(0),
         })
+    }
+
+    async fn unrecorded_shifts(
+        &self,
+        org: Option<OrgId>,
+        within: Option<RegionCode>,
+        ended_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<UnrecordedShift>> {
+        let (lo, hi) = crate::conv::range(within);
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
+                    sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code,
+                    count(*)
+                 FROM shifts sh
+                 JOIN projects p ON p.id = sh.project_id
+                 JOIN signups s ON s.shift_id = sh.id AND s.status = 'accepted'
+                 WHERE sh.ends_at < $1 AND NOT sh.cancelled
+                   AND ($2::BIGINT IS NULL OR p.org_id = $2)
+                   AND p.region_code >= $3 AND p.region_code < $4
+                   AND NOT EXISTS (
+                     SELECT 1 FROM service_records r
+                     WHERE r.shift_id = sh.id AND r.volunteer_id = s.volunteer_id
+                       AND r.is_current AND r.status = 'effective')
+                 GROUP BY sh.id, p.name, p.org_id, p.region_code
+                 ORDER BY sh.ends_at, sh.id LIMIT $5",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &ended_before,
+                    &org.map(|o| o.0),
+                    &lo,
+                    &hi,
+                    &i64::from(limit),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(UnrecordedShift {
+                    shift: shift_at(row, 0)?,
+                    project_name: get(row, 9)?,
+                    org: OrgId(get(row, 10)?),
+                    region: crate::conv::region(row, 11)?,
+                    missing: get(row, 12)?,
+                })
+            })
+            .collect()
     }
 
     async fn day_minutes_many(

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_corrections",
         include_str!("../migrations/0003_corrections.sql"),
     ),
+    (
+        4,
+        "0004_overdue",
+        include_str!("../migrations/0004_overdue.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

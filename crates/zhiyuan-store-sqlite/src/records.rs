@@ -7,15 +7,18 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::{Date, OffsetDateTime};
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
+use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditEntry, BatchOutcome, NewRecord, Page, PageRequest, ProjectId, RecordId, RecordQuery,
     RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError, Totals,
+    UnrecordedShift,
 };
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, date, date_text, json, micros, opt_time, store_err, time, to_json, write_audit,
+    col, date, date_text, json, micros, opt_time, region, store_err, time, to_json, write_audit,
 };
+use crate::projects::shift_at;
 
 const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
     shift_id, activity_name, service_date, place, content, minutes, responsible_person, source,
@@ -297,6 +300,47 @@ impl RecordStore for SqliteStore {
                 year_minutes,
                 year_records,
             })
+        })
+        .await
+    }
+
+    async fn unrecorded_shifts(
+        &self,
+        org: Option<OrgId>,
+        within: Option<RegionCode>,
+        ended_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<UnrecordedShift>> {
+        let (lo, hi) = within.map_or((0, i64::MAX), RegionCode::subtree);
+        let org = org.map(|o| o.0);
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
+                    sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code,
+                    count(*)
+                 FROM shifts sh
+                 JOIN projects p ON p.id = sh.project_id
+                 JOIN signups s ON s.shift_id = sh.id AND s.status = 'accepted'
+                 WHERE sh.ends_at < ?1 AND sh.cancelled = 0
+                   AND (?2 IS NULL OR p.org_id = ?2)
+                   AND p.region_code >= ?3 AND p.region_code < ?4
+                   AND NOT EXISTS (
+                     SELECT 1 FROM service_records r
+                     WHERE r.shift_id = sh.id AND r.volunteer_id = s.volunteer_id
+                       AND r.is_current = 1 AND r.status = 'effective')
+                 GROUP BY sh.id
+                 ORDER BY sh.ends_at, sh.id LIMIT ?5",
+            )?
+            .query_map(params![micros(ended_before), org, lo, hi, limit], |row| {
+                Ok(UnrecordedShift {
+                    shift: shift_at(row, 0)?,
+                    project_name: row.get(9)?,
+                    org: OrgId(row.get(10)?),
+                    region: region(row, 11)?,
+                    missing: row.get(12)?,
+                })
+            })?
+            .collect()
         })
         .await
     }

@@ -308,3 +308,14 @@ pub struct NewAttendance {
     pub method: AttendanceMethod,
     pub distance_m: Option<i64>,
 }
+
+/// A finished shift whose accepted volunteers still lack an effective record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnrecordedShift {
+    pub shift: ShiftRecord,
+    pub project_name: String,
+    pub org: OrgId,
+    pub region: RegionCode,
+    /// Accepted volunteers without an effective record for the shift.
+    pub missing: i64,
+}

@@ -255,6 +255,16 @@ pub trait RecordStore {
     async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals>;
     /// Effective minutes credited to a volunteer on `day`, for the daily cap.
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64>;
+    /// Shifts of a team (or of projects in a region subtree) that ended before
+    /// `ended_before` and still have accepted volunteers without an effective record,
+    /// oldest first.
+    async fn unrecorded_shifts(
+        &self,
+        org: Option<OrgId>,
+        within: Option<RegionCode>,
+        ended_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<UnrecordedShift>>;
     /// [`RecordStore::day_minutes`] for many (volunteer, day) pairs at once; pairs with
     /// nothing credited are absent.
     async fn day_minutes_many(

@@ -20,7 +20,17 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     pub hours: HoursConfig,
     pub attendance: AttendanceConfig,
+    pub calendar: CalendarConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// Public holidays (`YYYY-MM-DD`): not working days.
+    pub holidays: Vec<time::Date>,
+    /// Weekend days worked to make up for holidays (调休): working days.
+    pub makeup_workdays: Vec<time::Date>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +137,7 @@ impl Default for Config {
                 unit_minutes: 1,
                 daily_cap_minutes: 720,
             },
+            calendar: CalendarConfig::default(),
             attendance: AttendanceConfig {
                 checkin_opens_before_mins: 60,
                 checkout_grace_mins: 120,
@@ -217,6 +228,10 @@ impl Config {
                 self.attendance.checkin_opens_before_mins,
             ),
             checkout_grace: time::Duration::minutes(self.attendance.checkout_grace_mins),
+            calendar: zhiyuan_domain::workdays::Calendar {
+                holidays: self.calendar.holidays.iter().copied().collect(),
+                makeup_workdays: self.calendar.makeup_workdays.iter().copied().collect(),
+            },
         }
     }
 }
@@ -281,6 +296,13 @@ checkin_opens_before_mins = 60
 checkout_grace_mins = 120
 # How often the server looks for forgotten check-outs.
 auto_close_every_secs = 300
+
+[calendar]
+# Working days for the rule that records are completed within 10 working days after an
+# activity (Art. 11): weekends are off; list public holidays, and the weekend days worked
+# in exchange (调休), as "YYYY-MM-DD".
+holidays = []
+makeup_workdays = []
 
 [log]
 # text or json.

@@ -165,6 +165,11 @@ pub fn api() -> Router<AppState> {
             "/api/v1/volunteers/{number}/entries",
             get(corrections::volunteer_entries),
         )
+        .route(
+            "/api/v1/organisations/{id}/overdue",
+            get(participation::org_overdue),
+        )
+        .route("/api/v1/overdue", get(participation::region_overdue))
         .route("/api/v1/me/code", get(participation::my_code))
         .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/audit", get(staff::list_audit))

@@ -15,7 +15,9 @@ use zhiyuan_service::{Entry, Presence, SelfReport, ServiceError};
 use zhiyuan_store::{RecordId, RecordStatus, ShiftId, SignupId};
 
 use crate::AppState;
-use crate::activity_views::{AttendanceView, RecordView, ScheduleItem, SignupView, TotalsView};
+use crate::activity_views::{
+    AttendanceView, RecordView, ScheduleItem, ShiftView, SignupView, TotalsView,
+};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, Json, Query, page};
 use crate::routes::volunteers::{PageOnly, parse_number};
@@ -579,4 +581,69 @@ pub async fn enter_batch(
             })
             .collect(),
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueView {
+    pub shift: ShiftView,
+    pub project_name: String,
+    pub organisation: i64,
+    pub region: String,
+    /// Accepted volunteers still without an effective record.
+    pub missing: i64,
+    /// The last day to complete the records (10 working days after the shift).
+    #[schema(value_type = String, format = Date)]
+    pub due: time::Date,
+}
+
+impl From<zhiyuan_service::Overdue> for OverdueView {
+    fn from(o: zhiyuan_service::Overdue) -> Self {
+        Self {
+            shift: o.shift.shift.into(),
+            project_name: o.shift.project_name,
+            organisation: o.shift.org.0,
+            region: o.shift.region.to_string(),
+            missing: o.shift.missing,
+            due: o.due,
+        }
+    }
+}
+
+/// A team's shifts whose records are overdue (Art. 11).
+#[utoipa::path(get, path = "/api/v1/organisations/{id}/overdue", tag = "records",
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<OverdueView>), (status = 403, body = ErrorBody)))]
+pub async fn org_overdue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<OverdueView>>> {
+    let items = state.app.org_overdue(&caller.ctx, OrgId(id)).await?;
+    Ok(Json(items.into_iter().map(OverdueView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Within {
+    /// Region subtree; defaults to the caller's only jurisdiction.
+    pub within: Option<String>,
+}
+
+/// A jurisdiction's shifts whose records are overdue (Art. 11).
+#[utoipa::path(get, path = "/api/v1/overdue", tag = "records", security(("bearer" = [])),
+    params(Within),
+    responses((status = 200, body = Vec<OverdueView>), (status = 403, body = ErrorBody)))]
+pub async fn region_overdue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Within>,
+) -> ApiResult<Json<Vec<OverdueView>>> {
+    let within = q
+        .within
+        .as_deref()
+        .map(|w| crate::routes::regions::parse_region("within", w))
+        .transpose()?;
+    let items = state.app.region_overdue(&caller.ctx, within).await?;
+    Ok(Json(items.into_iter().map(OverdueView::from).collect()))
 }

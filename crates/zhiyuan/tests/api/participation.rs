@@ -806,3 +806,103 @@ async fn five_hundred_concurrent_sign_ups_never_exceed_ten_places() {
         .unwrap();
     assert_eq!(accepted_rows.items.len(), 10);
 }
+
+#[tokio::test]
+async fn records_missing_ten_working_days_after_a_shift_are_flagged_to_team_and_jurisdiction() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (recorded, recorded_token) = w.volunteer(141).await;
+    let (_, forgotten_token) = w.volunteer(143).await;
+    w.sign_up(shift, &recorded_token).await;
+    w.sign_up(shift, &forgotten_token).await;
+    let now = OffsetDateTime::now_utc();
+    let coordinator = w.ctx(&w.coordinator, now).await;
+    let by = Presence::Coordinator {
+        volunteer: VolunteerNumber::parse(&recorded).unwrap(),
+    };
+    w.app
+        .zhiyuan
+        .check_in(&coordinator, ShiftId(shift), by.clone())
+        .await
+        .unwrap();
+    let out = Ctx {
+        now: now + Duration::hours(2),
+        ..coordinator.clone()
+    };
+    w.app
+        .zhiyuan
+        .check_out(&out, ShiftId(shift), by)
+        .await
+        .unwrap();
+
+    let org = zhiyuan_domain::ids::OrgId(w.team);
+    let at = |days: i64| Ctx {
+        now: now + Duration::days(days),
+        ..coordinator.clone()
+    };
+    assert!(
+        w.app
+            .zhiyuan
+            .org_overdue(&at(5), org)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let late = w.app.zhiyuan.org_overdue(&at(20), org).await.unwrap();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].shift.missing, 1);
+    let end = zhiyuan_domain::clock::china_date(late[0].shift.shift.shift.ends_at);
+    assert!(
+        late[0].due - end >= Duration::days(14),
+        "ten working days span two weekends"
+    );
+    // The jurisdiction sees it; another jurisdiction may not look.
+    let gz = w.app.admin("gz-admin", "440100").await;
+    let jurisdiction = w
+        .app
+        .zhiyuan
+        .region_overdue(
+            &Ctx {
+                now: now + Duration::days(20),
+                ..w.ctx(&gz, now).await
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(jurisdiction.len(), 1);
+    let sz = w.app.admin("sz-admin", "440300").await;
+    let r = w.app.get("/api/v1/overdue?within=440100", Some(&sz)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Once the missing volunteer's time is reported and approved, nothing is overdue.
+    let volunteer = Ctx {
+        now: now + Duration::days(20),
+        ..w.ctx(&forgotten_token, now).await
+    };
+    let report = w
+        .app
+        .zhiyuan
+        .report_time(
+            &volunteer,
+            zhiyuan_service::SelfReport {
+                shift: ShiftId(shift),
+                minutes: 60,
+                content: "清扫".into(),
+            },
+        )
+        .await
+        .unwrap();
+    w.app
+        .zhiyuan
+        .decide_record(&at(20), report.id, true, None)
+        .await
+        .unwrap();
+    assert!(
+        w.app
+            .zhiyuan
+            .org_overdue(&at(20), org)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
