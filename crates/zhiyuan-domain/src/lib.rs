@@ -17,6 +17,7 @@ pub mod project;
 pub mod region;
 pub mod registration;
 pub mod site;
+pub mod stars;
 pub mod volunteer_number;
 pub mod workdays;
 

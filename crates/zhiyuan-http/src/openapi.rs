@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     auth, corrections, health, organisations, participation, projects, regions, sites, staff,
-    volunteers,
+    stars, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,9 @@ use crate::routes::{
         corrections::decide_correction, corrections::org_corrections,
         corrections::volunteer_corrections, corrections::record_history,
         corrections::create_entry, corrections::volunteer_entries,
+        stars::star_standing, stars::apply_for_star, stars::list_star_applications,
+        stars::star_notices, stars::start_notice, stars::object, stars::list_objections,
+        stars::decide, stars::revoke, stars::get_rules, stars::set_rules,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -55,6 +58,7 @@ use crate::routes::{
         (name = "projects", description = "Projects and shifts"),
         (name = "participation", description = "Sign-ups and attendance"),
         (name = "records", description = "Service records and hours"),
+        (name = "stars", description = "Star levels and their certification"),
         (name = "operations", description = "Health"),
     )
 )]

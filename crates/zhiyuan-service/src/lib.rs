@@ -22,6 +22,7 @@ pub mod seed;
 mod signups;
 mod sites;
 mod staff;
+mod stars;
 mod vault;
 mod volunteers;
 
@@ -47,6 +48,7 @@ pub use records::{Entry, SelfReport};
 pub use signups::SignupOutcome;
 pub use sites::SitePatch;
 pub use staff::NewStaff;
+pub use stars::StarStanding;
 pub use vault::{Vault, VaultError};
 pub use volunteers::VolunteerPatch;
 

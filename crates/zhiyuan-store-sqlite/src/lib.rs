@@ -18,6 +18,7 @@ mod records;
 mod regions;
 mod signups;
 mod sites;
+mod stars;
 mod volunteers;
 
 use async_trait::async_trait;

@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_overdue",
         include_str!("../migrations/0004_overdue.sql"),
     ),
+    (
+        5,
+        "0005_stars",
+        include_str!("../migrations/0005_stars.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -83,14 +83,30 @@ fn new_org(region: &str) -> NewOrg {
 }
 
 #[test]
-fn the_two_backends_have_the_same_migrations() {
+fn every_migration_file_is_applied_by_both_backends_in_order() {
     let names = |m: &[(i64, &str, &str)]| -> Vec<(i64, String)> {
         m.iter().map(|(v, n, _)| (*v, n.to_string())).collect()
     };
+    let on_disk = |crate_dir: &str| -> Vec<(i64, String)> {
+        let dir = format!("{}/../{crate_dir}/migrations", env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("migrations folder")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|f| f.strip_suffix(".sql").map(str::to_owned))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| (f[..4].parse().expect("numbered migration"), f))
+            .collect()
+    };
+    let sqlite = names(zhiyuan_store_sqlite::MIGRATIONS);
+    assert_eq!(sqlite, on_disk("zhiyuan-store-sqlite"));
     assert_eq!(
-        names(zhiyuan_store_sqlite::MIGRATIONS),
-        names(zhiyuan_store_postgres::MIGRATIONS)
+        names(zhiyuan_store_postgres::MIGRATIONS),
+        on_disk("zhiyuan-store-postgres")
     );
+    assert_eq!(sqlite, names(zhiyuan_store_postgres::MIGRATIONS));
 }
 
 #[tokio::test]

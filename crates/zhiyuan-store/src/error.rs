@@ -38,7 +38,7 @@ pub fn conflict_field(table: &str, column: &str) -> &'static str {
         ("organisations", "credit_code") => "credit_code",
         ("regions", _) => "code",
         ("memberships", _) => "volunteer",
-        ("signups", _) | ("attendance", _) => "volunteer",
+        ("signups", _) | ("attendance", _) | ("star_applications", _) => "volunteer",
         ("service_records", "dedupe_key") => "dedupe_key",
         _ => "unknown",
     }

@@ -14,6 +14,7 @@ mod corrections;
 mod error;
 mod page;
 mod records;
+mod stars;
 mod traits;
 
 pub use activity::*;
@@ -22,6 +23,7 @@ pub use corrections::*;
 pub use error::{StoreError, conflict_field};
 pub use page::{Cursor, Page, PageRequest};
 pub use records::*;
+pub use stars::*;
 pub use traits::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

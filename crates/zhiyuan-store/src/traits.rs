@@ -7,6 +7,7 @@ use zhiyuan_domain::access::{OrgFacts, Principal};
 use zhiyuan_domain::ids::{AccountId, MembershipId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::project::SignupMode;
 use zhiyuan_domain::region::{Region, RegionCode};
+use zhiyuan_domain::stars::StarRules;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
 use crate::*;
@@ -319,6 +320,52 @@ pub trait CorrectionStore {
 }
 
 #[async_trait]
+pub trait StarStore {
+    /// The rule sets set on any of `regions`.
+    async fn star_rules_for(&self, regions: &[RegionCode]) -> Result<Vec<(RegionCode, StarRules)>>;
+    async fn set_star_rules(
+        &self,
+        region: RegionCode,
+        rules: &StarRules,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// Conflict on `volunteer` while another application of theirs is open.
+    async fn insert_star_application(
+        &self,
+        a: &NewStarApplication,
+        audit: &AuditEntry,
+    ) -> Result<StarApplication>;
+    async fn get_star_application(&self, id: StarApplicationId) -> Result<Option<StarApplication>>;
+    /// Writes status, notice and decision if the row is still at `a.version`. Certifying
+    /// raises the volunteer's star; revoking recomputes it from what stays certified and
+    /// sets `barred_until`.
+    async fn update_star_application(
+        &self,
+        a: &StarApplication,
+        barred_until: Option<Date>,
+        audit: &AuditEntry,
+    ) -> Result<StarApplication>;
+    async fn list_star_applications(
+        &self,
+        q: &StarQuery,
+        page: &PageRequest,
+    ) -> Result<Page<StarApplication>>;
+    async fn insert_star_objection(
+        &self,
+        application: StarApplicationId,
+        text: &str,
+        contact: Option<&str>,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<StarObjection>;
+    async fn list_star_objections(
+        &self,
+        application: StarApplicationId,
+    ) -> Result<Vec<StarObjection>>;
+    async fn volunteer_star(&self, volunteer: VolunteerId) -> Result<Option<VolunteerStar>>;
+}
+
+#[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
 }
@@ -337,6 +384,7 @@ pub trait Store:
     + AttendanceStore
     + RecordStore
     + CorrectionStore
+    + StarStore
     + Send
     + Sync
 {

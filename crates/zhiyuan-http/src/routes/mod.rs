@@ -9,6 +9,7 @@ pub mod projects;
 pub mod regions;
 pub mod sites;
 pub mod staff;
+pub mod stars;
 pub mod volunteers;
 
 use axum::Router;
@@ -170,6 +171,33 @@ pub fn api() -> Router<AppState> {
             get(participation::org_overdue),
         )
         .route("/api/v1/overdue", get(participation::region_overdue))
+        .route(
+            "/api/v1/volunteers/{number}/star",
+            get(stars::star_standing),
+        )
+        .route("/api/v1/me/star-applications", post(stars::apply_for_star))
+        .route(
+            "/api/v1/star-applications",
+            get(stars::list_star_applications),
+        )
+        .route("/api/v1/star-notices", get(stars::star_notices))
+        .route(
+            "/api/v1/star-applications/{id}/notice",
+            post(stars::start_notice),
+        )
+        .route(
+            "/api/v1/star-applications/{id}/objections",
+            get(stars::list_objections).post(stars::object),
+        )
+        .route(
+            "/api/v1/star-applications/{id}/decision",
+            post(stars::decide),
+        )
+        .route("/api/v1/star-applications/{id}/revoke", post(stars::revoke))
+        .route(
+            "/api/v1/regions/{code}/star-rules",
+            get(stars::get_rules).put(stars::set_rules),
+        )
         .route("/api/v1/me/code", get(participation::my_code))
         .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/audit", get(staff::list_audit))

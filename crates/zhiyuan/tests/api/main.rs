@@ -15,3 +15,4 @@ mod openapi;
 mod participation;
 mod registration;
 mod scope;
+mod stars;

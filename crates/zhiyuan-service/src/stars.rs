@@ -1,0 +1,405 @@
+//! Star levels: rules per jurisdiction; eligibility from hours and tenure; the
+//! certification flow: application, public notice (公示) of at least five working days
+//! with objections, certification or rejection by the certifying jurisdiction, and
+//! revocation when hours prove false (with a bar on re-applying).
+
+use zhiyuan_domain::access::{Access, VolunteerFacts};
+use zhiyuan_domain::clock::china_date;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::stars::{StarRules, StarStatus};
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_store::{
+    NewStarApplication, Page, PageRequest, StarApplication, StarApplicationId, StarObjection,
+    StarQuery, StoreError, VolunteerRecord, VolunteerStar,
+};
+
+use crate::error::{Result, ServiceError};
+use crate::{Ctx, Zhiyuan};
+
+/// Where a volunteer stands.
+#[derive(Debug, Clone)]
+pub struct StarStanding {
+    pub certified: Option<VolunteerStar>,
+    pub eligible: u8,
+    pub minutes: i64,
+    /// The next tier and the hours it needs.
+    pub next: Option<(u8, String, i64)>,
+    pub open: Option<StarApplication>,
+    /// The region whose rules apply (the province for the default rules).
+    pub rules_from: RegionCode,
+    pub rules: StarRules,
+}
+
+impl Zhiyuan {
+    /// The rules that apply in `region`: the nearest ancestor's, else Guangdong's.
+    pub async fn star_rules_at(&self, region: RegionCode) -> Result<(RegionCode, StarRules)> {
+        let chain: Vec<RegionCode> = std::iter::successors(Some(region), |c| c.parent()).collect();
+        let set = self.0.store.star_rules_for(&chain).await?;
+        Ok(chain
+            .iter()
+            .find_map(|c| set.iter().find(|(r, _)| r == c).cloned())
+            .unwrap_or_else(|| (region.province(), StarRules::guangdong())))
+    }
+
+    /// A jurisdiction sets its star rules.
+    pub async fn set_star_rules(
+        &self,
+        ctx: &Ctx,
+        region: RegionCode,
+        rules: StarRules,
+    ) -> Result<()> {
+        self.require_region(region, "region").await?;
+        rules.check()?;
+        ctx.require(|p| p.covers(region, Access::Write))?;
+        let mut audit = ctx.audit("stars.rules", "region", region, Some(region));
+        audit.details = serde_json::to_value(&rules).unwrap_or_default();
+        Ok(self.0.store.set_star_rules(region, &rules, &audit).await?)
+    }
+
+    async fn readable_volunteer(
+        &self,
+        ctx: &Ctx,
+        number: VolunteerNumber,
+    ) -> Result<VolunteerRecord> {
+        let v = self
+            .0
+            .store
+            .get_volunteer_by_number(number)
+            .await?
+            .ok_or(ServiceError::NotFound("volunteer"))?;
+        if !ctx.allows(|p| {
+            p.volunteer == Some(v.id) || p.covers(v.profile.residence_region, Access::Read)
+        }) {
+            let facts = VolunteerFacts {
+                id: v.id,
+                region: v.profile.residence_region,
+                orgs: self.0.store.volunteer_orgs(v.id).await?,
+            };
+            ctx.require(|p| p.can_read_volunteer(&facts))?;
+        }
+        Ok(v)
+    }
+
+    async fn standing(&self, ctx: &Ctx, v: &VolunteerRecord) -> Result<StarStanding> {
+        let today = china_date(ctx.now);
+        let (rules_from, rules) = self.star_rules_at(v.profile.residence_region).await?;
+        let minutes = self.0.store.totals(v.id, today.year()).await?.minutes;
+        let eligible = rules.eligible(minutes, china_date(v.created_at), today);
+        let certified = self.0.store.volunteer_star(v.id).await?;
+        let open = self
+            .0
+            .store
+            .list_star_applications(
+                &StarQuery {
+                    within: None,
+                    volunteer: Some(v.id),
+                    status: None,
+                },
+                &PageRequest::first(20),
+            )
+            .await?
+            .items
+            .into_iter()
+            .find(|a| a.status.is_open());
+        let current = certified.as_ref().map_or(0, |c| c.star);
+        let next = rules
+            .tier(current.max(eligible) + 1)
+            .map(|t| (current.max(eligible) + 1, t.label.clone(), t.hours));
+        Ok(StarStanding {
+            certified,
+            eligible,
+            minutes,
+            next,
+            open,
+            rules_from,
+            rules,
+        })
+    }
+
+    /// A volunteer's certified star, eligibility and open application.
+    pub async fn star_standing(&self, ctx: &Ctx, number: VolunteerNumber) -> Result<StarStanding> {
+        let v = self.readable_volunteer(ctx, number).await?;
+        self.standing(ctx, &v).await
+    }
+
+    /// The signed-in volunteer applies for `star` (default: the highest they are eligible
+    /// for). The application goes to the jurisdiction that certifies that tier.
+    pub async fn apply_for_star(&self, ctx: &Ctx, star: Option<u8>) -> Result<StarApplication> {
+        let id = ctx.volunteer()?;
+        let v = self
+            .0
+            .store
+            .get_volunteer(id)
+            .await?
+            .ok_or(ServiceError::NotFound("volunteer"))?;
+        let s = self.standing(ctx, &v).await?;
+        let today = china_date(ctx.now);
+        if let Some(until) = s
+            .certified
+            .as_ref()
+            .and_then(|c| c.barred_until)
+            .filter(|u| *u >= today)
+        {
+            return Err(ServiceError::Conflict {
+                field: "star",
+                message: format!("a revoked certification bars applying until {until}"),
+            });
+        }
+        let current = s.certified.as_ref().map_or(0, |c| c.star);
+        let star = star.unwrap_or(s.eligible);
+        if star <= current {
+            return Err(ServiceError::invalid(
+                "star",
+                format!("you already hold {current} stars"),
+            ));
+        }
+        if star > s.eligible {
+            return Err(ServiceError::invalid(
+                "star",
+                format!(
+                    "your hours and tenure make you eligible for {} stars",
+                    s.eligible
+                ),
+            ));
+        }
+        let tier = s
+            .rules
+            .tier(star)
+            .ok_or_else(|| ServiceError::invalid("star", "no such tier"))?;
+        // The certifier: the first ancestor at the tier's level or above (a city certifies
+        // county-level tiers where there are no counties, as in 东莞 and 中山).
+        let certifier = std::iter::successors(Some(v.profile.residence_region), |c| c.parent())
+            .find(|c| c.level() <= tier.certified_by)
+            .unwrap_or_else(|| v.profile.residence_region.province());
+        let mut audit = ctx.audit("stars.apply", "star_application", "", Some(certifier));
+        audit.details = serde_json::json!({ "star": star, "minutes": s.minutes });
+        self.0
+            .store
+            .insert_star_application(
+                &NewStarApplication {
+                    volunteer: v.id,
+                    star,
+                    label: tier.label.clone(),
+                    certifier,
+                    minutes: s.minutes,
+                    applied_at: ctx.now,
+                },
+                &audit,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field: "volunteer" } => ServiceError::Conflict {
+                    field: "star",
+                    message: "an application of yours is already open".into(),
+                },
+                other => other.into(),
+            })
+    }
+
+    async fn load_star_application(&self, id: StarApplicationId) -> Result<StarApplication> {
+        self.0
+            .store
+            .get_star_application(id)
+            .await?
+            .ok_or(ServiceError::NotFound("star application"))
+    }
+
+    async fn move_star(
+        &self,
+        ctx: &Ctx,
+        mut a: StarApplication,
+        to: StarStatus,
+        reason: Option<String>,
+        barred_until: Option<time::Date>,
+    ) -> Result<StarApplication> {
+        if !a.status.may_move_to(to) {
+            return Err(ServiceError::Conflict {
+                field: "status",
+                message: format!(
+                    "a {} application cannot become {}",
+                    a.status.as_str(),
+                    to.as_str()
+                ),
+            });
+        }
+        let from = a.status;
+        a.status = to;
+        if to != StarStatus::InNotice {
+            a.decided_at = Some(ctx.now);
+            a.decided_by = ctx.account();
+            a.reason = reason.clone();
+        }
+        let mut audit = ctx.audit(
+            "stars.decide",
+            "star_application",
+            a.id.0,
+            Some(a.application.certifier),
+        );
+        audit.reason = reason;
+        audit.details = serde_json::json!({ "from": from, "to": to, "star": a.application.star });
+        Ok(self
+            .0
+            .store
+            .update_star_application(&a, barred_until, &audit)
+            .await?)
+    }
+
+    /// The certifying jurisdiction publishes the application for public notice.
+    pub async fn start_star_notice(
+        &self,
+        ctx: &Ctx,
+        id: StarApplicationId,
+    ) -> Result<StarApplication> {
+        let mut a = self.load_star_application(id).await?;
+        ctx.require(|p| p.covers(a.application.certifier, Access::Write))?;
+        let (_, rules) = self.star_rules_at(a.application.certifier).await?;
+        let today = china_date(ctx.now);
+        a.notice_from = Some(today);
+        a.notice_until = Some(
+            self.0
+                .config
+                .calendar
+                .add_workdays(today, rules.notice_workdays),
+        );
+        self.move_star(ctx, a, StarStatus::InNotice, None, None)
+            .await
+    }
+
+    /// Anyone may object while an application is in public notice.
+    pub async fn object_to_star(
+        &self,
+        ctx: &Ctx,
+        id: StarApplicationId,
+        text: &str,
+        contact: Option<&str>,
+    ) -> Result<StarObjection> {
+        let a = self.load_star_application(id).await?;
+        let today = china_date(ctx.now);
+        if a.status != StarStatus::InNotice || a.notice_until.is_some_and(|u| today > u) {
+            return Err(ServiceError::Conflict {
+                field: "status",
+                message: "objections are taken during the public notice only".into(),
+            });
+        }
+        let audit = ctx.audit(
+            "stars.objection",
+            "star_objection",
+            "",
+            Some(a.application.certifier),
+        );
+        Ok(self
+            .0
+            .store
+            .insert_star_objection(id, text, contact, ctx.now, &audit)
+            .await?)
+    }
+
+    /// The certifier certifies (after the notice has run its course) or rejects.
+    pub async fn decide_star(
+        &self,
+        ctx: &Ctx,
+        id: StarApplicationId,
+        certify: bool,
+        reason: Option<String>,
+    ) -> Result<StarApplication> {
+        let a = self.load_star_application(id).await?;
+        ctx.require(|p| p.covers(a.application.certifier, Access::Write))?;
+        if certify {
+            let today = china_date(ctx.now);
+            if a.notice_until.is_none_or(|u| today <= u) {
+                return Err(ServiceError::Conflict {
+                    field: "status",
+                    message: "certify after the public notice has ended".into(),
+                });
+            }
+            self.move_star(ctx, a, StarStatus::Certified, reason, None)
+                .await
+        } else {
+            if reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                return Err(ServiceError::invalid(
+                    "reason",
+                    "a rejection needs a reason",
+                ));
+            }
+            self.move_star(ctx, a, StarStatus::Rejected, reason, None)
+                .await
+        }
+    }
+
+    /// The certifier revokes a certified star (e.g. the hours proved false); the volunteer
+    /// may not apply again for the rules' bar.
+    pub async fn revoke_star(
+        &self,
+        ctx: &Ctx,
+        id: StarApplicationId,
+        reason: String,
+    ) -> Result<StarApplication> {
+        let a = self.load_star_application(id).await?;
+        ctx.require(|p| p.covers(a.application.certifier, Access::Write))?;
+        if reason.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "a revocation needs a reason",
+            ));
+        }
+        let (_, rules) = self.star_rules_at(a.application.certifier).await?;
+        let bar = rules.barred_until(china_date(ctx.now));
+        self.move_star(ctx, a, StarStatus::Revoked, Some(reason), Some(bar))
+            .await
+    }
+
+    /// Applications a jurisdiction certifies.
+    pub async fn star_applications(
+        &self,
+        ctx: &Ctx,
+        within: Option<RegionCode>,
+        status: Option<StarStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<StarApplication>> {
+        let within = self.scope_of_listing(ctx, within)?;
+        ctx.require(|p| p.covers(within, Access::Read))?;
+        Ok(self
+            .0
+            .store
+            .list_star_applications(
+                &StarQuery {
+                    within: Some(within),
+                    volunteer: None,
+                    status,
+                },
+                page,
+            )
+            .await?)
+    }
+
+    /// Applications now in public notice: public.
+    pub async fn star_notices(
+        &self,
+        within: Option<RegionCode>,
+        page: &PageRequest,
+    ) -> Result<Page<StarApplication>> {
+        Ok(self
+            .0
+            .store
+            .list_star_applications(
+                &StarQuery {
+                    within,
+                    volunteer: None,
+                    status: Some(StarStatus::InNotice),
+                },
+                page,
+            )
+            .await?)
+    }
+
+    /// Objections to an application, for the certifier.
+    pub async fn star_objections(
+        &self,
+        ctx: &Ctx,
+        id: StarApplicationId,
+    ) -> Result<Vec<StarObjection>> {
+        let a = self.load_star_application(id).await?;
+        ctx.require(|p| p.covers(a.application.certifier, Access::Read))?;
+        Ok(self.0.store.list_star_objections(id).await?)
+    }
+}
