@@ -348,7 +348,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
         .font_descriptor(descriptor)
         .cid_to_gid_map_predefined(Name(b"Identity"));
     let mut widths: Vec<f32> = vec![0.0; usize::from(sub.remapper.num_gids())];
-    for (g, _) in &usage.0 {
+    for g in usage.0.keys() {
         if let Some(new) = sub.remapper.get(*g) {
             widths[usize::from(new)] = font.advance(*g);
         }
