@@ -43,6 +43,18 @@ impl DocumentKind {
         }
     }
 
+    /// The document's name as printed on certificates.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::MainlandId => "居民身份证",
+            Self::ResidencePermit => "港澳台居民居住证",
+            Self::TravelPermit => "港澳居民来往内地通行证",
+            Self::HkId => "香港居民身份证",
+            Self::MacauId => "澳门居民身份证",
+            Self::Passport => "外国护照",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "mainland_id" => Self::MainlandId,

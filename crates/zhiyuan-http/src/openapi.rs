@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    auth, corrections, health, organisations, participation, projects, regions, sites, staff,
-    stars, volunteers,
+    auth, certificates, corrections, health, organisations, participation, projects, regions,
+    sites, staff, stars, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,8 @@ use crate::routes::{
         stars::star_standing, stars::apply_for_star, stars::list_star_applications,
         stars::star_notices, stars::start_notice, stars::object, stars::list_objections,
         stars::decide, stars::revoke, stars::get_rules, stars::set_rules,
+        certificates::issue, certificates::mine, certificates::pdf, certificates::revoke,
+        certificates::verify,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -59,6 +61,7 @@ use crate::routes::{
         (name = "participation", description = "Sign-ups and attendance"),
         (name = "records", description = "Service records and hours"),
         (name = "stars", description = "Star levels and their certification"),
+        (name = "certificates", description = "Record certificates and their verification"),
         (name = "operations", description = "Health"),
     )
 )]

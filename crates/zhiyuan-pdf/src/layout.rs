@@ -37,7 +37,8 @@ pub struct Document {
     /// The PDF's title metadata.
     pub title: String,
     pub lines: Vec<Line>,
-    /// Table column widths, as fractions of the text width.
+    /// Table column widths, as fractions of the text width, for rows with as many cells;
+    /// other rows split the width evenly.
     pub columns: Vec<f32>,
     /// The text of the QR code on the first page (e.g. the verification address).
     pub qr: String,
@@ -208,8 +209,14 @@ fn lay_out(doc: &Document, font: &Font) -> Vec<Vec<Op>> {
                         h,
                     });
                 }
+                let even = vec![1.0 / cells.len().max(1) as f32; cells.len()];
+                let widths = if cells.len() == doc.columns.len() {
+                    &doc.columns
+                } else {
+                    &even
+                };
                 let mut x = MARGIN + 4.0;
-                for (cell, frac) in cells.iter().zip(&doc.columns) {
+                for (cell, frac) in cells.iter().zip(widths) {
                     let w = frac * text_width - 8.0;
                     let shown = p.fit(cell, w, size);
                     p.text(x, size, shown);

@@ -6,6 +6,7 @@
 mod attendance;
 mod auth;
 mod batch;
+mod certificates;
 mod codes;
 mod corrections;
 mod ctx;
@@ -34,6 +35,7 @@ use zhiyuan_store::Store;
 pub use attendance::{AttendanceOutcome, Presence, spawn_auto_close};
 pub use auth::{LoginOutcome, hash_token};
 pub use batch::{BatchReport, RowOutcome};
+pub use certificates::{CertificateRequest, verification_url};
 pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;
 pub use ctx::{Actor, Changes, Ctx};
@@ -75,6 +77,10 @@ pub struct ServiceConfig {
     pub checkout_grace: Duration,
     /// Working days, for the 10-working-day rule of Art. 11.
     pub calendar: zhiyuan_domain::workdays::Calendar,
+    /// The address the public reaches this platform at (in certificates' QR codes).
+    pub public_url: String,
+    /// The issuing body printed on certificates.
+    pub certificate_issuer: String,
 }
 
 impl Default for ServiceConfig {
@@ -91,6 +97,8 @@ impl Default for ServiceConfig {
             checkin_opens_before: Duration::hours(1),
             checkout_grace: Duration::hours(2),
             calendar: zhiyuan_domain::workdays::Calendar::default(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            certificate_issuer: "志愿服务信息平台".to_owned(),
         }
     }
 }

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_stars",
         include_str!("../migrations/0005_stars.sql"),
     ),
+    (
+        6,
+        "0006_certificates",
+        include_str!("../migrations/0006_certificates.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

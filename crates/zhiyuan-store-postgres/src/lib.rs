@@ -7,6 +7,7 @@
 mod accounts;
 mod attendance;
 mod audit;
+mod certificates;
 mod coalesce;
 mod conn;
 mod conv;

@@ -8,6 +8,7 @@
 mod accounts;
 mod attendance;
 mod audit;
+mod certificates;
 mod conn;
 mod conv;
 mod corrections;

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_stars",
         include_str!("../migrations/0005_stars.sql"),
     ),
+    (
+        6,
+        "0006_certificates",
+        include_str!("../migrations/0006_certificates.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -40,6 +40,7 @@ pub fn conflict_field(table: &str, column: &str) -> &'static str {
         ("memberships", _) => "volunteer",
         ("signups", _) | ("attendance", _) | ("star_applications", _) => "volunteer",
         ("service_records", "dedupe_key") => "dedupe_key",
+        ("certificates", _) => "number",
         _ => "unknown",
     }
 }

@@ -10,6 +10,7 @@
 
 mod activity;
 mod audit;
+mod certificates;
 mod corrections;
 mod error;
 mod page;
@@ -19,6 +20,7 @@ mod traits;
 
 pub use activity::*;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use certificates::*;
 pub use corrections::*;
 pub use error::{StoreError, conflict_field};
 pub use page::{Cursor, Page, PageRequest};

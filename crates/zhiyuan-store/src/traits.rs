@@ -366,6 +366,47 @@ pub trait StarStore {
 }
 
 #[async_trait]
+pub trait CertificateStore {
+    /// Conflict on `number` if taken.
+    async fn insert_certificate(
+        &self,
+        c: &NewCertificate,
+        audit: &AuditEntry,
+    ) -> Result<CertificateRecord>;
+    async fn get_certificate(&self, number: &str) -> Result<Option<CertificateRecord>>;
+    async fn list_certificates(
+        &self,
+        volunteer: VolunteerId,
+        page: &PageRequest,
+    ) -> Result<Page<CertificateRecord>>;
+    /// Conflict on `status` when already revoked.
+    async fn revoke_certificate(
+        &self,
+        number: &str,
+        by: Option<AccountId>,
+        at: OffsetDateTime,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<CertificateRecord>;
+    /// A volunteer's effective records in a period, per recording unit (name, minutes,
+    /// count), for a certificate.
+    async fn record_units(
+        &self,
+        volunteer: VolunteerId,
+        from: Option<Date>,
+        until: Option<Date>,
+    ) -> Result<Vec<UnitTotal>>;
+    /// A volunteer's effective records in a period, oldest first, with their unit's name.
+    async fn certified_records(
+        &self,
+        volunteer: VolunteerId,
+        from: Option<Date>,
+        until: Option<Date>,
+        limit: u32,
+    ) -> Result<Vec<CertifiedRecord>>;
+}
+
+#[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
 }
@@ -385,6 +426,7 @@ pub trait Store:
     + RecordStore
     + CorrectionStore
     + StarStore
+    + CertificateStore
     + Send
     + Sync
 {

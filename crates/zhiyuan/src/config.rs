@@ -21,7 +21,15 @@ pub struct Config {
     pub hours: HoursConfig,
     pub attendance: AttendanceConfig,
     pub calendar: CalendarConfig,
+    pub certificates: CertificatesConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertificatesConfig {
+    /// The issuing body printed on certificates.
+    pub issuer: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -60,6 +68,8 @@ pub struct AttendanceConfig {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub body_limit_kib: usize,
+    /// The address the public reaches this platform at (in certificates' QR codes).
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +122,7 @@ impl Default for Config {
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 body_limit_kib: 64,
+                public_url: "http://127.0.0.1:8080".into(),
             },
             database: DatabaseConfig {
                 url: "sqlite://./zhiyuan-data/zhiyuan.db".into(),
@@ -138,6 +149,9 @@ impl Default for Config {
                 daily_cap_minutes: 720,
             },
             calendar: CalendarConfig::default(),
+            certificates: CertificatesConfig {
+                issuer: "志愿服务信息平台".into(),
+            },
             attendance: AttendanceConfig {
                 checkin_opens_before_mins: 60,
                 checkout_grace_mins: 120,
@@ -179,6 +193,11 @@ impl Default for HoursConfig {
 impl Default for AttendanceConfig {
     fn default() -> Self {
         Config::default().attendance
+    }
+}
+impl Default for CertificatesConfig {
+    fn default() -> Self {
+        Config::default().certificates
     }
 }
 impl Default for LogConfig {
@@ -232,6 +251,8 @@ impl Config {
                 holidays: self.calendar.holidays.iter().copied().collect(),
                 makeup_workdays: self.calendar.makeup_workdays.iter().copied().collect(),
             },
+            public_url: self.server.public_url.clone(),
+            certificate_issuer: self.certificates.issuer.clone(),
         }
     }
 }
@@ -247,6 +268,8 @@ pub const EXAMPLE: &str = r#"# zhiyuan.toml: every setting with its default.
 listen = "127.0.0.1:8080"
 # Largest request body accepted, in KiB.
 body_limit_kib = 64
+# The address the public reaches this platform at: certificates' QR codes point here.
+public_url = "http://127.0.0.1:8080"
 
 [database]
 # sqlite://PATH for the embedded database, or postgres://USER@HOST:PORT/DATABASE.
@@ -303,6 +326,10 @@ auto_close_every_secs = 300
 # in exchange (调休), as "YYYY-MM-DD".
 holidays = []
 makeup_workdays = []
+
+[certificates]
+# The issuing body printed on record certificates.
+issuer = "志愿服务信息平台"
 
 [log]
 # text or json.

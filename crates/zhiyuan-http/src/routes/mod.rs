@@ -1,6 +1,7 @@
 //! The API as a map: every route, its method and its handler.
 
 pub mod auth;
+pub mod certificates;
 pub mod corrections;
 pub mod health;
 pub mod organisations;
@@ -198,6 +199,20 @@ pub fn api() -> Router<AppState> {
             "/api/v1/regions/{code}/star-rules",
             get(stars::get_rules).put(stars::set_rules),
         )
+        .route(
+            "/api/v1/me/certificates",
+            get(certificates::mine).post(certificates::issue),
+        )
+        .route("/api/v1/certificates/{number}/pdf", get(certificates::pdf))
+        .route(
+            "/api/v1/certificates/{number}/revoke",
+            post(certificates::revoke),
+        )
+        .route(
+            "/api/v1/certificates/{number}/verification",
+            get(certificates::verify),
+        )
+        .route("/verify/{number}", get(certificates::verify_page))
         .route("/api/v1/me/code", get(participation::my_code))
         .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/audit", get(staff::list_audit))

@@ -8,6 +8,7 @@
 
 mod auth;
 mod batch;
+mod certificates;
 mod cli;
 mod corrections;
 mod directory;

@@ -1,0 +1,312 @@
+//! Record certificates: issue, download, revoke, and public verification (JSON and a
+//! page for people who scan the QR code).
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+use zhiyuan_domain::hours::hours;
+use zhiyuan_domain::registration::parse_date;
+use zhiyuan_service::{CertificateRequest, ServiceError, verification_url};
+use zhiyuan_store::CertificateRecord;
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Caller, Json, Query, page};
+use crate::routes::volunteers::PageOnly;
+use crate::views::PageView;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCertificate {
+    /// List each record (at most 500); otherwise totals per recording unit.
+    #[serde(default)]
+    pub list_records: bool,
+    /// `YYYY-MM-DD`; the whole history when absent.
+    pub from: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateView {
+    pub number: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    pub hours: f64,
+    pub records: i64,
+    /// Where anyone can verify it (the QR code on the PDF).
+    pub verify_url: String,
+    /// Where its volunteer downloads it.
+    pub pdf_url: String,
+}
+
+fn view(c: CertificateRecord, public_url: &str) -> CertificateView {
+    let number = c.certificate.number;
+    CertificateView {
+        verify_url: verification_url(public_url, &number),
+        pdf_url: format!("/api/v1/certificates/{number}/pdf"),
+        number,
+        issued_at: c.certificate.issued_at,
+        revoked_at: c.revoked_at,
+        hours: hours(c.certificate.facts.minutes),
+        records: c.certificate.facts.records,
+    }
+}
+
+/// The signed-in volunteer issues a free certificate of their effective records.
+#[utoipa::path(post, path = "/api/v1/me/certificates", tag = "certificates",
+    security(("bearer" = [])), request_body = IssueCertificate,
+    responses((status = 201, body = CertificateView),
+        (status = 409, description = "no records in the period", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn issue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(b): Json<IssueCertificate>,
+) -> ApiResult<(StatusCode, Json<CertificateView>)> {
+    let date = |field: &'static str, v: &Option<String>| {
+        v.as_deref()
+            .map(|d| parse_date(d).map_err(|e| e.under(field)))
+            .transpose()
+            .map_err(ServiceError::from)
+    };
+    let request = CertificateRequest {
+        list_records: b.list_records,
+        from: date("from", &b.from)?,
+        until: date("until", &b.until)?,
+    };
+    let c = state.app.issue_certificate(&caller.ctx, request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view(c, &state.app.config().public_url)),
+    ))
+}
+
+/// The signed-in volunteer's certificates, newest first.
+#[utoipa::path(get, path = "/api/v1/me/certificates", tag = "certificates",
+    security(("bearer" = [])), params(PageOnly),
+    responses((status = 200, body = PageView<CertificateView>)))]
+pub async fn mine(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageOnly>,
+) -> ApiResult<Json<PageView<CertificateView>>> {
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state.app.my_certificates(&caller.ctx, &page).await?;
+    let url = state.app.config().public_url.clone();
+    Ok(Json(PageView::from_page(result, |c| view(c, &url))))
+}
+
+/// The certificate as PDF (its volunteer and their jurisdiction).
+#[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates",
+    security(("bearer" = [])), params(("number" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let bytes = state.app.certificate_pdf(&caller.ctx, &number).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{number}.pdf\""),
+            ),
+        ],
+        bytes,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Revoke {
+    pub reason: String,
+}
+
+/// The volunteer or their jurisdiction revokes a certificate.
+#[utoipa::path(post, path = "/api/v1/certificates/{number}/revoke", tag = "certificates",
+    security(("bearer" = [])), params(("number" = String, Path)), request_body = Revoke,
+    responses((status = 200, body = CertificateView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Json(b): Json<Revoke>,
+) -> ApiResult<Json<CertificateView>> {
+    let c = state
+        .app
+        .revoke_certificate(&caller.ctx, &number, &b.reason)
+        .await?;
+    Ok(Json(view(c, &state.app.config().public_url)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitView {
+    pub name: String,
+    pub hours: f64,
+    pub records: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListedView {
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    pub activity: String,
+    pub content: String,
+    pub hours: f64,
+    pub unit: String,
+}
+
+/// What a verification confirms: validity and the certified facts, nothing more (no
+/// identity document, no contact).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    pub number: String,
+    /// `valid` or `revoked`.
+    pub status: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    pub name: String,
+    pub volunteer_number: String,
+    pub hours: f64,
+    pub records: i64,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<Date>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub until: Option<Date>,
+    pub units: Vec<UnitView>,
+    pub listed: Vec<ListedView>,
+    pub issuer: String,
+}
+
+impl From<CertificateRecord> for VerificationView {
+    fn from(c: CertificateRecord) -> Self {
+        let f = c.certificate.facts;
+        Self {
+            number: c.certificate.number,
+            status: if c.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "valid"
+            },
+            issued_at: c.certificate.issued_at,
+            revoked_at: c.revoked_at,
+            name: f.name,
+            volunteer_number: f.volunteer_number,
+            hours: hours(f.minutes),
+            records: f.records,
+            from: f.from,
+            until: f.until,
+            units: f
+                .units
+                .into_iter()
+                .map(|u| UnitView {
+                    name: u.name,
+                    hours: hours(u.minutes),
+                    records: u.records,
+                })
+                .collect(),
+            listed: f
+                .listed
+                .into_iter()
+                .map(|r| ListedView {
+                    date: r.date,
+                    activity: r.activity,
+                    content: r.content,
+                    hours: hours(r.minutes),
+                    unit: r.unit,
+                })
+                .collect(),
+            issuer: f.issuer,
+        }
+    }
+}
+
+/// Verifies a certificate by its number. Public.
+#[utoipa::path(get, path = "/api/v1/certificates/{number}/verification", tag = "certificates",
+    params(("number" = String, Path)),
+    responses((status = 200, body = VerificationView), (status = 404, body = ErrorBody)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> ApiResult<Json<VerificationView>> {
+    Ok(Json(state.app.verify_certificate(&number).await?.into()))
+}
+
+fn escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The page a scanned QR code opens.
+pub async fn verify_page(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> impl IntoResponse {
+    let body = match state.app.verify_certificate(&number).await {
+        Ok(c) => {
+            let v = VerificationView::from(c);
+            let (badge, colour) = match v.status {
+                "valid" => ("有效 · Valid", "#1a7f37"),
+                _ => ("已撤销 · Revoked", "#b42318"),
+            };
+            let units: String = v
+                .units
+                .iter()
+                .map(|u| {
+                    format!(
+                        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        escape(&u.name),
+                        u.hours,
+                        u.records
+                    )
+                })
+                .collect();
+            format!(
+                "<h1>志愿服务记录证明核验</h1>\
+                 <p class=\"badge\" style=\"background:{colour}\">{badge}</p>\
+                 <dl><dt>证明编号</dt><dd>{}</dd><dt>姓名</dt><dd>{}</dd>\
+                 <dt>志愿者编号</dt><dd>{}</dd><dt>累计服务时长</dt><dd>{} 小时（{} 条记录）</dd>\
+                 <dt>出具单位</dt><dd>{}</dd><dt>出具时间</dt><dd>{}</dd></dl>\
+                 <table><tr><th>记录单位</th><th>小时</th><th>记录数</th></tr>{units}</table>",
+                escape(&v.number),
+                escape(&v.name),
+                escape(&v.volunteer_number),
+                v.hours,
+                v.records,
+                escape(&v.issuer),
+                zhiyuan_domain::clock::china_date(v.issued_at),
+            )
+        }
+        Err(_) => "<h1>志愿服务记录证明核验</h1><p class=\"badge\" style=\"background:#b42318\">\
+                   未找到该证明 · Not found</p>"
+            .to_owned(),
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>证明核验</title><style>body{{font-family:sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}}\
+         .badge{{color:#fff;display:inline-block;padding:.3rem .8rem;border-radius:1rem}}\
+         dt{{color:#555;margin-top:.6rem}}dd{{margin:0;font-size:1.1rem}}\
+         table{{border-collapse:collapse;margin-top:1rem;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}}\
+         </style></head><body>{body}</body></html>"
+    ))
+}

@@ -1,0 +1,222 @@
+//! Record certificates: issuing, the PDF, public verification, revocation.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::participation::{World, world};
+
+async fn record(w: &World, number: &str, date: &str, minutes: i64) -> i64 {
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/organisations/{}/records", w.team),
+            Some(&w.coordinator),
+            json!({"volunteer": number, "activity_name": "社区义诊", "service_date": date,
+                   "place": "华工社区", "content": "测量血压", "minutes": minutes,
+                   "responsible_person": "陈志愿"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    r.body["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_same_facts() {
+    let w = world().await;
+    let (number, token) = w.volunteer(161).await;
+    let none = w
+        .app
+        .post("/api/v1/me/certificates", Some(&token), json!({}))
+        .await;
+    assert_eq!(none.status, StatusCode::CONFLICT);
+    let first = record(&w, &number, "2026-10-01", 150).await;
+    record(&w, &number, "2026-10-02", 90).await;
+    let issued = w
+        .app
+        .post(
+            "/api/v1/me/certificates",
+            Some(&token),
+            json!({"list_records": true}),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{:?}", issued.body);
+    assert_eq!(
+        (
+            issued.body["hours"].as_f64(),
+            issued.body["records"].as_i64()
+        ),
+        (Some(4.0), Some(2))
+    );
+    let cert = issued.body["number"].as_str().unwrap().to_owned();
+    assert!(
+        issued.body["verify_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/verify/{cert}"))
+    );
+
+    // The PDF names the volunteer, shows the document masked, and the certificate number.
+    let pdf = w
+        .app
+        .client
+        .get(format!("{}/api/v1/certificates/{cert}/pdf", w.app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let bytes = pdf.bytes().await.unwrap();
+    let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+    for expected in [
+        "志愿服务记录证明",
+        "陈测试",
+        &number,
+        &cert,
+        "测量血压",
+        "4 小时（2 条记录）",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(text.contains("4401**********"), "the masked document");
+
+    // Anyone verifies it, and learns the certified facts but no identity document.
+    let v = w
+        .app
+        .get(&format!("/api/v1/certificates/{cert}/verification"), None)
+        .await;
+    assert_eq!(v.body["status"], "valid");
+    assert_eq!(
+        (v.body["name"].as_str(), v.body["hours"].as_f64()),
+        (Some("陈测试"), Some(4.0))
+    );
+    assert_eq!(v.body["listed"].as_array().unwrap().len(), 2);
+    let body = v.body.to_string();
+    assert!(
+        !body.contains("document") && !body.contains("****"),
+        "no identity document: {body}"
+    );
+    let page = w
+        .app
+        .client
+        .get(format!("{}/verify/{cert}", w.app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.text().await.unwrap().contains("陈测试"));
+    let missing = w
+        .app
+        .get(
+            "/api/v1/certificates/ZY-0000-0000-0000-0000/verification",
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // The certificate keeps what it certified when the records change later.
+    let asked = w
+        .app
+        .post(
+            &format!("/api/v1/records/{first}/corrections"),
+            Some(&token),
+            json!({"reason": "更正", "changes": {"minutes": 30}}),
+        )
+        .await;
+    w.app
+        .post(
+            &format!("/api/v1/corrections/{}/decision", asked.body["id"]),
+            Some(&w.coordinator),
+            json!({"approve": true}),
+        )
+        .await;
+    let v = w
+        .app
+        .get(&format!("/api/v1/certificates/{cert}/verification"), None)
+        .await;
+    assert_eq!(v.body["hours"], 4.0);
+
+    // Only the volunteer and their jurisdiction download it.
+    let (_, stranger) = w.volunteer(163).await;
+    let r = w
+        .app
+        .get(&format!("/api/v1/certificates/{cert}/pdf"), Some(&stranger))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let gz = w.app.admin("gz-admin", "440100").await;
+    let r = w
+        .app
+        .client
+        .get(format!("{}/api/v1/certificates/{cert}/pdf", w.app.base))
+        .bearer_auth(&gz)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Revoked, it verifies as revoked.
+    let revoke = format!("/api/v1/certificates/{cert}/revoke");
+    assert_eq!(
+        w.app
+            .post(&revoke, Some(&stranger), json!({"reason": "x"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = w
+        .app
+        .post(
+            &revoke,
+            Some(&token),
+            json!({"reason": "信息有误，重新开具"}),
+        )
+        .await;
+    assert!(r.body["revoked_at"].is_string(), "{:?}", r.body);
+    assert_eq!(
+        w.app
+            .post(&revoke, Some(&token), json!({"reason": "again"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let v = w
+        .app
+        .get(&format!("/api/v1/certificates/{cert}/verification"), None)
+        .await;
+    assert_eq!(v.body["status"], "revoked");
+    let mine = w.app.get("/api/v1/me/certificates", Some(&token)).await;
+    assert_eq!(mine.body["items"][0]["number"], cert);
+}
+
+#[tokio::test]
+async fn a_certificate_can_cover_a_period_and_refuses_an_inverted_one() {
+    let w = world().await;
+    let (number, token) = w.volunteer(165).await;
+    record(&w, &number, "2026-09-01", 60).await;
+    record(&w, &number, "2026-10-01", 120).await;
+    let october = w
+        .app
+        .post(
+            "/api/v1/me/certificates",
+            Some(&token),
+            json!({"from": "2026-10-01", "until": "2026-10-31"}),
+        )
+        .await;
+    assert_eq!(october.body["hours"], 2.0);
+    let inverted = w
+        .app
+        .post(
+            "/api/v1/me/certificates",
+            Some(&token),
+            json!({"from": "2026-10-31", "until": "2026-10-01"}),
+        )
+        .await;
+    assert_eq!(inverted.error_fields(), ["until"]);
+    let bad = w
+        .app
+        .post(
+            "/api/v1/me/certificates",
+            Some(&token),
+            json!({"from": "2026-13-01"}),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["from"]);
+}
