@@ -37,6 +37,9 @@ pub struct ProjectView {
     pub responsible_person: String,
     pub status: ProjectStatus,
     pub version: i64,
+    /// Metres from the point searched `near`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -68,6 +71,7 @@ impl From<ProjectRecord> for ProjectView {
             responsible_person: p.responsible_person,
             status: p.status,
             version: r.version,
+            distance_m: None,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }

@@ -5,6 +5,7 @@
 pub mod activity_views;
 pub mod error;
 pub mod extract;
+pub mod ical;
 pub mod openapi;
 pub mod routes;
 pub mod views;

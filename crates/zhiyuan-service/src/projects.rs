@@ -119,13 +119,15 @@ impl Zhiyuan {
         Ok(p)
     }
 
+    /// Projects: published ones for everyone, a team's drafts too for the team. With
+    /// `near` (a point and a radius in km), the projects within it, nearest first.
     pub async fn list_projects(
         &self,
         ctx: &Ctx,
         mut q: ProjectQuery,
+        near: Option<(GeoPoint, f64)>,
         page: &PageRequest,
     ) -> Result<Page<ProjectRecord>> {
-        // Drafts and reviews are listed only by team; everyone sees published projects.
         if q.status != Some(ProjectStatus::Published) {
             match q.org {
                 Some(org) => {
@@ -137,7 +139,42 @@ impl Zhiyuan {
                 None => q.status = Some(ProjectStatus::Published),
             }
         }
-        Ok(self.0.store.list_projects(&q, page).await?)
+        let Some((centre, km)) = near else {
+            return Ok(self.0.store.list_projects(&q, page).await?);
+        };
+        // A box around the circle narrows the search on the index; the exact distance
+        // then filters and orders what is inside.
+        let dlat = km / 111.32;
+        let dlng = km / (111.32 * centre.lat.to_radians().cos().max(0.01));
+        q.bbox = Some((
+            GeoPoint {
+                lat: centre.lat - dlat,
+                lng: centre.lng - dlng,
+            },
+            GeoPoint {
+                lat: centre.lat + dlat,
+                lng: centre.lng + dlng,
+            },
+        ));
+        let candidates = self
+            .0
+            .store
+            .list_projects(&q, &PageRequest::first(PageRequest::MAX_LIMIT))
+            .await?;
+        let mut hits: Vec<(f64, ProjectRecord)> = candidates
+            .items
+            .into_iter()
+            .filter_map(|p| {
+                let d = p.project.location?.distance_m(centre);
+                (d <= km * 1000.0).then_some((d, p))
+            })
+            .collect();
+        hits.sort_by(|a, b| a.0.total_cmp(&b.0));
+        hits.truncate(page.limit as usize);
+        Ok(Page {
+            items: hits.into_iter().map(|(_, p)| p).collect(),
+            next: None,
+        })
     }
 
     pub async fn update_project(

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_certificates",
         include_str!("../migrations/0006_certificates.sql"),
     ),
+    (
+        7,
+        "0007_search",
+        include_str!("../migrations/0007_search.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -56,6 +56,15 @@ fn project_from_row(row: &Row) -> Result<ProjectRecord> {
     })
 }
 
+/// An ILIKE pattern matching `text` anywhere, with `%`, `_` and `\\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 async fn fetch_project(c: &impl GenericClient, id: i64) -> Result<Option<ProjectRecord>> {
     let stmt = c
         .prepare_cached(&format!(
@@ -214,6 +223,8 @@ impl ProjectStore for PgStore {
                    AND ($5::BIGINT IS NULL OR org_id = $5) AND ($6::TEXT IS NULL OR status = $6)
                    AND ($7::TEXT IS NULL OR category = $7)
                    AND ($8::DATE IS NULL OR ends_on >= $8) AND ($9::DATE IS NULL OR starts_on <= $9)
+                   AND ($11::TEXT IS NULL OR (name || ' ' || description || ' ' || address) ILIKE $11)
+                   AND ($12::FLOAT8 IS NULL OR (lat BETWEEN $12 AND $14 AND lng BETWEEN $13 AND $15))
                  ORDER BY region_code, id LIMIT $10"
             ))
             .await
@@ -232,6 +243,15 @@ impl ProjectStore for PgStore {
                     &q.from,
                     &q.until,
                     &(i64::from(page.limit) + 1),
+                    &q.text
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(like_pattern),
+                    &q.bbox.map(|b| b.0.lat),
+                    &q.bbox.map(|b| b.0.lng),
+                    &q.bbox.map(|b| b.1.lat),
+                    &q.bbox.map(|b| b.1.lng),
                 ],
             )
             .await

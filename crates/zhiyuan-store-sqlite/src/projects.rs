@@ -55,6 +55,15 @@ fn project_from_row(row: &Row<'_>) -> rusqlite::Result<ProjectRecord> {
     })
 }
 
+/// A LIKE pattern matching `text` anywhere, with `%`, `_` and `\\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 fn get_project(c: &Connection, id: i64) -> rusqlite::Result<Option<ProjectRecord>> {
     c.prepare_cached(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1"
@@ -203,6 +212,15 @@ impl ProjectStore for SqliteStore {
         let category = q.category.map(ServiceCategory::code);
         let from = q.from.map(date_text);
         let until = q.until.map(date_text);
+        // Trigram full-text needs three characters; shorter words are matched directly.
+        let (fts, like) = match q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) if t.chars().count() >= 3 => {
+                (Some(format!("\"{}\"", t.replace('"', "\"\""))), None)
+            }
+            Some(t) => (None, Some(like_pattern(t))),
+            None => (None, None),
+        };
+        let (sw, ne) = q.bbox.map_or((None, None), |(a, b)| (Some(a), Some(b)));
         let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
         let limit = page.limit;
         self.read(move |c| {
@@ -212,6 +230,10 @@ impl ProjectStore for SqliteStore {
                    AND (?5 IS NULL OR org_id = ?5) AND (?6 IS NULL OR status = ?6)
                    AND (?7 IS NULL OR category = ?7)
                    AND (?8 IS NULL OR ends_on >= ?8) AND (?9 IS NULL OR starts_on <= ?9)
+                   AND (?11 IS NULL OR id IN (SELECT rowid FROM projects_fts WHERE projects_fts MATCH ?11))
+                   AND (?12 IS NULL OR name LIKE ?12 ESCAPE '\\' OR description LIKE ?12 ESCAPE '\\'
+                        OR address LIKE ?12 ESCAPE '\\')
+                   AND (?13 IS NULL OR (lat BETWEEN ?13 AND ?15 AND lng BETWEEN ?14 AND ?16))
                  ORDER BY region_code, id LIMIT ?10"
             ))?;
             let rows = stmt
@@ -226,7 +248,13 @@ impl ProjectStore for SqliteStore {
                         category,
                         from,
                         until,
-                        limit + 1
+                        limit + 1,
+                        fts,
+                        like,
+                        sw.map(|p| p.lat),
+                        sw.map(|p| p.lng),
+                        ne.map(|p| p.lat),
+                        ne.map(|p| p.lng),
                     ],
                     project_from_row,
                 )?

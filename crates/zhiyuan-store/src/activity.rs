@@ -65,6 +65,10 @@ pub struct ProjectQuery {
     /// Projects running on some day in this range.
     pub from: Option<Date>,
     pub until: Option<Date>,
+    /// Words in the name, description or address (any script).
+    pub text: Option<String>,
+    /// Projects located inside this box (south-west and north-east corners).
+    pub bbox: Option<(GeoPoint, GeoPoint)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -215,5 +215,6 @@ pub fn api() -> Router<AppState> {
         .route("/verify/{number}", get(certificates::verify_page))
         .route("/api/v1/me/code", get(participation::my_code))
         .route("/api/v1/me/schedule", get(participation::my_schedule))
+        .route("/api/v1/me/schedule.ics", get(participation::my_calendar))
         .route("/api/v1/audit", get(staff::list_audit))
 }

@@ -647,3 +647,23 @@ pub async fn region_overdue(
     let items = state.app.region_overdue(&caller.ctx, within).await?;
     Ok(Json(items.into_iter().map(OverdueView::from).collect()))
 }
+
+/// The signed-in volunteer's upcoming shifts as an iCalendar file, with a reminder two
+/// hours before each.
+#[utoipa::path(get, path = "/api/v1/me/schedule.ics", tag = "participation",
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "text/calendar", body = String),
+        (status = 403, body = ErrorBody)))]
+pub async fn my_calendar(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let items = state.app.my_schedule(&caller.ctx, 200).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        crate::ical::calendar(&items, caller.ctx.now),
+    ))
+}

@@ -145,8 +145,31 @@ pub struct ListProjects {
     /// Projects running on some day from `from` to `until` (`YYYY-MM-DD`).
     pub from: Option<String>,
     pub until: Option<String>,
+    /// Words in the name, description or address (Chinese works).
+    pub q: Option<String>,
+    /// `lat,lng`: the projects near this point, nearest first (no further pages).
+    pub near: Option<String>,
+    /// Radius around `near`, in km (default 10, at most 200).
+    pub radius_km: Option<f64>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+}
+
+fn parse_near(near: &str, radius: Option<f64>) -> ApiResult<(GeoPoint, f64)> {
+    let bad = || crate::error::ApiError::invalid("near", "must be lat,lng in degrees");
+    let (lat, lng) = near.split_once(',').ok_or_else(bad)?;
+    let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
+    let lng: f64 = lng.trim().parse().map_err(|_| bad())?;
+    let point =
+        GeoPoint::parse(lat, lng).map_err(|e| crate::error::ApiError::invalid("near", e.reason))?;
+    let km = radius.unwrap_or(10.0);
+    if !(km > 0.0 && km <= 200.0) {
+        return Err(crate::error::ApiError::invalid(
+            "radius_km",
+            "must be above 0 and at most 200",
+        ));
+    }
+    Ok((point, km))
 }
 
 /// Published projects (and a team's own drafts for the team).
@@ -174,10 +197,25 @@ pub async fn list_projects(
         category: q.category,
         from: date("from", &q.from)?,
         until: date("until", &q.until)?,
+        text: q.q.clone(),
+        bbox: None,
     };
+    let near = q
+        .near
+        .as_deref()
+        .map(|n| parse_near(n, q.radius_km))
+        .transpose()?;
     let page = page(q.cursor.as_deref(), q.limit, 2)?;
-    let result = state.app.list_projects(&caller.ctx, query, &page).await?;
-    Ok(Json(PageView::from_page(result, ProjectView::from)))
+    let result = state
+        .app
+        .list_projects(&caller.ctx, query, near, &page)
+        .await?;
+    Ok(Json(PageView::from_page(result, |p| {
+        let distance = near.and_then(|(c, _)| p.project.location.map(|l| l.distance_m(c).round()));
+        let mut view = ProjectView::from(p);
+        view.distance_m = distance;
+        view
+    })))
 }
 
 /// One project (drafts only for the team, its site and jurisdiction).

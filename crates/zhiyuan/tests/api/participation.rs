@@ -906,3 +906,113 @@ async fn records_missing_ten_working_days_after_a_shift_are_flagged_to_team_and_
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_to_a_calendar() {
+    let w = world().await;
+    let today = zhiyuan_domain::clock::china_date(OffsetDateTime::now_utc());
+    let far = w
+        .app
+        .post(
+            "/api/v1/projects",
+            Some(&w.coordinator),
+            json!({"organisation": w.team, "name": "敬老院探访活动", "category": "elderly",
+                   "description": "陪伴老人聊天", "region": VILLAGE, "address": "从化区敬老院",
+                   "location": {"lat": 23.55, "lng": 113.59},
+                   "starts_on": today.to_string(), "ends_on": (today + Duration::days(9)).to_string(),
+                   "signup_mode": "automatic", "responsible_person": "陈志愿"}),
+        )
+        .await;
+    w.app
+        .post(
+            &format!("/api/v1/projects/{}/status", far.body["id"]),
+            Some(&w.coordinator),
+            json!({"status": "published"}),
+        )
+        .await;
+    let names = |r: &zhiyuan_testkit::Response| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut found = Vec::new();
+    for q in [
+        "%E7%8E%AF%E5%A2%83%E6%B8%85%E6%B4%81",
+        "%E6%95%AC%E8%80%81",
+        "%E8%81%8A%E5%A4%A9",
+        "%25",
+    ] {
+        found.push(names(
+            &w.app.get(&format!("/api/v1/projects?q={q}"), None).await,
+        ));
+    }
+    // 环境清洁 (trigram index), 敬老 (two characters), 聊天 (in the description), and a
+    // percent sign taken literally.
+    assert_eq!(
+        found,
+        [
+            vec!["社区环境清洁"],
+            vec!["敬老院探访活动"],
+            vec!["敬老院探访活动"],
+            vec![]
+        ]
+    );
+    let near = w
+        .app
+        .get("/api/v1/projects?near=23.151,113.341&radius_km=5", None)
+        .await;
+    assert_eq!(names(&near), ["社区环境清洁"]);
+    assert!(near.body["items"][0]["distance_m"].as_f64().unwrap() < 200.0);
+    let wide = w
+        .app
+        .get("/api/v1/projects?near=23.151,113.341&radius_km=100", None)
+        .await;
+    assert_eq!(
+        names(&wide),
+        ["社区环境清洁", "敬老院探访活动"],
+        "nearest first"
+    );
+    assert_eq!(
+        w.app
+            .get("/api/v1/projects?near=23.1", None)
+            .await
+            .error_fields(),
+        ["near"]
+    );
+    assert_eq!(
+        w.app
+            .get("/api/v1/projects?near=23.1,113.3&radius_km=500", None)
+            .await
+            .error_fields(),
+        ["radius_km"]
+    );
+
+    let shift = w.shift(Duration::hours(30), 3).await;
+    let (_, token) = w.volunteer(171).await;
+    w.sign_up(shift, &token).await;
+    let ics = w
+        .app
+        .client
+        .get(format!("{}/api/v1/me/schedule.ics", w.app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        ics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let body = ics.text().await.unwrap();
+    assert!(body.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert_eq!(body.matches("BEGIN:VEVENT").count(), 1);
+    assert!(
+        body.replace("\r\n ", "")
+            .contains("SUMMARY:社区环境清洁（清洁员）")
+    );
+    assert!(body.contains("STATUS:CONFIRMED"));
+}
