@@ -63,7 +63,7 @@ impl Zhiyuan {
 
     /// Seeds the demo province into an empty database (409 otherwise).
     pub async fn seed_demo(&self) -> Result<DemoLogins> {
-        self.seed_province(300, 2026, |_| {}).await?;
+        self.seed_province(300, 3_000, 2026, |_, _| {}).await?;
         let ctx = Ctx::system("demo");
         let staff = |login: &str, name: &str, role, region: Option<&str>, site| NewStaff {
             login: login.to_owned(),

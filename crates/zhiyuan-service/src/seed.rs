@@ -434,6 +434,78 @@ pub struct SeedReport {
     pub sites: usize,
     pub teams: usize,
     pub volunteers: u64,
+    pub records: u64,
+}
+
+/// Which part of a province is being written, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedPhase {
+    Volunteers,
+    Records,
+}
+
+/// Generates service records for volunteers `first..first + count` (ids as written by the
+/// seeder, which are consecutive), `per` each on average: effective entries of the
+/// province's teams, one per volunteer and day so the daily cap always holds.
+#[derive(Debug)]
+pub struct RecordGen {
+    rng: ChaCha8Rng,
+    teams: Vec<(OrgId, String)>,
+    first: i64,
+    count: i64,
+    total: u64,
+    next: u64,
+}
+
+impl RecordGen {
+    pub fn new(seed: u64, teams: Vec<(OrgId, String)>, first: i64, count: i64, total: u64) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7265_636f_7264),
+            teams,
+            first,
+            count,
+            total,
+            next: 0,
+        }
+    }
+
+    /// The next record (`None` when all are written).
+    pub fn next(&mut self, at: OffsetDateTime) -> Option<zhiyuan_store::NewRecord> {
+        if self.next >= self.total || self.teams.is_empty() || self.count <= 0 {
+            return None;
+        }
+        let i = self.next as i64;
+        self.next += 1;
+        let volunteer = zhiyuan_domain::ids::VolunteerId(self.first + i % self.count);
+        // The k-th record of a volunteer falls on its own day within three years.
+        let k = i / self.count;
+        let day = time::macros::date!(2023 - 12 - 01) + Duration::days((k * 37 + i % 29) % 1_090);
+        let rng = &mut self.rng;
+        let (org, team_name) = self.teams[rng.gen_range(0..self.teams.len())].clone();
+        let category = ServiceCategory::ALL[rng.gen_range(0..ServiceCategory::ALL.len())];
+        Some(zhiyuan_store::NewRecord {
+            volunteer,
+            org,
+            project: None,
+            shift: None,
+            activity_name: format!("{}活动", category.label_zh()),
+            service_date: day,
+            place: team_name,
+            content: category.label_zh().to_owned(),
+            minutes: 60 + 30 * rng.gen_range(0..7),
+            responsible_person: format!(
+                "{}{}",
+                SURNAMES[rng.gen_range(0..SURNAMES.len())],
+                GIVEN[rng.gen_range(0..GIVEN.len())]
+            ),
+            source: zhiyuan_store::RecordSource::Entry,
+            status: zhiyuan_store::RecordStatus::Effective,
+            flags: vec![],
+            dedupe_key: None,
+            created_at: at,
+            created_by: None,
+        })
+    }
 }
 
 /// Volunteers written per transaction. Four indexes take random keys (document
@@ -448,8 +520,9 @@ impl crate::Zhiyuan {
     pub async fn seed_province(
         &self,
         volunteers: u64,
+        records: u64,
         seed: u64,
-        progress: impl Fn(u64) + Send,
+        progress: impl Fn(SeedPhase, u64) + Send,
     ) -> crate::Result<SeedReport> {
         use crate::{Ctx, ServiceError};
         let store = &self.0.store;
@@ -508,16 +581,42 @@ impl crate::Zhiyuan {
             audit.details = serde_json::json!({ "count": batch.len() });
             store.insert_volunteers_bulk(&batch, &audit).await?;
             written += batch.len() as u64;
-            progress(written);
+            progress(SeedPhase::Volunteers, written);
         }
         producer
             .join()
             .map_err(|_| ServiceError::Internal("seed generator panicked".into()))?;
+
+        // Records, for the volunteers just written (consecutive ids ending at the last).
+        let mut records_written = 0;
+        if records > 0
+            && let Some(ids) = store.volunteer_id_bounds().await?
+        {
+            let teams: Vec<(OrgId, String)> = team_ids
+                .iter()
+                .zip(&plan.teams)
+                .map(|(id, t)| (*id, t.org.name.clone()))
+                .collect();
+            let mut generator = RecordGen::new(seed, teams, ids.0, ids.1 - ids.0 + 1, records);
+            loop {
+                let batch: Vec<zhiyuan_store::NewRecord> =
+                    (0..BATCH).map_while(|_| generator.next(ctx.now)).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let mut audit = ctx.audit("record.seed", "record", "batch", None);
+                audit.details = serde_json::json!({ "count": batch.len() });
+                store.insert_records(&batch, &audit).await?;
+                records_written += batch.len() as u64;
+                progress(SeedPhase::Records, records_written);
+            }
+        }
         Ok(SeedReport {
             regions,
             sites: site_ids.len(),
             teams: team_ids.len(),
             volunteers: written,
+            records: records_written,
         })
     }
 }

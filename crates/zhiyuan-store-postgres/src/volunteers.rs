@@ -346,6 +346,15 @@ impl VolunteerStore for PgStore {
         Ok(get::<i64>(&row, 0)? as u64)
     }
 
+    async fn volunteer_id_bounds(&self) -> Result<Option<(i64, i64)>> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT min(id), max(id) FROM volunteers", &[])
+            .await
+            .map_err(pg_err)?;
+        Ok(get::<Option<i64>>(&row, 0)?.zip(get::<Option<i64>>(&row, 1)?))
+    }
+
     async fn volunteer_ids(
         &self,
         numbers: &[VolunteerNumber],

@@ -249,6 +249,15 @@ impl VolunteerStore for SqliteStore {
             .await
     }
 
+    async fn volunteer_id_bounds(&self) -> Result<Option<(i64, i64)>> {
+        self.read(|c| {
+            c.query_row("SELECT min(id), max(id) FROM volunteers", [], |r| {
+                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
+            })
+        })
+        .await
+    }
+
     async fn volunteer_ids(
         &self,
         numbers: &[VolunteerNumber],

@@ -102,6 +102,8 @@ pub trait VolunteerStore {
         page: &PageRequest,
     ) -> Result<Page<VolunteerRecord>>;
     async fn count_volunteers(&self) -> Result<u64>;
+    /// The lowest and highest volunteer ids, if any.
+    async fn volunteer_id_bounds(&self) -> Result<Option<(i64, i64)>>;
     /// The ids of the given numbers; unknown numbers are absent.
     async fn volunteer_ids(
         &self,

@@ -47,6 +47,9 @@ enum Command {
     Seed {
         #[arg(long)]
         volunteers: u64,
+        /// Service records to generate for them (about 20 per volunteer in Guangdong).
+        #[arg(long, default_value_t = 0)]
+        records: u64,
         /// Seed of the generator: the same seed gives the same province.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -90,7 +93,11 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied; reference data loaded");
             Ok(())
         }
-        Command::Seed { volunteers, seed } => seed_province(config, volunteers, seed).await,
+        Command::Seed {
+            volunteers,
+            records,
+            seed,
+        } => seed_province(config, volunteers, records, seed).await,
         Command::CreateAdmin {
             login,
             region,
@@ -161,28 +168,61 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed_province(config: Config, volunteers: u64, seed: u64) -> anyhow::Result<()> {
+async fn seed_province(
+    config: Config,
+    volunteers: u64,
+    records: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use zhiyuan_service::seed::SeedPhase;
     let app = zhiyuan::build(&config).await?;
-    let bar = ProgressBar::new(volunteers);
-    bar.set_style(ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} volunteers ({per_sec}, eta {eta})",
-    )?);
+    let style = |what: &str| {
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {what} ({{per_sec}}, eta {{eta}})"
+        ))
+    };
+    let people = ProgressBar::new(volunteers).with_style(style("volunteers")?);
+    let entries = ProgressBar::hidden();
+    entries.set_length(records);
+    entries.set_style(style("records")?);
     let started = std::time::Instant::now();
+    let records_started = std::sync::Mutex::new(None::<std::time::Instant>);
     let report = app
         .zhiyuan
-        .seed_province(volunteers, seed, |n| bar.set_position(n))
+        .seed_province(volunteers, records, seed, |phase, n| match phase {
+            SeedPhase::Volunteers => people.set_position(n),
+            SeedPhase::Records => {
+                if let Ok(mut s) = records_started.lock()
+                    && s.is_none()
+                {
+                    *s = Some(std::time::Instant::now());
+                    people.finish();
+                    entries.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+                entries.set_position(n);
+            }
+        })
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    bar.finish();
+    people.finish();
+    entries.finish();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "seeded {} regions, {} sites, {} teams, {} volunteers in {:.1} s ({:.0} volunteers/s)",
-        report.regions,
-        report.sites,
-        report.teams,
-        report.volunteers,
-        secs,
-        report.volunteers as f64 / secs
+        "seeded {} regions, {} sites, {} teams, {} volunteers and {} records in {:.1} s",
+        report.regions, report.sites, report.teams, report.volunteers, report.records, secs
     );
+    // The records phase started with its first batch written: time it from there.
+    let records_phase = records_started.lock().ok().and_then(|s| *s);
+    match records_phase {
+        Some(t) => {
+            let r = t.elapsed().as_secs_f64();
+            println!(
+                "volunteers: {:.0}/s; records: {:.0}/s",
+                report.volunteers as f64 / (secs - r),
+                report.records as f64 / r
+            );
+        }
+        None => println!("volunteers: {:.0}/s", report.volunteers as f64 / secs),
+    }
     Ok(())
 }

@@ -25,7 +25,7 @@ async fn seed_writes_a_province_and_refuses_a_second_run() {
         Command::new(BIN)
             .current_dir(dir.path())
             .env("ZHIYUAN_DATABASE_URL", &db.url)
-            .args(["seed", "--volunteers", "3000"])
+            .args(["seed", "--volunteers", "3000", "--records", "20000"])
             .output()
             .unwrap()
     };
@@ -37,6 +37,22 @@ async fn seed_writes_a_province_and_refuses_a_second_run() {
     );
     let store = db.store().await;
     assert_eq!(store.count_volunteers().await.unwrap(), 3000);
+    // Totals written in bulk equal the sum of each volunteer's records.
+    let (first, _) = store.volunteer_id_bounds().await.unwrap().unwrap();
+    for id in [first, first + 1234] {
+        let v = zhiyuan_domain::ids::VolunteerId(id);
+        let records = store
+            .list_records(
+                &zhiyuan_store::RecordQuery { volunteer: Some(v), current_only: true, ..Default::default() },
+                &zhiyuan_store::PageRequest::first(200),
+            )
+            .await
+            .unwrap();
+        let sum: i64 = records.items.iter().map(|r| r.record.minutes).sum();
+        let totals = store.totals(v, 2026).await.unwrap();
+        assert!(records.items.len() >= 6, "about 20000/3000 records each");
+        assert_eq!((totals.minutes, totals.records), (sum, records.items.len() as i64));
+    }
     // The key file was created beside the data, readable only by its owner.
     assert!(dir.path().join("zhiyuan-data/document.key").exists());
     let second = run();
