@@ -61,6 +61,10 @@ impl From<StoreError> for ServiceError {
                 field,
                 message: format!("{field} is already registered"),
             },
+            StoreError::Refused(r) => Self::Conflict {
+                field: r.field,
+                message: r.message,
+            },
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Internal(e) => Self::Internal(e),
         }

@@ -476,9 +476,13 @@ impl RecordGen {
         }
         let i = self.next as i64;
         self.next += 1;
-        let volunteer = zhiyuan_domain::ids::VolunteerId(self.first + i % self.count);
+        // A volunteer's records are written together: the per-volunteer indexes and the
+        // totals then grow at their ends instead of everywhere at once.
+        let per = (self.total as i64).div_euclid(self.count).max(1)
+            + i64::from(self.total as i64 % self.count != 0);
+        let volunteer = zhiyuan_domain::ids::VolunteerId(self.first + (i / per) % self.count);
         // The k-th record of a volunteer falls on its own day within three years.
-        let k = i / self.count;
+        let k = i % per;
         let day = time::macros::date!(2023 - 12 - 01) + Duration::days((k * 37 + i % 29) % 1_090);
         let rng = &mut self.rng;
         let (org, team_name) = self.teams[rng.gen_range(0..self.teams.len())].clone();

@@ -6,7 +6,8 @@ use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{ProjectStatus, SignupStatus};
 use zhiyuan_store::{
-    Page, PageRequest, ShiftId, SignupDetail, SignupId, SignupQuery, SignupRecord, StoreError,
+    Page, PageRequest, Refusal, ShiftId, SignupDetail, SignupFacts, SignupId, SignupQuery,
+    SignupRecord, StoreError,
 };
 
 use crate::error::{Result, ServiceError};
@@ -29,70 +30,68 @@ impl Ctx {
     }
 }
 
+/// Whether a volunteer may sign up for a shift at `now`.
+fn admits(facts: &SignupFacts, now: time::OffsetDateTime) -> std::result::Result<(), Refusal> {
+    let refuse = |field: &'static str, message: String| Err(Refusal { field, message });
+    let (shift, p) = (&facts.shift, &facts.project.project);
+    if p.status != ProjectStatus::Published {
+        return refuse("shift", "the project is not open for sign-up".into());
+    }
+    if shift.cancelled {
+        return refuse("shift", "the shift is cancelled".into());
+    }
+    if shift.shift.starts_at <= now {
+        return refuse("shift", "the shift has already started".into());
+    }
+    p.conditions
+        .admits(
+            facts.volunteer.birth_date,
+            &facts.volunteer.profile.skills,
+            china_date(shift.shift.starts_at),
+        )
+        .or_else(|why| refuse("conditions", why.to_string()))
+}
+
 impl Zhiyuan {
-    /// The signed-in volunteer signs up for a shift.
+    /// The signed-in volunteer signs up for a shift. The rules are checked on the shift,
+    /// project and volunteer as the sign-up's own transaction reads them, so a project
+    /// closed or a shift cancelled a moment earlier is never signed up for.
     pub async fn sign_up(&self, ctx: &Ctx, shift_id: ShiftId) -> Result<SignupOutcome> {
         let volunteer_id = ctx.volunteer()?;
-        let (shift, project) = self.load_shift(shift_id).await?;
-        let p = &project.project;
-        let refuse = |message: &str| ServiceError::Conflict {
-            field: "shift",
-            message: message.to_owned(),
-        };
-        if p.status != ProjectStatus::Published {
-            return Err(refuse("the project is not open for sign-up"));
-        }
-        if shift.cancelled {
-            return Err(refuse("the shift is cancelled"));
-        }
-        if shift.shift.starts_at <= ctx.now {
-            return Err(refuse("the shift has already started"));
-        }
-        let volunteer = self
-            .0
-            .store
-            .get_volunteer(volunteer_id)
-            .await?
-            .ok_or(ServiceError::NotFound("volunteer"))?;
-        p.conditions
-            .admits(
-                volunteer.birth_date,
-                &volunteer.profile.skills,
-                china_date(shift.shift.starts_at),
-            )
-            .map_err(|why| ServiceError::Conflict {
-                field: "conditions",
-                message: why.to_string(),
-            })?;
-        let mut audit = ctx.audit("signup.create", "signup", "", Some(p.region));
+        let now = ctx.now;
+        let mut audit = ctx.audit("signup.create", "signup", "", None);
         audit.subject_type = "signup";
-        let signup = self
+        let made = self
             .0
             .store
-            .sign_up(shift_id, volunteer_id, p.signup_mode, ctx.now, &audit)
+            .sign_up(
+                shift_id,
+                volunteer_id,
+                now,
+                Box::new(move |facts| admits(facts, now)),
+                &audit,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "volunteer" } => ServiceError::Conflict {
                     field: "shift",
                     message: "you are already signed up for this shift".into(),
                 },
+                StoreError::NotFound => ServiceError::NotFound("shift"),
                 other => other.into(),
             })?;
+        // Overlaps are only warned about, so they are looked for outside the sign-up's
+        // transaction. The schedule comes soonest first: every shift starting before
+        // this one ends and ending after it starts is among the first.
+        let shift = &made.facts.shift.shift;
         let warnings = self
             .0
             .store
-            .volunteer_schedule(
-                volunteer_id,
-                shift.shift.starts_at - time::Duration::days(1),
-                200,
-            )
+            .volunteer_schedule(volunteer_id, shift.starts_at, 50)
             .await?
             .into_iter()
-            .filter(|d| {
-                d.signup.id != signup.id
-                    && d.shift.shift.starts_at < shift.shift.ends_at
-                    && shift.shift.starts_at < d.shift.shift.ends_at
-            })
+            .take_while(|d| d.shift.shift.starts_at < shift.ends_at)
+            .filter(|d| d.signup.id != made.signup.id)
             .map(|d| {
                 format!(
                     "overlaps your shift \"{}\" of {}",
@@ -100,7 +99,10 @@ impl Zhiyuan {
                 )
             })
             .collect();
-        Ok(SignupOutcome { signup, warnings })
+        Ok(SignupOutcome {
+            signup: made.signup,
+            warnings,
+        })
     }
 
     async fn load_signup(&self, id: SignupId) -> Result<SignupRecord> {

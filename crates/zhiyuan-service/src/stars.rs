@@ -82,25 +82,26 @@ impl Zhiyuan {
 
     async fn standing(&self, ctx: &Ctx, v: &VolunteerRecord) -> Result<StarStanding> {
         let today = china_date(ctx.now);
-        let (rules_from, rules) = self.star_rules_at(v.profile.residence_region).await?;
-        let minutes = self.0.store.totals(v.id, today.year()).await?.minutes;
+        let store = &self.0.store;
+        let applications = StarQuery {
+            within: None,
+            volunteer: Some(v.id),
+            status: None,
+        };
+        // Independent reads, in parallel: the standing is asked for often.
+        let ((rules_from, rules), totals, certified, applications) = tokio::try_join!(
+            self.star_rules_at(v.profile.residence_region),
+            async { Ok(store.totals(v.id, today.year()).await?) },
+            async { Ok(store.volunteer_star(v.id).await?) },
+            async {
+                Ok(store
+                    .list_star_applications(&applications, &PageRequest::first(20))
+                    .await?)
+            },
+        )?;
+        let minutes = totals.minutes;
         let eligible = rules.eligible(minutes, china_date(v.created_at), today);
-        let certified = self.0.store.volunteer_star(v.id).await?;
-        let open = self
-            .0
-            .store
-            .list_star_applications(
-                &StarQuery {
-                    within: None,
-                    volunteer: Some(v.id),
-                    status: None,
-                },
-                &PageRequest::first(20),
-            )
-            .await?
-            .items
-            .into_iter()
-            .find(|a| a.status.is_open());
+        let open = applications.items.into_iter().find(|a| a.status.is_open());
         let current = certified.as_ref().map_or(0, |c| c.star);
         let next = rules
             .tier(current.max(eligible) + 1)

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_search",
         include_str!("../migrations/0007_search.sql"),
     ),
+    (
+        8,
+        "0008_signup_times",
+        include_str!("../migrations/0008_signup_times.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

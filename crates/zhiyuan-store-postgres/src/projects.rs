@@ -65,7 +65,10 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-async fn fetch_project(c: &impl GenericClient, id: i64) -> Result<Option<ProjectRecord>> {
+pub(crate) async fn fetch_project(
+    c: &impl GenericClient,
+    id: i64,
+) -> Result<Option<ProjectRecord>> {
     let stmt = c
         .prepare_cached(&format!(
             "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
@@ -322,6 +325,15 @@ impl ProjectStore for PgStore {
             .await
             .map_err(pg_err)?;
         expect_one(changed)?;
+        if (s.shift.starts_at, s.shift.ends_at) != (current.shift.starts_at, current.shift.ends_at)
+        {
+            tx.execute(
+                "UPDATE signups SET starts_at = $2, ends_at = $3 WHERE shift_id = $1",
+                &[&s.id.0, &s.shift.starts_at, &s.shift.ends_at],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
         write_audit(&tx, audit, None).await?;
         let record = fetch_shift(&tx, s.id.0, false)
             .await?

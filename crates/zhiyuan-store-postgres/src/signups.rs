@@ -11,13 +11,14 @@ use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{SignupMode, SignupStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    AuditEntry, Page, PageRequest, Result, ShiftId, SignupDetail, SignupId, SignupQuery,
-    SignupRecord, SignupStore, StoreError,
+    AuditEntry, Check, Page, PageRequest, Result, ShiftId, SignupDetail, SignupFacts, SignupId,
+    SignupMade, SignupQuery, SignupRecord, SignupStore, StoreError,
 };
 
 use crate::PgStore;
 use crate::conv::{conv, get, pg_err, write_audit};
-use crate::projects::{SHIFT_COLUMNS, fetch_shift, shift_at};
+use crate::projects::{SHIFT_COLUMNS, fetch_project, fetch_shift, shift_at};
+use crate::volunteers;
 
 const SELECT: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
     s.decided_at FROM signups s JOIN volunteers v ON v.id = s.volunteer_id";
@@ -31,6 +32,32 @@ fn from_row(row: &Row) -> Result<SignupRecord> {
         status: conv(row, 4, |s: &str| SignupStatus::parse(s))?,
         created_at: get(row, 5)?,
         decided_at: get(row, 6)?,
+    })
+}
+
+/// A sign-up with its shift and project.
+fn detail_select() -> String {
+    let shift_columns: String = SHIFT_COLUMNS
+        .split(", ")
+        .map(|c| format!("sh.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
+            s.decided_at, {shift_columns}, p.name, p.address
+         FROM signups s
+         JOIN volunteers v ON v.id = s.volunteer_id
+         JOIN shifts sh ON sh.id = s.shift_id
+         JOIN projects p ON p.id = sh.project_id"
+    )
+}
+
+fn detail_from_row(row: &Row) -> Result<SignupDetail> {
+    Ok(SignupDetail {
+        signup: from_row(row)?,
+        shift: shift_at(row, 7)?,
+        project_name: get(row, 16)?,
+        address: get(row, 17)?,
     })
 }
 
@@ -77,22 +104,35 @@ impl SignupStore for PgStore {
         &self,
         shift: ShiftId,
         volunteer: VolunteerId,
-        mode: SignupMode,
         at: OffsetDateTime,
+        check: Check<SignupFacts>,
         audit: &AuditEntry,
-    ) -> Result<SignupRecord> {
+    ) -> Result<SignupMade> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        fetch_shift(&tx, shift.0, true)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let existing = tx
-            .query_opt(
-                "SELECT id, status FROM signups WHERE shift_id = $1 AND volunteer_id = $2",
-                &[&shift.0, &volunteer.0],
-            )
-            .await
-            .map_err(pg_err)?;
+        // Pipelined on the one connection: the locked shift, the volunteer and any
+        // earlier sign-up of theirs for it.
+        let (shift_record, volunteer_record, existing) = futures::try_join!(
+            fetch_shift(&tx, shift.0, true),
+            volunteers::fetch_by(&tx, "id", volunteer.0),
+            async {
+                tx.query_opt(
+                    "SELECT id, status FROM signups WHERE shift_id = $1 AND volunteer_id = $2",
+                    &[&shift.0, &volunteer.0],
+                )
+                .await
+                .map_err(pg_err)
+            },
+        )?;
+        let shift_record = shift_record.ok_or(StoreError::NotFound)?;
+        let facts = SignupFacts {
+            project: fetch_project(&tx, shift_record.shift.project.0)
+                .await?
+                .ok_or(StoreError::NotFound)?,
+            shift: shift_record,
+            volunteer: volunteer_record.ok_or(StoreError::NotFound)?,
+        };
+        check(&facts).map_err(StoreError::Refused)?;
         let existing: Option<(i64, String)> = match existing {
             Some(r) => Some((get(&r, 0)?, get(&r, 1)?)),
             None => None,
@@ -102,7 +142,7 @@ impl SignupStore for PgStore {
         {
             return Err(StoreError::Conflict { field: "volunteer" });
         }
-        let status = match mode {
+        let status = match facts.project.project.signup_mode {
             SignupMode::Approval => SignupStatus::Pending,
             SignupMode::Automatic if take_place(&tx, shift.0).await? => SignupStatus::Accepted,
             SignupMode::Automatic => SignupStatus::Waitlisted,
@@ -121,15 +161,25 @@ impl SignupStore for PgStore {
             None => {
                 let stmt = tx
                     .prepare_cached(
-                        "INSERT INTO signups (shift_id, volunteer_id, status, created_at, decided_at)
-                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        "INSERT INTO signups (shift_id, volunteer_id, status, created_at, decided_at,
+                             starts_at, ends_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     )
                     .await
                     .map_err(pg_err)?;
+                let sh = &facts.shift.shift;
                 let row = tx
                     .query_one(
                         &stmt,
-                        &[&shift.0, &volunteer.0, &status.as_str(), &at, &decided],
+                        &[
+                            &shift.0,
+                            &volunteer.0,
+                            &status.as_str(),
+                            &at,
+                            &decided,
+                            &sh.starts_at,
+                            &sh.ends_at,
+                        ],
                     )
                     .await
                     .map_err(pg_err)?;
@@ -137,11 +187,14 @@ impl SignupStore for PgStore {
             }
         };
         let mut audit = audit.clone();
+        audit.region = Some(facts.project.project.region);
         audit.details = serde_json::json!({ "shift": shift.0, "status": status });
-        write_audit(&tx, &audit, Some(id.to_string())).await?;
-        let record = fetch(&tx, id, false).await?.ok_or(StoreError::NotFound)?;
+        let ((), signup) =
+            futures::try_join!(write_audit(&tx, &audit, Some(id.to_string())), async {
+                fetch(&tx, id, false).await?.ok_or(StoreError::NotFound)
+            },)?;
         tx.commit().await.map_err(pg_err)?;
-        Ok(record)
+        Ok(SignupMade { signup, facts })
     }
 
     async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>> {
@@ -260,12 +313,21 @@ impl SignupStore for PgStore {
     ) -> Result<Page<SignupRecord>> {
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let client = self.client().await?;
+        // Equality on the filters given, so that their indexes can be used.
         let stmt = client
             .prepare_cached(&format!(
-                "{SELECT} WHERE s.id > $1 AND ($2::BIGINT IS NULL OR s.shift_id = $2)
-                   AND ($3::BIGINT IS NULL OR s.volunteer_id = $3)
-                   AND ($4::TEXT IS NULL OR s.status = $4)
-                 ORDER BY s.id LIMIT $5"
+                "{SELECT} WHERE s.id > $1 AND {} AND {} AND ($4::TEXT IS NULL OR s.status = $4)
+                 ORDER BY s.id LIMIT $5",
+                if q.shift.is_some() {
+                    "s.shift_id = $2"
+                } else {
+                    "$2::BIGINT IS NULL"
+                },
+                if q.volunteer.is_some() {
+                    "s.volunteer_id = $3"
+                } else {
+                    "$3::BIGINT IS NULL"
+                },
             ))
             .await
             .map_err(pg_err)?;
@@ -293,22 +355,12 @@ impl SignupStore for PgStore {
         limit: u32,
     ) -> Result<Vec<SignupDetail>> {
         let client = self.client().await?;
-        let shift_columns: String = SHIFT_COLUMNS
-            .split(", ")
-            .map(|c| format!("sh.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
-                    s.decided_at, {shift_columns}, p.name, p.address
-                 FROM signups s
-                 JOIN volunteers v ON v.id = s.volunteer_id
-                 JOIN shifts sh ON sh.id = s.shift_id
-                 JOIN projects p ON p.id = sh.project_id
-                 WHERE s.volunteer_id = $1 AND s.status IN ('pending', 'accepted', 'waitlisted')
-                   AND sh.ends_at > $2
-                 ORDER BY sh.starts_at, s.id LIMIT $3"
+                "{} WHERE s.volunteer_id = $1 AND s.status IN ('pending', 'accepted', 'waitlisted')
+                   AND s.ends_at > $2
+                 ORDER BY s.starts_at, s.id LIMIT $3",
+                detail_select()
             ))
             .await
             .map_err(pg_err)?;
@@ -316,15 +368,6 @@ impl SignupStore for PgStore {
             .query(&stmt, &[&volunteer.0, &after, &i64::from(limit)])
             .await
             .map_err(pg_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok(SignupDetail {
-                    signup: from_row(row)?,
-                    shift: shift_at(row, 7)?,
-                    project_name: get(row, 16)?,
-                    address: get(row, 17)?,
-                })
-            })
-            .collect()
+        rows.iter().map(detail_from_row).collect()
     }
 }

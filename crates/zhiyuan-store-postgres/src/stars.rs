@@ -201,10 +201,16 @@ impl StarStore for PgStore {
         let (lo, hi) = range(q.within);
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let client = self.client().await?;
+        // A separate statement when filtering by volunteer, so that its plan uses the
+        // volunteer index rather than one generic plan for both cases.
+        let filter = match q.volunteer {
+            Some(_) => "a.volunteer_id = $4",
+            None => "$4::BIGINT IS NULL",
+        };
         let stmt = client
             .prepare_cached(&format!(
-                "{SELECT} WHERE a.id < $1 AND a.certifier_region >= $2 AND a.certifier_region < $3
-                   AND ($4::BIGINT IS NULL OR a.volunteer_id = $4)
+                "{SELECT} WHERE {filter} AND a.id < $1
+                   AND a.certifier_region >= $2 AND a.certifier_region < $3
                    AND ($5::TEXT IS NULL OR a.status = $5)
                  ORDER BY a.id DESC LIMIT $6"
             ))

@@ -59,7 +59,7 @@ fn from_row(row: &Row) -> Result<VolunteerRecord> {
     })
 }
 
-async fn fetch_by(
+pub(crate) async fn fetch_by(
     c: &impl GenericClient,
     column: &str,
     value: i64,

@@ -85,7 +85,7 @@ impl AccountStore for SqliteStore {
 
     async fn find_account(&self, login: &str) -> Result<Option<AccountRecord>> {
         let login = login.to_owned();
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE login = ?1"))?
                 .query_row([login], account_from_row)
                 .optional()
@@ -118,7 +118,7 @@ impl AccountStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Option<Principal>> {
         let token_hash = *token_hash;
-        self.read(move |c| {
+        self.lookup(move |c| {
             let session = c
                 .prepare_cached(
                     "SELECT a.id, a.volunteer_id FROM sessions s
@@ -182,7 +182,7 @@ impl AccountStore for SqliteStore {
 
     async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
         let login = login.to_owned();
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(
                 "SELECT count, first_at, locked_until FROM login_failures WHERE login = ?1",
             )?
@@ -223,6 +223,6 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
-        self.read(move |c| grants_of(c, account.0)).await
+        self.lookup(move |c| grants_of(c, account.0)).await
     }
 }

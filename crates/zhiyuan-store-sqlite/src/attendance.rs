@@ -82,7 +82,7 @@ impl AttendanceStore for SqliteStore {
         shift: ShiftId,
         volunteer: VolunteerId,
     ) -> Result<Option<AttendanceRecord>> {
-        self.read(move |c| find(c, shift.0, volunteer.0)).await
+        self.lookup(move |c| find(c, shift.0, volunteer.0)).await
     }
 
     async fn check_out(
@@ -128,7 +128,7 @@ impl AttendanceStore for SqliteStore {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<AttendanceRecord>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(&format!(
                 "{SELECT} WHERE checked_out_at IS NULL AND shift_id IN
                     (SELECT id FROM shifts WHERE ends_at < ?1)

@@ -70,7 +70,7 @@ impl CertificateStore for SqliteStore {
 
     async fn get_certificate(&self, number: &str) -> Result<Option<CertificateRecord>> {
         let number = number.to_owned();
-        self.read(move |c| get(c, &number)).await
+        self.lookup(move |c| get(c, &number)).await
     }
 
     async fn list_certificates(

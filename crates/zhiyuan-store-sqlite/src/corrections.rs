@@ -128,7 +128,7 @@ impl CorrectionStore for SqliteStore {
     }
 
     async fn get_correction(&self, id: CorrectionId) -> Result<Option<CorrectionRecord>> {
-        self.read(move |c| get(c, id.0)).await
+        self.lookup(move |c| get(c, id.0)).await
     }
 
     async fn list_corrections(
@@ -229,7 +229,7 @@ impl CorrectionStore for SqliteStore {
     }
 
     async fn record_history(&self, lineage: RecordId) -> Result<Vec<RecordRow>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             let ids: Vec<i64> = c
                 .prepare_cached(
                     "SELECT id FROM service_records WHERE id = ?1 OR origin_id = ?1 ORDER BY revision",

@@ -1,9 +1,10 @@
 //! SQLite storage, the embedded default (`sqlite://./zhiyuan-data/zhiyuan.db`).
 //!
-//! One writer connection behind a mutex serialises writes (SQLite allows one writer at a
-//! time anyway; queueing in-process is cheaper than busy-waiting on the file lock), and a
-//! pool of reader connections serves reads concurrently under WAL. All database work runs
-//! on tokio's blocking threads.
+//! One writer thread owns the writing connection and serialises writes (SQLite allows one
+//! writer at a time anyway; queueing in-process is cheaper than busy-waiting on the file
+//! lock). Writes that queue up while it works share one transaction, each in its own
+//! savepoint (group commit). A pool of reader connections serves reads concurrently under
+//! WAL on tokio's blocking threads.
 
 mod accounts;
 mod attendance;
@@ -35,6 +36,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.lookup(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .await
     }
 }

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_search",
         include_str!("../migrations/0007_search.sql"),
     ),
+    (
+        8,
+        "0008_signup_times",
+        include_str!("../migrations/0008_signup_times.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -153,7 +153,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn get_org(&self, id: OrgId) -> Result<Option<OrgRecord>> {
-        self.read(move |c| get_org(c, id.0)).await
+        self.lookup(move |c| get_org(c, id.0)).await
     }
 
     async fn update_org(&self, o: &OrgRecord, audit: &AuditEntry) -> Result<OrgRecord> {
@@ -232,7 +232,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn get_membership(&self, id: MembershipId) -> Result<Option<MembershipRecord>> {
-        self.read(move |c| get_membership(c, id.0)).await
+        self.lookup(move |c| get_membership(c, id.0)).await
     }
 
     async fn update_membership(
@@ -296,7 +296,7 @@ impl OrgStore for SqliteStore {
     }
 
     async fn volunteer_orgs(&self, volunteer: VolunteerId) -> Result<Vec<OrgFacts>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(
                 "SELECT o.id, o.region_code, o.site_id FROM memberships m
                  JOIN organisations o ON o.id = m.org_id

@@ -64,7 +64,7 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn get_project(c: &Connection, id: i64) -> rusqlite::Result<Option<ProjectRecord>> {
+pub(crate) fn get_project(c: &Connection, id: i64) -> rusqlite::Result<Option<ProjectRecord>> {
     c.prepare_cached(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1"
     ))?
@@ -151,7 +151,7 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn get_project(&self, id: ProjectId) -> Result<Option<ProjectRecord>> {
-        self.read(move |c| get_project(c, id.0)).await
+        self.lookup(move |c| get_project(c, id.0)).await
     }
 
     async fn update_project(&self, r: &ProjectRecord, audit: &AuditEntry) -> Result<ProjectRecord> {
@@ -291,7 +291,7 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn get_shift(&self, id: ShiftId) -> Result<Option<ShiftRecord>> {
-        self.read(move |c| get_shift(c, id.0)).await
+        self.lookup(move |c| get_shift(c, id.0)).await
     }
 
     async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord> {
@@ -320,6 +320,15 @@ impl ProjectStore for SqliteStore {
                 )
                 .map_err(store_err)?;
             expect_one(changed)?;
+            if (s.shift.starts_at, s.shift.ends_at)
+                != (current.shift.starts_at, current.shift.ends_at)
+            {
+                tx.execute(
+                    "UPDATE signups SET starts_at = ?2, ends_at = ?3 WHERE shift_id = ?1",
+                    params![s.id.0, micros(s.shift.starts_at), micros(s.shift.ends_at)],
+                )
+                .map_err(store_err)?;
+            }
             write_audit(tx, &audit, None)?;
             get_shift(tx, s.id.0)
                 .map_err(store_err)?

@@ -197,12 +197,12 @@ impl RecordStore for SqliteStore {
     }
 
     async fn get_record(&self, id: RecordId) -> Result<Option<RecordRow>> {
-        self.read(move |c| get(c, id.0)).await
+        self.lookup(move |c| get(c, id.0)).await
     }
 
     async fn record_by_dedupe_key(&self, key: &str) -> Result<Option<RecordRow>> {
         let key = key.to_owned();
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM service_records WHERE dedupe_key = ?1"
             ))?
@@ -277,7 +277,7 @@ impl RecordStore for SqliteStore {
     }
 
     async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             let (minutes, records) = c
                 .prepare_cached(
                     "SELECT minutes, records FROM volunteer_totals WHERE volunteer_id = ?1",
@@ -365,7 +365,7 @@ impl RecordStore for SqliteStore {
     }
 
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(DAY_MINUTES)?
                 .query_row(params![volunteer.0, date_text(day)], |r| r.get(0))
         })

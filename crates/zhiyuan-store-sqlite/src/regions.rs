@@ -49,7 +49,7 @@ impl RegionStore for SqliteStore {
     }
 
     async fn get_region(&self, code: RegionCode) -> Result<Option<Region>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached("SELECT code, name FROM regions WHERE code = ?1")?
                 .query_row([code.as_i64()], |row| {
                     Ok(Region {

@@ -9,13 +9,14 @@ use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{SignupMode, SignupStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    AuditEntry, Page, PageRequest, Result, ShiftId, SignupDetail, SignupId, SignupQuery,
-    SignupRecord, SignupStore, StoreError,
+    AuditEntry, Check, Page, PageRequest, Result, ShiftId, SignupDetail, SignupFacts, SignupId,
+    SignupMade, SignupQuery, SignupRecord, SignupStore, StoreError,
 };
 
 use crate::SqliteStore;
 use crate::conv::{col, micros, opt_time, store_err, time, write_audit};
-use crate::projects::shift_at;
+use crate::projects::{get_project, get_shift, shift_at};
+use crate::volunteers;
 
 const SELECT: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
     s.decided_at FROM signups s JOIN volunteers v ON v.id = s.volunteer_id";
@@ -29,6 +30,25 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SignupRecord> {
         status: col(row, 4, |s: String| SignupStatus::parse(&s))?,
         created_at: time(row, 5)?,
         decided_at: opt_time(row, 6)?,
+    })
+}
+
+/// A sign-up with its shift and project.
+const DETAIL: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
+        s.decided_at,
+        sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
+        sh.accepted, sh.cancelled, sh.version, p.name, p.address
+     FROM signups s
+     JOIN volunteers v ON v.id = s.volunteer_id
+     JOIN shifts sh ON sh.id = s.shift_id
+     JOIN projects p ON p.id = sh.project_id";
+
+fn detail_from_row(row: &Row<'_>) -> rusqlite::Result<SignupDetail> {
+    Ok(SignupDetail {
+        signup: from_row(row)?,
+        shift: shift_at(row, 7)?,
+        project_name: row.get(16)?,
+        address: row.get(17)?,
     })
 }
 
@@ -62,12 +82,25 @@ impl SignupStore for SqliteStore {
         &self,
         shift: ShiftId,
         volunteer: VolunteerId,
-        mode: SignupMode,
         at: OffsetDateTime,
+        check: Check<SignupFacts>,
         audit: &AuditEntry,
-    ) -> Result<SignupRecord> {
+    ) -> Result<SignupMade> {
         let audit = audit.clone();
         self.write(move |tx| {
+            let shift_record = get_shift(tx, shift.0)
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)?;
+            let facts = SignupFacts {
+                project: get_project(tx, shift_record.shift.project.0)
+                    .map_err(store_err)?
+                    .ok_or(StoreError::NotFound)?,
+                shift: shift_record,
+                volunteer: volunteers::get_by(tx, "id", volunteer.0)
+                    .map_err(store_err)?
+                    .ok_or(StoreError::NotFound)?,
+            };
+            check(&facts).map_err(StoreError::Refused)?;
             let existing: Option<(i64, String)> = tx
                 .prepare_cached("SELECT id, status FROM signups WHERE shift_id = ?1 AND volunteer_id = ?2")
                 .and_then(|mut s| {
@@ -79,7 +112,7 @@ impl SignupStore for SqliteStore {
                 && SignupStatus::parse(status).is_some_and(SignupStatus::is_live) {
                     return Err(StoreError::Conflict { field: "volunteer" });
                 }
-            let status = match mode {
+            let status = match facts.project.project.signup_mode {
                 SignupMode::Approval => SignupStatus::Pending,
                 SignupMode::Automatic if take_place(tx, shift.0)? => SignupStatus::Accepted,
                 SignupMode::Automatic => SignupStatus::Waitlisted,
@@ -97,27 +130,39 @@ impl SignupStore for SqliteStore {
                     id
                 }
                 None => {
+                    let sh = &facts.shift.shift;
                     tx.prepare_cached(
-                        "INSERT INTO signups (shift_id, volunteer_id, status, created_at, decided_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO signups (shift_id, volunteer_id, status, created_at, decided_at,
+                             starts_at, ends_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )
                     .and_then(|mut s| {
-                        s.execute(params![shift.0, volunteer.0, status.as_str(), micros(at), decided])
+                        s.execute(params![
+                            shift.0,
+                            volunteer.0,
+                            status.as_str(),
+                            micros(at),
+                            decided,
+                            micros(sh.starts_at),
+                            micros(sh.ends_at)
+                        ])
                     })
                     .map_err(store_err)?;
                     tx.last_insert_rowid()
                 }
             };
             let mut audit = audit;
+            audit.region = Some(facts.project.project.region);
             audit.details = serde_json::json!({ "shift": shift.0, "status": status });
             write_audit(tx, &audit, Some(id.to_string()))?;
-            get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)
+            let signup = get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)?;
+            Ok(SignupMade { signup, facts })
         })
         .await
     }
 
     async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>> {
-        self.read(move |c| get(c, id.0)).await
+        self.lookup(move |c| get(c, id.0)).await
     }
 
     async fn find_signup(
@@ -125,7 +170,7 @@ impl SignupStore for SqliteStore {
         shift: ShiftId,
         volunteer: VolunteerId,
     ) -> Result<Option<SignupRecord>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(&format!(
                 "{SELECT} WHERE s.shift_id = ?1 AND s.volunteer_id = ?2"
             ))?
@@ -227,13 +272,24 @@ impl SignupStore for SqliteStore {
         let status = q.status.map(SignupStatus::as_str);
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let limit = page.limit;
+        // Equality on the filters given, so that their indexes can be used.
+        let sql = format!(
+            "{SELECT} WHERE s.id > ?1 AND {} AND {} AND (?4 IS NULL OR s.status = ?4)
+             ORDER BY s.id LIMIT ?5",
+            if shift.is_some() {
+                "s.shift_id = ?2"
+            } else {
+                "?2 IS NULL"
+            },
+            if volunteer.is_some() {
+                "s.volunteer_id = ?3"
+            } else {
+                "?3 IS NULL"
+            },
+        );
         self.read(move |c| {
             let rows = c
-                .prepare_cached(&format!(
-                    "{SELECT} WHERE s.id > ?1 AND (?2 IS NULL OR s.shift_id = ?2)
-                       AND (?3 IS NULL OR s.volunteer_id = ?3) AND (?4 IS NULL OR s.status = ?4)
-                     ORDER BY s.id LIMIT ?5"
-                ))?
+                .prepare_cached(&sql)?
                 .query_map(
                     params![after, shift, volunteer, status, limit + 1],
                     from_row,
@@ -250,28 +306,13 @@ impl SignupStore for SqliteStore {
         after: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<SignupDetail>> {
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
-                    s.decided_at,
-                    sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
-                    sh.accepted, sh.cancelled, sh.version, p.name, p.address
-                 FROM signups s
-                 JOIN volunteers v ON v.id = s.volunteer_id
-                 JOIN shifts sh ON sh.id = s.shift_id
-                 JOIN projects p ON p.id = sh.project_id
-                 WHERE s.volunteer_id = ?1 AND s.status IN ('pending', 'accepted', 'waitlisted')
-                   AND sh.ends_at > ?2
-                 ORDER BY sh.starts_at, s.id LIMIT ?3",
-            )?
-            .query_map(params![volunteer.0, micros(after), limit], |row| {
-                Ok(SignupDetail {
-                    signup: from_row(row)?,
-                    shift: shift_at(row, 7)?,
-                    project_name: row.get(16)?,
-                    address: row.get(17)?,
-                })
-            })?
+        self.lookup(move |c| {
+            c.prepare_cached(&format!(
+                "{DETAIL} WHERE s.volunteer_id = ?1 AND s.status IN ('pending', 'accepted', 'waitlisted')
+                   AND s.ends_at > ?2
+                 ORDER BY s.starts_at, s.id LIMIT ?3"
+            ))?
+            .query_map(params![volunteer.0, micros(after), limit], detail_from_row)?
             .collect()
         })
         .await

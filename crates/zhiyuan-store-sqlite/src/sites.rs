@@ -71,7 +71,7 @@ impl SiteStore for SqliteStore {
     }
 
     async fn get_site(&self, id: SiteId) -> Result<Option<SiteRecord>> {
-        self.read(move |c| get(c, id.0)).await
+        self.lookup(move |c| get(c, id.0)).await
     }
 
     async fn update_site(&self, s: &SiteRecord, audit: &AuditEntry) -> Result<SiteRecord> {

@@ -91,7 +91,7 @@ fn recompute_star(tx: &Transaction<'_>, volunteer: i64, barred_until: Option<Dat
 impl StarStore for SqliteStore {
     async fn star_rules_for(&self, regions: &[RegionCode]) -> Result<Vec<(RegionCode, StarRules)>> {
         let regions = regions.to_vec();
-        self.read(move |c| {
+        self.lookup(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT rules FROM star_rules WHERE region_code = ?1")?;
             let mut out = Vec::new();
@@ -156,7 +156,7 @@ impl StarStore for SqliteStore {
     }
 
     async fn get_star_application(&self, id: StarApplicationId) -> Result<Option<StarApplication>> {
-        self.read(move |c| get(c, id.0)).await
+        self.lookup(move |c| get(c, id.0)).await
     }
 
     async fn update_star_application(
@@ -207,18 +207,32 @@ impl StarStore for SqliteStore {
         let status = q.status.map(StarStatus::as_str);
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let limit = page.limit;
-        self.read(move |c| {
+        // One volunteer's applications are few and indexed by volunteer: a lookup.
+        let (filter, short) = match volunteer {
+            Some(_) => ("a.volunteer_id = ?4", true),
+            None => ("?4 IS NULL", false),
+        };
+        let sql = format!(
+            "{SELECT} WHERE {filter} AND a.id < ?1
+               AND a.certifier_region >= ?2 AND a.certifier_region < ?3
+               AND (?5 IS NULL OR a.status = ?5)
+             ORDER BY a.id DESC LIMIT ?6"
+        );
+        let query = move |c: &Connection| {
             let rows = c
-                .prepare_cached(&format!(
-                    "{SELECT} WHERE a.id < ?1 AND a.certifier_region >= ?2 AND a.certifier_region < ?3
-                       AND (?4 IS NULL OR a.volunteer_id = ?4) AND (?5 IS NULL OR a.status = ?5)
-                     ORDER BY a.id DESC LIMIT ?6"
-                ))?
-                .query_map(params![before, lo, hi, volunteer, status, limit + 1], from_row)?
+                .prepare_cached(&sql)?
+                .query_map(
+                    params![before, lo, hi, volunteer, status, limit + 1],
+                    from_row,
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::from_rows(rows, limit, |a| vec![a.id.0]))
-        })
-        .await
+        };
+        if short {
+            self.lookup(query).await
+        } else {
+            self.read(query).await
+        }
     }
 
     async fn insert_star_objection(
@@ -274,7 +288,7 @@ impl StarStore for SqliteStore {
     }
 
     async fn volunteer_star(&self, volunteer: VolunteerId) -> Result<Option<VolunteerStar>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached(
                 "SELECT star, label, certified_at, barred_until FROM volunteer_stars
                  WHERE volunteer_id = ?1",

@@ -61,7 +61,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<VolunteerRecord> {
     })
 }
 
-fn get_by(c: &Connection, column: &str, value: i64) -> rusqlite::Result<Option<VolunteerRecord>> {
+pub(crate) fn get_by(
+    c: &Connection,
+    column: &str,
+    value: i64,
+) -> rusqlite::Result<Option<VolunteerRecord>> {
     c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM volunteers WHERE {column} = ?1"
     ))?
@@ -168,14 +172,14 @@ impl VolunteerStore for SqliteStore {
     }
 
     async fn get_volunteer(&self, id: VolunteerId) -> Result<Option<VolunteerRecord>> {
-        self.read(move |c| get_by(c, "id", id.0)).await
+        self.lookup(move |c| get_by(c, "id", id.0)).await
     }
 
     async fn get_volunteer_by_number(
         &self,
         number: VolunteerNumber,
     ) -> Result<Option<VolunteerRecord>> {
-        self.read(move |c| get_by(c, "number", number.as_i64()))
+        self.lookup(move |c| get_by(c, "number", number.as_i64()))
             .await
     }
 
@@ -250,7 +254,7 @@ impl VolunteerStore for SqliteStore {
     }
 
     async fn volunteer_id_bounds(&self) -> Result<Option<(i64, i64)>> {
-        self.read(|c| {
+        self.lookup(|c| {
             c.query_row("SELECT min(id), max(id) FROM volunteers", [], |r| {
                 Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
             })
@@ -277,7 +281,7 @@ impl VolunteerStore for SqliteStore {
     }
 
     async fn document_ciphertext(&self, id: VolunteerId) -> Result<Option<Vec<u8>>> {
-        self.read(move |c| {
+        self.lookup(move |c| {
             c.prepare_cached("SELECT document_ciphertext FROM volunteers WHERE id = ?1")?
                 .query_row([id.0], |r| r.get(0))
                 .optional()

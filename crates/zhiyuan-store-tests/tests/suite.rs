@@ -733,3 +733,242 @@ async fn writers_on_many_tasks_are_all_applied() {
     }
     assert_eq!(store.count_volunteers().await.unwrap(), 64);
 }
+
+/// Writes arriving together (which SQLite commits as one group) keep their own outcomes:
+/// the ones that fail leave nothing behind, the others all land with their audit rows.
+#[tokio::test]
+async fn concurrent_writes_with_failures_among_them_keep_their_own_outcomes() {
+    let (_db, store) = store().await;
+    let before = audit_count(&store).await;
+    // 200 writes for 100 logins: every login is asked for twice.
+    let writes = (0..200).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .insert_account(
+                    &NewAccount {
+                        login: format!("login-{}", i % 100),
+                        display_name: format!("账户{i}"),
+                        password_hash: "$argon2id$fake".into(),
+                        volunteer: None,
+                        grants: vec![],
+                    },
+                    &audit("account.create", "440100"),
+                )
+                .await
+        })
+    });
+    let outcomes = futures::future::join_all(writes).await;
+    let mut created = 0;
+    for outcome in outcomes {
+        match outcome.expect("task") {
+            Ok(_) => created += 1,
+            Err(StoreError::Conflict { field: "login" }) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 100, "one write per login succeeds");
+    for i in 0..100 {
+        let login = format!("login-{i}");
+        assert!(
+            store.find_account(&login).await.unwrap().is_some(),
+            "{login}"
+        );
+    }
+    assert_eq!(
+        audit_count(&store).await - before,
+        100,
+        "the failed writes left no audit rows"
+    );
+}
+
+/// A sign-up follows its shift in time: the volunteer's schedule uses the shift's times
+/// as they are now, not as they were.
+#[tokio::test]
+async fn moving_a_shift_moves_its_sign_ups_in_the_volunteers_schedule() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            None,
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let project = store
+        .insert_project(
+            &sample_project(org.id, now),
+            &audit("project.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let shift_at = |hours: i64| NewShift {
+        project: project.id,
+        position: format!("{hours}点岗"),
+        starts_at: now + Duration::hours(hours),
+        ends_at: now + Duration::hours(hours + 2),
+        capacity: 5,
+    };
+    let early = store
+        .insert_shift(&shift_at(24), &audit("shift.create", "440106"))
+        .await
+        .unwrap();
+    let late = store
+        .insert_shift(&shift_at(48), &audit("shift.create", "440106"))
+        .await
+        .unwrap();
+    store
+        .sign_up(
+            early.id,
+            v.id,
+            now,
+            Box::new(|_| Ok(())),
+            &audit("signup.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let schedule = |after: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .volunteer_schedule(v.id, now + Duration::hours(after), 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|d| d.shift.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(schedule(30).await, []);
+    // The early shift moves onto the late one's hours.
+    let mut moved = early.clone();
+    moved.shift.starts_at = now + Duration::hours(47);
+    moved.shift.ends_at = now + Duration::hours(49);
+    store
+        .update_shift(&moved, &audit("shift.update", "440106"))
+        .await
+        .unwrap();
+    store
+        .sign_up(
+            late.id,
+            v.id,
+            now,
+            Box::new(|_| Ok(())),
+            &audit("signup.create", "440106"),
+        )
+        .await
+        .unwrap();
+    // Both sign-ups now come after the 46th hour, the moved one first.
+    assert_eq!(schedule(46).await, [early.id, late.id]);
+}
+
+/// A refused check leaves no sign-up, takes no place and writes no audit entry.
+#[tokio::test]
+async fn a_refused_sign_up_leaves_nothing_behind() {
+    use zhiyuan_domain::project::ProjectStatus;
+
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            None,
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let project = store
+        .insert_project(
+            &NewProject {
+                status: ProjectStatus::Draft,
+                ..sample_project(org.id, now)
+            },
+            &audit("project.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let shift = store
+        .insert_shift(
+            &NewShift {
+                project: project.id,
+                position: "岗位".into(),
+                starts_at: now + Duration::hours(24),
+                ends_at: now + Duration::hours(26),
+                capacity: 1,
+            },
+            &audit("shift.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let before = audit_count(&store).await;
+    let refused = store
+        .sign_up(
+            shift.id,
+            v.id,
+            now,
+            Box::new(|facts| {
+                assert_eq!(facts.project.project.status, ProjectStatus::Draft);
+                Err(Refusal {
+                    field: "shift",
+                    message: "the project is not open for sign-up".into(),
+                })
+            }),
+            &audit("signup.create", "440106"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refused,
+        StoreError::Refused(Refusal { field: "shift", .. })
+    ));
+    assert!(store.find_signup(shift.id, v.id).await.unwrap().is_none());
+    assert_eq!(
+        store.get_shift(shift.id).await.unwrap().unwrap().accepted,
+        0
+    );
+    assert_eq!(audit_count(&store).await, before);
+}
+
+/// A published project of a team, open for a month from `now`.
+fn sample_project(org: OrgId, now: OffsetDateTime) -> NewProject {
+    use zhiyuan_domain::category::ServiceCategory;
+    use zhiyuan_domain::project::{Conditions, ProjectStatus, SignupMode};
+    NewProject {
+        org,
+        name: "河涌清洁".into(),
+        category: ServiceCategory::Environment,
+        description: String::new(),
+        region: code("440106"),
+        site: None,
+        address: "猎德涌".into(),
+        location: None,
+        geofence_m: None,
+        starts_on: now.date(),
+        ends_on: now.date() + Duration::days(30),
+        conditions: Conditions::default(),
+        risky: false,
+        risk_disclosure: String::new(),
+        insurance: None,
+        signup_mode: SignupMode::Automatic,
+        review_required: false,
+        responsible_person: "李队长".into(),
+        status: ProjectStatus::Published,
+    }
+}

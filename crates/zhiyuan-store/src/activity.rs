@@ -118,6 +118,21 @@ pub struct SignupDetail {
     pub address: String,
 }
 
+/// What a sign-up is checked against, read in the transaction that makes it.
+#[derive(Debug, Clone)]
+pub struct SignupFacts {
+    pub shift: ShiftRecord,
+    pub project: ProjectRecord,
+    pub volunteer: crate::VolunteerRecord,
+}
+
+/// A sign-up made, with the facts it was checked against.
+#[derive(Debug, Clone)]
+pub struct SignupMade {
+    pub signup: SignupRecord,
+    pub facts: SignupFacts,
+}
+
 /// How attendance was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// `id_document.number`), or `version` when the row changed since it was read.
     #[error("conflict on {field}")]
     Conflict { field: &'static str },
+    /// A caller's [`Check`] refused the write, given what the transaction read.
+    #[error("refused on {}: {}", .0.field, .0.message)]
+    Refused(Refusal),
     /// The database cannot be reached or is overloaded; the request may be retried.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -26,6 +29,17 @@ impl StoreError {
         Self::Internal(what.into().into())
     }
 }
+
+/// Why a [`Check`] refused: the request field at fault and a message for the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// A rule of the caller's, run inside a write's transaction on what it read, so that
+/// nothing can change between the check and the write. Refusing rolls the write back.
+pub type Check<T> = Box<dyn FnOnce(&T) -> Result<(), Refusal> + Send>;
 
 /// The request field a unique constraint protects, from the table and the first column of
 /// the constraint: both backends report violations this way.

@@ -22,7 +22,7 @@ pub use activity::*;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use certificates::*;
 pub use corrections::*;
-pub use error::{StoreError, conflict_field};
+pub use error::{Check, Refusal, StoreError, conflict_field};
 pub use page::{Cursor, Page, PageRequest};
 pub use records::*;
 pub use stars::*;

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 use zhiyuan_domain::access::{OrgFacts, Principal};
 use zhiyuan_domain::ids::{AccountId, MembershipId, OrgId, SiteId, VolunteerId};
-use zhiyuan_domain::project::SignupMode;
 use zhiyuan_domain::region::{Region, RegionCode};
 use zhiyuan_domain::stars::StarRules;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
@@ -154,17 +153,20 @@ pub trait ProjectStore {
 
 #[async_trait]
 pub trait SignupStore {
-    /// Signs a volunteer up. Automatic mode takes a free place or joins the waitlist;
-    /// approval mode waits as pending. Conflict on `volunteer` when a live sign-up exists.
-    /// Places are never over-allocated, whatever the concurrency.
+    /// Signs a volunteer up if `check` admits them on the shift, project and volunteer as
+    /// read in the same transaction. The project's mode decides: automatic takes a free
+    /// place or joins the waitlist; approval waits as pending. Conflict on `volunteer`
+    /// when a live sign-up exists; NotFound without the shift or the volunteer. Places
+    /// are never over-allocated, whatever the concurrency. The audit entry takes the
+    /// project's region.
     async fn sign_up(
         &self,
         shift: ShiftId,
         volunteer: VolunteerId,
-        mode: SignupMode,
         at: OffsetDateTime,
+        check: Check<SignupFacts>,
         audit: &AuditEntry,
-    ) -> Result<SignupRecord>;
+    ) -> Result<SignupMade>;
     async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>>;
     async fn find_signup(
         &self,

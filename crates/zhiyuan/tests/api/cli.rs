@@ -43,7 +43,11 @@ async fn seed_writes_a_province_and_refuses_a_second_run() {
         let v = zhiyuan_domain::ids::VolunteerId(id);
         let records = store
             .list_records(
-                &zhiyuan_store::RecordQuery { volunteer: Some(v), current_only: true, ..Default::default() },
+                &zhiyuan_store::RecordQuery {
+                    volunteer: Some(v),
+                    current_only: true,
+                    ..Default::default()
+                },
                 &zhiyuan_store::PageRequest::first(200),
             )
             .await
@@ -51,7 +55,10 @@ async fn seed_writes_a_province_and_refuses_a_second_run() {
         let sum: i64 = records.items.iter().map(|r| r.record.minutes).sum();
         let totals = store.totals(v, 2026).await.unwrap();
         assert!(records.items.len() >= 6, "about 20000/3000 records each");
-        assert_eq!((totals.minutes, totals.records), (sum, records.items.len() as i64));
+        assert_eq!(
+            (totals.minutes, totals.records),
+            (sum, records.items.len() as i64)
+        );
     }
     // The key file was created beside the data, readable only by its owner.
     assert!(dir.path().join("zhiyuan-data/document.key").exists());

@@ -652,8 +652,8 @@ async fn reported_time_waits_for_the_team_and_is_reported_once() {
         .sign_up(
             ShiftId(shift),
             v.id,
-            zhiyuan_domain::project::SignupMode::Automatic,
             OffsetDateTime::now_utc(),
+            Box::new(|_| Ok(())),
             &audit(),
         )
         .await

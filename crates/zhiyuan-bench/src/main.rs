@@ -1,0 +1,522 @@
+//! `zhiyuan-bench`: prepares a seeded database for the load runs of docs/PERFORMANCE.md
+//! and drives the runs that need ordered requests.
+//!
+//! - `prepare`: bench accounts with sessions (tokens written to files), a published
+//!   project with many shifts for sign-ups, shifts open now with accepted sign-ups for
+//!   check-in/check-out, and issued certificates.
+//! - `pairs`: check-in then check-out for distinct volunteers, over HTTP, concurrently.
+//! - `csv`: a batch-entry file of distinct rows.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use zhiyuan_domain::access::{GrantedRole, Principal};
+use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::ids::{AccountId, VolunteerId};
+use zhiyuan_domain::project::{Conditions, ProjectStatus, SignupMode};
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_service::{Actor, CertificateRequest, Ctx, NewStaff, hash_token};
+use zhiyuan_store::{NewAccount, NewProject, NewSession, NewShift, OrgQuery, PageRequest};
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Prepares bench data in the database of the current zhiyuan configuration.
+    Prepare {
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Where the files for the load runs go.
+        #[arg(long, default_value = "bench-data")]
+        out: PathBuf,
+        /// Volunteers given accounts and sessions.
+        #[arg(long, default_value_t = 20_000)]
+        volunteers: usize,
+        /// Shifts to sign up for.
+        #[arg(long, default_value_t = 1_000)]
+        shifts: usize,
+        /// Volunteers signed up, per shift open for check-in (there are 4 such shifts).
+        #[arg(long, default_value_t = 20_000)]
+        attendees: usize,
+        /// Certificates issued.
+        #[arg(long, default_value_t = 2_000)]
+        certificates: usize,
+    },
+    /// Checks volunteers in and out over HTTP: `concurrency` workers, each taking the
+    /// next unused (shift, volunteer) pair, for `seconds`.
+    Pairs {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Fires `n` sign-ups at once, over HTTP, at the prepared 10-place shift and counts
+    /// who got a place.
+    Contention {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 500)]
+        n: usize,
+    },
+    /// Writes a batch-entry CSV of `rows` distinct rows for the bench volunteers.
+    Csv {
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
+}
+
+fn write_lines(path: &Path, lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for line in lines {
+        writeln!(f, "{line}")?;
+    }
+    Ok(())
+}
+
+fn as_volunteer(id: VolunteerId) -> Ctx {
+    Ctx::new(
+        Actor::User(Arc::new(Principal {
+            account: AccountId(0),
+            volunteer: Some(id),
+            grants: vec![],
+        })),
+        "bench",
+    )
+}
+
+async fn prepare(
+    database_url: Option<String>,
+    out: &Path,
+    volunteers: usize,
+    shifts: usize,
+    attendees: usize,
+    certificates: usize,
+) -> anyhow::Result<()> {
+    let mut config = zhiyuan::Config::load(None)?;
+    if let Some(url) = database_url {
+        config.database.url = url;
+    }
+    config.security.argon2_memory_kib = 1024;
+    let app = zhiyuan::build(&config).await?.zhiyuan;
+    let store = app.store().clone();
+    std::fs::create_dir_all(out)?;
+    let system = Ctx::system("bench");
+    let now = OffsetDateTime::now_utc();
+    let expires = now + time::Duration::days(7);
+
+    // An administrator of the province, who runs every team's projects.
+    let admin_token = format!("zy1_bench_admin_{}", now.unix_timestamp());
+    let admin = app
+        .create_staff(
+            &system,
+            NewStaff {
+                login: format!("bench-admin-{}", now.unix_timestamp()),
+                display_name: "压测管理员".into(),
+                password: "bench-password".into(),
+                role: GrantedRole::JurisdictionAdmin,
+                region: Some(RegionCode::parse("440000").map_err(|e| anyhow::anyhow!(e.reason))?),
+                site: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    store
+        .insert_session(&NewSession {
+            token_hash: hash_token(&admin_token),
+            account: admin.id,
+            created_at: now,
+            expires_at: expires,
+        })
+        .await?;
+    write_lines(&out.join("admin.txt"), [admin_token])?;
+
+    // Volunteers with accounts and live sessions.
+    let (first, last) = store
+        .volunteer_id_bounds()
+        .await?
+        .context("seed the database first")?;
+    let ids: Vec<i64> = (first..=last).take(volunteers.max(attendees)).collect();
+    let mut lines = Vec::with_capacity(ids.len());
+    let started = Instant::now();
+    for id in &ids {
+        let v = store
+            .get_volunteer(VolunteerId(*id))
+            .await?
+            .context("volunteer")?;
+        let token = format!("zy1_bench_{id}_{}", now.unix_timestamp());
+        let audit = system.audit("account.create", "account", "", None);
+        let account = store
+            .insert_account(
+                &NewAccount {
+                    login: v.number.to_string(),
+                    display_name: v.profile.name.clone(),
+                    password_hash: "$argon2id$bench-no-login".into(),
+                    volunteer: Some(v.id),
+                    grants: vec![],
+                },
+                &audit,
+            )
+            .await;
+        let account = match account {
+            Ok(a) => a,
+            Err(zhiyuan_store::StoreError::Conflict { .. }) => store
+                .find_account(&v.number.to_string())
+                .await?
+                .context("account")?,
+            Err(e) => return Err(e.into()),
+        };
+        store
+            .insert_session(&NewSession {
+                token_hash: hash_token(&token),
+                account: account.id,
+                created_at: now,
+                expires_at: expires,
+            })
+            .await?;
+        lines.push(format!("{} {token}", v.number));
+    }
+    eprintln!("{} sessions in {:.1?}", lines.len(), started.elapsed());
+    write_lines(
+        &out.join("tokens.txt"),
+        lines.iter().take(volunteers).cloned(),
+    )?;
+    write_lines(
+        &out.join("numbers.txt"),
+        lines
+            .iter()
+            .map(|l| l.split(' ').next().unwrap_or_default().to_owned()),
+    )?;
+
+    // A project to sign up for: many shifts over the next month, more places than
+    // takers. Consecutive shifts fall on different days, so that a volunteer signing up
+    // for several (as the load run does) gets the occasional overlap, not a pile of them.
+    let team = store
+        .list_orgs(&OrgQuery::default(), &PageRequest::first(1))
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .context("a team")?;
+    let today = zhiyuan_domain::clock::china_date(now);
+    let project = |name: &str| NewProject {
+        org: team.id,
+        name: name.into(),
+        category: ServiceCategory::Events,
+        description: "压测".into(),
+        region: team.org.region,
+        site: None,
+        address: "压测地点".into(),
+        location: None,
+        geofence_m: None,
+        starts_on: today - time::Duration::days(1),
+        ends_on: today + time::Duration::days(30),
+        conditions: Conditions {
+            minors_allowed: true,
+            ..Conditions::default()
+        },
+        risky: false,
+        risk_disclosure: String::new(),
+        insurance: None,
+        signup_mode: SignupMode::Automatic,
+        review_required: false,
+        responsible_person: "压测".into(),
+        status: ProjectStatus::Draft,
+    };
+    let p = app
+        .create_project(&system, project("报名压测"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    app.change_project_status(&system, p.id, ProjectStatus::Published, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut signup_shifts = Vec::with_capacity(shifts);
+    for i in 0..shifts {
+        let (day, slot) = ((i % 28) as i64, (i / 28) as i64);
+        let start = now + time::Duration::days(1 + day) + time::Duration::minutes(slot * 20);
+        let s = app
+            .create_shift(
+                &system,
+                NewShift {
+                    project: p.id,
+                    position: format!("岗位{i}"),
+                    starts_at: start,
+                    ends_at: start + time::Duration::hours(2),
+                    capacity: 100_000,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        signup_shifts.push(s.id.0.to_string());
+    }
+    write_lines(&out.join("shifts.txt"), signup_shifts)?;
+    let contended = app
+        .create_shift(
+            &system,
+            NewShift {
+                project: p.id,
+                position: "10个名额".into(),
+                starts_at: now + time::Duration::days(2),
+                ends_at: now + time::Duration::days(2) + time::Duration::hours(2),
+                capacity: 10,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    write_lines(&out.join("contention.txt"), [contended.id.0.to_string()])?;
+
+    // Shifts open for check-in now, each with `attendees` accepted sign-ups.
+    let p = app
+        .create_project(&system, project("签到压测"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    app.change_project_status(&system, p.id, ProjectStatus::Published, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut pairs = Vec::new();
+    let started = Instant::now();
+    for i in 0..4 {
+        let start = now + time::Duration::minutes(30 + i);
+        let s = app
+            .create_shift(
+                &system,
+                NewShift {
+                    project: p.id,
+                    position: format!("签到{i}"),
+                    starts_at: start,
+                    ends_at: start + time::Duration::hours(8),
+                    capacity: 100_000,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for line in lines.iter().take(attendees) {
+            let number = line.split(' ').next().unwrap_or_default();
+            let v = store
+                .get_volunteer_by_number(
+                    zhiyuan_domain::volunteer_number::VolunteerNumber::parse(number)
+                        .map_err(|e| anyhow::anyhow!(e.reason))?,
+                )
+                .await?
+                .context("volunteer")?;
+            let audit = system.audit("signup.create", "signup", "", None);
+            store
+                .sign_up(s.id, v.id, now, Box::new(|_| Ok(())), &audit)
+                .await?;
+            pairs.push(format!("{} {number}", s.id.0));
+        }
+    }
+    eprintln!(
+        "{} attendance sign-ups in {:.1?}",
+        pairs.len(),
+        started.elapsed()
+    );
+    write_lines(&out.join("pairs.txt"), pairs)?;
+
+    // Certificates to verify and download.
+    let mut numbers = Vec::with_capacity(certificates);
+    for id in ids.iter().take(certificates) {
+        let c = app
+            .issue_certificate(
+                &as_volunteer(VolunteerId(*id)),
+                CertificateRequest::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        numbers.push(c.certificate.number);
+    }
+    write_lines(&out.join("certificates.txt"), numbers)?;
+    eprintln!("prepared in {}", out.display());
+    Ok(())
+}
+
+async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
+    let admin = std::fs::read_to_string(dir.join("admin.txt"))?
+        .trim()
+        .to_owned();
+    let work: Arc<Vec<(String, String)>> = Arc::new(
+        std::fs::read_to_string(dir.join("pairs.txt"))?
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers = (0..concurrency).map(|_| {
+        let (client, work, next, admin, url) = (
+            client.clone(),
+            work.clone(),
+            next.clone(),
+            admin.clone(),
+            url.to_owned(),
+        );
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((shift, number)) = work.get(i) else {
+                    break;
+                };
+                let t = Instant::now();
+                let mut ok = true;
+                for action in ["check-in", "check-out"] {
+                    let r = client
+                        .post(format!("{url}/api/v1/shifts/{shift}/{action}"))
+                        .bearer_auth(&admin)
+                        .json(&serde_json::json!({ "volunteer": number }))
+                        .send()
+                        .await;
+                    ok &= r.is_ok_and(|r| r.status().is_success());
+                }
+                if ok {
+                    latencies.push(t.elapsed());
+                } else {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for w in futures::future::join_all(workers).await {
+        let (l, f) = w?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "{} check-in/check-out pairs in {secs:.1} s: {:.0} pairs/s; pair latency p50 {:?}, p99 {:?}; {failures} failed",
+        latencies.len(),
+        latencies.len() as f64 / secs,
+        pct(0.5),
+        pct(0.99)
+    );
+    Ok(())
+}
+
+async fn contention(url: &str, dir: &Path, n: usize) -> anyhow::Result<()> {
+    let shift = std::fs::read_to_string(dir.join("contention.txt"))?
+        .trim()
+        .to_owned();
+    let tokens: Vec<String> = std::fs::read_to_string(dir.join("tokens.txt"))?
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1).map(str::to_owned))
+        .take(n)
+        .collect();
+    anyhow::ensure!(tokens.len() == n, "only {} tokens prepared", tokens.len());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(n)
+        .build()?;
+    let started = Instant::now();
+    let requests = tokens.iter().map(|t| {
+        client
+            .post(format!("{url}/api/v1/shifts/{shift}/signups"))
+            .bearer_auth(t)
+            .send()
+    });
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for r in futures::future::join_all(requests).await {
+        let status = match r {
+            Ok(r) => {
+                let code = r.status();
+                let body: serde_json::Value = r.json().await.unwrap_or_default();
+                body["signup"]["status"]
+                    .as_str()
+                    .map_or_else(|| format!("HTTP {code}"), str::to_owned)
+            }
+            Err(e) => format!("error {e}"),
+        };
+        *counts.entry(status).or_default() += 1;
+    }
+    println!(
+        "{n} simultaneous sign-ups for 10 places in {:.1?}: {counts:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn csv(dir: &Path, rows: usize) -> anyhow::Result<()> {
+    let numbers: Vec<String> = std::fs::read_to_string(dir.join("numbers.txt"))?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    anyhow::ensure!(!numbers.is_empty(), "run prepare first");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("batch.csv"))?);
+    writeln!(
+        f,
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person"
+    )?;
+    let base = time::macros::date!(2026 - 11 - 20);
+    for i in 0..rows {
+        let number = &numbers[i % numbers.len()];
+        // Distinct rows; at most a few per volunteer and day.
+        let day = base - time::Duration::days((i / numbers.len()) as i64 % 300);
+        writeln!(
+            f,
+            "{number},社区服务第{i}期,{day},社区活动中心,协助活动,2,批量录入"
+        )?;
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Prepare {
+            database_url,
+            out,
+            volunteers,
+            shifts,
+            attendees,
+            certificates,
+        } => {
+            prepare(
+                database_url,
+                &out,
+                volunteers,
+                shifts,
+                attendees,
+                certificates,
+            )
+            .await
+        }
+        Command::Pairs {
+            url,
+            dir,
+            concurrency,
+            seconds,
+        } => pairs(&url, &dir, concurrency, seconds).await,
+        Command::Contention { url, dir, n } => contention(&url, &dir, n).await,
+        Command::Csv { dir, rows } => csv(&dir, rows),
+    }
+}
