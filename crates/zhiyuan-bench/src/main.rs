@@ -33,25 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Prepares bench data in the database of the current zhiyuan configuration.
-    Prepare {
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Where the files for the load runs go.
-        #[arg(long, default_value = "bench-data")]
-        out: PathBuf,
-        /// Volunteers given accounts and sessions.
-        #[arg(long, default_value_t = 20_000)]
-        volunteers: usize,
-        /// Shifts to sign up for.
-        #[arg(long, default_value_t = 1_000)]
-        shifts: usize,
-        /// Volunteers signed up, per shift open for check-in (there are 4 such shifts).
-        #[arg(long, default_value_t = 20_000)]
-        attendees: usize,
-        /// Certificates issued.
-        #[arg(long, default_value_t = 2_000)]
-        certificates: usize,
-    },
+    Prepare(PrepareArgs),
     /// Checks volunteers in and out over HTTP: `concurrency` workers, each taking the
     /// next unused (shift, volunteer) pair, for `seconds`.
     Pairs {
@@ -83,6 +65,31 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct PrepareArgs {
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Where the files for the load runs go.
+    #[arg(long, default_value = "bench-data")]
+    out: PathBuf,
+    /// Volunteers given accounts and sessions.
+    #[arg(long, default_value_t = 20_000)]
+    volunteers: usize,
+    /// Volunteers passed over first (by id), so that a later run can start with
+    /// volunteers an earlier one left untouched.
+    #[arg(long, default_value_t = 0)]
+    skip: usize,
+    /// Shifts to sign up for.
+    #[arg(long, default_value_t = 1_000)]
+    shifts: usize,
+    /// Volunteers signed up, per shift open for check-in (there are 4 such shifts).
+    #[arg(long, default_value_t = 25_000)]
+    attendees: usize,
+    /// Certificates issued.
+    #[arg(long, default_value_t = 2_000)]
+    certificates: usize,
+}
+
 fn write_lines(path: &Path, lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     for line in lines {
@@ -102,14 +109,17 @@ fn as_volunteer(id: VolunteerId) -> Ctx {
     )
 }
 
-async fn prepare(
-    database_url: Option<String>,
-    out: &Path,
-    volunteers: usize,
-    shifts: usize,
-    attendees: usize,
-    certificates: usize,
-) -> anyhow::Result<()> {
+async fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
+    let PrepareArgs {
+        database_url,
+        out,
+        volunteers,
+        skip,
+        shifts,
+        attendees,
+        certificates,
+    } = args;
+    let out = out.as_path();
     let mut config = zhiyuan::Config::load(None)?;
     if let Some(url) = database_url {
         config.database.url = url;
@@ -153,7 +163,10 @@ async fn prepare(
         .volunteer_id_bounds()
         .await?
         .context("seed the database first")?;
-    let ids: Vec<i64> = (first..=last).take(volunteers.max(attendees)).collect();
+    let ids: Vec<i64> = (first..=last)
+        .skip(skip)
+        .take(volunteers.max(attendees))
+        .collect();
     let mut lines = Vec::with_capacity(ids.len());
     let started = Instant::now();
     for id in &ids {
@@ -492,24 +505,7 @@ fn csv(dir: &Path, rows: usize) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Prepare {
-            database_url,
-            out,
-            volunteers,
-            shifts,
-            attendees,
-            certificates,
-        } => {
-            prepare(
-                database_url,
-                &out,
-                volunteers,
-                shifts,
-                attendees,
-                certificates,
-            )
-            .await
-        }
+        Command::Prepare(args) => prepare(args).await,
         Command::Pairs {
             url,
             dir,

@@ -80,18 +80,9 @@ impl Zhiyuan {
                 StoreError::NotFound => ServiceError::NotFound("shift"),
                 other => other.into(),
             })?;
-        // Overlaps are only warned about, so they are looked for outside the sign-up's
-        // transaction. The schedule comes soonest first: every shift starting before
-        // this one ends and ending after it starts is among the first.
-        let shift = &made.facts.shift.shift;
-        let warnings = self
-            .0
-            .store
-            .volunteer_schedule(volunteer_id, shift.starts_at, 50)
-            .await?
-            .into_iter()
-            .take_while(|d| d.shift.shift.starts_at < shift.ends_at)
-            .filter(|d| d.signup.id != made.signup.id)
+        let warnings = made
+            .overlaps
+            .iter()
             .map(|d| {
                 format!(
                     "overlaps your shift \"{}\" of {}",

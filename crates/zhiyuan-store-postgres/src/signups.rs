@@ -189,12 +189,32 @@ impl SignupStore for PgStore {
         let mut audit = audit.clone();
         audit.region = Some(facts.project.project.region);
         audit.details = serde_json::json!({ "shift": shift.0, "status": status });
-        let ((), signup) =
-            futures::try_join!(write_audit(&tx, &audit, Some(id.to_string())), async {
-                fetch(&tx, id, false).await?.ok_or(StoreError::NotFound)
-            },)?;
+        let sh = &facts.shift.shift;
+        let overlaps = async {
+            let stmt = tx
+                .prepare_cached(&format!(
+                    "{} WHERE s.volunteer_id = $1
+                       AND s.status IN ('pending', 'accepted', 'waitlisted')
+                       AND s.ends_at > $2 AND s.starts_at < $3 AND s.id <> $4
+                     ORDER BY s.starts_at, s.id LIMIT 20",
+                    detail_select()
+                ))
+                .await
+                .map_err(pg_err)?;
+            let rows = tx
+                .query(&stmt, &[&volunteer.0, &sh.starts_at, &sh.ends_at, &id])
+                .await
+                .map_err(pg_err)?;
+            rows.iter().map(detail_from_row).collect::<Result<Vec<_>>>()
+        };
+        // Pipelined on the one connection.
+        let ((), signup, overlaps) = futures::try_join!(
+            write_audit(&tx, &audit, Some(id.to_string())),
+            async { fetch(&tx, id, false).await?.ok_or(StoreError::NotFound) },
+            overlaps,
+        )?;
         tx.commit().await.map_err(pg_err)?;
-        Ok(SignupMade { signup, facts })
+        Ok(SignupMade { signup, overlaps })
     }
 
     async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>> {

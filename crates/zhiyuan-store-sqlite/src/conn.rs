@@ -2,7 +2,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,8 +53,8 @@ pub fn path_of_url(url: &str) -> Option<PathBuf> {
 
 /// Page cache of the writer, in KiB.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
-/// Page cache of each reader, in KiB: readers read through the shared memory map, so a
-/// private cache only holds hot interior pages.
+/// Page cache of each reader, in KiB. Every commit by the writer empties it (WAL), so a
+/// large one would only hold pages until the next write; the OS page cache is shared.
 const READER_CACHE_KIB: i64 = 8 * 1024;
 
 fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
@@ -101,12 +101,12 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self> {
         let path = path_of_url(url)
             .ok_or_else(|| StoreError::corrupt(format!("not a sqlite:// URL: {url}")))?;
-        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+        tokio::task::spawn_blocking(move || Self::open_blocking(path, WalLimits::default()))
             .await
             .map_err(|e| StoreError::corrupt(e.to_string()))?
     }
 
-    fn open_blocking(path: PathBuf) -> Result<Self> {
+    fn open_blocking(path: PathBuf, limits: WalLimits) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
@@ -116,13 +116,15 @@ impl SqliteStore {
         crate::migrate::migrate(&mut writer)?;
         // Checkpoints run on a thread of their own, off the writer's path.
         writer
-            .execute_batch(
+            .execute_batch(&format!(
                 "PRAGMA wal_autocheckpoint = 0;
-                 PRAGMA journal_size_limit = 67108864;",
-            )
+                 PRAGMA journal_size_limit = {};",
+                limits.file_bytes
+            ))
             .map_err(store_err)?;
         let checkpointer = open_conn(&path, false)?;
         let commits = Arc::new(AtomicU64::new(0));
+        let wal_frames = Arc::new(AtomicI64::new(0));
         let (jobs, queue) = mpsc::channel(WRITE_QUEUE);
         let (stop, stopped) = std::sync::mpsc::channel();
         let start = |name: &str, run: Box<dyn FnOnce() + Send>| {
@@ -131,14 +133,19 @@ impl SqliteStore {
                 .spawn(run)
                 .map_err(|e| StoreError::Unavailable(format!("cannot start {name}: {e}")))
         };
-        let counted = commits.clone();
+        let wal = Wal {
+            commits,
+            frames: wal_frames,
+            restart_frames: limits.restart_frames,
+        };
+        let seen = wal.clone();
         start(
             "zhiyuan-sqlite-writer",
-            Box::new(move || run_writer(writer, queue, &counted)),
+            Box::new(move || run_writer(writer, queue, &seen)),
         )?;
         start(
             "zhiyuan-sqlite-checkpointer",
-            Box::new(move || run_checkpointer(checkpointer, &commits, &stopped)),
+            Box::new(move || run_checkpointer(checkpointer, &wal, &stopped)),
         )?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
@@ -285,9 +292,40 @@ fn in_savepoint<T>(
     result
 }
 
+/// What the writer and the checkpointer tell each other about the WAL.
+#[derive(Clone)]
+struct Wal {
+    /// Transactions committed so far (by the writer).
+    commits: Arc<AtomicU64>,
+    /// Frames in the WAL at the last checkpoint (seen by the checkpointer).
+    frames: Arc<AtomicI64>,
+    /// See [`WalLimits::restart_frames`].
+    restart_frames: i64,
+}
+
+/// How large the WAL may grow.
+#[derive(Debug, Clone, Copy)]
+struct WalLimits {
+    /// Frames (pages, 4 KiB each) beyond which the writer restarts the WAL. Passive
+    /// checkpoints copy pages into the database file but never let the WAL start over
+    /// while writes keep coming, so without this it would grow as long as a load lasts.
+    restart_frames: i64,
+    /// The size the WAL file is cut back to when it restarts (`journal_size_limit`).
+    file_bytes: i64,
+}
+
+impl Default for WalLimits {
+    fn default() -> Self {
+        Self {
+            restart_frames: 32_768,
+            file_bytes: 64 << 20,
+        }
+    }
+}
+
 /// The writer thread: takes the waiting writes (at most [`GROUP_MAX`]) into one immediate
 /// transaction, commits, then reports each outcome. Stops when every store handle is gone.
-fn run_writer(mut conn: Connection, mut queue: mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run_writer(mut conn: Connection, mut queue: mpsc::Receiver<Job>, wal: &Wal) {
     while let Some(first) = queue.blocking_recv() {
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
@@ -304,10 +342,27 @@ fn run_writer(mut conn: Connection, mut queue: mpsc::Receiver<Job>, commits: &At
             delivers.push(job(Some(&tx)));
         }
         let committed = tx.commit().map_err(store_err);
-        commits.fetch_add(1, Ordering::Relaxed);
+        wal.commits.fetch_add(1, Ordering::Relaxed);
         for deliver in delivers {
             deliver(committed.as_ref().map(|_| ()));
         }
+        if wal.frames.load(Ordering::Relaxed) > wal.restart_frames {
+            restart_wal(&conn);
+            wal.frames.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Copies what the checkpointer has not yet copied (little, usually) and waits for
+/// readers to leave the WAL, so that the next commit writes it from the start again and
+/// the file is cut back to `journal_size_limit`. No other writer can be waiting: this
+/// thread is the only one. If the checkpointer holds the checkpoint lock, the next
+/// commit tries again.
+fn restart_wal(conn: &Connection) {
+    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => {}
+        Ok(_) => tracing::debug!("WAL restart postponed: a checkpoint or a reader is busy"),
+        Err(e) => tracing::warn!(error = %e, "SQLite WAL restart failed; retrying later"),
     }
 }
 
@@ -316,17 +371,69 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// The checkpointer thread: copies committed pages from the WAL into the database file
 /// (a passive checkpoint: it never blocks the writer or readers), when there were new
-/// commits. Stops when the store is dropped.
-fn run_checkpointer(conn: Connection, commits: &AtomicU64, stop: &std::sync::mpsc::Receiver<()>) {
+/// commits, and tells the writer how long the WAL has grown. Stops when the store is
+/// dropped.
+fn run_checkpointer(conn: Connection, wal: &Wal, stop: &std::sync::mpsc::Receiver<()>) {
     let mut seen = 0;
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
     {
-        let now = commits.load(Ordering::Relaxed);
+        let now = wal.commits.load(Ordering::Relaxed);
         if now != seen {
             seen = now;
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying later");
+            // One row: busy, frames in the WAL, frames copied.
+            match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+                Ok(frames) => wal.frames.store(frames, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; retrying later"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under a steady stream of writes the WAL file stays near its limit: the writer
+    /// restarts it once the checkpointer has seen it grow past `restart_frames`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_does_not_grow_without_bound_under_steady_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wal.db");
+        let limits = WalLimits {
+            restart_frames: 64,
+            file_bytes: 256 << 10,
+        };
+        let store = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || SqliteStore::open_blocking(path, limits)
+        })
+        .await
+        .expect("join")
+        .expect("open");
+        store
+            .write(|tx| {
+                tx.execute("CREATE TABLE filler (body BLOB NOT NULL)", [])
+                    .map_err(store_err)
+            })
+            .await
+            .expect("create table");
+        // About 8 MB of pages over 3 seconds: six checkpoint periods.
+        let started = std::time::Instant::now();
+        let mut written = 0;
+        while started.elapsed() < Duration::from_secs(3) || written < 2_000 {
+            store
+                .write(|tx| {
+                    tx.execute("INSERT INTO filler (body) VALUES (zeroblob(4000))", [])
+                        .map_err(store_err)
+                })
+                .await
+                .expect("insert");
+            written += 1;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let wal = std::fs::metadata(path.with_extension("db-wal"))
+            .expect("WAL file")
+            .len();
+        assert!(wal < 2 << 20, "the WAL file has grown to {wal} bytes");
     }
 }

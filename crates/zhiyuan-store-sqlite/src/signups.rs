@@ -156,7 +156,25 @@ impl SignupStore for SqliteStore {
             audit.details = serde_json::json!({ "shift": shift.0, "status": status });
             write_audit(tx, &audit, Some(id.to_string()))?;
             let signup = get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)?;
-            Ok(SignupMade { signup, facts })
+            // Overlaps are found here rather than by a reader afterwards: the writer's
+            // page cache is warm, a reader's is emptied by every commit.
+            let sh = &facts.shift.shift;
+            let overlaps = tx
+                .prepare_cached(&format!(
+                    "{DETAIL} WHERE s.volunteer_id = ?1
+                       AND s.status IN ('pending', 'accepted', 'waitlisted')
+                       AND s.ends_at > ?2 AND s.starts_at < ?3 AND s.id <> ?4
+                     ORDER BY s.starts_at, s.id LIMIT 20"
+                ))
+                .and_then(|mut q| {
+                    q.query_map(
+                        params![volunteer.0, micros(sh.starts_at), micros(sh.ends_at), id],
+                        detail_from_row,
+                    )?
+                    .collect()
+                })
+                .map_err(store_err)?;
+            Ok(SignupMade { signup, overlaps })
         })
         .await
     }

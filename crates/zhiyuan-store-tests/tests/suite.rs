@@ -782,8 +782,8 @@ async fn concurrent_writes_with_failures_among_them_keep_their_own_outcomes() {
     );
 }
 
-/// A sign-up follows its shift in time: the volunteer's schedule uses the shift's times
-/// as they are now, not as they were.
+/// A sign-up follows its shift in time: the overlaps a new sign-up reports and the
+/// volunteer's schedule use the shift's times as they are now, not as they were.
 #[tokio::test]
 async fn moving_a_shift_moves_its_sign_ups_in_the_volunteers_schedule() {
     let (_db, store) = store().await;
@@ -857,7 +857,7 @@ async fn moving_a_shift_moves_its_sign_ups_in_the_volunteers_schedule() {
         .update_shift(&moved, &audit("shift.update", "440106"))
         .await
         .unwrap();
-    store
+    let made = store
         .sign_up(
             late.id,
             v.id,
@@ -867,6 +867,8 @@ async fn moving_a_shift_moves_its_sign_ups_in_the_volunteers_schedule() {
         )
         .await
         .unwrap();
+    let overlapping: Vec<_> = made.overlaps.iter().map(|d| d.shift.id).collect();
+    assert_eq!(overlapping, [early.id]);
     // Both sign-ups now come after the 46th hour, the moved one first.
     assert_eq!(schedule(46).await, [early.id, late.id]);
 }

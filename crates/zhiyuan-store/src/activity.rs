@@ -126,11 +126,12 @@ pub struct SignupFacts {
     pub volunteer: crate::VolunteerRecord,
 }
 
-/// A sign-up made, with the facts it was checked against.
+/// A sign-up made, with the volunteer's other live sign-ups whose shifts overlap it
+/// (the first 20).
 #[derive(Debug, Clone)]
 pub struct SignupMade {
     pub signup: SignupRecord,
-    pub facts: SignupFacts,
+    pub overlaps: Vec<SignupDetail>,
 }
 
 /// How attendance was taken.
