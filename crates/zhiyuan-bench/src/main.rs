@@ -6,6 +6,8 @@
 //!   check-in/check-out, and issued certificates.
 //! - `pairs`: check-in then check-out for distinct volunteers, over HTTP, concurrently.
 //! - `csv`: a batch-entry file of distinct rows.
+//! - `rate`: reads of random volunteers' totals or star at a fixed request rate, for
+//!   latency that is not the scheduler's queueing at saturation.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,22 @@ enum Command {
         dir: PathBuf,
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+    },
+    /// Reads random bench volunteers' `totals` or `star` at a fixed rate (open loop) and
+    /// reports latency percentiles.
+    Rate {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        /// `totals` or `star`.
+        #[arg(long, default_value = "totals")]
+        what: String,
+        /// Requests per second.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u32,
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
     },
 }
 
@@ -421,18 +439,90 @@ async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyho
     }
     let secs = started.elapsed().as_secs_f64();
     latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
     println!(
         "{} check-in/check-out pairs in {secs:.1} s: {:.0} pairs/s; pair latency p50 {:?}, p99 {:?}; {failures} failed",
         latencies.len(),
         latencies.len() as f64 / secs,
-        pct(0.5),
-        pct(0.99)
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    Ok(())
+}
+
+/// The `p` quantile of sorted latencies.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted
+        .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Reads `/api/v1/volunteers/{number}/{what}` for random prepared volunteers, `rate`
+/// requests per second, as an administrator. Requests leave on schedule whether or not
+/// earlier ones have been answered (open loop), and each latency counts from when its
+/// request was due, so a stall shows in every request it delayed.
+async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> anyhow::Result<()> {
+    use rand::Rng;
+    let admin = std::fs::read_to_string(dir.join("admin.txt"))?
+        .trim()
+        .to_owned();
+    let numbers: Arc<Vec<String>> = Arc::new(
+        std::fs::read_to_string(dir.join("numbers.txt"))?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    );
+    anyhow::ensure!(!numbers.is_empty(), "run prepare first");
+    let client = reqwest::Client::builder().build()?;
+    let started = tokio::time::Instant::now();
+    let total = u64::from(rate) * seconds;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut requests = tokio::task::JoinSet::new();
+    let mut sent = 0u64;
+    let mut ms = 0u64;
+    while sent < total {
+        tick.tick().await;
+        ms += 1;
+        // Due by the end of this millisecond.
+        let due_now = (u64::from(rate) * ms / 1000).min(total);
+        while sent < due_now {
+            let due = started + Duration::from_micros(sent * 1_000_000 / u64::from(rate));
+            let number = numbers[rand::thread_rng().gen_range(0..numbers.len())].clone();
+            let (client, admin) = (client.clone(), admin.clone());
+            let target = format!("{url}/api/v1/volunteers/{number}/{what}");
+            requests.spawn(async move {
+                let ok = client
+                    .get(target)
+                    .bearer_auth(admin)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                (ok, due.elapsed())
+            });
+            sent += 1;
+        }
+    }
+    let mut latencies = Vec::with_capacity(total as usize);
+    let mut failures = 0;
+    while let Some(done) = requests.join_next().await {
+        let (ok, latency) = done?;
+        if ok {
+            latencies.push(latency);
+        } else {
+            failures += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort();
+    println!(
+        "{} {what} reads at {rate}/s in {secs:.1} s: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?}; {failures} failed",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.9),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 0.999),
+        latencies.last().copied().unwrap_or_default(),
     );
     Ok(())
 }
@@ -514,5 +604,12 @@ async fn main() -> anyhow::Result<()> {
         } => pairs(&url, &dir, concurrency, seconds).await,
         Command::Contention { url, dir, n } => contention(&url, &dir, n).await,
         Command::Csv { dir, rows } => csv(&dir, rows),
+        Command::Rate {
+            url,
+            dir,
+            what,
+            rate: per_second,
+            seconds,
+        } => rate(&url, &dir, &what, per_second, seconds).await,
     }
 }

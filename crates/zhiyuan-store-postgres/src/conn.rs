@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_signup_times",
         include_str!("../migrations/0008_signup_times.sql"),
     ),
+    (
+        9,
+        "0009_day_minutes",
+        include_str!("../migrations/0009_day_minutes.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

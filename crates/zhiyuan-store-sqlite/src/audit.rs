@@ -17,15 +17,26 @@ impl AuditStore for SqliteStore {
         let (stype, sid) = q.subject.clone().unzip();
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let limit = page.limit;
+        // The filters given are spelled out, so that their indexes can be used.
+        let sql = format!(
+            "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
+                region_code, reason, details
+             FROM audit_log
+             WHERE id < ?1 AND {} AND {}
+             ORDER BY id DESC LIMIT ?7",
+            if within {
+                "?2 = 1 AND region_code >= ?3 AND region_code < ?4"
+            } else {
+                "?2 = 0 AND ?3 <= ?4"
+            },
+            if stype.is_some() {
+                "subject_type = ?5 AND subject_id = ?6"
+            } else {
+                "?5 IS NULL AND ?6 IS NULL"
+            },
+        );
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
-                    region_code, reason, details
-                 FROM audit_log
-                 WHERE id < ?1 AND (?2 = 0 OR (region_code >= ?3 AND region_code < ?4))
-                   AND (?5 IS NULL OR (subject_type = ?5 AND subject_id = ?6))
-                 ORDER BY id DESC LIMIT ?7",
-            )?;
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(
                     params![before, within, lo, hi, stype, sid, limit + 1],

@@ -7,6 +7,18 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{AuditEntry, StoreError, conflict_field};
 
 /// Microseconds since the epoch.
+/// `column = ?n` when a filter is given, `?n IS NULL` (true) when it is not. With the query
+/// planner's stability guarantee on, a plan cannot depend on which parameters are NULL,
+/// so `(?n IS NULL OR column = ?n)` would never use `column`'s index: the SQL itself must
+/// say which filters apply. Each combination is a statement of its own in the cache.
+pub fn eq_filter(column: &str, n: usize, given: bool) -> String {
+    if given {
+        format!("{column} = ?{n}")
+    } else {
+        format!("?{n} IS NULL")
+    }
+}
+
 pub fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
 }

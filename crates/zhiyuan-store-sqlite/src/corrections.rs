@@ -12,7 +12,7 @@ use zhiyuan_store::{
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, date, date_text, json, micros, opt_time, store_err, time, to_json, write_audit,
+    col, date, date_text, eq_filter, json, micros, opt_time, store_err, time, to_json, write_audit,
 };
 use crate::records::{self, count, insert_row};
 
@@ -141,13 +141,15 @@ impl CorrectionStore for SqliteStore {
         let status = q.status.map(CorrectionStatus::as_str);
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let limit = page.limit;
+        let sql = format!(
+            "{SELECT} WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
+             ORDER BY id DESC LIMIT ?5",
+            eq_filter("org_id", 2, org.is_some()),
+            eq_filter("volunteer_id", 3, volunteer.is_some()),
+        );
         self.read(move |c| {
             let rows = c
-                .prepare_cached(&format!(
-                    "{SELECT} WHERE id < ?1 AND (?2 IS NULL OR org_id = ?2)
-                       AND (?3 IS NULL OR volunteer_id = ?3) AND (?4 IS NULL OR status = ?4)
-                     ORDER BY id DESC LIMIT ?5"
-                ))?
+                .prepare_cached(&sql)?
                 .query_map(params![before, org, volunteer, status, limit + 1], from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::from_rows(rows, limit, |c| vec![c.id.0]))

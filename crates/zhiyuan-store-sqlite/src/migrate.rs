@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_signup_times",
         include_str!("../migrations/0008_signup_times.sql"),
     ),
+    (
+        9,
+        "0009_day_minutes",
+        include_str!("../migrations/0009_day_minutes.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -14,7 +14,8 @@ use zhiyuan_store::{
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, expect_one, json, micros, opt_time, region, store_err, time, to_json, write_audit,
+    col, eq_filter, expect_one, json, micros, opt_time, region, store_err, time, to_json,
+    write_audit,
 };
 
 const ORG_COLUMNS: &str = "id, kind, name, credit_code, parent_id, region_code, site_id,
@@ -195,13 +196,16 @@ impl OrgStore for SqliteStore {
         let site = q.site.map(|s| s.0);
         let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
         let limit = page.limit;
+        let sql = format!(
+            "SELECT {ORG_COLUMNS} FROM organisations
+             WHERE region_code >= ?1 AND region_code < ?2 AND (region_code, id) > (?3, ?4)
+               AND {} AND {}
+             ORDER BY region_code, id LIMIT ?7",
+            eq_filter("parent_id", 5, parent.is_some()),
+            eq_filter("site_id", 6, site.is_some()),
+        );
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ORG_COLUMNS} FROM organisations
-                 WHERE region_code >= ?1 AND region_code < ?2 AND (region_code, id) > (?3, ?4)
-                   AND (?5 IS NULL OR parent_id = ?5) AND (?6 IS NULL OR site_id = ?6)
-                 ORDER BY region_code, id LIMIT ?7"
-            ))?;
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(
                     params![lo, hi, after.0, after.1, parent, site, limit + 1],
@@ -277,13 +281,15 @@ impl OrgStore for SqliteStore {
         let status = q.status.map(MembershipStatus::as_str);
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let limit = page.limit;
+        let sql = format!(
+            "{MEMBERSHIP_SELECT}
+             WHERE m.id > ?1 AND {} AND {} AND (?4 IS NULL OR m.status = ?4)
+             ORDER BY m.id LIMIT ?5",
+            eq_filter("m.org_id", 2, org.is_some()),
+            eq_filter("m.volunteer_id", 3, volunteer.is_some()),
+        );
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{MEMBERSHIP_SELECT}
-                 WHERE m.id > ?1 AND (?2 IS NULL OR m.org_id = ?2)
-                   AND (?3 IS NULL OR m.volunteer_id = ?3) AND (?4 IS NULL OR m.status = ?4)
-                 ORDER BY m.id LIMIT ?5"
-            ))?;
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(
                     params![after, org, volunteer, status, limit + 1],

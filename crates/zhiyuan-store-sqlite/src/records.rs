@@ -16,7 +16,8 @@ use zhiyuan_store::{
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, date, date_text, json, micros, opt_time, region, store_err, time, to_json, write_audit,
+    col, date, date_text, eq_filter, json, micros, opt_time, region, store_err, time, to_json,
+    write_audit,
 };
 use crate::projects::shift_at;
 
@@ -257,15 +258,17 @@ impl RecordStore for SqliteStore {
         let current = q.current_only;
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let limit = page.limit;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM service_records
+             WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
+               AND (?5 = 0 OR is_current = 1)
+             ORDER BY id DESC LIMIT ?6",
+            eq_filter("volunteer_id", 2, volunteer.is_some()),
+            eq_filter("org_id", 3, org.is_some()),
+        );
         self.read(move |c| {
             let rows = c
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM service_records
-                     WHERE id < ?1 AND (?2 IS NULL OR volunteer_id = ?2)
-                       AND (?3 IS NULL OR org_id = ?3) AND (?4 IS NULL OR status = ?4)
-                       AND (?5 = 0 OR is_current = 1)
-                     ORDER BY id DESC LIMIT ?6"
-                ))?
+                .prepare_cached(&sql)?
                 .query_map(
                     params![before, volunteer, org, status, current, limit + 1],
                     from_row,
@@ -349,9 +352,11 @@ impl RecordStore for SqliteStore {
         &self,
         pairs: &[(VolunteerId, Date)],
     ) -> Result<HashMap<(VolunteerId, Date), i64>> {
-        let pairs = pairs.to_vec();
+        let pairs: std::collections::HashSet<(VolunteerId, Date)> = pairs.iter().copied().collect();
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(DAY_MINUTES)?;
+            // One read transaction for all: one snapshot, and the locks taken once.
+            let tx = c.unchecked_transaction()?;
+            let mut stmt = tx.prepare_cached(DAY_MINUTES)?;
             let mut out = HashMap::new();
             for (v, d) in pairs {
                 let m: i64 = stmt.query_row(params![v.0, date_text(d)], |r| r.get(0))?;

@@ -6,7 +6,7 @@ use zhiyuan_domain::region::{Region, RegionCode};
 use zhiyuan_store::{AuditEntry, Page, PageRequest, RegionQuery, RegionStore, Result};
 
 use crate::SqliteStore;
-use crate::conv::{micros, region, store_err, write_audit};
+use crate::conv::{eq_filter, micros, region, store_err, write_audit};
 
 fn insert(tx: &rusqlite::Transaction<'_>, r: &Region, now: i64) -> rusqlite::Result<usize> {
     tx.prepare_cached(
@@ -81,13 +81,15 @@ impl RegionStore for SqliteStore {
         let level = q.level.map(|l| l as i64);
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let limit = page.limit;
+        let sql = format!(
+            "SELECT code, name FROM regions
+             WHERE code >= ?1 AND code < ?2 AND code > ?3
+               AND {} AND (?5 IS NULL OR level = ?5)
+             ORDER BY code LIMIT ?6",
+            eq_filter("parent_code", 4, parent.is_some()),
+        );
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT code, name FROM regions
-                 WHERE code >= ?1 AND code < ?2 AND code > ?3
-                   AND (?4 IS NULL OR parent_code = ?4) AND (?5 IS NULL OR level = ?5)
-                 ORDER BY code LIMIT ?6",
-            )?;
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(params![lo, hi, after, parent, level, limit + 1], |row| {
                     Ok(Region {

@@ -14,7 +14,7 @@ use zhiyuan_store::{
 };
 
 use crate::SqliteStore;
-use crate::conv::{col, micros, opt_time, store_err, time, write_audit};
+use crate::conv::{col, eq_filter, micros, opt_time, store_err, time, write_audit};
 use crate::projects::{get_project, get_shift, shift_at};
 use crate::volunteers;
 
@@ -294,16 +294,8 @@ impl SignupStore for SqliteStore {
         let sql = format!(
             "{SELECT} WHERE s.id > ?1 AND {} AND {} AND (?4 IS NULL OR s.status = ?4)
              ORDER BY s.id LIMIT ?5",
-            if shift.is_some() {
-                "s.shift_id = ?2"
-            } else {
-                "?2 IS NULL"
-            },
-            if volunteer.is_some() {
-                "s.volunteer_id = ?3"
-            } else {
-                "?3 IS NULL"
-            },
+            eq_filter("s.shift_id", 2, shift.is_some()),
+            eq_filter("s.volunteer_id", 3, volunteer.is_some()),
         );
         self.read(move |c| {
             let rows = c

@@ -266,9 +266,11 @@ impl VolunteerStore for SqliteStore {
         &self,
         numbers: &[VolunteerNumber],
     ) -> Result<std::collections::HashMap<VolunteerNumber, VolunteerId>> {
-        let numbers = numbers.to_vec();
+        let numbers: std::collections::HashSet<VolunteerNumber> = numbers.iter().copied().collect();
         self.read(move |c| {
-            let mut stmt = c.prepare_cached("SELECT id FROM volunteers WHERE number = ?1")?;
+            // One read transaction for all: one snapshot, and the locks taken once.
+            let tx = c.unchecked_transaction()?;
+            let mut stmt = tx.prepare_cached("SELECT id FROM volunteers WHERE number = ?1")?;
             let mut out = std::collections::HashMap::with_capacity(numbers.len());
             for n in numbers {
                 if let Some(id) = stmt.query_row([n.as_i64()], |r| r.get(0)).optional()? {
