@@ -1,0 +1,14 @@
+//! The tamper-evident service ledger: an append-only Merkle tree hashed as RFC 9162
+//! (Certificate Transparency 2.0) prescribes, so that any outside monitor with a standard
+//! verifier can check what zhiyuan publishes.
+//!
+//! This crate holds the arithmetic only: hashing, proofs and their verification, over
+//! any [`NodeSource`] that can return the hash of a complete subtree. Storage lives in
+//! the store crates.
+
+mod merkle;
+
+pub use merkle::{
+    Hash, MemoryTree, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash,
+    node_hash, root, verify_consistency, verify_inclusion,
+};
