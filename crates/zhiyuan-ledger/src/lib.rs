@@ -2,13 +2,15 @@
 //! (Certificate Transparency 2.0) prescribes, so that any outside monitor with a standard
 //! verifier can check what zhiyuan publishes.
 //!
-//! This crate holds the arithmetic only: hashing, proofs and their verification, over
-//! any [`NodeSource`] that can return the hash of a complete subtree. Storage lives in
-//! the store crates.
+//! This crate holds the arithmetic and formats only: hashing, proofs and their
+//! verification over any [`NodeSource`] that can return the hash of a complete subtree,
+//! and C2SP signed notes and checkpoints. Storage lives in the store crates.
 
 mod merkle;
+mod note;
 
 pub use merkle::{
     Hash, MemoryTree, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash,
     node_hash, root, verify_consistency, verify_inclusion,
 };
+pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier, open as open_note};
