@@ -2,7 +2,7 @@
 //! listings, and a volunteer's totals (Art. 12).
 
 use time::Date;
-use zhiyuan_domain::access::{Access, VolunteerFacts};
+use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::OrgId;
 use zhiyuan_domain::project::SignupStatus;
@@ -296,22 +296,7 @@ impl Zhiyuan {
 
     /// A volunteer's totals: all time, this year and record counts, in constant time.
     pub async fn volunteer_totals(&self, ctx: &Ctx, number: VolunteerNumber) -> Result<Totals> {
-        let v = self
-            .0
-            .store
-            .get_volunteer_by_number(number)
-            .await?
-            .ok_or(ServiceError::NotFound("volunteer"))?;
-        if !ctx.allows(|p| {
-            p.volunteer == Some(v.id) || p.covers(v.profile.residence_region, Access::Read)
-        }) {
-            let facts = VolunteerFacts {
-                id: v.id,
-                region: v.profile.residence_region,
-                orgs: self.0.store.volunteer_orgs(v.id).await?,
-            };
-            ctx.require(|p| p.can_read_volunteer(&facts))?;
-        }
+        let v = self.get_volunteer(ctx, number).await?;
         Ok(self
             .0
             .store

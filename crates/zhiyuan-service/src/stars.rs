@@ -3,7 +3,7 @@
 //! with objections, certification or rejection by the certifying jurisdiction, and
 //! revocation when hours prove false (with a bar on re-applying).
 
-use zhiyuan_domain::access::{Access, VolunteerFacts};
+use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::stars::{StarRules, StarStatus};
@@ -56,30 +56,6 @@ impl Zhiyuan {
         Ok(self.0.store.set_star_rules(region, &rules, &audit).await?)
     }
 
-    async fn readable_volunteer(
-        &self,
-        ctx: &Ctx,
-        number: VolunteerNumber,
-    ) -> Result<VolunteerRecord> {
-        let v = self
-            .0
-            .store
-            .get_volunteer_by_number(number)
-            .await?
-            .ok_or(ServiceError::NotFound("volunteer"))?;
-        if !ctx.allows(|p| {
-            p.volunteer == Some(v.id) || p.covers(v.profile.residence_region, Access::Read)
-        }) {
-            let facts = VolunteerFacts {
-                id: v.id,
-                region: v.profile.residence_region,
-                orgs: self.0.store.volunteer_orgs(v.id).await?,
-            };
-            ctx.require(|p| p.can_read_volunteer(&facts))?;
-        }
-        Ok(v)
-    }
-
     async fn standing(&self, ctx: &Ctx, v: &VolunteerRecord) -> Result<StarStanding> {
         let today = china_date(ctx.now);
         let store = &self.0.store;
@@ -119,7 +95,7 @@ impl Zhiyuan {
 
     /// A volunteer's certified star, eligibility and open application.
     pub async fn star_standing(&self, ctx: &Ctx, number: VolunteerNumber) -> Result<StarStanding> {
-        let v = self.readable_volunteer(ctx, number).await?;
+        let v = self.get_volunteer(ctx, number).await?;
         self.standing(ctx, &v).await
     }
 
