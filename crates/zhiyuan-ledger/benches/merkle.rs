@@ -29,7 +29,9 @@ fn bench(c: &mut Criterion) {
     let mut x = 12345u64;
     c.bench_function("inclusion_proof_and_verify_10m", |b| {
         b.iter(|| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let index = x % LEAVES;
             let proof = inclusion_proof(&tree, index, LEAVES).expect("proof");
             let leaf = leaf_hash(&index.to_be_bytes());

@@ -615,6 +615,7 @@ impl crate::Zhiyuan {
                 progress(SeedPhase::Records, records_written);
             }
         }
+        store.refresh_statistics().await?;
         Ok(SeedReport {
             regions,
             sites: site_ids.len(),

@@ -110,6 +110,113 @@ const INSERT: &str = "INSERT INTO service_records (origin_id, revision, voluntee
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING id";
 
+/// Rows per bulk statement.
+const BULK_CHUNK: usize = 10_000;
+
+/// Inserts new records (no earlier versions) under the ids given, skipping duplicate
+/// entries; returns the ids inserted.
+async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[NewRecord]) -> Result<Vec<i64>> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO service_records (id, volunteer_id, org_id, project_id, shift_id,
+                 activity_name, service_date, place, content, minutes, responsible_person,
+                 source, status, flags, dedupe_key, created_at, created_by)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[],
+                 $5::BIGINT[], $6::TEXT[], $7::DATE[], $8::TEXT[], $9::TEXT[], $10::BIGINT[],
+                 $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::JSONB[], $15::TEXT[],
+                 $16::TIMESTAMPTZ[], $17::BIGINT[])
+             ON CONFLICT (dedupe_key) DO NOTHING
+             RETURNING id",
+        )
+        .await
+        .map_err(pg_err)?;
+    let col = |f: fn(&NewRecord) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
+    let text = |f: fn(&NewRecord) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let flags: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::to_value(&r.flags).unwrap_or_default())
+        .collect();
+    let dates: Vec<Date> = rows.iter().map(|r| r.service_date).collect();
+    let created: Vec<OffsetDateTime> = rows.iter().map(|r| r.created_at).collect();
+    let keys: Vec<Option<&str>> = rows.iter().map(|r| r.dedupe_key.as_deref()).collect();
+    let inserted = c
+        .query(
+            &stmt,
+            &[
+                &ids,
+                &col(|r| Some(r.volunteer.0)),
+                &col(|r| Some(r.org.0)),
+                &col(|r| r.project.map(|p| p.0)),
+                &col(|r| r.shift.map(|s| s.0)),
+                &text(|r| &r.activity_name),
+                &dates,
+                &text(|r| &r.place),
+                &text(|r| &r.content),
+                &col(|r| Some(r.minutes)),
+                &text(|r| &r.responsible_person),
+                &text(|r| r.source.as_str()),
+                &text(|r| r.status.as_str()),
+                &flags,
+                &keys,
+                &created,
+                &col(|r| r.created_by.map(|a| a.0)),
+            ],
+        )
+        .await
+        .map_err(pg_err)?;
+    inserted.iter().map(|r| get(r, 0)).collect()
+}
+
+/// Adds to many volunteers' totals at once: minutes and records per (volunteer, year).
+async fn count_many(
+    c: &impl GenericClient,
+    totals: &HashMap<(VolunteerId, i32), (i64, i64)>,
+) -> Result<()> {
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let mut all: HashMap<i64, (i64, i64)> = HashMap::new();
+    let (mut v, mut y, mut m, mut n) = (vec![], vec![], vec![], vec![]);
+    for (&(volunteer, year), &(minutes, records)) in totals {
+        let t = all.entry(volunteer.0).or_default();
+        t.0 += minutes;
+        t.1 += records;
+        v.push(volunteer.0);
+        y.push(i64::from(year));
+        m.push(minutes);
+        n.push(records);
+    }
+    let (mut av, mut am, mut an) = (vec![], vec![], vec![]);
+    for (volunteer, (minutes, records)) in all {
+        av.push(volunteer);
+        am.push(minutes);
+        an.push(records);
+    }
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO volunteer_totals (volunteer_id, minutes, records)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[])
+             ON CONFLICT (volunteer_id) DO UPDATE SET
+                minutes = volunteer_totals.minutes + excluded.minutes,
+                records = volunteer_totals.records + excluded.records",
+        )
+        .await
+        .map_err(pg_err)?;
+    c.execute(&stmt, &[&av, &am, &an]).await.map_err(pg_err)?;
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO volunteer_year_totals (volunteer_id, year, minutes, records)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])
+             ON CONFLICT (volunteer_id, year) DO UPDATE SET
+                minutes = volunteer_year_totals.minutes + excluded.minutes,
+                records = volunteer_year_totals.records + excluded.records",
+        )
+        .await
+        .map_err(pg_err)?;
+    c.execute(&stmt, &[&v, &y, &m, &n]).await.map_err(pg_err)?;
+    Ok(())
+}
+
 /// Runs [`INSERT`] for record `r`, a version of `origin`: the new id, or `None` for a
 /// duplicate entry.
 async fn execute_insert(
@@ -185,35 +292,44 @@ impl RecordStore for PgStore {
     ) -> Result<Vec<BatchOutcome>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let stmt = tx.prepare_cached(INSERT).await.map_err(pg_err)?;
         let mut out = Vec::with_capacity(rows.len());
-        // Inserts are pipelined on the connection a chunk at a time; each row's outcome
-        // stays in input order. Totals are summed per volunteer and year.
-        let mut totals: HashMap<(VolunteerId, i32), (i64, i64, Date)> = HashMap::new();
-        for chunk in rows.chunks(1_000) {
-            let ids = futures::future::try_join_all(
-                chunk.iter().map(|r| execute_insert(&tx, &stmt, r, None)),
-            )
-            .await?;
+        let mut totals: HashMap<(VolunteerId, i32), (i64, i64)> = HashMap::new();
+        // A statement per chunk, not per row. Ids are drawn first, so that the ids the
+        // insert returns say which rows went in (the others were duplicates) whatever
+        // order the server returns them in.
+        for chunk in rows.chunks(BULK_CHUNK) {
+            let draw = tx
+                .prepare_cached(
+                    "SELECT nextval(pg_get_serial_sequence('service_records', 'id'))
+                     FROM generate_series(1, $1::BIGINT)",
+                )
+                .await
+                .map_err(pg_err)?;
+            let ids = tx
+                .query(&draw, &[&(chunk.len() as i64)])
+                .await
+                .map_err(pg_err)?
+                .iter()
+                .map(|r| get::<i64>(r, 0))
+                .collect::<Result<Vec<_>>>()?;
+            let inserted: std::collections::HashSet<i64> =
+                bulk_insert(&tx, &ids, chunk).await?.into_iter().collect();
             for (r, id) in chunk.iter().zip(ids) {
-                match id {
-                    None => out.push(BatchOutcome::Duplicate),
-                    Some(id) => {
-                        out.push(BatchOutcome::Inserted(RecordId(id)));
-                        if r.status == RecordStatus::Effective {
-                            let t = totals
-                                .entry((r.volunteer, r.service_date.year()))
-                                .or_insert((0, 0, r.service_date));
-                            t.0 += r.minutes;
-                            t.1 += 1;
-                        }
-                    }
+                if !inserted.contains(&id) {
+                    out.push(BatchOutcome::Duplicate);
+                    continue;
+                }
+                out.push(BatchOutcome::Inserted(RecordId(id)));
+                if r.status == RecordStatus::Effective {
+                    let t = totals
+                        .entry((r.volunteer, r.service_date.year()))
+                        .or_insert((0, 0));
+                    t.0 += r.minutes;
+                    t.1 += 1;
                 }
             }
         }
-        for ((volunteer, _), (minutes, records, day)) in totals {
-            count(&tx, volunteer, day, minutes, records).await?;
-        }
+        count_many(&tx, &totals).await?;
         write_audit(&tx, audit, None).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(out)

@@ -206,6 +206,11 @@ impl VolunteerStore for PgStore {
         Ok(record)
     }
 
+    async fn refresh_statistics(&self) -> Result<()> {
+        let client = self.client().await?;
+        client.batch_execute("ANALYZE").await.map_err(pg_err)
+    }
+
     async fn insert_volunteers_bulk(
         &self,
         batch: &[(NewVolunteer, Option<OrgId>)],

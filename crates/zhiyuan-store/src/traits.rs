@@ -84,6 +84,10 @@ pub trait VolunteerStore {
         batch: &[(NewVolunteer, Option<OrgId>)],
         audit: &AuditEntry,
     ) -> Result<()>;
+    /// After a bulk load: refreshes the statistics the query planner relies on, which
+    /// would otherwise describe the empty tables (PostgreSQL's autovacuum catches up
+    /// only later, and plans made meanwhile can scan whole tables).
+    async fn refresh_statistics(&self) -> Result<()>;
     async fn get_volunteer(&self, id: VolunteerId) -> Result<Option<VolunteerRecord>>;
     async fn get_volunteer_by_number(
         &self,
