@@ -1,4 +1,4 @@
-//! The official transparency-dev/merkle probes (`../shared/vectors/`): RFC 6962's tree of
+//! The official transparency-dev/merkle probes (`tests/vectors/`): RFC 6962's tree of
 //! eight leaves, with valid and mutated inclusion and consistency proofs. Every valid
 //! proof verifies and is the proof this crate produces; every mutated one is refused.
 
@@ -11,10 +11,7 @@ use zhiyuan_ledger::{
 };
 
 fn vectors(name: &str) -> Vec<Value> {
-    let path = format!(
-        "{}/../../../shared/vectors/transparency-dev-merkle/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/vectors/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let doc: Value = serde_json::from_str(&text).expect("vector JSON");
     doc["probes"].as_array().expect("probes").clone()
