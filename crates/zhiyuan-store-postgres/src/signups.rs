@@ -116,12 +116,15 @@ impl SignupStore for PgStore {
             fetch_shift(&tx, shift.0, true),
             volunteers::fetch_by(&tx, "id", volunteer.0),
             async {
-                tx.query_opt(
-                    "SELECT id, status FROM signups WHERE shift_id = $1 AND volunteer_id = $2",
-                    &[&shift.0, &volunteer.0],
-                )
-                .await
-                .map_err(pg_err)
+                let stmt = tx
+                    .prepare_cached(
+                        "SELECT id, status FROM signups WHERE shift_id = $1 AND volunteer_id = $2",
+                    )
+                    .await
+                    .map_err(pg_err)?;
+                tx.query_opt(&stmt, &[&shift.0, &volunteer.0])
+                    .await
+                    .map_err(pg_err)
             },
         )?;
         let shift_record = shift_record.ok_or(StoreError::NotFound)?;

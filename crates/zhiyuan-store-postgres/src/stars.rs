@@ -91,13 +91,11 @@ impl StarStore for PgStore {
     async fn star_rules_for(&self, regions: &[RegionCode]) -> Result<Vec<(RegionCode, StarRules)>> {
         let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT region_code, rules FROM star_rules WHERE region_code = ANY($1)",
-                &[&codes],
-            )
+        let stmt = client
+            .prepare_cached("SELECT region_code, rules FROM star_rules WHERE region_code = ANY($1)")
             .await
             .map_err(pg_err)?;
+        let rows = client.query(&stmt, &[&codes]).await.map_err(pg_err)?;
         rows.iter()
             .map(|r| Ok((region(r, 0)?, json(r, 1)?)))
             .collect()
@@ -292,12 +290,15 @@ impl StarStore for PgStore {
 
     async fn volunteer_star(&self, volunteer: VolunteerId) -> Result<Option<VolunteerStar>> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
+        let stmt = client
+            .prepare_cached(
                 "SELECT star, label, certified_at, barred_until FROM volunteer_stars
                  WHERE volunteer_id = $1",
-                &[&volunteer.0],
             )
+            .await
+            .map_err(pg_err)?;
+        let row = client
+            .query_opt(&stmt, &[&volunteer.0])
             .await
             .map_err(pg_err)?;
         row.map(|r| {
