@@ -54,8 +54,12 @@ impl AccountStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO accounts (login, display_name, password_hash, volunteer_id,
+                &tx.prepare_cached(
+                    "INSERT INTO accounts (login, display_name, password_hash, volunteer_id,
                     created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &a.login,
                     &a.display_name,
@@ -69,8 +73,12 @@ impl AccountStore for PgStore {
         let id: i64 = get(&row, 0)?;
         for g in &a.grants {
             tx.execute(
-                "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
+                &tx.prepare_cached(
+                    "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
                  VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &id,
                     &g.role.as_str(),
@@ -84,7 +92,12 @@ impl AccountStore for PgStore {
         }
         write_audit(&tx, audit, Some(id.to_string())).await?;
         let row = tx
-            .query_one(&format!("{ACCOUNT_SELECT} WHERE id = $1"), &[&id])
+            .query_one(
+                &tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = $1"))
+                    .await
+                    .map_err(pg_err)?,
+                &[&id],
+            )
             .await
             .map_err(pg_err)?;
         let record = account_from_row(&row)?;
@@ -106,8 +119,13 @@ impl AccountStore for PgStore {
         let client = self.client().await?;
         client
             .execute(
-                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
+                &client
+                    .prepare_cached(
+                        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
                  VALUES ($1, $2, $3, $4)",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[
                     &&s.token_hash[..],
                     &s.account.0,
@@ -181,7 +199,10 @@ impl AccountStore for PgStore {
         let client = self.client().await?;
         client
             .execute(
-                "DELETE FROM sessions WHERE token_hash = $1",
+                &client
+                    .prepare_cached("DELETE FROM sessions WHERE token_hash = $1")
+                    .await
+                    .map_err(pg_err)?,
                 &[&&token_hash[..]],
             )
             .await
@@ -193,7 +214,12 @@ impl AccountStore for PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT count, first_at, locked_until FROM login_failures WHERE login = $1",
+                &client
+                    .prepare_cached(
+                        "SELECT count, first_at, locked_until FROM login_failures WHERE login = $1",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[&login],
             )
             .await
@@ -213,16 +239,27 @@ impl AccountStore for PgStore {
         match f {
             None => {
                 client
-                    .execute("DELETE FROM login_failures WHERE login = $1", &[&login])
+                    .execute(
+                        &client
+                            .prepare_cached("DELETE FROM login_failures WHERE login = $1")
+                            .await
+                            .map_err(pg_err)?,
+                        &[&login],
+                    )
                     .await
             }
             Some(f) => {
                 client
                     .execute(
-                        "INSERT INTO login_failures (login, count, first_at, locked_until)
+                        &client
+                            .prepare_cached(
+                                "INSERT INTO login_failures (login, count, first_at, locked_until)
                          VALUES ($1, $2, $3, $4)
                          ON CONFLICT (login) DO UPDATE SET count = excluded.count,
                             first_at = excluded.first_at, locked_until = excluded.locked_until",
+                            )
+                            .await
+                            .map_err(pg_err)?,
                         &[&login, &(f.count as i32), &f.first_at, &f.locked_until],
                     )
                     .await

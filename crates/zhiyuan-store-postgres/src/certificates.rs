@@ -54,8 +54,12 @@ impl CertificateStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         tx.execute(
-            "INSERT INTO certificates (number, volunteer_id, facts, issued_at)
+            &tx.prepare_cached(
+                "INSERT INTO certificates (number, volunteer_id, facts, issued_at)
              VALUES ($1, $2, $3, $4)",
+            )
+            .await
+            .map_err(pg_err)?,
             &[&c.number, &c.volunteer.0, &to_json(&c.facts), &c.issued_at],
         )
         .await
@@ -79,7 +83,12 @@ impl CertificateStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("{SELECT} WHERE volunteer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"),
+                &client
+                    .prepare_cached(&format!(
+                        "{SELECT} WHERE volunteer_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0, &before, &(i64::from(page.limit) + 1)],
             )
             .await
@@ -100,8 +109,12 @@ impl CertificateStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let changed = tx
             .execute(
-                "UPDATE certificates SET revoked_at = $2, revoked_by = $3, revoked_reason = $4
+                &tx.prepare_cached(
+                    "UPDATE certificates SET revoked_at = $2, revoked_by = $3, revoked_reason = $4
                  WHERE number = $1 AND revoked_at IS NULL",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&number, &at, &by.map(|a| a.0), &reason],
             )
             .await
@@ -124,11 +137,14 @@ impl CertificateStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
+                &client
+                    .prepare_cached(&format!(
                     "SELECT o.id, o.name, sum(r.minutes)::BIGINT, count(*) FROM service_records r
                      JOIN organisations o ON o.id = r.org_id
                      WHERE {PERIOD} GROUP BY o.id, o.name ORDER BY 3 DESC, o.id"
-                ),
+                ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0, &from, &until],
             )
             .await
@@ -155,11 +171,14 @@ impl CertificateStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
-                    "SELECT r.service_date, r.activity_name, r.content, r.minutes, o.name
+                &client
+                    .prepare_cached(&format!(
+                        "SELECT r.service_date, r.activity_name, r.content, r.minutes, o.name
                      FROM service_records r JOIN organisations o ON o.id = r.org_id
                      WHERE {PERIOD} ORDER BY r.service_date, r.id LIMIT $4"
-                ),
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0, &from, &until, &i64::from(limit)],
             )
             .await

@@ -80,9 +80,13 @@ async fn decide(
 ) -> Result<()> {
     let changed = c
         .execute(
-            "UPDATE corrections SET status = $2, decided_at = $3, decided_by = $4,
+            &c.prepare_cached(
+                "UPDATE corrections SET status = $2, decided_at = $3, decided_by = $4,
                 decision_note = $5, result_record_id = $6
              WHERE id = $1 AND status = 'pending'",
+            )
+            .await
+            .map_err(pg_err)?,
             &[&id, &status.as_str(), &at, &by.map(|a| a.0), note, &result],
         )
         .await
@@ -105,8 +109,12 @@ impl CorrectionStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO corrections (record_id, volunteer_id, org_id, reason, proposed,
+                &tx.prepare_cached(
+                    "INSERT INTO corrections (record_id, volunteer_id, org_id, reason, proposed,
                     status, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &c.record.map(|r| r.0),
                     &c.volunteer.0,
@@ -185,7 +193,7 @@ impl CorrectionStore for PgStore {
                     .ok_or(StoreError::NotFound)?;
                 let superseded = tx
                     .execute(
-                        "UPDATE service_records SET is_current = FALSE WHERE id = $1 AND is_current",
+                        &tx.prepare_cached("UPDATE service_records SET is_current = FALSE WHERE id = $1 AND is_current").await.map_err(pg_err)?,
                         &[&old_id.0],
                     )
                     .await
@@ -254,7 +262,7 @@ impl CorrectionStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id FROM service_records WHERE id = $1 OR origin_id = $1 ORDER BY revision",
+                &client.prepare_cached("SELECT id FROM service_records WHERE id = $1 OR origin_id = $1 ORDER BY revision").await.map_err(pg_err)?,
                 &[&lineage.0],
             )
             .await
@@ -274,9 +282,13 @@ impl CorrectionStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO volunteer_entries (kind, volunteer_id, org_id, name, entry_date,
+                &tx.prepare_cached(
+                    "INSERT INTO volunteer_entries (kind, volunteer_id, org_id, name, entry_date,
                     content, duration_minutes, issuer, rating, created_at, created_by)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &e.kind.as_str(),
                     &e.volunteer.0,
@@ -296,7 +308,12 @@ impl CorrectionStore for PgStore {
         let id: i64 = get(&row, 0)?;
         write_audit(&tx, audit, Some(id.to_string())).await?;
         let row = tx
-            .query_one(&format!("{ENTRY_SELECT} WHERE id = $1"), &[&id])
+            .query_one(
+                &tx.prepare_cached(&format!("{ENTRY_SELECT} WHERE id = $1"))
+                    .await
+                    .map_err(pg_err)?,
+                &[&id],
+            )
             .await
             .map_err(pg_err)?;
         let out = entry_from_row(&row)?;

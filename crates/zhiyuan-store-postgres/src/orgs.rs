@@ -83,9 +83,13 @@ async fn insert_membership_row(c: &impl GenericClient, m: &NewMembership) -> Res
     let decided = m.status != MembershipStatus::Pending;
     let row = c
         .query_one(
-            "INSERT INTO memberships (org_id, volunteer_id, role, status, applied_at,
+            &c.prepare_cached(
+                "INSERT INTO memberships (org_id, volunteer_id, role, status, applied_at,
                 decided_at, decided_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .await
+            .map_err(pg_err)?,
             &[
                 &m.org.0,
                 &m.volunteer.0,
@@ -113,10 +117,14 @@ impl OrgStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO organisations (kind, name, credit_code, parent_id, region_code,
+                &tx.prepare_cached(
+                    "INSERT INTO organisations (kind, name, credit_code, parent_id, region_code,
                     site_id, description, contact_name, contact_phone, service_categories,
                     created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &o.kind.as_str(),
                     &o.name,
@@ -164,10 +172,14 @@ impl OrgStore for PgStore {
         let n = &o.org;
         let changed = tx
             .execute(
-                "UPDATE organisations SET name = $3, credit_code = $4, site_id = $5,
+                &tx.prepare_cached(
+                    "UPDATE organisations SET name = $3, credit_code = $4, site_id = $5,
                     description = $6, contact_name = $7, contact_phone = $8,
                     service_categories = $9, updated_at = $10, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &o.id.0,
                     &o.version,
@@ -254,9 +266,13 @@ impl OrgStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let changed = tx
             .execute(
-                "UPDATE memberships SET role = $3, status = $4, applied_at = $5,
+                &tx.prepare_cached(
+                    "UPDATE memberships SET role = $3, status = $4, applied_at = $5,
                     decided_at = $6, decided_by = $7, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &m.id.0,
                     &m.version,

@@ -120,12 +120,12 @@ impl ProjectStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO projects (org_id, name, category, description, region_code, site_id,
+                &tx.prepare_cached("INSERT INTO projects (org_id, name, category, description, region_code, site_id,
                     address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky,
                     risk_disclosure, insurance, signup_mode, review_required, responsible_person,
                     status, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                    $17, $18, $19, $20, $21, $21) RETURNING id",
+                    $17, $18, $19, $20, $21, $21) RETURNING id").await.map_err(pg_err)?,
                 &[
                     &p.org.0,
                     &p.name,
@@ -169,13 +169,17 @@ impl ProjectStore for PgStore {
         let p = &r.project;
         let changed = tx
             .execute(
-                "UPDATE projects SET name = $3, category = $4, description = $5, site_id = $6,
+                &tx.prepare_cached(
+                    "UPDATE projects SET name = $3, category = $4, description = $5, site_id = $6,
                     address = $7, lat = $8, lng = $9, geofence_m = $10, starts_on = $11,
                     ends_on = $12, conditions = $13, risky = $14, risk_disclosure = $15,
                     insurance = $16, signup_mode = $17, review_required = $18,
                     responsible_person = $19, status = $20, updated_at = $21,
                     version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &r.id.0,
                     &r.version,
@@ -273,8 +277,12 @@ impl ProjectStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO shifts (project_id, position, starts_at, ends_at, capacity)
+                &tx.prepare_cached(
+                    "INSERT INTO shifts (project_id, position, starts_at, ends_at, capacity)
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &s.project.0,
                     &s.position,
@@ -309,9 +317,13 @@ impl ProjectStore for PgStore {
         }
         let changed = tx
             .execute(
-                "UPDATE shifts SET position = $3, starts_at = $4, ends_at = $5, capacity = $6,
+                &tx.prepare_cached(
+                    "UPDATE shifts SET position = $3, starts_at = $4, ends_at = $5, capacity = $6,
                     cancelled = $7, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &s.id.0,
                     &s.version,
@@ -328,7 +340,11 @@ impl ProjectStore for PgStore {
         if (s.shift.starts_at, s.shift.ends_at) != (current.shift.starts_at, current.shift.ends_at)
         {
             tx.execute(
-                "UPDATE signups SET starts_at = $2, ends_at = $3 WHERE shift_id = $1",
+                &tx.prepare_cached(
+                    "UPDATE signups SET starts_at = $2, ends_at = $3 WHERE shift_id = $1",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&s.id.0, &s.shift.starts_at, &s.shift.ends_at],
             )
             .await

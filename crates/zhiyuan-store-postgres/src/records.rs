@@ -363,8 +363,12 @@ impl RecordStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let changed = tx
             .execute(
-                "UPDATE service_records SET status = $2, decided_at = $3, decided_by = $4
+                &tx.prepare_cached(
+                    "UPDATE service_records SET status = $2, decided_at = $3, decided_by = $4
                  WHERE id = $1 AND status = 'pending' AND is_current",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&id.0, &status.as_str(), &at, &by.map(|a| a.0)],
             )
             .await

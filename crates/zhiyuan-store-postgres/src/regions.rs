@@ -75,7 +75,9 @@ impl RegionStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         tx.execute(
-            "UPDATE regions SET name = $2, updated_at = $3 WHERE code = $1",
+            &tx.prepare_cached("UPDATE regions SET name = $2, updated_at = $3 WHERE code = $1")
+                .await
+                .map_err(pg_err)?,
             &[&r.code.as_i64(), &r.name, &audit.at],
         )
         .await

@@ -154,7 +154,7 @@ impl SignupStore for PgStore {
         let id: i64 = match existing {
             Some((id, _)) => {
                 tx.execute(
-                    "UPDATE signups SET status = $2, created_at = $3, decided_at = $4 WHERE id = $1",
+                    &tx.prepare_cached("UPDATE signups SET status = $2, created_at = $3, decided_at = $4 WHERE id = $1").await.map_err(pg_err)?,
                     &[&id, &status.as_str(), &at, &decided],
                 )
                 .await
@@ -264,15 +264,21 @@ impl SignupStore for PgStore {
         let mut promoted = None;
         if s.status == SignupStatus::Accepted {
             tx.execute(
-                "UPDATE shifts SET accepted = accepted - 1 WHERE id = $1",
+                &tx.prepare_cached("UPDATE shifts SET accepted = accepted - 1 WHERE id = $1")
+                    .await
+                    .map_err(pg_err)?,
                 &[&s.shift.0],
             )
             .await
             .map_err(pg_err)?;
             let next = tx
                 .query_opt(
-                    "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted'
+                    &tx.prepare_cached(
+                        "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted'
                      ORDER BY created_at, id LIMIT 1",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                     &[&s.shift.0],
                 )
                 .await

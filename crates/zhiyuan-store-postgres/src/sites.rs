@@ -50,9 +50,13 @@ impl SiteStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO sites (region_code, kind, name, address, lat, lng, phone,
+                &tx.prepare_cached(
+                    "INSERT INTO sites (region_code, kind, name, address, lat, lng, phone,
                     created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &s.region.as_i64(),
                     &s.kind.as_str(),
@@ -83,9 +87,13 @@ impl SiteStore for PgStore {
         let n = &s.site;
         let changed = tx
             .execute(
-                "UPDATE sites SET kind = $3, name = $4, address = $5, lat = $6, lng = $7,
+                &tx.prepare_cached(
+                    "UPDATE sites SET kind = $3, name = $4, address = $5, lat = $6, lng = $7,
                     phone = $8, updated_at = $9, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &s.id.0,
                     &s.version,

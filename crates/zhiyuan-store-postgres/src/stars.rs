@@ -61,9 +61,13 @@ async fn recompute_star(
 ) -> Result<()> {
     let best = c
         .query_opt(
-            "SELECT id, star, label, decided_at FROM star_applications
+            &c.prepare_cached(
+                "SELECT id, star, label, decided_at FROM star_applications
              WHERE volunteer_id = $1 AND status = 'certified'
              ORDER BY star DESC, id DESC LIMIT 1",
+            )
+            .await
+            .map_err(pg_err)?,
             &[&volunteer],
         )
         .await
@@ -74,11 +78,15 @@ async fn recompute_star(
             None => (None, 0, None, None),
         };
     c.execute(
-        "INSERT INTO volunteer_stars (volunteer_id, star, label, application_id, certified_at,
+        &c.prepare_cached(
+            "INSERT INTO volunteer_stars (volunteer_id, star, label, application_id, certified_at,
             barred_until) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (volunteer_id) DO UPDATE SET star = excluded.star, label = excluded.label,
             application_id = excluded.application_id, certified_at = excluded.certified_at,
             barred_until = coalesce(excluded.barred_until, volunteer_stars.barred_until)",
+        )
+        .await
+        .map_err(pg_err)?,
         &[&volunteer, &star, &label, &app, &at, &barred_until],
     )
     .await
@@ -110,9 +118,13 @@ impl StarStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         tx.execute(
-            "INSERT INTO star_rules (region_code, rules, updated_at) VALUES ($1, $2, $3)
+            &tx.prepare_cached(
+                "INSERT INTO star_rules (region_code, rules, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (region_code) DO UPDATE SET rules = excluded.rules,
                 updated_at = excluded.updated_at",
+            )
+            .await
+            .map_err(pg_err)?,
             &[&region.as_i64(), &to_json(rules), &audit.at],
         )
         .await
@@ -130,9 +142,13 @@ impl StarStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO star_applications (volunteer_id, star, label, certifier_region,
+                &tx.prepare_cached(
+                    "INSERT INTO star_applications (volunteer_id, star, label, certifier_region,
                     minutes, status, applied_at) VALUES ($1, $2, $3, $4, $5, 'applied', $6)
                  RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &a.volunteer.0,
                     &i64::from(a.star),
@@ -165,9 +181,13 @@ impl StarStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let changed = tx
             .execute(
-                "UPDATE star_applications SET status = $3, notice_from = $4, notice_until = $5,
+                &tx.prepare_cached(
+                    "UPDATE star_applications SET status = $3, notice_from = $4, notice_until = $5,
                     decided_at = $6, decided_by = $7, reason = $8, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &a.id.0,
                     &a.version,
@@ -244,8 +264,12 @@ impl StarStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO star_objections (application_id, text, contact, created_at)
+                &tx.prepare_cached(
+                    "INSERT INTO star_objections (application_id, text, contact, created_at)
                  VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&application.0, &text, &contact, &at],
             )
             .await
@@ -269,8 +293,13 @@ impl StarStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, text, contact, created_at FROM star_objections
+                &client
+                    .prepare_cached(
+                        "SELECT id, text, contact, created_at FROM star_objections
                  WHERE application_id = $1 ORDER BY id",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[&application.0],
             )
             .await

@@ -187,8 +187,12 @@ impl VolunteerStore for PgStore {
             .ok_or(StoreError::NotFound)?;
         if let Some(hash) = &v.password_hash {
             tx.execute(
-                "INSERT INTO accounts (login, display_name, password_hash, volunteer_id,
+                &tx.prepare_cached(
+                    "INSERT INTO accounts (login, display_name, password_hash, volunteer_id,
                     created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &v.number.to_string(),
                     &v.profile.name,
@@ -233,9 +237,9 @@ impl VolunteerStore for PgStore {
             }
         }
         tx.execute(
-            "INSERT INTO memberships (org_id, volunteer_id, role, status, applied_at, decided_at)
+            &tx.prepare_cached("INSERT INTO memberships (org_id, volunteer_id, role, status, applied_at, decided_at)
              SELECT o, v, 'member', 'active', t, t
-             FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TIMESTAMPTZ[]) AS u(o, v, t)",
+             FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TIMESTAMPTZ[]) AS u(o, v, t)").await.map_err(pg_err)?,
             &[&orgs, &members, &ats],
         )
         .await
@@ -280,10 +284,14 @@ impl VolunteerStore for PgStore {
         let p = &v.profile;
         let changed = tx
             .execute(
-                "UPDATE volunteers SET name = $3, residence_region = $4, phone = $5,
+                &tx.prepare_cached(
+                    "UPDATE volunteers SET name = $3, residence_region = $4, phone = $5,
                     skills = $6, service_categories = $7, updated_at = $8,
                     version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &v.id.0,
                     &v.version,
@@ -299,7 +307,9 @@ impl VolunteerStore for PgStore {
             .map_err(pg_err)?;
         expect_one(changed)?;
         tx.execute(
-            "UPDATE accounts SET display_name = $2 WHERE volunteer_id = $1",
+            &tx.prepare_cached("UPDATE accounts SET display_name = $2 WHERE volunteer_id = $1")
+                .await
+                .map_err(pg_err)?,
             &[&v.id.0, &p.name],
         )
         .await
@@ -345,7 +355,13 @@ impl VolunteerStore for PgStore {
     async fn count_volunteers(&self) -> Result<u64> {
         let client = self.client().await?;
         let row = client
-            .query_one("SELECT count(*) FROM volunteers", &[])
+            .query_one(
+                &client
+                    .prepare_cached("SELECT count(*) FROM volunteers")
+                    .await
+                    .map_err(pg_err)?,
+                &[],
+            )
             .await
             .map_err(pg_err)?;
         Ok(get::<i64>(&row, 0)? as u64)
@@ -354,7 +370,13 @@ impl VolunteerStore for PgStore {
     async fn volunteer_id_bounds(&self) -> Result<Option<(i64, i64)>> {
         let client = self.client().await?;
         let row = client
-            .query_one("SELECT min(id), max(id) FROM volunteers", &[])
+            .query_one(
+                &client
+                    .prepare_cached("SELECT min(id), max(id) FROM volunteers")
+                    .await
+                    .map_err(pg_err)?,
+                &[],
+            )
             .await
             .map_err(pg_err)?;
         Ok(get::<Option<i64>>(&row, 0)?.zip(get::<Option<i64>>(&row, 1)?))
@@ -385,7 +407,10 @@ impl VolunteerStore for PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT document_ciphertext FROM volunteers WHERE id = $1",
+                &client
+                    .prepare_cached("SELECT document_ciphertext FROM volunteers WHERE id = $1")
+                    .await
+                    .map_err(pg_err)?,
                 &[&id.0],
             )
             .await
