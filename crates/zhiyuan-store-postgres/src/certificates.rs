@@ -71,7 +71,20 @@ impl CertificateStore for PgStore {
     }
 
     async fn get_certificate(&self, number: &str) -> Result<Option<CertificateRecord>> {
-        fetch(&self.client().await?, number).await
+        let store = self.clone();
+        self.certificates
+            .get(number.to_owned(), move |numbers| async move {
+                let client = store.client().await?;
+                let stmt = client
+                    .prepare_cached(&format!("{SELECT} WHERE number = ANY($1)"))
+                    .await
+                    .map_err(pg_err)?;
+                let rows = client.query(&stmt, &[&numbers]).await.map_err(pg_err)?;
+                rows.iter()
+                    .map(|row| from_row(row).map(|c| (c.certificate.number.clone(), c)))
+                    .collect()
+            })
+            .await
     }
 
     async fn list_certificates(

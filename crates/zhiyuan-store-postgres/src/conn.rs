@@ -90,6 +90,8 @@ pub struct PgStore {
     pool: Pool,
     /// Volunteers by number: the hottest read (profiles, verification).
     pub(crate) by_number: Arc<Coalescer<i64, VolunteerRecord>>,
+    /// Certificates by number: public verification, which anyone can call at volume.
+    pub(crate) certificates: Arc<Coalescer<String, zhiyuan_store::CertificateRecord>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -120,6 +122,7 @@ impl PgStore {
         let store = Self {
             pool,
             by_number: Arc::new(Coalescer::new(LOOKUP_BATCHES)),
+            certificates: Arc::new(Coalescer::new(LOOKUP_BATCHES)),
         };
         store.migrate(options.migration_lock).await?;
         Ok(store)
