@@ -4,7 +4,7 @@
 //! coordinator approves. Check-in and check-out are idempotent; a forgotten check-out is
 //! closed by the system and left pending for review.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::SignupStatus;
@@ -344,22 +344,4 @@ impl Zhiyuan {
             }
         }
     }
-}
-
-/// Runs [`Zhiyuan::close_forgotten_checkouts`] every `every` until the app stops.
-pub fn spawn_auto_close(app: Zhiyuan, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every.unsigned_abs());
-        loop {
-            tick.tick().await;
-            match app
-                .close_forgotten_checkouts(OffsetDateTime::now_utc())
-                .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(closed = n, "closed forgotten check-outs"),
-                Err(e) => tracing::warn!(error = ?e, "closing forgotten check-outs failed"),
-            }
-        }
-    })
 }

@@ -210,6 +210,21 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "DELETE FROM sessions WHERE token_hash IN
+                    (SELECT token_hash FROM sessions WHERE expires_at < $1 LIMIT $2)",
+            )
+            .await
+            .map_err(pg_err)?;
+        client
+            .execute(&stmt, &[&now, &i64::from(limit)])
+            .await
+            .map_err(pg_err)
+    }
+
     async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
         let client = self.client().await?;
         let row = client

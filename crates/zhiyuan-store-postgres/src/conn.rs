@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0009_day_minutes",
         include_str!("../migrations/0009_day_minutes.sql"),
     ),
+    (
+        10,
+        "0010_session_expiry",
+        include_str!("../migrations/0010_session_expiry.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -180,6 +180,19 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "DELETE FROM sessions WHERE token_hash IN
+                    (SELECT token_hash FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
+            )
+            .and_then(|mut s| s.execute(params![micros(now), limit]))
+            .map(|n| n as u64)
+            .map_err(store_err)
+        })
+        .await
+    }
+
     async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
         let login = login.to_owned();
         self.lookup(move |c| {

@@ -544,7 +544,7 @@ async fn bulk_loading_writes_volunteers_and_memberships_in_one_batch() {
 }
 
 #[tokio::test]
-async fn sessions_expire_and_end_and_carry_granted_roles() {
+async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
     let (_db, store) = store().await;
     add_region(&store, "440106").await;
     let site = store
@@ -620,6 +620,20 @@ async fn sessions_expire_and_end_and_carry_granted_roles() {
     assert_eq!(store.account_grants(account.id).await.unwrap().len(), 2);
     assert!(store.load_principal(&[2; 32], now).await.unwrap().is_none());
     assert!(store.load_principal(&[3; 32], now).await.unwrap().is_none());
+    // Purging takes expired sessions only, at most `limit` at a time.
+    store
+        .insert_session(&NewSession {
+            token_hash: [4; 32],
+            account: account.id,
+            created_at: now,
+            expires_at: now - Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.delete_expired_sessions(now, 1).await.unwrap(), 1);
+    assert_eq!(store.delete_expired_sessions(now, 1).await.unwrap(), 1);
+    assert_eq!(store.delete_expired_sessions(now, 1).await.unwrap(), 0);
+    assert!(store.load_principal(&[1; 32], now).await.unwrap().is_some());
     store.delete_session(&[1; 32]).await.unwrap();
     assert!(store.load_principal(&[1; 32], now).await.unwrap().is_none());
 }

@@ -130,6 +130,8 @@ pub trait AccountStore {
         now: OffsetDateTime,
     ) -> Result<Option<Principal>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
+    /// Deletes up to `limit` sessions expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64>;
     async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>>;
     async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()>;
     /// The grants of an account (for `/me` and staff management).

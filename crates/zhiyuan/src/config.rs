@@ -59,7 +59,7 @@ pub struct AttendanceConfig {
     pub checkin_opens_before_mins: i64,
     /// Attendance still open this long after its shift is closed automatically.
     pub checkout_grace_mins: i64,
-    /// How often the server looks for forgotten check-outs.
+    /// How often the server closes forgotten check-outs and purges expired sessions.
     pub auto_close_every_secs: i64,
 }
 

@@ -151,7 +151,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             Err(e) => return Err(anyhow::anyhow!("demo seeding failed: {e:?}")),
         }
     }
-    zhiyuan_service::spawn_auto_close(
+    zhiyuan_service::spawn_housekeeping(
         app.zhiyuan.clone(),
         time::Duration::seconds(config.attendance.auto_close_every_secs.max(10)),
     );

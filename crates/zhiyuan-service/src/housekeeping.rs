@@ -1,0 +1,52 @@
+//! Work the server does on its own, periodically: closing attendance people forgot to
+//! close, and purging expired sessions.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::Zhiyuan;
+use crate::error::Result;
+
+/// Sessions deleted per statement, so that a large backlog never holds the writer long.
+const PURGE_BATCH: u32 = 10_000;
+
+impl Zhiyuan {
+    /// Deletes every session that expired before `now`, a batch at a time; returns how
+    /// many. A token whose session is gone is refused as an unknown one, exactly as an
+    /// expired one is.
+    pub async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
+        let mut purged = 0;
+        loop {
+            let n = self
+                .0
+                .store
+                .delete_expired_sessions(now, PURGE_BATCH)
+                .await?;
+            purged += n;
+            if n < u64::from(PURGE_BATCH) {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
+/// Runs the periodic work every `every` until the app stops. With several app servers
+/// each runs it; both jobs are idempotent.
+pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.unsigned_abs());
+        loop {
+            tick.tick().await;
+            let now = OffsetDateTime::now_utc();
+            match app.close_forgotten_checkouts(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "closed forgotten check-outs"),
+                Err(e) => tracing::warn!(error = ?e, "closing forgotten check-outs failed"),
+            }
+            match app.purge_expired_sessions(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged expired sessions"),
+                Err(e) => tracing::warn!(error = ?e, "purging expired sessions failed"),
+            }
+        }
+    })
+}
