@@ -15,6 +15,8 @@ mod conv;
 mod corrections;
 mod migrate;
 mod orgs;
+#[cfg(test)]
+mod plans;
 mod projects;
 mod records;
 mod regions;

@@ -99,6 +99,17 @@ pub(crate) fn insert_membership_row(tx: &Transaction<'_>, m: &NewMembership) -> 
     Ok(tx.last_insert_rowid())
 }
 
+/// Memberships in id order, of a team and/or a volunteer when given.
+pub(crate) fn memberships_sql(by_org: bool, by_volunteer: bool) -> String {
+    format!(
+        "{MEMBERSHIP_SELECT}
+         WHERE m.id > ?1 AND {} AND {} AND (?4 IS NULL OR m.status = ?4)
+         ORDER BY m.id LIMIT ?5",
+        eq_filter("m.org_id", 2, by_org),
+        eq_filter("m.volunteer_id", 3, by_volunteer),
+    )
+}
+
 #[async_trait]
 impl OrgStore for SqliteStore {
     async fn insert_org(
@@ -281,13 +292,7 @@ impl OrgStore for SqliteStore {
         let status = q.status.map(MembershipStatus::as_str);
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let limit = page.limit;
-        let sql = format!(
-            "{MEMBERSHIP_SELECT}
-             WHERE m.id > ?1 AND {} AND {} AND (?4 IS NULL OR m.status = ?4)
-             ORDER BY m.id LIMIT ?5",
-            eq_filter("m.org_id", 2, org.is_some()),
-            eq_filter("m.volunteer_id", 3, volunteer.is_some()),
-        );
+        let sql = memberships_sql(org.is_some(), volunteer.is_some());
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt

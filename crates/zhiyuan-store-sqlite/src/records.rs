@@ -146,6 +146,18 @@ pub(crate) fn insert_row(
     Ok(id)
 }
 
+/// Records newest first, by volunteer and/or team when given.
+pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM service_records
+         WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
+           AND (?5 = 0 OR is_current = 1)
+         ORDER BY id DESC LIMIT ?6",
+        eq_filter("volunteer_id", 2, by_volunteer),
+        eq_filter("org_id", 3, by_org),
+    )
+}
+
 const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
     WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1 AND status = 'effective'";
 
@@ -258,14 +270,7 @@ impl RecordStore for SqliteStore {
         let current = q.current_only;
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let limit = page.limit;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM service_records
-             WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
-               AND (?5 = 0 OR is_current = 1)
-             ORDER BY id DESC LIMIT ?6",
-            eq_filter("volunteer_id", 2, volunteer.is_some()),
-            eq_filter("org_id", 3, org.is_some()),
-        );
+        let sql = list_sql(volunteer.is_some(), org.is_some());
         self.read(move |c| {
             let rows = c
                 .prepare_cached(&sql)?
