@@ -92,21 +92,29 @@ pub fn inclusion_proof(
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
-    let mut path = Vec::new();
+    inclusion_ranges(index, size)
+        .into_iter()
+        .map(|(lo, hi)| range_hash(src, lo, hi))
+        .collect()
+}
+
+/// The leaf ranges whose hashes make the audit path of leaf `index` (< `size`), nearest
+/// sibling first: walking down from the root, the sibling of each subtree taken.
+fn inclusion_ranges(index: u64, size: u64) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
     let (mut lo, mut hi) = (0, size);
-    // Walk down from the root, noting each sibling; the path lists them bottom-up.
     while hi - lo > 1 {
         let k = split(hi - lo);
         if index < lo + k {
-            path.push(range_hash(src, lo + k, hi)?);
+            ranges.push((lo + k, hi));
             hi = lo + k;
         } else {
-            path.push(range_hash(src, lo, lo + k)?);
+            ranges.push((lo, lo + k));
             lo += k;
         }
     }
-    path.reverse();
-    Ok(path)
+    ranges.reverse();
+    ranges
 }
 
 /// The proof that the tree of `first` leaves is a prefix of the tree of `second`
@@ -125,27 +133,36 @@ pub fn consistency_proof(
     if first == second {
         return Ok(Vec::new());
     }
-    let mut proof = Vec::new();
+    consistency_ranges(first, second)
+        .into_iter()
+        .map(|(lo, hi)| range_hash(src, lo, hi))
+        .collect()
+}
+
+/// The leaf ranges whose hashes make the consistency proof from `first` to `second`
+/// (0 < `first` < `second`), innermost first: RFC 9162's SUBPROOF(m, D[lo:hi], b)
+/// unrolled, with `whole` for b.
+fn consistency_ranges(first: u64, second: u64) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
     let (mut lo, mut hi, mut m) = (0, second, first);
-    // SUBPROOF(m, D[lo:hi], b), unrolled: `whole` is b.
     let mut whole = true;
     while m != hi - lo {
         let k = split(hi - lo);
         if m <= k {
-            proof.push(range_hash(src, lo + k, hi)?);
+            ranges.push((lo + k, hi));
             hi = lo + k;
         } else {
-            proof.push(range_hash(src, lo, lo + k)?);
+            ranges.push((lo, lo + k));
             lo += k;
             m -= k;
             whole = false;
         }
     }
     if !whole {
-        proof.push(range_hash(src, lo, hi)?);
+        ranges.push((lo, hi));
     }
-    proof.reverse();
-    Ok(proof)
+    ranges.reverse();
+    ranges
 }
 
 /// Checks that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`
@@ -160,7 +177,7 @@ pub fn verify_inclusion(
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
-    let want = inclusion_length(index, size);
+    let want = inclusion_ranges(index, size).len();
     if proof.len() != want {
         return Err(ProofError::WrongLength {
             got: proof.len(),
@@ -187,38 +204,6 @@ pub fn verify_inclusion(
     } else {
         Err(ProofError::RootMismatch)
     }
-}
-
-/// How many hashes the audit path of leaf `index` in a tree of `size` has.
-fn inclusion_length(index: u64, size: u64) -> usize {
-    let (mut lo, mut hi, mut n) = (0u64, size, 0);
-    while hi - lo > 1 {
-        let k = split(hi - lo);
-        if index < lo + k {
-            hi = lo + k;
-        } else {
-            lo += k;
-        }
-        n += 1;
-    }
-    n
-}
-
-/// How many hashes a consistency proof from `first` to `second` has (0 < first < second).
-fn consistency_length(first: u64, second: u64) -> usize {
-    let (mut lo, mut hi, mut m, mut whole, mut n) = (0u64, second, first, true, 0);
-    while m != hi - lo {
-        let k = split(hi - lo);
-        if m <= k {
-            hi = lo + k;
-        } else {
-            lo += k;
-            m -= k;
-            whole = false;
-        }
-        n += 1;
-    }
-    n + usize::from(!whole)
 }
 
 /// Checks that the tree of `first` leaves with root `first_root` is a prefix of the tree
@@ -252,7 +237,7 @@ pub fn verify_consistency(
             Err(ProofError::RootMismatch)
         };
     }
-    let want = consistency_length(first, second);
+    let want = consistency_ranges(first, second).len();
     if proof.len() != want {
         return Err(ProofError::WrongLength {
             got: proof.len(),
