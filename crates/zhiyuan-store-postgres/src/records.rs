@@ -71,35 +71,11 @@ pub(crate) async fn count(
     minutes: i64,
     records: i64,
 ) -> Result<()> {
-    let totals = c
-        .prepare_cached(
-            "INSERT INTO volunteer_totals (volunteer_id, minutes, records) VALUES ($1, $2, $3)
-             ON CONFLICT (volunteer_id) DO UPDATE SET
-                minutes = volunteer_totals.minutes + excluded.minutes,
-                records = volunteer_totals.records + excluded.records",
-        )
-        .await
-        .map_err(pg_err)?;
-    c.execute(&totals, &[&volunteer.0, &minutes, &records])
-        .await
-        .map_err(pg_err)?;
-    let year = c
-        .prepare_cached(
-            "INSERT INTO volunteer_year_totals (volunteer_id, year, minutes, records)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (volunteer_id, year) DO UPDATE SET
-                minutes = volunteer_year_totals.minutes + excluded.minutes,
-                records = volunteer_year_totals.records + excluded.records",
-        )
-        .await
-        .map_err(pg_err)?;
-    c.execute(
-        &year,
-        &[&volunteer.0, &i64::from(day.year()), &minutes, &records],
+    count_many(
+        c,
+        &HashMap::from([((volunteer, day.year()), (minutes, records))]),
     )
     .await
-    .map_err(pg_err)?;
-    Ok(())
 }
 
 /// Inserts a record; an entry whose dedupe key exists is skipped (no row returned).
