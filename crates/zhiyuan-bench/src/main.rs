@@ -108,6 +108,30 @@ struct PrepareArgs {
     certificates: usize,
 }
 
+/// Adds a shift of `hours` hours to a project.
+async fn add_shift(
+    app: &zhiyuan_service::Zhiyuan,
+    ctx: &Ctx,
+    project: zhiyuan_store::ProjectId,
+    position: String,
+    starts_at: OffsetDateTime,
+    hours: i64,
+    capacity: i64,
+) -> anyhow::Result<zhiyuan_store::ShiftId> {
+    let shift = NewShift {
+        project,
+        position,
+        starts_at,
+        ends_at: starts_at + time::Duration::hours(hours),
+        capacity,
+    };
+    let s = app
+        .create_shift(ctx, shift)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(s.id)
+}
+
 fn write_lines(path: &Path, lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     for line in lines {
@@ -282,36 +306,13 @@ async fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
     for i in 0..shifts {
         let (day, slot) = ((i % 28) as i64, (i / 28) as i64);
         let start = now + time::Duration::days(1 + day) + time::Duration::minutes(slot * 20);
-        let s = app
-            .create_shift(
-                &system,
-                NewShift {
-                    project: p.id,
-                    position: format!("岗位{i}"),
-                    starts_at: start,
-                    ends_at: start + time::Duration::hours(2),
-                    capacity: 100_000,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        signup_shifts.push(s.id.0.to_string());
+        let s = add_shift(&app, &system, p.id, format!("岗位{i}"), start, 2, 100_000).await?;
+        signup_shifts.push(s.0.to_string());
     }
     write_lines(&out.join("shifts.txt"), signup_shifts)?;
-    let contended = app
-        .create_shift(
-            &system,
-            NewShift {
-                project: p.id,
-                position: "10个名额".into(),
-                starts_at: now + time::Duration::days(2),
-                ends_at: now + time::Duration::days(2) + time::Duration::hours(2),
-                capacity: 10,
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    write_lines(&out.join("contention.txt"), [contended.id.0.to_string()])?;
+    let start = now + time::Duration::days(2);
+    let contended = add_shift(&app, &system, p.id, "10个名额".into(), start, 2, 10).await?;
+    write_lines(&out.join("contention.txt"), [contended.0.to_string()])?;
 
     // Shifts open for check-in now, each with `attendees` accepted sign-ups.
     let p = app
@@ -325,19 +326,7 @@ async fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     for i in 0..4 {
         let start = now + time::Duration::minutes(30 + i);
-        let s = app
-            .create_shift(
-                &system,
-                NewShift {
-                    project: p.id,
-                    position: format!("签到{i}"),
-                    starts_at: start,
-                    ends_at: start + time::Duration::hours(8),
-                    capacity: 100_000,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let s = add_shift(&app, &system, p.id, format!("签到{i}"), start, 8, 100_000).await?;
         for line in lines.iter().take(attendees) {
             let number = line.split(' ').next().unwrap_or_default();
             let v = store
@@ -349,9 +338,9 @@ async fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
                 .context("volunteer")?;
             let audit = system.audit("signup.create", "signup", "", None);
             store
-                .sign_up(s.id, v.id, now, Box::new(|_| Ok(())), &audit)
+                .sign_up(s, v.id, now, Box::new(|_| Ok(())), &audit)
                 .await?;
-            pairs.push(format!("{} {number}", s.id.0));
+            pairs.push(format!("{} {number}", s.0));
         }
     }
     eprintln!(
