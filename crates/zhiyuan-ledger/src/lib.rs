@@ -8,9 +8,14 @@
 
 mod merkle;
 mod note;
+mod tiles;
 
 pub use merkle::{
     Hash, MemoryTree, NodeSource, ProofError, consistency_proof, inclusion_proof, leaf_hash,
     node_hash, root, verify_consistency, verify_inclusion,
 };
 pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier, open as open_note};
+pub use tiles::{
+    RootBuilder, TILE_WIDTH, TileAppender, TileId, TilePath, Tiles, consistency_tiles, edge_tiles,
+    entries_path, inclusion_tiles, parse_tile_path, tile_bytes, tile_hashes,
+};
