@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    auth, certificates, corrections, health, organisations, participation, projects, regions,
-    sites, staff, stars, volunteers,
+    auth, certificates, corrections, health, ledger, organisations, participation, projects,
+    regions, sites, staff, stars, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -47,6 +47,8 @@ use crate::routes::{
         stars::decide, stars::revoke, stars::get_rules, stars::set_rules,
         certificates::issue, certificates::mine, certificates::pdf, certificates::revoke,
         certificates::verify,
+        ledger::checkpoint, ledger::keys, ledger::tile, ledger::state, ledger::inclusion,
+        ledger::consistency, ledger::record,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -62,6 +64,7 @@ use crate::routes::{
         (name = "records", description = "Service records and hours"),
         (name = "stars", description = "Star levels and their certification"),
         (name = "certificates", description = "Record certificates and their verification"),
+        (name = "ledger", description = "The tamper-evident ledger: C2SP checkpoints and tiles, RFC 9162 proofs"),
         (name = "operations", description = "Health"),
     )
 )]

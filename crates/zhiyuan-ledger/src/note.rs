@@ -159,6 +159,18 @@ impl NoteSigner {
         &self.verifier
     }
 
+    /// The key as [`Self::parse`] reads it. A secret: keep it out of logs.
+    pub fn to_skey(&self) -> String {
+        let mut bytes = vec![ED25519];
+        bytes.extend_from_slice(self.key.as_bytes());
+        format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.verifier.name,
+            self.verifier.id,
+            STANDARD.encode(bytes)
+        )
+    }
+
     /// Signs `text` (which must end in a newline) into a note.
     pub fn sign(&self, text: &str) -> Result<String, NoteError> {
         if !text.ends_with('\n') {
@@ -298,6 +310,7 @@ mod tests {
     fn signs_and_opens_the_reference_note_byte_for_byte() {
         let signer = NoteSigner::parse(SKEY).unwrap();
         assert_eq!(signer.verifier().to_vkey(), VKEY);
+        assert_eq!(signer.to_skey(), SKEY);
         let note = signer.sign(TEXT).unwrap();
         assert_eq!(note, format!("{TEXT}\n\u{2014} PeterNeumann {SIG}\n"));
         let v = NoteVerifier::parse(VKEY).unwrap();

@@ -27,7 +27,9 @@ impl TileId {
     /// How many hashes this tile holds in a tree of `size` leaves (0 when it is beyond
     /// the tree, [`TILE_WIDTH`] when full).
     pub fn width_at(self, size: u64) -> u64 {
-        let nodes = size.checked_shr(TILE_HEIGHT * u32::from(self.level)).unwrap_or(0);
+        let nodes = size
+            .checked_shr(TILE_HEIGHT * u32::from(self.level))
+            .unwrap_or(0);
         nodes
             .saturating_sub(self.index * TILE_WIDTH)
             .min(TILE_WIDTH)
@@ -129,7 +131,7 @@ pub fn tile_bytes(hashes: &[Hash]) -> Vec<u8> {
 
 /// Hashes from a tile's bytes; `None` unless the length is a multiple of 32.
 pub fn tile_hashes(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return None;
     }
     Some(
@@ -149,7 +151,10 @@ fn subtree(hashes: &[Hash]) -> Hash {
     debug_assert!(hashes.len().is_power_of_two());
     let mut level = hashes.to_vec();
     while level.len() > 1 {
-        level = level.chunks_exact(2).map(|p| node_hash(&p[0], &p[1])).collect();
+        level = level
+            .chunks_exact(2)
+            .map(|p| node_hash(&p[0], &p[1]))
+            .collect();
     }
     level[0]
 }
@@ -198,11 +203,12 @@ struct Recorder(std::cell::RefCell<BTreeSet<TileId>>);
 
 impl NodeSource for Recorder {
     fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
-        let tile_level = u8::try_from(level / TILE_HEIGHT).map_err(|_| ProofError::Unavailable {
-            level,
-            index,
-            why: "too high".into(),
-        })?;
+        let tile_level =
+            u8::try_from(level / TILE_HEIGHT).map_err(|_| ProofError::Unavailable {
+                level,
+                index,
+                why: "too high".into(),
+            })?;
         self.0.borrow_mut().insert(TileId {
             level: tile_level,
             index: (index << (level % TILE_HEIGHT)) / TILE_WIDTH,
@@ -232,11 +238,13 @@ pub fn edge_tiles(size: u64) -> Vec<TileId> {
     let mut out = Vec::new();
     let mut level = 0u8;
     loop {
-        let nodes = size.checked_shr(TILE_HEIGHT * u32::from(level)).unwrap_or(0);
+        let nodes = size
+            .checked_shr(TILE_HEIGHT * u32::from(level))
+            .unwrap_or(0);
         if nodes == 0 {
             return out;
         }
-        if nodes % TILE_WIDTH != 0 {
+        if !nodes.is_multiple_of(TILE_WIDTH) {
             out.push(TileId {
                 level,
                 index: nodes / TILE_WIDTH,
@@ -265,20 +273,25 @@ impl TileAppender {
     pub fn new(size: u64, tiles: &HashMap<TileId, Vec<Hash>>) -> Result<Self, ProofError> {
         let mut edge = Vec::new();
         let mut level = 0u8;
-        while size.checked_shr(TILE_HEIGHT * u32::from(level)).unwrap_or(0) > 0 {
+        while size
+            .checked_shr(TILE_HEIGHT * u32::from(level))
+            .unwrap_or(0)
+            > 0
+        {
             edge.push(Vec::new());
             level += 1;
         }
         for id in edge_tiles(size) {
             let width = id.width_at(size) as usize;
-            let hashes = tiles
-                .get(&id)
-                .filter(|h| h.len() >= width)
-                .ok_or(ProofError::Unavailable {
-                    level: u32::from(id.level) * TILE_HEIGHT,
-                    index: id.index * TILE_WIDTH,
-                    why: "an edge tile is missing or too narrow".into(),
-                })?;
+            let hashes =
+                tiles
+                    .get(&id)
+                    .filter(|h| h.len() >= width)
+                    .ok_or(ProofError::Unavailable {
+                        level: u32::from(id.level) * TILE_HEIGHT,
+                        index: id.index * TILE_WIDTH,
+                        why: "an edge tile is missing or too narrow".into(),
+                    })?;
             edge[usize::from(id.level)] = hashes[..width].to_vec();
         }
         Ok(Self {

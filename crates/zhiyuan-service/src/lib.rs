@@ -14,6 +14,7 @@ mod demo;
 mod error;
 mod housekeeping;
 mod import;
+mod ledger;
 mod orgs;
 mod overdue;
 mod password;
@@ -42,8 +43,12 @@ pub use corrections::CorrectionOutcome;
 pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
-pub use housekeeping::spawn_housekeeping;
+pub use housekeeping::{spawn_housekeeping, spawn_sequencer};
 pub use import::{Table, TableFormat, read_table};
+pub use ledger::{
+    INTEGRATE_BATCH, LedgerOpening, LedgerProblem, LedgerReport, LedgerSettings, ProblemKind,
+    load_or_create_signer,
+};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};
 pub use password::PasswordCost;
@@ -83,6 +88,8 @@ pub struct ServiceConfig {
     pub public_url: String,
     /// The issuing body printed on certificates.
     pub certificate_issuer: String,
+    /// The tamper-evident ledger's origin and keys.
+    pub ledger: LedgerSettings,
 }
 
 impl Default for ServiceConfig {
@@ -101,6 +108,7 @@ impl Default for ServiceConfig {
             calendar: zhiyuan_domain::workdays::Calendar::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             certificate_issuer: "志愿服务信息平台".to_owned(),
+            ledger: LedgerSettings::ephemeral("zhiyuan.invalid/ledger"),
         }
     }
 }
@@ -115,6 +123,8 @@ struct Inner {
     vault: Vault,
     config: ServiceConfig,
     principals: auth::PrincipalCache,
+    /// Full ledger tiles (immutable) read recently: proofs mostly read the same top tiles.
+    tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<Vec<zhiyuan_ledger::Hash>>>,
 }
 
 impl std::fmt::Debug for Zhiyuan {
@@ -133,6 +143,8 @@ impl Zhiyuan {
             vault,
             config,
             principals,
+            // 4,096 tiles of 8 KiB: 32 MiB.
+            tiles: moka::sync::Cache::new(4096),
         }))
     }
 

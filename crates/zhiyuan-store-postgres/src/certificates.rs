@@ -10,13 +10,16 @@ use zhiyuan_store::{
     PageRequest, Result, StoreError, UnitTotal,
 };
 
+use zhiyuan_store::ledger::{LedgerKind, certificate_content, certificate_revocation_content};
+
 use crate::PgStore;
 use crate::conv::{get, json, pg_err, to_json, write_audit};
+use crate::ledger;
 
 const SELECT: &str = "SELECT id, number, volunteer_id, facts, issued_at, revoked_at, revoked_by,
     revoked_reason FROM certificates";
 
-fn from_row(row: &Row) -> Result<CertificateRecord> {
+pub(crate) fn from_row(row: &Row) -> Result<CertificateRecord> {
     Ok(CertificateRecord {
         id: get(row, 0)?,
         certificate: NewCertificate {
@@ -29,6 +32,11 @@ fn from_row(row: &Row) -> Result<CertificateRecord> {
         revoked_by: get::<Option<i64>>(row, 6)?.map(AccountId),
         revoked_reason: get(row, 7)?,
     })
+}
+
+/// Certificates in id order after `$1`, `$2` of them, for the ledger audit.
+pub(crate) fn page_after_sql() -> String {
+    format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2")
 }
 
 async fn fetch(c: &impl GenericClient, number: &str) -> Result<Option<CertificateRecord>> {
@@ -66,6 +74,13 @@ impl CertificateStore for PgStore {
         .map_err(pg_err)?;
         write_audit(&tx, audit, Some(c.number.clone())).await?;
         let out = fetch(&tx, &c.number).await?.ok_or(StoreError::NotFound)?;
+        ledger::append_if(
+            &tx,
+            LedgerKind::Certificate,
+            out.id,
+            certificate_content(&out),
+        )
+        .await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(out)
     }
@@ -137,6 +152,8 @@ impl CertificateStore for PgStore {
         }
         write_audit(&tx, audit, None).await?;
         let out = fetch(&tx, number).await?.ok_or(StoreError::NotFound)?;
+        let content = certificate_revocation_content(&out);
+        ledger::append_if(&tx, LedgerKind::CertificateRevocation, out.id, content).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(out)
     }

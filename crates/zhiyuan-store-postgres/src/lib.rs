@@ -12,6 +12,7 @@ mod coalesce;
 mod conn;
 mod conv;
 mod corrections;
+mod ledger;
 mod orgs;
 mod projects;
 mod records;

@@ -15,15 +15,23 @@ use zhiyuan_store::{
     UnrecordedShift,
 };
 
+use zhiyuan_store::ledger::{LedgerKind, record_content};
+
 use crate::PgStore;
 use crate::conv::{conv, get, json, pg_err, to_json, write_audit};
+use crate::ledger;
 use crate::projects::shift_at;
 
 const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
     shift_id, activity_name, service_date, place, content, minutes, responsible_person, source,
     status, flags, dedupe_key, created_at, created_by, decided_at, decided_by";
 
-fn from_row(row: &Row) -> Result<RecordRow> {
+/// Records in id order after `$1`, `$2` of them, for the ledger audit.
+pub(crate) fn page_after_sql() -> String {
+    format!("SELECT {COLUMNS} FROM service_records WHERE id > $1 ORDER BY id LIMIT $2")
+}
+
+pub(crate) fn from_row(row: &Row) -> Result<RecordRow> {
     Ok(RecordRow {
         id: RecordId(get(row, 0)?),
         origin: get::<Option<i64>>(row, 1)?.map(RecordId),
@@ -246,6 +254,13 @@ pub(crate) async fn insert_row(
     if r.status == RecordStatus::Effective {
         count(c, r.volunteer, r.service_date, r.minutes, 1).await?;
     }
+    let content = record_content(
+        RecordId(id),
+        origin.map(|o| o.0),
+        origin.map_or(1, |o| o.1),
+        r,
+    );
+    ledger::append_if(c, LedgerKind::Record, id, content).await?;
     Ok(id)
 }
 
@@ -290,12 +305,16 @@ impl RecordStore for PgStore {
                 .collect::<Result<Vec<_>>>()?;
             let inserted: std::collections::HashSet<i64> =
                 bulk_insert(&tx, &ids, chunk).await?.into_iter().collect();
+            let mut logged = Vec::with_capacity(chunk.len());
             for (r, id) in chunk.iter().zip(ids) {
                 if !inserted.contains(&id) {
                     out.push(BatchOutcome::Duplicate);
                     continue;
                 }
                 out.push(BatchOutcome::Inserted(RecordId(id)));
+                if let Some(content) = record_content(RecordId(id), None, 1, r) {
+                    logged.push((id, content));
+                }
                 if r.status == RecordStatus::Effective {
                     let t = totals
                         .entry((r.volunteer, r.service_date.year()))
@@ -304,6 +323,7 @@ impl RecordStore for PgStore {
                     t.1 += 1;
                 }
             }
+            ledger::append_many(&tx, LedgerKind::Record, &logged).await?;
         }
         count_many(&tx, &totals).await?;
         write_audit(&tx, audit, None).await?;
@@ -362,6 +382,8 @@ impl RecordStore for PgStore {
                 1,
             )
             .await?;
+            let content = record_content(row.id, row.origin, row.revision, &row.record);
+            ledger::append_if(&tx, LedgerKind::Record, row.id.0, content).await?;
         }
         write_audit(&tx, audit, None).await?;
         tx.commit().await.map_err(pg_err)?;

@@ -13,15 +13,18 @@ use zhiyuan_store::{
     StarObjection, StarQuery, StarStore, StoreError, VolunteerStar,
 };
 
+use zhiyuan_store::ledger::{LedgerKind, star_content, star_revocation_content};
+
 use crate::PgStore;
 use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+use crate::ledger;
 
 const SELECT: &str = "SELECT a.id, a.volunteer_id, a.star, a.label, a.certifier_region,
     a.minutes, a.applied_at, v.name, v.number, a.status, a.notice_from, a.notice_until,
     a.decided_at, a.decided_by, a.reason, a.version
     FROM star_applications a JOIN volunteers v ON v.id = a.volunteer_id";
 
-fn from_row(row: &Row) -> Result<StarApplication> {
+pub(crate) fn from_row(row: &Row) -> Result<StarApplication> {
     Ok(StarApplication {
         id: StarApplicationId(get(row, 0)?),
         application: NewStarApplication {
@@ -42,6 +45,11 @@ fn from_row(row: &Row) -> Result<StarApplication> {
         reason: get(row, 14)?,
         version: get(row, 15)?,
     })
+}
+
+/// Applications in id order after `$1`, `$2` of them, for the ledger audit.
+pub(crate) fn page_after_sql() -> String {
+    format!("{SELECT} WHERE a.id > $1 ORDER BY a.id LIMIT $2")
 }
 
 async fn fetch(c: &impl GenericClient, id: i64) -> Result<Option<StarApplication>> {
@@ -207,6 +215,9 @@ impl StarStore for PgStore {
         }
         write_audit(&tx, audit, None).await?;
         let out = fetch(&tx, a.id.0).await?.ok_or(StoreError::NotFound)?;
+        ledger::append_if(&tx, LedgerKind::Star, out.id.0, star_content(&out)).await?;
+        let revoked = star_revocation_content(&out);
+        ledger::append_if(&tx, LedgerKind::StarRevocation, out.id.0, revoked).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(out)
     }

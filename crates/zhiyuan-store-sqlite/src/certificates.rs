@@ -9,8 +9,11 @@ use zhiyuan_store::{
     PageRequest, Result, StoreError, UnitTotal,
 };
 
+use zhiyuan_store::ledger::{LedgerKind, certificate_content, certificate_revocation_content};
+
 use crate::SqliteStore;
 use crate::conv::{date, date_text, json, micros, opt_time, store_err, time, to_json, write_audit};
+use crate::ledger;
 
 const SELECT: &str = "SELECT id, number, volunteer_id, facts, issued_at, revoked_at, revoked_by,
     revoked_reason FROM certificates";
@@ -28,6 +31,17 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<CertificateRecord> {
         revoked_by: row.get::<_, Option<i64>>(6)?.map(AccountId),
         revoked_reason: row.get(7)?,
     })
+}
+
+/// Certificates in id order after `after`, for the ledger audit.
+pub(crate) fn page_after(
+    c: &Connection,
+    after: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<CertificateRecord>> {
+    c.prepare_cached(&format!("{SELECT} WHERE id > ?1 ORDER BY id LIMIT ?2"))?
+        .query_map(params![after, limit], from_row)?
+        .collect()
 }
 
 fn get(c: &Connection, number: &str) -> rusqlite::Result<Option<CertificateRecord>> {
@@ -61,9 +75,12 @@ impl CertificateStore for SqliteStore {
             )
             .map_err(store_err)?;
             write_audit(tx, &audit, Some(c.number.clone()))?;
-            get(tx, &c.number)
+            let cert = get(tx, &c.number)
                 .map_err(store_err)?
-                .ok_or(StoreError::NotFound)
+                .ok_or(StoreError::NotFound)?;
+            let content = certificate_content(&cert);
+            ledger::append_if(tx, LedgerKind::Certificate, cert.id, content)?;
+            Ok(cert)
         })
         .await
     }
@@ -113,9 +130,12 @@ impl CertificateStore for SqliteStore {
                 return Err(StoreError::Conflict { field: "status" });
             }
             write_audit(tx, &audit, None)?;
-            get(tx, &number)
+            let cert = get(tx, &number)
                 .map_err(store_err)?
-                .ok_or(StoreError::NotFound)
+                .ok_or(StoreError::NotFound)?;
+            let content = certificate_revocation_content(&cert);
+            ledger::append_if(tx, LedgerKind::CertificateRevocation, cert.id, content)?;
+            Ok(cert)
         })
         .await
     }

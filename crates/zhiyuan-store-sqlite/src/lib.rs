@@ -13,6 +13,7 @@ mod certificates;
 mod conn;
 mod conv;
 mod corrections;
+mod ledger;
 mod migrate;
 mod orgs;
 #[cfg(test)]

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_session_expiry",
         include_str!("../migrations/0010_session_expiry.sql"),
     ),
+    (
+        11,
+        "0011_ledger",
+        include_str!("../migrations/0011_ledger.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

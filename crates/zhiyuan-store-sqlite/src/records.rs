@@ -14,11 +14,14 @@ use zhiyuan_store::{
     UnrecordedShift,
 };
 
+use zhiyuan_store::ledger::{LedgerKind, record_content};
+
 use crate::SqliteStore;
 use crate::conv::{
     col, date, date_text, eq_filter, json, micros, opt_time, region, store_err, time, to_json,
     write_audit,
 };
+use crate::ledger;
 use crate::projects::shift_at;
 
 const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
@@ -143,7 +146,32 @@ pub(crate) fn insert_row(
     if r.status == RecordStatus::Effective {
         count(tx, r.volunteer, r.service_date, r.minutes, 1)?;
     }
+    log_record(tx, RecordId(id), origin, r)?;
     Ok(id)
+}
+
+/// Writes the ledger entry of record `id` when it counts.
+fn log_record(
+    tx: &Transaction<'_>,
+    id: RecordId,
+    origin: Option<(RecordId, i64)>,
+    r: &NewRecord,
+) -> Result<()> {
+    let content = record_content(id, origin.map(|o| o.0), origin.map_or(1, |o| o.1), r);
+    ledger::append_if(tx, LedgerKind::Record, id.0, content)
+}
+
+/// Records in id order after `after`, for the ledger audit.
+pub(crate) fn page_after(
+    c: &Connection,
+    after: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<RecordRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM service_records WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?
+    .query_map(params![after, limit], from_row)?
+    .collect()
 }
 
 /// Records newest first, by volunteer and/or team when given.
@@ -190,7 +218,9 @@ impl RecordStore for SqliteStore {
                     out.push(BatchOutcome::Duplicate);
                     continue;
                 }
-                out.push(BatchOutcome::Inserted(RecordId(tx.last_insert_rowid())));
+                let id = RecordId(tx.last_insert_rowid());
+                out.push(BatchOutcome::Inserted(id));
+                log_record(tx, id, None, r)?;
                 if r.status == RecordStatus::Effective {
                     let t = totals
                         .entry((r.volunteer, r.service_date.year()))
@@ -256,6 +286,8 @@ impl RecordStore for SqliteStore {
                     row.record.minutes,
                     1,
                 )?;
+                let content = record_content(row.id, row.origin, row.revision, &row.record);
+                ledger::append_if(tx, LedgerKind::Record, row.id.0, content)?;
             }
             write_audit(tx, &audit, None)?;
             Ok(row)

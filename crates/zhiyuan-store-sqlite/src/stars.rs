@@ -12,11 +12,14 @@ use zhiyuan_store::{
     StarObjection, StarQuery, StarStore, StoreError, VolunteerStar,
 };
 
+use zhiyuan_store::ledger::{LedgerKind, star_content, star_revocation_content};
+
 use crate::SqliteStore;
 use crate::conv::{
     col, date, date_text, expect_one, json, micros, opt_time, region, store_err, time, to_json,
     write_audit,
 };
+use crate::ledger;
 
 const SELECT: &str = "SELECT a.id, a.volunteer_id, a.star, a.label, a.certifier_region,
     a.minutes, a.applied_at, v.name, v.number, a.status, a.notice_from, a.notice_until,
@@ -51,6 +54,17 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StarApplication> {
         reason: row.get(14)?,
         version: row.get(15)?,
     })
+}
+
+/// Applications in id order after `after`, for the ledger audit.
+pub(crate) fn page_after(
+    c: &Connection,
+    after: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<StarApplication>> {
+    c.prepare_cached(&format!("{SELECT} WHERE a.id > ?1 ORDER BY a.id LIMIT ?2"))?
+        .query_map(params![after, limit], from_row)?
+        .collect()
 }
 
 fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<StarApplication>> {
@@ -190,9 +204,13 @@ impl StarStore for SqliteStore {
                 recompute_star(tx, a.application.volunteer.0, barred_until)?;
             }
             write_audit(tx, &audit, None)?;
-            get(tx, a.id.0)
+            let now = get(tx, a.id.0)
                 .map_err(store_err)?
-                .ok_or(StoreError::NotFound)
+                .ok_or(StoreError::NotFound)?;
+            ledger::append_if(tx, LedgerKind::Star, now.id.0, star_content(&now))?;
+            let revoked = star_revocation_content(&now);
+            ledger::append_if(tx, LedgerKind::StarRevocation, now.id.0, revoked)?;
+            Ok(now)
         })
         .await
     }

@@ -13,6 +13,7 @@ mod audit;
 mod certificates;
 mod corrections;
 mod error;
+pub mod ledger;
 mod page;
 mod records;
 mod stars;

@@ -422,6 +422,52 @@ pub trait AuditStore {
 }
 
 /// Everything the application needs from storage.
+/// The tamper-evident ledger. Entries are written by the other stores, in the same
+/// transaction as the change they certify (see [`crate::ledger`]); this is the sequencer,
+/// the tiles and checkpoints it keeps, and the reads the audit needs.
+#[async_trait]
+pub trait LedgerStore {
+    /// Integrates up to `limit` entries not yet in the tree, in the order they were
+    /// written: gives them the next leaf indexes and writes the tiles that changed and the
+    /// new tree, in one transaction. Only one integration runs at a time across app
+    /// servers; a caller that finds another one running gets the tree as it was.
+    async fn integrate_ledger(&self, limit: usize) -> Result<crate::ledger::LedgerTree>;
+    /// The tree as last integrated.
+    async fn ledger_tree(&self) -> Result<crate::ledger::LedgerTree>;
+    /// The stored tiles among `ids` (at their stored width; absent ones are left out).
+    async fn ledger_tiles(
+        &self,
+        ids: &[zhiyuan_ledger::TileId],
+    ) -> Result<std::collections::HashMap<zhiyuan_ledger::TileId, Vec<zhiyuan_ledger::Hash>>>;
+    /// The integrated entries at leaf indexes `from .. from + count`, in leaf order.
+    async fn ledger_entries_by_seq(
+        &self,
+        from: u64,
+        count: u64,
+    ) -> Result<Vec<crate::ledger::LedgerEntry>>;
+    /// Stores a signed checkpoint (one per tree size; a second for the same size is
+    /// ignored).
+    async fn insert_checkpoint(&self, c: &crate::ledger::StoredCheckpoint) -> Result<()>;
+    /// The checkpoint of the largest tree signed.
+    async fn latest_checkpoint(&self) -> Result<Option<crate::ledger::StoredCheckpoint>>;
+    /// The entry written for a subject.
+    async fn ledger_entry(
+        &self,
+        kind: crate::ledger::LedgerKind,
+        subject: i64,
+    ) -> Result<Option<crate::ledger::LedgerEntry>>;
+    /// For the audit: the subjects of `kind` after subject id `after` (see
+    /// [`crate::ledger::SubjectPage`]), about `limit` rows per page.
+    async fn ledger_subjects(
+        &self,
+        kind: crate::ledger::LedgerKind,
+        after: i64,
+        limit: u32,
+    ) -> Result<crate::ledger::SubjectPage>;
+    /// Entries not yet integrated.
+    async fn ledger_pending(&self) -> Result<u64>;
+}
+
 #[async_trait]
 pub trait Store:
     RegionStore
@@ -437,6 +483,7 @@ pub trait Store:
     + CorrectionStore
     + StarStore
     + CertificateStore
+    + LedgerStore
     + Send
     + Sync
 {

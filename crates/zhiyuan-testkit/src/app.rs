@@ -66,6 +66,9 @@ impl TestApp {
         rand::thread_rng().fill_bytes(&mut key);
         let key: String = base64::engine::general_purpose::STANDARD.encode(key);
         config.security.document_key = Some(key.into());
+        let ledger = zhiyuan_service::LedgerSettings::ephemeral("test.invalid/ledger");
+        config.ledger.origin = ledger.origin;
+        config.ledger.signing_key = Some(ledger.signer.to_skey().into());
         // Cheap hashing: the cost is a setting, the algorithm is the same.
         config.security.argon2_memory_kib = 256;
         config.security.argon2_iterations = 1;

@@ -79,6 +79,32 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL directly on the database, behind the application's back: for tests that
+    /// prove tampering is caught.
+    pub async fn execute_raw(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://").to_owned();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    let c = rusqlite::Connection::open(path).expect("open SQLite directly");
+                    c.busy_timeout(std::time::Duration::from_secs(5))
+                        .expect("busy timeout");
+                    c.execute_batch(&sql).expect("raw SQL");
+                })
+                .await
+                .expect("raw SQL task");
+            }
+            Backend::Postgres => {
+                let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to PostgreSQL directly");
+                tokio::spawn(conn);
+                client.batch_execute(sql).await.expect("raw SQL");
+            }
+        }
+    }
+
     /// Opens (and migrates) the store.
     pub async fn store(&self) -> Arc<dyn Store> {
         zhiyuan::open_store(&self.config())

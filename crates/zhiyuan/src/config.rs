@@ -9,7 +9,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use zhiyuan_service::{PasswordCost, ServiceConfig};
+use zhiyuan_ledger::{NoteSigner, NoteVerifier};
+use zhiyuan_service::{LedgerSettings, PasswordCost, ServiceConfig, load_or_create_signer};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -22,7 +23,38 @@ pub struct Config {
     pub attendance: AttendanceConfig,
     pub calendar: CalendarConfig,
     pub certificates: CertificatesConfig,
+    pub ledger: LedgerConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// The log's name in its checkpoints; empty: the public URL's host and path + `/ledger`.
+    pub origin: String,
+    /// The checkpoint signing key (`PRIVATE+KEY+…`). When absent, `signing_key_file` is
+    /// read, or created.
+    #[serde(skip_serializing)]
+    pub signing_key: Option<SecretString>,
+    pub signing_key_file: PathBuf,
+    /// Verifier keys (`name+id+key`) of keys this log signed with before a rotation.
+    pub retired_keys: Vec<String>,
+    /// How often the sequencer integrates new entries and signs a checkpoint.
+    pub integrate_every_ms: u64,
+}
+
+impl LedgerConfig {
+    /// The origin as configured, or derived from the public URL.
+    pub fn origin(&self, public_url: &str) -> String {
+        if !self.origin.is_empty() {
+            return self.origin.clone();
+        }
+        let host = public_url
+            .split_once("://")
+            .map_or(public_url, |(_, rest)| rest)
+            .trim_end_matches('/');
+        format!("{host}/ledger")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,6 +189,13 @@ impl Default for Config {
                 checkout_grace_mins: 120,
                 auto_close_every_secs: 300,
             },
+            ledger: LedgerConfig {
+                origin: String::new(),
+                signing_key: None,
+                signing_key_file: PathBuf::from("./zhiyuan-data/ledger.key"),
+                retired_keys: Vec::new(),
+                integrate_every_ms: 200,
+            },
             log: LogConfig {
                 format: "text".into(),
                 filter: "info".into(),
@@ -200,6 +239,11 @@ impl Default for CertificatesConfig {
         Config::default().certificates
     }
 }
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Config::default().ledger
+    }
+}
 impl Default for LogConfig {
     fn default() -> Self {
         Config::default().log
@@ -224,7 +268,41 @@ impl Config {
         Ok(figment.extract()?)
     }
 
-    /// The use cases' settings.
+    /// The ledger's origin and keys: the configured key, or the key file (created with a
+    /// fresh key on first run).
+    pub fn ledger(&self) -> anyhow::Result<LedgerSettings> {
+        use anyhow::Context;
+        use secrecy::ExposeSecret;
+        let origin = self.ledger.origin(&self.server.public_url);
+        let signer = match &self.ledger.signing_key {
+            Some(key) => NoteSigner::parse(key.expose_secret().trim())
+                .map_err(|e| anyhow::anyhow!("ledger.signing_key: {e}"))?,
+            None => load_or_create_signer(&self.ledger.signing_key_file, &origin).with_context(
+                || {
+                    format!(
+                        "ledger.signing_key_file {}",
+                        self.ledger.signing_key_file.display()
+                    )
+                },
+            )?,
+        };
+        let retired = self
+            .ledger
+            .retired_keys
+            .iter()
+            .map(|k| {
+                NoteVerifier::parse(k).map_err(|e| anyhow::anyhow!("ledger.retired_keys: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(LedgerSettings {
+            origin,
+            signer,
+            retired,
+        })
+    }
+
+    /// The use cases' settings (with an ephemeral ledger key: [`Config::ledger`] loads the
+    /// real one).
     pub fn service(&self) -> ServiceConfig {
         let s = &self.security;
         ServiceConfig {
@@ -253,6 +331,7 @@ impl Config {
             },
             public_url: self.server.public_url.clone(),
             certificate_issuer: self.certificates.issuer.clone(),
+            ledger: LedgerSettings::ephemeral(&self.ledger.origin(&self.server.public_url)),
         }
     }
 }
@@ -331,6 +410,21 @@ makeup_workdays = []
 # The issuing body printed on record certificates.
 issuer = "志愿服务信息平台"
 
+[ledger]
+# The tamper-evident ledger's name in its signed checkpoints. Empty: the public URL's
+# host and path followed by /ledger (e.g. 127.0.0.1:8080/ledger).
+origin = ""
+# The checkpoint signing key, PRIVATE+KEY+<origin>+<id>+<key> (see `zhiyuan ledger
+# keygen`). Prefer ZHIYUAN__LEDGER__SIGNING_KEY; when absent the key file below is used,
+# and created with a fresh key on first run.
+# signing_key = "PRIVATE+KEY+..."
+signing_key_file = "./zhiyuan-data/ledger.key"
+# After rotating the signing key, list the old verifier keys here so that checkpoints it
+# signed still verify.
+retired_keys = []
+# How often new entries are integrated into the tree and a checkpoint signed.
+integrate_every_ms = 200
+
 [log]
 # text or json.
 format = "text"
@@ -357,6 +451,7 @@ mod tests {
     fn secrets_do_not_show_in_debug_output() {
         let mut c = Config::default();
         c.security.document_key = Some(SecretString::from("c2VjcmV0LWtleS1tYXRlcmlhbA=="));
+        c.ledger.signing_key = Some(SecretString::from("PRIVATE+KEY+c2VjcmV0"));
         assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 

@@ -61,7 +61,9 @@ pub struct App {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let store = open_store(&config.database).await?;
     let vault = open_vault(&config.security)?;
-    let zhiyuan = Zhiyuan::new(store, vault, config.service());
+    let mut service = config.service();
+    service.ledger = config.ledger()?;
+    let zhiyuan = Zhiyuan::new(store, vault, service);
     zhiyuan
         .ensure_reference_data()
         .await

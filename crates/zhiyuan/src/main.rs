@@ -56,6 +56,11 @@ enum Command {
     },
     /// Prints a commented configuration file with every default.
     DefaultConfig,
+    /// The tamper-evident ledger: audit, monitor, export, keys.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Creates a jurisdiction administrator (to bootstrap a new installation). The password
     /// is read from the first line of standard input.
     CreateAdmin {
@@ -69,11 +74,59 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Recomputes every ledger entry from the database and the tree from the entries, and
+    /// reports by record anything changed, inserted or deleted outside zhiyuan. Exits 0
+    /// only when everything matches.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks that checkpoint NEW extends checkpoint OLD (both signed notes), with a
+    /// consistency proof from the log at --log, or from the configured database.
+    Consistency {
+        old: PathBuf,
+        new: PathBuf,
+        /// The log's base URL, e.g. https://zhiyuan.example (asks its proof API).
+        #[arg(long)]
+        log: Option<String>,
+        /// The log's origin (default: this installation's).
+        #[arg(long)]
+        origin: Option<String>,
+        /// Trusted verifier keys `name+id+key` (default: this installation's).
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
+    /// Integrates every waiting entry now and signs a checkpoint (after a bulk load; the
+    /// server does this on its own).
+    Integrate,
+    /// Writes the latest checkpoint and every tile and entry bundle it covers under DIR,
+    /// in the C2SP tlog-tiles layout, for any static web server or CDN.
+    Export { dir: PathBuf },
+    /// Prints a new signing key and its verifier key (for a new log or a key rotation).
+    Keygen {
+        /// The key's name: the log's origin.
+        #[arg(long)]
+        name: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::DefaultConfig = cli.command {
         print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+    if let Command::Ledger {
+        command: LedgerCommand::Keygen { name },
+    } = &cli.command
+    {
+        let signer = zhiyuan_service::LedgerSettings::ephemeral(name).signer;
+        println!("signing key (secret): {}", signer.to_skey());
+        println!("verifier key:         {}", signer.verifier().to_vkey());
         return Ok(());
     }
     let mut config = Config::load(cli.config.as_deref())?;
@@ -128,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
             println!("created administrator {} for {region}", account.login);
             Ok(())
         }
+        Command::Ledger { command } => ledger(config, command).await,
         Command::DefaultConfig => Ok(()),
     }
 }
@@ -154,6 +208,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     zhiyuan_service::spawn_housekeeping(
         app.zhiyuan.clone(),
         time::Duration::seconds(config.attendance.auto_close_every_secs.max(10)),
+    );
+    zhiyuan_service::spawn_sequencer(
+        app.zhiyuan.clone(),
+        std::time::Duration::from_millis(config.ledger.integrate_every_ms.max(10)),
     );
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -225,4 +283,180 @@ async fn seed_province(
         None => println!("volunteers: {:.0}/s", report.volunteers as f64 / secs),
     }
     Ok(())
+}
+
+async fn ledger(config: Config, command: LedgerCommand) -> anyhow::Result<()> {
+    use zhiyuan_ledger::{Checkpoint, NoteVerifier, verify_consistency};
+    match command {
+        LedgerCommand::Verify { json } => {
+            let app = zhiyuan::build(&config).await?;
+            let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {pos} leaves and rows checked",
+            )?);
+            let started = std::time::Instant::now();
+            let report = app
+                .zhiyuan
+                .verify_ledger(&|n| bar.set_position(n))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            bar.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} leaves ({} signed), {} rows checked, {} entries waiting, in {:.1} s",
+                    report.leaves,
+                    report.checkpoint_size.unwrap_or(0),
+                    report.subjects_checked,
+                    report.pending,
+                    started.elapsed().as_secs_f64()
+                );
+                for p in &report.problems {
+                    let subject = p.subject.map_or(String::new(), |s| format!(" {s}"));
+                    let index = p.index.map_or(String::new(), |i| format!(" (leaf {i})"));
+                    println!("{:?}: {}{subject}{index}: {}", p.problem, p.kind, p.detail);
+                }
+            }
+            if report.problems.is_empty() {
+                println!("the ledger matches the database");
+                Ok(())
+            } else {
+                eprintln!("{} problems found", report.problems.len());
+                std::process::exit(1);
+            }
+        }
+        LedgerCommand::Consistency {
+            old,
+            new,
+            log,
+            origin,
+            keys,
+        } => {
+            let settings = config.ledger()?;
+            let origin = origin.unwrap_or(settings.origin.clone());
+            let trusted = if keys.is_empty() {
+                settings.verifiers()
+            } else {
+                keys.iter()
+                    .map(|k| NoteVerifier::parse(k).map_err(|e| anyhow::anyhow!("--key {k}: {e}")))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            };
+            let open = |path: &PathBuf| -> anyhow::Result<Checkpoint> {
+                let note = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Checkpoint::open(&note, &origin, &trusted)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            };
+            let (a, b) = (open(&old)?, open(&new)?);
+            anyhow::ensure!(
+                a.size <= b.size,
+                "{} ({} leaves) is older than {} ({} leaves)",
+                new.display(),
+                b.size,
+                old.display(),
+                a.size
+            );
+            let proof = if a.size == 0 || a.size == b.size {
+                Vec::new()
+            } else if let Some(base) = log {
+                let url = format!(
+                    "{}/api/v1/ledger/consistency?first={}&second={}",
+                    base.trim_end_matches('/'),
+                    a.size,
+                    b.size
+                );
+                let body: serde_json::Value = reqwest::get(&url)
+                    .await
+                    .with_context(|| format!("asking {url}"))?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                decode_proof(&body["proof"])?
+            } else {
+                let app = zhiyuan::build(&config).await?;
+                app.zhiyuan
+                    .consistency_proof(a.size, b.size)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            };
+            if a.size > 0 {
+                verify_consistency(a.size, b.size, &proof, &a.root, &b.root).map_err(|e| {
+                    anyhow::anyhow!(
+                        "the checkpoint of {} leaves is NOT consistent with the one of {}: {e}",
+                        b.size,
+                        a.size
+                    )
+                })?;
+            }
+            println!(
+                "consistent: the log of {} leaves extends the log of {} leaves",
+                b.size, a.size
+            );
+            Ok(())
+        }
+        LedgerCommand::Export { dir } => {
+            let app = zhiyuan::build(&config).await?;
+            let files = app
+                .zhiyuan
+                .export_ledger(&dir)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!("wrote {files} files under {}", dir.display());
+            Ok(())
+        }
+        LedgerCommand::Integrate => {
+            let app = zhiyuan::build(&config).await?;
+            let store = app.zhiyuan.store().clone();
+            let waiting = store
+                .ledger_pending()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let bar = ProgressBar::new(waiting).with_style(ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} entries ({per_sec}, eta {eta})",
+            )?);
+            let started = std::time::Instant::now();
+            let first = store
+                .ledger_tree()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let mut size = first.size;
+            loop {
+                let tree = app
+                    .zhiyuan
+                    .integrate_ledger()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                if tree.size == size {
+                    break;
+                }
+                size = tree.size;
+                bar.set_position(size - first.size);
+            }
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            let added = size - first.size;
+            println!(
+                "integrated {added} entries in {secs:.1} s ({:.0}/s); the log has {size} leaves",
+                added as f64 / secs.max(1e-9)
+            );
+            Ok(())
+        }
+        LedgerCommand::Keygen { .. } => Ok(()),
+    }
+}
+
+/// Base64 hashes from a proof API's JSON array.
+fn decode_proof(value: &serde_json::Value) -> anyhow::Result<Vec<zhiyuan_ledger::Hash>> {
+    use base64::Engine;
+    value
+        .as_array()
+        .context("the proof is not a list")?
+        .iter()
+        .map(|h| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().context("a proof hash is not a string")?)?;
+            zhiyuan_ledger::Hash::try_from(bytes.as_slice())
+                .map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))
+        })
+        .collect()
 }

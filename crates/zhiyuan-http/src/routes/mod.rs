@@ -4,6 +4,7 @@ pub mod auth;
 pub mod certificates;
 pub mod corrections;
 pub mod health;
+pub mod ledger;
 pub mod organisations;
 pub mod participation;
 pub mod projects;
@@ -217,4 +218,11 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/me/schedule.ics", get(participation::my_calendar))
         .route("/api/v1/audit", get(staff::list_audit))
+        .route("/api/v1/ledger", get(ledger::state))
+        .route("/api/v1/ledger/inclusion", get(ledger::inclusion))
+        .route("/api/v1/ledger/consistency", get(ledger::consistency))
+        .route("/api/v1/records/{id}/ledger", get(ledger::record))
+        .route("/ledger/checkpoint", get(ledger::checkpoint))
+        .route("/ledger/keys", get(ledger::keys))
+        .route("/ledger/tile/{*path}", get(ledger::tile))
 }

@@ -12,6 +12,7 @@ mod certificates;
 mod cli;
 mod corrections;
 mod directory;
+mod ledger;
 mod openapi;
 mod participation;
 mod registration;
