@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    auth, certificates, corrections, health, ledger, organisations, participation, projects,
-    regions, sites, staff, stars, volunteers,
+    auth, certificates, corrections, credentials, health, ledger, organisations, participation,
+    projects, regions, sites, staff, stars, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -48,7 +48,8 @@ use crate::routes::{
         certificates::issue, certificates::mine, certificates::pdf, certificates::revoke,
         certificates::verify,
         ledger::checkpoint, ledger::keys, ledger::tile, ledger::state, ledger::inclusion,
-        ledger::consistency, ledger::record,
+        ledger::consistency, ledger::record, credentials::did_document, credentials::certificate,
+        credentials::star, credentials::status_list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -64,6 +65,7 @@ use crate::routes::{
         (name = "records", description = "Service records and hours"),
         (name = "stars", description = "Star levels and their certification"),
         (name = "certificates", description = "Record certificates and their verification"),
+        (name = "credentials", description = "Verifiable credentials (W3C VC 2.0, eddsa-jcs-2022; Open Badges 3.0), did:web, status lists"),
         (name = "ledger", description = "The tamper-evident ledger: C2SP checkpoints and tiles, RFC 9162 proofs"),
         (name = "operations", description = "Health"),
     )

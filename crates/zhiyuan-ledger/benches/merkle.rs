@@ -6,8 +6,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use std::hint::black_box;
 use zhiyuan_ledger::{
-    Checkpoint, MemoryTree, NoteSigner, consistency_proof, inclusion_proof, leaf_hash,
-    verify_consistency, verify_inclusion,
+    Checkpoint, MemoryTree, NoteSigner, TileAppender, Tiles, consistency_proof, inclusion_proof,
+    leaf_hash, verify_consistency, verify_inclusion,
 };
 
 const LEAVES: u64 = 10_000_000;
@@ -36,6 +36,21 @@ fn bench(c: &mut Criterion) {
             let proof = inclusion_proof(&tree, index, LEAVES).expect("proof");
             let leaf = leaf_hash(&index.to_be_bytes());
             verify_inclusion(index, LEAVES, &leaf, &proof, &root).expect("verifies");
+        })
+    });
+    // The same proofs from the tree kept as tiles, as the server computes them: the
+    // siblings inside a tile are hashed up from the tile's 256 hashes.
+    let mut appender = TileAppender::new(0, &Default::default()).expect("empty tree");
+    for i in 0..LEAVES {
+        appender.push(leaf_hash(&i.to_be_bytes()));
+    }
+    let tiles = Tiles(appender.finish().into_iter().collect());
+    c.bench_function("inclusion_proof_from_tiles_10m", |b| {
+        b.iter(|| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            inclusion_proof(&tiles, x % LEAVES, LEAVES).expect("proof")
         })
     });
     let old = 7_654_321;

@@ -231,23 +231,23 @@ impl Zhiyuan {
         &self.ledger().origin
     }
 
-    /// Tiles from the store, full ones through an in-process cache (they never change).
-    async fn tiles(&self, ids: &BTreeSet<TileId>) -> Result<Tiles> {
+    /// The tiles a tree of `size` leaves needs, through an in-process cache: a tile only
+    /// ever grows (its first hashes never change), so a cached one serves every tree it
+    /// is wide enough for, and is replaced when a larger tree needs more of it.
+    async fn tiles(&self, ids: &BTreeSet<TileId>, size: u64) -> Result<Tiles> {
         let mut tiles = Tiles::default();
         let mut missing = Vec::new();
         for id in ids {
             match self.0.tiles.get(id) {
-                Some(hashes) => {
+                Some(hashes) if hashes.len() as u64 >= id.width_at(size) => {
                     tiles.0.insert(*id, hashes.as_ref().clone());
                 }
-                None => missing.push(*id),
+                _ => missing.push(*id),
             }
         }
         if !missing.is_empty() {
             for (id, hashes) in self.0.store.ledger_tiles(&missing).await? {
-                if hashes.len() as u64 == TILE_WIDTH {
-                    self.0.tiles.insert(id, Arc::new(hashes.clone()));
-                }
+                self.0.tiles.insert(id, Arc::new(hashes.clone()));
                 tiles.0.insert(id, hashes);
             }
         }
@@ -259,7 +259,7 @@ impl Zhiyuan {
         self.require_size(size).await?;
         let ids = inclusion_tiles(index, size)
             .map_err(|e| ServiceError::invalid("index", e.to_string()))?;
-        let tiles = self.tiles(&ids).await?;
+        let tiles = self.tiles(&ids, size).await?;
         inclusion_proof(&tiles, index, size).map_err(proof_err)
     }
 
@@ -268,7 +268,7 @@ impl Zhiyuan {
         self.require_size(second).await?;
         let ids = consistency_tiles(first, second)
             .map_err(|e| ServiceError::invalid("first", e.to_string()))?;
-        let tiles = self.tiles(&ids).await?;
+        let tiles = self.tiles(&ids, second).await?;
         consistency_proof(&tiles, first, second).map_err(proof_err)
     }
 
@@ -295,7 +295,7 @@ impl Zhiyuan {
                 if tile.width_at(tree.size) < width {
                     return Ok(None);
                 }
-                let tiles = self.tiles(&BTreeSet::from([tile])).await?;
+                let tiles = self.tiles(&BTreeSet::from([tile]), tree.size).await?;
                 Ok(tiles
                     .0
                     .get(&tile)

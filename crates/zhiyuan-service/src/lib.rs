@@ -9,6 +9,7 @@ mod batch;
 mod certificates;
 mod codes;
 mod corrections;
+mod credentials;
 mod ctx;
 mod demo;
 mod error;
@@ -40,6 +41,10 @@ pub use batch::{BatchReport, RowOutcome};
 pub use certificates::{CertificateRequest, verification_url};
 pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;
+pub use credentials::{
+    CredentialCheck, IssuerSettings, STATUS_LIST_BITS, StatusList, check_credential, did_web,
+    did_web_url, encode_status_list, load_or_create_issuer_key, status_bit,
+};
 pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
@@ -90,6 +95,8 @@ pub struct ServiceConfig {
     pub certificate_issuer: String,
     /// The tamper-evident ledger's origin and keys.
     pub ledger: LedgerSettings,
+    /// The platform's identity and key as a credential issuer.
+    pub issuer: IssuerSettings,
 }
 
 impl Default for ServiceConfig {
@@ -109,6 +116,7 @@ impl Default for ServiceConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             certificate_issuer: "志愿服务信息平台".to_owned(),
             ledger: LedgerSettings::ephemeral("zhiyuan.invalid/ledger"),
+            issuer: IssuerSettings::ephemeral("http://127.0.0.1:8080"),
         }
     }
 }
@@ -123,7 +131,7 @@ struct Inner {
     vault: Vault,
     config: ServiceConfig,
     principals: auth::PrincipalCache,
-    /// Full ledger tiles (immutable) read recently: proofs mostly read the same top tiles.
+    /// Ledger tiles read recently (see `Zhiyuan::tiles`): proofs mostly read the same top tiles.
     tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<Vec<zhiyuan_ledger::Hash>>>,
 }
 

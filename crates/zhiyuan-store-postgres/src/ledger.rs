@@ -393,6 +393,29 @@ impl LedgerStore for PgStore {
         Ok(SubjectPage::pair(limit, rows, entries))
     }
 
+    async fn ledger_subjects_between(
+        &self,
+        kind: LedgerKind,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<i64>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT subject_id FROM ledger_entries
+                 WHERE kind = $1 AND subject_id >= $2 AND subject_id < $3 ORDER BY subject_id",
+            )
+            .await
+            .map_err(pg_err)?;
+        client
+            .query(&stmt, &[&(kind.as_i64() as i16), &lo, &hi])
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect()
+    }
+
     async fn ledger_pending(&self) -> Result<u64> {
         let client = self.client().await?;
         let stmt = client

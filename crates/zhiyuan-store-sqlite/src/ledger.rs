@@ -309,6 +309,23 @@ impl LedgerStore for SqliteStore {
         .await
     }
 
+    async fn ledger_subjects_between(
+        &self,
+        kind: LedgerKind,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT subject_id FROM ledger_entries
+                 WHERE kind = ?1 AND subject_id >= ?2 AND subject_id < ?3 ORDER BY subject_id",
+            )?
+            .query_map(params![kind.as_i64(), lo, hi], |r| r.get(0))?
+            .collect()
+        })
+        .await
+    }
+
     async fn ledger_pending(&self) -> Result<u64> {
         self.lookup(|c| {
             c.prepare_cached("SELECT count(*) FROM ledger_entries WHERE seq IS NULL")?

@@ -464,6 +464,14 @@ pub trait LedgerStore {
         after: i64,
         limit: u32,
     ) -> Result<crate::ledger::SubjectPage>;
+    /// The subjects with an entry of `kind` and an id in `lo .. hi` (e.g. the revoked
+    /// certificates a status list covers).
+    async fn ledger_subjects_between(
+        &self,
+        kind: crate::ledger::LedgerKind,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<i64>>;
     /// Entries not yet integrated.
     async fn ledger_pending(&self) -> Result<u64>;
 }

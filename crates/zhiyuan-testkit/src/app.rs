@@ -60,8 +60,14 @@ impl TestApp {
     /// Spawns with a configuration adjusted by `tune`.
     pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::new().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("address");
         let mut config = Config::default();
         config.database = db.config();
+        // Links the server makes (QR codes, credentials, did:web) point at this server.
+        config.server.public_url = format!("http://{addr}");
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         let key: String = base64::engine::general_purpose::STANDARD.encode(key);
@@ -69,15 +75,14 @@ impl TestApp {
         let ledger = zhiyuan_service::LedgerSettings::ephemeral("test.invalid/ledger");
         config.ledger.origin = ledger.origin;
         config.ledger.signing_key = Some(ledger.signer.to_skey().into());
+        let issuer = zhiyuan_service::IssuerSettings::ephemeral("http://127.0.0.1");
+        config.credentials.issuer_key =
+            Some(zhiyuan_credentials::signing_key_to_multibase(&issuer.key).into());
         // Cheap hashing: the cost is a setting, the algorithm is the same.
         config.security.argon2_memory_kib = 256;
         config.security.argon2_iterations = 1;
         tune(&mut config);
         let app = zhiyuan::build(&config).await.expect("build app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
-        let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(zhiyuan::serve(listener, app.router, async {
             let _ = rx.await;

@@ -10,7 +10,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use zhiyuan_ledger::{NoteSigner, NoteVerifier};
-use zhiyuan_service::{LedgerSettings, PasswordCost, ServiceConfig, load_or_create_signer};
+use zhiyuan_service::{
+    IssuerSettings, LedgerSettings, PasswordCost, ServiceConfig, did_web,
+    load_or_create_issuer_key, load_or_create_signer,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -24,7 +27,18 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub certificates: CertificatesConfig,
     pub ledger: LedgerConfig,
+    pub credentials: CredentialsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialsConfig {
+    /// The issuer's Ed25519 key, multibase (`z3u2…`). When absent, `issuer_key_file` is
+    /// read, or created.
+    #[serde(skip_serializing)]
+    pub issuer_key: Option<SecretString>,
+    pub issuer_key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,6 +210,10 @@ impl Default for Config {
                 retired_keys: Vec::new(),
                 integrate_every_ms: 200,
             },
+            credentials: CredentialsConfig {
+                issuer_key: None,
+                issuer_key_file: PathBuf::from("./zhiyuan-data/issuer.key"),
+            },
             log: LogConfig {
                 format: "text".into(),
                 filter: "info".into(),
@@ -242,6 +260,11 @@ impl Default for CertificatesConfig {
 impl Default for LedgerConfig {
     fn default() -> Self {
         Config::default().ledger
+    }
+}
+impl Default for CredentialsConfig {
+    fn default() -> Self {
+        Config::default().credentials
     }
 }
 impl Default for LogConfig {
@@ -301,6 +324,29 @@ impl Config {
         })
     }
 
+    /// The platform as a credential issuer: `did:web` of the public URL and the configured
+    /// key, or the key file (created on first run).
+    pub fn issuer(&self) -> anyhow::Result<IssuerSettings> {
+        use anyhow::Context;
+        use secrecy::ExposeSecret;
+        let key = match &self.credentials.issuer_key {
+            Some(k) => zhiyuan_credentials::signing_key_from_multibase(k.expose_secret().trim())
+                .map_err(|e| anyhow::anyhow!("credentials.issuer_key: {e}"))?,
+            None => {
+                load_or_create_issuer_key(&self.credentials.issuer_key_file).with_context(|| {
+                    format!(
+                        "credentials.issuer_key_file {}",
+                        self.credentials.issuer_key_file.display()
+                    )
+                })?
+            }
+        };
+        Ok(IssuerSettings {
+            did: did_web(&self.server.public_url),
+            key,
+        })
+    }
+
     /// The use cases' settings (with an ephemeral ledger key: [`Config::ledger`] loads the
     /// real one).
     pub fn service(&self) -> ServiceConfig {
@@ -332,6 +378,7 @@ impl Config {
             public_url: self.server.public_url.clone(),
             certificate_issuer: self.certificates.issuer.clone(),
             ledger: LedgerSettings::ephemeral(&self.ledger.origin(&self.server.public_url)),
+            issuer: IssuerSettings::ephemeral(&self.server.public_url),
         }
     }
 }
@@ -424,6 +471,14 @@ signing_key_file = "./zhiyuan-data/ledger.key"
 retired_keys = []
 # How often new entries are integrated into the tree and a checkpoint signed.
 integrate_every_ms = 200
+
+[credentials]
+# The key that signs verifiable credentials (record certificates, star badges, status
+# lists), Ed25519 as multibase. The issuer is did:web of server.public_url, and its DID
+# document is served at /.well-known/did.json. Prefer ZHIYUAN__CREDENTIALS__ISSUER_KEY;
+# when absent the key file below is used, and created on first run.
+# issuer_key = "z3u2..."
+issuer_key_file = "./zhiyuan-data/issuer.key"
 
 [log]
 # text or json.

@@ -63,6 +63,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let vault = open_vault(&config.security)?;
     let mut service = config.service();
     service.ledger = config.ledger()?;
+    service.issuer = config.issuer()?;
     let zhiyuan = Zhiyuan::new(store, vault, service);
     zhiyuan
         .ensure_reference_data()

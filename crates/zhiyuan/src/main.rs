@@ -56,6 +56,11 @@ enum Command {
     },
     /// Prints a commented configuration file with every default.
     DefaultConfig,
+    /// Verifiable credentials.
+    Credential {
+        #[command(subcommand)]
+        command: CredentialCommand,
+    },
     /// The tamper-evident ledger: audit, monitor, export, keys.
     Ledger {
         #[command(subcommand)]
@@ -71,6 +76,22 @@ enum Command {
         region: String,
         #[arg(long, default_value = "管理员")]
         display_name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CredentialCommand {
+    /// Verifies a credential file: its eddsa-jcs-2022 signature by the issuer's key, its
+    /// ledger inclusion proofs against the signed checkpoint they carry, and (unless
+    /// --offline) its revocation status. Exits 0 only for a valid, unrevoked credential.
+    Verify {
+        file: PathBuf,
+        /// The issuer's public key (multibase); otherwise its did:web document is fetched.
+        #[arg(long)]
+        issuer_key: Option<String>,
+        /// Do not fetch anything: needs --issuer-key; the status is not checked.
+        #[arg(long)]
+        offline: bool,
     },
 }
 
@@ -119,6 +140,17 @@ async fn main() -> anyhow::Result<()> {
     if let Command::DefaultConfig = cli.command {
         print!("{}", config::EXAMPLE);
         return Ok(());
+    }
+    if let Command::Credential {
+        command:
+            CredentialCommand::Verify {
+                file,
+                issuer_key,
+                offline,
+            },
+    } = &cli.command
+    {
+        return verify_credential(file, issuer_key.as_deref(), *offline).await;
     }
     if let Command::Ledger {
         command: LedgerCommand::Keygen { name },
@@ -182,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger { command } => ledger(config, command).await,
+        Command::Credential { .. } => Ok(()),
         Command::DefaultConfig => Ok(()),
     }
 }
@@ -459,4 +492,77 @@ fn decode_proof(value: &serde_json::Value) -> anyhow::Result<Vec<zhiyuan_ledger:
                 .map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))
         })
         .collect()
+}
+
+async fn fetch_json(url: &str) -> anyhow::Result<serde_json::Value> {
+    reqwest::get(url)
+        .await
+        .with_context(|| format!("fetching {url}"))?
+        .error_for_status()
+        .with_context(|| format!("fetching {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("reading {url}"))
+}
+
+/// `zhiyuan credential verify`: needs no configuration or database.
+async fn verify_credential(
+    file: &std::path::Path,
+    issuer_key: Option<&str>,
+    offline: bool,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let credential: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let method = credential["proof"]["verificationMethod"]
+        .as_str()
+        .context("the credential has no proof.verificationMethod")?
+        .to_owned();
+    let key = match issuer_key {
+        Some(k) => k.to_owned(),
+        None => {
+            anyhow::ensure!(!offline, "--offline needs --issuer-key");
+            let did = method.split('#').next().unwrap_or_default();
+            let url = zhiyuan_service::did_web_url(did)
+                .with_context(|| format!("{did} is not a did:web"))?;
+            let doc = fetch_json(&url).await?;
+            doc["verificationMethod"]
+                .as_array()
+                .and_then(|m| m.iter().find(|m| m["id"] == method.as_str()))
+                .and_then(|m| m["publicKeyMultibase"].as_str())
+                .with_context(|| format!("{url} does not publish {method}"))?
+                .to_owned()
+        }
+    };
+    let key = zhiyuan_credentials::public_key_from_multibase(&key)
+        .map_err(|e| anyhow::anyhow!("the issuer key: {e}"))?;
+    let status_list = match credential["credentialStatus"]["statusListCredential"].as_str() {
+        Some(url) if !offline => Some(fetch_json(url).await?),
+        _ => None,
+    };
+    match zhiyuan_service::check_credential(&credential, &key, status_list.as_ref()) {
+        Err(why) => {
+            eprintln!("INVALID: {why}");
+            std::process::exit(1);
+        }
+        Ok(check) if check.revoked == Some(true) => {
+            eprintln!("REVOKED: the issuer's status list marks this credential revoked");
+            std::process::exit(1);
+        }
+        Ok(check) => {
+            println!("valid: signed by {}", check.signed_by);
+            for (index, size) in &check.ledger {
+                println!("  in the ledger: leaf {index} of the signed checkpoint of {size} leaves");
+            }
+            println!(
+                "  status: {}",
+                match check.revoked {
+                    Some(_) => "not revoked",
+                    None => "not checked (offline)",
+                }
+            );
+            Ok(())
+        }
+    }
 }

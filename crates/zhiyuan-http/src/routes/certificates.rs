@@ -256,11 +256,31 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
-/// The page a scanned QR code opens.
+/// The page a scanned QR code opens; a client that asks for a credential (`Accept:
+/// application/vc+ld+json`, `application/ld+json` or `application/json`) gets the
+/// certificate as a Verifiable Credential instead.
 pub async fn verify_page(
     State(state): State<AppState>,
     Path(number): Path<String>,
-) -> impl IntoResponse {
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .unwrap_or_default();
+    if [
+        "application/vc+ld+json",
+        "application/ld+json",
+        "application/json",
+    ]
+    .iter()
+    .any(|t| accept.contains(t))
+    {
+        return match state.app.certificate_credential(&number).await {
+            Ok(c) => crate::routes::credentials::credential_response(c),
+            Err(e) => crate::error::ApiError::from(e).into_response(),
+        };
+    }
     let body = match state.app.verify_certificate(&number).await {
         Ok(c) => {
             let v = VerificationView::from(c);
@@ -307,6 +327,9 @@ pub async fn verify_page(
          .badge{{color:#fff;display:inline-block;padding:.3rem .8rem;border-radius:1rem}}\
          dt{{color:#555;margin-top:.6rem}}dd{{margin:0;font-size:1.1rem}}\
          table{{border-collapse:collapse;margin-top:1rem;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}}\
-         </style></head><body>{body}</body></html>"
+         </style></head><body>{body}<p><a href=\"/api/v1/certificates/{}/credential\">\
+         可验证凭证 · Verifiable Credential</a></p></body></html>",
+        escape(&number)
     ))
+    .into_response()
 }

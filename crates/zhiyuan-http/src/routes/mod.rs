@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod certificates;
 pub mod corrections;
+pub mod credentials;
 pub mod health;
 pub mod ledger;
 pub mod organisations;
@@ -225,4 +226,14 @@ pub fn api() -> Router<AppState> {
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/keys", get(ledger::keys))
         .route("/ledger/tile/{*path}", get(ledger::tile))
+        .route("/.well-known/did.json", get(credentials::did_document))
+        .route(
+            "/api/v1/certificates/{number}/credential",
+            get(credentials::certificate),
+        )
+        .route(
+            "/api/v1/star-applications/{id}/credential",
+            get(credentials::star),
+        )
+        .route("/credentials/status/{list}", get(credentials::status_list))
 }

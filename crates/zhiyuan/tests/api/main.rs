@@ -11,6 +11,7 @@ mod batch;
 mod certificates;
 mod cli;
 mod corrections;
+mod credentials;
 mod directory;
 mod ledger;
 mod openapi;

@@ -10,7 +10,7 @@ use zhiyuan_store::StarApplicationId;
 use crate::participation::{World, world};
 
 /// Gives `number` `days` records of 12 hours each.
-async fn hours(w: &World, number: &str, days: i64) {
+pub(crate) async fn hours(w: &World, number: &str, days: i64) {
     for d in 0..days {
         let date = time::macros::date!(2026 - 09 - 01) + Duration::days(d);
         let r = w
