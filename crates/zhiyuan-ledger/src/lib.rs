@@ -16,6 +16,7 @@ pub use merkle::{
 };
 pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier, open as open_note};
 pub use tiles::{
-    RootBuilder, TILE_WIDTH, TileAppender, TileId, TilePath, Tiles, consistency_tiles, edge_tiles,
-    entries_path, inclusion_tiles, parse_tile_path, tile_bytes, tile_hashes,
+    ExpandedTile, ExpandedTiles, RootBuilder, TILE_WIDTH, TileAppender, TileId, TilePath, Tiles,
+    consistency_tiles, edge_tiles, entries_path, inclusion_tiles, parse_tile_path, tile_bytes,
+    tile_hashes,
 };

@@ -512,8 +512,7 @@ pub fn check_credential(
     let mut ledger = Vec::new();
     let evidence = credential["evidence"]
         .as_array()
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[][..], Vec::as_slice);
     for e in evidence
         .iter()
         .filter(|e| e["type"][0] == "LedgerInclusionEvidence")

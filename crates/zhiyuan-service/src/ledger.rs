@@ -11,9 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use time::OffsetDateTime;
 use zhiyuan_ledger::{
-    Checkpoint, Hash, NoteSigner, NoteVerifier, ProofError, RootBuilder, TILE_WIDTH, TileId,
-    TilePath, Tiles, consistency_proof, consistency_tiles, inclusion_proof, inclusion_tiles,
-    leaf_hash, verify_consistency,
+    Checkpoint, ExpandedTile, ExpandedTiles, Hash, NoteSigner, NoteVerifier, ProofError,
+    RootBuilder, TILE_WIDTH, TileId, TilePath, consistency_proof, consistency_tiles,
+    inclusion_proof, inclusion_tiles, leaf_hash, verify_consistency,
 };
 use zhiyuan_store::RecordId;
 use zhiyuan_store::ledger::{LedgerEntry, LedgerKind, LedgerTree, StoredCheckpoint, commit};
@@ -234,21 +234,24 @@ impl Zhiyuan {
     /// The tiles a tree of `size` leaves needs, through an in-process cache: a tile only
     /// ever grows (its first hashes never change), so a cached one serves every tree it
     /// is wide enough for, and is replaced when a larger tree needs more of it.
-    async fn tiles(&self, ids: &BTreeSet<TileId>, size: u64) -> Result<Tiles> {
-        let mut tiles = Tiles::default();
+    /// Tiles are kept expanded (their inner subtrees hashed once), so a proof from cached
+    /// tiles hashes nothing.
+    async fn tiles(&self, ids: &BTreeSet<TileId>, size: u64) -> Result<ExpandedTiles> {
+        let mut tiles = ExpandedTiles::default();
         let mut missing = Vec::new();
         for id in ids {
             match self.0.tiles.get(id) {
-                Some(hashes) if hashes.len() as u64 >= id.width_at(size) => {
-                    tiles.0.insert(*id, hashes.as_ref().clone());
+                Some(tile) if tile.hashes().len() as u64 >= id.width_at(size) => {
+                    tiles.0.insert(*id, tile);
                 }
                 _ => missing.push(*id),
             }
         }
         if !missing.is_empty() {
             for (id, hashes) in self.0.store.ledger_tiles(&missing).await? {
-                self.0.tiles.insert(id, Arc::new(hashes.clone()));
-                tiles.0.insert(id, hashes);
+                let tile = Arc::new(ExpandedTile::new(hashes));
+                self.0.tiles.insert(id, tile.clone());
+                tiles.0.insert(id, tile);
             }
         }
         Ok(tiles)
@@ -299,6 +302,7 @@ impl Zhiyuan {
                 Ok(tiles
                     .0
                     .get(&tile)
+                    .map(|t| t.hashes())
                     .filter(|h| h.len() as u64 >= width)
                     .map(|h| zhiyuan_ledger::tile_bytes(&h[..width as usize])))
             }

@@ -132,7 +132,7 @@ struct Inner {
     config: ServiceConfig,
     principals: auth::PrincipalCache,
     /// Ledger tiles read recently (see `Zhiyuan::tiles`): proofs mostly read the same top tiles.
-    tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<Vec<zhiyuan_ledger::Hash>>>,
+    tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<zhiyuan_ledger::ExpandedTile>>,
 }
 
 impl std::fmt::Debug for Zhiyuan {
@@ -151,8 +151,14 @@ impl Zhiyuan {
             vault,
             config,
             principals,
-            // 4,096 tiles of 8 KiB: 32 MiB.
-            tiles: moka::sync::Cache::new(4096),
+            // Up to 256 MiB of expanded tiles (16 KiB each when full): every tile above
+            // level 0 of a billion-leaf log, and a share of its level-0 tiles.
+            tiles: moka::sync::Cache::builder()
+                .weigher(|_, t: &Arc<zhiyuan_ledger::ExpandedTile>| {
+                    u32::try_from(t.weight()).unwrap_or(u32::MAX)
+                })
+                .max_capacity(256 << 20)
+                .build(),
         }))
     }
 
