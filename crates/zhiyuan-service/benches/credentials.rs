@@ -10,7 +10,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use std::hint::black_box;
 use zhiyuan_ledger::{Checkpoint, MemoryTree, inclusion_proof, leaf_hash};
-use zhiyuan_service::{IssuerSettings, LedgerSettings, check_credential, encode_status_list};
+use zhiyuan_service::{
+    CredentialVerifier, IssuerSettings, LedgerSettings, check_credential, encode_status_list,
+};
 
 const LEAVES: u64 = 10_000_000;
 
@@ -80,11 +82,27 @@ fn bench(c: &mut Criterion) {
         (check.revoked, check.ledger),
         (Some(false), vec![(index, LEAVES)])
     );
+    c.bench_function("credential_proof_only", |b| {
+        b.iter(|| zhiyuan_credentials::verify(black_box(&credential), &key).expect("valid"))
+    });
+    let trusted = [log.signer.verifier().clone()];
+    c.bench_function("checkpoint_open_only", |b| {
+        b.iter(|| Checkpoint::open(black_box(&checkpoint), &log.origin, &trusted).expect("valid"))
+    });
     c.bench_function("check_credential_offline", |b| {
         b.iter(|| check_credential(black_box(&credential), &key, None).expect("valid"))
     });
     c.bench_function("check_credential_with_status_list", |b| {
         b.iter(|| check_credential(black_box(&credential), &key, Some(&list)).expect("valid"))
+    });
+    // An importer's case: many credentials of one issuer, sharing checkpoints and lists.
+    let verifier = CredentialVerifier::default();
+    c.bench_function("verifier_with_status_list_warm", |b| {
+        b.iter(|| {
+            verifier
+                .check(black_box(&credential), &key, Some(&list))
+                .expect("valid")
+        })
     });
 }
 

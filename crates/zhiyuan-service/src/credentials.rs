@@ -4,6 +4,7 @@
 //! `did:web` document), revocable through Bitstring Status Lists, and each carrying the
 //! ledger inclusion proof of what it certifies.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -479,98 +480,172 @@ pub fn check_credential(
     issuer_key: &ed25519_dalek::VerifyingKey,
     status_list: Option<&Value>,
 ) -> std::result::Result<CredentialCheck, String> {
-    use zhiyuan_ledger::{Checkpoint, NoteVerifier, leaf_hash, verify_inclusion};
-    let signed_by = zhiyuan_credentials::verify(credential, issuer_key)
-        .map_err(|e| format!("the credential's proof does not verify: {e}"))?;
-    let revoked = match (status_list, credential.get("credentialStatus")) {
-        (Some(list), Some(status)) => {
-            zhiyuan_credentials::verify(list, issuer_key)
-                .map_err(|e| format!("the status list's proof does not verify: {e}"))?;
-            if list["id"] != status["statusListCredential"] {
-                return Err("the status list is not the one the credential names".into());
-            }
-            let index: u64 = status["statusListIndex"]
-                .as_str()
-                .and_then(|i| i.parse().ok())
-                .ok_or("the credential's statusListIndex is not a number")?;
-            let encoded = list["credentialSubject"]["encodedList"]
-                .as_str()
-                .ok_or("the status list has no encodedList")?;
-            Some(status_bit(encoded, index).ok_or("the status list is malformed")?)
-        }
-        _ => None,
-    };
-    let b64 = |v: &Value, what: &str| -> std::result::Result<Vec<u8>, String> {
-        v.as_str()
-            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-            .ok_or_else(|| format!("the evidence's {what} is not base64"))
-    };
-    let hash = |v: &Value, what: &str| -> std::result::Result<zhiyuan_ledger::Hash, String> {
-        zhiyuan_ledger::Hash::try_from(b64(v, what)?.as_slice())
-            .map_err(|_| format!("the evidence's {what} is not 32 bytes"))
-    };
-    let mut ledger = Vec::new();
-    let evidence = credential["evidence"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice);
-    for e in evidence
-        .iter()
-        .filter(|e| e["type"][0] == "LedgerInclusionEvidence")
-    {
-        let content = zhiyuan_credentials::canonical(&e["content"])
-            .map_err(|e| format!("the evidence's content: {e}"))?;
-        let commitment = zhiyuan_store::ledger::commit(&b64(&e["salt"], "salt")?, &content);
-        if commitment != hash(&e["commitment"], "commitment")? {
-            return Err("the evidence's content and salt do not make its commitment".into());
-        }
-        let subject = &credential["credentialSubject"];
-        let binds = match e["content"]["kind"].as_str() {
-            Some("certificate") => e["content"]["number"] == subject["certificateNumber"],
-            Some("star") => credential["id"]
-                .as_str()
-                .is_some_and(|id| id.ends_with(&format!("/{}", e["content"]["application"]))),
-            _ => false,
-        };
-        if !binds {
-            return Err("the ledger evidence is about something else than the credential".into());
-        }
-        let keys = e["logKeys"]
-            .as_array()
-            .ok_or("the evidence names no log keys")?
-            .iter()
-            .map(|k| NoteVerifier::parse(k.as_str().unwrap_or_default()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| format!("the evidence's log keys: {e}"))?;
-        let checkpoint = Checkpoint::open(
-            e["checkpoint"]
-                .as_str()
-                .ok_or("the entry was not yet in a signed checkpoint when issued")?,
-            e["logOrigin"].as_str().unwrap_or_default(),
-            &keys,
-        )
-        .map_err(|e| format!("the evidence's checkpoint: {e}"))?;
-        let index = e["leafIndex"]
-            .as_u64()
-            .ok_or("the evidence has no leafIndex")?;
-        let proof = e["inclusionProof"]
-            .as_array()
-            .ok_or("the evidence has no inclusionProof")?
-            .iter()
-            .map(|h| hash(h, "inclusion proof"))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        verify_inclusion(
-            index,
-            checkpoint.size,
-            &leaf_hash(&commitment),
-            &proof,
-            &checkpoint.root,
-        )
-        .map_err(|e| format!("the ledger inclusion proof does not verify: {e}"))?;
-        ledger.push((index, checkpoint.size));
+    CredentialVerifier::default().check(credential, issuer_key, status_list)
+}
+
+/// [`check_credential`] for many credentials: remembers the checkpoints and status lists
+/// it has verified (a partner's thousands of credentials share a few of each), so each
+/// further credential costs one signature. Only what verified is remembered, keyed by a
+/// hash of everything the verification depended on.
+#[derive(Debug, Default)]
+pub struct CredentialVerifier {
+    verified: std::sync::Mutex<HashMap<zhiyuan_ledger::Hash, Option<zhiyuan_ledger::Checkpoint>>>,
+}
+
+/// Entries remembered before the memory is cleared.
+const VERIFIER_MEMORY: usize = 4096;
+
+fn memo_key(parts: &[&[u8]]) -> zhiyuan_ledger::Hash {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
     }
-    Ok(CredentialCheck {
-        signed_by,
-        revoked,
-        ledger,
-    })
+    h.finalize().into()
+}
+
+impl CredentialVerifier {
+    fn recall(&self, key: &zhiyuan_ledger::Hash) -> Option<Option<zhiyuan_ledger::Checkpoint>> {
+        self.verified.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: zhiyuan_ledger::Hash, value: Option<zhiyuan_ledger::Checkpoint>) {
+        if let Ok(mut m) = self.verified.lock() {
+            if m.len() >= VERIFIER_MEMORY {
+                m.clear();
+            }
+            m.insert(key, value);
+        }
+    }
+
+    /// See [`check_credential`].
+    pub fn check(
+        &self,
+        credential: &Value,
+        issuer_key: &ed25519_dalek::VerifyingKey,
+        status_list: Option<&Value>,
+    ) -> std::result::Result<CredentialCheck, String> {
+        use zhiyuan_ledger::{Checkpoint, NoteVerifier, leaf_hash, verify_inclusion};
+        let signed_by = zhiyuan_credentials::verify(credential, issuer_key)
+            .map_err(|e| format!("the credential's proof does not verify: {e}"))?;
+        let revoked = match (status_list, credential.get("credentialStatus")) {
+            (Some(list), Some(status)) => {
+                // What this check relies on, with the signature that covers all of it.
+                let field = |f: &Value| f.as_str().unwrap_or_default().as_bytes().to_vec();
+                let memo = memo_key(&[
+                    b"status-list",
+                    issuer_key.as_bytes(),
+                    &field(&list["proof"]["proofValue"]),
+                    &field(&list["id"]),
+                    &field(&list["credentialSubject"]["encodedList"]),
+                    &field(&list["credentialSubject"]["statusPurpose"]),
+                ]);
+                if self.recall(&memo).is_none() {
+                    zhiyuan_credentials::verify(list, issuer_key)
+                        .map_err(|e| format!("the status list's proof does not verify: {e}"))?;
+                    self.remember(memo, None);
+                }
+                if list["id"] != status["statusListCredential"] {
+                    return Err("the status list is not the one the credential names".into());
+                }
+                let index: u64 = status["statusListIndex"]
+                    .as_str()
+                    .and_then(|i| i.parse().ok())
+                    .ok_or("the credential's statusListIndex is not a number")?;
+                let encoded = list["credentialSubject"]["encodedList"]
+                    .as_str()
+                    .ok_or("the status list has no encodedList")?;
+                Some(status_bit(encoded, index).ok_or("the status list is malformed")?)
+            }
+            _ => None,
+        };
+        let b64 = |v: &Value, what: &str| -> std::result::Result<Vec<u8>, String> {
+            v.as_str()
+                .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                .ok_or_else(|| format!("the evidence's {what} is not base64"))
+        };
+        let hash = |v: &Value, what: &str| -> std::result::Result<zhiyuan_ledger::Hash, String> {
+            zhiyuan_ledger::Hash::try_from(b64(v, what)?.as_slice())
+                .map_err(|_| format!("the evidence's {what} is not 32 bytes"))
+        };
+        let mut ledger = Vec::new();
+        let evidence = credential["evidence"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        for e in evidence
+            .iter()
+            .filter(|e| e["type"][0] == "LedgerInclusionEvidence")
+        {
+            let content = zhiyuan_credentials::canonical(&e["content"])
+                .map_err(|e| format!("the evidence's content: {e}"))?;
+            let commitment = zhiyuan_store::ledger::commit(&b64(&e["salt"], "salt")?, &content);
+            if commitment != hash(&e["commitment"], "commitment")? {
+                return Err("the evidence's content and salt do not make its commitment".into());
+            }
+            let subject = &credential["credentialSubject"];
+            let binds = match e["content"]["kind"].as_str() {
+                Some("certificate") => e["content"]["number"] == subject["certificateNumber"],
+                Some("star") => credential["id"]
+                    .as_str()
+                    .is_some_and(|id| id.ends_with(&format!("/{}", e["content"]["application"]))),
+                _ => false,
+            };
+            if !binds {
+                return Err(
+                    "the ledger evidence is about something else than the credential".into(),
+                );
+            }
+            let note = e["checkpoint"]
+                .as_str()
+                .ok_or("the entry was not yet in a signed checkpoint when issued")?;
+            let origin = e["logOrigin"].as_str().unwrap_or_default();
+            let vkeys: Vec<&str> = e["logKeys"]
+                .as_array()
+                .ok_or("the evidence names no log keys")?
+                .iter()
+                .map(|k| k.as_str().unwrap_or_default())
+                .collect();
+            let mut parts: Vec<&[u8]> = vec![b"checkpoint", origin.as_bytes(), note.as_bytes()];
+            parts.extend(vkeys.iter().map(|k| k.as_bytes()));
+            let memo = memo_key(&parts);
+            let checkpoint = match self.recall(&memo).flatten() {
+                Some(c) => c,
+                None => {
+                    let keys = vkeys
+                        .iter()
+                        .map(|k| NoteVerifier::parse(k))
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .map_err(|e| format!("the evidence's log keys: {e}"))?;
+                    let c = Checkpoint::open(note, origin, &keys)
+                        .map_err(|e| format!("the evidence's checkpoint: {e}"))?;
+                    self.remember(memo, Some(c.clone()));
+                    c
+                }
+            };
+            let index = e["leafIndex"]
+                .as_u64()
+                .ok_or("the evidence has no leafIndex")?;
+            let proof = e["inclusionProof"]
+                .as_array()
+                .ok_or("the evidence has no inclusionProof")?
+                .iter()
+                .map(|h| hash(h, "inclusion proof"))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            verify_inclusion(
+                index,
+                checkpoint.size,
+                &leaf_hash(&commitment),
+                &proof,
+                &checkpoint.root,
+            )
+            .map_err(|e| format!("the ledger inclusion proof does not verify: {e}"))?;
+            ledger.push((index, checkpoint.size));
+        }
+        Ok(CredentialCheck {
+            signed_by,
+            revoked,
+            ledger,
+        })
+    }
 }

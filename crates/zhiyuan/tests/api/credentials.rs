@@ -7,7 +7,7 @@ use std::process::Command;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
-use zhiyuan_service::{Ctx, check_credential};
+use zhiyuan_service::{CredentialVerifier, Ctx, check_credential};
 use zhiyuan_store::StarApplicationId;
 use zhiyuan_testkit::TestApp;
 
@@ -102,6 +102,48 @@ async fn a_certificate_credential_verifies_with_its_ledger_proof_until_revoked()
     let check = check_credential(&credential, &key, Some(&list)).unwrap();
     assert_eq!(check.revoked, Some(false));
     assert_eq!(check.ledger.len(), 1, "the certificate's own ledger entry");
+    // A verifier that remembers what it verified is not fooled by a list or a checkpoint
+    // altered after it saw the genuine ones.
+    let verifier = CredentialVerifier::default();
+    assert_eq!(
+        verifier.check(&credential, &key, Some(&list)).unwrap(),
+        check
+    );
+    let mut all_revoked = list.clone();
+    all_revoked["credentialSubject"]["encodedList"] = json!(zhiyuan_service::encode_status_list(
+        &(0..131_072).collect::<Vec<_>>()
+    ));
+    assert!(
+        verifier
+            .check(&credential, &key, Some(&all_revoked))
+            .unwrap_err()
+            .contains("status list")
+    );
+    // The same credential re-signed by the issuer, but with an altered checkpoint (an
+    // extra line breaks its signature): refused although the verifier saw the genuine one.
+    let issuer_key = zhiyuan_credentials::signing_key_from_multibase(
+        secrecy::ExposeSecret::expose_secret(w.app.config.credentials.issuer_key.as_ref().unwrap()),
+    )
+    .unwrap();
+    let mut altered = credential.clone();
+    let proof = altered.as_object_mut().unwrap().remove("proof").unwrap();
+    let note = altered["evidence"][0]["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    altered["evidence"][0]["checkpoint"] = json!(note.replacen('\n', "\n\n", 1));
+    let options = zhiyuan_credentials::ProofOptions {
+        created: proof["created"].as_str().unwrap().to_owned(),
+        verification_method: proof["verificationMethod"].as_str().unwrap().to_owned(),
+        proof_purpose: "assertionMethod".into(),
+    };
+    let altered = zhiyuan_credentials::sign(&altered, &options, &issuer_key).unwrap();
+    assert!(
+        verifier
+            .check(&altered, &key, None)
+            .unwrap_err()
+            .contains("checkpoint"),
+    );
 
     // Altered facts, an altered ledger evidence, a foreign key: each refused.
     let mut more = credential.clone();
