@@ -370,3 +370,37 @@ async fn the_export_is_the_tlog_tiles_layout_the_server_serves() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rotated_key_signs_on_and_the_old_keys_checkpoints_still_verify() {
+    let w = world().await;
+    let (number, _) = w.volunteer(81).await;
+    entered(&w, &number, 30, "2026-11-02").await;
+    w.app.zhiyuan.integrate_ledger().await.unwrap();
+    let first = w.app.zhiyuan.ledger_checkpoint().await.unwrap().unwrap();
+    let old_key = w.app.zhiyuan.ledger_keys()[0].clone();
+
+    // The operator rotates: a new signing key, the old verifier key retired.
+    let mut config = w.app.config.clone();
+    let new = zhiyuan_service::LedgerSettings::ephemeral(&config.ledger.origin);
+    config.ledger.signing_key = Some(new.signer.to_skey().into());
+    config.ledger.retired_keys = vec![old_key.clone()];
+    let rotated = zhiyuan::build(&config).await.unwrap().zhiyuan;
+    let new_key = new.signer.verifier().to_vkey();
+    assert_eq!(rotated.ledger_keys(), [new_key.clone(), old_key.clone()]);
+
+    entered(&w, &number, 45, "2026-11-03").await;
+    rotated.integrate_ledger().await.unwrap();
+    let second = rotated.ledger_checkpoint().await.unwrap().unwrap();
+    assert_eq!((first.size, second.size), (1, 2));
+    let origin = rotated.ledger_origin().to_owned();
+    let parse = |k: &str| NoteVerifier::parse(k).unwrap();
+    // The new checkpoint is signed by the new key only; the old one by the old key.
+    assert!(Checkpoint::open(&second.note, &origin, &[parse(&new_key)]).is_ok());
+    assert!(Checkpoint::open(&second.note, &origin, &[parse(&old_key)]).is_err());
+    assert!(Checkpoint::open(&first.note, &origin, &[parse(&old_key)]).is_ok());
+    // The log only grew across the rotation, and the audit trusts both keys.
+    let proof = rotated.consistency_proof(1, 2).await.unwrap();
+    zhiyuan_ledger::verify_consistency(1, 2, &proof, &first.root, &second.root).unwrap();
+    assert_eq!(rotated.verify_ledger(&|_| {}).await.unwrap().problems, []);
+}
