@@ -234,6 +234,8 @@ impl Zhiyuan {
     /// The tiles a tree of `size` leaves needs, through an in-process cache: a tile only
     /// ever grows (its first hashes never change), so a cached one serves every tree it
     /// is wide enough for, and is replaced when a larger tree needs more of it.
+    /// A tree larger than the log is refused on `size`.
+    ///
     /// Tiles are kept expanded (their inner subtrees hashed once), so a proof from cached
     /// tiles hashes nothing.
     async fn tiles(&self, ids: &BTreeSet<TileId>, size: u64) -> Result<ExpandedTiles> {
@@ -253,13 +255,24 @@ impl Zhiyuan {
                 self.0.tiles.insert(id, tile.clone());
                 tiles.0.insert(id, tile);
             }
+            // Tiles are written with the tree: one narrower than a tree of `size` needs
+            // means the log is smaller. (When every tile was cached wide enough, the log
+            // is at least that large, and nothing needs asking.)
+            let short = missing.iter().any(|id| {
+                tiles
+                    .0
+                    .get(id)
+                    .is_none_or(|t| (t.hashes().len() as u64) < id.width_at(size))
+            });
+            if short {
+                return Err(self.beyond_the_log().await);
+            }
         }
         Ok(tiles)
     }
 
     /// RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
-        self.require_size(size).await?;
         let ids = inclusion_tiles(index, size)
             .map_err(|e| ServiceError::invalid("index", e.to_string()))?;
         let tiles = self.tiles(&ids, size).await?;
@@ -268,22 +281,18 @@ impl Zhiyuan {
 
     /// RFC 9162 consistency proof between trees of `first` and `second` leaves.
     pub async fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>> {
-        self.require_size(second).await?;
         let ids = consistency_tiles(first, second)
             .map_err(|e| ServiceError::invalid("first", e.to_string()))?;
         let tiles = self.tiles(&ids, second).await?;
         consistency_proof(&tiles, first, second).map_err(proof_err)
     }
 
-    async fn require_size(&self, size: u64) -> Result<()> {
-        let tree = self.0.store.ledger_tree().await?;
-        if size > tree.size {
-            return Err(ServiceError::invalid(
-                "size",
-                format!("the log has {} leaves", tree.size),
-            ));
+    /// The refusal of a proof for a tree larger than the log.
+    async fn beyond_the_log(&self) -> ServiceError {
+        match self.0.store.ledger_tree().await {
+            Ok(tree) => ServiceError::invalid("size", format!("the log has {} leaves", tree.size)),
+            Err(e) => e.into(),
         }
-        Ok(())
     }
 
     /// A C2SP tlog-tiles resource (the part of the path after `tile/`): a hash tile or
