@@ -111,6 +111,15 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// Open Badges 3.0 `IdentityObject.identityHash` of a hashed identifier: `sha256$` and
+/// the hex SHA-256 of the identifier followed by the salt.
+pub fn identity_hash(identifier: &str, salt: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{identifier}{salt}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256${hex}")
+}
+
 /// Status lists are named by what they cover and a number: `certificates-0`, `stars-3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusList {
@@ -337,6 +346,7 @@ impl Zhiyuan {
             .await?;
         let star = a.application.star;
         let base = self.public_base();
+        let salt = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
         let credential = json!({
             "@context": [
                 "https://www.w3.org/ns/credentials/v2",
@@ -353,11 +363,14 @@ impl Zhiyuan {
             "name": a.application.label,
             "credentialSubject": {
                 "type": ["AchievementSubject"],
+                // Open Badges' salted hash: the holder (who knows the number) can show
+                // it is theirs; anyone else learns nothing from the badge.
                 "identifier": [{
                     "type": "IdentityObject",
                     "identityType": "identifier",
-                    "hashed": false,
-                    "identityHash": a.volunteer_number.to_string(),
+                    "hashed": true,
+                    "identityHash": identity_hash(&a.volunteer_number.to_string(), &salt),
+                    "salt": salt,
                 }],
                 "achievement": {
                     "id": format!("{base}/credentials/achievements/star-{star}"),

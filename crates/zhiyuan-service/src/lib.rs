@@ -43,8 +43,8 @@ pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;
 pub use credentials::{
     CredentialCheck, CredentialVerifier, IssuerSettings, STATUS_LIST_BITS, StatusList,
-    check_credential, did_web, did_web_url, encode_status_list, load_or_create_issuer_key,
-    status_bit,
+    check_credential, did_web, did_web_url, encode_status_list, identity_hash,
+    load_or_create_issuer_key, status_bit,
 };
 pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};

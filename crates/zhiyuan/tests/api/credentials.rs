@@ -269,6 +269,14 @@ async fn a_certified_star_is_an_open_badge_for_its_volunteer() {
         badge["credentialSubject"]["achievement"]["name"],
         applied.body["label"]
     );
+    // The volunteer is named only by a salted hash of their number, which they can open.
+    let id = &badge["credentialSubject"]["identifier"][0];
+    assert_eq!(id["hashed"], true);
+    assert_eq!(
+        id["identityHash"],
+        zhiyuan_service::identity_hash(&number, id["salt"].as_str().unwrap())
+    );
+    assert!(!badge.to_string().contains(&number));
     let key = issuer_key(&w.app, &badge).await;
     let list = json_at(
         &w.app,
