@@ -52,30 +52,16 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
 }
 
 /// Runs the ledger's sequencer: every `every`, integrates what was written and signs a
-/// checkpoint; when a whole batch was waiting, goes again at once. Each app server may run
-/// one: the store lets one integrate at a time and the others skip.
+/// checkpoint, batch after batch while whole batches wait. Each app server may run one:
+/// the store lets one integrate at a time and the others skip.
 pub fn spawn_sequencer(app: Zhiyuan, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            loop {
-                let before = match app.store().ledger_tree().await {
-                    Ok(t) => t.size,
-                    Err(e) => {
-                        tracing::warn!(error = ?e, "reading the ledger failed");
-                        break;
-                    }
-                };
-                match app.integrate_ledger().await {
-                    Ok(t) if t.size - before >= crate::INTEGRATE_BATCH as u64 => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = ?e, "integrating the ledger failed");
-                        break;
-                    }
-                }
+            if let Err(e) = app.integrate_waiting(&|_| {}).await {
+                tracing::warn!(error = ?e, "integrating the ledger failed");
             }
         }
     })

@@ -16,7 +16,9 @@ use zhiyuan_ledger::{
     inclusion_proof, inclusion_tiles, leaf_hash, verify_consistency,
 };
 use zhiyuan_store::RecordId;
-use zhiyuan_store::ledger::{LedgerEntry, LedgerKind, LedgerTree, StoredCheckpoint, commit};
+use zhiyuan_store::ledger::{
+    Integration, LedgerEntry, LedgerKind, LedgerTree, StoredCheckpoint, commit,
+};
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
 
@@ -162,14 +164,15 @@ impl Zhiyuan {
     }
 
     /// Integrates what was written since the last call (up to one batch) and signs a
-    /// checkpoint of the new tree, after checking it extends the last one signed. Returns
-    /// the tree.
-    pub async fn integrate_ledger(&self) -> Result<LedgerTree> {
+    /// checkpoint of the new tree, after checking it extends the last one signed. (A tree
+    /// left unsigned by a crash between the two is signed by the next call.)
+    pub async fn integrate_ledger(&self) -> Result<Integration> {
         let store = &self.0.store;
-        let tree = store.integrate_ledger(INTEGRATE_BATCH).await?;
+        let step = store.integrate_ledger(INTEGRATE_BATCH).await?;
+        let tree = step.tree;
         let last = store.latest_checkpoint().await?;
         if last.as_ref().is_some_and(|c| c.size >= tree.size) || tree.size == 0 {
-            return Ok(tree);
+            return Ok(step);
         }
         // Never sign a tree that does not extend the last checkpoint.
         if let Some(last) = last.as_ref().filter(|c| c.size > 0) {
@@ -199,16 +202,22 @@ impl Zhiyuan {
                 signed_at: OffsetDateTime::now_utc(),
             })
             .await?;
-        Ok(tree)
+        Ok(step)
     }
 
-    /// Integrates until nothing is waiting.
-    pub async fn integrate_ledger_fully(&self) -> Result<LedgerTree> {
+    /// Integrates batch after batch while whole batches were waiting; returns the tree and
+    /// how many entries were added in all. `progress` is told the running count.
+    pub async fn integrate_waiting(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Integration> {
+        let mut added = 0;
         loop {
-            let before = self.0.store.ledger_tree().await?;
-            let after = self.integrate_ledger().await?;
-            if after.size == before.size {
-                return Ok(after);
+            let step = self.integrate_ledger().await?;
+            added += step.added;
+            progress(added);
+            if step.added < INTEGRATE_BATCH as u64 {
+                return Ok(Integration {
+                    tree: step.tree,
+                    added,
+                });
             }
         }
     }
@@ -307,13 +316,12 @@ impl Zhiyuan {
                 if tile.width_at(tree.size) < width {
                     return Ok(None);
                 }
+                // At least `width` wide: `tiles` refuses narrower ones.
                 let tiles = self.tiles(&BTreeSet::from([tile]), tree.size).await?;
                 Ok(tiles
                     .0
                     .get(&tile)
-                    .map(|t| t.hashes())
-                    .filter(|h| h.len() as u64 >= width)
-                    .map(|h| zhiyuan_ledger::tile_bytes(&h[..width as usize])))
+                    .map(|t| zhiyuan_ledger::tile_bytes(&t.hashes()[..width as usize])))
             }
             TilePath::Entries { index, width } => {
                 let from = index * TILE_WIDTH;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tokio_postgres::Row;
 use zhiyuan_ledger::{Hash, TileAppender, TileId, edge_tiles, leaf_hash, tile_bytes, tile_hashes};
 use zhiyuan_store::ledger::{
-    LedgerEntry, LedgerKind, LedgerTree, SealedEntry, StoredCheckpoint, SubjectPage,
+    Integration, LedgerEntry, LedgerKind, LedgerTree, SealedEntry, StoredCheckpoint, SubjectPage,
     certificate_content, certificate_revocation_content, record_content, star_content,
     star_revocation_content,
 };
@@ -185,7 +185,7 @@ fn subject_from(kind: LedgerKind, row: &Row) -> Result<(i64, Option<Vec<u8>>)> {
 
 #[async_trait]
 impl LedgerStore for PgStore {
-    async fn integrate_ledger(&self, limit: usize) -> Result<LedgerTree> {
+    async fn integrate_ledger(&self, limit: usize) -> Result<Integration> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         // The tree row is the sequencer's lock: whoever holds it integrates; anyone else
@@ -198,7 +198,10 @@ impl LedgerStore for PgStore {
             .map_err(pg_err)?;
         let Some(row) = tx.query_opt(&stmt, &[]).await.map_err(pg_err)? else {
             drop(tx);
-            return tree(&client).await;
+            return Ok(Integration {
+                tree: tree(&client).await?,
+                added: 0,
+            });
         };
         let before = tree_from(&row)?;
         let stmt = tx
@@ -215,8 +218,12 @@ impl LedgerStore for PgStore {
             .map(|r| Ok((get::<i64>(r, 0)?, hash(r, 1)?)))
             .collect::<Result<Vec<_>>>()?;
         if pending.is_empty() {
-            return Ok(before);
+            return Ok(Integration {
+                tree: before,
+                added: 0,
+            });
         }
+        let added = pending.len() as u64;
         let edge = tiles(&tx, &edge_tiles(before.size)).await?;
         let mut appender = TileAppender::new(before.size, &edge).map_err(ledger_err)?;
         let (mut ids, mut seqs) = (Vec::new(), Vec::new());
@@ -260,7 +267,7 @@ impl LedgerStore for PgStore {
             .await
             .map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
-        Ok(after)
+        Ok(Integration { tree: after, added })
     }
 
     async fn ledger_tree(&self) -> Result<LedgerTree> {

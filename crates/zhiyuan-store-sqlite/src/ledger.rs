@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 use zhiyuan_ledger::{Hash, TileAppender, TileId, edge_tiles, leaf_hash, tile_bytes, tile_hashes};
 use zhiyuan_store::ledger::{
-    LedgerEntry, LedgerKind, LedgerTree, SealedEntry, StoredCheckpoint, SubjectPage,
+    Integration, LedgerEntry, LedgerKind, LedgerTree, SealedEntry, StoredCheckpoint, SubjectPage,
     certificate_content, certificate_revocation_content, record_content, star_content,
     star_revocation_content,
 };
@@ -128,7 +128,7 @@ fn ledger_err(e: zhiyuan_ledger::ProofError) -> StoreError {
 }
 
 /// One integration step: the next `limit` entries into the tree.
-fn integrate(tx: &Transaction<'_>, limit: usize) -> Result<LedgerTree> {
+fn integrate(tx: &Transaction<'_>, limit: usize) -> Result<Integration> {
     let before = tree(tx).map_err(store_err)?;
     let pending: Vec<(i64, Hash)> = tx
         .prepare_cached(
@@ -140,8 +140,12 @@ fn integrate(tx: &Transaction<'_>, limit: usize) -> Result<LedgerTree> {
         })
         .map_err(store_err)?;
     if pending.is_empty() {
-        return Ok(before);
+        return Ok(Integration {
+            tree: before,
+            added: 0,
+        });
     }
+    let added = pending.len() as u64;
     let edge = tiles(tx, &edge_tiles(before.size)).map_err(store_err)?;
     let mut appender = TileAppender::new(before.size, &edge).map_err(ledger_err)?;
     let mut set_seq = tx
@@ -170,7 +174,7 @@ fn integrate(tx: &Transaction<'_>, limit: usize) -> Result<LedgerTree> {
     tx.prepare_cached("UPDATE ledger_tree SET size = ?1, root = ?2 WHERE id = 1")
         .and_then(|mut s| s.execute(params![after.size as i64, after.root]))
         .map_err(store_err)?;
-    Ok(after)
+    Ok(Integration { tree: after, added })
 }
 
 /// A page of one kind's rows as `(id, content now)`.
@@ -218,7 +222,7 @@ fn subject_rows(
 
 #[async_trait]
 impl LedgerStore for SqliteStore {
-    async fn integrate_ledger(&self, limit: usize) -> Result<LedgerTree> {
+    async fn integrate_ledger(&self, limit: usize) -> Result<Integration> {
         self.write(move |tx| integrate(tx, limit)).await
     }
 

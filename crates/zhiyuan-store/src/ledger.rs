@@ -120,6 +120,14 @@ pub struct LedgerTree {
     pub root: Hash,
 }
 
+/// One integration step: the tree after it, and how many entries it added (0 when
+/// nothing waited, or another app server was integrating).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Integration {
+    pub tree: LedgerTree,
+    pub added: u64,
+}
+
 /// A signed checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCheckpoint {

@@ -431,7 +431,7 @@ pub trait LedgerStore {
     /// written: gives them the next leaf indexes and writes the tiles that changed and the
     /// new tree, in one transaction. Only one integration runs at a time across app
     /// servers; a caller that finds another one running gets the tree as it was.
-    async fn integrate_ledger(&self, limit: usize) -> Result<crate::ledger::LedgerTree>;
+    async fn integrate_ledger(&self, limit: usize) -> Result<crate::ledger::Integration>;
     /// The tree as last integrated.
     async fn ledger_tree(&self) -> Result<crate::ledger::LedgerTree>;
     /// The stored tiles among `ids` (at their stored width; absent ones are left out).

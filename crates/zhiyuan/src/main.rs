@@ -439,8 +439,9 @@ async fn ledger(config: Config, command: LedgerCommand) -> anyhow::Result<()> {
         }
         LedgerCommand::Integrate => {
             let app = zhiyuan::build(&config).await?;
-            let store = app.zhiyuan.store().clone();
-            let waiting = store
+            let waiting = app
+                .zhiyuan
+                .store()
                 .ledger_pending()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -448,29 +449,18 @@ async fn ledger(config: Config, command: LedgerCommand) -> anyhow::Result<()> {
                 "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} entries ({per_sec}, eta {eta})",
             )?);
             let started = std::time::Instant::now();
-            let first = store
-                .ledger_tree()
+            let done = app
+                .zhiyuan
+                .integrate_waiting(&|n| bar.set_position(n))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let mut size = first.size;
-            loop {
-                let tree = app
-                    .zhiyuan
-                    .integrate_ledger()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                if tree.size == size {
-                    break;
-                }
-                size = tree.size;
-                bar.set_position(size - first.size);
-            }
             bar.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
-            let added = size - first.size;
             println!(
-                "integrated {added} entries in {secs:.1} s ({:.0}/s); the log has {size} leaves",
-                added as f64 / secs.max(1e-9)
+                "integrated {} entries in {secs:.1} s ({:.0}/s); the log has {} leaves",
+                done.added,
+                done.added as f64 / secs.max(1e-9),
+                done.tree.size
             );
             Ok(())
         }
