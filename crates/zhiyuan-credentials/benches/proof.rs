@@ -12,11 +12,10 @@ fn bench(c: &mut Criterion) {
         serde_json::from_str(&text).expect("JSON")
     };
     let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    let options = ProofOptions {
-        created: "2026-11-25T08:00:00Z".into(),
-        verification_method: "did:web:zhiyuan.example#key-1".into(),
-        proof_purpose: "assertionMethod".into(),
-    };
+    let options = ProofOptions::assertion(
+        "2026-11-25T08:00:00Z".into(),
+        "did:web:zhiyuan.example#key-1".into(),
+    );
     let unsigned = read("unsigned.json");
     let signed = sign(&unsigned, &options, &key).expect("signed");
     let public = key.verifying_key();

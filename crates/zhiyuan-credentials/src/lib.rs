@@ -87,8 +87,26 @@ pub struct ProofOptions {
     pub created: String,
     /// The key, as a URL that resolves to it (`did:web:…#key-1`).
     pub verification_method: String,
-    /// `assertionMethod` for credentials.
+    /// `assertionMethod` for credentials, `authentication` for presentations.
     pub proof_purpose: String,
+    /// A verifier's one-time value the proof answers (presentations), against replay.
+    pub challenge: Option<String>,
+    /// Whom the proof is meant for (presentations): a proof for one verifier is refused
+    /// by another.
+    pub domain: Option<String>,
+}
+
+impl ProofOptions {
+    /// Options for a credential: `assertionMethod`, no challenge or domain.
+    pub fn assertion(created: String, verification_method: String) -> Self {
+        Self {
+            created,
+            verification_method,
+            proof_purpose: "assertionMethod".into(),
+            challenge: None,
+            domain: None,
+        }
+    }
 }
 
 /// SHA-256(canonical proof configuration) || SHA-256(canonical document).
@@ -121,6 +139,12 @@ pub fn sign(document: &Value, options: &ProofOptions, key: &SigningKey) -> Resul
         options.verification_method.clone().into(),
     );
     config.insert("proofPurpose".into(), options.proof_purpose.clone().into());
+    if let Some(challenge) = &options.challenge {
+        config.insert("challenge".into(), challenge.clone().into());
+    }
+    if let Some(domain) = &options.domain {
+        config.insert("domain".into(), domain.clone().into());
+    }
     if let Some(context) = doc.get("@context") {
         config.insert("@context".into(), context.clone());
     }

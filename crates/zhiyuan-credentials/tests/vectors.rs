@@ -60,6 +60,8 @@ fn signing_the_w3c_example_gives_the_w3c_proof() {
         created: config["created"].as_str().unwrap().into(),
         verification_method: config["verificationMethod"].as_str().unwrap().into(),
         proof_purpose: config["proofPurpose"].as_str().unwrap().into(),
+        challenge: None,
+        domain: None,
     };
     let signed = sign(&unsigned, &options, &secret).unwrap();
     assert_eq!(signed, json("eddsa-jcs-2022/signedJCS.json"));

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     auth, certificates, corrections, credentials, health, ledger, organisations, participation,
-    projects, regions, sites, staff, stars, volunteers,
+    projects, recognition, regions, sites, staff, stars, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -50,6 +50,9 @@ use crate::routes::{
         ledger::checkpoint, ledger::keys, ledger::tile, ledger::state, ledger::inclusion,
         ledger::consistency, ledger::record, credentials::did_document, credentials::certificate,
         credentials::star, credentials::status_list,
+        recognition::list_partners, recognition::create_partner, recognition::update_partner,
+        recognition::challenge, recognition::bundle, recognition::import, recognition::list,
+        recognition::withdraw,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -66,6 +69,7 @@ use crate::routes::{
         (name = "stars", description = "Star levels and their certification"),
         (name = "certificates", description = "Record certificates and their verification"),
         (name = "credentials", description = "Verifiable credentials (W3C VC 2.0, eddsa-jcs-2022; Open Badges 3.0), did:web, status lists"),
+        (name = "recognition", description = "Mutual recognition of records with partner platforms (Guangdong, Hong Kong, Macau): trust registry, bundles, imports"),
         (name = "ledger", description = "The tamper-evident ledger: C2SP checkpoints and tiles, RFC 9162 proofs"),
         (name = "operations", description = "Health"),
     )

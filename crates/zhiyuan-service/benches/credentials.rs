@@ -61,11 +61,10 @@ fn bench(c: &mut Criterion) {
             "leafIndex": index, "checkpoint": checkpoint,
             "inclusionProof": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>()}],
     });
-    let options = zhiyuan_credentials::ProofOptions {
-        created: "2026-11-25T10:00:00Z".into(),
-        verification_method: issuer.key_id(),
-        proof_purpose: "assertionMethod".into(),
-    };
+    let options = zhiyuan_credentials::ProofOptions::assertion(
+        "2026-11-25T10:00:00Z".into(),
+        issuer.key_id(),
+    );
     let credential = zhiyuan_credentials::sign(&credential, &options, &issuer.key).expect("sign");
     let list = zhiyuan_credentials::sign(
         &json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": list_url,

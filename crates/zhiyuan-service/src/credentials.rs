@@ -104,7 +104,7 @@ pub fn load_or_create_issuer_key(path: &Path) -> std::io::Result<SigningKey> {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0)
         .unwrap_or(t)
         .format(&Rfc3339)
@@ -228,11 +228,10 @@ impl Zhiyuan {
         let issuer = self.issuer();
         zhiyuan_credentials::sign(
             credential,
-            &zhiyuan_credentials::ProofOptions {
-                created: rfc3339(OffsetDateTime::now_utc()),
-                verification_method: issuer.key_id(),
-                proof_purpose: "assertionMethod".into(),
-            },
+            &zhiyuan_credentials::ProofOptions::assertion(
+                rfc3339(OffsetDateTime::now_utc()),
+                issuer.key_id(),
+            ),
             &issuer.key,
         )
         .map_err(|e| ServiceError::Internal(format!("signing a credential: {e}").into()))
@@ -539,6 +538,19 @@ impl CredentialVerifier {
         issuer_key: &ed25519_dalek::VerifyingKey,
         status_list: Option<&Value>,
     ) -> std::result::Result<CredentialCheck, String> {
+        self.check_against(credential, issuer_key, status_list, None)
+    }
+
+    /// [`CredentialVerifier::check`], with the ledger evidence checked against a log the
+    /// verifier trusts (its origin and note verifier keys) rather than the log the
+    /// evidence names: how a platform checks a partner's credentials.
+    pub fn check_against(
+        &self,
+        credential: &Value,
+        issuer_key: &ed25519_dalek::VerifyingKey,
+        status_list: Option<&Value>,
+        trusted_log: Option<(&str, &[String])>,
+    ) -> std::result::Result<CredentialCheck, String> {
         use zhiyuan_ledger::{Checkpoint, NoteVerifier, leaf_hash, verify_inclusion};
         let signed_by = zhiyuan_credentials::verify(credential, issuer_key)
             .map_err(|e| format!("the credential's proof does not verify: {e}"))?;
@@ -613,12 +625,20 @@ impl CredentialVerifier {
                 .as_str()
                 .ok_or("the entry was not yet in a signed checkpoint when issued")?;
             let origin = e["logOrigin"].as_str().unwrap_or_default();
-            let vkeys: Vec<&str> = e["logKeys"]
-                .as_array()
-                .ok_or("the evidence names no log keys")?
-                .iter()
-                .map(|k| k.as_str().unwrap_or_default())
-                .collect();
+            let vkeys: Vec<&str> = match trusted_log {
+                Some((trusted, _)) if trusted != origin => {
+                    return Err(format!(
+                        "the evidence is from log {origin:?}, not the trusted log {trusted:?}"
+                    ));
+                }
+                Some((_, keys)) => keys.iter().map(String::as_str).collect(),
+                None => e["logKeys"]
+                    .as_array()
+                    .ok_or("the evidence names no log keys")?
+                    .iter()
+                    .map(|k| k.as_str().unwrap_or_default())
+                    .collect(),
+            };
             let mut parts: Vec<&[u8]> = vec![b"checkpoint", origin.as_bytes(), note.as_bytes()];
             parts.extend(vkeys.iter().map(|k| k.as_bytes()));
             let memo = memo_key(&parts);

@@ -222,6 +222,29 @@ impl Zhiyuan {
         }
     }
 
+    /// Waits until a signed checkpoint covers the entry of `subject`, integrating as the
+    /// sequencer would (safe beside it: one integration runs at a time), for up to five
+    /// seconds; for what must carry its inclusion proof at once (a bundle's certificate).
+    pub(crate) async fn await_checkpoint(&self, kind: LedgerKind, subject: i64) -> Result<()> {
+        let store = &self.0.store;
+        for _ in 0..100 {
+            let entry = store
+                .ledger_entry(kind, subject)
+                .await?
+                .ok_or(ServiceError::NotFound("ledger entry"))?;
+            let signed = store.latest_checkpoint().await?.map_or(0, |c| c.size);
+            if entry.seq.is_some_and(|seq| seq < signed) {
+                return Ok(());
+            }
+            if self.integrate_ledger().await?.added == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        Err(ServiceError::Unavailable(
+            "the ledger did not integrate the entry in time; try again".into(),
+        ))
+    }
+
     /// The latest signed checkpoint (a C2SP signed note).
     pub async fn ledger_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         Ok(self.0.store.latest_checkpoint().await?)

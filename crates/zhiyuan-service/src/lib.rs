@@ -20,6 +20,7 @@ mod orgs;
 mod overdue;
 mod password;
 mod projects;
+mod recognition;
 mod records;
 mod regions;
 pub mod seed;
@@ -59,6 +60,7 @@ pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};
 pub use password::PasswordCost;
 pub use projects::{ProjectPatch, ShiftPatch};
+pub use recognition::{CHALLENGE_TTL, PartnerPatch, RecognitionChallenge, Recognitions};
 pub use records::{Entry, SelfReport};
 pub use signups::SignupOutcome;
 pub use sites::SitePatch;
@@ -134,6 +136,8 @@ struct Inner {
     principals: auth::PrincipalCache,
     /// Ledger tiles read recently (see `Zhiyuan::tiles`): proofs mostly read the same top tiles.
     tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<zhiyuan_ledger::ExpandedTile>>,
+    /// For what partner platforms publish (their status lists).
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Zhiyuan {
@@ -160,6 +164,10 @@ impl Zhiyuan {
                 })
                 .max_capacity(256 << 20)
                 .build(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
         }))
     }
 

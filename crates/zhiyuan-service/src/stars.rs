@@ -9,8 +9,8 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::stars::{StarRules, StarStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    NewStarApplication, Page, PageRequest, StarApplication, StarApplicationId, StarObjection,
-    StarQuery, StoreError, VolunteerRecord, VolunteerStar,
+    NewStarApplication, Page, PageRequest, RecognisedMinutes, StarApplication, StarApplicationId,
+    StarObjection, StarQuery, StoreError, VolunteerRecord, VolunteerStar,
 };
 
 use crate::error::{Result, ServiceError};
@@ -21,7 +21,11 @@ use crate::{Ctx, Zhiyuan};
 pub struct StarStanding {
     pub certified: Option<VolunteerStar>,
     pub eligible: u8,
+    /// Recorded minutes here, plus those recognised from partners whose policy counts
+    /// them toward star levels.
     pub minutes: i64,
+    /// Minutes recognised from partner platforms (see `recognition`).
+    pub recognised: RecognisedMinutes,
     /// The next tier and the hours it needs.
     pub next: Option<(u8, String, i64)>,
     pub open: Option<StarApplication>,
@@ -65,9 +69,10 @@ impl Zhiyuan {
             status: None,
         };
         // Independent reads, in parallel: the standing is asked for often.
-        let ((rules_from, rules), totals, certified, applications) = tokio::try_join!(
+        let ((rules_from, rules), totals, recognised, certified, applications) = tokio::try_join!(
             self.star_rules_at(v.profile.residence_region),
             async { Ok(store.totals(v.id, today.year()).await?) },
+            async { Ok(store.recognised_minutes(v.id).await?) },
             async { Ok(store.volunteer_star(v.id).await?) },
             async {
                 Ok(store
@@ -75,7 +80,7 @@ impl Zhiyuan {
                     .await?)
             },
         )?;
-        let minutes = totals.minutes;
+        let minutes = totals.minutes + recognised.toward_stars;
         let eligible = rules.eligible(minutes, china_date(v.created_at), today);
         let open = applications.items.into_iter().find(|a| a.status.is_open());
         let current = certified.as_ref().map_or(0, |c| c.star);
@@ -86,6 +91,7 @@ impl Zhiyuan {
             certified,
             eligible,
             minutes,
+            recognised,
             next,
             open,
             rules_from,

@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0011_ledger",
         include_str!("../migrations/0011_ledger.sql"),
     ),
+    (
+        12,
+        "0012_recognition",
+        include_str!("../migrations/0012_recognition.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

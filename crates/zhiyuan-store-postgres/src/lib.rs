@@ -15,6 +15,7 @@ mod corrections;
 mod ledger;
 mod orgs;
 mod projects;
+mod recognition;
 mod records;
 mod regions;
 mod signups;

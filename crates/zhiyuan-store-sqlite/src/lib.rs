@@ -19,6 +19,7 @@ mod orgs;
 #[cfg(test)]
 mod plans;
 mod projects;
+mod recognition;
 mod records;
 mod regions;
 mod signups;

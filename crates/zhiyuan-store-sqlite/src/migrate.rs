@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0011_ledger",
         include_str!("../migrations/0011_ledger.sql"),
     ),
+    (
+        12,
+        "0012_recognition",
+        include_str!("../migrations/0012_recognition.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -1104,3 +1104,189 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
     let last = store.integrate_ledger(256).await.unwrap();
     assert_eq!((last.tree.size, last.added), (701, 1));
 }
+
+#[tokio::test]
+async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_links_hold() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let mut volunteers = Vec::new();
+    for n in [31, 32] {
+        let v = store
+            .insert_volunteer(
+                &volunteer(n, "440106"),
+                &audit("volunteer.register", "440106"),
+            )
+            .await
+            .unwrap();
+        volunteers.push(v.id);
+    }
+    let now = OffsetDateTime::now_utc();
+    let partner = store
+        .insert_partner(
+            &NewPartner {
+                name: "香港義工平台".into(),
+                jurisdiction: "HK".into(),
+                url: "https://volunteer.example.hk".into(),
+                did: "did:web:volunteer.example.hk".into(),
+                issuer_key: "z6Mk".into(),
+                log_origin: "volunteer.example.hk/ledger".into(),
+                log_keys: vec!["volunteer.example.hk/ledger+00000000+AAAA".into()],
+                counts_toward_stars: true,
+                counts_toward_incentives: false,
+                active: true,
+            },
+            &audit("partner.add", "440000"),
+        )
+        .await
+        .unwrap();
+    let recognition = |volunteer, challenge: &str, subject: &str, minutes| NewRecognition {
+        volunteer,
+        partner: partner.id,
+        challenge: challenge.into(),
+        partner_subject: subject.into(),
+        partner_name: "陳大文".into(),
+        credential_id: format!("https://volunteer.example.hk/verify/{challenge}"),
+        minutes,
+        records: 1,
+        star: None,
+        bundle: serde_json::json!({"challenge": challenge}),
+        imported_at: now,
+    };
+    let (me, other) = (volunteers[0], volunteers[1]);
+    let expires = now + Duration::hours(1);
+    store
+        .insert_recognition_challenge("challenge-one", me, expires)
+        .await
+        .unwrap();
+
+    // Sixteen imports of one bundle at once: one is recorded, the rest find it spent.
+    let tries = (0..16).map(|_| {
+        let store = store.clone();
+        let r = recognition(me, "challenge-one", "HK-1", 150);
+        tokio::spawn(async move {
+            store
+                .import_recognition(&r, &audit("recognition.import", "440106"))
+                .await
+        })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1);
+    for r in outcomes.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(r, StoreError::Conflict { field: "challenge" }),
+            "{r:?}"
+        );
+    }
+    let totals = store.recognised_minutes(me).await.unwrap();
+    assert_eq!(
+        (
+            totals.minutes,
+            totals.toward_stars,
+            totals.toward_incentives
+        ),
+        (150, 150, 0)
+    );
+
+    // An expired challenge, or another volunteer's, is refused like a spent one.
+    store
+        .insert_recognition_challenge("challenge-old", me, now - Duration::seconds(1))
+        .await
+        .unwrap();
+    let expired = store
+        .import_recognition(
+            &recognition(me, "challenge-old", "HK-1", 10),
+            &audit("recognition.import", "440106"),
+        )
+        .await;
+    assert!(matches!(
+        expired,
+        Err(StoreError::Conflict { field: "challenge" })
+    ));
+    store
+        .insert_recognition_challenge("challenge-two", other, expires)
+        .await
+        .unwrap();
+    let foreign = store
+        .import_recognition(
+            &recognition(me, "challenge-two", "HK-1", 10),
+            &audit("recognition.import", "440106"),
+        )
+        .await;
+    assert!(matches!(
+        foreign,
+        Err(StoreError::Conflict { field: "challenge" })
+    ));
+
+    // The partner account is linked to `me`: `other` cannot claim it, and a refused
+    // import leaves its challenge unspent.
+    let claimed = store
+        .import_recognition(
+            &recognition(other, "challenge-two", "HK-1", 10),
+            &audit("recognition.import", "440106"),
+        )
+        .await;
+    assert!(matches!(
+        claimed,
+        Err(StoreError::Conflict {
+            field: "partner_subject"
+        })
+    ));
+    let own = store
+        .import_recognition(
+            &recognition(other, "challenge-two", "HK-2", 30),
+            &audit("recognition.import", "440106"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.recognition.partner_subject, "HK-2");
+
+    // A newer bundle from the same account replaces the older one; another account of the
+    // same partner is refused.
+    for c in ["challenge-three", "challenge-four"] {
+        store
+            .insert_recognition_challenge(c, me, expires)
+            .await
+            .unwrap();
+    }
+    let newer = store
+        .import_recognition(
+            &recognition(me, "challenge-three", "HK-1", 200),
+            &audit("recognition.import", "440106"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_recognitions(me).await.unwrap(),
+        vec![newer.clone()]
+    );
+    assert_eq!(store.recognised_minutes(me).await.unwrap().minutes, 200);
+    let second_account = store
+        .import_recognition(
+            &recognition(me, "challenge-four", "HK-3", 10),
+            &audit("recognition.import", "440106"),
+        )
+        .await;
+    assert!(matches!(
+        second_account,
+        Err(StoreError::Conflict { field: "partner" })
+    ));
+
+    // Withdrawing is the volunteer's own: someone else's id is not found.
+    let withdraw = audit("recognition.withdraw", "440106");
+    assert!(matches!(
+        store.delete_recognition(other, newer.id, &withdraw).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .delete_recognition(me, newer.id, &withdraw)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.recognised_minutes(me).await.unwrap(),
+        RecognisedMinutes::default()
+    );
+}

@@ -55,6 +55,10 @@ pub fn conflict_field(table: &str, column: &str) -> &'static str {
         ("signups", _) | ("attendance", _) | ("star_applications", _) => "volunteer",
         ("service_records", "dedupe_key") => "dedupe_key",
         ("certificates", _) => "number",
+        ("partners", _) => "did",
+        ("recognitions", "partner_subject") => "partner_subject",
+        ("recognitions", _) => "partner",
+        ("recognition_challenges", _) => "challenge",
         _ => "unknown",
     }
 }

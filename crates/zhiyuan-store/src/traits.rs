@@ -416,6 +416,46 @@ pub trait CertificateStore {
     ) -> Result<Vec<CertifiedRecord>>;
 }
 
+/// Mutual recognition: the trust registry, challenges and recognitions.
+#[async_trait]
+pub trait RecognitionStore {
+    /// Conflict on `did` when a partner has it already.
+    async fn insert_partner(&self, p: &NewPartner, audit: &AuditEntry) -> Result<Partner>;
+    /// Writes `p.partner` if the row is still at `p.version`.
+    async fn update_partner(&self, p: &Partner, audit: &AuditEntry) -> Result<Partner>;
+    async fn get_partner(&self, id: i64) -> Result<Option<Partner>>;
+    async fn partner_by_did(&self, did: &str) -> Result<Option<Partner>>;
+    async fn list_partners(&self) -> Result<Vec<Partner>>;
+    /// Stores a one-time challenge issued to a volunteer.
+    async fn insert_recognition_challenge(
+        &self,
+        challenge: &str,
+        volunteer: VolunteerId,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    /// In one transaction: consumes the challenge (Conflict on `challenge` when it is
+    /// unknown, spent, expired or another volunteer's); refuses when the partner account
+    /// is linked to another volunteer (Conflict on `partner_subject`) or the volunteer to
+    /// another account of the partner (Conflict on `partner`); records the recognition,
+    /// replacing the volunteer's earlier one from the partner.
+    async fn import_recognition(
+        &self,
+        r: &NewRecognition,
+        audit: &AuditEntry,
+    ) -> Result<Recognition>;
+    async fn list_recognitions(&self, volunteer: VolunteerId) -> Result<Vec<Recognition>>;
+    /// The volunteer withdraws a recognition (and the link it made). NotFound when it is
+    /// not theirs.
+    async fn delete_recognition(
+        &self,
+        volunteer: VolunteerId,
+        id: i64,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// Recognised minutes, with the shares the partners' policies count.
+    async fn recognised_minutes(&self, volunteer: VolunteerId) -> Result<RecognisedMinutes>;
+}
+
 #[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
@@ -492,6 +532,7 @@ pub trait Store:
     + StarStore
     + CertificateStore
     + LedgerStore
+    + RecognitionStore
     + Send
     + Sync
 {

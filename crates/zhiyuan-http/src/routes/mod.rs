@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod organisations;
 pub mod participation;
 pub mod projects;
+pub mod recognition;
 pub mod regions;
 pub mod sites;
 pub mod staff;
@@ -236,4 +237,23 @@ pub fn api() -> Router<AppState> {
             get(credentials::star),
         )
         .route("/credentials/status/{list}", get(credentials::status_list))
+        .route(
+            "/api/v1/partners",
+            get(recognition::list_partners).post(recognition::create_partner),
+        )
+        .route("/api/v1/partners/{id}", patch(recognition::update_partner))
+        .route(
+            "/api/v1/me/recognition-challenges",
+            post(recognition::challenge),
+        )
+        .route("/api/v1/me/recognition-bundles", post(recognition::bundle))
+        .route("/api/v1/me/recognitions", post(recognition::import))
+        .route(
+            "/api/v1/me/recognitions/{id}",
+            axum::routing::delete(recognition::withdraw),
+        )
+        .route(
+            "/api/v1/volunteers/{number}/recognitions",
+            get(recognition::list),
+        )
 }

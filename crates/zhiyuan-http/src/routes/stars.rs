@@ -65,7 +65,12 @@ pub struct StarStandingView {
     pub label: Option<String>,
     /// The highest star the hours and tenure allow.
     pub eligible: u8,
+    /// The hours that count toward stars: recorded here, plus those recognised from
+    /// partner platforms whose policy counts them.
     pub hours: f64,
+    /// Hours recognised from partner platforms, and the share counted toward stars.
+    pub recognised_hours: f64,
+    pub recognised_hours_toward_stars: f64,
     /// The next tier and the hours it needs.
     pub next_star: Option<u8>,
     pub next_label: Option<String>,
@@ -84,6 +89,8 @@ impl From<StarStanding> for StarStandingView {
             label: s.certified.as_ref().and_then(|c| c.label.clone()),
             eligible: s.eligible,
             hours: hours(s.minutes),
+            recognised_hours: hours(s.recognised.minutes),
+            recognised_hours_toward_stars: hours(s.recognised.toward_stars),
             next_star: s.next.as_ref().map(|n| n.0),
             next_label: s.next.as_ref().map(|n| n.1.clone()),
             next_hours: s.next.as_ref().map(|n| n.2),

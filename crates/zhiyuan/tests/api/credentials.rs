@@ -132,11 +132,10 @@ async fn a_certificate_credential_verifies_with_its_ledger_proof_until_revoked()
         .unwrap()
         .to_owned();
     altered["evidence"][0]["checkpoint"] = json!(note.replacen('\n', "\n\n", 1));
-    let options = zhiyuan_credentials::ProofOptions {
-        created: proof["created"].as_str().unwrap().to_owned(),
-        verification_method: proof["verificationMethod"].as_str().unwrap().to_owned(),
-        proof_purpose: "assertionMethod".into(),
-    };
+    let options = zhiyuan_credentials::ProofOptions::assertion(
+        proof["created"].as_str().unwrap().to_owned(),
+        proof["verificationMethod"].as_str().unwrap().to_owned(),
+    );
     let altered = zhiyuan_credentials::sign(&altered, &options, &issuer_key).unwrap();
     assert!(
         verifier

@@ -16,6 +16,7 @@ mod directory;
 mod ledger;
 mod openapi;
 mod participation;
+mod recognition;
 mod registration;
 mod scope;
 mod stars;
