@@ -33,10 +33,15 @@ pub enum CredentialError {
 
 type Result<T> = std::result::Result<T, CredentialError>;
 
+mod jcs;
+
+const NOT_CANONICAL: CredentialError = CredentialError::Document("cannot be canonicalised");
+
 /// RFC 8785 canonical JSON.
 pub fn canonical(value: &Value) -> Result<Vec<u8>> {
-    serde_json_canonicalizer::to_vec(value)
-        .map_err(|_| CredentialError::Document("cannot be canonicalised"))
+    let mut out = Vec::with_capacity(1024);
+    jcs::write_value(value, &mut out).map_err(|_| NOT_CANONICAL)?;
+    Ok(out)
 }
 
 fn multibase_decode(s: &str, prefix: [u8; 2]) -> Result<[u8; 32]> {
@@ -109,10 +114,18 @@ impl ProofOptions {
     }
 }
 
-/// SHA-256(canonical proof configuration) || SHA-256(canonical document).
-fn hash_data(config: &Value, document: &Value) -> Result<Vec<u8>> {
-    let mut out = Sha256::digest(canonical(config)?).to_vec();
-    out.extend_from_slice(&Sha256::digest(canonical(document)?));
+/// SHA-256(canonical proof configuration) || SHA-256(canonical document): the proof
+/// without its `proofValue`, the document without its `proof`.
+fn hash_data(config: &Map<String, Value>, document: &Map<String, Value>) -> Result<[u8; 64]> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut digest = |m: &Map<String, Value>, skip: &str| -> Result<[u8; 32]> {
+        buf.clear();
+        jcs::write_object(m, Some(skip), &mut buf).map_err(|_| NOT_CANONICAL)?;
+        Ok(Sha256::digest(&buf).into())
+    };
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&digest(config, "proofValue")?);
+    out[32..].copy_from_slice(&digest(document, "proof")?);
     Ok(out)
 }
 
@@ -148,39 +161,33 @@ pub fn sign(document: &Value, options: &ProofOptions, key: &SigningKey) -> Resul
     if let Some(context) = doc.get("@context") {
         config.insert("@context".into(), context.clone());
     }
-    let config = Value::Object(config);
-    let signature = key.sign(&hash_data(&config, document)?);
-    let mut proof = config;
-    if let Value::Object(p) = &mut proof {
-        p.insert(
-            "proofValue".into(),
-            format!("z{}", bs58::encode(signature.to_bytes()).into_string()).into(),
-        );
-    }
+    let signature = key.sign(&hash_data(&config, doc)?);
+    config.insert(
+        "proofValue".into(),
+        format!("z{}", bs58::encode(signature.to_bytes()).into_string()).into(),
+    );
     let mut secured = doc.clone();
-    secured.insert("proof".into(), proof);
+    secured.insert("proof".into(), Value::Object(config));
     Ok(Value::Object(secured))
 }
 
 /// Checks the `eddsa-jcs-2022` proof of `secured` against `key`, and returns the
 /// verification method the proof names (for the caller to check it is `key`'s).
 pub fn verify(secured: &Value, key: &VerifyingKey) -> Result<String> {
-    let mut doc = object(secured)?.clone();
-    let proof = doc
-        .remove("proof")
-        .ok_or(CredentialError::Document("the document has no proof"))?;
-    let mut config = proof
+    let doc = object(secured)?;
+    let config = doc
+        .get("proof")
+        .ok_or(CredentialError::Document("the document has no proof"))?
         .as_object()
-        .ok_or(CredentialError::Document("the proof is an object"))?
-        .clone();
+        .ok_or(CredentialError::Document("the proof is an object"))?;
     if config.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
         || config.get("cryptosuite").and_then(Value::as_str) != Some("eddsa-jcs-2022")
     {
         return Err(CredentialError::WrongSuite);
     }
     let value = config
-        .remove("proofValue")
-        .and_then(|v| v.as_str().map(str::to_owned))
+        .get("proofValue")
+        .and_then(Value::as_str)
         .ok_or(CredentialError::Document("the proof has no proofValue"))?;
     // The proof binds the document's context: a proof made for other contexts fails.
     if let Some(context) = config.get("@context")
@@ -200,7 +207,7 @@ pub fn verify(secured: &Value, key: &VerifyingKey) -> Result<String> {
         .and_then(|b| bs58::decode(b).into_vec().ok())
         .and_then(|b| b.try_into().ok())
         .ok_or(CredentialError::BadSignature)?;
-    let data = hash_data(&Value::Object(config), &Value::Object(doc))?;
+    let data = hash_data(config, doc)?;
     key.verify_strict(&data, &Signature::from_bytes(&sig))
         .map_err(|_| CredentialError::BadSignature)?;
     Ok(method)
