@@ -179,6 +179,9 @@ pub struct VolunteerView {
     pub registered_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Hours recognised from partner platforms (on the profile read, not in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recognised_hours: Option<f64>,
 }
 
 impl From<VolunteerRecord> for VolunteerView {
@@ -209,6 +212,7 @@ impl From<VolunteerRecord> for VolunteerView {
             version: v.version,
             registered_at: v.created_at,
             updated_at: v.updated_at,
+            recognised_hours: None,
         }
     }
 }

@@ -582,6 +582,18 @@ impl Zhiyuan {
         Ok((recognition, partner))
     }
 
+    /// A volunteer's profile with the minutes recognised from partners, for those who may
+    /// read it.
+    pub async fn volunteer_profile(
+        &self,
+        ctx: &Ctx,
+        number: zhiyuan_domain::volunteer_number::VolunteerNumber,
+    ) -> Result<(zhiyuan_store::VolunteerRecord, RecognisedMinutes)> {
+        let v = self.get_volunteer(ctx, number).await?;
+        let recognised = self.0.store.recognised_minutes(v.id).await?;
+        Ok((v, recognised))
+    }
+
     /// A volunteer's recognitions, for them and those who may read their record.
     pub async fn recognitions(
         &self,

@@ -126,8 +126,10 @@ pub async fn get_volunteer(
     Path(number): Path<String>,
 ) -> ApiResult<Json<VolunteerView>> {
     let number = parse_number(&number)?;
-    let v = state.app.get_volunteer(&caller.ctx, number).await?;
-    Ok(Json(v.into()))
+    let (v, recognised) = state.app.volunteer_profile(&caller.ctx, number).await?;
+    let mut view = VolunteerView::from(v);
+    view.recognised_hours = Some(zhiyuan_domain::hours::hours(recognised.minutes));
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -190,6 +190,14 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     let recognised = p.recognised().await;
     assert_eq!(recognised["hours"], 2.5);
     assert_eq!(recognised["hours_toward_stars"], 0.0);
+    let profile = p
+        .here
+        .get(
+            &format!("/api/v1/volunteers/{}", p.here_volunteer.0),
+            Some(me),
+        )
+        .await;
+    assert_eq!(profile.body["recognised_hours"], 2.5);
 
     // The same bundle again: its challenge is spent.
     let replay = p.import(me, &bundle).await;
