@@ -109,6 +109,17 @@ impl GeoPoint {
         let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
         2.0 * R * a.sqrt().asin()
     }
+
+    /// The latitude and longitude ranges of a box around the circle of `radius_m`: an
+    /// index narrows a search to it, the exact distance then filters.
+    pub fn bounding_box(self, radius_m: f64) -> ((f64, f64), (f64, f64)) {
+        let dlat = radius_m / 111_320.0;
+        let dlng = radius_m / (111_320.0 * self.lat.to_radians().cos().max(0.01));
+        (
+            (self.lat - dlat, self.lat + dlat),
+            (self.lng - dlng, self.lng + dlng),
+        )
+    }
 }
 
 /// A short free text (names, addresses): trimmed, 1..=`max` characters, no control chars.

@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    auth, certificates, corrections, credentials, health, ledger, organisations, participation,
-    projects, recognition, regions, sites, staff, stars, volunteers,
+    auth, certificates, corrections, credentials, health, ledger, orders, organisations,
+    participation, projects, recognition, regions, sites, staff, stars, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -53,6 +53,9 @@ use crate::routes::{
         recognition::list_partners, recognition::create_partner, recognition::update_partner,
         recognition::challenge, recognition::bundle, recognition::import, recognition::list,
         recognition::withdraw,
+        orders::site_menu, orders::menu_at, orders::put_menu_item, orders::submit_need,
+        orders::track, orders::cancel_need, orders::rate, orders::list_orders,
+        orders::get_order, orders::act, orders::stats,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -70,6 +73,7 @@ use crate::routes::{
         (name = "certificates", description = "Record certificates and their verification"),
         (name = "credentials", description = "Verifiable credentials (W3C VC 2.0, eddsa-jcs-2022; Open Badges 3.0), did:web, status lists"),
         (name = "recognition", description = "Mutual recognition of records with partner platforms (Guangdong, Hong Kong, Macau): trust registry, bundles, imports"),
+        (name = "orders", description = "Service menus and orders: the public orders, sites make orders, orders go down the levels, volunteers take them, the public rates (Open311 GeoReport v2 at /open311/v2)"),
         (name = "ledger", description = "The tamper-evident ledger: C2SP checkpoints and tiles, RFC 9162 proofs"),
         (name = "operations", description = "Health"),
     )

@@ -1,5 +1,5 @@
 //! Work the server does on its own, periodically: closing attendance people forgot to
-//! close, and purging expired sessions.
+//! close, escalating orders nobody took in time, and purging expired sessions.
 
 use time::{Duration, OffsetDateTime};
 
@@ -41,6 +41,11 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
                 Ok(0) => {}
                 Ok(n) => tracing::info!(closed = n, "closed forgotten check-outs"),
                 Err(e) => tracing::warn!(error = ?e, "closing forgotten check-outs failed"),
+            }
+            match app.escalate_due_orders(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(escalated = n, "escalated orders nobody took in time"),
+                Err(e) => tracing::warn!(error = ?e, "escalating orders failed"),
             }
             match app.purge_expired_sessions(now).await {
                 Ok(0) => {}

@@ -16,6 +16,7 @@ mod error;
 mod housekeeping;
 mod import;
 mod ledger;
+mod orders;
 mod orgs;
 mod overdue;
 mod password;
@@ -56,6 +57,7 @@ pub use ledger::{
     INTEGRATE_BATCH, LedgerOpening, LedgerProblem, LedgerReport, LedgerSettings, ProblemKind,
     load_or_create_signer,
 };
+pub use orders::{MenuItemInput, NeedInput, OrderCommand, OrderSettings, Submitted};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};
 pub use password::PasswordCost;
@@ -100,6 +102,8 @@ pub struct ServiceConfig {
     pub ledger: LedgerSettings,
     /// The platform's identity and key as a credential issuer.
     pub issuer: IssuerSettings,
+    /// How orders escalate and which sites cover a place.
+    pub orders: OrderSettings,
 }
 
 impl Default for ServiceConfig {
@@ -120,6 +124,7 @@ impl Default for ServiceConfig {
             certificate_issuer: "志愿服务信息平台".to_owned(),
             ledger: LedgerSettings::ephemeral("zhiyuan.invalid/ledger"),
             issuer: IssuerSettings::ephemeral("http://127.0.0.1:8080"),
+            orders: OrderSettings::default(),
         }
     }
 }

@@ -144,16 +144,15 @@ impl Zhiyuan {
         };
         // A box around the circle narrows the search on the index; the exact distance
         // then filters and orders what is inside.
-        let dlat = km / 111.32;
-        let dlng = km / (111.32 * centre.lat.to_radians().cos().max(0.01));
+        let ((lat0, lat1), (lng0, lng1)) = centre.bounding_box(km * 1000.0);
         q.bbox = Some((
             GeoPoint {
-                lat: centre.lat - dlat,
-                lng: centre.lng - dlng,
+                lat: lat0,
+                lng: lng0,
             },
             GeoPoint {
-                lat: centre.lat + dlat,
-                lng: centre.lng + dlng,
+                lat: lat1,
+                lng: lng1,
             },
         ));
         let candidates = self

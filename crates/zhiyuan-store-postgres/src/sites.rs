@@ -12,10 +12,10 @@ use zhiyuan_store::{
 use crate::PgStore;
 use crate::conv::{conv, expect_one, get, pg_err, range, region, write_audit};
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, region_code, kind, name, address, lat, lng, phone, version, created_at, updated_at";
 
-fn from_row(row: &Row) -> Result<SiteRecord> {
+pub(crate) fn from_row(row: &Row) -> Result<SiteRecord> {
     let lat: Option<f64> = get(row, 5)?;
     let lng: Option<f64> = get(row, 6)?;
     Ok(SiteRecord {

@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0012_recognition",
         include_str!("../migrations/0012_recognition.sql"),
     ),
+    (
+        13,
+        "0013_orders",
+        include_str!("../migrations/0013_orders.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -12,10 +12,10 @@ use zhiyuan_store::{
 use crate::SqliteStore;
 use crate::conv::{col, expect_one, micros, region, store_err, time, write_audit};
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, region_code, kind, name, address, lat, lng, phone, version, created_at, updated_at";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<SiteRecord> {
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<SiteRecord> {
     let lat: Option<f64> = row.get(5)?;
     let lng: Option<f64> = row.get(6)?;
     Ok(SiteRecord {

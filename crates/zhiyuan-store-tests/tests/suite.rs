@@ -1290,3 +1290,88 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
         RecognisedMinutes::default()
     );
 }
+
+#[tokio::test]
+async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
+    use zhiyuan_domain::order::{Holder, OrderStatus};
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    add_region(&store, "440106001").await;
+    add_region(&store, "440106001001").await;
+    let site = store
+        .insert_site(
+            &new_site("440106001001", SiteKind::PracticeStation),
+            &audit("site.create", "440106001001"),
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let order = store
+        .insert_order(
+            &NewOrder {
+                tracking: "D0000000001".into(),
+                requester_hash: vec![7; 32],
+                need: Need {
+                    service_code: "elderly-visit".into(),
+                    service_name: "独居老人探访".into(),
+                    category: zhiyuan_domain::category::ServiceCategory::Elderly,
+                    description: "每周探访".into(),
+                    region: code("440106001001"),
+                    address: None,
+                    location: Some(GeoPoint {
+                        lat: 23.1,
+                        lng: 113.3,
+                    }),
+                    wanted_at: None,
+                    contact_name: "李女士".into(),
+                    contact_phone: "13700137000".into(),
+                },
+                site: site.id,
+                created_at: now,
+            },
+            &audit("order.submit", "440106001001"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(order.state.status, OrderStatus::Received);
+    assert_eq!(order.state.holder, Holder::Site(site.id));
+    let takers = (1..=16).map(|team| {
+        let store = store.clone();
+        let mut taken = order.clone();
+        taken.state.status = OrderStatus::Accepted;
+        taken.state.holder = Holder::Org(OrgId(team));
+        taken.accepted_at = Some(now);
+        tokio::spawn(async move {
+            store
+                .update_order(&taken, &audit("order.grab", "440106001001"))
+                .await
+        })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(takers)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let winners: Vec<&OrderRecord> = outcomes.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1);
+    for r in outcomes.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(r, StoreError::Conflict { field: "version" }),
+            "{r:?}"
+        );
+    }
+    let stored = store.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored.state.holder, winners[0].state.holder);
+    assert_eq!(stored.version, order.version + 1);
+    let by_holder = store
+        .list_orders(
+            &OrderQuery {
+                holder: Some(stored.state.holder),
+                ..OrderQuery::default()
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_holder.items, vec![stored]);
+}

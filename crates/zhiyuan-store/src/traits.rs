@@ -456,6 +456,39 @@ pub trait RecognitionStore {
     async fn recognised_minutes(&self, volunteer: VolunteerId) -> Result<RecognisedMinutes>;
 }
 
+/// Service menus and orders.
+#[async_trait]
+pub trait OrderStore {
+    /// Writes a site's menu item: creates it, or replaces the site's item of that code.
+    async fn put_menu_item(&self, item: &MenuItem, audit: &AuditEntry) -> Result<MenuItemRecord>;
+    /// The menu items of these sites (in no particular order).
+    async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>>;
+    /// Offered items anywhere, by code, at most `limit` (a catalogue of all services).
+    async fn offered_menu_items(&self, limit: u32) -> Result<Vec<MenuItemRecord>>;
+    /// The sites placed in exactly these regions.
+    async fn sites_in(&self, regions: &[RegionCode]) -> Result<Vec<SiteRecord>>;
+    /// The sites with a location within the box of `radius_m` around `point` (the caller
+    /// measures the exact distance).
+    async fn sites_near(
+        &self,
+        point: zhiyuan_domain::site::GeoPoint,
+        radius_m: f64,
+    ) -> Result<Vec<SiteRecord>>;
+    /// Conflict on `tracking` if taken.
+    async fn insert_order(&self, o: &NewOrder, audit: &AuditEntry) -> Result<OrderRecord>;
+    async fn get_order(&self, id: i64) -> Result<Option<OrderRecord>>;
+    async fn order_by_tracking(&self, tracking: &str) -> Result<Option<OrderRecord>>;
+    /// Writes the order's state and outcome if the row is still at `o.version` (Conflict
+    /// on `version` otherwise: someone moved it first, e.g. grabbed it).
+    async fn update_order(&self, o: &OrderRecord, audit: &AuditEntry) -> Result<OrderRecord>;
+    /// Newest first.
+    async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>>;
+    /// Waiting orders whose `due_at` has passed, oldest first.
+    async fn due_orders(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<OrderRecord>>;
+    /// Per receiving site, for the orders whose place is in `within`.
+    async fn order_stats(&self, within: RegionCode) -> Result<Vec<SiteOrderStats>>;
+}
+
 #[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
@@ -533,6 +566,7 @@ pub trait Store:
     + CertificateStore
     + LedgerStore
     + RecognitionStore
+    + OrderStore
     + Send
     + Sync
 {

@@ -28,7 +28,27 @@ pub struct Config {
     pub certificates: CertificatesConfig,
     pub ledger: LedgerConfig,
     pub credentials: CredentialsConfig,
+    pub orders: OrdersConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// An assigned or offered order nobody took within this many minutes escalates.
+    pub take_within_mins: i64,
+    /// A need placed by coordinates alone goes to the nearest practice site within this
+    /// many metres.
+    pub site_radius_m: f64,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        Self {
+            take_within_mins: 240,
+            site_radius_m: 5_000.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +234,7 @@ impl Default for Config {
                 issuer_key: None,
                 issuer_key_file: PathBuf::from("./zhiyuan-data/issuer.key"),
             },
+            orders: OrdersConfig::default(),
             log: LogConfig {
                 format: "text".into(),
                 filter: "info".into(),
@@ -379,6 +400,10 @@ impl Config {
             certificate_issuer: self.certificates.issuer.clone(),
             ledger: LedgerSettings::ephemeral(&self.ledger.origin(&self.server.public_url)),
             issuer: IssuerSettings::ephemeral(&self.server.public_url),
+            orders: zhiyuan_service::OrderSettings {
+                take_within: time::Duration::minutes(self.orders.take_within_mins),
+                site_radius_m: self.orders.site_radius_m,
+            },
         }
     }
 }
@@ -479,6 +504,14 @@ integrate_every_ms = 200
 # when absent the key file below is used, and created on first run.
 # issuer_key = "z3u2..."
 issuer_key_file = "./zhiyuan-data/issuer.key"
+
+[orders]
+# An order assigned or offered that nobody took within this many minutes escalates to the
+# practice site above the one that dispatched it.
+take_within_mins = 240
+# A need placed by coordinates alone goes to the nearest practice station, institute or
+# center within this many metres; farther, it is refused.
+site_radius_m = 5000.0
 
 [log]
 # text or json.

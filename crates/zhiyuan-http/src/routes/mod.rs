@@ -6,6 +6,8 @@ pub mod corrections;
 pub mod credentials;
 pub mod health;
 pub mod ledger;
+pub mod open311;
+pub mod orders;
 pub mod organisations;
 pub mod participation;
 pub mod projects;
@@ -256,4 +258,28 @@ pub fn api() -> Router<AppState> {
             "/api/v1/volunteers/{number}/recognitions",
             get(recognition::list),
         )
+        .route("/api/v1/sites/{id}/menu", get(orders::site_menu))
+        .route(
+            "/api/v1/sites/{id}/menu/{code}",
+            axum::routing::put(orders::put_menu_item),
+        )
+        .route("/api/v1/menu", get(orders::menu_at))
+        .route("/api/v1/needs", post(orders::submit_need))
+        .route("/api/v1/needs/{tracking}", get(orders::track))
+        .route("/api/v1/needs/{tracking}/cancel", post(orders::cancel_need))
+        .route("/api/v1/needs/{tracking}/rating", post(orders::rate))
+        .route("/api/v1/orders", get(orders::list_orders))
+        .route("/api/v1/orders/{id}", get(orders::get_order))
+        .route("/api/v1/orders/{id}/actions", post(orders::act))
+        .route("/api/v1/order-stats", get(orders::stats))
+        .route("/open311/v2/services.json", get(open311::services))
+        .route(
+            "/open311/v2/services/{file}",
+            get(open311::service_definition),
+        )
+        .route(
+            "/open311/v2/requests.json",
+            get(open311::requests).post(open311::create_request),
+        )
+        .route("/open311/v2/requests/{file}", get(open311::request))
 }

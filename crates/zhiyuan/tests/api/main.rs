@@ -15,6 +15,7 @@ mod credentials;
 mod directory;
 mod ledger;
 mod openapi;
+mod orders;
 mod participation;
 mod recognition;
 mod registration;

@@ -1,0 +1,365 @@
+//! Service menus and orders.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::ids::SiteId;
+use zhiyuan_domain::order::{Holder, OrderState, OrderStatus};
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_store::{
+    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStore,
+    Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+};
+
+use crate::PgStore;
+use crate::conv::{conv, expect_one, get, json, pg_err, region, to_json, write_audit};
+
+const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
+    typical_minutes, offered, updated_at, version FROM menu_items";
+
+fn menu_row(row: &Row) -> Result<MenuItemRecord> {
+    Ok(MenuItemRecord {
+        id: get(row, 0)?,
+        item: MenuItem {
+            site: SiteId(get(row, 1)?),
+            code: get(row, 2)?,
+            category: conv(row, 3, |s: &str| ServiceCategory::parse(s))?,
+            name: get(row, 4)?,
+            description: get(row, 5)?,
+            conditions: get(row, 6)?,
+            skills: json(row, 7)?,
+            typical_minutes: get(row, 8)?,
+            offered: get(row, 9)?,
+        },
+        updated_at: get(row, 10)?,
+        version: get(row, 11)?,
+    })
+}
+
+const ORDER: &str = "SELECT id, tracking, requester_hash, service_code, service_name, category,
+    description, region_code, address, lat, lng, wanted_at, contact_name, contact_phone,
+    site_id, status, holder_kind, holder_id, dispatcher_id, due_at, note, report, rating,
+    comment, created_at, accepted_at, completed_at, rated_at, updated_at, version FROM orders";
+
+fn order_row(row: &Row) -> Result<OrderRecord> {
+    let lat: Option<f64> = get(row, 9)?;
+    let lng: Option<f64> = get(row, 10)?;
+    let holder_kind: String = get(row, 16)?;
+    Ok(OrderRecord {
+        id: get(row, 0)?,
+        order: NewOrder {
+            tracking: get(row, 1)?,
+            requester_hash: get(row, 2)?,
+            need: Need {
+                service_code: get(row, 3)?,
+                service_name: get(row, 4)?,
+                category: conv(row, 5, |s: &str| ServiceCategory::parse(s))?,
+                description: get(row, 6)?,
+                region: region(row, 7)?,
+                address: get(row, 8)?,
+                location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+                wanted_at: get(row, 11)?,
+                contact_name: get(row, 12)?,
+                contact_phone: get(row, 13)?,
+            },
+            site: SiteId(get(row, 14)?),
+            created_at: get(row, 24)?,
+        },
+        state: OrderState {
+            status: conv(row, 15, |s: &str| OrderStatus::parse(s))?,
+            holder: conv(row, 17, |id: i64| Holder::from_parts(&holder_kind, id))?,
+            dispatcher: get::<Option<i64>>(row, 18)?.map(SiteId),
+        },
+        due_at: get(row, 19)?,
+        note: get(row, 20)?,
+        report: get(row, 21)?,
+        rating: get(row, 22)?,
+        comment: get(row, 23)?,
+        accepted_at: get(row, 25)?,
+        completed_at: get(row, 26)?,
+        rated_at: get(row, 27)?,
+        updated_at: get(row, 28)?,
+        version: get(row, 29)?,
+    })
+}
+
+async fn order_where(
+    c: &impl GenericClient,
+    filter: &str,
+    arg: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Result<Option<OrderRecord>> {
+    let stmt = c
+        .prepare_cached(&format!("{ORDER} WHERE {filter} = $1"))
+        .await
+        .map_err(pg_err)?;
+    let row = c.query_opt(&stmt, &[arg]).await.map_err(pg_err)?;
+    row.as_ref().map(order_row).transpose()
+}
+
+#[async_trait]
+impl OrderStore for PgStore {
+    async fn put_menu_item(&self, m: &MenuItem, audit: &AuditEntry) -> Result<MenuItemRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO menu_items (site_id, code, category, name, description,
+                        conditions, skills, typical_minutes, offered, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (site_id, code) DO UPDATE SET category = excluded.category,
+                        name = excluded.name, description = excluded.description,
+                        conditions = excluded.conditions, skills = excluded.skills,
+                        typical_minutes = excluded.typical_minutes, offered = excluded.offered,
+                        updated_at = excluded.updated_at, version = menu_items.version + 1
+                     RETURNING {}",
+                    MENU.trim_start_matches("SELECT ")
+                        .trim_end_matches(" FROM menu_items")
+                ),
+                &[
+                    &m.site.0,
+                    &m.code,
+                    &m.category.code(),
+                    &m.name,
+                    &m.description,
+                    &m.conditions,
+                    &to_json(&m.skills),
+                    &m.typical_minutes,
+                    &m.offered,
+                    &audit.at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let out = menu_row(&row)?;
+        write_audit(&tx, audit, Some(out.id.to_string())).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(out)
+    }
+
+    async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>> {
+        let ids: Vec<i64> = sites.iter().map(|s| s.0).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("{MENU} WHERE site_id = ANY($1)"), &[&ids])
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(menu_row).collect()
+    }
+
+    async fn offered_menu_items(&self, limit: u32) -> Result<Vec<MenuItemRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("{MENU} WHERE offered ORDER BY code, id LIMIT $1"),
+                &[&i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(menu_row).collect()
+    }
+
+    async fn sites_in(&self, regions: &[RegionCode]) -> Result<Vec<SiteRecord>> {
+        let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM sites WHERE region_code = ANY($1) ORDER BY id",
+                    crate::sites::COLUMNS
+                ),
+                &[&codes],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(crate::sites::from_row).collect()
+    }
+
+    async fn sites_near(&self, point: GeoPoint, radius_m: f64) -> Result<Vec<SiteRecord>> {
+        let (lat, lng) = point.bounding_box(radius_m);
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM sites WHERE lat BETWEEN $1 AND $2 AND lng BETWEEN $3 AND $4",
+                    crate::sites::COLUMNS
+                ),
+                &[&lat.0, &lat.1, &lng.0, &lng.1],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(crate::sites::from_row).collect()
+    }
+
+    async fn insert_order(&self, o: &NewOrder, audit: &AuditEntry) -> Result<OrderRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let n = &o.need;
+        let row = tx
+            .query_one(
+                "INSERT INTO orders (tracking, requester_hash, service_code, service_name,
+                    category, description, region_code, address, lat, lng, wanted_at,
+                    contact_name, contact_phone, site_id, status, holder_kind, holder_id,
+                    created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                    'received', 'site', $14, $15, $15)
+                 RETURNING id",
+                &[
+                    &o.tracking,
+                    &o.requester_hash,
+                    &n.service_code,
+                    &n.service_name,
+                    &n.category.code(),
+                    &n.description,
+                    &n.region.as_i64(),
+                    &n.address,
+                    &n.location.map(|p| p.lat),
+                    &n.location.map(|p| p.lng),
+                    &n.wanted_at,
+                    &n.contact_name,
+                    &n.contact_phone,
+                    &o.site.0,
+                    &o.created_at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let id: i64 = get(&row, 0)?;
+        write_audit(&tx, audit, Some(id.to_string())).await?;
+        let out = order_where(&tx, "id", &id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(out)
+    }
+
+    async fn get_order(&self, id: i64) -> Result<Option<OrderRecord>> {
+        order_where(&self.client().await?, "id", &id).await
+    }
+
+    async fn order_by_tracking(&self, tracking: &str) -> Result<Option<OrderRecord>> {
+        order_where(&self.client().await?, "tracking", &tracking).await
+    }
+
+    async fn update_order(&self, o: &OrderRecord, audit: &AuditEntry) -> Result<OrderRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let s = &o.state;
+        let changed = tx
+            .execute(
+                "UPDATE orders SET status = $3, holder_kind = $4, holder_id = $5,
+                    dispatcher_id = $6, due_at = $7, note = $8, report = $9, rating = $10,
+                    comment = $11, accepted_at = $12, completed_at = $13, rated_at = $14,
+                    updated_at = $15, version = version + 1
+                 WHERE id = $1 AND version = $2",
+                &[
+                    &o.id,
+                    &o.version,
+                    &s.status.as_str(),
+                    &s.holder.kind(),
+                    &s.holder.id(),
+                    &s.dispatcher.map(|d| d.0),
+                    &o.due_at,
+                    &o.note,
+                    &o.report,
+                    &o.rating,
+                    &o.comment,
+                    &o.accepted_at,
+                    &o.completed_at,
+                    &o.rated_at,
+                    &audit.at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        expect_one(changed)?;
+        write_audit(&tx, audit, None).await?;
+        let out = order_where(&tx, "id", &o.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(out)
+    }
+
+    async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>> {
+        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+        let (lo, hi) = q.within.map_or((0, i64::MAX), RegionCode::subtree);
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "{ORDER} WHERE id < $1 AND ($2::BIGINT IS NULL OR site_id = $2)
+                   AND ($3::TEXT IS NULL OR (holder_kind = $3 AND holder_id = $4))
+                   AND ($5::TEXT IS NULL OR status = $5)
+                   AND region_code >= $6 AND region_code < $7
+                 ORDER BY id DESC LIMIT $8"
+            ))
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &before,
+                    &q.site.map(|s| s.0),
+                    &q.holder.map(Holder::kind),
+                    &q.holder.map(Holder::id),
+                    &q.status.map(OrderStatus::as_str),
+                    &lo,
+                    &hi,
+                    &(i64::from(page.limit) + 1),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let items = rows.iter().map(order_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |o| vec![o.id]))
+    }
+
+    async fn due_orders(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<OrderRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "{ORDER} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2"
+                ),
+                &[&now, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(order_row).collect()
+    }
+
+    async fn order_stats(&self, within: RegionCode) -> Result<Vec<SiteOrderStats>> {
+        let (lo, hi) = within.subtree();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT site_id, COUNT(*), COUNT(accepted_at), COUNT(*) FILTER (WHERE status = 'completed'),
+                    COUNT(rating), AVG(rating)::FLOAT8,
+                    AVG(EXTRACT(EPOCH FROM accepted_at - created_at))::FLOAT8,
+                    AVG(EXTRACT(EPOCH FROM completed_at - created_at))::FLOAT8
+                 FROM orders WHERE region_code >= $1 AND region_code < $2
+                 GROUP BY site_id ORDER BY site_id",
+                &[&lo, &hi],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SiteOrderStats {
+                    site: SiteId(get(row, 0)?),
+                    orders: get(row, 1)?,
+                    accepted: get(row, 2)?,
+                    completed: get(row, 3)?,
+                    rated: get(row, 4)?,
+                    mean_rating: get(row, 5)?,
+                    mean_secs_to_accept: get(row, 6)?,
+                    mean_secs_to_complete: get(row, 7)?,
+                })
+            })
+            .collect()
+    }
+}

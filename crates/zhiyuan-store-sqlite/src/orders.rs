@@ -1,0 +1,355 @@
+//! Service menus and orders.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::ids::SiteId;
+use zhiyuan_domain::order::{Holder, OrderState, OrderStatus};
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_store::{
+    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStore,
+    Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+};
+
+use crate::SqliteStore;
+use crate::conv::{
+    col, expect_one, json, micros, opt_time, region, store_err, time, to_json, write_audit,
+};
+
+const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
+    typical_minutes, offered, updated_at, version FROM menu_items";
+
+fn menu_row(row: &Row<'_>) -> rusqlite::Result<MenuItemRecord> {
+    Ok(MenuItemRecord {
+        id: row.get(0)?,
+        item: MenuItem {
+            site: SiteId(row.get(1)?),
+            code: row.get(2)?,
+            category: col(row, 3, |s: String| ServiceCategory::parse(&s))?,
+            name: row.get(4)?,
+            description: row.get(5)?,
+            conditions: row.get(6)?,
+            skills: json(row, 7)?,
+            typical_minutes: row.get(8)?,
+            offered: row.get(9)?,
+        },
+        updated_at: time(row, 10)?,
+        version: row.get(11)?,
+    })
+}
+
+const ORDER: &str = "SELECT id, tracking, requester_hash, service_code, service_name, category,
+    description, region_code, address, lat, lng, wanted_at, contact_name, contact_phone,
+    site_id, status, holder_kind, holder_id, dispatcher_id, due_at, note, report, rating,
+    comment, created_at, accepted_at, completed_at, rated_at, updated_at, version FROM orders";
+
+fn order_row(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
+    let lat: Option<f64> = row.get(9)?;
+    let lng: Option<f64> = row.get(10)?;
+    let holder_kind: String = row.get(16)?;
+    Ok(OrderRecord {
+        id: row.get(0)?,
+        order: NewOrder {
+            tracking: row.get(1)?,
+            requester_hash: row.get(2)?,
+            need: Need {
+                service_code: row.get(3)?,
+                service_name: row.get(4)?,
+                category: col(row, 5, |s: String| ServiceCategory::parse(&s))?,
+                description: row.get(6)?,
+                region: region(row, 7)?,
+                address: row.get(8)?,
+                location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+                wanted_at: opt_time(row, 11)?,
+                contact_name: row.get(12)?,
+                contact_phone: row.get(13)?,
+            },
+            site: SiteId(row.get(14)?),
+            created_at: time(row, 24)?,
+        },
+        state: OrderState {
+            status: col(row, 15, |s: String| OrderStatus::parse(&s))?,
+            holder: col(row, 17, |id: i64| Holder::from_parts(&holder_kind, id))?,
+            dispatcher: row.get::<_, Option<i64>>(18)?.map(SiteId),
+        },
+        due_at: opt_time(row, 19)?,
+        note: row.get(20)?,
+        report: row.get(21)?,
+        rating: row.get(22)?,
+        comment: row.get(23)?,
+        accepted_at: opt_time(row, 25)?,
+        completed_at: opt_time(row, 26)?,
+        rated_at: opt_time(row, 27)?,
+        updated_at: time(row, 28)?,
+        version: row.get(29)?,
+    })
+}
+
+fn order(c: &Connection, id: i64) -> Result<OrderRecord> {
+    c.prepare_cached(&format!("{ORDER} WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id], order_row).optional())
+        .map_err(store_err)?
+        .ok_or(StoreError::NotFound)
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl OrderStore for SqliteStore {
+    async fn put_menu_item(&self, item: &MenuItem, audit: &AuditEntry) -> Result<MenuItemRecord> {
+        let (m, audit) = (item.clone(), audit.clone());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO menu_items (site_id, code, category, name, description, conditions,
+                    skills, typical_minutes, offered, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (site_id, code) DO UPDATE SET category = excluded.category,
+                    name = excluded.name, description = excluded.description,
+                    conditions = excluded.conditions, skills = excluded.skills,
+                    typical_minutes = excluded.typical_minutes, offered = excluded.offered,
+                    updated_at = excluded.updated_at, version = version + 1",
+                params![
+                    m.site.0,
+                    m.code,
+                    m.category.code(),
+                    m.name,
+                    m.description,
+                    m.conditions,
+                    to_json(&m.skills),
+                    m.typical_minutes,
+                    m.offered,
+                    micros(audit.at)
+                ],
+            )
+            .map_err(store_err)?;
+            let out = tx
+                .prepare_cached(&format!("{MENU} WHERE site_id = ?1 AND code = ?2"))
+                .and_then(|mut s| s.query_row(params![m.site.0, m.code], menu_row))
+                .map_err(store_err)?;
+            write_audit(tx, &audit, Some(out.id.to_string()))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>> {
+        let ids: Vec<i64> = sites.iter().map(|s| s.0).collect();
+        self.read(move |c| {
+            c.prepare(&format!(
+                "{MENU} WHERE site_id IN ({})",
+                placeholders(ids.len())
+            ))?
+            .query_map(rusqlite::params_from_iter(&ids), menu_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn offered_menu_items(&self, limit: u32) -> Result<Vec<MenuItemRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("{MENU} WHERE offered ORDER BY code, id LIMIT ?1"))?
+                .query_map([limit], menu_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn sites_in(&self, regions: &[RegionCode]) -> Result<Vec<SiteRecord>> {
+        let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
+        self.read(move |c| {
+            c.prepare(&format!(
+                "SELECT {} FROM sites WHERE region_code IN ({}) ORDER BY id",
+                crate::sites::COLUMNS,
+                placeholders(codes.len())
+            ))?
+            .query_map(rusqlite::params_from_iter(&codes), crate::sites::from_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn sites_near(&self, point: GeoPoint, radius_m: f64) -> Result<Vec<SiteRecord>> {
+        let (lat, lng) = point.bounding_box(radius_m);
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM sites WHERE lat BETWEEN ?1 AND ?2 AND lng BETWEEN ?3 AND ?4",
+                crate::sites::COLUMNS
+            ))?
+            .query_map(params![lat.0, lat.1, lng.0, lng.1], crate::sites::from_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn insert_order(&self, o: &NewOrder, audit: &AuditEntry) -> Result<OrderRecord> {
+        let (o, audit) = (o.clone(), audit.clone());
+        self.write(move |tx| {
+            let n = &o.need;
+            tx.execute(
+                "INSERT INTO orders (tracking, requester_hash, service_code, service_name,
+                    category, description, region_code, address, lat, lng, wanted_at,
+                    contact_name, contact_phone, site_id, status, holder_kind, holder_id,
+                    created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                    'received', 'site', ?14, ?15, ?15)",
+                params![
+                    o.tracking,
+                    o.requester_hash,
+                    n.service_code,
+                    n.service_name,
+                    n.category.code(),
+                    n.description,
+                    n.region.as_i64(),
+                    n.address,
+                    n.location.map(|p| p.lat),
+                    n.location.map(|p| p.lng),
+                    n.wanted_at.map(micros),
+                    n.contact_name,
+                    n.contact_phone,
+                    o.site.0,
+                    micros(o.created_at)
+                ],
+            )
+            .map_err(store_err)?;
+            let id = tx.last_insert_rowid();
+            write_audit(tx, &audit, Some(id.to_string()))?;
+            order(tx, id)
+        })
+        .await
+    }
+
+    async fn get_order(&self, id: i64) -> Result<Option<OrderRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("{ORDER} WHERE id = ?1"))?
+                .query_row([id], order_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn order_by_tracking(&self, tracking: &str) -> Result<Option<OrderRecord>> {
+        let tracking = tracking.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("{ORDER} WHERE tracking = ?1"))?
+                .query_row([tracking], order_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn update_order(&self, o: &OrderRecord, audit: &AuditEntry) -> Result<OrderRecord> {
+        let (o, audit) = (o.clone(), audit.clone());
+        self.write(move |tx| {
+            let s = &o.state;
+            let changed = tx
+                .execute(
+                    "UPDATE orders SET status = ?3, holder_kind = ?4, holder_id = ?5,
+                        dispatcher_id = ?6, due_at = ?7, note = ?8, report = ?9, rating = ?10,
+                        comment = ?11, accepted_at = ?12, completed_at = ?13, rated_at = ?14,
+                        updated_at = ?15, version = version + 1
+                     WHERE id = ?1 AND version = ?2",
+                    params![
+                        o.id,
+                        o.version,
+                        s.status.as_str(),
+                        s.holder.kind(),
+                        s.holder.id(),
+                        s.dispatcher.map(|d| d.0),
+                        o.due_at.map(micros),
+                        o.note,
+                        o.report,
+                        o.rating,
+                        o.comment,
+                        o.accepted_at.map(micros),
+                        o.completed_at.map(micros),
+                        o.rated_at.map(micros),
+                        micros(audit.at)
+                    ],
+                )
+                .map_err(store_err)?;
+            expect_one(changed)?;
+            write_audit(tx, &audit, None)?;
+            order(tx, o.id)
+        })
+        .await
+    }
+
+    async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>> {
+        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+        let (lo, hi) = q.within.map_or((0, i64::MAX), RegionCode::subtree);
+        let q = q.clone();
+        let limit = page.limit;
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(&format!(
+                    "{ORDER} WHERE id < ?1 AND (?2 IS NULL OR site_id = ?2)
+                       AND (?3 IS NULL OR (holder_kind = ?3 AND holder_id = ?4))
+                       AND (?5 IS NULL OR status = ?5)
+                       AND region_code >= ?6 AND region_code < ?7
+                     ORDER BY id DESC LIMIT ?8"
+                ))?
+                .query_map(
+                    params![
+                        before,
+                        q.site.map(|s| s.0),
+                        q.holder.map(Holder::kind),
+                        q.holder.map(Holder::id),
+                        q.status.map(OrderStatus::as_str),
+                        lo,
+                        hi,
+                        limit + 1
+                    ],
+                    order_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::from_rows(rows, limit, |o| vec![o.id]))
+        })
+        .await
+    }
+
+    async fn due_orders(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<OrderRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!(
+                "{ORDER} WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at LIMIT ?2"
+            ))?
+            .query_map(params![micros(now), limit], order_row)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn order_stats(&self, within: RegionCode) -> Result<Vec<SiteOrderStats>> {
+        let (lo, hi) = within.subtree();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT site_id, COUNT(*), COUNT(accepted_at), SUM(status = 'completed'), COUNT(rating),
+                    AVG(rating),
+                    AVG((accepted_at - created_at) / 1e6),
+                    AVG((completed_at - created_at) / 1e6)
+                 FROM orders WHERE region_code >= ?1 AND region_code < ?2
+                 GROUP BY site_id ORDER BY site_id",
+            )?
+            .query_map(params![lo, hi], |row| {
+                Ok(SiteOrderStats {
+                    site: SiteId(row.get(0)?),
+                    orders: row.get(1)?,
+                    accepted: row.get(2)?,
+                    completed: row.get(3)?,
+                    rated: row.get(4)?,
+                    mean_rating: row.get(5)?,
+                    mean_secs_to_accept: row.get(6)?,
+                    mean_secs_to_complete: row.get(7)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,687 @@
+//! Matching the public's needs through the county/town/village network: menus inherited
+//! down the levels, needs submitted by the public (and through Open311), verified by the
+//! site covering the place, dispatched down or offered, taken exactly once, completed,
+//! rated, escalated when nobody takes them, and reported per site.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use zhiyuan_domain::access::GrantedRole;
+use zhiyuan_testkit::{TestApp, VolunteerBuilder};
+
+const COUNTY: &str = "440106";
+const TOWN: &str = "440106001";
+const VILLAGE: &str = "440106001001";
+/// A village of another county, where no site stands.
+const ELSEWHERE: &str = "440111001001";
+
+/// A county center, a town institute and a village station with staff, two teams of the
+/// village, and the county's menu.
+struct Network {
+    app: TestApp,
+    center: i64,
+    institute: i64,
+    station: i64,
+    county_staff: String,
+    town_staff: String,
+    station_staff: String,
+    /// (team id, admin token) of two village teams.
+    teams: Vec<(i64, String)>,
+}
+
+async fn network() -> Network {
+    let app = TestApp::spawn().await;
+    let center = app.site(COUNTY, "practice_center").await;
+    let institute = app.site(TOWN, "practice_institute").await;
+    let station = app.site(VILLAGE, "practice_station").await;
+    let staff = |login: &'static str, site| {
+        let app = &app;
+        async move {
+            app.staff(login, GrantedRole::SiteStaff, None, Some(site))
+                .await
+        }
+    };
+    let county_staff = staff("county-staff", center).await;
+    let town_staff = staff("town-staff", institute).await;
+    let station_staff = staff("station-staff", station).await;
+    let mut teams = Vec::new();
+    for seq in [11, 12] {
+        let (number, token) = app.volunteer(VolunteerBuilder::new(VILLAGE, seq)).await;
+        let team = app.team(VILLAGE, Some(station), Some(&number)).await;
+        teams.push((team.0, token));
+    }
+    let n = Network {
+        app,
+        center: center.0,
+        institute: institute.0,
+        station: station.0,
+        county_staff,
+        town_staff,
+        station_staff,
+        teams,
+    };
+    for (code, name) in [("elderly-visit", "独居老人探访"), ("repair", "家电维修")] {
+        let r = n
+            .app
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/sites/{}/menu/{code}", n.center),
+                Some(&n.county_staff),
+                Some(
+                    json!({"category": "elderly", "name": name, "description": "上门服务",
+                            "typical_minutes": 90, "skills": ["沟通"]}),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    n
+}
+
+impl Network {
+    async fn submit(&self, body: Value) -> zhiyuan_testkit::Response {
+        self.app.post("/api/v1/needs", None, body).await
+    }
+
+    /// A need for an elderly visit in the village; returns (order id, tracking, secret).
+    async fn need(&self) -> (i64, String, String) {
+        let r = self
+            .submit(
+                json!({"service_code": "elderly-visit", "description": "母亲独居，希望每周探访",
+                           "region": VILLAGE, "address": "华工社区3栋", "contact_name": "李女士",
+                           "contact_phone": "13700137000"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let tracking = r.body["tracking"].as_str().unwrap().to_owned();
+        let secret = r.body["secret"].as_str().unwrap().to_owned();
+        assert_eq!(
+            r.body["site"], self.station,
+            "the village station receives it"
+        );
+        let list = self
+            .app
+            .get(
+                &format!("/api/v1/orders?site={}", self.station),
+                Some(&self.station_staff),
+            )
+            .await;
+        let id = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["tracking"] == tracking.as_str())
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        (id, tracking, secret)
+    }
+
+    /// The requester's rating (`secret`, `rating`, `comment` in `body`).
+    async fn rate(&self, tracking: &str, body: Value) -> zhiyuan_testkit::Response {
+        self.app
+            .post(&format!("/api/v1/needs/{tracking}/rating"), None, body)
+            .await
+    }
+
+    async fn act(&self, id: i64, token: &str, body: Value) -> zhiyuan_testkit::Response {
+        self.app
+            .post(&format!("/api/v1/orders/{id}/actions"), Some(token), body)
+            .await
+    }
+}
+
+fn ok(r: &zhiyuan_testkit::Response) -> &Value {
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    &r.body
+}
+
+#[tokio::test]
+async fn a_village_offers_its_county_menu_with_its_own_overrides() {
+    let n = network().await;
+    let put = |code: &str, body: Value| {
+        let path = format!("/api/v1/sites/{}/menu/{code}", n.station);
+        let n = &n;
+        async move {
+            n.app
+                .request(
+                    reqwest::Method::PUT,
+                    &path,
+                    Some(&n.station_staff),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    // The station renames one inherited service and stops offering the other.
+    let r = put(
+        "elderly-visit",
+        json!({"category": "elderly", "name": "村居探访",
+        "description": "本村志愿者上门", "typical_minutes": 60}),
+    )
+    .await;
+    ok(&r);
+    let r = put(
+        "repair",
+        json!({"category": "community", "name": "家电维修",
+        "description": "-", "typical_minutes": 60, "offered": false}),
+    )
+    .await;
+    ok(&r);
+    let menu = n
+        .app
+        .get(&format!("/api/v1/menu?region={VILLAGE}"), None)
+        .await;
+    let menu = ok(&menu);
+    assert_eq!(menu["site"]["id"], n.station);
+    let items: Vec<(&str, &str, i64)> = menu["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["code"].as_str().unwrap(),
+                i["name"].as_str().unwrap(),
+                i["defined_by"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(items, [("elderly-visit", "村居探访", n.station)]);
+    // The town still offers the county's menu as the county wrote it.
+    let town = n
+        .app
+        .get(&format!("/api/v1/sites/{}/menu", n.institute), None)
+        .await;
+    assert_eq!(ok(&town)["items"].as_array().unwrap().len(), 2);
+    // Another site's staff cannot write this menu.
+    let r = n
+        .app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/sites/{}/menu/x", n.station),
+            Some(&n.town_staff),
+            Some(json!({"category": "elderly", "name": "x", "description": "x", "typical_minutes": 5})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A need for the service the station stopped offering is refused.
+    let r = n
+        .submit(
+            json!({"service_code": "repair", "description": "冰箱坏了", "region": VILLAGE,
+                       "contact_name": "王先生", "contact_phone": "13700137001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_fields(), ["service_code"]);
+}
+
+#[tokio::test]
+async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a_rating() {
+    let n = network().await;
+    let (id, tracking, secret) = n.need().await;
+    // The public sees the status, not the contact or the place.
+    let public = n.app.get(&format!("/api/v1/needs/{tracking}"), None).await;
+    let public = ok(&public);
+    assert_eq!(public["status"], "received");
+    assert!(!public.to_string().contains("13700137000"));
+    // Those who handle it see the contact; others do not see the order at all.
+    let order = n
+        .app
+        .get(&format!("/api/v1/orders/{id}"), Some(&n.station_staff))
+        .await;
+    assert_eq!(ok(&order)["contact"]["phone"], "13700137000");
+    let (_, stranger) = n.app.volunteer(VolunteerBuilder::new(VILLAGE, 13)).await;
+    let r = n
+        .app
+        .get(&format!("/api/v1/orders/{id}"), Some(&stranger))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // 制单, then 派单 to the first team, which declines with a reason.
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "verify"}))
+        .await);
+    let (team_a, admin_a) = (&n.teams[0].0, &n.teams[0].1);
+    let (team_b, admin_b) = (&n.teams[1].0, &n.teams[1].1);
+    let assigned = n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "assign", "to_org": team_a}),
+        )
+        .await;
+    assert_eq!(
+        ok(&assigned)["holder"],
+        json!({"kind": "org", "id": team_a})
+    );
+    assert!(
+        assigned.body["due_at"].is_string(),
+        "escalates if not taken"
+    );
+    // The other team cannot accept an order not assigned to it.
+    let r = n.act(id, admin_b, json!({"action": "accept"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = n.act(id, admin_a, json!({"action": "decline"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["reason"]);
+    let declined = n
+        .act(
+            id,
+            admin_a,
+            json!({"action": "decline", "reason": "本周人手不足"}),
+        )
+        .await;
+    let declined = ok(&declined);
+    assert_eq!(declined["status"], "open");
+    assert_eq!(declined["holder"], json!({"kind": "site", "id": n.station}));
+
+    // Offered to the village: both teams grab at once; exactly one takes it.
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "offer"}))
+        .await);
+    let (a, b) = tokio::join!(
+        n.act(id, admin_a, json!({"action": "grab", "org": team_a})),
+        n.act(id, admin_b, json!({"action": "grab", "org": team_b})),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{:?} {:?}",
+        a.body,
+        b.body
+    );
+    let (winner, loser) = if a.status == StatusCode::OK {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert_eq!(winner.body["status"], "accepted");
+    assert!(!loser.body.to_string().is_empty());
+    let taker = if a.status == StatusCode::OK {
+        admin_a
+    } else {
+        admin_b
+    };
+
+    // Not yet completed: no rating.
+    let r = n.rate(&tracking, json!({"secret": secret, "rating": 5}));
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let done = n
+        .act(
+            id,
+            taker,
+            json!({"action": "complete", "report": "已上门探访，老人身体良好"}),
+        )
+        .await;
+    assert_eq!(ok(&done)["status"], "completed");
+    // A transition not allowed from here.
+    let r = n
+        .act(id, &n.station_staff, json!({"action": "verify"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.error_fields(), ["status"]);
+
+    // 评单: by the requester only, once.
+    let r = n.rate(&tracking, json!({"secret": "guess", "rating": 1}));
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let rated = n.rate(
+        &tracking,
+        json!({"secret": secret, "rating": 5, "comment": "很及时"}),
+    );
+    assert_eq!(ok(&rated)["rating"], 5);
+    let again = n.rate(&tracking, json!({"secret": secret, "rating": 4}));
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // Reported per site and for the jurisdiction.
+    let admin = n.app.admin("county-admin", COUNTY).await;
+    let stats = n
+        .app
+        .get(
+            &format!("/api/v1/order-stats?region={COUNTY}"),
+            Some(&admin),
+        )
+        .await;
+    let stats = ok(&stats);
+    assert_eq!(stats["total"]["orders"], 1);
+    assert_eq!(stats["total"]["completed"], 1);
+    assert_eq!(stats["total"]["mean_rating"], 5.0);
+    assert_eq!(stats["sites"][0]["site"], n.station);
+    assert!(stats["total"]["mean_hours_to_accept"].as_f64().unwrap() >= 0.0);
+    let r = n
+        .app
+        .get(
+            &format!("/api/v1/order-stats?region={COUNTY}"),
+            Some(&n.station_staff),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Every move is in the audit trail with who and why.
+    let audit = n
+        .app
+        .get(
+            &format!("/api/v1/audit?within={COUNTY}&subject_type=order&subject_id={id}&limit=50"),
+            Some(&admin),
+        )
+        .await;
+    let actions: Vec<&str> = ok(&audit)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "order.verify",
+        "order.assign",
+        "order.decline",
+        "order.offer",
+        "order.grab",
+        "order.complete",
+        "order.rate",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn orders_go_down_the_levels_and_up_again_when_nobody_takes_them() {
+    let n = network().await;
+    let (id, _, _) = n.need().await;
+    // The station cannot handle it: up to the town institute, which sends it back down.
+    let r = n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "escalate", "reason": "需要专业护理"}),
+        )
+        .await;
+    assert_eq!(ok(&r)["holder"], json!({"kind": "site", "id": n.institute}));
+    assert_eq!(r.body["status"], "received");
+    ok(&n.act(id, &n.town_staff, json!({"action": "verify"})).await);
+    let down = n
+        .act(
+            id,
+            &n.town_staff,
+            json!({"action": "assign", "to_site": n.station}),
+        )
+        .await;
+    assert_eq!(ok(&down)["dispatcher"], n.institute);
+    // The station accepts it as its own, and assigns it to a team, which never answers.
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "accept"}))
+        .await);
+    let team = n.teams[0].0;
+    ok(&n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "assign", "to_org": team}),
+        )
+        .await);
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(5);
+    assert_eq!(n.app.zhiyuan.escalate_due_orders(later).await.unwrap(), 1);
+    let order = n
+        .app
+        .get(&format!("/api/v1/orders/{id}"), Some(&n.town_staff))
+        .await;
+    let order = ok(&order);
+    assert_eq!(order["status"], "open");
+    assert_eq!(
+        order["holder"],
+        json!({"kind": "site", "id": n.institute}),
+        "up from the station"
+    );
+    assert_eq!(order["note"], "not taken within 240 minutes");
+    assert_eq!(
+        n.app.zhiyuan.escalate_due_orders(later).await.unwrap(),
+        0,
+        "once"
+    );
+    // The county center is the top: assigned from there and escalated, it stays for a person.
+    ok(&n
+        .act(
+            id,
+            &n.town_staff,
+            json!({"action": "escalate", "reason": "跨镇协调"}),
+        )
+        .await);
+    ok(&n
+        .act(
+            id,
+            &n.county_staff,
+            json!({"action": "offer", "area": COUNTY}),
+        )
+        .await);
+    assert_eq!(n.app.zhiyuan.escalate_due_orders(later).await.unwrap(), 0);
+    // The dispatcher takes it back; a handler cancels it, and the requester sees why.
+    ok(&n
+        .act(id, &n.county_staff, json!({"action": "recall"}))
+        .await);
+    let cancelled = n
+        .act(
+            id,
+            &n.county_staff,
+            json!({"action": "cancel", "reason": "需求已由家属解决"}),
+        )
+        .await;
+    assert_eq!(ok(&cancelled)["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn bad_needs_and_moves_are_refused_with_the_reason() {
+    let n = network().await;
+    // A place no site covers, a service not on the menu, a missing contact.
+    let base = json!({"service_code": "elderly-visit", "description": "探访", "region": ELSEWHERE,
+                      "contact_name": "张先生", "contact_phone": "13700137002"});
+    let r = n.submit(base.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_fields(), ["region"]);
+    let mut unknown = base.clone();
+    unknown["region"] = json!(VILLAGE);
+    unknown["service_code"] = json!("haircut");
+    let r = n.submit(unknown).await;
+    assert_eq!(r.error_fields(), ["service_code"]);
+    let mut far = base.clone();
+    far["region"] = Value::Null;
+    far["location"] = json!({"lat": 22.5, "lng": 114.0});
+    let r = n.submit(far).await;
+    assert_eq!(r.error_fields(), ["location"]);
+    let mut nameless = base.clone();
+    nameless["region"] = json!(VILLAGE);
+    nameless["contact_phone"] = json!("");
+    let r = n.submit(nameless).await;
+    assert_eq!(r.error_fields(), ["contact_phone"]);
+
+    let (id, tracking, secret) = n.need().await;
+    // Not offered to anyone yet: a volunteer cannot take it.
+    let (_, volunteer) = n.app.volunteer(VolunteerBuilder::new(VILLAGE, 14)).await;
+    let r = n.act(id, &volunteer, json!({"action": "grab"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Completed before anyone took it; an unknown action; a site above, not below.
+    let r = n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "complete", "report": "x"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "not taken yet: {:?}",
+        r.body
+    );
+    assert_eq!(r.error_fields(), ["status"]);
+    let r = n
+        .act(id, &n.station_staff, json!({"action": "teleport"}))
+        .await;
+    assert_eq!(r.error_fields(), ["action"]);
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "verify"}))
+        .await);
+    let r = n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "assign", "to_site": n.center}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "orders go down, not up: {:?}",
+        r.body
+    );
+    // Offered to the village: a volunteer of another county cannot grab it.
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "offer"}))
+        .await);
+    let (_, outsider) = n.app.volunteer(VolunteerBuilder::new(ELSEWHERE, 15)).await;
+    let r = n.act(id, &outsider, json!({"action": "grab"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A stale version is refused; the requester cancels with their secret.
+    let r = n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "recall", "version": 1}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), ["version"]);
+    let r = n
+        .app
+        .post(
+            &format!("/api/v1/needs/{tracking}/cancel"),
+            None,
+            json!({"secret": secret, "reason": "不需要了"}),
+        )
+        .await;
+    assert_eq!(ok(&r)["status"], "cancelled");
+    assert_eq!(r.body["note"], "不需要了");
+}
+
+/// Drives the intake the way an Open311 GeoReport v2 client does: discover services, read
+/// a definition, post a form-encoded request by coordinates, follow it.
+#[tokio::test]
+async fn an_open311_client_files_and_follows_a_request() {
+    let n = network().await;
+    let base = format!("{}/open311/v2", n.app.base);
+    let client = &n.app.client;
+    let services: Value = client
+        .get(format!("{base}/services.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["elderly-visit", "repair"]);
+    assert_eq!(services[0]["metadata"], true);
+    let definition: Value = client
+        .get(format!("{base}/services/elderly-visit.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(definition["attributes"][1]["code"], "wanted_at");
+
+    let posted = client
+        .post(format!("{base}/requests.json"))
+        .form(&[
+            ("service_code", "elderly-visit"),
+            ("lat", "23.1"),
+            ("long", "113.3"),
+            ("description", "独居老人需要探访"),
+            ("first_name", "小明"),
+            ("last_name", "陈"),
+            ("phone", "13600136000"),
+            ("attribute[wanted_at]", "2030-01-02T09:00:00+08:00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    let posted: Value = posted.json().await.unwrap();
+    let id = posted[0]["service_request_id"].as_str().unwrap().to_owned();
+
+    let got: Value = client
+        .get(format!("{base}/requests/{id}.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got[0]["status"], "open");
+    assert_eq!(got[0]["service_code"], "elderly-visit");
+    assert_eq!(
+        got[0]["agency_responsible"],
+        format!("测试站点{VILLAGE}"),
+        "the nearest, most local site"
+    );
+    assert_eq!(got[0]["expected_datetime"], "2030-01-02T01:00:00Z");
+    assert!(
+        !got.to_string().contains("13600136000"),
+        "no contact in public"
+    );
+    let listed: Value = client
+        .get(format!(
+            "{base}/requests.json?service_request_id={id}&status=open"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let closed: Value = client
+        .get(format!(
+            "{base}/requests.json?service_request_id={id}&status=closed"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(closed, json!([]));
+
+    // Errors in GeoReport's shape.
+    let unknown = client
+        .post(format!("{base}/requests.json"))
+        .form(&[
+            ("service_code", "haircut"),
+            ("attribute[region]", VILLAGE),
+            ("phone", "1"),
+            ("first_name", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body[0]["code"], 400);
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("service_code")
+    );
+    let missing = client
+        .get(format!("{base}/requests/DXXXXXXXXXX.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
