@@ -306,7 +306,9 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
     };
 
     // Not yet completed: no rating.
-    let r = n.rate(&tracking, json!({"secret": secret, "rating": 5}));
+    let r = n
+        .rate(&tracking, json!({"secret": secret, "rating": 5}))
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let done = n
         .act(
@@ -324,14 +326,20 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
     assert_eq!(r.error_fields(), ["status"]);
 
     // 评单: by the requester only, once.
-    let r = n.rate(&tracking, json!({"secret": "guess", "rating": 1}));
+    let r = n
+        .rate(&tracking, json!({"secret": "guess", "rating": 1}))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let rated = n.rate(
-        &tracking,
-        json!({"secret": secret, "rating": 5, "comment": "很及时"}),
-    );
+    let rated = n
+        .rate(
+            &tracking,
+            json!({"secret": secret, "rating": 5, "comment": "很及时"}),
+        )
+        .await;
     assert_eq!(ok(&rated)["rating"], 5);
-    let again = n.rate(&tracking, json!({"secret": secret, "rating": 4}));
+    let again = n
+        .rate(&tracking, json!({"secret": secret, "rating": 4}))
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
     // Reported per site and for the jurisdiction.
