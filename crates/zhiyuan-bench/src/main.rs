@@ -8,6 +8,9 @@
 //! - `csv`: a batch-entry file of distinct rows.
 //! - `rate`: reads of random volunteers' totals or star at a fixed request rate, for
 //!   latency that is not the scheduler's queueing at saturation.
+//! - `orders-prepare` and `orders`: verified orders at a village station, then order
+//!   transitions (offer, recall, offer…) over HTTP, concurrently, each worker on orders of
+//!   its own.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,21 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// Creates a county center, town institute and village station (when missing), a menu
+    /// item, and verified orders at the station; writes their ids and a token.
+    OrdersPrepare(OrdersPrepareArgs),
+    /// Moves the prepared orders over HTTP: each worker offers and recalls its own orders
+    /// in turn, for `seconds`; reports transitions per second and their latency.
+    Orders {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Reads random bench volunteers' `totals` or `star` at a fixed rate (open loop) and
     /// reports latency percentiles.
     Rate {
@@ -81,6 +99,17 @@ enum Command {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct OrdersPrepareArgs {
+    #[arg(long)]
+    database_url: Option<String>,
+    #[arg(long, default_value = "bench-data")]
+    out: PathBuf,
+    /// Verified orders to create.
+    #[arg(long, default_value_t = 10_000)]
+    orders: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -581,6 +610,217 @@ fn csv(dir: &Path, rows: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
+    use zhiyuan_domain::region::Region;
+    let mut config = zhiyuan::Config::load(None)?;
+    if let Some(url) = args.database_url {
+        config.database.url = url;
+    }
+    let app = zhiyuan::build(&config).await?.zhiyuan;
+    let store = app.store().clone();
+    std::fs::create_dir_all(&args.out)?;
+    let system = Ctx::system("bench");
+    let now = OffsetDateTime::now_utc();
+    let mut station = None;
+    for (code, kind) in [
+        ("440106", "practice_center"),
+        ("440106001", "practice_institute"),
+        ("440106001001", "practice_station"),
+    ] {
+        let region = RegionCode::parse(code).map_err(|e| anyhow::anyhow!(e.reason))?;
+        if app.get_region(region).await.is_err() {
+            app.create_region(
+                &system,
+                Region {
+                    code: region,
+                    name: format!("压测区域{code}"),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        }
+        let existing = store.sites_in(&[region]).await?;
+        let kind = zhiyuan_domain::site::SiteKind::parse(kind).context("kind")?;
+        let site = match existing.into_iter().find(|s| s.site.kind == kind) {
+            Some(s) => s.id,
+            None => {
+                app.create_site(
+                    &system,
+                    zhiyuan_store::NewSite {
+                        region,
+                        kind,
+                        name: format!("压测站点{code}"),
+                        address: "压测路1号".into(),
+                        location: Some(zhiyuan_domain::site::GeoPoint {
+                            lat: 23.12,
+                            lng: 113.36,
+                        }),
+                        phone: None,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .id
+            }
+        };
+        station = Some(site);
+    }
+    let station = station.context("station")?;
+    app.put_menu_item(
+        &system,
+        station,
+        zhiyuan_service::MenuItemInput {
+            code: "bench-visit".into(),
+            category: "elderly".into(),
+            name: "压测探访".into(),
+            description: "压测".into(),
+            conditions: String::new(),
+            skills: vec![],
+            typical_minutes: 60,
+            offered: true,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // A province administrator handles every order.
+    let token = format!("zy1_bench_orders_{}", now.unix_timestamp());
+    let admin = app
+        .create_staff(
+            &system,
+            NewStaff {
+                login: format!("bench-orders-{}", now.unix_timestamp()),
+                display_name: "压测派单员".into(),
+                password: "bench-password".into(),
+                role: GrantedRole::JurisdictionAdmin,
+                region: Some(RegionCode::parse("440000").map_err(|e| anyhow::anyhow!(e.reason))?),
+                site: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    store
+        .insert_session(&NewSession {
+            token_hash: hash_token(&token),
+            account: admin.id,
+            created_at: now,
+            expires_at: now + time::Duration::days(7),
+        })
+        .await?;
+    write_lines(&args.out.join("orders-admin.txt"), [token])?;
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(args.orders);
+    for i in 0..args.orders {
+        let submitted = app
+            .submit_need(
+                &system,
+                zhiyuan_service::NeedInput {
+                    service_code: "bench-visit".into(),
+                    description: format!("压测需求 {i}"),
+                    region: Some("440106001001".into()),
+                    contact_name: "压测".into(),
+                    contact_phone: "13800000000".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let id = submitted.order.id;
+        app.act_on_order(
+            &system,
+            id,
+            zhiyuan_service::OrderCommand::Verify,
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        ids.push(id.to_string());
+    }
+    println!(
+        "{} orders submitted and verified in {:.1} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    write_lines(&args.out.join("orders.txt"), ids)?;
+    Ok(())
+}
+
+/// Offers and recalls the prepared orders: worker `w` owns orders `w, w + n, w + 2n…` and
+/// moves them in turn, so that no two workers race for one order.
+async fn orders(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
+    let token = std::fs::read_to_string(dir.join("orders-admin.txt"))?
+        .trim()
+        .to_owned();
+    let ids: Arc<Vec<String>> = Arc::new(
+        std::fs::read_to_string(dir.join("orders.txt"))?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    );
+    anyhow::ensure!(
+        ids.len() >= concurrency,
+        "prepare at least one order per worker"
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers = (0..concurrency).map(|w| {
+        let (client, ids, token, url) =
+            (client.clone(), ids.clone(), token.clone(), url.to_owned());
+        tokio::spawn(async move {
+            let mine: Vec<&String> = ids.iter().skip(w).step_by(concurrency).collect();
+            // An order starts open: offer first, then recall, and so on.
+            let mut offered = vec![false; mine.len()];
+            let (mut latencies, mut failures) = (Vec::new(), 0usize);
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let k = i % mine.len();
+                let action = if offered[k] { "recall" } else { "offer" };
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{url}/api/v1/orders/{}/actions", mine[k]))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({ "action": action }))
+                    .send()
+                    .await;
+                match r.map(|r| r.status()) {
+                    Ok(s) if s.is_success() => {
+                        latencies.push(t.elapsed());
+                        offered[k] = !offered[k];
+                    }
+                    // Left the other way by an earlier run: move it back next time.
+                    Ok(reqwest::StatusCode::CONFLICT) => {
+                        failures += 1;
+                        offered[k] = !offered[k];
+                    }
+                    _ => failures += 1,
+                }
+                i += 1;
+            }
+            (latencies, failures)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for w in futures::future::join_all(workers).await {
+        let (l, f) = w?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort();
+    println!(
+        "{} order transitions in {secs:.1} s: {:.0}/s; latency p50 {:?}, p99 {:?}; {failures} failed",
+        latencies.len(),
+        latencies.len() as f64 / secs,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -592,6 +832,13 @@ async fn main() -> anyhow::Result<()> {
             seconds,
         } => pairs(&url, &dir, concurrency, seconds).await,
         Command::Contention { url, dir, n } => contention(&url, &dir, n).await,
+        Command::OrdersPrepare(args) => orders_prepare(args).await,
+        Command::Orders {
+            url,
+            dir,
+            concurrency,
+            seconds,
+        } => orders(&url, &dir, concurrency, seconds).await,
         Command::Csv { dir, rows } => csv(&dir, rows),
         Command::Rate {
             url,

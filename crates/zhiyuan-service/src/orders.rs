@@ -562,13 +562,14 @@ impl Zhiyuan {
         let dispatcher = o.state.dispatcher.map(Holder::Site);
         // Where the holding site may send the order: below it, or to teams and volunteers
         // of its own area or its parent's (a village station may call on its town's team).
-        let reach = match holder {
-            Holder::Site(s) => {
-                let r = self.get_site(s).await?.site.region;
-                Some((r, r.parent().unwrap_or(r)))
-            }
+        let holder_site = match holder {
+            Holder::Site(s) => Some(self.get_site(s).await?),
             _ => None,
         };
+        let reach = holder_site.as_ref().map(|s| {
+            let r = s.site.region;
+            (r, r.parent().unwrap_or(r))
+        });
         let within = |region: RegionCode, below_only: bool| match reach {
             Some((own, parent))
                 if own.contains(region) || (!below_only && parent.contains(region)) =>
@@ -675,7 +676,7 @@ impl Zhiyuan {
                 let mut o = o;
                 o.report = Some(report);
                 return self
-                    .authorised_apply(ctx, o, OrderAction::Complete, vec![holder], reason)
+                    .authorised_apply(ctx, o, OrderAction::Complete, vec![holder], None, reason)
                     .await;
             }
             OrderCommand::Cancel => (
@@ -683,22 +684,30 @@ impl Zhiyuan {
                 vec![Holder::Site(o.order.site), holder],
             ),
         };
-        self.authorised_apply(ctx, o, action, actor_for, reason)
+        self.authorised_apply(ctx, o, action, actor_for, holder_site.as_ref(), reason)
             .await
     }
 
+    /// Applies `action` if the caller acts for one of `actors`; `known` is a site among
+    /// them already loaded.
     async fn authorised_apply(
         &self,
         ctx: &Ctx,
         o: OrderRecord,
         action: OrderAction,
         actors: Vec<Holder>,
+        known: Option<&SiteRecord>,
         reason: Option<String>,
     ) -> Result<OrderRecord> {
         let mut allowed = false;
         for a in actors {
-            if self.acts_for(ctx, a, Access::Write).await? {
-                allowed = true;
+            allowed = match (a, known) {
+                (Holder::Site(id), Some(site)) if site.id == id => {
+                    Self::handles_site(ctx, site, Access::Write)
+                }
+                _ => self.acts_for(ctx, a, Access::Write).await?,
+            };
+            if allowed {
                 break;
             }
         }

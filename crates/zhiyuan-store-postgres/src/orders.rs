@@ -15,7 +15,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, expect_one, get, json, pg_err, region, to_json, write_audit};
+use crate::conv::{conv, get, json, pg_err, region, to_json, write_audit};
 
 const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
     typical_minutes, offered, updated_at, version FROM menu_items";
@@ -39,10 +39,36 @@ fn menu_row(row: &Row) -> Result<MenuItemRecord> {
     })
 }
 
-const ORDER: &str = "SELECT id, tracking, requester_hash, service_code, service_name, category,
-    description, region_code, address, lat, lng, wanted_at, contact_name, contact_phone,
-    site_id, status, holder_kind, holder_id, dispatcher_id, due_at, note, report, rating,
-    comment, created_at, accepted_at, completed_at, rated_at, updated_at, version FROM orders";
+macro_rules! order_columns {
+    () => {
+        "id, tracking, requester_hash, service_code, service_name, category, description,
+        region_code, address, lat, lng, wanted_at, contact_name, contact_phone, site_id,
+        status, holder_kind, holder_id, dispatcher_id, due_at, note, report, rating, comment,
+        created_at, accepted_at, completed_at, rated_at, updated_at, version"
+    };
+}
+
+const ORDER: &str = concat!("SELECT ", order_columns!(), " FROM orders");
+
+/// A move and its audit entry in one statement (atomic on its own, one round trip): the
+/// audit row is written only when the update matched, i.e. the order was still at the
+/// version read.
+const MOVE: &str = concat!(
+    "WITH moved AS (
+        UPDATE orders SET status = $3, holder_kind = $4, holder_id = $5, dispatcher_id = $6,
+            due_at = $7, note = $8, report = $9, rating = $10, comment = $11,
+            accepted_at = $12, completed_at = $13, rated_at = $14, updated_at = $15,
+            version = version + 1
+        WHERE id = $1 AND version = $2
+        RETURNING ",
+    order_columns!(),
+    "), logged AS (
+        INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
+            subject_id, region_code, reason, details)
+        SELECT $15, $16, $17, $18, $19, $20, $21, $22, $23 FROM moved
+    )
+    SELECT * FROM moved"
+);
 
 fn order_row(row: &Row) -> Result<OrderRecord> {
     let lat: Option<f64> = get(row, 9)?;
@@ -245,23 +271,19 @@ impl OrderStore for PgStore {
     }
 
     async fn update_order(&self, o: &OrderRecord, audit: &AuditEntry) -> Result<OrderRecord> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let s = &o.state;
-        let changed = tx
-            .execute(
-                "UPDATE orders SET status = $3, holder_kind = $4, holder_id = $5,
-                    dispatcher_id = $6, due_at = $7, note = $8, report = $9, rating = $10,
-                    comment = $11, accepted_at = $12, completed_at = $13, rated_at = $14,
-                    updated_at = $15, version = version + 1
-                 WHERE id = $1 AND version = $2",
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(MOVE).await.map_err(pg_err)?;
+        let st = &o.state;
+        let row = client
+            .query_opt(
+                &stmt,
                 &[
                     &o.id,
                     &o.version,
-                    &s.status.as_str(),
-                    &s.holder.kind(),
-                    &s.holder.id(),
-                    &s.dispatcher.map(|d| d.0),
+                    &st.status.as_str(),
+                    &st.holder.kind(),
+                    &st.holder.id(),
+                    &st.dispatcher.map(|d| d.0),
                     &o.due_at,
                     &o.note,
                     &o.report,
@@ -271,17 +293,22 @@ impl OrderStore for PgStore {
                     &o.completed_at,
                     &o.rated_at,
                     &audit.at,
+                    &audit.actor.map(|a| a.0),
+                    &audit.request_id,
+                    &audit.action,
+                    &audit.subject_type,
+                    &audit.subject_id,
+                    &audit.region.map(RegionCode::as_i64),
+                    &audit.reason,
+                    &audit.details,
                 ],
             )
             .await
             .map_err(pg_err)?;
-        expect_one(changed)?;
-        write_audit(&tx, audit, None).await?;
-        let out = order_where(&tx, "id", &o.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await.map_err(pg_err)?;
-        Ok(out)
+        row.as_ref()
+            .map(order_row)
+            .transpose()?
+            .ok_or(StoreError::Conflict { field: "version" })
     }
 
     async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>> {
