@@ -143,6 +143,9 @@ struct Inner {
     tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<zhiyuan_ledger::ExpandedTile>>,
     /// For what partner platforms publish (their status lists).
     http: reqwest::Client,
+    /// Sites as the order flow reads them to route and authorise moves, for a few
+    /// seconds (see `Zhiyuan::site_for_orders`).
+    sites: moka::sync::Cache<zhiyuan_domain::ids::SiteId, zhiyuan_store::SiteRecord>,
 }
 
 impl std::fmt::Debug for Zhiyuan {
@@ -173,6 +176,10 @@ impl Zhiyuan {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            sites: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
         }))
     }
 

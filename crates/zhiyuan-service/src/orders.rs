@@ -141,6 +141,19 @@ fn text(field: &str, value: &str, max: usize, errors: &mut Invalid) -> String {
 }
 
 impl Zhiyuan {
+    /// A site as the order flow reads it on every move (to route and to authorise):
+    /// through a cache of ten seconds, so that a busy network's moves do not each read
+    /// the same sites. A site's region and kind almost never change; its staff's grants
+    /// are not part of it.
+    async fn site_for_orders(&self, id: SiteId) -> Result<SiteRecord> {
+        if let Some(s) = self.0.sites.get(&id) {
+            return Ok(s);
+        }
+        let s = self.get_site(id).await?;
+        self.0.sites.insert(id, s.clone());
+        Ok(s)
+    }
+
     /// The network sites covering `region`, nearest first (the village's station, the
     /// town's institute, the county's center).
     async fn covering_sites(&self, region: RegionCode) -> Result<Vec<SiteRecord>> {
@@ -494,7 +507,7 @@ impl Zhiyuan {
     /// Whether the caller acts for `holder`.
     async fn acts_for(&self, ctx: &Ctx, holder: Holder, access: Access) -> Result<bool> {
         Ok(match holder {
-            Holder::Site(s) => Self::handles_site(ctx, &self.get_site(s).await?, access),
+            Holder::Site(s) => Self::handles_site(ctx, &self.site_for_orders(s).await?, access),
             Holder::Org(o) => {
                 let org = self.load_org_record(o).await?;
                 ctx.allows(|p| p.can_run_projects(&org.facts()))
@@ -563,7 +576,7 @@ impl Zhiyuan {
         // Where the holding site may send the order: below it, or to teams and volunteers
         // of its own area or its parent's (a village station may call on its town's team).
         let holder_site = match holder {
-            Holder::Site(s) => Some(self.get_site(s).await?),
+            Holder::Site(s) => Some(self.site_for_orders(s).await?),
             _ => None,
         };
         let reach = holder_site.as_ref().map(|s| {
