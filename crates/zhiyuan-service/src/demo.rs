@@ -201,6 +201,46 @@ impl Zhiyuan {
             "system:demo",
         );
         self.apply_for_membership(&as_member, team.id).await?;
+        // A menu at the county's practice center, offered by its towns and villages, and
+        // a need from a resident of the demo village waiting at its station.
+        for (code, category, name, description) in [
+            (
+                "elderly-visit",
+                "elderly",
+                "独居老人探访",
+                "志愿者上门陪伴、代购、安全检查",
+            ),
+            ("tutoring", "education", "课业辅导", "为社区儿童辅导功课"),
+        ] {
+            self.put_menu_item(
+                &ctx,
+                gz_site.id,
+                crate::MenuItemInput {
+                    code: code.to_owned(),
+                    category: category.to_owned(),
+                    name: name.to_owned(),
+                    description: description.to_owned(),
+                    conditions: String::new(),
+                    skills: Vec::new(),
+                    typical_minutes: 90,
+                    offered: true,
+                },
+            )
+            .await?;
+        }
+        self.submit_need(
+            &Ctx::new(Actor::Anonymous, "system:demo"),
+            crate::NeedInput {
+                service_code: "elderly-visit".to_owned(),
+                description: "母亲独居，希望每周有人探访".to_owned(),
+                region: Some(gz_village.code.to_string()),
+                address: Some("示范社区3栋".to_owned()),
+                contact_name: "王女士".to_owned(),
+                contact_phone: "13700137000".to_owned(),
+                ..crate::NeedInput::default()
+            },
+        )
+        .await?;
         logins.push(("team admin (volunteer)", leader.number.to_string()));
         logins.push(("volunteer", member.number.to_string()));
         Ok(DemoLogins {

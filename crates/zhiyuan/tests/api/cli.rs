@@ -110,6 +110,22 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
         .await
         .unwrap();
     assert_eq!(login.status(), reqwest::StatusCode::OK);
+    // The demo province has a menu and a resident's need waiting for the network.
+    let token: serde_json::Value = login.json().await.unwrap();
+    let orders: serde_json::Value = client
+        .get(format!("{addr}/api/v1/orders?region=440100"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        orders["items"][0]["service_code"], "elderly-visit",
+        "{orders}"
+    );
+    assert_eq!(orders["items"][0]["status"], "received");
     child.kill().unwrap();
     child.wait().unwrap();
 }
