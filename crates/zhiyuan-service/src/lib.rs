@@ -57,7 +57,7 @@ pub use ledger::{
     INTEGRATE_BATCH, LedgerOpening, LedgerProblem, LedgerReport, LedgerSettings, ProblemKind,
     load_or_create_signer,
 };
-pub use orders::{MenuItemInput, NeedInput, OrderCommand, OrderSettings, Submitted};
+pub use orders::{Completion, MenuItemInput, NeedInput, OrderCommand, OrderSettings, Submitted};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};
 pub use password::PasswordCost;

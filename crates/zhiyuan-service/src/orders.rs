@@ -101,8 +101,20 @@ pub enum OrderCommand {
     Decline,
     Escalate,
     Recall,
-    Complete(String),
+    /// The taker reports it done; a team also records its members' hours.
+    Complete(Completion),
     Cancel,
+}
+
+/// What a taker reports on completing an order.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    pub report: String,
+    /// A team's members who served, with their minutes: each becomes an ordinary service
+    /// record of the team (Art. 7), logged and counted like any other.
+    pub attendees: Vec<(VolunteerNumber, i64)>,
+    /// The person responsible, required with attendees (Art. 7).
+    pub responsible_person: Option<String>,
 }
 
 /// The practice network's kinds: where needs are received and orders dispatched.
@@ -682,14 +694,27 @@ impl Zhiyuan {
                 (OrderAction::Escalate(above.id), who)
             }
             OrderCommand::Recall => (OrderAction::Recall, dispatcher.into_iter().collect()),
-            OrderCommand::Complete(report) => {
+            OrderCommand::Complete(c) => {
                 let mut errors = Invalid::default();
-                let report = text("report", &report, 2000, &mut errors);
+                let report = text("report", &c.report, 2000, &mut errors);
                 errors.finish(|| ())?;
+                if !self.acts_for(ctx, holder, Access::Write).await? {
+                    ctx.require(|_| false)?;
+                }
+                if o.state.status != OrderStatus::Accepted {
+                    // The state machine's own refusal, before any record is written.
+                    o.state.apply(OrderAction::Complete).map_err(|message| {
+                        ServiceError::Conflict {
+                            field: "status",
+                            message,
+                        }
+                    })?;
+                }
+                self.record_order_hours(ctx, &o, &c, &report).await?;
                 let mut o = o;
                 o.report = Some(report);
                 return self
-                    .authorised_apply(ctx, o, OrderAction::Complete, vec![holder], None, reason)
+                    .apply(ctx, o, OrderAction::Complete, reason, None)
                     .await;
             }
             OrderCommand::Cancel => (
@@ -699,6 +724,63 @@ impl Zhiyuan {
         };
         self.authorised_apply(ctx, o, action, actor_for, holder_site.as_ref(), reason)
             .await
+    }
+
+    /// A team's hours for an order, as service records of the team: one per attendee,
+    /// each with a key that makes entering it again a no-op (so a completion retried after
+    /// a failure records nothing twice).
+    async fn record_order_hours(
+        &self,
+        ctx: &Ctx,
+        o: &OrderRecord,
+        c: &Completion,
+        report: &str,
+    ) -> Result<()> {
+        if c.attendees.is_empty() {
+            return Ok(());
+        }
+        let Holder::Org(org) = o.state.holder else {
+            return Err(ServiceError::invalid(
+                "attendees",
+                "only a team records hours with an order; a volunteer's are recorded by a team",
+            ));
+        };
+        let responsible = c
+            .responsible_person
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| {
+                ServiceError::invalid("responsible_person", "required with attendees")
+            })?;
+        let n = &o.order.need;
+        let place = n.address.clone().unwrap_or_else(|| n.region.to_string());
+        for (i, (number, minutes)) in c.attendees.iter().enumerate() {
+            let entry = crate::Entry {
+                volunteer: *number,
+                activity_name: format!("{}（{}）", n.service_name, o.order.tracking),
+                service_date: zhiyuan_domain::clock::china_date(ctx.now),
+                place: place.clone(),
+                content: report.to_owned(),
+                minutes: *minutes,
+                responsible_person: responsible.to_owned(),
+                dedupe_key: Some(format!("order:{}:{number}", o.id)),
+            };
+            match self.enter_record(ctx, org, entry).await {
+                Ok(_)
+                | Err(ServiceError::Conflict {
+                    field: "dedupe_key",
+                    ..
+                }) => {}
+                Err(ServiceError::Invalid(e)) => {
+                    let under = format!("attendees[{i}]");
+                    return Err(ServiceError::Invalid(zhiyuan_domain::Invalid(
+                        e.0.into_iter().map(|f| f.under(&under)).collect(),
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Applies `action` if the caller acts for one of `actors`; `known` is a site among

@@ -13,7 +13,7 @@ use zhiyuan_domain::order::{Holder, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_service::{MenuItemInput, NeedInput, OrderCommand};
+use zhiyuan_service::{Completion, MenuItemInput, NeedInput, OrderCommand};
 use zhiyuan_store::{MenuItemRecord, OrderQuery, OrderRecord, SiteOrderStats, SiteRecord};
 
 use crate::AppState;
@@ -470,6 +470,13 @@ pub async fn get_order(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct Attendee {
+    pub volunteer: String,
+    pub minutes: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OrderActionBody {
     /// `verify`, `refuse`, `assign`, `offer`, `accept`, `grab`, `decline`, `escalate`,
     /// `recall`, `complete` or `cancel`.
@@ -484,6 +491,12 @@ pub struct OrderActionBody {
     pub org: Option<i64>,
     /// For `complete`: what was done.
     pub report: Option<String>,
+    /// For `complete` by a team: who served and how long; each becomes a service record
+    /// of the team.
+    #[serde(default)]
+    pub attendees: Vec<Attendee>,
+    /// For `complete` with attendees: the person responsible (Art. 7).
+    pub responsible_person: Option<String>,
     /// Required for `refuse`, `decline`, `escalate` and `cancel`; the requester sees it.
     pub reason: Option<String>,
     pub version: Option<i64>,
@@ -532,10 +545,24 @@ pub async fn act(
         "decline" => OrderCommand::Decline,
         "escalate" => OrderCommand::Escalate,
         "recall" => OrderCommand::Recall,
-        "complete" => OrderCommand::Complete(
-            b.report
+        "complete" => OrderCommand::Complete(Completion {
+            report: b
+                .report
                 .ok_or_else(|| ApiError::invalid("report", "say what was done"))?,
-        ),
+            attendees: b
+                .attendees
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    VolunteerNumber::parse(&a.volunteer)
+                        .map(|n| (n, a.minutes))
+                        .map_err(|e| {
+                            ApiError::invalid(format!("attendees[{i}].volunteer"), e.reason)
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            responsible_person: b.responsible_person,
+        }),
         "cancel" => OrderCommand::Cancel,
         _ => return Err(ApiError::invalid("action", "not an order action")),
     };

@@ -25,8 +25,8 @@ struct Network {
     county_staff: String,
     town_staff: String,
     station_staff: String,
-    /// (team id, admin token) of two village teams.
-    teams: Vec<(i64, String)>,
+    /// (team id, admin token, admin's volunteer number) of two village teams.
+    teams: Vec<(i64, String, String)>,
 }
 
 async fn network() -> Network {
@@ -48,7 +48,7 @@ async fn network() -> Network {
     for seq in [11, 12] {
         let (number, token) = app.volunteer(VolunteerBuilder::new(VILLAGE, seq)).await;
         let team = app.team(VILLAGE, Some(station), Some(&number)).await;
-        teams.push((team.0, token));
+        teams.push((team.0, token, number));
     }
     let n = Network {
         app,
@@ -298,11 +298,11 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
         (&b, &a)
     };
     assert_eq!(winner.body["status"], "accepted");
-    assert!(!loser.body.to_string().is_empty());
-    let taker = if a.status == StatusCode::OK {
-        admin_a
+    assert_eq!(loser.error_fields(), ["status"], "{:?}", loser.body);
+    let (taker, taker_number) = if a.status == StatusCode::OK {
+        (admin_a, &n.teams[0].2)
     } else {
-        admin_b
+        (admin_b, &n.teams[1].2)
     };
 
     // Not yet completed: no rating.
@@ -314,10 +314,29 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
         .act(
             id,
             taker,
-            json!({"action": "complete", "report": "已上门探访，老人身体良好"}),
+            json!({"action": "complete", "report": "已上门探访，老人身体良好",
+                   "attendees": [{"volunteer": taker_number, "minutes": 90}],
+                   "responsible_person": "陈志愿"}),
         )
         .await;
     assert_eq!(ok(&done)["status"], "completed");
+    // The hours are an ordinary service record of the team that took the order.
+    let records = n
+        .app
+        .get(
+            &format!("/api/v1/volunteers/{taker_number}/records"),
+            Some(taker),
+        )
+        .await;
+    let record = &ok(&records)["items"][0];
+    assert_eq!(record["minutes"], 90, "{record}");
+    assert!(
+        record["activity_name"]
+            .as_str()
+            .unwrap()
+            .contains(&tracking),
+        "{record}"
+    );
     // A transition not allowed from here.
     let r = n
         .act(id, &n.station_staff, json!({"action": "verify"}))
