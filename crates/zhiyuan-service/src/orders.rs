@@ -99,7 +99,12 @@ pub enum OrderCommand {
     /// Grab an offered order for a team, or (without one) as the signed-in volunteer.
     Grab(Option<OrgId>),
     Decline,
+    /// Up to the site above the one holding it (or, for an order a team or volunteer
+    /// holds, above its dispatcher).
     Escalate,
+    /// Up to the site above the dispatcher of a waiting order nobody took in time
+    /// (housekeeping): the level that dispatched it hands it to the level above.
+    EscalateOverdue,
     Recall,
     /// The taker reports it done; a team also records its members' hours.
     Complete(Completion),
@@ -681,11 +686,12 @@ impl Zhiyuan {
                 (OrderAction::Grab(taker), vec![taker])
             }
             OrderCommand::Decline => (OrderAction::Decline, vec![holder]),
-            OrderCommand::Escalate => {
+            OrderCommand::Escalate | OrderCommand::EscalateOverdue => {
+                let overdue = matches!(command, OrderCommand::EscalateOverdue);
                 let from = match (holder, o.state.dispatcher) {
-                    (Holder::Site(s), _) if o.state.status != OrderStatus::Assigned => s,
+                    (_, Some(d)) if overdue => d,
+                    (Holder::Site(s), _) => s,
                     (_, Some(d)) => d,
-                    (Holder::Site(s), None) => s,
                     _ => return Err(no_site_above()),
                 };
                 let above = self.site_above(from).await?;
@@ -936,7 +942,7 @@ impl Zhiyuan {
                 .act_on_order(
                     &ctx,
                     id,
-                    OrderCommand::Escalate,
+                    OrderCommand::EscalateOverdue,
                     Some(reason),
                     Some(o.version),
                 )
