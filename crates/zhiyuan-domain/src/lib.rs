@@ -19,6 +19,7 @@ pub mod region;
 pub mod registration;
 pub mod site;
 pub mod stars;
+pub mod talent;
 pub mod volunteer_number;
 pub mod workdays;
 

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     auth, certificates, corrections, credentials, health, ledger, orders, organisations,
-    participation, projects, recognition, regions, sites, staff, stars, volunteers,
+    participation, projects, recognition, regions, sites, staff, stars, talent, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,7 @@ use crate::routes::{
         orders::site_menu, orders::menu_at, orders::put_menu_item, orders::submit_need,
         orders::track, orders::cancel_need, orders::rate, orders::list_orders,
         orders::get_order, orders::act, orders::stats,
+        talent::add, talent::list, talent::decide, talent::pool,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -74,6 +75,7 @@ use crate::routes::{
         (name = "credentials", description = "Verifiable credentials (W3C VC 2.0, eddsa-jcs-2022; Open Badges 3.0), did:web, status lists"),
         (name = "recognition", description = "Mutual recognition of records with partner platforms (Guangdong, Hong Kong, Macau): trust registry, bundles, imports"),
         (name = "orders", description = "Service menus and orders: the public orders, sites make orders, orders go down the levels, volunteers take them, the public rates (Open311 GeoReport v2 at /open311/v2)"),
+        (name = "talent", description = "The professional talent pool: qualifications and their verification"),
         (name = "ledger", description = "The tamper-evident ledger: C2SP checkpoints and tiles, RFC 9162 proofs"),
         (name = "operations", description = "Health"),
     )

@@ -29,6 +29,7 @@ mod signups;
 mod sites;
 mod staff;
 mod stars;
+mod talent;
 mod vault;
 mod volunteers;
 
@@ -68,6 +69,7 @@ pub use signups::SignupOutcome;
 pub use sites::SitePatch;
 pub use staff::NewStaff;
 pub use stars::StarStanding;
+pub use talent::QualificationInput;
 pub use vault::{Vault, VaultError};
 pub use volunteers::VolunteerPatch;
 
@@ -202,6 +204,18 @@ impl Zhiyuan {
             .store
             .ensure_regions(&zhiyuan_domain::region::reference_regions())
             .await?)
+    }
+}
+
+/// A short free text field (trimmed, 1 to `max` characters), its error collected under
+/// `field`.
+fn text(field: &str, value: &str, max: usize, errors: &mut zhiyuan_domain::Invalid) -> String {
+    match zhiyuan_domain::site::parse_text(value, max) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e.under(field));
+            String::new()
+        }
     }
 }
 

@@ -30,6 +30,7 @@ use zhiyuan_store::{
 };
 
 use crate::error::{Result, ServiceError};
+use crate::text;
 use crate::{Actor, Ctx, Zhiyuan};
 
 /// How orders move on their own.
@@ -145,16 +146,6 @@ fn new_tracking() -> String {
         .map(|b| TRACKING_ALPHABET[usize::from(b & 31)] as char)
         .collect();
     format!("D{tail}")
-}
-
-fn text(field: &str, value: &str, max: usize, errors: &mut Invalid) -> String {
-    match zhiyuan_domain::site::parse_text(value, max) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.push(e.under(field));
-            String::new()
-        }
-    }
 }
 
 impl Zhiyuan {

@@ -22,6 +22,7 @@ mod regions;
 mod signups;
 mod sites;
 mod stars;
+mod talent;
 mod volunteers;
 
 use async_trait::async_trait;

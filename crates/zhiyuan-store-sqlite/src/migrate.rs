@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0013_orders",
         include_str!("../migrations/0013_orders.sql"),
     ),
+    (
+        14,
+        "0014_talent",
+        include_str!("../migrations/0014_talent.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -19,6 +19,7 @@ mod page;
 mod recognition;
 mod records;
 mod stars;
+mod talent;
 mod traits;
 
 pub use activity::*;
@@ -31,6 +32,7 @@ pub use page::{Cursor, Page, PageRequest};
 pub use recognition::*;
 pub use records::*;
 pub use stars::*;
+pub use talent::*;
 pub use traits::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

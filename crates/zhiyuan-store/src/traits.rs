@@ -489,6 +489,32 @@ pub trait OrderStore {
     async fn order_stats(&self, within: RegionCode) -> Result<Vec<SiteOrderStats>>;
 }
 
+/// The talent pool: professional qualifications and their verification.
+#[async_trait]
+pub trait TalentStore {
+    async fn insert_qualification(
+        &self,
+        q: &NewQualification,
+        audit: &AuditEntry,
+    ) -> Result<QualificationRecord>;
+    async fn get_qualification(&self, id: i64) -> Result<Option<QualificationRecord>>;
+    /// Writes status, decision and reason if the row is still at `q.version`.
+    async fn update_qualification(
+        &self,
+        q: &QualificationRecord,
+        audit: &AuditEntry,
+    ) -> Result<QualificationRecord>;
+    async fn list_qualifications(&self, volunteer: VolunteerId)
+    -> Result<Vec<QualificationRecord>>;
+    /// Verified, unexpired qualifications of a kind held by volunteers of a region
+    /// subtree, by qualification id.
+    async fn talent_pool(
+        &self,
+        q: &PoolQuery,
+        page: &PageRequest,
+    ) -> Result<Page<QualificationRecord>>;
+}
+
 #[async_trait]
 pub trait AuditStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>>;
@@ -567,6 +593,7 @@ pub trait Store:
     + LedgerStore
     + RecognitionStore
     + OrderStore
+    + TalentStore
     + Send
     + Sync
 {

@@ -16,6 +16,7 @@ pub mod regions;
 pub mod sites;
 pub mod staff;
 pub mod stars;
+pub mod talent;
 pub mod volunteers;
 
 use axum::Router;
@@ -282,4 +283,11 @@ pub fn api() -> Router<AppState> {
             get(open311::requests).post(open311::create_request),
         )
         .route("/open311/v2/requests/{file}", get(open311::request))
+        .route("/api/v1/me/qualifications", post(talent::add))
+        .route(
+            "/api/v1/volunteers/{number}/qualifications",
+            get(talent::list),
+        )
+        .route("/api/v1/qualifications/{id}/decision", post(talent::decide))
+        .route("/api/v1/talent-pool", get(talent::pool))
 }

@@ -21,3 +21,4 @@ mod recognition;
 mod registration;
 mod scope;
 mod stars;
+mod talent;
