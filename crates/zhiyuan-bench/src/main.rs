@@ -8,6 +8,8 @@
 //! - `csv`: a batch-entry file of distinct rows.
 //! - `rate`: reads of random volunteers' totals or star at a fixed request rate, for
 //!   latency that is not the scheduler's queueing at saturation.
+//! - `calls-prepare`: verified doctor qualifications for the first volunteers, and a
+//!   province administrator's token, for timing a mobilisation call.
 //! - `orders-prepare` and `orders`: verified orders at a village station, then order
 //!   transitions (offer, recall, offer…) over HTTP, concurrently, each worker on orders of
 //!   its own.
@@ -67,6 +69,16 @@ enum Command {
         dir: PathBuf,
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+    },
+    /// Gives the first `qualified` volunteers (by id) a verified doctor qualification and
+    /// writes a province administrator's token (`calls-admin.txt`).
+    CallsPrepare {
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value = "bench-data")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        qualified: usize,
     },
     /// Creates a county center, town institute and village station (when missing), a menu
     /// item, and verified orders at the station; writes their ids and a token.
@@ -204,30 +216,7 @@ async fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
     let expires = now + time::Duration::days(7);
 
     // An administrator of the province, who runs every team's projects.
-    let admin_token = format!("zy1_bench_admin_{}", now.unix_timestamp());
-    let admin = app
-        .create_staff(
-            &system,
-            NewStaff {
-                login: format!("bench-admin-{}", now.unix_timestamp()),
-                display_name: "压测管理员".into(),
-                password: "bench-password".into(),
-                role: GrantedRole::JurisdictionAdmin,
-                region: Some(RegionCode::parse("440000").map_err(|e| anyhow::anyhow!(e.reason))?),
-                site: None,
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    store
-        .insert_session(&NewSession {
-            token_hash: hash_token(&admin_token),
-            account: admin.id,
-            created_at: now,
-            expires_at: expires,
-        })
-        .await?;
-    write_lines(&out.join("admin.txt"), [admin_token])?;
+    province_admin(&app, "admin", &out.join("admin.txt")).await?;
 
     // Volunteers with accounts and live sessions.
     let (first, last) = store
@@ -610,6 +599,90 @@ fn csv(dir: &Path, rows: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn calls_prepare(
+    database_url: Option<String>,
+    out: &Path,
+    qualified: usize,
+) -> anyhow::Result<()> {
+    let mut config = zhiyuan::Config::load(None)?;
+    if let Some(url) = database_url {
+        config.database.url = url;
+    }
+    let app = zhiyuan::build(&config).await?.zhiyuan;
+    let store = app.store().clone();
+    std::fs::create_dir_all(out)?;
+    let system = Ctx::system("bench");
+    let now = OffsetDateTime::now_utc();
+    let (first, _) = store
+        .volunteer_id_bounds()
+        .await?
+        .context("seed the database first")?;
+    let started = Instant::now();
+    for id in first..first + qualified as i64 {
+        let audit = system.audit("qualification.add", "qualification", "", None);
+        let mut q = store
+            .insert_qualification(
+                &zhiyuan_store::NewQualification {
+                    volunteer: VolunteerId(id),
+                    kind: zhiyuan_domain::talent::QualificationKind::Doctor,
+                    title: "执业医师".into(),
+                    certificate_number: format!("BENCH-{id}"),
+                    issuer: "压测".into(),
+                    valid_until: None,
+                    created_at: now,
+                },
+                &audit,
+            )
+            .await?;
+        q.status = zhiyuan_domain::talent::QualificationStatus::Verified;
+        q.decided_at = Some(now);
+        store
+            .update_qualification(
+                &q,
+                &system.audit("qualification.decide", "qualification", q.id, None),
+            )
+            .await?;
+    }
+    println!(
+        "{qualified} verified qualifications in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    province_admin(&app, "calls", &out.join("calls-admin.txt")).await
+}
+
+/// A province administrator with a live session; writes its token to `file`.
+async fn province_admin(
+    app: &zhiyuan_service::Zhiyuan,
+    name: &str,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let token = format!("zy1_bench_{name}_{}", now.unix_timestamp());
+    let admin = app
+        .create_staff(
+            &Ctx::system("bench"),
+            NewStaff {
+                login: format!("bench-{name}-{}", now.unix_timestamp()),
+                display_name: "压测管理员".into(),
+                password: "bench-password".into(),
+                role: GrantedRole::JurisdictionAdmin,
+                region: Some(RegionCode::parse("440000").map_err(|e| anyhow::anyhow!(e.reason))?),
+                site: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    app.store()
+        .insert_session(&NewSession {
+            token_hash: hash_token(&token),
+            account: admin.id,
+            created_at: now,
+            expires_at: now + time::Duration::days(7),
+        })
+        .await?;
+    write_lines(file, [token])
+}
+
 async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
     use zhiyuan_domain::region::Region;
     let mut config = zhiyuan::Config::load(None)?;
@@ -620,7 +693,6 @@ async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
     let store = app.store().clone();
     std::fs::create_dir_all(&args.out)?;
     let system = Ctx::system("bench");
-    let now = OffsetDateTime::now_utc();
     let mut station = None;
     for (code, kind) in [
         ("440106", "practice_center"),
@@ -683,30 +755,7 @@ async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     // A province administrator handles every order.
-    let token = format!("zy1_bench_orders_{}", now.unix_timestamp());
-    let admin = app
-        .create_staff(
-            &system,
-            NewStaff {
-                login: format!("bench-orders-{}", now.unix_timestamp()),
-                display_name: "压测派单员".into(),
-                password: "bench-password".into(),
-                role: GrantedRole::JurisdictionAdmin,
-                region: Some(RegionCode::parse("440000").map_err(|e| anyhow::anyhow!(e.reason))?),
-                site: None,
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    store
-        .insert_session(&NewSession {
-            token_hash: hash_token(&token),
-            account: admin.id,
-            created_at: now,
-            expires_at: now + time::Duration::days(7),
-        })
-        .await?;
-    write_lines(&args.out.join("orders-admin.txt"), [token])?;
+    province_admin(&app, "orders", &args.out.join("orders-admin.txt")).await?;
     let started = Instant::now();
     let mut ids = Vec::with_capacity(args.orders);
     for i in 0..args.orders {
@@ -833,6 +882,11 @@ async fn main() -> anyhow::Result<()> {
         } => pairs(&url, &dir, concurrency, seconds).await,
         Command::Contention { url, dir, n } => contention(&url, &dir, n).await,
         Command::OrdersPrepare(args) => orders_prepare(args).await,
+        Command::CallsPrepare {
+            database_url,
+            out,
+            qualified,
+        } => calls_prepare(database_url, &out, qualified).await,
         Command::Orders {
             url,
             dir,

@@ -74,9 +74,83 @@ impl QualificationStatus {
     }
 }
 
+/// Where a called volunteer stands in a mobilisation (急难险重 call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Selected and told; no answer yet.
+    Notified,
+    Acknowledged,
+    Declined,
+    /// Reported at the assembly point.
+    CheckedIn,
+}
+
+impl MemberStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Notified,
+        Self::Acknowledged,
+        Self::Declined,
+        Self::CheckedIn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Notified => "notified",
+            Self::Acknowledged => "acknowledged",
+            Self::Declined => "declined",
+            Self::CheckedIn => "checked_in",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A volunteer answers, may change their mind until they check in, and checks in only
+    /// after saying they come.
+    pub fn may_move_to(self, to: Self) -> bool {
+        use MemberStatus::*;
+        matches!(
+            (self, to),
+            (Notified | Declined, Acknowledged)
+                | (Notified | Acknowledged, Declined)
+                | (Acknowledged, CheckedIn)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_called_volunteer_answers_then_checks_in_and_nothing_follows() {
+        use MemberStatus::*;
+        let mut allowed = Vec::new();
+        for from in MemberStatus::ALL {
+            for to in MemberStatus::ALL {
+                if from.may_move_to(to) {
+                    allowed.push((from.as_str(), to.as_str()));
+                }
+            }
+        }
+        assert_eq!(
+            allowed,
+            [
+                ("notified", "acknowledged"),
+                ("notified", "declined"),
+                ("acknowledged", "declined"),
+                ("acknowledged", "checked_in"),
+                ("declined", "acknowledged"),
+            ]
+        );
+        assert!(MemberStatus::ALL.iter().all(|s| !CheckedIn.may_move_to(*s)));
+        for s in MemberStatus::ALL {
+            assert_eq!(MemberStatus::parse(s.as_str()), Some(s));
+        }
+    }
 
     #[test]
     fn kinds_and_statuses_round_trip_their_names() {

@@ -56,7 +56,8 @@ use crate::routes::{
         orders::site_menu, orders::menu_at, orders::put_menu_item, orders::submit_need,
         orders::track, orders::cancel_need, orders::rate, orders::list_orders,
         orders::get_order, orders::act, orders::stats,
-        talent::add, talent::list, talent::decide, talent::pool,
+        talent::add, talent::list, talent::decide, talent::pool, talent::issue_call,
+        talent::get_call, talent::call_members, talent::my_calls, talent::answer,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -69,7 +69,7 @@ pub use signups::SignupOutcome;
 pub use sites::SitePatch;
 pub use staff::NewStaff;
 pub use stars::StarStanding;
-pub use talent::QualificationInput;
+pub use talent::{CHECK_IN_RADIUS_M, CallInput, MAX_NOTIFIED, QualificationInput};
 pub use vault::{Vault, VaultError};
 pub use volunteers::VolunteerPatch;
 

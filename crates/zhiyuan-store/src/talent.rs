@@ -42,3 +42,49 @@ pub struct PoolQuery {
     /// Leaves out qualifications that expired before this day.
     pub valid_on: Date,
 }
+
+/// A mobilisation call (急难险重): who is needed, where and when to assemble.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCall {
+    /// Volunteers living in this region subtree are called.
+    pub region: RegionCode,
+    /// Any of these qualifications, verified and unexpired.
+    pub kinds: Vec<QualificationKind>,
+    pub needed: i64,
+    pub assembly_point: String,
+    pub location: Option<zhiyuan_domain::site::GeoPoint>,
+    pub assemble_at: OffsetDateTime,
+    pub note: String,
+    pub created_by: Option<AccountId>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    pub id: i64,
+    pub call: NewCall,
+    /// How many volunteers were selected and notified.
+    pub selected: i64,
+}
+
+/// A volunteer called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallMember {
+    pub call: i64,
+    pub volunteer: VolunteerId,
+    pub volunteer_number: VolunteerNumber,
+    pub volunteer_name: String,
+    /// The qualification they were called for.
+    pub kind: QualificationKind,
+    pub status: zhiyuan_domain::talent::MemberStatus,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A call's live roll-call: how many stand where.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollCall {
+    pub notified: i64,
+    pub acknowledged: i64,
+    pub declined: i64,
+    pub checked_in: i64,
+}

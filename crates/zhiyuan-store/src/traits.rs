@@ -513,6 +513,37 @@ pub trait TalentStore {
         q: &PoolQuery,
         page: &PageRequest,
     ) -> Result<Page<QualificationRecord>>;
+    /// Creates a call and, in the same transaction, selects up to `limit` adults (born on
+    /// or before `adult_born_by`) living in its region who hold a verified qualification
+    /// of one of its kinds valid on `valid_on`, each once, as notified members.
+    async fn insert_call(
+        &self,
+        c: &NewCall,
+        limit: i64,
+        valid_on: Date,
+        adult_born_by: Date,
+        audit: &AuditEntry,
+    ) -> Result<CallRecord>;
+    async fn get_call(&self, id: i64) -> Result<Option<CallRecord>>;
+    async fn call_member(&self, call: i64, volunteer: VolunteerId) -> Result<Option<CallMember>>;
+    /// Writes a member's new status if it is still `from` (Conflict on `status`
+    /// otherwise).
+    async fn update_call_member(
+        &self,
+        m: &CallMember,
+        from: zhiyuan_domain::talent::MemberStatus,
+        audit: &AuditEntry,
+    ) -> Result<CallMember>;
+    async fn roll_call(&self, call: i64) -> Result<RollCall>;
+    /// A call's members (of a status, if given), by volunteer id.
+    async fn call_members(
+        &self,
+        call: i64,
+        status: Option<zhiyuan_domain::talent::MemberStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<CallMember>>;
+    /// The calls a volunteer is a member of, newest first.
+    async fn calls_of(&self, volunteer: VolunteerId) -> Result<Vec<(CallRecord, CallMember)>>;
 }
 
 #[async_trait]

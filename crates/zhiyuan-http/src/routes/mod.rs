@@ -290,4 +290,9 @@ pub fn api() -> Router<AppState> {
         )
         .route("/api/v1/qualifications/{id}/decision", post(talent::decide))
         .route("/api/v1/talent-pool", get(talent::pool))
+        .route("/api/v1/calls", post(talent::issue_call))
+        .route("/api/v1/calls/{id}", get(talent::get_call))
+        .route("/api/v1/calls/{id}/members", get(talent::call_members))
+        .route("/api/v1/calls/{id}/response", post(talent::answer))
+        .route("/api/v1/me/calls", get(talent::my_calls))
 }

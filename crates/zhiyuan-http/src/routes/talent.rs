@@ -8,9 +8,10 @@ use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::parse_date;
-use zhiyuan_domain::talent::{QualificationKind, QualificationStatus};
-use zhiyuan_service::{QualificationInput, ServiceError};
-use zhiyuan_store::QualificationRecord;
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_domain::talent::{MemberStatus, QualificationKind, QualificationStatus};
+use zhiyuan_service::{CallInput, QualificationInput, ServiceError};
+use zhiyuan_store::{CallMember, CallRecord, QualificationRecord};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -164,4 +165,234 @@ pub async fn pool(
         .talent_pool(&caller.ctx, kind, region, &page)
         .await?;
     Ok(Json(PageView::from_page(result, view)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallView {
+    pub id: i64,
+    pub region: String,
+    pub kinds: Vec<QualificationKind>,
+    pub needed: i64,
+    pub assembly_point: String,
+    pub location: Option<GeoPoint>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub assemble_at: OffsetDateTime,
+    pub note: String,
+    /// How many volunteers were selected and notified.
+    pub selected: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+fn call_view(c: CallRecord) -> CallView {
+    CallView {
+        id: c.id,
+        region: c.call.region.to_string(),
+        kinds: c.call.kinds,
+        needed: c.call.needed,
+        assembly_point: c.call.assembly_point,
+        location: c.call.location,
+        assemble_at: c.call.assemble_at,
+        note: c.call.note,
+        selected: c.selected,
+        created_at: c.call.created_at,
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCall {
+    /// Residents of this region are called.
+    pub region: String,
+    /// Any of these qualifications (verified, unexpired).
+    pub kinds: Vec<String>,
+    pub needed: i64,
+    /// How many to notify (default: three times `needed`).
+    pub notify: Option<i64>,
+    pub assembly_point: String,
+    pub location: Option<GeoPoint>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub assemble_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A jurisdiction administrator issues a mobilisation call (急难险重): the adults of the
+/// area holding a verified qualification of the kinds asked for are selected and
+/// notified at once.
+#[utoipa::path(post, path = "/api/v1/calls", tag = "talent", security(("bearer" = [])),
+    request_body = IssueCall,
+    responses((status = 201, body = CallView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(b): Json<IssueCall>,
+) -> ApiResult<(StatusCode, Json<CallView>)> {
+    let input = CallInput {
+        region: b.region,
+        kinds: b.kinds,
+        needed: b.needed,
+        notify: b.notify,
+        assembly_point: b.assembly_point,
+        location: b.location.map(|p| (p.lat, p.lng)),
+        assemble_at: b.assemble_at,
+        note: b.note,
+    };
+    let c = state.app.issue_call(&caller.ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(call_view(c))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RollCallView {
+    pub notified: i64,
+    pub acknowledged: i64,
+    pub declined: i64,
+    pub checked_in: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallStateView {
+    pub call: CallView,
+    /// The live roll-call.
+    pub roll_call: RollCallView,
+}
+
+/// A call and its live roll-call, for the jurisdiction of its area.
+#[utoipa::path(get, path = "/api/v1/calls/{id}", tag = "talent", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CallStateView), (status = 403, body = ErrorBody)))]
+pub async fn get_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CallStateView>> {
+    let (c, r) = state.app.call_roll(&caller.ctx, id).await?;
+    Ok(Json(CallStateView {
+        call: call_view(c),
+        roll_call: RollCallView {
+            notified: r.notified,
+            acknowledged: r.acknowledged,
+            declined: r.declined,
+            checked_in: r.checked_in,
+        },
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallMemberView {
+    pub volunteer: String,
+    pub name: String,
+    pub kind: QualificationKind,
+    pub status: MemberStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+fn member_view(m: CallMember) -> CallMemberView {
+    CallMemberView {
+        volunteer: m.volunteer_number.to_string(),
+        name: m.volunteer_name,
+        kind: m.kind,
+        status: m.status,
+        updated_at: m.updated_at,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MembersQuery {
+    /// `notified`, `acknowledged`, `declined` or `checked_in`.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Who was called and where each stands, for the jurisdiction of the call's area.
+#[utoipa::path(get, path = "/api/v1/calls/{id}/members", tag = "talent", security(("bearer" = [])),
+    params(("id" = i64, Path), MembersQuery),
+    responses((status = 200, body = PageView<CallMemberView>), (status = 403, body = ErrorBody)))]
+pub async fn call_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<MembersQuery>,
+) -> ApiResult<Json<PageView<CallMemberView>>> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            MemberStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "not a member status"))
+        })
+        .transpose()?;
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state
+        .app
+        .call_members(&caller.ctx, id, status, &page)
+        .await?;
+    Ok(Json(PageView::from_page(result, member_view)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyCallView {
+    pub call: CallView,
+    pub status: MemberStatus,
+}
+
+/// The signed-in volunteer's calls: the notifications of the emergencies they were
+/// called to, newest first.
+#[utoipa::path(get, path = "/api/v1/me/calls", tag = "talent", security(("bearer" = [])),
+    responses((status = 200, body = Vec<MyCallView>)))]
+pub async fn my_calls(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<MyCallView>>> {
+    let calls = state.app.my_calls(&caller.ctx).await?;
+    Ok(Json(
+        calls
+            .into_iter()
+            .map(|(c, m)| MyCallView {
+                call: call_view(c),
+                status: m.status,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    /// `acknowledge`, `decline` or `check_in`.
+    pub response: String,
+    /// Where the volunteer is, to check in.
+    pub location: Option<GeoPoint>,
+}
+
+/// The signed-in volunteer answers a call, or checks in at its assembly point.
+#[utoipa::path(post, path = "/api/v1/calls/{id}/response", tag = "talent", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = Answer,
+    responses((status = 200, body = CallMemberView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn answer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Answer>,
+) -> ApiResult<Json<CallMemberView>> {
+    let to = match b.response.as_str() {
+        "acknowledge" => MemberStatus::Acknowledged,
+        "decline" => MemberStatus::Declined,
+        "check_in" => MemberStatus::CheckedIn,
+        _ => {
+            return Err(ApiError::invalid(
+                "response",
+                "acknowledge, decline or check_in",
+            ));
+        }
+    };
+    let m = state
+        .app
+        .answer_call(&caller.ctx, id, to, b.location.map(|p| (p.lat, p.lng)))
+        .await?;
+    Ok(Json(member_view(m)))
 }
