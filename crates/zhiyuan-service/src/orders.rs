@@ -940,7 +940,29 @@ impl Zhiyuan {
                 .await
             {
                 Ok(_) => moved += 1,
-                // Moved meanwhile, or nowhere higher to go: left for a person.
+                // Nowhere higher to go: the deadline is dropped (so it is not tried again
+                // every round) and the order waits for a person, noted in its history.
+                Err(ServiceError::Conflict {
+                    field: "escalation",
+                    ..
+                }) => {
+                    let mut waiting = o;
+                    waiting.due_at = None;
+                    let mut audit = ctx.audit(
+                        "order.overdue",
+                        "order",
+                        id,
+                        Some(waiting.order.need.region),
+                    );
+                    audit.reason = Some(format!(
+                        "not taken within {minutes} minutes, and no site above to escalate to"
+                    ));
+                    match self.save_order(&waiting, &audit).await {
+                        Ok(_) | Err(ServiceError::Conflict { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                // Moved meanwhile: its new state has its own deadline, if any.
                 Err(ServiceError::Conflict { .. }) => {}
                 Err(e) => return Err(e),
             }
@@ -951,7 +973,7 @@ impl Zhiyuan {
 
 fn no_site_above() -> ServiceError {
     ServiceError::Conflict {
-        field: "status",
+        field: "escalation",
         message: "there is no practice site above to escalate to".into(),
     }
 }

@@ -482,6 +482,29 @@ async fn orders_go_down_the_levels_and_up_again_when_nobody_takes_them() {
         )
         .await);
     assert_eq!(n.app.zhiyuan.escalate_due_orders(later).await.unwrap(), 0);
+    let waiting = n
+        .app
+        .get(&format!("/api/v1/orders/{id}"), Some(&n.county_staff))
+        .await;
+    assert_eq!(ok(&waiting)["status"], "offered");
+    assert_eq!(
+        waiting.body["due_at"],
+        Value::Null,
+        "not retried every round"
+    );
+    let r = n
+        .act(
+            id,
+            &n.county_staff,
+            json!({"action": "escalate", "reason": "上报"}),
+        )
+        .await;
+    assert_eq!(
+        r.error_fields(),
+        ["escalation"],
+        "nowhere higher: {:?}",
+        r.body
+    );
     // The dispatcher takes it back; a handler cancels it, and the requester sees why.
     ok(&n
         .act(id, &n.county_staff, json!({"action": "recall"}))
