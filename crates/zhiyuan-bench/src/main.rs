@@ -437,6 +437,16 @@ async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyho
             (latencies, failures)
         })
     });
+    report("check-in/check-out pairs", started, workers).await
+}
+
+/// Waits for closed-loop workers (each returning its latencies and failures) and prints
+/// the throughput and latency of `what`.
+async fn report(
+    what: &str,
+    started: Instant,
+    workers: impl Iterator<Item = tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+) -> anyhow::Result<()> {
     let mut latencies = Vec::new();
     let mut failures = 0;
     for w in futures::future::join_all(workers).await {
@@ -447,7 +457,7 @@ async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyho
     let secs = started.elapsed().as_secs_f64();
     latencies.sort();
     println!(
-        "{} check-in/check-out pairs in {secs:.1} s: {:.0} pairs/s; pair latency p50 {:?}, p99 {:?}; {failures} failed",
+        "{} {what} in {secs:.1} s: {:.0}/s; latency p50 {:?}, p99 {:?}; {failures} failed",
         latencies.len(),
         latencies.len() as f64 / secs,
         percentile(&latencies, 0.5),
@@ -851,23 +861,7 @@ async fn orders(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyh
             (latencies, failures)
         })
     });
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for w in futures::future::join_all(workers).await {
-        let (l, f) = w?;
-        latencies.extend(l);
-        failures += f;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    latencies.sort();
-    println!(
-        "{} order transitions in {secs:.1} s: {:.0}/s; latency p50 {:?}, p99 {:?}; {failures} failed",
-        latencies.len(),
-        latencies.len() as f64 / secs,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
-    );
-    Ok(())
+    report("order transitions", started, workers).await
 }
 
 #[tokio::main]

@@ -25,8 +25,8 @@ use zhiyuan_domain::site::{GeoPoint, SiteKind};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_domain::{FieldError, Invalid};
 use zhiyuan_store::{
-    MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, Page, PageRequest,
-    SiteOrderStats, SiteRecord, StoreError,
+    MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStats, Page,
+    PageRequest, SiteOrderStats, SiteRecord, StoreError,
 };
 
 use crate::error::{Result, ServiceError};
@@ -912,9 +912,14 @@ impl Zhiyuan {
 
     /// How each site of a jurisdiction answered the public: orders, completions,
     /// satisfaction, time to accept and to complete.
-    pub async fn order_stats(&self, ctx: &Ctx, region: RegionCode) -> Result<Vec<SiteOrderStats>> {
+    pub async fn order_stats(
+        &self,
+        ctx: &Ctx,
+        region: RegionCode,
+    ) -> Result<(OrderStats, Vec<SiteOrderStats>)> {
         ctx.require(|p| p.covers(region, Access::Read))?;
-        Ok(self.0.store.order_stats(region).await?)
+        let sites = self.0.store.order_stats(region).await?;
+        Ok((OrderStats::combine(sites.iter().map(|s| &s.stats)), sites))
     }
 
     /// Escalates every waiting order nobody took in time to the site above its dispatcher

@@ -22,7 +22,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use zhiyuan_domain::access::{Grant, Principal};
-use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::region::RegionLevel;
 use zhiyuan_domain::stars::StarStatus;
@@ -167,18 +166,6 @@ impl Zhiyuan {
         };
         ctx.require(|p| province(p).is_some())?;
         Ok(ctx.user().ok().and_then(province))
-    }
-
-    /// The signed-in volunteer and their residence (for the audit).
-    async fn signed_in_volunteer(&self, ctx: &Ctx) -> Result<(VolunteerId, RegionCode)> {
-        let id = ctx.volunteer()?;
-        let v = self
-            .0
-            .store
-            .get_volunteer(id)
-            .await?
-            .ok_or(ServiceError::NotFound("volunteer"))?;
-        Ok((id, v.profile.residence_region))
     }
 
     /// The trust registry, for anyone: which platforms' records are recognised here.
@@ -424,7 +411,8 @@ impl Zhiyuan {
         ctx: &Ctx,
         bundle: Value,
     ) -> Result<(Recognition, Partner)> {
-        let (volunteer, residence) = self.signed_in_volunteer(ctx).await?;
+        let v = self.signed_in_volunteer(ctx).await?;
+        let (volunteer, residence) = (v.id, v.profile.residence_region);
         let types = bundle["type"].as_array().map_or(&[][..], Vec::as_slice);
         if !types.iter().any(|t| t == "VolunteerRecordBundle") {
             return Err(bad("type", "not a VolunteerRecordBundle presentation"));
@@ -551,7 +539,6 @@ impl Zhiyuan {
                 &NewRecognition {
                     volunteer,
                     partner: partner.id,
-                    challenge,
                     partner_subject: certified.subject,
                     partner_name: certified.name,
                     credential_id: certified.id,
@@ -561,6 +548,7 @@ impl Zhiyuan {
                     bundle,
                     imported_at: ctx.now,
                 },
+                &challenge,
                 &audit,
             )
             .await
@@ -624,7 +612,8 @@ impl Zhiyuan {
         id: i64,
         reason: Option<String>,
     ) -> Result<()> {
-        let (volunteer, residence) = self.signed_in_volunteer(ctx).await?;
+        let v = self.signed_in_volunteer(ctx).await?;
+        let (volunteer, residence) = (v.id, v.profile.residence_region);
         let mut audit = ctx.audit("recognition.withdraw", "recognition", id, Some(residence));
         audit.reason = reason;
         self.0

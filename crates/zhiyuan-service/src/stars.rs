@@ -108,13 +108,7 @@ impl Zhiyuan {
     /// The signed-in volunteer applies for `star` (default: the highest they are eligible
     /// for). The application goes to the jurisdiction that certifies that tier.
     pub async fn apply_for_star(&self, ctx: &Ctx, star: Option<u8>) -> Result<StarApplication> {
-        let id = ctx.volunteer()?;
-        let v = self
-            .0
-            .store
-            .get_volunteer(id)
-            .await?
-            .ok_or(ServiceError::NotFound("volunteer"))?;
+        let v = self.signed_in_volunteer(ctx).await?;
         let s = self.standing(ctx, &v).await?;
         let today = china_date(ctx.now);
         if let Some(until) = s

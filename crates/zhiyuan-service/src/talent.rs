@@ -68,13 +68,8 @@ impl Zhiyuan {
         ctx: &Ctx,
         input: QualificationInput,
     ) -> Result<QualificationRecord> {
-        let volunteer = ctx.volunteer()?;
-        let v = self
-            .0
-            .store
-            .get_volunteer(volunteer)
-            .await?
-            .ok_or(ServiceError::NotFound("volunteer"))?;
+        let v = self.signed_in_volunteer(ctx).await?;
+        let volunteer = v.id;
         let mut errors = Invalid::default();
         let kind = QualificationKind::parse(&input.kind);
         if kind.is_none() {

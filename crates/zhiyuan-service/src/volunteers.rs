@@ -140,6 +140,16 @@ impl Zhiyuan {
     }
 
     /// A volunteer's profile, for themselves, their teams and their jurisdiction.
+    /// The signed-in volunteer's own record (403 for accounts that are not volunteers).
+    pub(crate) async fn signed_in_volunteer(&self, ctx: &Ctx) -> Result<VolunteerRecord> {
+        let id = ctx.volunteer()?;
+        self.0
+            .store
+            .get_volunteer(id)
+            .await?
+            .ok_or(ServiceError::NotFound("volunteer"))
+    }
+
     pub async fn get_volunteer(
         &self,
         ctx: &Ctx,

@@ -10,15 +10,34 @@ use zhiyuan_domain::order::{Holder, OrderState, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
-    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStore,
-    Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStats,
+    OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
 };
 
 use crate::PgStore;
 use crate::conv::{conv, get, json, pg_err, region, to_json, write_audit};
 
-const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
-    typical_minutes, offered, updated_at, version FROM menu_items";
+macro_rules! menu_columns {
+    () => {
+        "id, site_id, code, category, name, description, conditions, skills,
+        typical_minutes, offered, updated_at, version"
+    };
+}
+
+const MENU: &str = concat!("SELECT ", menu_columns!(), " FROM menu_items");
+
+const PUT_MENU_ITEM: &str = concat!(
+    "INSERT INTO menu_items (site_id, code, category, name, description, conditions, skills,
+        typical_minutes, offered, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (site_id, code) DO UPDATE SET category = excluded.category,
+        name = excluded.name, description = excluded.description,
+        conditions = excluded.conditions, skills = excluded.skills,
+        typical_minutes = excluded.typical_minutes, offered = excluded.offered,
+        updated_at = excluded.updated_at, version = menu_items.version + 1
+     RETURNING ",
+    menu_columns!()
+);
 
 fn menu_row(row: &Row) -> Result<MenuItemRecord> {
     Ok(MenuItemRecord {
@@ -132,19 +151,7 @@ impl OrderStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                &format!(
-                    "INSERT INTO menu_items (site_id, code, category, name, description,
-                        conditions, skills, typical_minutes, offered, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                     ON CONFLICT (site_id, code) DO UPDATE SET category = excluded.category,
-                        name = excluded.name, description = excluded.description,
-                        conditions = excluded.conditions, skills = excluded.skills,
-                        typical_minutes = excluded.typical_minutes, offered = excluded.offered,
-                        updated_at = excluded.updated_at, version = menu_items.version + 1
-                     RETURNING {}",
-                    MENU.trim_start_matches("SELECT ")
-                        .trim_end_matches(" FROM menu_items")
-                ),
+                PUT_MENU_ITEM,
                 &[
                     &m.site.0,
                     &m.code,
@@ -378,13 +385,15 @@ impl OrderStore for PgStore {
             .map(|row| {
                 Ok(SiteOrderStats {
                     site: SiteId(get(row, 0)?),
-                    orders: get(row, 1)?,
-                    accepted: get(row, 2)?,
-                    completed: get(row, 3)?,
-                    rated: get(row, 4)?,
-                    mean_rating: get(row, 5)?,
-                    mean_secs_to_accept: get(row, 6)?,
-                    mean_secs_to_complete: get(row, 7)?,
+                    stats: OrderStats {
+                        orders: get(row, 1)?,
+                        accepted: get(row, 2)?,
+                        completed: get(row, 3)?,
+                        rated: get(row, 4)?,
+                        mean_rating: get(row, 5)?,
+                        mean_secs_to_accept: get(row, 6)?,
+                        mean_secs_to_complete: get(row, 7)?,
+                    },
                 })
             })
             .collect()

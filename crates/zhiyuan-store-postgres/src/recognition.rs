@@ -58,8 +58,6 @@ fn recognition_row(row: &Row) -> Result<Recognition> {
         recognition: NewRecognition {
             volunteer: VolunteerId(get(row, 1)?),
             partner: get(row, 2)?,
-            // Spent once imported; not kept with the recognition.
-            challenge: String::new(),
             partner_subject: get(row, 3)?,
             partner_name: get(row, 4)?,
             credential_id: get(row, 5)?,
@@ -191,6 +189,7 @@ impl RecognitionStore for PgStore {
     async fn import_recognition(
         &self,
         r: &NewRecognition,
+        challenge: &str,
         audit: &AuditEntry,
     ) -> Result<Recognition> {
         let mut client = self.client().await?;
@@ -201,7 +200,7 @@ impl RecognitionStore for PgStore {
                 "UPDATE recognition_challenges SET used_at = $3
                  WHERE challenge = $1 AND volunteer_id = $2 AND used_at IS NULL
                    AND expires_at >= $3",
-                &[&r.challenge, &r.volunteer.0, &r.imported_at],
+                &[&challenge, &r.volunteer.0, &r.imported_at],
             )
             .await
             .map_err(pg_err)?;

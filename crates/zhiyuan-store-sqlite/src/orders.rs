@@ -9,8 +9,8 @@ use zhiyuan_domain::order::{Holder, OrderState, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
-    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStore,
-    Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStats,
+    OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
 };
 
 use crate::SqliteStore;
@@ -339,13 +339,15 @@ impl OrderStore for SqliteStore {
             .query_map(params![lo, hi], |row| {
                 Ok(SiteOrderStats {
                     site: SiteId(row.get(0)?),
-                    orders: row.get(1)?,
-                    accepted: row.get(2)?,
-                    completed: row.get(3)?,
-                    rated: row.get(4)?,
-                    mean_rating: row.get(5)?,
-                    mean_secs_to_accept: row.get(6)?,
-                    mean_secs_to_complete: row.get(7)?,
+                    stats: OrderStats {
+                        orders: row.get(1)?,
+                        accepted: row.get(2)?,
+                        completed: row.get(3)?,
+                        rated: row.get(4)?,
+                        mean_rating: row.get(5)?,
+                        mean_secs_to_accept: row.get(6)?,
+                        mean_secs_to_complete: row.get(7)?,
+                    },
                 })
             })?
             .collect()

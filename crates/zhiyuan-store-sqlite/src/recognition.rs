@@ -51,8 +51,6 @@ fn recognition_row(row: &Row<'_>) -> rusqlite::Result<Recognition> {
         recognition: NewRecognition {
             volunteer: VolunteerId(row.get(1)?),
             partner: row.get(2)?,
-            // Spent once imported; not kept with the recognition.
-            challenge: String::new(),
             partner_subject: row.get(3)?,
             partner_name: row.get(4)?,
             credential_id: row.get(5)?,
@@ -187,16 +185,17 @@ impl RecognitionStore for SqliteStore {
     async fn import_recognition(
         &self,
         r: &NewRecognition,
+        challenge: &str,
         audit: &AuditEntry,
     ) -> Result<Recognition> {
-        let (r, audit) = (r.clone(), audit.clone());
+        let (r, challenge, audit) = (r.clone(), challenge.to_owned(), audit.clone());
         self.write(move |tx| {
             let spent = tx
                 .execute(
                     "UPDATE recognition_challenges SET used_at = ?3
                      WHERE challenge = ?1 AND volunteer_id = ?2 AND used_at IS NULL
                        AND expires_at >= ?3",
-                    params![r.challenge, r.volunteer.0, micros(r.imported_at)],
+                    params![challenge, r.volunteer.0, micros(r.imported_at)],
                 )
                 .map_err(store_err)?;
             if spent != 1 {

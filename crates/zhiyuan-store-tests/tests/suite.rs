@@ -1142,7 +1142,6 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let recognition = |volunteer, challenge: &str, subject: &str, minutes| NewRecognition {
         volunteer,
         partner: partner.id,
-        challenge: challenge.into(),
         partner_subject: subject.into(),
         partner_name: "陳大文".into(),
         credential_id: format!("https://volunteer.example.hk/verify/{challenge}"),
@@ -1165,7 +1164,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
         let r = recognition(me, "challenge-one", "HK-1", 150);
         tokio::spawn(async move {
             store
-                .import_recognition(&r, &audit("recognition.import", "440106"))
+                .import_recognition(&r, "challenge-one", &audit("recognition.import", "440106"))
                 .await
         })
     });
@@ -1199,6 +1198,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let expired = store
         .import_recognition(
             &recognition(me, "challenge-old", "HK-1", 10),
+            "challenge-old",
             &audit("recognition.import", "440106"),
         )
         .await;
@@ -1213,6 +1213,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let foreign = store
         .import_recognition(
             &recognition(me, "challenge-two", "HK-1", 10),
+            "challenge-two",
             &audit("recognition.import", "440106"),
         )
         .await;
@@ -1226,6 +1227,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let claimed = store
         .import_recognition(
             &recognition(other, "challenge-two", "HK-1", 10),
+            "challenge-two",
             &audit("recognition.import", "440106"),
         )
         .await;
@@ -1238,6 +1240,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let own = store
         .import_recognition(
             &recognition(other, "challenge-two", "HK-2", 30),
+            "challenge-two",
             &audit("recognition.import", "440106"),
         )
         .await
@@ -1255,6 +1258,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let newer = store
         .import_recognition(
             &recognition(me, "challenge-three", "HK-1", 200),
+            "challenge-three",
             &audit("recognition.import", "440106"),
         )
         .await
@@ -1267,6 +1271,7 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
     let second_account = store
         .import_recognition(
             &recognition(me, "challenge-four", "HK-3", 10),
+            "challenge-four",
             &audit("recognition.import", "440106"),
         )
         .await;

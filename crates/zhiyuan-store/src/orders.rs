@@ -99,6 +99,12 @@ pub struct OrderQuery {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteOrderStats {
     pub site: SiteId,
+    pub stats: OrderStats,
+}
+
+/// How a set of orders went.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderStats {
     pub orders: i64,
     /// Taken by a team or volunteer (at some point).
     pub accepted: i64,
@@ -109,4 +115,68 @@ pub struct SiteOrderStats {
     /// Mean seconds from receipt to acceptance, and to completion.
     pub mean_secs_to_accept: Option<f64>,
     pub mean_secs_to_complete: Option<f64>,
+}
+
+impl OrderStats {
+    /// Several sets together (a jurisdiction from its sites): counts summed, each mean
+    /// weighted by how many orders it covers.
+    pub fn combine<'a>(parts: impl IntoIterator<Item = &'a OrderStats> + Clone) -> Self {
+        let weighted = |mean: fn(&OrderStats) -> Option<f64>, weight: fn(&OrderStats) -> i64| {
+            let (sum, n) =
+                parts
+                    .clone()
+                    .into_iter()
+                    .fold((0.0, 0i64), |(sum, n), s| match mean(s) {
+                        Some(x) => (sum + x * weight(s) as f64, n + weight(s)),
+                        None => (sum, n),
+                    });
+            (n > 0).then(|| sum / n as f64)
+        };
+        let total = |count: fn(&OrderStats) -> i64| parts.clone().into_iter().map(count).sum();
+        Self {
+            orders: total(|s| s.orders),
+            accepted: total(|s| s.accepted),
+            completed: total(|s| s.completed),
+            rated: total(|s| s.rated),
+            mean_rating: weighted(|s| s.mean_rating, |s| s.rated),
+            mean_secs_to_accept: weighted(|s| s.mean_secs_to_accept, |s| s.accepted),
+            mean_secs_to_complete: weighted(|s| s.mean_secs_to_complete, |s| s.completed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jurisdiction_sums_its_sites_and_weighs_their_means_by_what_they_cover() {
+        let a = OrderStats {
+            orders: 4,
+            accepted: 3,
+            completed: 2,
+            rated: 1,
+            mean_rating: Some(5.0),
+            mean_secs_to_accept: Some(100.0),
+            mean_secs_to_complete: Some(1000.0),
+        };
+        let b = OrderStats {
+            orders: 2,
+            accepted: 1,
+            completed: 0,
+            rated: 3,
+            mean_rating: Some(1.0),
+            mean_secs_to_accept: Some(500.0),
+            mean_secs_to_complete: None,
+        };
+        let total = OrderStats::combine([&a, &b]);
+        assert_eq!(
+            (total.orders, total.accepted, total.completed, total.rated),
+            (6, 4, 2, 4)
+        );
+        assert_eq!(total.mean_rating, Some(2.0));
+        assert_eq!(total.mean_secs_to_accept, Some(200.0));
+        assert_eq!(total.mean_secs_to_complete, Some(1000.0));
+        assert_eq!(OrderStats::combine([]), OrderStats::default());
+    }
 }

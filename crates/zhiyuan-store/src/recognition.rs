@@ -45,8 +45,6 @@ pub struct Partner {
 pub struct NewRecognition {
     pub volunteer: VolunteerId,
     pub partner: i64,
-    /// The challenge this platform issued to the volunteer, which the bundle answers.
-    pub challenge: String,
     /// The volunteer's account at the partner (its volunteer number), and their name there.
     pub partner_subject: String,
     pub partner_name: String,

@@ -438,9 +438,12 @@ pub trait RecognitionStore {
     /// is linked to another volunteer (Conflict on `partner_subject`) or the volunteer to
     /// another account of the partner (Conflict on `partner`); records the recognition,
     /// replacing the volunteer's earlier one from the partner.
+    /// `challenge` is the one this platform issued to the volunteer, which the bundle
+    /// answers.
     async fn import_recognition(
         &self,
         r: &NewRecognition,
+        challenge: &str,
         audit: &AuditEntry,
     ) -> Result<Recognition>;
     async fn list_recognitions(&self, volunteer: VolunteerId) -> Result<Vec<Recognition>>;

@@ -6,6 +6,9 @@
 //! Public reads show a request's status and service, never its description, place or
 //! contact.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use zhiyuan_domain::ids::SiteId;
 use zhiyuan_service::{NeedInput, ServiceError};
 use zhiyuan_store::{MenuItemRecord, OrderRecord};
 
@@ -190,13 +194,21 @@ pub async fn create_request(
     ))
 }
 
-async fn request_view(state: &AppState, o: &OrderRecord) -> Value {
-    let agency = state
-        .app
-        .get_site(o.order.site)
-        .await
-        .map(|s| s.site.name)
-        .unwrap_or_default();
+/// Requests in GeoReport's shape, each site's name (`agency_responsible`) read once.
+async fn request_views(state: &AppState, orders: &[OrderRecord]) -> Value {
+    let mut agencies: HashMap<SiteId, String> = HashMap::new();
+    let mut out = Vec::with_capacity(orders.len());
+    for o in orders {
+        if let Entry::Vacant(slot) = agencies.entry(o.order.site) {
+            let site = state.app.get_site(o.order.site).await;
+            slot.insert(site.map(|s| s.site.name).unwrap_or_default());
+        }
+        out.push(request_view(o, &agencies[&o.order.site]));
+    }
+    Value::Array(out)
+}
+
+fn request_view(o: &OrderRecord, agency: &str) -> Value {
     json!({
         "service_request_id": o.order.tracking,
         "status": if o.state.status.is_closed() { "closed" } else { "open" },
@@ -249,16 +261,16 @@ pub async fn requests(
         Some("closed") => Some(true),
         Some(_) => return Err(bad("status is open or closed")),
     };
-    let mut out = Vec::new();
-    for o in orders.iter().filter(|o| {
-        closed.is_none_or(|c| o.state.status.is_closed() == c)
-            && q.service_code
-                .as_deref()
-                .is_none_or(|code| o.order.need.service_code == code)
-    }) {
-        out.push(request_view(&state, o).await);
-    }
-    Ok(axum::Json(Value::Array(out)))
+    let orders: Vec<OrderRecord> = orders
+        .into_iter()
+        .filter(|o| {
+            closed.is_none_or(|c| o.state.status.is_closed() == c)
+                && q.service_code
+                    .as_deref()
+                    .is_none_or(|code| o.order.need.service_code == code)
+        })
+        .collect();
+    Ok(axum::Json(request_views(&state, &orders).await))
 }
 
 /// `GET /open311/v2/requests/{id}.json`.
@@ -268,5 +280,5 @@ pub async fn request(
 ) -> Open311Result<axum::Json<Value>> {
     let id = json_file(&file)?;
     let o = state.app.track_order(id).await?;
-    Ok(axum::Json(json!([request_view(&state, &o).await])))
+    Ok(axum::Json(request_views(&state, &[o]).await))
 }

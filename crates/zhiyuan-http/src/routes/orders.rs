@@ -14,7 +14,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_service::{Completion, MenuItemInput, NeedInput, OrderCommand};
-use zhiyuan_store::{MenuItemRecord, OrderQuery, OrderRecord, SiteOrderStats, SiteRecord};
+use zhiyuan_store::{MenuItemRecord, OrderQuery, OrderRecord, OrderStats, SiteRecord};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -574,8 +574,7 @@ pub async fn act(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SiteStatsView {
-    pub site: i64,
+pub struct StatsView {
     pub orders: i64,
     pub accepted: i64,
     pub completed: i64,
@@ -588,15 +587,21 @@ pub struct SiteStatsView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct SiteStatsView {
+    pub site: i64,
+    #[serde(flatten)]
+    pub stats: StatsView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderStatsView {
     /// The jurisdiction as a whole.
-    pub total: SiteStatsView,
+    pub total: StatsView,
     pub sites: Vec<SiteStatsView>,
 }
 
-fn stats_view(s: &SiteOrderStats) -> SiteStatsView {
-    SiteStatsView {
-        site: s.site.0,
+fn stats_view(s: &OrderStats) -> StatsView {
+    StatsView {
         orders: s.orders,
         accepted: s.accepted,
         completed: s.completed,
@@ -624,27 +629,15 @@ pub async fn stats(
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<Json<OrderStatsView>> {
     let region = RegionCode::parse(&q.region).map_err(|e| ApiError::invalid("region", e.reason))?;
-    let sites = state.app.order_stats(&caller.ctx, region).await?;
-    // Means weighted by how many orders each mean covers.
-    let weighted = |f: fn(&SiteOrderStats) -> Option<f64>, w: fn(&SiteOrderStats) -> i64| {
-        let (sum, n) = sites.iter().fold((0.0, 0i64), |(sum, n), s| match f(s) {
-            Some(x) => (sum + x * w(s) as f64, n + w(s)),
-            None => (sum, n),
-        });
-        (n > 0).then(|| sum / n as f64)
-    };
-    let total = SiteOrderStats {
-        site: SiteId(0),
-        orders: sites.iter().map(|s| s.orders).sum(),
-        accepted: sites.iter().map(|s| s.accepted).sum(),
-        completed: sites.iter().map(|s| s.completed).sum(),
-        rated: sites.iter().map(|s| s.rated).sum(),
-        mean_rating: weighted(|s| s.mean_rating, |s| s.rated),
-        mean_secs_to_accept: weighted(|s| s.mean_secs_to_accept, |s| s.accepted),
-        mean_secs_to_complete: weighted(|s| s.mean_secs_to_complete, |s| s.completed),
-    };
+    let (total, sites) = state.app.order_stats(&caller.ctx, region).await?;
     Ok(Json(OrderStatsView {
         total: stats_view(&total),
-        sites: sites.iter().map(stats_view).collect(),
+        sites: sites
+            .iter()
+            .map(|s| SiteStatsView {
+                site: s.site.0,
+                stats: stats_view(&s.stats),
+            })
+            .collect(),
     }))
 }
