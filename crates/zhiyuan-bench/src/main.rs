@@ -83,6 +83,10 @@ enum Command {
     /// Creates a county center, town institute and village station (when missing), a menu
     /// item, and verified orders at the station; writes their ids and a token.
     OrdersPrepare(OrdersPrepareArgs),
+    /// On a seeded province: a first-aid service (skill 急救) on every county's menu and
+    /// `orders` verified needs for it at random village stations, for `rate --what
+    /// candidates` (writes `candidate-orders.txt` and `orders-admin.txt`).
+    MatchPrepare(OrdersPrepareArgs),
     /// Moves the prepared orders over HTTP: each worker offers and recalls its own orders
     /// in turn, for `seconds`; reports transitions per second and their latency.
     Orders {
@@ -95,14 +99,14 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
     },
-    /// Reads random bench volunteers' `totals` or `star` at a fixed rate (open loop) and
-    /// reports latency percentiles.
+    /// Reads random bench volunteers' `totals` or `star`, or the `candidates` of random
+    /// prepared orders, at a fixed rate (open loop) and reports latency percentiles.
     Rate {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
         #[arg(long, default_value = "bench-data")]
         dir: PathBuf,
-        /// `totals` or `star`.
+        /// `totals`, `star` or `candidates`.
         #[arg(long, default_value = "totals")]
         what: String,
         /// Requests per second.
@@ -480,16 +484,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// request was due, so a stall shows in every request it delayed.
 async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> anyhow::Result<()> {
     use rand::Rng;
-    let admin = std::fs::read_to_string(dir.join("admin.txt"))?
+    let (token_file, list_file) = match what {
+        "candidates" => ("orders-admin.txt", "candidate-orders.txt"),
+        _ => ("admin.txt", "numbers.txt"),
+    };
+    let admin = std::fs::read_to_string(dir.join(token_file))?
         .trim()
         .to_owned();
-    let numbers: Arc<Vec<String>> = Arc::new(
-        std::fs::read_to_string(dir.join("numbers.txt"))?
+    let targets: Arc<Vec<String>> = Arc::new(
+        std::fs::read_to_string(dir.join(list_file))?
             .lines()
-            .map(str::to_owned)
+            .map(|key| match what {
+                "candidates" => format!("{url}/api/v1/orders/{key}/candidates"),
+                _ => format!("{url}/api/v1/volunteers/{key}/{what}"),
+            })
             .collect(),
     );
-    anyhow::ensure!(!numbers.is_empty(), "run prepare first");
+    anyhow::ensure!(!targets.is_empty(), "run prepare (or match-prepare) first");
     let client = reqwest::Client::builder().build()?;
     let started = tokio::time::Instant::now();
     let total = u64::from(rate) * seconds;
@@ -505,9 +516,8 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
         let due_now = (u64::from(rate) * ms / 1000).min(total);
         while sent < due_now {
             let due = started + Duration::from_micros(sent * 1_000_000 / u64::from(rate));
-            let number = numbers[rand::thread_rng().gen_range(0..numbers.len())].clone();
+            let target = targets[rand::thread_rng().gen_range(0..targets.len())].clone();
             let (client, admin) = (client.clone(), admin.clone());
-            let target = format!("{url}/api/v1/volunteers/{number}/{what}");
             requests.spawn(async move {
                 let ok = client
                     .get(target)
@@ -614,11 +624,7 @@ async fn calls_prepare(
     out: &Path,
     qualified: usize,
 ) -> anyhow::Result<()> {
-    let mut config = zhiyuan::Config::load(None)?;
-    if let Some(url) = database_url {
-        config.database.url = url;
-    }
-    let app = zhiyuan::build(&config).await?.zhiyuan;
+    let app = open_app(database_url).await?;
     let store = app.store().clone();
     std::fs::create_dir_all(out)?;
     let system = Ctx::system("bench");
@@ -693,13 +699,18 @@ async fn province_admin(
     write_lines(file, [token])
 }
 
-async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
-    use zhiyuan_domain::region::Region;
+/// The platform of the current zhiyuan configuration, on `database_url` if given.
+async fn open_app(database_url: Option<String>) -> anyhow::Result<zhiyuan_service::Zhiyuan> {
     let mut config = zhiyuan::Config::load(None)?;
-    if let Some(url) = args.database_url {
+    if let Some(url) = database_url {
         config.database.url = url;
     }
-    let app = zhiyuan::build(&config).await?.zhiyuan;
+    Ok(zhiyuan::build(&config).await?.zhiyuan)
+}
+
+async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
+    use zhiyuan_domain::region::Region;
+    let app = open_app(args.database_url).await?;
     let store = app.store().clone();
     std::fs::create_dir_all(&args.out)?;
     let system = Ctx::system("bench");
@@ -759,6 +770,7 @@ async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
             conditions: String::new(),
             skills: vec![],
             typical_minutes: 60,
+            minors_allowed: false,
             offered: true,
         },
     )
@@ -801,6 +813,105 @@ async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     write_lines(&args.out.join("orders.txt"), ids)?;
+    Ok(())
+}
+
+async fn match_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
+    use rand::{Rng, SeedableRng};
+    use zhiyuan_domain::site::SiteKind;
+    let app = open_app(args.database_url).await?;
+    let store = app.store().clone();
+    std::fs::create_dir_all(&args.out)?;
+    let system = Ctx::system("bench");
+    let sites = |kind| {
+        let store = store.clone();
+        async move {
+            let mut out = Vec::new();
+            let mut page = zhiyuan_store::PageRequest::first(1000);
+            loop {
+                let p = store
+                    .list_sites(
+                        &zhiyuan_store::SiteQuery {
+                            within: None,
+                            kind: Some(kind),
+                        },
+                        &page,
+                    )
+                    .await?;
+                out.extend(p.items.into_iter().filter(|s| s.site.location.is_some()));
+                match p.next {
+                    Some(c) => page.after = Some(c),
+                    None => return anyhow::Ok(out),
+                }
+            }
+        }
+    };
+    let centers = sites(SiteKind::PracticeCenter).await?;
+    let stations = sites(SiteKind::PracticeStation).await?;
+    anyhow::ensure!(!stations.is_empty(), "seed a province first");
+    for center in &centers {
+        app.put_menu_item(
+            &system,
+            center.id,
+            zhiyuan_service::MenuItemInput {
+                code: "bench-first-aid".into(),
+                category: "health".into(),
+                name: "压测急救陪护".into(),
+                description: "压测".into(),
+                conditions: String::new(),
+                skills: vec!["急救".into()],
+                typical_minutes: 60,
+                minors_allowed: false,
+                offered: true,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    province_admin(&app, "orders", &args.out.join("orders-admin.txt")).await?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(args.orders);
+    for i in 0..args.orders {
+        let station = &stations[rng.gen_range(0..stations.len())];
+        let at = station.site.location.context("located")?;
+        let submitted = app
+            .submit_need(
+                &system,
+                zhiyuan_service::NeedInput {
+                    service_code: "bench-first-aid".into(),
+                    description: format!("压测需求 {i}"),
+                    region: Some(station.site.region.to_string()),
+                    location: Some((
+                        at.lat + rng.gen_range(-0.02..0.02),
+                        at.lng + rng.gen_range(-0.02..0.02),
+                    )),
+                    contact_name: "压测".into(),
+                    contact_phone: "13800000000".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        app.act_on_order(
+            &system,
+            submitted.order.id,
+            zhiyuan_service::OrderCommand::Verify,
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        ids.push(submitted.order.id.to_string());
+    }
+    println!(
+        "first aid on {} county menus; {} needs at {} stations in {:.1} s",
+        centers.len(),
+        ids.len(),
+        stations.len(),
+        started.elapsed().as_secs_f64()
+    );
+    write_lines(&args.out.join("candidate-orders.txt"), ids)?;
     Ok(())
 }
 
@@ -876,6 +987,7 @@ async fn main() -> anyhow::Result<()> {
         } => pairs(&url, &dir, concurrency, seconds).await,
         Command::Contention { url, dir, n } => contention(&url, &dir, n).await,
         Command::OrdersPrepare(args) => orders_prepare(args).await,
+        Command::MatchPrepare(args) => match_prepare(args).await,
         Command::CallsPrepare {
             database_url,
             out,

@@ -6,6 +6,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::document::DocumentKind;
+use zhiyuan_domain::matching::ServiceArea;
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
 use zhiyuan_domain::person::Gender;
 use zhiyuan_domain::region::{Region, RegionLevel};
@@ -179,9 +180,27 @@ pub struct VolunteerView {
     pub registered_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Where and when the volunteer may be proposed for orders; absent: not proposed.
+    pub service_area: Option<ServiceAreaView>,
     /// Hours recognised from partner platforms (on the profile read, not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recognised_hours: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceAreaView {
+    pub location: GeoPoint,
+    /// Slots such as `sat-morning`, in week order.
+    pub availability: Vec<String>,
+}
+
+impl From<ServiceArea> for ServiceAreaView {
+    fn from(a: ServiceArea) -> Self {
+        Self {
+            location: a.location,
+            availability: a.availability.slots(),
+        }
+    }
 }
 
 impl From<VolunteerRecord> for VolunteerView {
@@ -200,6 +219,7 @@ impl From<VolunteerRecord> for VolunteerView {
             phone: v.profile.phone,
             skills: v.profile.skills,
             service_categories: v.profile.service_categories,
+            service_area: v.profile.service.map(ServiceAreaView::from),
             guardian: v.guardian.map(|g| GuardianView {
                 name: g.name,
                 phone: g.phone,

@@ -223,6 +223,8 @@ impl Zhiyuan {
                     conditions: String::new(),
                     skills: Vec::new(),
                     typical_minutes: 90,
+                    // Secondary-school volunteers tutor children; visits at home are for adults.
+                    minors_allowed: code == "tutoring",
                     offered: true,
                 },
             )

@@ -16,6 +16,7 @@ mod error;
 mod housekeeping;
 mod import;
 mod ledger;
+mod matching;
 mod orders;
 mod orgs;
 mod overdue;
@@ -58,6 +59,7 @@ pub use ledger::{
     INTEGRATE_BATCH, LedgerOpening, LedgerProblem, LedgerReport, LedgerSettings, ProblemKind,
     load_or_create_signer,
 };
+pub use matching::{Candidate, CandidateKind, CandidateRequest, Candidates};
 pub use orders::{Completion, MenuItemInput, NeedInput, OrderCommand, OrderSettings, Submitted};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};

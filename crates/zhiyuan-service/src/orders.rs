@@ -62,6 +62,7 @@ pub struct MenuItemInput {
     pub conditions: String,
     pub skills: Vec<String>,
     pub typical_minutes: i64,
+    pub minors_allowed: bool,
     pub offered: bool,
 }
 
@@ -291,6 +292,7 @@ impl Zhiyuan {
             conditions,
             skills,
             typical_minutes: input.typical_minutes,
+            minors_allowed: input.minors_allowed,
             offered: input.offered,
         })?;
         let mut audit = ctx.audit("menu.put", "menu_item", "", Some(s.site.region));

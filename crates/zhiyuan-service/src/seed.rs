@@ -13,6 +13,7 @@ use time::{Date, Duration, OffsetDateTime};
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::document::{DocumentKind, IdDocument, resident_check_char};
 use zhiyuan_domain::ids::OrgId;
+use zhiyuan_domain::matching::{Availability, ServiceArea};
 use zhiyuan_domain::org::OrgKind;
 use zhiyuan_domain::person::Gender;
 use zhiyuan_domain::region::{GUANGDONG_CITIES, Region, RegionCode};
@@ -94,6 +95,8 @@ pub struct County {
     pub code: RegionCode,
     /// Villages, where volunteers reside.
     pub villages: Vec<RegionCode>,
+    /// Around which its volunteers' service areas lie.
+    pub centre: (f64, f64),
 }
 
 /// A team to create; `parent` and `site` index into the plan's teams and sites (the
@@ -233,6 +236,7 @@ pub fn plan(volunteers: u64, seed: u64) -> Plan {
             city_counties.push(County {
                 code: county,
                 villages: county_villages,
+                centre,
             });
         }
         let mut city_teams = Vec::new();
@@ -407,6 +411,12 @@ impl<'p> VolunteerGen<'p> {
                 phone: phone.clone(),
                 skills,
                 service_categories: categories,
+                // Nine in ten offer to be proposed for orders, free at about a quarter of
+                // the week's slots.
+                service: rng.gen_bool(0.9).then(|| ServiceArea {
+                    location: jitter(rng, county.centre, 0.3),
+                    availability: Availability::from_bits(rng.next_u32() & rng.next_u32()),
+                }),
             },
             guardian: is_minor.then(|| Guardian {
                 name: format!(

@@ -3,6 +3,7 @@
 use rand::RngCore;
 use zhiyuan_domain::access::{Access, VolunteerFacts};
 use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::matching::ServiceArea;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::Registration;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
@@ -24,6 +25,8 @@ pub struct VolunteerPatch {
     pub phone: Option<String>,
     pub skills: Option<Vec<String>>,
     pub service_categories: Option<Vec<ServiceCategory>>,
+    /// `Some(None)` withdraws the volunteer from being proposed for orders.
+    pub service: Option<Option<ServiceArea>>,
     /// Required when someone other than the volunteer makes the change.
     pub reason: Option<String>,
     /// The version the change is based on; a stale one is refused.
@@ -70,6 +73,7 @@ impl Zhiyuan {
                     phone: r.phone.clone(),
                     skills: r.skills.clone(),
                     service_categories: r.service_categories.clone(),
+                    service: None,
                 },
                 guardian: r.guardian.clone(),
                 privacy_consent_version: r.privacy_consent_version.clone(),
@@ -209,6 +213,9 @@ impl Zhiyuan {
         if let Some(cats) = patch.service_categories {
             p.service_categories = cats;
         }
+        if let Some(service) = patch.service {
+            p.service = service;
+        }
         let mut changes = Changes::default();
         changes.note("name", &before.name, &p.name);
         changes.note(
@@ -223,6 +230,8 @@ impl Zhiyuan {
             &before.service_categories,
             &p.service_categories,
         );
+        let area = |a: &Option<ServiceArea>| a.map(|a| (a.location, a.availability.slots()));
+        changes.note("service_area", &area(&before.service), &area(&p.service));
         if changes.is_empty() {
             return Ok(v);
         }

@@ -1,5 +1,7 @@
 //! Service menus and orders.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
@@ -10,8 +12,8 @@ use zhiyuan_domain::order::{Holder, OrderState, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
-    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStats,
-    OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+    AuditEntry, HolderFacts, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord,
+    OrderStats, OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
 };
 
 use crate::PgStore;
@@ -20,7 +22,7 @@ use crate::conv::{conv, get, json, pg_err, region, to_json, write_audit};
 macro_rules! menu_columns {
     () => {
         "id, site_id, code, category, name, description, conditions, skills,
-        typical_minutes, offered, updated_at, version"
+        typical_minutes, offered, updated_at, version, minors_allowed"
     };
 }
 
@@ -28,13 +30,14 @@ const MENU: &str = concat!("SELECT ", menu_columns!(), " FROM menu_items");
 
 const PUT_MENU_ITEM: &str = concat!(
     "INSERT INTO menu_items (site_id, code, category, name, description, conditions, skills,
-        typical_minutes, offered, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        typical_minutes, offered, updated_at, minors_allowed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (site_id, code) DO UPDATE SET category = excluded.category,
         name = excluded.name, description = excluded.description,
         conditions = excluded.conditions, skills = excluded.skills,
         typical_minutes = excluded.typical_minutes, offered = excluded.offered,
-        updated_at = excluded.updated_at, version = menu_items.version + 1
+        updated_at = excluded.updated_at, minors_allowed = excluded.minors_allowed,
+        version = menu_items.version + 1
      RETURNING ",
     menu_columns!()
 );
@@ -51,6 +54,7 @@ fn menu_row(row: &Row) -> Result<MenuItemRecord> {
             conditions: get(row, 6)?,
             skills: json(row, 7)?,
             typical_minutes: get(row, 8)?,
+            minors_allowed: get(row, 12)?,
             offered: get(row, 9)?,
         },
         updated_at: get(row, 10)?,
@@ -163,6 +167,7 @@ impl OrderStore for PgStore {
                     &m.typical_minutes,
                     &m.offered,
                     &audit.at,
+                    &m.minors_allowed,
                 ],
             )
             .await
@@ -395,6 +400,36 @@ impl OrderStore for PgStore {
                         mean_secs_to_complete: get(row, 7)?,
                     },
                 })
+            })
+            .collect()
+    }
+
+    async fn holder_facts(
+        &self,
+        kind: &'static str,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, HolderFacts>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT holder_id, COUNT(*) FILTER (WHERE status IN ('assigned', 'accepted')),
+                    COUNT(rating), AVG(rating)::FLOAT8
+                 FROM orders WHERE holder_kind = $1 AND holder_id = ANY($2)
+                 GROUP BY holder_id",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client.query(&stmt, &[&kind, &ids]).await.map_err(pg_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get(row, 0)?,
+                    HolderFacts {
+                        open_orders: get(row, 1)?,
+                        rated: get(row, 2)?,
+                        mean_rating: get(row, 3)?,
+                    },
+                ))
             })
             .collect()
     }

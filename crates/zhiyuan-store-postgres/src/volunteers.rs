@@ -8,12 +8,14 @@ use time::{Date, OffsetDateTime};
 use tokio_postgres::Row;
 use zhiyuan_domain::document::DocumentKind;
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
+use zhiyuan_domain::matching::{Availability, ServiceArea, category_bits, cell_of};
 use zhiyuan_domain::person::Gender;
 use zhiyuan_domain::registration::Guardian;
+use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    AuditEntry, NewVolunteer, Page, PageRequest, Result, StoreError, VolunteerProfile,
-    VolunteerQuery, VolunteerRecord, VolunteerStore,
+    AuditEntry, MatchQuery, MatchRow, NewVolunteer, Page, PageRequest, Result, StoreError,
+    VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore,
 };
 
 use crate::PgStore;
@@ -22,7 +24,7 @@ use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, w
 const COLUMNS: &str = "id, number, name, gender, birth_date, document_kind, document_country,
     document_masked, residence_region, phone, skills, service_categories, guardian_name,
     guardian_phone, guardian_consented_at, privacy_consent_version, privacy_consented_at,
-    version, created_at, updated_at";
+    version, created_at, updated_at, service_lat, service_lng, availability";
 
 fn from_row(row: &Row) -> Result<VolunteerRecord> {
     let guardian_name: Option<String> = get(row, 12)?;
@@ -42,6 +44,13 @@ fn from_row(row: &Row) -> Result<VolunteerRecord> {
             phone: get(row, 9)?,
             skills: json(row, 10)?,
             service_categories: json(row, 11)?,
+            service: match (get(row, 20)?, get(row, 21)?) {
+                (Some(lat), Some(lng)) => Some(ServiceArea {
+                    location: GeoPoint { lat, lng },
+                    availability: Availability::from_bits(get::<i32>(row, 22)? as u32),
+                }),
+                _ => None,
+            },
         },
         guardian: match (guardian_name, guardian_phone, guardian_at) {
             (Some(name), Some(phone), Some(consented_at)) => Some(Guardian {
@@ -95,6 +104,9 @@ struct Columns {
     guardian_at: Vec<Option<OffsetDateTime>>,
     consent: Vec<String>,
     at: Vec<OffsetDateTime>,
+    service_lat: Vec<Option<f64>>,
+    service_lng: Vec<Option<f64>>,
+    availability: Vec<i32>,
 }
 
 impl Columns {
@@ -121,6 +133,10 @@ impl Columns {
             .push(v.guardian.as_ref().map(|g| g.consented_at));
         self.consent.push(v.privacy_consent_version.clone());
         self.at.push(v.registered_at);
+        self.service_lat.push(p.service.map(|a| a.location.lat));
+        self.service_lng.push(p.service.map(|a| a.location.lng));
+        self.availability
+            .push(p.service.map_or(0, |a| a.availability.bits() as i32));
     }
 }
 
@@ -128,13 +144,13 @@ const INSERT_UNNEST: &str = "INSERT INTO volunteers (number, name, gender, birth
         document_kind, document_country, document_ciphertext, document_hmac, document_masked,
         residence_region, phone, skills, service_categories, guardian_name, guardian_phone,
         guardian_consented_at, privacy_consent_version, privacy_consented_at, created_at,
-        updated_at)
-    SELECT n, na, g, b, k, c, ct, h, m, r, p, s, sc, gn, gp, ga, cv, t, t, t
+        updated_at, service_lat, service_lng, availability)
+    SELECT n, na, g, b, k, c, ct, h, m, r, p, s, sc, gn, gp, ga, cv, t, t, t, la, lo, av
     FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::DATE[], $5::TEXT[], $6::TEXT[],
         $7::BYTEA[], $8::BYTEA[], $9::TEXT[], $10::BIGINT[], $11::TEXT[], $12::JSONB[],
         $13::JSONB[], $14::TEXT[], $15::TEXT[], $16::TIMESTAMPTZ[], $17::TEXT[],
-        $18::TIMESTAMPTZ[])
-        AS u(n, na, g, b, k, c, ct, h, m, r, p, s, sc, gn, gp, ga, cv, t)
+        $18::TIMESTAMPTZ[], $19::FLOAT8[], $20::FLOAT8[], $21::INT4[])
+        AS u(n, na, g, b, k, c, ct, h, m, r, p, s, sc, gn, gp, ga, cv, t, la, lo, av)
     RETURNING id, number";
 
 async fn insert_rows(c: &impl GenericClient, batch: &[&NewVolunteer]) -> Result<Vec<(i64, i64)>> {
@@ -165,11 +181,104 @@ async fn insert_rows(c: &impl GenericClient, batch: &[&NewVolunteer]) -> Result<
                 &cols.guardian_at,
                 &cols.consent,
                 &cols.at,
+                &cols.service_lat,
+                &cols.service_lng,
+                &cols.availability,
             ],
         )
         .await
         .map_err(pg_err)?;
-    rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
+    let ids: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+        .collect::<Result<_>>()?;
+    let by_number: HashMap<i64, i64> = ids.iter().map(|(id, n)| (*n, *id)).collect();
+    let entries: Vec<_> = batch
+        .iter()
+        .filter_map(|v| {
+            let id = by_number.get(&v.number.as_i64())?;
+            Some((*id, v.number, v.birth_date, &v.profile))
+        })
+        .collect();
+    write_match_cells(c, &entries, false).await?;
+    Ok(ids)
+}
+
+/// Indexes volunteers' service areas for matching: a row under '' and one per skill, in
+/// the grid cell of the area's point (see 0015_matching.sql). `replace` clears old rows.
+async fn write_match_cells(
+    c: &impl GenericClient,
+    entries: &[(i64, VolunteerNumber, Date, &VolunteerProfile)],
+    replace: bool,
+) -> Result<()> {
+    if replace {
+        let ids: Vec<i64> = entries.iter().map(|e| e.0).collect();
+        c.execute(
+            &c.prepare_cached("DELETE FROM match_cells WHERE volunteer_id = ANY($1)")
+                .await
+                .map_err(pg_err)?,
+            &[&ids],
+        )
+        .await
+        .map_err(pg_err)?;
+    }
+    #[derive(Default)]
+    struct Rows {
+        skill: Vec<String>,
+        cell: Vec<i64>,
+        id: Vec<i64>,
+        number: Vec<i64>,
+        name: Vec<String>,
+        birth: Vec<Date>,
+        lat: Vec<f64>,
+        lng: Vec<f64>,
+        categories: Vec<i64>,
+        availability: Vec<i32>,
+    }
+    let mut r = Rows::default();
+    for (id, number, birth, p) in entries {
+        let Some(area) = p.service else { continue };
+        for skill in std::iter::once("").chain(p.skills.iter().map(String::as_str)) {
+            r.skill.push(skill.to_owned());
+            r.cell.push(cell_of(area.location));
+            r.id.push(*id);
+            r.number.push(number.as_i64());
+            r.name.push(p.name.clone());
+            r.birth.push(*birth);
+            r.lat.push(area.location.lat);
+            r.lng.push(area.location.lng);
+            r.categories.push(category_bits(&p.service_categories));
+            r.availability.push(area.availability.bits() as i32);
+        }
+    }
+    if r.id.is_empty() {
+        return Ok(());
+    }
+    c.execute(
+        &c.prepare_cached(
+            "INSERT INTO match_cells (skill, cell, volunteer_id, number, name, birth_date, lat,
+                lng, categories, availability)
+             SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[],
+                $5::TEXT[], $6::DATE[], $7::FLOAT8[], $8::FLOAT8[], $9::BIGINT[], $10::INT4[])",
+        )
+        .await
+        .map_err(pg_err)?,
+        &[
+            &r.skill,
+            &r.cell,
+            &r.id,
+            &r.number,
+            &r.name,
+            &r.birth,
+            &r.lat,
+            &r.lng,
+            &r.categories,
+            &r.availability,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -287,6 +396,7 @@ impl VolunteerStore for PgStore {
                 &tx.prepare_cached(
                     "UPDATE volunteers SET name = $3, residence_region = $4, phone = $5,
                     skills = $6, service_categories = $7, updated_at = $8,
+                    service_lat = $9, service_lng = $10, availability = $11,
                     version = version + 1
                  WHERE id = $1 AND version = $2",
                 )
@@ -301,11 +411,15 @@ impl VolunteerStore for PgStore {
                     &to_json(&p.skills),
                     &to_json(&p.service_categories),
                     &audit.at,
+                    &p.service.map(|a| a.location.lat),
+                    &p.service.map(|a| a.location.lng),
+                    &p.service.map_or(0, |a| a.availability.bits() as i32),
                 ],
             )
             .await
             .map_err(pg_err)?;
         expect_one(changed)?;
+        write_match_cells(&tx, &[(v.id.0, v.number, v.birth_date, p)], true).await?;
         tx.execute(
             &tx.prepare_cached("UPDATE accounts SET display_name = $2 WHERE volunteer_id = $1")
                 .await
@@ -399,6 +513,56 @@ impl VolunteerStore for PgStore {
                     conv(r, 0, VolunteerNumber::from_i64)?,
                     VolunteerId(get(r, 1)?),
                 ))
+            })
+            .collect()
+    }
+
+    async fn match_volunteers(&self, q: &MatchQuery) -> Result<Vec<MatchRow>> {
+        let skills: Vec<&str> = if q.skills.is_empty() {
+            vec![""]
+        } else {
+            q.skills.iter().map(String::as_str).collect()
+        };
+        let client = self.client().await?;
+        // One row per skill: a volunteer with every skill asked for has that many rows.
+        let stmt = client
+            .prepare_cached(
+                "SELECT volunteer_id, number, name, birth_date, lat, lng, categories, availability
+                 FROM match_cells
+                 WHERE skill = ANY($1) AND cell = ANY($2)
+                   AND ($3::DATE IS NULL OR birth_date <= $3)
+                 GROUP BY volunteer_id, number, name, birth_date, lat, lng, categories,
+                    availability
+                 HAVING count(*) = $4",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &skills,
+                    &q.cells,
+                    &q.born_on_or_before,
+                    &(skills.len() as i64),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(MatchRow {
+                    volunteer: VolunteerId(get(row, 0)?),
+                    number: conv(row, 1, VolunteerNumber::from_i64)?,
+                    name: get(row, 2)?,
+                    birth_date: get(row, 3)?,
+                    location: GeoPoint {
+                        lat: get(row, 4)?,
+                        lng: get(row, 5)?,
+                    },
+                    categories: get(row, 6)?,
+                    availability: Availability::from_bits(get::<i32>(row, 7)? as u32),
+                })
             })
             .collect()
     }

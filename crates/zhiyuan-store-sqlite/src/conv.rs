@@ -147,3 +147,11 @@ pub fn expect_one(changed: usize) -> Result<(), StoreError> {
         Err(StoreError::Conflict { field: "version" })
     }
 }
+
+/// `?from, ?from+1, ...`: `n` numbered parameters for an `IN (...)` list.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

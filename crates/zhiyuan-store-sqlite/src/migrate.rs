@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0014_talent",
         include_str!("../migrations/0014_talent.sql"),
     ),
+    (
+        15,
+        "0015_matching",
+        include_str!("../migrations/0015_matching.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -9,17 +9,18 @@ use zhiyuan_domain::order::{Holder, OrderState, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
-    AuditEntry, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStats,
-    OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+    AuditEntry, HolderFacts, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord,
+    OrderStats, OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
 };
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, expect_one, json, micros, opt_time, region, store_err, time, to_json, write_audit,
+    col, expect_one, json, micros, opt_time, placeholders, region, store_err, time, to_json,
+    write_audit,
 };
 
 const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
-    typical_minutes, offered, updated_at, version FROM menu_items";
+    typical_minutes, offered, updated_at, version, minors_allowed FROM menu_items";
 
 fn menu_row(row: &Row<'_>) -> rusqlite::Result<MenuItemRecord> {
     Ok(MenuItemRecord {
@@ -33,6 +34,7 @@ fn menu_row(row: &Row<'_>) -> rusqlite::Result<MenuItemRecord> {
             conditions: row.get(6)?,
             skills: json(row, 7)?,
             typical_minutes: row.get(8)?,
+            minors_allowed: row.get(12)?,
             offered: row.get(9)?,
         },
         updated_at: time(row, 10)?,
@@ -94,13 +96,6 @@ fn order(c: &Connection, id: i64) -> Result<OrderRecord> {
         .ok_or(StoreError::NotFound)
 }
 
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[async_trait]
 impl OrderStore for SqliteStore {
     async fn put_menu_item(&self, item: &MenuItem, audit: &AuditEntry) -> Result<MenuItemRecord> {
@@ -108,13 +103,14 @@ impl OrderStore for SqliteStore {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO menu_items (site_id, code, category, name, description, conditions,
-                    skills, typical_minutes, offered, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                    skills, typical_minutes, offered, updated_at, minors_allowed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (site_id, code) DO UPDATE SET category = excluded.category,
                     name = excluded.name, description = excluded.description,
                     conditions = excluded.conditions, skills = excluded.skills,
                     typical_minutes = excluded.typical_minutes, offered = excluded.offered,
-                    updated_at = excluded.updated_at, version = version + 1",
+                    updated_at = excluded.updated_at, minors_allowed = excluded.minors_allowed,
+                    version = version + 1",
                 params![
                     m.site.0,
                     m.code,
@@ -125,7 +121,8 @@ impl OrderStore for SqliteStore {
                     to_json(&m.skills),
                     m.typical_minutes,
                     m.offered,
-                    micros(audit.at)
+                    micros(audit.at),
+                    m.minors_allowed,
                 ],
             )
             .map_err(store_err)?;
@@ -144,7 +141,7 @@ impl OrderStore for SqliteStore {
         self.read(move |c| {
             c.prepare(&format!(
                 "{MENU} WHERE site_id IN ({})",
-                placeholders(ids.len())
+                placeholders(1, ids.len())
             ))?
             .query_map(rusqlite::params_from_iter(&ids), menu_row)?
             .collect()
@@ -167,7 +164,7 @@ impl OrderStore for SqliteStore {
             c.prepare(&format!(
                 "SELECT {} FROM sites WHERE region_code IN ({}) ORDER BY id",
                 crate::sites::COLUMNS,
-                placeholders(codes.len())
+                placeholders(1, codes.len())
             ))?
             .query_map(rusqlite::params_from_iter(&codes), crate::sites::from_row)?
             .collect()
@@ -349,6 +346,38 @@ impl OrderStore for SqliteStore {
                         mean_secs_to_complete: row.get(7)?,
                     },
                 })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn holder_facts(
+        &self,
+        kind: &'static str,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, HolderFacts>> {
+        let ids = ids.to_vec();
+        self.read(move |c| {
+            let mut values: Vec<rusqlite::types::Value> =
+                vec![rusqlite::types::Value::Text(kind.to_owned())];
+            values.extend(ids.iter().map(|id| rusqlite::types::Value::Integer(*id)));
+            c.prepare_cached(&format!(
+                "SELECT holder_id, SUM(status IN ('assigned', 'accepted')), COUNT(rating),
+                    AVG(rating)
+                 FROM orders WHERE holder_kind = ?1 AND holder_id IN ({})
+                 GROUP BY holder_id",
+                placeholders(2, ids.len())
+            ))?
+            .query_map(rusqlite::params_from_iter(values), |row| {
+                Ok((
+                    row.get(0)?,
+                    HolderFacts {
+                        open_orders: row.get(1)?,
+                        rated: row.get(2)?,
+                        mean_rating: row.get(3)?,
+                    },
+                ))
             })?
             .collect()
         })

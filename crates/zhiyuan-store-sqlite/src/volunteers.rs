@@ -4,27 +4,29 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use zhiyuan_domain::document::DocumentKind;
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
+use zhiyuan_domain::matching::{Availability, ServiceArea, category_bits, cell_of};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus};
 use zhiyuan_domain::person::Gender;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::Guardian;
+use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    AuditEntry, NewMembership, NewVolunteer, Page, PageRequest, Result, StoreError,
-    VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore,
+    AuditEntry, MatchQuery, MatchRow, NewMembership, NewVolunteer, Page, PageRequest, Result,
+    StoreError, VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore,
 };
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, date, date_text, expect_one, json, micros, opt_time, region, store_err, time, to_json,
-    write_audit,
+    col, date, date_text, expect_one, json, micros, opt_time, placeholders, region, store_err,
+    time, to_json, write_audit,
 };
 use crate::orgs::insert_membership_row;
 
 const COLUMNS: &str = "id, number, name, gender, birth_date, document_kind, document_country,
     document_masked, residence_region, phone, skills, service_categories, guardian_name,
     guardian_phone, guardian_consented_at, privacy_consent_version, privacy_consented_at,
-    version, created_at, updated_at";
+    version, created_at, updated_at, service_lat, service_lng, availability";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<VolunteerRecord> {
     let guardian_name: Option<String> = row.get(12)?;
@@ -44,6 +46,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<VolunteerRecord> {
             phone: row.get(9)?,
             skills: json(row, 10)?,
             service_categories: json(row, 11)?,
+            service: match (row.get(20)?, row.get(21)?) {
+                (Some(lat), Some(lng)) => Some(ServiceArea {
+                    location: GeoPoint { lat, lng },
+                    availability: Availability::from_bits(row.get(22)?),
+                }),
+                _ => None,
+            },
         },
         guardian: match (guardian_name, guardian_phone, guardian_at) {
             (Some(name), Some(phone), Some(consented_at)) => Some(Guardian {
@@ -81,9 +90,9 @@ fn insert_row(tx: &Transaction<'_>, v: &NewVolunteer) -> Result<i64> {
             document_country, document_ciphertext, document_hmac, document_masked,
             residence_region, phone, skills, service_categories, guardian_name, guardian_phone,
             guardian_consented_at, privacy_consent_version, privacy_consented_at, created_at,
-            updated_at)
+            updated_at, service_lat, service_lng, availability)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?18, ?18)",
+            ?18, ?18, ?18, ?19, ?20, ?21)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -105,10 +114,63 @@ fn insert_row(tx: &Transaction<'_>, v: &NewVolunteer) -> Result<i64> {
             g.map(|g| micros(g.consented_at)),
             v.privacy_consent_version,
             micros(v.registered_at),
+            p.service.map(|a| a.location.lat),
+            p.service.map(|a| a.location.lng),
+            p.service.map_or(0, |a| a.availability.bits()),
         ])
     })
     .map_err(store_err)?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    write_match_cells(tx, id, v.number, v.birth_date, p, false)?;
+    Ok(id)
+}
+
+/// Indexes a volunteer's service area for matching: a row under '' and one per skill, in
+/// the grid cell of the area's point (see 0015_matching.sql). `replace` clears old rows.
+fn write_match_cells(
+    tx: &Transaction<'_>,
+    id: i64,
+    number: VolunteerNumber,
+    birth_date: time::Date,
+    p: &VolunteerProfile,
+    replace: bool,
+) -> Result<()> {
+    if replace {
+        tx.prepare_cached("DELETE FROM match_cells WHERE volunteer_id = ?1")
+            .and_then(|mut stmt| stmt.execute([id]))
+            .map_err(store_err)?;
+    }
+    let Some(area) = p.service else {
+        return Ok(());
+    };
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO match_cells (skill, cell, volunteer_id, number, name, birth_date, lat,
+                lng, categories, availability)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(store_err)?;
+    let (cell, birth, categories) = (
+        cell_of(area.location),
+        date_text(birth_date),
+        category_bits(&p.service_categories),
+    );
+    for skill in std::iter::once("").chain(p.skills.iter().map(String::as_str)) {
+        stmt.execute(params![
+            skill,
+            cell,
+            id,
+            number.as_i64(),
+            p.name,
+            birth,
+            area.location.lat,
+            area.location.lng,
+            categories,
+            area.availability.bits(),
+        ])
+        .map_err(store_err)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -201,6 +263,7 @@ impl VolunteerStore for SqliteStore {
                 .execute(
                     "UPDATE volunteers SET name = ?3, residence_region = ?4, phone = ?5,
                         skills = ?6, service_categories = ?7, updated_at = ?8,
+                        service_lat = ?9, service_lng = ?10, availability = ?11,
                         version = version + 1
                      WHERE id = ?1 AND version = ?2",
                     params![
@@ -211,11 +274,15 @@ impl VolunteerStore for SqliteStore {
                         p.phone,
                         to_json(&p.skills),
                         to_json(&p.service_categories),
-                        micros(audit.at)
+                        micros(audit.at),
+                        p.service.map(|a| a.location.lat),
+                        p.service.map(|a| a.location.lng),
+                        p.service.map_or(0, |a| a.availability.bits()),
                     ],
                 )
                 .map_err(store_err)?;
             expect_one(changed)?;
+            write_match_cells(tx, v.id.0, v.number, v.birth_date, p, true)?;
             tx.execute(
                 "UPDATE accounts SET display_name = ?2 WHERE volunteer_id = ?1",
                 params![v.id.0, p.name],
@@ -284,6 +351,56 @@ impl VolunteerStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn match_volunteers(&self, q: &MatchQuery) -> Result<Vec<MatchRow>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let skills: Vec<&str> = if q.skills.is_empty() {
+                vec![""]
+            } else {
+                q.skills.iter().map(String::as_str).collect()
+            };
+            let mut sql = format!(
+                "SELECT volunteer_id, number, name, birth_date, lat, lng, categories, availability
+                 FROM match_cells WHERE skill IN ({}) AND cell IN ({})",
+                placeholders(1, skills.len()),
+                placeholders(skills.len() + 1, q.cells.len())
+            );
+            let mut values: Vec<rusqlite::types::Value> = skills
+                .iter()
+                .map(|s| rusqlite::types::Value::Text((*s).to_owned()))
+                .chain(q.cells.iter().map(|c| rusqlite::types::Value::Integer(*c)))
+                .collect();
+            if let Some(day) = q.born_on_or_before {
+                values.push(rusqlite::types::Value::Text(date_text(day)));
+                sql.push_str(&format!(" AND birth_date <= ?{}", values.len()));
+            }
+            if skills.len() > 1 {
+                // Every skill: one row per skill, so a volunteer with all has them all.
+                sql.push_str(&format!(
+                    " GROUP BY volunteer_id HAVING count(*) = {}",
+                    skills.len()
+                ));
+            }
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), |row| {
+                Ok(MatchRow {
+                    volunteer: VolunteerId(row.get(0)?),
+                    number: col(row, 1, VolunteerNumber::from_i64)?,
+                    name: row.get(2)?,
+                    birth_date: date(row, 3)?,
+                    location: GeoPoint {
+                        lat: row.get(4)?,
+                        lng: row.get(5)?,
+                    },
+                    categories: row.get(6)?,
+                    availability: Availability::from_bits(row.get(7)?),
+                })
+            })?;
+            rows.collect()
         })
         .await
     }

@@ -1380,3 +1380,132 @@ async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
         .unwrap();
     assert_eq!(by_holder.items, vec![stored]);
 }
+
+#[tokio::test]
+async fn volunteers_are_found_by_grid_cell_and_every_skill_and_follow_their_profile() {
+    use zhiyuan_domain::matching::{Availability, ServiceArea, cells_within};
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let need = GeoPoint::parse(23.13, 113.33).unwrap();
+    let area = |lat: f64, lng: f64| {
+        Some(ServiceArea {
+            location: GeoPoint { lat, lng },
+            availability: Availability::parse(&["sat-morning".into()]).unwrap(),
+        })
+    };
+    // 1: near, first aid + nursing; 2: near, first aid only, a minor; 3: far; 4: no area;
+    // 5 and 6 arrive by bulk load, near, first aid.
+    let mut rows = Vec::new();
+    for (n, service, skills, birth) in [
+        (1, area(23.14, 113.34), vec!["急救", "护理"], "1990-01-01"),
+        (2, area(23.12, 113.32), vec!["急救"], "2010-06-01"),
+        (3, area(23.60, 113.90), vec!["急救"], "1990-01-01"),
+        (4, None, vec!["急救"], "1990-01-01"),
+    ] {
+        let mut v = volunteer(n, "440106");
+        v.profile.service = service;
+        v.profile.skills = skills.into_iter().map(String::from).collect();
+        v.birth_date = zhiyuan_domain::registration::parse_date(birth).unwrap();
+        rows.push(
+            store
+                .insert_volunteer(&v, &audit("volunteer.register", "440106"))
+                .await
+                .unwrap(),
+        );
+    }
+    let bulk: Vec<_> = [5, 6]
+        .into_iter()
+        .map(|n| {
+            let mut v = volunteer(n, "440106");
+            v.profile.service = area(23.135, 113.335);
+            (v, None)
+        })
+        .collect();
+    store
+        .insert_volunteers_bulk(&bulk, &audit("volunteer.seed", "440106"))
+        .await
+        .unwrap();
+    let cells = cells_within(need, 10_000.0);
+    let found = |skills: &[&str], adults_born_by: Option<&str>| {
+        let q = MatchQuery {
+            cells: cells.clone(),
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            born_on_or_before: adults_born_by
+                .map(|d| zhiyuan_domain::registration::parse_date(d).unwrap()),
+        };
+        let store = store.clone();
+        async move {
+            let mut numbers: Vec<u64> = store
+                .match_volunteers(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (1..=6)
+                        .find(|n| volunteer(*n, "440106").number == m.number)
+                        .unwrap()
+                })
+                .collect();
+            numbers.sort();
+            numbers
+        }
+    };
+    assert_eq!(found(&[], None).await, [1, 2, 5, 6], "anyone near, by cell");
+    assert_eq!(found(&["急救"], None).await, [1, 2, 5, 6]);
+    assert_eq!(found(&["急救", "护理"], None).await, [1], "every skill");
+    assert_eq!(found(&["护理", "手语"], None).await, Vec::<u64>::new());
+    assert_eq!(
+        found(&["急救"], Some("2008-12-02")).await,
+        [1, 5, 6],
+        "no minors"
+    );
+    let one = store
+        .match_volunteers(&MatchQuery {
+            cells: cells.clone(),
+            skills: vec!["护理".into()],
+            born_on_or_before: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].volunteer, rows[0].id);
+    assert_eq!(one[0].name, "志愿者1");
+    assert_eq!(
+        one[0].location,
+        GeoPoint {
+            lat: 23.14,
+            lng: 113.34
+        }
+    );
+    assert_eq!(one[0].availability.slots(), ["sat-morning"]);
+    assert_eq!(
+        one[0].categories,
+        zhiyuan_domain::matching::category_bits(&rows[0].profile.service_categories)
+    );
+
+    // A profile change re-indexes: 1 drops nursing and moves far away, 3 moves near,
+    // 2 withdraws; read back, the area is what was written.
+    let mut moved = rows[0].clone();
+    moved.profile.skills = vec!["急救".into()];
+    moved.profile.service = area(23.60, 113.90);
+    store
+        .update_volunteer(&moved, &audit("volunteer.update", "440106"))
+        .await
+        .unwrap();
+    let mut near = rows[2].clone();
+    near.profile.service = area(23.13, 113.33);
+    let near = store
+        .update_volunteer(&near, &audit("volunteer.update", "440106"))
+        .await
+        .unwrap();
+    assert_eq!(near.profile.service, area(23.13, 113.33));
+    let mut withdrawn = rows[1].clone();
+    withdrawn.profile.service = None;
+    let withdrawn = store
+        .update_volunteer(&withdrawn, &audit("volunteer.update", "440106"))
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.profile.service, None);
+    assert_eq!(found(&["急救"], None).await, [3, 5, 6]);
+    assert_eq!(found(&["护理"], None).await, Vec::<u64>::new());
+}

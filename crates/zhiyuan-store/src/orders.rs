@@ -23,6 +23,8 @@ pub struct MenuItem {
     pub conditions: String,
     pub skills: Vec<String>,
     pub typical_minutes: i64,
+    /// Whether minors may be proposed to carry it out (never unless said).
+    pub minors_allowed: bool,
     /// `false` hides the inherited item of this code at this site and below.
     pub offered: bool,
 }
@@ -93,6 +95,15 @@ pub struct OrderQuery {
     pub status: Option<OrderStatus>,
     /// Orders whose place is in this region subtree.
     pub within: Option<RegionCode>,
+}
+
+/// What a team's or volunteer's orders say about them, for ranking candidates.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HolderFacts {
+    /// Assigned to or accepted by them, not yet completed.
+    pub open_orders: i64,
+    pub rated: i64,
+    pub mean_rating: Option<f64>,
 }
 
 /// How a site's orders went.

@@ -6,6 +6,7 @@ use zhiyuan_domain::access::{GrantedRole, OrgFacts, SiteFacts};
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::document::DocumentKind;
 use zhiyuan_domain::ids::{AccountId, MembershipId, OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::matching::{Availability, ServiceArea};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
 use zhiyuan_domain::person::Gender;
 use zhiyuan_domain::region::{RegionCode, RegionLevel};
@@ -152,16 +153,18 @@ impl std::fmt::Debug for SealedDocument {
 }
 
 /// The editable part of a volunteer's profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VolunteerProfile {
     pub name: String,
     pub residence_region: RegionCode,
     pub phone: String,
     pub skills: Vec<String>,
     pub service_categories: Vec<ServiceCategory>,
+    /// Where and when the volunteer may be proposed for orders; `None` opts out.
+    pub service: Option<ServiceArea>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewVolunteer {
     pub number: VolunteerNumber,
     pub gender: Gender,
@@ -175,7 +178,7 @@ pub struct NewVolunteer {
     pub password_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VolunteerRecord {
     pub id: VolunteerId,
     pub number: VolunteerNumber,
@@ -191,6 +194,28 @@ pub struct VolunteerRecord {
     pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// Volunteers who may be proposed for a need: service area in one of `cells`, every one
+/// of `skills`, and (unless minors may serve) born on or before the given day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchQuery {
+    pub cells: Vec<i64>,
+    pub skills: Vec<String>,
+    pub born_on_or_before: Option<Date>,
+}
+
+/// A volunteer found by a [`MatchQuery`], with what ranking needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchRow {
+    pub volunteer: VolunteerId,
+    pub number: VolunteerNumber,
+    pub name: String,
+    pub birth_date: Date,
+    pub location: GeoPoint,
+    /// `zhiyuan_domain::matching::category_bits` of the volunteer's categories.
+    pub categories: i64,
+    pub availability: Availability,
 }
 
 /// Filters for volunteers, ordered by (residence region, id).

@@ -112,6 +112,8 @@ pub trait VolunteerStore {
         &self,
         numbers: &[VolunteerNumber],
     ) -> Result<std::collections::HashMap<VolunteerNumber, VolunteerId>>;
+    /// Volunteers who set a service area, from the grid cells and skills asked for.
+    async fn match_volunteers(&self, q: &MatchQuery) -> Result<Vec<MatchRow>>;
     /// The stored ciphertext of a volunteer's document (for re-encryption and exports).
     async fn document_ciphertext(&self, id: VolunteerId) -> Result<Option<Vec<u8>>>;
 }
@@ -490,6 +492,13 @@ pub trait OrderStore {
     async fn due_orders(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<OrderRecord>>;
     /// Per receiving site, for the orders whose place is in `within`.
     async fn order_stats(&self, within: RegionCode) -> Result<Vec<SiteOrderStats>>;
+    /// Load and ratings of the given holders (`Holder::kind` of a team or a volunteer);
+    /// holders with no orders are absent.
+    async fn holder_facts(
+        &self,
+        kind: &'static str,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, HolderFacts>>;
 }
 
 /// The talent pool: professional qualifications and their verification.

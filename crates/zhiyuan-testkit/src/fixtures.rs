@@ -86,6 +86,7 @@ pub fn volunteer_row(n: u64, region: &str) -> NewVolunteer {
             phone: "13800138000".into(),
             skills: vec!["急救".into()],
             service_categories: vec![zhiyuan_domain::category::ServiceCategory::Health],
+            service: None,
         },
         guardian: None,
         privacy_consent_version: "2026-01".into(),

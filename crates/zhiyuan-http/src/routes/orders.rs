@@ -9,11 +9,14 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::ids::{OrgId, SiteId};
+use zhiyuan_domain::matching::Score;
 use zhiyuan_domain::order::{Holder, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_service::{Completion, MenuItemInput, NeedInput, OrderCommand};
+use zhiyuan_service::{
+    CandidateKind, CandidateRequest, Completion, MenuItemInput, NeedInput, OrderCommand,
+};
 use zhiyuan_store::{MenuItemRecord, OrderQuery, OrderRecord, OrderStats, SiteRecord};
 
 use crate::AppState;
@@ -30,6 +33,7 @@ pub struct MenuItemView {
     pub conditions: String,
     pub skills: Vec<String>,
     pub typical_minutes: i64,
+    pub minors_allowed: bool,
     pub offered: bool,
     /// The site whose item this is (the site itself, or one above it).
     pub defined_by: i64,
@@ -46,6 +50,7 @@ impl From<MenuItemRecord> for MenuItemView {
             conditions: i.conditions,
             skills: i.skills,
             typical_minutes: i.typical_minutes,
+            minors_allowed: i.minors_allowed,
             offered: i.offered,
             defined_by: i.site.0,
         }
@@ -125,6 +130,9 @@ pub struct PutMenuItem {
     #[serde(default)]
     pub skills: Vec<String>,
     pub typical_minutes: i64,
+    /// Whether volunteers under 18 may be proposed for it (default: no).
+    #[serde(default)]
+    pub minors_allowed: bool,
     /// `false` stops offering the item of this code here and below (also an inherited one).
     #[serde(default = "yes")]
     pub offered: bool,
@@ -150,6 +158,7 @@ pub async fn put_menu_item(
         conditions: b.conditions,
         skills: b.skills,
         typical_minutes: b.typical_minutes,
+        minors_allowed: b.minors_allowed,
         offered: b.offered,
     };
     let item = state
@@ -466,6 +475,113 @@ pub async fn get_order(
     Ok(Json(order_view(
         state.app.get_order(&caller.ctx, id).await?,
     )))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CandidatesQuery {
+    /// Search radius around the need in metres (100 to 30,000; default 10,000).
+    pub radius_m: Option<f64>,
+    /// Skills asked for on top of those the service requires, comma-separated.
+    pub skills: Option<String>,
+    /// How many of each kind (1 to 100; default 20).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VolunteerCandidateView {
+    pub number: String,
+    pub name: String,
+    pub distance_m: f64,
+    pub score: Score,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamCandidateView {
+    pub id: i64,
+    pub name: String,
+    pub region: String,
+    pub score: Score,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidatesView {
+    pub order: i64,
+    /// The need's place (or its receiving site's when it gave none).
+    pub place: GeoPoint,
+    pub radius_m: f64,
+    /// Every one of these is required of a volunteer.
+    pub skills: Vec<String>,
+    /// Whether volunteers under 18 were considered (the service allows them).
+    pub minors_allowed: bool,
+    /// Best first, each score with its terms.
+    pub volunteers: Vec<VolunteerCandidateView>,
+    pub teams: Vec<TeamCandidateView>,
+}
+
+/// Ranked candidates for dispatching an order: volunteers whose service area lies within
+/// the radius and who have every required skill (adults only unless the service allows
+/// minors), and the teams of the need's county; every score is explained term by term.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/candidates", tag = "orders",
+    security(("bearer" = [])), params(("id" = i64, Path), CandidatesQuery),
+    responses((status = 200, body = CandidatesView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn candidates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<CandidatesQuery>,
+) -> ApiResult<Json<CandidatesView>> {
+    let mut req = CandidateRequest::default();
+    if let Some(r) = q.radius_m {
+        req.radius_m = r;
+    }
+    if let Some(l) = q.limit {
+        req.limit = l;
+    }
+    if let Some(skills) = q.skills {
+        let list: Vec<String> = skills
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        req.skills = zhiyuan_domain::category::parse_skills(&list)
+            .map_err(|e| ApiError::invalid("skills", e.reason))?;
+    }
+    let c = state.app.order_candidates(&caller.ctx, id, req).await?;
+    let (mut volunteers, mut teams) = (Vec::new(), Vec::new());
+    for candidate in c.volunteers.into_iter().chain(c.teams) {
+        match candidate.who {
+            CandidateKind::Volunteer {
+                number,
+                name,
+                distance_m,
+                ..
+            } => volunteers.push(VolunteerCandidateView {
+                number: number.to_string(),
+                name,
+                distance_m,
+                score: candidate.score,
+            }),
+            CandidateKind::Team { id, name, region } => teams.push(TeamCandidateView {
+                id: id.0,
+                name,
+                region: region.to_string(),
+                score: candidate.score,
+            }),
+        }
+    }
+    Ok(Json(CandidatesView {
+        order: c.order,
+        place: c.place,
+        radius_m: c.radius_m,
+        skills: c.skills,
+        minors_allowed: c.minors_allowed,
+        volunteers,
+        teams,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

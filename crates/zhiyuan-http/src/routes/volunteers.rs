@@ -7,9 +7,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::Invalid;
 use zhiyuan_domain::category::{parse_categories, parse_skills};
+use zhiyuan_domain::matching::{Availability, ServiceArea};
 use zhiyuan_domain::person::{parse_person_name, parse_phone};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::{GuardianDraft, Registration, RegistrationDraft};
+use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_service::VolunteerPatch;
 
@@ -141,10 +143,34 @@ pub struct UpdateVolunteer {
     pub phone: Option<String>,
     pub skills: Option<Vec<String>>,
     pub service_categories: Option<Vec<String>>,
+    /// Where and when the volunteer may be proposed for orders (opt-in); `null` withdraws.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<ServiceAreaInput>, nullable)]
+    pub service_area: Option<Option<ServiceAreaInput>>,
     /// Required when someone other than the volunteer makes the change.
     pub reason: Option<String>,
     /// The version the change is based on; a stale one is refused with 409.
     pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAreaInput {
+    /// The point to measure distance from (near home or work, as the volunteer likes).
+    pub location: GeoPoint,
+    /// When usually free: `mon`..`sun`, `weekday`, `weekend` or `daily`, then `-morning`
+    /// (06–12), `-afternoon` (12–18) or `-evening` (18–22), China time.
+    #[serde(default)]
+    pub availability: Vec<String>,
+}
+
+/// A field given as `null` is `Some(None)`; absent, `None` (with `#[serde(default)]`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Changes a profile; every change is audited with who, when and why.
@@ -184,6 +210,22 @@ pub async fn update_volunteer(
             .service_categories
             .map(|c| errors.check(parse_categories(&c).map_err(at("service_categories"))))
             .unwrap_or_default(),
+        service: b.service_area.map(|area| {
+            area.and_then(|a| {
+                let location = errors.check(
+                    GeoPoint::parse(a.location.lat, a.location.lng)
+                        .map_err(|e| e.under("location").under("service_area")),
+                );
+                let availability = errors.check(
+                    Availability::parse(&a.availability)
+                        .map_err(|e| e.under("availability").under("service_area")),
+                );
+                Some(ServiceArea {
+                    location: location?,
+                    availability: availability?,
+                })
+            })
+        }),
         reason: b.reason,
         version: b.version,
     };

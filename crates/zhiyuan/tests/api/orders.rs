@@ -85,13 +85,18 @@ impl Network {
 
     /// A need for an elderly visit in the village; returns (order id, tracking, secret).
     async fn need(&self) -> (i64, String, String) {
-        let r = self
-            .submit(
-                json!({"service_code": "elderly-visit", "description": "母亲独居，希望每周探访",
-                           "region": VILLAGE, "address": "华工社区3栋", "contact_name": "李女士",
-                           "contact_phone": "13700137000"}),
-            )
-            .await;
+        self.need_with(json!({})).await
+    }
+
+    /// A need in the village, `fields` replacing or adding to the elderly visit's.
+    async fn need_with(&self, fields: Value) -> (i64, String, String) {
+        let mut body = json!({"service_code": "elderly-visit", "description": "母亲独居，希望每周探访",
+                              "region": VILLAGE, "address": "华工社区3栋", "contact_name": "李女士",
+                              "contact_phone": "13700137000"});
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = self.submit(body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         let tracking = r.body["tracking"].as_str().unwrap().to_owned();
         let secret = r.body["secret"].as_str().unwrap().to_owned();
@@ -734,4 +739,294 @@ async fn an_open311_client_files_and_follows_a_request() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+/// A volunteer of the village with `skills`, born on `born`, whose service area (if any)
+/// is set by themselves; returns (number, token).
+async fn candidate(
+    n: &Network,
+    seq: u16,
+    born: &str,
+    skills: Value,
+    area: Value,
+) -> (String, String) {
+    let mut b = VolunteerBuilder::new(VILLAGE, seq)
+        .born(born, seq)
+        .with("skills", skills)
+        .with("service_categories", json!(["elderly"]));
+    if born > "2008-12-31" {
+        b = b.with(
+            "guardian",
+            json!({"name": "家长", "phone": "13900139000", "consented_at": "2026-11-01T09:00:00+08:00"}),
+        );
+    }
+    let (number, token) = n.app.volunteer(b).await;
+    if !area.is_null() {
+        let r = n
+            .app
+            .patch(
+                &format!("/api/v1/volunteers/{number}"),
+                Some(&token),
+                json!({ "service_area": area }),
+            )
+            .await;
+        ok(&r);
+    }
+    (number, token)
+}
+
+fn numbers(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect()
+}
+
+fn term<'a>(candidate: &'a Value, name: &str) -> &'a Value {
+    candidate["score"]["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["term"] == name)
+        .unwrap_or_else(|| panic!("no {name} term in {candidate}"))
+}
+
+#[tokio::test]
+async fn dispatchers_get_near_skilled_adult_candidates_ranked_with_every_term_explained() {
+    let n = network().await;
+    // The station is at 23.1, 113.3. Saturday 5 December 2026, 09:00 in China.
+    let area = |lat: f64, lng: f64, slots: Value| json!({"location": {"lat": lat, "lng": lng}, "availability": slots});
+    let (near, near_token) = candidate(
+        &n,
+        21,
+        "1990-01-01",
+        json!(["沟通"]),
+        area(23.101, 113.301, json!(["daily-morning"])),
+    )
+    .await;
+    let (km1, _) = candidate(
+        &n,
+        22,
+        "1985-01-01",
+        json!(["沟通", "急救"]),
+        area(23.108, 113.305, json!(["weekend-morning"])),
+    )
+    .await;
+    let (busy_evenings, _) = candidate(
+        &n,
+        23,
+        "1980-01-01",
+        json!(["沟通"]),
+        area(23.11, 113.31, json!(["weekday-evening"])),
+    )
+    .await;
+    let (minor, _) = candidate(
+        &n,
+        24,
+        "2010-03-01",
+        json!(["沟通"]),
+        area(23.1, 113.3, json!([])),
+    )
+    .await;
+    let (unskilled, _) = candidate(
+        &n,
+        25,
+        "1990-01-01",
+        json!(["急救"]),
+        area(23.1, 113.3, json!([])),
+    )
+    .await;
+    let (far, _) = candidate(
+        &n,
+        26,
+        "1990-01-01",
+        json!(["沟通"]),
+        area(23.25, 113.45, json!([])),
+    )
+    .await;
+    let (no_area, _) = candidate(&n, 27, "1990-01-01", json!(["沟通"]), Value::Null).await;
+
+    let (id, tracking, secret) = n
+        .need_with(json!({"wanted_at": "2026-12-05T09:00:00+08:00"}))
+        .await;
+    let path = format!("/api/v1/orders/{id}/candidates");
+    let r = n.app.get(&path, Some(&n.station_staff)).await;
+    let c = ok(&r);
+    assert_eq!(c["skills"], json!(["沟通"]), "the menu item's skills");
+    assert_eq!(c["minors_allowed"], false);
+    assert_eq!(
+        c["place"],
+        json!({"lat": 23.1, "lng": 113.3}),
+        "the station's place"
+    );
+    assert_eq!(
+        numbers(&c["volunteers"]),
+        [near.as_str(), &km1, &busy_evenings],
+        "near, skilled adults only, nearest and free first"
+    );
+    for excluded in [&minor, &unskilled, &far, &no_area] {
+        assert!(!numbers(&c["volunteers"]).contains(&excluded.as_str()));
+    }
+    let first = &c["volunteers"][0];
+    assert!(first.get("phone").is_none(), "no contact details");
+    assert!((100.0..200.0).contains(&first["distance_m"].as_f64().unwrap()));
+    assert_eq!(term(first, "availability")["points"], 15.0);
+    assert_eq!(
+        term(first, "availability")["detail"],
+        "free at the wanted time"
+    );
+    assert_eq!(term(first, "category")["points"], 15.0);
+    assert_eq!(
+        term(first, "skills")["detail"],
+        "has the required skills: 沟通"
+    );
+    assert_eq!(
+        term(&c["volunteers"][2], "availability")["detail"],
+        "not usually free at the wanted time"
+    );
+    for v in c["volunteers"].as_array().unwrap() {
+        let sum: f64 = v["score"]["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["points"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (sum - v["score"]["total"].as_f64().unwrap()).abs() < 0.05,
+            "{v}"
+        );
+    }
+    // The village's two teams, registered where the need is.
+    let teams = c["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 2);
+    assert_eq!(term(&teams[0], "area")["points"], 40.0);
+
+    // Load counts: an order assigned to the nearest volunteer moves them below the next.
+    let (other, _, _) = n.need().await;
+    ok(&n
+        .act(other, &n.station_staff, json!({"action": "verify"}))
+        .await);
+    ok(&n
+        .act(
+            other,
+            &n.station_staff,
+            json!({"action": "assign", "to_volunteer": near, "reason": "就近"}),
+        )
+        .await);
+    let r = n.app.get(&path, Some(&n.station_staff)).await;
+    let c = ok(&r);
+    assert_eq!(numbers(&c["volunteers"])[..2], [km1.as_str(), &near]);
+    let loaded = &c["volunteers"][1];
+    assert_eq!(term(loaded, "load")["points"], -10.0);
+    assert_eq!(term(loaded, "load")["detail"], "1 unfinished orders");
+
+    // Extra skills narrow the search; the radius widens it.
+    let r = n
+        .app
+        .get(&format!("{path}?skills=急救"), Some(&n.station_staff))
+        .await;
+    assert_eq!(numbers(&ok(&r)["volunteers"]), [km1.as_str()]);
+    let r = n
+        .app
+        .get(&format!("{path}?radius_m=30000"), Some(&n.station_staff))
+        .await;
+    assert!(numbers(&ok(&r)["volunteers"]).contains(&far.as_str()));
+
+    // Refusals: a volunteer is no handler, a radius out of range, a finished order.
+    let r = n.app.get(&path, Some(&near_token)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    let r = n
+        .app
+        .get(&format!("{path}?radius_m=50000"), Some(&n.station_staff))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["radius_m"]);
+    ok(&n
+        .app
+        .post(
+            &format!("/api/v1/needs/{tracking}/cancel"),
+            None,
+            json!({"secret": secret, "reason": "不需要了"}),
+        )
+        .await);
+    let r = n.app.get(&path, Some(&n.station_staff)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.error_fields(), ["status"]);
+}
+
+#[tokio::test]
+async fn minors_are_proposed_only_for_services_that_allow_them_and_areas_are_validated() {
+    let n = network().await;
+    let r = n
+        .app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/sites/{}/menu/tutoring", n.center),
+            Some(&n.county_staff),
+            Some(
+                json!({"category": "education", "name": "课业辅导", "description": "辅导功课",
+                        "typical_minutes": 60, "minors_allowed": true}),
+            ),
+        )
+        .await;
+    assert_eq!(ok(&r)["minors_allowed"], true);
+    let here = json!({"location": {"lat": 23.1, "lng": 113.3}, "availability": ["sat-morning"]});
+    let (minor, minor_token) = candidate(&n, 31, "2010-03-01", json!([]), here.clone()).await;
+    let (adult, _) = candidate(&n, 32, "1990-01-01", json!([]), here).await;
+    let (visit, _, _) = n.need().await;
+    let (tutoring, _, _) = n.need_with(json!({"service_code": "tutoring"})).await;
+    let found = |id: i64| {
+        let n = &n;
+        async move {
+            let r = n
+                .app
+                .get(
+                    &format!("/api/v1/orders/{id}/candidates?skills="),
+                    Some(&n.station_staff),
+                )
+                .await;
+            ok(&r)["volunteers"].clone()
+        }
+    };
+    // The visit requires 沟通, which neither has: asked without skills, the adult only.
+    let r = n
+        .app
+        .get(
+            &format!("/api/v1/orders/{visit}/candidates"),
+            Some(&n.station_staff),
+        )
+        .await;
+    assert!(numbers(&ok(&r)["volunteers"]).is_empty());
+    let tutors = found(tutoring).await;
+    assert!(numbers(&tutors).contains(&minor.as_str()));
+    assert!(numbers(&tutors).contains(&adult.as_str()));
+
+    // A service area is checked field by field, shown on the profile, and withdrawn by null.
+    let path = format!("/api/v1/volunteers/{minor}");
+    let r = n
+        .app
+        .patch(
+            &path,
+            Some(&minor_token),
+            json!({"service_area": {"location": {"lat": 91.0, "lng": 113.3},
+                                    "availability": ["sat-dawn"]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.error_fields(),
+        ["service_area.location.lat", "service_area.availability[0]"]
+    );
+    let profile = n.app.get(&path, Some(&minor_token)).await;
+    assert_eq!(
+        ok(&profile)["service_area"]["availability"],
+        json!(["sat-morning"])
+    );
+    let r = n
+        .app
+        .patch(&path, Some(&minor_token), json!({"service_area": null}))
+        .await;
+    assert_eq!(ok(&r)["service_area"], Value::Null);
+    assert!(!numbers(&found(tutoring).await).contains(&minor.as_str()));
 }

@@ -1,0 +1,455 @@
+//! Matching orders to candidates (issue 5, item 7): where volunteers are willing to serve
+//! and when, the grid that indexes those places, and the score that ranks candidates with
+//! every term explained.
+//!
+//! A volunteer opts in to being proposed by setting a service area: a point (usually near
+//! home or work) and the parts of the week they are free. The store indexes the point by
+//! grid cell ([`cell_of`]), one row per (skill, cell), so "the volunteers with these skills
+//! within 10 km" reads the few cells around the need ([`cells_within`]) instead of a scan.
+
+use time::OffsetDateTime;
+
+use crate::FieldError;
+use crate::category::ServiceCategory;
+use crate::clock::CHINA;
+use crate::site::GeoPoint;
+
+/// Parts of the day a volunteer can be free, in China time.
+pub const DAY_PARTS: [(&str, u8, u8); 3] = [
+    ("morning", 6, 12),
+    ("afternoon", 12, 18),
+    ("evening", 18, 22),
+];
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// When a volunteer is usually free: any of the 21 slots "mon-morning" .. "sun-evening".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Availability(u32);
+
+impl Availability {
+    pub fn from_bits(bits: u32) -> Self {
+        Self(bits & ((1 << 21) - 1))
+    }
+
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Parses slots such as `sat-morning`; `weekday-evening`, `weekend-morning` and
+    /// `daily-afternoon` name several days at once.
+    pub fn parse(slots: &[String]) -> Result<Self, FieldError> {
+        let mut bits = 0u32;
+        for (i, slot) in slots.iter().enumerate() {
+            let bad = || {
+                FieldError::new(
+                    format!("[{i}]"),
+                    "must be a day (mon..sun, weekday, weekend, daily) and a part of the day \
+                     (morning, afternoon, evening), e.g. sat-morning",
+                )
+            };
+            let (day, part) = slot.trim().split_once('-').ok_or_else(bad)?;
+            let days: &[usize] = match day {
+                "weekday" => &[0, 1, 2, 3, 4],
+                "weekend" => &[5, 6],
+                "daily" => &[0, 1, 2, 3, 4, 5, 6],
+                d => match DAYS.iter().position(|x| *x == d) {
+                    Some(p) => &[0, 1, 2, 3, 4, 5, 6][p..=p],
+                    None => return Err(bad()),
+                },
+            };
+            let part = DAY_PARTS
+                .iter()
+                .position(|(name, _, _)| *name == part)
+                .ok_or_else(bad)?;
+            for d in days {
+                bits |= 1 << (d * 3 + part);
+            }
+        }
+        Ok(Self(bits))
+    }
+
+    /// The slots, in week order.
+    pub fn slots(self) -> Vec<String> {
+        (0..21)
+            .filter(|i| self.0 & (1 << i) != 0)
+            .map(|i| format!("{}-{}", DAYS[i / 3], DAY_PARTS[i % 3].0))
+            .collect()
+    }
+
+    /// The slot an instant falls in, if any (nights belong to none).
+    pub fn slot_of(at: OffsetDateTime) -> Option<u32> {
+        let local = at.to_offset(CHINA);
+        let day = local.weekday().number_days_from_monday() as u32;
+        let hour = local.hour();
+        let part = DAY_PARTS
+            .iter()
+            .position(|(_, from, to)| (*from..*to).contains(&hour))?;
+        Some(day * 3 + part as u32)
+    }
+
+    pub fn covers(self, at: OffsetDateTime) -> bool {
+        Self::slot_of(at).is_some_and(|s| self.0 & (1 << s) != 0)
+    }
+}
+
+/// Where and when a volunteer is willing to be proposed for orders.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServiceArea {
+    pub location: GeoPoint,
+    pub availability: Availability,
+}
+
+/// Categories as a bit set (bit i = `ServiceCategory::ALL[i]`), for the index rows.
+pub fn category_bits(categories: &[ServiceCategory]) -> i64 {
+    categories.iter().fold(0, |bits, c| bits | category_bit(*c))
+}
+
+pub fn category_bit(c: ServiceCategory) -> i64 {
+    ServiceCategory::ALL
+        .iter()
+        .position(|x| *x == c)
+        .map_or(0, |i| 1 << i)
+}
+
+/// Grid cells are this many degrees square: about 5.5 km north-south and 5 km east-west
+/// in Guangdong, so a 10 km circle spans at most 5 × 5 cells.
+pub const CELL_DEGREES: f64 = 0.05;
+
+fn cell_index(lat: f64, lng: f64) -> (i64, i64) {
+    (
+        (lat / CELL_DEGREES).floor() as i64,
+        (lng / CELL_DEGREES).floor() as i64,
+    )
+}
+
+fn cell_id((la, lo): (i64, i64)) -> i64 {
+    // la in -1800..=1800, lo in -3600..=3600: both made non-negative and packed.
+    (la + 2_000) * 10_000 + (lo + 4_000)
+}
+
+/// The grid cell holding a point.
+pub fn cell_of(p: GeoPoint) -> i64 {
+    cell_id(cell_index(p.lat, p.lng))
+}
+
+/// Every cell that meets the circle of `radius_m` around `p` (a superset: the exact
+/// distance filters afterwards).
+pub fn cells_within(p: GeoPoint, radius_m: f64) -> Vec<i64> {
+    let ((lat0, lat1), (lng0, lng1)) = p.bounding_box(radius_m);
+    let (a0, o0) = cell_index(lat0, lng0);
+    let (a1, o1) = cell_index(lat1, lng1);
+    (a0..=a1)
+        .flat_map(|a| (o0..=o1).map(move |o| cell_id((a, o))))
+        .collect()
+}
+
+/// How near a candidate is to the need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Proximity {
+    /// A volunteer's service point, this far from the need, searched within `radius_m`.
+    Distance {
+        metres: f64,
+        radius_m: f64,
+    },
+    /// A team, by where it is registered relative to the need's region.
+    SameVillage,
+    SameTown,
+    SameCounty,
+}
+
+/// What is known about a candidate against one need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub proximity: Proximity,
+    /// The skills the service requires, all of which the candidate has (a filter).
+    pub skills: Vec<String>,
+    /// The candidate lists the need's service category.
+    pub category: bool,
+    /// `None` when the need names no time or the candidate stated no availability.
+    pub available: Option<bool>,
+    /// Orders the candidate holds and has not finished (assigned or accepted).
+    pub open_orders: i64,
+    /// Mean rating of the candidate's rated orders, and how many.
+    pub rating: Option<(f64, i64)>,
+}
+
+/// One part of a score, with what it was given for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Term {
+    /// `distance`, `area`, `skills`, `category`, `availability`, `load` or `rating`.
+    pub term: &'static str,
+    pub points: f64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Score {
+    pub total: f64,
+    pub terms: Vec<Term>,
+}
+
+const NEAR: f64 = 40.0;
+const CATEGORY: f64 = 15.0;
+const AVAILABLE: f64 = 15.0;
+const UNSTATED: f64 = 5.0;
+const PER_OPEN_ORDER: f64 = 10.0;
+const MAX_LOAD: f64 = 30.0;
+const PER_RATING_STEP: f64 = 5.0;
+const MAX_RATING: f64 = 10.0;
+
+/// The terms that depend on a candidate's orders (load and rating) move a score between
+/// `-(MAX_LOAD + MAX_RATING)` and `+MAX_RATING`: ranked by the other terms first, only the
+/// candidates within this spread of the k-th best can still reach the top k.
+pub const ORDER_TERMS_SPREAD: f64 = MAX_LOAD + MAX_RATING + MAX_RATING;
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl Facts {
+    /// The terms that need no look at the candidate's orders.
+    pub fn base_score(&self) -> f64 {
+        self.proximity_term().points + self.category_term().points + self.availability_term().points
+    }
+
+    fn proximity_term(&self) -> Term {
+        match self.proximity {
+            Proximity::Distance { metres, radius_m } => Term {
+                term: "distance",
+                points: round1(NEAR * (1.0 - metres / radius_m).clamp(0.0, 1.0)),
+                detail: format!(
+                    "{:.1} km from the place of the need (searched within {:.0} km)",
+                    metres / 1000.0,
+                    radius_m / 1000.0
+                ),
+            },
+            Proximity::SameVillage => Term {
+                term: "area",
+                points: NEAR,
+                detail: "registered in the need's village or community".into(),
+            },
+            Proximity::SameTown => Term {
+                term: "area",
+                points: 30.0,
+                detail: "registered in the need's town or street".into(),
+            },
+            Proximity::SameCounty => Term {
+                term: "area",
+                points: 20.0,
+                detail: "registered in the need's county or district".into(),
+            },
+        }
+    }
+
+    fn category_term(&self) -> Term {
+        Term {
+            term: "category",
+            points: if self.category { CATEGORY } else { 0.0 },
+            detail: if self.category {
+                "serves the need's category".into()
+            } else {
+                "does not list the need's category".into()
+            },
+        }
+    }
+
+    fn availability_term(&self) -> Term {
+        let (points, detail) = match self.available {
+            Some(true) => (AVAILABLE, "free at the wanted time"),
+            Some(false) => (0.0, "not usually free at the wanted time"),
+            None => (UNSTATED, "no wanted time or no stated availability"),
+        };
+        Term {
+            term: "availability",
+            points,
+            detail: detail.into(),
+        }
+    }
+
+    /// The full score, each term explained.
+    pub fn score(&self) -> Score {
+        let mut terms = vec![self.proximity_term()];
+        if !self.skills.is_empty() {
+            terms.push(Term {
+                term: "skills",
+                points: 0.0,
+                detail: format!("has the required skills: {}", self.skills.join(", ")),
+            });
+        }
+        terms.push(self.category_term());
+        terms.push(self.availability_term());
+        terms.push(Term {
+            term: "load",
+            points: -(PER_OPEN_ORDER * self.open_orders as f64).min(MAX_LOAD),
+            detail: format!("{} unfinished orders", self.open_orders),
+        });
+        terms.push(match self.rating {
+            Some((mean, n)) => Term {
+                term: "rating",
+                points: round1(((mean - 3.0) * PER_RATING_STEP).clamp(-MAX_RATING, MAX_RATING)),
+                detail: format!("rated {mean:.1} of 5 over {n} orders"),
+            },
+            None => Term {
+                term: "rating",
+                points: 0.0,
+                detail: "no rated orders yet".into(),
+            },
+        });
+        Score {
+            total: round1(terms.iter().map(|t| t.points).sum()),
+            terms,
+        }
+    }
+}
+
+/// The lowest base score that can still reach the top `k` of `bases` once the order
+/// terms are known (`None`: keep everyone).
+pub fn shortlist_floor(bases: &[f64], k: usize) -> Option<f64> {
+    if k == 0 || bases.len() <= k {
+        return None;
+    }
+    let mut sorted = bases.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    Some(sorted[k - 1] - ORDER_TERMS_SPREAD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn availability_parses_days_and_groups_and_round_trips() {
+        let a = Availability::parse(&["sat-morning".into(), "weekday-evening".into()]).unwrap();
+        assert_eq!(
+            a.slots(),
+            [
+                "mon-evening",
+                "tue-evening",
+                "wed-evening",
+                "thu-evening",
+                "fri-evening",
+                "sat-morning"
+            ]
+        );
+        assert_eq!(Availability::parse(&a.slots()).unwrap(), a);
+        let e = Availability::parse(&["sat-dawn".into()]).unwrap_err();
+        assert_eq!(e.field, "[0]");
+        assert!(Availability::parse(&["someday-morning".into()]).is_err());
+        assert!(Availability::parse(&["morning".into()]).is_err());
+    }
+
+    #[test]
+    fn availability_is_read_in_china_time() {
+        let a = Availability::parse(&["sat-morning".into()]).unwrap();
+        // 2026-12-05 is a Saturday; 01:30 UTC is 09:30 in China.
+        assert!(a.covers(datetime!(2026-12-05 01:30 UTC)));
+        // 23:30 UTC on Friday is already Saturday 07:30 in China.
+        assert!(a.covers(datetime!(2026-12-04 23:30 UTC)));
+        // Saturday 13:00 in China is the afternoon; 23:00 at night is no slot at all.
+        assert!(!a.covers(datetime!(2026-12-05 05:00 UTC)));
+        assert_eq!(Availability::slot_of(datetime!(2026-12-05 15:00 UTC)), None);
+    }
+
+    #[test]
+    fn the_cells_around_a_point_hold_every_point_within_the_radius() {
+        let centre = GeoPoint::parse(23.1291, 113.2644).unwrap();
+        let cells = cells_within(centre, 10_000.0);
+        assert!(cells.len() <= 25, "{}", cells.len());
+        for i in 0..360 {
+            let bearing = (i as f64).to_radians();
+            for km in [0.5, 5.0, 9.99] {
+                let p = GeoPoint {
+                    lat: centre.lat + km / 111.32 * bearing.cos(),
+                    lng: centre.lng + km / (111.32 * centre.lat.to_radians().cos()) * bearing.sin(),
+                };
+                assert!(centre.distance_m(p) < 10_000.0);
+                assert!(cells.contains(&cell_of(p)), "{p:?}");
+            }
+        }
+        let far = GeoPoint::parse(23.1291, 113.5).unwrap();
+        assert!(!cells.contains(&cell_of(far)));
+        // Negative coordinates stay distinct cells.
+        assert_ne!(
+            cell_of(GeoPoint::parse(-0.01, -0.01).unwrap()),
+            cell_of(GeoPoint::parse(0.01, 0.01).unwrap())
+        );
+    }
+
+    fn facts(km: f64) -> Facts {
+        Facts {
+            proximity: Proximity::Distance {
+                metres: km * 1000.0,
+                radius_m: 10_000.0,
+            },
+            skills: vec!["急救".into()],
+            category: true,
+            available: Some(true),
+            open_orders: 0,
+            rating: None,
+        }
+    }
+
+    #[test]
+    fn a_score_adds_its_explained_terms() {
+        let s = facts(2.5).score();
+        let names: Vec<_> = s.terms.iter().map(|t| t.term).collect();
+        assert_eq!(
+            names,
+            [
+                "distance",
+                "skills",
+                "category",
+                "availability",
+                "load",
+                "rating"
+            ]
+        );
+        assert_eq!(s.terms[0].points, 30.0);
+        assert!(s.terms[0].detail.starts_with("2.5 km"));
+        assert_eq!(s.total, 30.0 + 15.0 + 15.0);
+        assert_eq!(facts(2.5).base_score(), s.total);
+    }
+
+    #[test]
+    fn nearer_free_and_well_rated_rank_higher_busy_ranks_lower() {
+        assert!(facts(1.0).score().total > facts(6.0).score().total);
+        let mut busy = facts(1.0);
+        busy.open_orders = 5;
+        let s = busy.score();
+        assert_eq!(s.terms[4].points, -MAX_LOAD, "load is capped");
+        let mut liked = facts(1.0);
+        liked.rating = Some((5.0, 3));
+        let mut disliked = facts(1.0);
+        disliked.rating = Some((1.0, 2));
+        assert_eq!(liked.score().total - facts(1.0).score().total, MAX_RATING);
+        assert_eq!(
+            facts(1.0).score().total - disliked.score().total,
+            MAX_RATING
+        );
+        let mut unavailable = facts(1.0);
+        unavailable.available = Some(false);
+        let mut unstated = facts(1.0);
+        unstated.available = None;
+        assert!(unavailable.score().total < unstated.score().total);
+        assert!(unstated.score().total < facts(1.0).score().total);
+    }
+
+    #[test]
+    fn the_shortlist_keeps_every_candidate_that_can_still_reach_the_top() {
+        let bases = [70.0, 60.0, 50.0, 10.0, 5.0];
+        let floor = shortlist_floor(&bases, 2).unwrap();
+        assert_eq!(floor, 60.0 - ORDER_TERMS_SPREAD);
+        // Best case for a dropped candidate against worst case for the second best.
+        let dropped_best = 5.0 + MAX_RATING;
+        let second_worst = 60.0 - MAX_LOAD - MAX_RATING;
+        assert!(5.0 < floor && dropped_best < second_worst);
+        assert_eq!(shortlist_floor(&bases, 5), None);
+    }
+}

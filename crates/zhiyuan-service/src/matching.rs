@@ -1,0 +1,317 @@
+//! Proposing candidates for an order (issue 5, item 7): volunteers whose service area lies
+//! near the need and who have every skill the service requires, and teams registered
+//! around it; each ranked by a score whose terms are all reported
+//! (`zhiyuan_domain::matching`).
+
+use time::Date;
+use zhiyuan_domain::clock::china_date;
+use zhiyuan_domain::ids::{OrgId, VolunteerId};
+use zhiyuan_domain::matching::{
+    Facts, Proximity, Score, category_bit, cells_within, shortlist_floor,
+};
+use zhiyuan_domain::order::{Holder, OrderStatus};
+use zhiyuan_domain::region::{RegionCode, RegionLevel};
+use zhiyuan_domain::registration::ADULT_AGE;
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_store::{HolderFacts, MatchQuery, OrgQuery, PageRequest};
+
+use crate::{Ctx, Result, ServiceError, Zhiyuan};
+
+/// The widest search, and the default.
+pub const MAX_RADIUS_M: f64 = 30_000.0;
+pub const DEFAULT_RADIUS_M: f64 = 10_000.0;
+/// Teams read around a need (its county's), at most.
+const TEAMS_READ: u32 = 500;
+
+/// What the dispatcher asks for.
+#[derive(Debug, Clone)]
+pub struct CandidateRequest {
+    pub radius_m: f64,
+    /// Skills asked for on top of those the service requires.
+    pub skills: Vec<String>,
+    pub limit: usize,
+}
+
+impl Default for CandidateRequest {
+    fn default() -> Self {
+        Self {
+            radius_m: DEFAULT_RADIUS_M,
+            skills: Vec::new(),
+            limit: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CandidateKind {
+    Volunteer {
+        id: VolunteerId,
+        number: VolunteerNumber,
+        name: String,
+        distance_m: f64,
+    },
+    Team {
+        id: OrgId,
+        name: String,
+        region: RegionCode,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub who: CandidateKind,
+    pub score: Score,
+}
+
+/// The ranked proposals for one order, with what the search used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidates {
+    pub order: i64,
+    /// The need's place, or its receiving site's when it gave none.
+    pub place: GeoPoint,
+    pub radius_m: f64,
+    pub skills: Vec<String>,
+    pub minors_allowed: bool,
+    pub volunteers: Vec<Candidate>,
+    pub teams: Vec<Candidate>,
+}
+
+/// The last birth date of someone who is an adult on `day`.
+fn adult_born_by(day: Date) -> Date {
+    let year = day.year() - ADULT_AGE;
+    Date::from_calendar_date(year, day.month(), day.day())
+        // 29 February: an adult by the 28th of a common year.
+        .or_else(|_| Date::from_calendar_date(year, day.month(), day.day() - 1))
+        .unwrap_or(day)
+}
+
+/// Ranks by score, then nearer, then the older id: a stable order for equal scores.
+fn rank(mut all: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
+    let key = |c: &Candidate| match &c.who {
+        CandidateKind::Volunteer { id, distance_m, .. } => (*distance_m, id.0),
+        CandidateKind::Team { id, .. } => (0.0, id.0),
+    };
+    all.sort_by(|a, b| {
+        b.score
+            .total
+            .total_cmp(&a.score.total)
+            .then_with(|| key(a).0.total_cmp(&key(b).0))
+            .then_with(|| key(a).1.cmp(&key(b).1))
+    });
+    all.truncate(limit);
+    all
+}
+
+fn with_orders(mut facts: Facts, known: Option<&HolderFacts>) -> Facts {
+    if let Some(h) = known {
+        facts.open_orders = h.open_orders;
+        facts.rating = h.mean_rating.map(|m| (m, h.rated));
+    }
+    facts
+}
+
+impl Zhiyuan {
+    /// Candidates for an order its handlers are about to dispatch.
+    pub async fn order_candidates(
+        &self,
+        ctx: &Ctx,
+        id: i64,
+        req: CandidateRequest,
+    ) -> Result<Candidates> {
+        let o = self.get_order(ctx, id).await?;
+        if matches!(
+            o.state.status,
+            OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Rejected
+        ) {
+            return Err(ServiceError::Conflict {
+                field: "status",
+                message: format!(
+                    "the order is {}: nobody is to be proposed",
+                    o.state.status.as_str()
+                ),
+            });
+        }
+        if !(100.0..=MAX_RADIUS_M).contains(&req.radius_m) {
+            return Err(ServiceError::invalid(
+                "radius_m",
+                format!("from 100 to {MAX_RADIUS_M:.0} metres"),
+            ));
+        }
+        if !(1..=100).contains(&req.limit) {
+            return Err(ServiceError::invalid("limit", "from 1 to 100"));
+        }
+        let need = &o.order.need;
+        let (site, menu) = self.site_menu(o.order.site).await?;
+        let place = need.location.or(site.site.location).ok_or_else(|| {
+            ServiceError::invalid(
+                "location",
+                "neither the need nor its site has coordinates to measure distance from",
+            )
+        })?;
+        let item = menu.iter().find(|m| m.item.code == need.service_code);
+        let mut skills = item.map(|m| m.item.skills.clone()).unwrap_or_default();
+        for s in req.skills {
+            if !skills.contains(&s) {
+                skills.push(s);
+            }
+        }
+        let minors_allowed = item.is_some_and(|m| m.item.minors_allowed);
+        let day = china_date(need.wanted_at.unwrap_or(ctx.now));
+
+        // Volunteers: the cells around the place, then the exact distance.
+        let rows = self
+            .0
+            .store
+            .match_volunteers(&MatchQuery {
+                cells: cells_within(place, req.radius_m),
+                skills: skills.clone(),
+                born_on_or_before: (!minors_allowed).then(|| adult_born_by(day)),
+            })
+            .await?;
+        let wanted = category_bit(need.category);
+        let mut near: Vec<(Facts, CandidateKind)> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let metres = place.distance_m(r.location);
+                (metres <= req.radius_m).then(|| {
+                    let facts = Facts {
+                        proximity: Proximity::Distance {
+                            metres,
+                            radius_m: req.radius_m,
+                        },
+                        skills: skills.clone(),
+                        category: r.categories & wanted != 0,
+                        available: need
+                            .wanted_at
+                            .filter(|_| !r.availability.is_empty())
+                            .map(|t| r.availability.covers(t)),
+                        open_orders: 0,
+                        rating: None,
+                    };
+                    let who = CandidateKind::Volunteer {
+                        id: r.volunteer,
+                        number: r.number,
+                        name: r.name,
+                        distance_m: metres.round(),
+                    };
+                    (facts, who)
+                })
+            })
+            .collect();
+        // Only those who can still reach the top once load and ratings are known.
+        let bases: Vec<f64> = near.iter().map(|(f, _)| f.base_score()).collect();
+        if let Some(floor) = shortlist_floor(&bases, req.limit) {
+            near.retain(|(f, _)| f.base_score() >= floor);
+        }
+        let ids: Vec<i64> = near
+            .iter()
+            .filter_map(|(_, w)| match w {
+                CandidateKind::Volunteer { id, .. } => Some(id.0),
+                CandidateKind::Team { .. } => None,
+            })
+            .collect();
+        let known = self
+            .0
+            .store
+            .holder_facts(Holder::Volunteer(VolunteerId(0)).kind(), &ids)
+            .await?;
+        let volunteers = near
+            .into_iter()
+            .map(|(facts, who)| {
+                let key = match &who {
+                    CandidateKind::Volunteer { id, .. } => id.0,
+                    CandidateKind::Team { id, .. } => id.0,
+                };
+                Candidate {
+                    score: with_orders(facts, known.get(&key)).score(),
+                    who,
+                }
+            })
+            .collect();
+
+        // Teams: those registered in the need's county, by how close their region is.
+        let chain: Vec<RegionCode> =
+            std::iter::successors(Some(need.region), |r| r.parent()).collect();
+        let scope = chain
+            .iter()
+            .copied()
+            .find(|r| r.level() == RegionLevel::County)
+            .unwrap_or(need.region);
+        let teams = self
+            .0
+            .store
+            .list_orgs(
+                &OrgQuery {
+                    within: Some(scope),
+                    ..OrgQuery::default()
+                },
+                &PageRequest::first(TEAMS_READ),
+            )
+            .await?
+            .items;
+        let team_ids: Vec<i64> = teams.iter().map(|t| t.id.0).collect();
+        let team_known = self
+            .0
+            .store
+            .holder_facts(Holder::Org(OrgId(0)).kind(), &team_ids)
+            .await?;
+        let teams = teams
+            .into_iter()
+            .filter_map(|t| {
+                let closest = chain.iter().find(|r| r.contains(t.org.region))?;
+                let proximity = match closest.level() {
+                    RegionLevel::Village => Proximity::SameVillage,
+                    RegionLevel::Town => Proximity::SameTown,
+                    _ => Proximity::SameCounty,
+                };
+                let facts = Facts {
+                    proximity,
+                    skills: Vec::new(),
+                    category: t.org.service_categories.contains(&need.category),
+                    available: None,
+                    open_orders: 0,
+                    rating: None,
+                };
+                Some(Candidate {
+                    score: with_orders(facts, team_known.get(&t.id.0)).score(),
+                    who: CandidateKind::Team {
+                        id: t.id,
+                        name: t.org.name,
+                        region: t.org.region,
+                    },
+                })
+            })
+            .collect();
+
+        Ok(Candidates {
+            order: o.id,
+            place,
+            radius_m: req.radius_m,
+            skills,
+            minors_allowed,
+            volunteers: rank(volunteers, req.limit),
+            teams: rank(teams, req.limit),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn an_adult_on_a_day_was_born_eighteen_years_before_it_or_earlier() {
+        assert_eq!(adult_born_by(date!(2026 - 12 - 02)), date!(2008 - 12 - 02));
+        assert_eq!(adult_born_by(date!(2028 - 02 - 29)), date!(2010 - 02 - 28));
+        assert_eq!(
+            zhiyuan_domain::clock::age_on(date!(2008 - 12 - 02), date!(2026 - 12 - 02)),
+            ADULT_AGE
+        );
+        assert_eq!(
+            zhiyuan_domain::clock::age_on(date!(2008 - 12 - 03), date!(2026 - 12 - 02)),
+            ADULT_AGE - 1
+        );
+    }
+}
