@@ -165,8 +165,6 @@ pub enum Proximity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
     pub proximity: Proximity,
-    /// The skills the service requires, all of which the candidate has (a filter).
-    pub skills: Vec<String>,
     /// The candidate lists the need's service category.
     pub category: bool,
     /// `None` when the need names no time or the candidate stated no availability.
@@ -213,96 +211,120 @@ fn round1(x: f64) -> f64 {
 }
 
 impl Facts {
-    /// The terms that need no look at the candidate's orders.
-    pub fn base_score(&self) -> f64 {
-        self.proximity_term().points + self.category_term().points + self.availability_term().points
+    fn proximity_points(&self) -> f64 {
+        match self.proximity {
+            Proximity::Distance { metres, radius_m } => {
+                round1(NEAR * (1.0 - metres / radius_m).clamp(0.0, 1.0))
+            }
+            Proximity::SameVillage => NEAR,
+            Proximity::SameTown => 30.0,
+            Proximity::SameCounty => 20.0,
+        }
     }
 
-    fn proximity_term(&self) -> Term {
-        match self.proximity {
+    fn category_points(&self) -> f64 {
+        if self.category { CATEGORY } else { 0.0 }
+    }
+
+    fn availability_points(&self) -> f64 {
+        match self.available {
+            Some(true) => AVAILABLE,
+            Some(false) => 0.0,
+            None => UNSTATED,
+        }
+    }
+
+    fn load_points(&self) -> f64 {
+        if self.open_orders > 0 {
+            -(PER_OPEN_ORDER * self.open_orders as f64).min(MAX_LOAD)
+        } else {
+            0.0
+        }
+    }
+
+    fn rating_points(&self) -> f64 {
+        self.rating.map_or(0.0, |(mean, _)| {
+            round1(((mean - 3.0) * PER_RATING_STEP).clamp(-MAX_RATING, MAX_RATING))
+        })
+    }
+
+    /// The terms that need no look at the candidate's orders.
+    pub fn base_points(&self) -> f64 {
+        self.proximity_points() + self.category_points() + self.availability_points()
+    }
+
+    /// The total, as [`Facts::explain`] gives it, without building the explanation.
+    pub fn points(&self) -> f64 {
+        round1(self.base_points() + self.load_points() + self.rating_points())
+    }
+
+    /// The score with every term explained; `skills` are those the candidate was
+    /// required to have (a filter, reported for the record).
+    pub fn explain(&self, skills: &[String]) -> Score {
+        let proximity = match self.proximity {
             Proximity::Distance { metres, radius_m } => Term {
                 term: "distance",
-                points: round1(NEAR * (1.0 - metres / radius_m).clamp(0.0, 1.0)),
+                points: self.proximity_points(),
                 detail: format!(
                     "{:.1} km from the place of the need (searched within {:.0} km)",
                     metres / 1000.0,
                     radius_m / 1000.0
                 ),
             },
-            Proximity::SameVillage => Term {
+            p => Term {
                 term: "area",
-                points: NEAR,
-                detail: "registered in the need's village or community".into(),
+                points: self.proximity_points(),
+                detail: match p {
+                    Proximity::SameVillage => "registered in the need's village or community",
+                    Proximity::SameTown => "registered in the need's town or street",
+                    _ => "registered in the need's county or district",
+                }
+                .into(),
             },
-            Proximity::SameTown => Term {
-                term: "area",
-                points: 30.0,
-                detail: "registered in the need's town or street".into(),
-            },
-            Proximity::SameCounty => Term {
-                term: "area",
-                points: 20.0,
-                detail: "registered in the need's county or district".into(),
-            },
-        }
-    }
-
-    fn category_term(&self) -> Term {
-        Term {
-            term: "category",
-            points: if self.category { CATEGORY } else { 0.0 },
-            detail: if self.category {
-                "serves the need's category".into()
-            } else {
-                "does not list the need's category".into()
-            },
-        }
-    }
-
-    fn availability_term(&self) -> Term {
-        let (points, detail) = match self.available {
-            Some(true) => (AVAILABLE, "free at the wanted time"),
-            Some(false) => (0.0, "not usually free at the wanted time"),
-            None => (UNSTATED, "no wanted time or no stated availability"),
         };
-        Term {
-            term: "availability",
-            points,
-            detail: detail.into(),
-        }
-    }
-
-    /// The full score, each term explained.
-    pub fn score(&self) -> Score {
-        let mut terms = vec![self.proximity_term()];
-        if !self.skills.is_empty() {
+        let mut terms = vec![proximity];
+        if !skills.is_empty() {
             terms.push(Term {
                 term: "skills",
                 points: 0.0,
-                detail: format!("has the required skills: {}", self.skills.join(", ")),
+                detail: format!("has the required skills: {}", skills.join(", ")),
             });
         }
-        terms.push(self.category_term());
-        terms.push(self.availability_term());
+        terms.push(Term {
+            term: "category",
+            points: self.category_points(),
+            detail: if self.category {
+                "serves the need's category"
+            } else {
+                "does not list the need's category"
+            }
+            .into(),
+        });
+        terms.push(Term {
+            term: "availability",
+            points: self.availability_points(),
+            detail: match self.available {
+                Some(true) => "free at the wanted time",
+                Some(false) => "not usually free at the wanted time",
+                None => "no wanted time or no stated availability",
+            }
+            .into(),
+        });
         terms.push(Term {
             term: "load",
-            points: -(PER_OPEN_ORDER * self.open_orders as f64).min(MAX_LOAD),
+            points: self.load_points(),
             detail: format!("{} unfinished orders", self.open_orders),
         });
-        terms.push(match self.rating {
-            Some((mean, n)) => Term {
-                term: "rating",
-                points: round1(((mean - 3.0) * PER_RATING_STEP).clamp(-MAX_RATING, MAX_RATING)),
-                detail: format!("rated {mean:.1} of 5 over {n} orders"),
-            },
-            None => Term {
-                term: "rating",
-                points: 0.0,
-                detail: "no rated orders yet".into(),
+        terms.push(Term {
+            term: "rating",
+            points: self.rating_points(),
+            detail: match self.rating {
+                Some((mean, n)) => format!("rated {mean:.1} of 5 over {n} orders"),
+                None => "no rated orders yet".into(),
             },
         });
         Score {
-            total: round1(terms.iter().map(|t| t.points).sum()),
+            total: self.points(),
             terms,
         }
     }
@@ -388,7 +410,6 @@ mod tests {
                 metres: km * 1000.0,
                 radius_m: 10_000.0,
             },
-            skills: vec!["急救".into()],
             category: true,
             available: Some(true),
             open_orders: 0,
@@ -398,7 +419,7 @@ mod tests {
 
     #[test]
     fn a_score_adds_its_explained_terms() {
-        let s = facts(2.5).score();
+        let s = facts(2.5).explain(&["急救".into()]);
         let names: Vec<_> = s.terms.iter().map(|t| t.term).collect();
         assert_eq!(
             names,
@@ -414,31 +435,38 @@ mod tests {
         assert_eq!(s.terms[0].points, 30.0);
         assert!(s.terms[0].detail.starts_with("2.5 km"));
         assert_eq!(s.total, 30.0 + 15.0 + 15.0);
-        assert_eq!(facts(2.5).base_score(), s.total);
+        assert_eq!(
+            s.terms[4].points.to_bits(),
+            0.0f64.to_bits(),
+            "no load is +0"
+        );
+        assert_eq!(facts(2.5).base_points(), s.total);
+        assert_eq!(facts(2.5).points(), s.total);
+        let sum: f64 = s.terms.iter().map(|t| t.points).sum();
+        assert_eq!(sum, s.total);
+        assert_eq!(facts(2.5).explain(&[]).terms.len(), 5, "no skills term");
     }
 
     #[test]
     fn nearer_free_and_well_rated_rank_higher_busy_ranks_lower() {
-        assert!(facts(1.0).score().total > facts(6.0).score().total);
+        assert!(facts(1.0).points() > facts(6.0).points());
         let mut busy = facts(1.0);
         busy.open_orders = 5;
-        let s = busy.score();
-        assert_eq!(s.terms[4].points, -MAX_LOAD, "load is capped");
+        let s = busy.explain(&[]);
+        assert_eq!(s.terms[3].points, -MAX_LOAD, "load is capped");
+        assert_eq!(s.terms[3].detail, "5 unfinished orders");
         let mut liked = facts(1.0);
         liked.rating = Some((5.0, 3));
         let mut disliked = facts(1.0);
         disliked.rating = Some((1.0, 2));
-        assert_eq!(liked.score().total - facts(1.0).score().total, MAX_RATING);
-        assert_eq!(
-            facts(1.0).score().total - disliked.score().total,
-            MAX_RATING
-        );
+        assert_eq!(liked.points() - facts(1.0).points(), MAX_RATING);
+        assert_eq!(facts(1.0).points() - disliked.points(), MAX_RATING);
         let mut unavailable = facts(1.0);
         unavailable.available = Some(false);
         let mut unstated = facts(1.0);
         unstated.available = None;
-        assert!(unavailable.score().total < unstated.score().total);
-        assert!(unstated.score().total < facts(1.0).score().total);
+        assert!(unavailable.points() < unstated.points());
+        assert!(unstated.points() < facts(1.0).points());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    auth, certificates, corrections, credentials, health, ledger, orders, organisations,
+    auth, certificates, corrections, credentials, health, ledger, notify, orders, organisations,
     participation, projects, recognition, regions, sites, staff, stars, talent, volunteers,
 };
 
@@ -58,10 +58,13 @@ use crate::routes::{
         orders::get_order, orders::act, orders::stats, orders::candidates,
         talent::add, talent::list, talent::decide, talent::pool, talent::issue_call,
         talent::get_call, talent::call_members, talent::my_calls, talent::answer,
+        notify::inbox, notify::read, notify::subscribe, notify::subscriptions,
+        notify::unsubscribe, notify::deliveries,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "volunteers", description = "Registration and profiles"),
+        (name = "notifications", description = "Inbox, webhooks and e-mail subscriptions"),
         (name = "auth", description = "Sessions"),
         (name = "regions", description = "Administrative regions (GB/T 2260)"),
         (name = "sites", description = "Civilization-practice centers, institutes, stations"),

@@ -17,6 +17,7 @@ mod housekeeping;
 mod import;
 mod ledger;
 mod matching;
+mod notify;
 mod orders;
 mod orgs;
 mod overdue;
@@ -60,6 +61,7 @@ pub use ledger::{
     load_or_create_signer,
 };
 pub use matching::{Candidate, CandidateKind, CandidateRequest, Candidates};
+pub use notify::{Channel, NotifySettings, spawn_notifier, webhook_signature};
 pub use orders::{Completion, MenuItemInput, NeedInput, OrderCommand, OrderSettings, Submitted};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};
@@ -108,6 +110,7 @@ pub struct ServiceConfig {
     pub issuer: IssuerSettings,
     /// How orders escalate and which sites cover a place.
     pub orders: OrderSettings,
+    pub notify: NotifySettings,
 }
 
 impl Default for ServiceConfig {
@@ -129,6 +132,7 @@ impl Default for ServiceConfig {
             ledger: LedgerSettings::ephemeral("zhiyuan.invalid/ledger"),
             issuer: IssuerSettings::ephemeral("http://127.0.0.1:8080"),
             orders: OrderSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -150,6 +154,8 @@ struct Inner {
     /// Sites as the order flow reads them to route and authorise moves, for a few
     /// seconds (see `Zhiyuan::site_for_orders`).
     sites: moka::sync::Cache<zhiyuan_domain::ids::SiteId, zhiyuan_store::SiteRecord>,
+    /// Where notifications go out (see `notify`).
+    channels: notify::Channels,
 }
 
 impl std::fmt::Debug for Zhiyuan {
@@ -163,11 +169,17 @@ impl std::fmt::Debug for Zhiyuan {
 impl Zhiyuan {
     pub fn new(store: Arc<dyn Store>, vault: Vault, config: ServiceConfig) -> Self {
         let principals = auth::PrincipalCache::new(config.principal_cache_ttl);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let channels = notify::Channels::new(&config.notify, http.clone());
         Self(Arc::new(Inner {
             store,
             vault,
             config,
             principals,
+            channels,
             // Up to 256 MiB of expanded tiles (16 KiB each when full): every tile above
             // level 0 of a billion-leaf log, and a share of its level-0 tiles.
             tiles: moka::sync::Cache::builder()
@@ -176,10 +188,7 @@ impl Zhiyuan {
                 })
                 .max_capacity(256 << 20)
                 .build(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http,
             sites: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(10))

@@ -58,6 +58,16 @@ pub enum CandidateKind {
     },
 }
 
+impl CandidateKind {
+    /// The id of the volunteer or team.
+    fn key(&self) -> i64 {
+        match self {
+            Self::Volunteer { id, .. } => id.0,
+            Self::Team { id, .. } => id.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub who: CandidateKind,
@@ -86,29 +96,55 @@ fn adult_born_by(day: Date) -> Date {
         .unwrap_or(day)
 }
 
-/// Ranks by score, then nearer, then the older id: a stable order for equal scores.
-fn rank(mut all: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
-    let key = |c: &Candidate| match &c.who {
-        CandidateKind::Volunteer { id, distance_m, .. } => (*distance_m, id.0),
-        CandidateKind::Team { id, .. } => (0.0, id.0),
-    };
-    all.sort_by(|a, b| {
-        b.score
-            .total
-            .total_cmp(&a.score.total)
-            .then_with(|| key(a).0.total_cmp(&key(b).0))
-            .then_with(|| key(a).1.cmp(&key(b).1))
-    });
-    all.truncate(limit);
-    all
+/// A candidate before explanation: its facts and the numeric score they give.
+struct Scored {
+    facts: Facts,
+    points: f64,
+    who: CandidateKind,
 }
 
-fn with_orders(mut facts: Facts, known: Option<&HolderFacts>) -> Facts {
+impl Scored {
+    /// Nearer, then the older id, for equal scores: a stable order.
+    fn tie_break(&self) -> (f64, i64) {
+        match &self.who {
+            CandidateKind::Volunteer { id, distance_m, .. } => (*distance_m, id.0),
+            CandidateKind::Team { id, .. } => (0.0, id.0),
+        }
+    }
+}
+
+/// The best `limit`, best first, each explained (only these build their explanations).
+fn top(mut all: Vec<Scored>, limit: usize, skills: &[String]) -> Vec<Candidate> {
+    let order = |a: &Scored, b: &Scored| {
+        let (ka, kb) = (a.tie_break(), b.tie_break());
+        b.points
+            .total_cmp(&a.points)
+            .then_with(|| ka.0.total_cmp(&kb.0))
+            .then_with(|| ka.1.cmp(&kb.1))
+    };
+    if all.len() > limit {
+        all.select_nth_unstable_by(limit - 1, order);
+        all.truncate(limit);
+    }
+    all.sort_by(order);
+    all.into_iter()
+        .map(|c| Candidate {
+            score: c.facts.explain(skills),
+            who: c.who,
+        })
+        .collect()
+}
+
+fn scored(mut facts: Facts, known: Option<&HolderFacts>, who: CandidateKind) -> Scored {
     if let Some(h) = known {
         facts.open_orders = h.open_orders;
         facts.rating = h.mean_rating.map(|m| (m, h.rated));
     }
-    facts
+    Scored {
+        points: facts.points(),
+        facts,
+        who,
+    }
 }
 
 impl Zhiyuan {
@@ -180,7 +216,6 @@ impl Zhiyuan {
                             metres,
                             radius_m: req.radius_m,
                         },
-                        skills: skills.clone(),
                         category: r.categories & wanted != 0,
                         available: need
                             .wanted_at
@@ -200,17 +235,11 @@ impl Zhiyuan {
             })
             .collect();
         // Only those who can still reach the top once load and ratings are known.
-        let bases: Vec<f64> = near.iter().map(|(f, _)| f.base_score()).collect();
+        let bases: Vec<f64> = near.iter().map(|(f, _)| f.base_points()).collect();
         if let Some(floor) = shortlist_floor(&bases, req.limit) {
-            near.retain(|(f, _)| f.base_score() >= floor);
+            near.retain(|(f, _)| f.base_points() >= floor);
         }
-        let ids: Vec<i64> = near
-            .iter()
-            .filter_map(|(_, w)| match w {
-                CandidateKind::Volunteer { id, .. } => Some(id.0),
-                CandidateKind::Team { .. } => None,
-            })
-            .collect();
+        let ids: Vec<i64> = near.iter().map(|(_, w)| w.key()).collect();
         let known = self
             .0
             .store
@@ -218,16 +247,7 @@ impl Zhiyuan {
             .await?;
         let volunteers = near
             .into_iter()
-            .map(|(facts, who)| {
-                let key = match &who {
-                    CandidateKind::Volunteer { id, .. } => id.0,
-                    CandidateKind::Team { id, .. } => id.0,
-                };
-                Candidate {
-                    score: with_orders(facts, known.get(&key)).score(),
-                    who,
-                }
-            })
+            .map(|(facts, who)| scored(facts, known.get(&who.key()), who))
             .collect();
 
         // Teams: those registered in the need's county, by how close their region is.
@@ -267,20 +287,17 @@ impl Zhiyuan {
                 };
                 let facts = Facts {
                     proximity,
-                    skills: Vec::new(),
                     category: t.org.service_categories.contains(&need.category),
                     available: None,
                     open_orders: 0,
                     rating: None,
                 };
-                Some(Candidate {
-                    score: with_orders(facts, team_known.get(&t.id.0)).score(),
-                    who: CandidateKind::Team {
-                        id: t.id,
-                        name: t.org.name,
-                        region: t.org.region,
-                    },
-                })
+                let who = CandidateKind::Team {
+                    id: t.id,
+                    name: t.org.name,
+                    region: t.org.region,
+                };
+                Some(scored(facts, team_known.get(&t.id.0), who))
             })
             .collect();
 
@@ -288,10 +305,10 @@ impl Zhiyuan {
             order: o.id,
             place,
             radius_m: req.radius_m,
+            volunteers: top(volunteers, req.limit, &skills),
+            teams: top(teams, req.limit, &[]),
             skills,
             minors_allowed,
-            volunteers: rank(volunteers, req.limit),
-            teams: rank(teams, req.limit),
         })
     }
 }

@@ -170,7 +170,11 @@ impl Zhiyuan {
         q.reason.clone_from(&reason);
         let mut audit = ctx.audit("qualification.decide", "qualification", id, Some(region));
         audit.reason = reason;
-        audit.details = serde_json::json!({ "from": from.as_str(), "to": to.as_str() });
+        audit.details = serde_json::json!({
+            "from": from.as_str(),
+            "to": to.as_str(),
+            "volunteer": q.qualification.volunteer.0,
+        });
         Ok(self.0.store.update_qualification(&q, &audit).await?)
     }
 

@@ -8,6 +8,25 @@ use zhiyuan_store::{AuditQuery, AuditRecord, AuditStore, Page, PageRequest, Resu
 use crate::PgStore;
 use crate::conv::{get, pg_err, range};
 
+/// The columns an [`audit_row`] reads, in order.
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor_account_id, request_id, action,
+    subject_type, subject_id, region_code, reason, details";
+
+pub(crate) fn audit_row(r: &tokio_postgres::Row) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        id: get(r, 0)?,
+        at: get(r, 1)?,
+        actor: get::<Option<i64>>(r, 2)?.map(AccountId),
+        request_id: get(r, 3)?,
+        action: get(r, 4)?,
+        subject_type: get(r, 5)?,
+        subject_id: get(r, 6)?,
+        region: get::<Option<i64>>(r, 7)?.and_then(RegionCode::from_i64),
+        reason: get(r, 8)?,
+        details: get(r, 9)?,
+    })
+}
+
 #[async_trait]
 impl AuditStore for PgStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>> {
@@ -41,23 +60,7 @@ impl AuditStore for PgStore {
             )
             .await
             .map_err(pg_err)?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    id: get(r, 0)?,
-                    at: get(r, 1)?,
-                    actor: get::<Option<i64>>(r, 2)?.map(AccountId),
-                    request_id: get(r, 3)?,
-                    action: get(r, 4)?,
-                    subject_type: get(r, 5)?,
-                    subject_id: get(r, 6)?,
-                    region: get::<Option<i64>>(r, 7)?.and_then(RegionCode::from_i64),
-                    reason: get(r, 8)?,
-                    details: get(r, 9)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(audit_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, page.limit, |a| vec![a.id]))
     }
 }

@@ -13,6 +13,7 @@ mod conn;
 mod conv;
 mod corrections;
 mod ledger;
+mod notify;
 mod orders;
 mod orgs;
 mod projects;

@@ -9,6 +9,25 @@ use zhiyuan_store::{AuditQuery, AuditRecord, AuditStore, Page, PageRequest, Resu
 use crate::SqliteStore;
 use crate::conv::{json, time};
 
+/// The columns an [`audit_row`] reads, in order.
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor_account_id, request_id, action,
+    subject_type, subject_id, region_code, reason, details";
+
+pub(crate) fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        id: r.get(0)?,
+        at: time(r, 1)?,
+        actor: r.get::<_, Option<i64>>(2)?.map(AccountId),
+        request_id: r.get(3)?,
+        action: r.get(4)?,
+        subject_type: r.get(5)?,
+        subject_id: r.get(6)?,
+        region: r.get::<_, Option<i64>>(7)?.and_then(RegionCode::from_i64),
+        reason: r.get(8)?,
+        details: json(r, 9)?,
+    })
+}
+
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>> {
@@ -40,20 +59,7 @@ impl AuditStore for SqliteStore {
             let rows = stmt
                 .query_map(
                     params![before, within, lo, hi, stype, sid, limit + 1],
-                    |r| {
-                        Ok(AuditRecord {
-                            id: r.get(0)?,
-                            at: time(r, 1)?,
-                            actor: r.get::<_, Option<i64>>(2)?.map(AccountId),
-                            request_id: r.get(3)?,
-                            action: r.get(4)?,
-                            subject_type: r.get(5)?,
-                            subject_id: r.get(6)?,
-                            region: r.get::<_, Option<i64>>(7)?.and_then(RegionCode::from_i64),
-                            reason: r.get(8)?,
-                            details: json(r, 9)?,
-                        })
-                    },
+                    audit_row,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::from_rows(rows, limit, |a| vec![a.id]))

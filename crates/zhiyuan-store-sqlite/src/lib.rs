@@ -15,6 +15,7 @@ mod conv;
 mod corrections;
 mod ledger;
 mod migrate;
+mod notify;
 mod orders;
 mod orgs;
 #[cfg(test)]

@@ -83,6 +83,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0015_matching",
         include_str!("../migrations/0015_matching.sql"),
     ),
+    (
+        16,
+        "0016_notifications",
+        include_str!("../migrations/0016_notifications.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

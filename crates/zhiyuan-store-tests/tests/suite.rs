@@ -1509,3 +1509,95 @@ async fn volunteers_are_found_by_grid_cell_and_every_skill_and_follow_their_prof
     assert_eq!(found(&["急救"], None).await, [3, 5, 6]);
     assert_eq!(found(&["护理"], None).await, Vec::<u64>::new());
 }
+
+#[tokio::test]
+async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_sender() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    // Only notifiable actions are queued, by the transaction that writes them.
+    store
+        .insert_site(
+            &new_site("440106", SiteKind::PracticeCenter),
+            &audit("order.verify", "440106"),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_site(
+            &new_site("440106", SiteKind::PracticeCenter),
+            &audit("site.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let events = store.pending_events(10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "order.verify");
+
+    let now = OffsetDateTime::now_utc();
+    let sub = store
+        .insert_subscription(
+            &NewSubscription {
+                region: code("440106"),
+                channel: ChannelKind::Webhook,
+                destination: "http://127.0.0.1:9/hook".into(),
+                secret: Some("k".into()),
+                events: vec!["order.".into()],
+                created_at: now,
+            },
+            &audit("subscription.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let delivery = NewDelivery {
+        subscription: sub.id,
+        audit_id: events[0].id,
+        event: events[0].action.clone(),
+        payload: serde_json::json!({"id": events[0].id}),
+        at: now,
+    };
+    // Two relays settling the same event at once write it once.
+    let ids = [events[0].id];
+    let (a, b) = tokio::join!(
+        store.settle_events(&ids, std::slice::from_ref(&delivery), &[]),
+        store.settle_events(&ids, std::slice::from_ref(&delivery), &[]),
+    );
+    a.unwrap();
+    b.unwrap();
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    assert_eq!(store.deliveries(sub.id, 10).await.unwrap().len(), 1);
+
+    // A sender claims it and dies: nobody else gets it during the lease, anyone after.
+    let lease = Duration::seconds(60);
+    let claimed = store.claim_deliveries(now, now + lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].attempts, 1);
+    assert_eq!(claimed[0].subscription.sub.secret.as_deref(), Some("k"));
+    assert!(
+        store
+            .claim_deliveries(now + Duration::seconds(30), now + lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = now + lease + Duration::seconds(1);
+    let again = store
+        .claim_deliveries(later, later + lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    store
+        .finish_delivery(again[0].id, &DeliveryOutcome::Delivered, later)
+        .await
+        .unwrap();
+    let far = later + Duration::days(1);
+    assert!(
+        store
+            .claim_deliveries(far, far + lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let record = &store.deliveries(sub.id, 10).await.unwrap()[0];
+    assert_eq!((record.attempts, record.delivered_at.is_some()), (2, true));
+}

@@ -618,6 +618,62 @@ pub trait LedgerStore {
     async fn ledger_pending(&self) -> Result<u64>;
 }
 
+/// Inbox, subscriptions and the outbox (see `notify`).
+#[async_trait]
+pub trait NotifyStore {
+    async fn insert_subscription(
+        &self,
+        s: &NewSubscription,
+        audit: &AuditEntry,
+    ) -> Result<Subscription>;
+    async fn get_subscription(&self, id: i64) -> Result<Option<Subscription>>;
+    /// Active and inactive, of the subtree (all with `None`), by id.
+    async fn list_subscriptions(&self, within: Option<RegionCode>) -> Result<Vec<Subscription>>;
+    async fn deactivate_subscription(&self, id: i64, audit: &AuditEntry) -> Result<()>;
+    /// The oldest queued events, as their audit entries.
+    async fn pending_events(&self, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// In one transaction: unqueues the events and writes what they gave (a pair already
+    /// written is left as it is, so two relays never duplicate anything).
+    async fn settle_events(
+        &self,
+        audit_ids: &[i64],
+        deliveries: &[NewDelivery],
+        notes: &[NewNotification],
+    ) -> Result<()>;
+    /// Claims up to `limit` deliveries due at `now` until `lease_until` (another claim
+    /// sees them only after that), counting the attempt.
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// A subscription's deliveries, newest first.
+    async fn deliveries(&self, subscription: i64, limit: u32) -> Result<Vec<DeliveryRecord>>;
+    /// An account's inbox, newest first.
+    async fn notifications(
+        &self,
+        account: AccountId,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>>;
+    /// `false` when the account has no such notification.
+    async fn mark_read(&self, account: AccountId, id: i64, at: OffsetDateTime) -> Result<bool>;
+    /// The accounts that act for an order's holder (`Holder::kind`): a volunteer's own,
+    /// a team's administrators', a site's staff.
+    async fn holder_accounts(&self, kind: &str, id: i64) -> Result<Vec<AccountId>>;
+    /// The accounts of the volunteers a mobilisation call called.
+    async fn call_accounts(&self, call: i64) -> Result<Vec<AccountId>>;
+    /// A volunteer's account, if they have one.
+    async fn volunteer_account(&self, volunteer: VolunteerId) -> Result<Option<AccountId>>;
+}
+
 #[async_trait]
 pub trait Store:
     RegionStore
@@ -637,6 +693,7 @@ pub trait Store:
     + RecognitionStore
     + OrderStore
     + TalentStore
+    + NotifyStore
     + Send
     + Sync
 {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zhiyuan_ledger::{NoteSigner, NoteVerifier};
 use zhiyuan_service::{
@@ -29,6 +29,7 @@ pub struct Config {
     pub ledger: LedgerConfig,
     pub credentials: CredentialsConfig,
     pub orders: OrdersConfig,
+    pub notify: NotifyConfig,
     pub log: LogConfig,
 }
 
@@ -47,6 +48,42 @@ impl Default for OrdersConfig {
         Self {
             take_within_mins: 240,
             site_radius_m: 5_000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// How often queued events are relayed to inboxes and the outbox, and due deliveries
+    /// sent.
+    pub every_ms: u64,
+    /// The wait after a failed delivery, doubled after each further failure, up to
+    /// `max_backoff_secs`; given up after `max_attempts`.
+    pub retry_base_secs: i64,
+    pub max_backoff_secs: i64,
+    pub max_attempts: i32,
+    /// A delivery being sent is not sent again by anyone for this long.
+    pub lease_secs: i64,
+    /// The SMTP server for e-mail subscriptions, as lettre reads it: `smtp://host:25`
+    /// (plain, a local relay), `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host`. None: e-mail deliveries fail and are retried.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        let d = zhiyuan_service::NotifySettings::default();
+        Self {
+            every_ms: 1000,
+            retry_base_secs: d.retry_base.whole_seconds(),
+            max_backoff_secs: d.max_backoff.whole_seconds(),
+            max_attempts: d.max_attempts,
+            lease_secs: d.lease.whole_seconds(),
+            smtp_url: None,
+            mail_from: d.mail_from,
         }
     }
 }
@@ -235,6 +272,7 @@ impl Default for Config {
                 issuer_key_file: PathBuf::from("./zhiyuan-data/issuer.key"),
             },
             orders: OrdersConfig::default(),
+            notify: NotifyConfig::default(),
             log: LogConfig {
                 format: "text".into(),
                 filter: "info".into(),
@@ -404,6 +442,18 @@ impl Config {
                 take_within: time::Duration::minutes(self.orders.take_within_mins),
                 site_radius_m: self.orders.site_radius_m,
             },
+            notify: zhiyuan_service::NotifySettings {
+                retry_base: time::Duration::seconds(self.notify.retry_base_secs),
+                max_backoff: time::Duration::seconds(self.notify.max_backoff_secs),
+                max_attempts: self.notify.max_attempts,
+                lease: time::Duration::seconds(self.notify.lease_secs),
+                smtp_url: self
+                    .notify
+                    .smtp_url
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_owned()),
+                mail_from: self.notify.mail_from.clone(),
+            },
         }
     }
 }
@@ -512,6 +562,23 @@ take_within_mins = 240
 # A need placed by coordinates alone goes to the nearest practice station, institute or
 # center within this many metres; farther, it is refused.
 site_radius_m = 5000.0
+
+[notify]
+# Events (orders, mobilisation calls, qualification decisions) reach inboxes and the
+# outbox, and due deliveries are sent, this often.
+every_ms = 1000
+# A failed webhook or e-mail is retried after retry_base_secs, doubling each time up to
+# max_backoff_secs; after max_attempts it is given up and shown as failed.
+retry_base_secs = 30
+max_backoff_secs = 21600
+max_attempts = 12
+# A delivery being sent is not sent again (by this or another server) for this long.
+lease_secs = 60
+# SMTP for e-mail subscriptions: smtp://host:25 (a local relay), or
+# smtp://user:pass@host:587?tls=required, smtps://user:pass@host. Prefer
+# ZHIYUAN__NOTIFY__SMTP_URL. Unset: e-mail deliveries fail and are retried.
+# smtp_url = "smtp://127.0.0.1:25"
+mail_from = "zhiyuan <noreply@localhost>"
 
 [log]
 # text or json.

@@ -6,6 +6,7 @@ pub mod corrections;
 pub mod credentials;
 pub mod health;
 pub mod ledger;
+pub mod notify;
 pub mod open311;
 pub mod orders;
 pub mod organisations;
@@ -296,4 +297,18 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/calls/{id}/members", get(talent::call_members))
         .route("/api/v1/calls/{id}/response", post(talent::answer))
         .route("/api/v1/me/calls", get(talent::my_calls))
+        .route("/api/v1/me/notifications", get(notify::inbox))
+        .route("/api/v1/me/notifications/{id}/read", post(notify::read))
+        .route(
+            "/api/v1/subscriptions",
+            get(notify::subscriptions).post(notify::subscribe),
+        )
+        .route(
+            "/api/v1/subscriptions/{id}",
+            axum::routing::delete(notify::unsubscribe),
+        )
+        .route(
+            "/api/v1/subscriptions/{id}/deliveries",
+            get(notify::deliveries),
+        )
 }

@@ -30,7 +30,11 @@ struct Network {
 }
 
 async fn network() -> Network {
-    let app = TestApp::spawn().await;
+    network_with(|_| {}).await
+}
+
+async fn network_with(tune: impl FnOnce(&mut zhiyuan::Config)) -> Network {
+    let app = TestApp::spawn_with(tune).await;
     let center = app.site(COUNTY, "practice_center").await;
     let institute = app.site(TOWN, "practice_institute").await;
     let station = app.site(VILLAGE, "practice_station").await;
@@ -1029,4 +1033,349 @@ async fn minors_are_proposed_only_for_services_that_allow_them_and_areas_are_val
         .await;
     assert_eq!(ok(&r)["service_area"], Value::Null);
     assert!(!numbers(&found(tutoring).await).contains(&minor.as_str()));
+}
+
+/// A webhook receiver on loopback: answers 500 to the first `fail_first` requests, then
+/// 200; keeps (headers, body) of every request.
+async fn webhook_receiver(
+    fail_first: usize,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let seen = seen.clone();
+            move |headers: axum::http::HeaderMap, body: String| {
+                let seen = seen.clone();
+                async move {
+                    let mut all = seen.lock().unwrap();
+                    all.push((headers, body));
+                    if all.len() <= fail_first {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, seen)
+}
+
+/// An SMTP server on loopback that accepts every message and keeps its text.
+async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mail: Arc<Mutex<Vec<String>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let kept = mail.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(text) = data.as_mut() {
+                        if line == "." {
+                            kept.lock().unwrap().push(data.take().unwrap());
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            text.push_str(&line);
+                            text.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mail)
+}
+
+#[tokio::test]
+async fn order_events_reach_inboxes_signed_webhooks_with_retries_and_email() {
+    let (port, mail) = smtp_sink().await;
+    let n = network_with(|c| {
+        c.notify.retry_base_secs = 0;
+        c.notify.max_attempts = 3;
+        c.notify.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
+        c.notify.mail_from = "zhiyuan <noreply@zhiyuan.test>".into();
+    })
+    .await;
+    let admin = n.app.admin("notify-admin", COUNTY).await;
+    let (hook, seen) = webhook_receiver(1).await;
+
+    // Subscriptions are checked field by field, and only by the jurisdiction.
+    let subscribe = |body: Value, token: &str| {
+        let n = &n;
+        let token = token.to_owned();
+        async move {
+            n.app
+                .post("/api/v1/subscriptions", Some(&token), body)
+                .await
+        }
+    };
+    for (body, field) in [
+        (
+            json!({"region": COUNTY, "channel": "webhook", "destination": "ftp://x/y", "events": ["order."]}),
+            "destination",
+        ),
+        (
+            json!({"region": COUNTY, "channel": "email", "destination": "not-an-address", "events": ["order."]}),
+            "destination",
+        ),
+        (
+            json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["volunteer."]}),
+            "events[0]",
+        ),
+        (
+            json!({"region": COUNTY, "channel": "sms", "destination": "13800138000", "events": ["order."]}),
+            "channel",
+        ),
+    ] {
+        let r = subscribe(body, &admin).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+        assert_eq!(r.error_fields(), [field]);
+    }
+    let r = subscribe(
+        json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["order."]}),
+        &n.station_staff,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = subscribe(
+        json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["order."]}),
+        &admin,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let webhook = r.body["id"].as_i64().unwrap();
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    let r = subscribe(
+        json!({"region": COUNTY, "channel": "email", "destination": "city@zhiyuan.test",
+               "events": ["order.assign"]}),
+        &admin,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert!(r.body.get("secret").is_none(), "e-mail has no signing key");
+    let listed = n
+        .app
+        .get(
+            &format!("/api/v1/subscriptions?within={COUNTY}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(ok(&listed).as_array().unwrap().len(), 2);
+    assert!(
+        listed.body[0].get("secret").is_none(),
+        "the key is shown once"
+    );
+
+    // A need is verified and assigned to the first village team.
+    let (id, _, _) = n.need().await;
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "verify"}))
+        .await);
+    ok(&n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "assign", "to_org": n.teams[0].0, "reason": "就近"}),
+        )
+        .await);
+    let app = &n.app.zhiyuan;
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(
+        app.relay_events(now).await.unwrap(),
+        3,
+        "submit, verify, assign"
+    );
+    assert_eq!(app.relay_events(now).await.unwrap(), 0, "each event once");
+
+    // The team's administrator finds it in their inbox, and reads it.
+    let team_admin = &n.teams[0].1;
+    let inbox = n
+        .app
+        .get("/api/v1/me/notifications", Some(team_admin))
+        .await;
+    let items = ok(&inbox)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["event"], "order.assign");
+    assert_eq!(items[0]["subject_id"], id.to_string());
+    assert!(items[0]["text"].as_str().unwrap().contains("派给了你"));
+    let note = items[0]["id"].as_i64().unwrap();
+    let r = n
+        .app
+        .post(
+            &format!("/api/v1/me/notifications/{note}/read"),
+            Some(&n.teams[1].1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not theirs");
+    let r = n
+        .app
+        .post(
+            &format!("/api/v1/me/notifications/{note}/read"),
+            Some(team_admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let unread = n
+        .app
+        .get("/api/v1/me/notifications?unread=true", Some(team_admin))
+        .await;
+    assert!(ok(&unread)["items"].as_array().unwrap().is_empty());
+    let other = n
+        .app
+        .get("/api/v1/me/notifications", Some(&n.teams[1].1))
+        .await;
+    assert!(
+        ok(&other)["items"].as_array().unwrap().is_empty(),
+        "the other team was not sent it"
+    );
+
+    // First round: the webhook answers 500 to its first request, the rest and the e-mail
+    // go through; the failed one is due again (zero back-off here) and goes next round.
+    let sent = app.deliver_due(OffsetDateTime::now_utc()).await.unwrap();
+    assert!(sent >= 3, "{sent}");
+    let sent_again = app.deliver_due(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(sent + sent_again, 4, "three webhook events and one e-mail");
+    let deliveries = n
+        .app
+        .get(
+            &format!("/api/v1/subscriptions/{webhook}/deliveries"),
+            Some(&admin),
+        )
+        .await;
+    let deliveries = ok(&deliveries).as_array().unwrap().clone();
+    assert_eq!(deliveries.len(), 3);
+    assert!(deliveries.iter().all(|d| d["status"] == "delivered"));
+    let retried: Vec<_> = deliveries.iter().filter(|d| d["attempts"] == 2).collect();
+    assert_eq!(retried.len(), 1, "one was retried: {deliveries:?}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "three events, one of them twice");
+    for (headers, body) in &seen {
+        let signature = headers["zhiyuan-signature"].to_str().unwrap();
+        let t: i64 = signature[2..signature.find(',').unwrap()].parse().unwrap();
+        assert_eq!(
+            signature,
+            zhiyuan_service::webhook_signature(&secret, t, body)
+        );
+        assert_ne!(
+            signature,
+            zhiyuan_service::webhook_signature("guess", t, body)
+        );
+        let event: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(headers["zhiyuan-event"].to_str().unwrap(), event["event"]);
+        assert_eq!(event["subject"]["id"], id.to_string());
+        assert!(
+            !body.contains("13700137000"),
+            "no contact details in events"
+        );
+    }
+    let mail = mail.lock().unwrap().clone();
+    assert_eq!(
+        mail.len(),
+        1,
+        "the e-mail subscription wants order.assign only"
+    );
+    assert!(mail[0].contains("To: city@zhiyuan.test"), "{}", mail[0]);
+    assert!(mail[0].contains("order.assign"), "{}", mail[0]);
+
+    // Unsubscribed: later events are not sent.
+    let r = n
+        .app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/subscriptions/{webhook}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    ok(&n
+        .act(
+            id,
+            &n.teams[0].1,
+            json!({"action": "decline", "reason": "人手不足"}),
+        )
+        .await);
+    assert_eq!(
+        app.relay_events(OffsetDateTime::now_utc()).await.unwrap(),
+        1
+    );
+    assert_eq!(app.deliver_due(OffsetDateTime::now_utc()).await.unwrap(), 0);
+    // The station's staff hear that it came back.
+    let inbox = n
+        .app
+        .get("/api/v1/me/notifications", Some(&n.station_staff))
+        .await;
+    assert_eq!(ok(&inbox)["items"][0]["event"], "order.decline");
+}
+
+#[tokio::test]
+async fn a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt() {
+    let n = network_with(|c| {
+        c.notify.retry_base_secs = 0;
+        c.notify.max_attempts = 2;
+    })
+    .await;
+    let admin = n.app.admin("notify-admin", COUNTY).await;
+    let (hook, seen) = webhook_receiver(usize::MAX).await;
+    let r = n
+        .app
+        .post(
+            "/api/v1/subscriptions",
+            Some(&admin),
+            json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["order.submit"]}),
+        )
+        .await;
+    let webhook = r.body["id"].as_i64().unwrap();
+    n.need().await;
+    let app = &n.app.zhiyuan;
+    app.relay_events(OffsetDateTime::now_utc()).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.deliver_due(OffsetDateTime::now_utc()).await.unwrap(), 0);
+    }
+    assert_eq!(seen.lock().unwrap().len(), 2, "two attempts, then no more");
+    let d = n
+        .app
+        .get(
+            &format!("/api/v1/subscriptions/{webhook}/deliveries"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(ok(&d)[0]["status"], "failed");
+    assert_eq!(
+        ok(&d)[0]["last_error"],
+        "answered 500 Internal Server Error"
+    );
 }

@@ -234,6 +234,31 @@ async fn a_mobilisation_call_notifies_qualified_adults_of_the_area_and_keeps_a_r
         app.get("/api/v1/me/calls", Some(&pending_token)).await.body,
         json!([])
     );
+    // And it is in their inbox (the notifier's relay, run here by hand).
+    app.zhiyuan
+        .relay_events(time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let inbox = app
+        .get("/api/v1/me/notifications", Some(&doctor_token))
+        .await;
+    let items = inbox.body["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|n| n["event"] == "call.issue" && n["subject_id"] == json!(id.to_string())),
+        "{items:?}"
+    );
+    let others = app
+        .get("/api/v1/me/notifications", Some(&pending_token))
+        .await;
+    assert!(
+        !others.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["event"] == "call.issue")
+    );
     let answer = |token: &str, body: serde_json::Value| {
         let (app, path, token) = (
             &app,

@@ -1,0 +1,508 @@
+//! Notifications (issue 5, item 9). Events are audit entries of the actions in
+//! `zhiyuan_store::EVENT_PREFIXES`, queued by the database in the transaction that writes
+//! them. The relay turns each into inbox notifications for the people it concerns and
+//! outbox deliveries for the subscriptions that want it, in one transaction; the
+//! deliverer sends the outbox through a [`Channel`], retrying with exponential back-off.
+//! Nothing is lost on a restart: an event stays queued until relayed, a delivery stays due
+//! until sent (a claimed one comes due again when its lease runs out).
+//!
+//! Channels: signed webhooks and e-mail (SMTP) are built. SMS and WeChat template
+//! messages are further [`Channel`]s (a provider's HTTP API, the destination a phone
+//! number or an OpenID); see docs/API.md "Notifications".
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime};
+use zhiyuan_domain::access::Access;
+use zhiyuan_domain::ids::{AccountId, VolunteerId};
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::{
+    AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, EVENT_PREFIXES,
+    NewDelivery, NewNotification, NewSubscription, Notification, Page, PageRequest, Subscription,
+};
+
+use crate::{Ctx, Result, ServiceError, Zhiyuan};
+
+/// How deliveries are retried, and where e-mail goes out.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// The wait after the first failure; doubled after each further one.
+    pub retry_base: Duration,
+    pub max_backoff: Duration,
+    /// After this many failed attempts a delivery is given up (and shown as failed).
+    pub max_attempts: i32,
+    /// A claimed delivery is not claimed again for this long (a crash mid-send).
+    pub lease: Duration,
+    /// `smtp://host:port` (plain, for a local relay) or `smtps://user:pass@host` and
+    /// `smtp://…?tls=required` (as lettre reads them); `None`: e-mail is not sent.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            retry_base: Duration::seconds(30),
+            max_backoff: Duration::hours(6),
+            max_attempts: 12,
+            lease: Duration::seconds(60),
+            smtp_url: None,
+            mail_from: "zhiyuan <noreply@localhost>".into(),
+        }
+    }
+}
+
+impl NotifySettings {
+    /// The wait before attempt `attempts + 1`, after `attempts` failures.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let doubled = 2f64.powi(attempts.clamp(1, 30) - 1);
+        (self.retry_base * doubled).min(self.max_backoff)
+    }
+}
+
+/// A way out: sends one delivery, or says why it could not (to retry).
+#[async_trait]
+pub trait Channel: Send + Sync {
+    async fn send(&self, d: &Delivery, body: &str) -> std::result::Result<(), String>;
+}
+
+/// The webhook signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+pub fn webhook_signature(secret: &str, at: i64, body: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(format!("{at}.{body}").as_bytes());
+    format!("t={at},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+struct Webhook {
+    http: reqwest::Client,
+}
+
+#[async_trait]
+impl Channel for Webhook {
+    async fn send(&self, d: &Delivery, body: &str) -> std::result::Result<(), String> {
+        let secret = d.subscription.sub.secret.as_deref().unwrap_or_default();
+        let at = OffsetDateTime::now_utc().unix_timestamp();
+        let r = self
+            .http
+            .post(&d.subscription.sub.destination)
+            .timeout(std::time::Duration::from_secs(10))
+            .header("content-type", "application/json")
+            .header("zhiyuan-event", &d.event)
+            .header("zhiyuan-delivery", d.id.to_string())
+            .header("zhiyuan-signature", webhook_signature(secret, at, body))
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| format!("not reached: {e}"))?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("answered {}", r.status()))
+        }
+    }
+}
+
+struct Email {
+    transport: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
+    from: Option<lettre::message::Mailbox>,
+}
+
+#[async_trait]
+impl Channel for Email {
+    async fn send(&self, d: &Delivery, body: &str) -> std::result::Result<(), String> {
+        use lettre::AsyncTransport;
+        let (Some(transport), Some(from)) = (&self.transport, &self.from) else {
+            return Err("e-mail is not configured (notify.smtp_url, notify.mail_from)".into());
+        };
+        let to: lettre::message::Mailbox = d
+            .subscription
+            .sub
+            .destination
+            .parse()
+            .map_err(|e| format!("bad address: {e}"))?;
+        let message = lettre::Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(format!("[zhiyuan] {}", d.event))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| e.to_string())?;
+        transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP: {e}"))
+    }
+}
+
+/// The channels, one per kind.
+pub(crate) struct Channels {
+    webhook: Webhook,
+    email: Email,
+}
+
+impl Channels {
+    pub(crate) fn new(settings: &NotifySettings, http: reqwest::Client) -> Self {
+        let transport = settings.smtp_url.as_deref().and_then(|url| {
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+                .map(|b| b.build())
+                .map_err(|e| tracing::error!(error = %e, "notify.smtp_url is not usable"))
+                .ok()
+        });
+        Self {
+            webhook: Webhook { http },
+            email: Email {
+                transport,
+                from: settings.mail_from.parse().ok(),
+            },
+        }
+    }
+
+    fn get(&self, kind: ChannelKind) -> &dyn Channel {
+        match kind {
+            ChannelKind::Webhook => &self.webhook,
+            ChannelKind::Email => &self.email,
+        }
+    }
+}
+
+/// What a subscriber receives: the event, never the changed data (they read it through
+/// the API with their own rights).
+fn payload(e: &AuditRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id,
+        "event": e.action,
+        "subject": { "type": e.subject_type, "id": e.subject_id },
+        "region": e.region.map(|r| r.to_string()),
+        "at": e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    })
+}
+
+/// The inbox line for an event.
+fn describe(e: &AuditRecord) -> String {
+    let id = &e.subject_id;
+    match e.action.as_str() {
+        "order.assign" => format!("工单 {id} 派给了你，请接单或说明原因退回"),
+        "order.offer" => format!("工单 {id} 开放抢单"),
+        "order.decline" => format!("工单 {id} 被退回，请重新派单"),
+        "order.escalate" => format!("工单 {id} 上报到你处，请处理"),
+        "order.recall" => format!("工单 {id} 已撤回"),
+        "order.cancel" => format!("工单 {id} 已取消"),
+        "call.issue" => format!("紧急动员令 {id}：请尽快确认是否响应"),
+        "qualification.decide" => match e.details["to"].as_str() {
+            Some("verified") => "你的专业资质已通过核验".into(),
+            _ => "你的专业资质未通过核验，请查看原因".into(),
+        },
+        other => format!("{other} {id}"),
+    }
+}
+
+impl Zhiyuan {
+    /// Who an event concerns (besides whoever caused it).
+    async fn recipients(&self, e: &AuditRecord) -> Result<Vec<AccountId>> {
+        let store = &self.0.store;
+        let mut out = match e.action.as_str() {
+            a if a.starts_with("order.") => {
+                match (
+                    e.details["holder"]["kind"].as_str(),
+                    e.details["holder"]["id"].as_i64(),
+                ) {
+                    (Some(kind), Some(id)) => store.holder_accounts(kind, id).await?,
+                    _ => Vec::new(),
+                }
+            }
+            "call.issue" => match e.subject_id.parse() {
+                Ok(call) => store.call_accounts(call).await?,
+                Err(_) => Vec::new(),
+            },
+            "qualification.decide" => match e.details["volunteer"].as_i64() {
+                Some(v) => store
+                    .volunteer_account(VolunteerId(v))
+                    .await?
+                    .into_iter()
+                    .collect(),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        out.retain(|a| Some(*a) != e.actor);
+        Ok(out)
+    }
+
+    /// Relays queued events into inboxes and the outbox; returns how many. Safe to run on
+    /// several servers at once (a pair written twice is written once).
+    pub async fn relay_events(&self, now: OffsetDateTime) -> Result<usize> {
+        let store = &self.0.store;
+        let mut relayed = 0;
+        loop {
+            let events = store.pending_events(500).await?;
+            if events.is_empty() {
+                return Ok(relayed);
+            }
+            let subscriptions: Vec<Subscription> = store
+                .list_subscriptions(None)
+                .await?
+                .into_iter()
+                .filter(|s| s.active)
+                .collect();
+            let (mut deliveries, mut notes) = (Vec::new(), Vec::new());
+            for e in &events {
+                for s in subscriptions
+                    .iter()
+                    .filter(|s| s.wants(&e.action, e.region))
+                {
+                    deliveries.push(NewDelivery {
+                        subscription: s.id,
+                        audit_id: e.id,
+                        event: e.action.clone(),
+                        payload: payload(e),
+                        at: now,
+                    });
+                }
+                let text = describe(e);
+                for account in self.recipients(e).await? {
+                    notes.push(NewNotification {
+                        account,
+                        audit_id: e.id,
+                        event: e.action.clone(),
+                        subject_type: e.subject_type.clone(),
+                        subject_id: e.subject_id.clone(),
+                        text: text.clone(),
+                        at: e.at,
+                    });
+                }
+            }
+            let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+            store.settle_events(&ids, &deliveries, &notes).await?;
+            relayed += events.len();
+        }
+    }
+
+    /// Sends the deliveries due at `now` (a batch at a time, several at once); returns
+    /// how many were sent.
+    pub async fn deliver_due(&self, now: OffsetDateTime) -> Result<usize> {
+        let settings = &self.0.config.notify;
+        let store = &self.0.store;
+        let mut sent = 0;
+        loop {
+            let batch = store
+                .claim_deliveries(now, now + settings.lease, 64)
+                .await?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            let mut running = tokio::task::JoinSet::new();
+            for d in batch {
+                let app = self.clone();
+                running.spawn(async move {
+                    let body = d.payload.to_string();
+                    let result = app
+                        .0
+                        .channels
+                        .get(d.subscription.sub.channel)
+                        .send(&d, &body)
+                        .await;
+                    (d, result)
+                });
+            }
+            while let Some(done) = running.join_next().await {
+                let (d, result) = done.map_err(|e| ServiceError::Internal(Box::new(e)))?;
+                let outcome = match result {
+                    Ok(()) => {
+                        sent += 1;
+                        DeliveryOutcome::Delivered
+                    }
+                    Err(error) if d.attempts >= settings.max_attempts => {
+                        tracing::warn!(delivery = d.id, %error, "delivery given up");
+                        DeliveryOutcome::GiveUp { error }
+                    }
+                    Err(error) => DeliveryOutcome::Retry {
+                        at: OffsetDateTime::now_utc() + settings.backoff(d.attempts),
+                        error,
+                    },
+                };
+                store
+                    .finish_delivery(d.id, &outcome, OffsetDateTime::now_utc())
+                    .await?;
+            }
+        }
+    }
+
+    /// A jurisdiction administrator subscribes a webhook or an address to the events of
+    /// their region. A webhook's signing secret is returned here, once.
+    pub async fn subscribe(
+        &self,
+        ctx: &Ctx,
+        region: RegionCode,
+        channel: ChannelKind,
+        destination: &str,
+        events: Vec<String>,
+    ) -> Result<Subscription> {
+        ctx.require(|p| p.covers(region, Access::Write))?;
+        self.require_region(region, "region").await?;
+        let destination = destination.trim().to_owned();
+        match channel {
+            ChannelKind::Webhook => {
+                let url = reqwest::Url::parse(&destination)
+                    .map_err(|_| ServiceError::invalid("destination", "not a URL"))?;
+                if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+                    return Err(ServiceError::invalid(
+                        "destination",
+                        "a webhook is an http(s) URL",
+                    ));
+                }
+            }
+            ChannelKind::Email => {
+                destination
+                    .parse::<lettre::Address>()
+                    .map_err(|_| ServiceError::invalid("destination", "not an e-mail address"))?;
+            }
+        }
+        if events.is_empty() {
+            return Err(ServiceError::invalid("events", "name at least one event"));
+        }
+        for (i, e) in events.iter().enumerate() {
+            if !EVENT_PREFIXES.iter().any(|p| e.starts_with(p)) {
+                return Err(ServiceError::invalid(
+                    format!("events[{i}]"),
+                    format!(
+                        "events are actions or prefixes of {}",
+                        EVENT_PREFIXES.join(", ")
+                    ),
+                ));
+            }
+        }
+        let secret = (channel == ChannelKind::Webhook).then(|| {
+            let mut key = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut key);
+            hex::encode(key)
+        });
+        let mut audit = ctx.audit("subscription.create", "subscription", "", Some(region));
+        audit.details = serde_json::json!({
+            "channel": channel.as_str(), "destination": destination, "events": events,
+        });
+        Ok(self
+            .0
+            .store
+            .insert_subscription(
+                &NewSubscription {
+                    region,
+                    channel,
+                    destination,
+                    secret,
+                    events,
+                    created_at: ctx.now,
+                },
+                &audit,
+            )
+            .await?)
+    }
+
+    async fn own_subscription(&self, ctx: &Ctx, id: i64) -> Result<Subscription> {
+        let s = self
+            .0
+            .store
+            .get_subscription(id)
+            .await?
+            .ok_or(ServiceError::NotFound("subscription"))?;
+        ctx.require(|p| p.covers(s.sub.region, Access::Write))?;
+        Ok(s)
+    }
+
+    /// The subscriptions of a region subtree (secrets are not shown again).
+    pub async fn subscriptions(&self, ctx: &Ctx, within: RegionCode) -> Result<Vec<Subscription>> {
+        ctx.require(|p| p.covers(within, Access::Write))?;
+        Ok(self.0.store.list_subscriptions(Some(within)).await?)
+    }
+
+    pub async fn unsubscribe(&self, ctx: &Ctx, id: i64) -> Result<()> {
+        let s = self.own_subscription(ctx, id).await?;
+        let audit = ctx.audit(
+            "subscription.remove",
+            "subscription",
+            id,
+            Some(s.sub.region),
+        );
+        Ok(self.0.store.deactivate_subscription(id, &audit).await?)
+    }
+
+    /// What was sent to a subscription, newest first: attempts, errors, outcome.
+    pub async fn subscription_deliveries(&self, ctx: &Ctx, id: i64) -> Result<Vec<DeliveryRecord>> {
+        self.own_subscription(ctx, id).await?;
+        Ok(self.0.store.deliveries(id, 100).await?)
+    }
+
+    /// The signed-in user's inbox.
+    pub async fn my_notifications(
+        &self,
+        ctx: &Ctx,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>> {
+        let account = ctx.account().ok_or(ServiceError::Unauthenticated)?;
+        Ok(self
+            .0
+            .store
+            .notifications(account, unread_only, page)
+            .await?)
+    }
+
+    pub async fn read_notification(&self, ctx: &Ctx, id: i64) -> Result<()> {
+        let account = ctx.account().ok_or(ServiceError::Unauthenticated)?;
+        if self.0.store.mark_read(account, id, ctx.now).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("notification"))
+        }
+    }
+}
+
+/// Relays and delivers every `every` until the app stops. With several app servers each
+/// runs it: relaying is idempotent and claims are exclusive.
+pub fn spawn_notifier(app: Zhiyuan, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.unsigned_abs());
+        loop {
+            tick.tick().await;
+            let now = OffsetDateTime::now_utc();
+            if let Err(e) = app.relay_events(now).await {
+                tracing::warn!(error = %e, "relaying events failed");
+            }
+            if let Err(e) = app.deliver_due(now).await {
+                tracing::warn!(error = %e, "delivering notifications failed");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let s = NotifySettings::default();
+        assert_eq!(s.backoff(1), Duration::seconds(30));
+        assert_eq!(s.backoff(2), Duration::seconds(60));
+        assert_eq!(s.backoff(5), Duration::seconds(480));
+        assert_eq!(s.backoff(12), Duration::hours(6));
+    }
+
+    #[test]
+    fn the_signature_is_hmac_sha256_of_time_and_body() {
+        let sig = webhook_signature("secret", 1_700_000_000, "{\"a\":1}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(b"1700000000.{\"a\":1}");
+        assert_eq!(
+            sig,
+            format!(
+                "t=1700000000,v1={}",
+                hex::encode(mac.finalize().into_bytes())
+            )
+        );
+        assert_ne!(sig, webhook_signature("other", 1_700_000_000, "{\"a\":1}"));
+    }
+}

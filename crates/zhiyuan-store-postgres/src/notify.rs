@@ -1,0 +1,419 @@
+//! Inbox, subscriptions and the outbox.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+use zhiyuan_domain::ids::{AccountId, VolunteerId};
+use zhiyuan_domain::org::MembershipRole;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::{
+    AuditEntry, AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, NewDelivery,
+    NewNotification, NewSubscription, Notification, NotifyStore, Page, PageRequest, Result,
+    StoreError, Subscription,
+};
+
+use crate::PgStore;
+use crate::audit::{AUDIT_COLUMNS, audit_row};
+use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+
+const SUBSCRIPTION: &str =
+    "SELECT id, region_code, channel, destination, secret, events, active, created_at
+     FROM subscriptions";
+
+fn subscription_row(row: &Row) -> Result<Subscription> {
+    Ok(Subscription {
+        id: get(row, 0)?,
+        sub: NewSubscription {
+            region: region(row, 1)?,
+            channel: conv(row, 2, |s: &str| ChannelKind::parse(s))?,
+            destination: get(row, 3)?,
+            secret: get(row, 4)?,
+            events: json(row, 5)?,
+            created_at: get(row, 7)?,
+        },
+        active: get(row, 6)?,
+    })
+}
+
+async fn accounts(
+    c: &impl GenericClient,
+    sql: &str,
+    args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<AccountId>> {
+    let stmt = c.prepare_cached(sql).await.map_err(pg_err)?;
+    let rows = c.query(&stmt, args).await.map_err(pg_err)?;
+    rows.iter().map(|r| get(r, 0).map(AccountId)).collect()
+}
+
+#[async_trait]
+impl NotifyStore for PgStore {
+    async fn insert_subscription(
+        &self,
+        s: &NewSubscription,
+        audit: &AuditEntry,
+    ) -> Result<Subscription> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let row = tx
+            .query_one(
+                "INSERT INTO subscriptions (region_code, channel, destination, secret, events,
+                    active, created_at) VALUES ($1, $2, $3, $4, $5, true, $6) RETURNING id",
+                &[
+                    &s.region.as_i64(),
+                    &s.channel.as_str(),
+                    &s.destination,
+                    &s.secret,
+                    &to_json(&s.events),
+                    &s.created_at,
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let id: i64 = get(&row, 0)?;
+        write_audit(&tx, audit, Some(id.to_string())).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(Subscription {
+            id,
+            sub: s.clone(),
+            active: true,
+        })
+    }
+
+    async fn get_subscription(&self, id: i64) -> Result<Option<Subscription>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("{SUBSCRIPTION} WHERE id = $1"), &[&id])
+            .await
+            .map_err(pg_err)?;
+        row.as_ref().map(subscription_row).transpose()
+    }
+
+    async fn list_subscriptions(&self, within: Option<RegionCode>) -> Result<Vec<Subscription>> {
+        let (lo, hi) = range(within);
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("{SUBSCRIPTION} WHERE region_code >= $1 AND region_code < $2 ORDER BY id"),
+                &[&lo, &hi],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(subscription_row).collect()
+    }
+
+    async fn deactivate_subscription(&self, id: i64, audit: &AuditEntry) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let n = tx
+            .execute(
+                "UPDATE subscriptions SET active = false WHERE id = $1 AND active",
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write_audit(&tx, audit, None).await?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn pending_events(&self, limit: u32) -> Result<Vec<AuditRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log
+                 WHERE id IN (SELECT audit_id FROM event_queue ORDER BY audit_id LIMIT $1)
+                 ORDER BY id"
+            ))
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(&stmt, &[&i64::from(limit)])
+            .await
+            .map_err(pg_err)?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn settle_events(
+        &self,
+        audit_ids: &[i64],
+        deliveries: &[NewDelivery],
+        notes: &[NewNotification],
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        tx.execute(
+            "DELETE FROM event_queue WHERE audit_id = ANY($1)",
+            &[&audit_ids],
+        )
+        .await
+        .map_err(pg_err)?;
+        let subs: Vec<i64> = deliveries.iter().map(|d| d.subscription).collect();
+        let ids: Vec<i64> = deliveries.iter().map(|d| d.audit_id).collect();
+        let events: Vec<&str> = deliveries.iter().map(|d| d.event.as_str()).collect();
+        let payloads: Vec<&serde_json::Value> = deliveries.iter().map(|d| &d.payload).collect();
+        let ats: Vec<OffsetDateTime> = deliveries.iter().map(|d| d.at).collect();
+        tx.execute(
+            "INSERT INTO outbox (subscription_id, audit_id, event, payload, next_attempt_at,
+                created_at)
+             SELECT s, a, e, p, t, t FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[],
+                $4::JSONB[], $5::TIMESTAMPTZ[]) AS u(s, a, e, p, t)
+             ON CONFLICT DO NOTHING",
+            &[&subs, &ids, &events, &payloads, &ats],
+        )
+        .await
+        .map_err(pg_err)?;
+        let accounts: Vec<i64> = notes.iter().map(|n| n.account.0).collect();
+        let ids: Vec<i64> = notes.iter().map(|n| n.audit_id).collect();
+        let events: Vec<&str> = notes.iter().map(|n| n.event.as_str()).collect();
+        let types: Vec<&str> = notes.iter().map(|n| n.subject_type.as_str()).collect();
+        let subjects: Vec<&str> = notes.iter().map(|n| n.subject_id.as_str()).collect();
+        let texts: Vec<&str> = notes.iter().map(|n| n.text.as_str()).collect();
+        let ats: Vec<OffsetDateTime> = notes.iter().map(|n| n.at).collect();
+        tx.execute(
+            "INSERT INTO notifications (account_id, audit_id, event, subject_type, subject_id,
+                text, created_at)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[],
+                $5::TEXT[], $6::TEXT[], $7::TIMESTAMPTZ[])
+             ON CONFLICT DO NOTHING",
+            &[&accounts, &ids, &events, &types, &subjects, &texts, &ats],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        let client = self.client().await?;
+        // SKIP LOCKED: app servers claiming at once take different rows.
+        let rows = client
+            .query(
+                &format!(
+                    "WITH claimed AS (
+                        UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1
+                        WHERE id IN (SELECT id FROM outbox
+                                     WHERE delivered_at IS NULL AND failed_at IS NULL
+                                       AND next_attempt_at <= $1
+                                     ORDER BY next_attempt_at LIMIT $3
+                                     FOR UPDATE SKIP LOCKED)
+                        RETURNING id, subscription_id, event, payload, attempts)
+                     SELECT c.id, c.event, c.payload, c.attempts, s.*
+                     FROM claimed c JOIN ({SUBSCRIPTION}) s ON s.id = c.subscription_id"
+                ),
+                &[&now, &lease_until, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    id: get(r, 0)?,
+                    event: get(r, 1)?,
+                    payload: get(r, 2)?,
+                    attempts: get(r, 3)?,
+                    subscription: Subscription {
+                        id: get(r, 4)?,
+                        sub: NewSubscription {
+                            region: region(r, 5)?,
+                            channel: conv(r, 6, |s: &str| ChannelKind::parse(s))?,
+                            destination: get(r, 7)?,
+                            secret: get(r, 8)?,
+                            events: json(r, 9)?,
+                            created_at: get(r, 11)?,
+                        },
+                        active: get(r, 10)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let client = self.client().await?;
+        let n = match outcome {
+            DeliveryOutcome::Delivered => {
+                client
+                    .execute(
+                        "UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1",
+                        &[&id, &now],
+                    )
+                    .await
+            }
+            DeliveryOutcome::Retry { at, error } => {
+                client
+                    .execute(
+                        "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
+                        &[&id, at, error],
+                    )
+                    .await
+            }
+            DeliveryOutcome::GiveUp { error } => {
+                client
+                    .execute(
+                        "UPDATE outbox SET failed_at = $2, last_error = $3 WHERE id = $1",
+                        &[&id, &now, error],
+                    )
+                    .await
+            }
+        }
+        .map_err(pg_err)?;
+        expect_one(n)
+    }
+
+    async fn deliveries(&self, subscription: i64, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, audit_id, event, attempts, next_attempt_at, delivered_at, failed_at,
+                    last_error, created_at
+                 FROM outbox WHERE subscription_id = $1 ORDER BY id DESC LIMIT $2",
+                &[&subscription, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryRecord {
+                    id: get(r, 0)?,
+                    audit_id: get(r, 1)?,
+                    event: get(r, 2)?,
+                    attempts: get(r, 3)?,
+                    next_attempt_at: get(r, 4)?,
+                    delivered_at: get(r, 5)?,
+                    failed_at: get(r, 6)?,
+                    last_error: get(r, 7)?,
+                    created_at: get(r, 8)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn notifications(
+        &self,
+        account: AccountId,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>> {
+        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, account_id, audit_id, event, subject_type, subject_id, text,
+                    created_at, read_at
+                 FROM notifications
+                 WHERE account_id = $1 AND id < $2 AND (NOT $3 OR read_at IS NULL)
+                 ORDER BY id DESC LIMIT $4",
+            )
+            .await
+            .map_err(pg_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &account.0,
+                    &before,
+                    &unread_only,
+                    &(i64::from(page.limit) + 1),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(Notification {
+                    id: get(r, 0)?,
+                    note: NewNotification {
+                        account: AccountId(get(r, 1)?),
+                        audit_id: get(r, 2)?,
+                        event: get(r, 3)?,
+                        subject_type: get(r, 4)?,
+                        subject_id: get(r, 5)?,
+                        text: get(r, 6)?,
+                        at: get(r, 7)?,
+                    },
+                    read_at: get(r, 8)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |n| vec![n.id]))
+    }
+
+    async fn mark_read(&self, account: AccountId, id: i64, at: OffsetDateTime) -> Result<bool> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE notifications SET read_at = coalesce(read_at, $3)
+                 WHERE id = $1 AND account_id = $2",
+                &[&id, &account.0, &at],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(n == 1)
+    }
+
+    async fn holder_accounts(&self, kind: &str, id: i64) -> Result<Vec<AccountId>> {
+        let client = self.client().await?;
+        match kind {
+            "volunteer" => {
+                accounts(
+                    &client,
+                    "SELECT id FROM accounts WHERE volunteer_id = $1",
+                    &[&id],
+                )
+                .await
+            }
+            "org" => accounts(
+                &client,
+                "SELECT a.id FROM memberships m JOIN accounts a ON a.volunteer_id = m.volunteer_id
+                     WHERE m.org_id = $1 AND m.role = $2 AND m.status = 'active' ORDER BY a.id",
+                &[&id, &MembershipRole::Admin.as_str()],
+            )
+            .await,
+            "site" => {
+                accounts(
+                    &client,
+                    "SELECT DISTINCT account_id FROM grants WHERE site_id = $1 ORDER BY account_id",
+                    &[&id],
+                )
+                .await
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    async fn call_accounts(&self, call: i64) -> Result<Vec<AccountId>> {
+        let client = self.client().await?;
+        accounts(
+            &client,
+            "SELECT a.id FROM call_members m JOIN accounts a ON a.volunteer_id = m.volunteer_id
+             WHERE m.call_id = $1",
+            &[&call],
+        )
+        .await
+    }
+
+    async fn volunteer_account(&self, volunteer: VolunteerId) -> Result<Option<AccountId>> {
+        let client = self.client().await?;
+        Ok(accounts(
+            &client,
+            "SELECT id FROM accounts WHERE volunteer_id = $1",
+            &[&volunteer.0],
+        )
+        .await?
+        .into_iter()
+        .next())
+    }
+}

@@ -1,0 +1,137 @@
+//! Notifications: the in-app inbox, outbound subscriptions (signed webhooks, e-mail) and
+//! their outbox. Events are audit entries: the backend queues each notifiable entry in the
+//! transaction that writes it (see the `0016_notifications` migrations).
+
+use time::OffsetDateTime;
+use zhiyuan_domain::ids::AccountId;
+use zhiyuan_domain::region::RegionCode;
+
+/// The audit actions that are events: queued for the relay, and what subscriptions may
+/// ask for. The migrations' trigger lists the same prefixes.
+pub const EVENT_PREFIXES: [&str; 3] = ["order.", "call.", "qualification."];
+
+/// Whether an audit action is a notifiable event.
+pub fn is_event(action: &str) -> bool {
+    EVENT_PREFIXES.iter().any(|p| action.starts_with(p))
+}
+
+/// How a subscription is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// An HTTPS POST of the event, signed with HMAC-SHA256 of the subscription's secret.
+    Webhook,
+    /// A short text message over SMTP.
+    Email,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "webhook" => Some(Self::Webhook),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+/// A jurisdiction's outbound channel: the events (action prefixes) of its region subtree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscription {
+    pub region: RegionCode,
+    pub channel: ChannelKind,
+    /// A URL for a webhook, an address for e-mail.
+    pub destination: String,
+    /// The webhook signing key.
+    pub secret: Option<String>,
+    pub events: Vec<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: i64,
+    pub sub: NewSubscription,
+    pub active: bool,
+}
+
+impl Subscription {
+    /// Whether an event of `action` in `region` goes to this subscription.
+    pub fn wants(&self, action: &str, region: Option<RegionCode>) -> bool {
+        self.active
+            && region.is_some_and(|r| self.sub.region.contains(r))
+            && self
+                .sub
+                .events
+                .iter()
+                .any(|e| action.starts_with(e.as_str()))
+    }
+}
+
+/// One message for one account's inbox, from one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    pub account: AccountId,
+    pub audit_id: i64,
+    pub event: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub text: String,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub note: NewNotification,
+    pub read_at: Option<OffsetDateTime>,
+}
+
+/// One event to send through one subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    pub subscription: i64,
+    pub audit_id: i64,
+    pub event: String,
+    pub payload: serde_json::Value,
+    pub at: OffsetDateTime,
+}
+
+/// A delivery claimed for sending, with where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub subscription: Subscription,
+    pub event: String,
+    pub payload: serde_json::Value,
+    /// Including this one.
+    pub attempts: i32,
+}
+
+/// A delivery as its subscriber's administrator sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub audit_id: i64,
+    pub event: String,
+    pub attempts: i32,
+    pub next_attempt_at: OffsetDateTime,
+    pub delivered_at: Option<OffsetDateTime>,
+    pub failed_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// How sending a delivery went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry { at: OffsetDateTime, error: String },
+    GiveUp { error: String },
+}
