@@ -55,7 +55,7 @@ use crate::routes::{
         recognition::withdraw,
         orders::site_menu, orders::menu_at, orders::put_menu_item, orders::submit_need,
         orders::track, orders::cancel_need, orders::rate, orders::list_orders,
-        orders::get_order, orders::act, orders::stats, orders::candidates,
+        orders::get_order, orders::act, orders::stats, orders::candidates, orders::carry_out,
         talent::add, talent::list, talent::decide, talent::pool, talent::issue_call,
         talent::get_call, talent::call_members, talent::my_calls, talent::answer,
         notify::inbox, notify::read, notify::subscribe, notify::subscriptions,

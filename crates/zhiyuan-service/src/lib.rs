@@ -18,6 +18,7 @@ mod import;
 mod ledger;
 mod matching;
 mod notify;
+mod order_activity;
 mod orders;
 mod orgs;
 mod overdue;
@@ -62,6 +63,7 @@ pub use ledger::{
 };
 pub use matching::{Candidate, CandidateKind, CandidateRequest, Candidates};
 pub use notify::{Channel, NotifySettings, spawn_notifier, webhook_signature};
+pub use order_activity::ActivityInput;
 pub use orders::{Completion, MenuItemInput, NeedInput, OrderCommand, OrderSettings, Submitted};
 pub use orgs::{MembershipDecision, OrgPatch, OrgView};
 pub use overdue::{Overdue, RECORD_WORKDAYS};

@@ -738,6 +738,12 @@ impl Zhiyuan {
         if c.attendees.is_empty() {
             return Ok(());
         }
+        if self.0.store.order_activity(o.id).await?.is_some() {
+            return Err(ServiceError::invalid(
+                "attendees",
+                "the order's activity records its hours through sign-ups and attendance",
+            ));
+        }
         let Holder::Org(org) = o.state.holder else {
             return Err(ServiceError::invalid(
                 "attendees",

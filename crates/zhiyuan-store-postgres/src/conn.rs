@@ -93,6 +93,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0016_notifications",
         include_str!("../migrations/0016_notifications.sql"),
     ),
+    (
+        17,
+        "0017_order_activities",
+        include_str!("../migrations/0017_order_activities.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

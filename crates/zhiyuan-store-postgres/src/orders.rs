@@ -13,7 +13,8 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
     AuditEntry, HolderFacts, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord,
-    OrderStats, OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+    OrderStats, OrderStore, Page, PageRequest, ProjectId, Result, SiteOrderStats, SiteRecord,
+    StoreError,
 };
 
 use crate::PgStore;
@@ -402,6 +403,41 @@ impl OrderStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn link_activity(
+        &self,
+        order: i64,
+        project: ProjectId,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let n = tx
+            .execute(
+                "INSERT INTO order_activities (order_id, project_id, created_at)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&order, &project.0, &audit.at],
+            )
+            .await
+            .map_err(pg_err)?;
+        if n == 0 {
+            return Err(StoreError::Conflict { field: "activity" });
+        }
+        write_audit(&tx, audit, None).await?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn order_activity(&self, order: i64) -> Result<Option<ProjectId>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT project_id FROM order_activities WHERE order_id = $1",
+                &[&order],
+            )
+            .await
+            .map_err(pg_err)?;
+        row.map(|r| get(&r, 0).map(ProjectId)).transpose()
     }
 
     async fn holder_facts(

@@ -10,7 +10,8 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
     AuditEntry, HolderFacts, MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord,
-    OrderStats, OrderStore, Page, PageRequest, Result, SiteOrderStats, SiteRecord, StoreError,
+    OrderStats, OrderStore, Page, PageRequest, ProjectId, Result, SiteOrderStats, SiteRecord,
+    StoreError,
 };
 
 use crate::SqliteStore;
@@ -348,6 +349,38 @@ impl OrderStore for SqliteStore {
                 })
             })?
             .collect()
+        })
+        .await
+    }
+
+    async fn link_activity(
+        &self,
+        order: i64,
+        project: ProjectId,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "INSERT INTO order_activities (order_id, project_id, created_at)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![order, project.0, micros(audit.at)],
+                )
+                .map_err(store_err)?;
+            if n == 0 {
+                return Err(StoreError::Conflict { field: "activity" });
+            }
+            write_audit(tx, &audit, None)
+        })
+        .await
+    }
+
+    async fn order_activity(&self, order: i64) -> Result<Option<ProjectId>> {
+        self.read(move |c| {
+            c.prepare_cached("SELECT project_id FROM order_activities WHERE order_id = ?1")?
+                .query_row([order], |r| r.get(0).map(ProjectId))
+                .optional()
         })
         .await
     }

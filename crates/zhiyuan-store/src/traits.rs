@@ -492,6 +492,11 @@ pub trait OrderStore {
     async fn due_orders(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<OrderRecord>>;
     /// Per receiving site, for the orders whose place is in `within`.
     async fn order_stats(&self, within: RegionCode) -> Result<Vec<SiteOrderStats>>;
+    /// Links an order to the project that carries it out; Conflict on `activity` when the
+    /// order already has one.
+    async fn link_activity(&self, order: i64, project: ProjectId, audit: &AuditEntry)
+    -> Result<()>;
+    async fn order_activity(&self, order: i64) -> Result<Option<ProjectId>>;
     /// Load and ratings of the given holders (`Holder::kind` of a team or a volunteer);
     /// holders with no orders are absent.
     async fn holder_facts(

@@ -274,6 +274,7 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/orders/{id}", get(orders::get_order))
         .route("/api/v1/orders/{id}/actions", post(orders::act))
         .route("/api/v1/orders/{id}/candidates", get(orders::candidates))
+        .route("/api/v1/orders/{id}/activity", post(orders::carry_out))
         .route("/api/v1/order-stats", get(orders::stats))
         .route("/open311/v2/services.json", get(open311::services))
         .route(

@@ -15,7 +15,8 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_service::{
-    CandidateKind, CandidateRequest, Completion, MenuItemInput, NeedInput, OrderCommand,
+    ActivityInput, CandidateKind, CandidateRequest, Completion, MenuItemInput, NeedInput,
+    OrderCommand,
 };
 use zhiyuan_store::{MenuItemRecord, OrderQuery, OrderRecord, OrderStats, SiteRecord};
 
@@ -475,6 +476,77 @@ pub async fn get_order(
     Ok(Json(order_view(
         state.app.get_order(&caller.ctx, id).await?,
     )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarryOut {
+    /// When it starts (RFC 3339); defaults to the time the requester wanted.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub starts_at: Option<OffsetDateTime>,
+    /// Volunteers needed.
+    pub capacity: i64,
+    #[serde(default = "default_position")]
+    pub position: String,
+    /// The person responsible (Art. 7), named on the records.
+    pub responsible_person: String,
+}
+
+fn default_position() -> String {
+    "志愿者".into()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityView {
+    pub order: i64,
+    pub project: i64,
+    pub shift: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    pub capacity: i64,
+}
+
+/// The team that accepted an order carries it out as an activity: a published project
+/// with one shift (sign-ups approved by the team), whose attendance records the hours.
+/// The project shows the menu's description and the site's address, never the
+/// requester's.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/activity", tag = "orders",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = CarryOut,
+    responses((status = 201, body = ActivityView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn carry_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<CarryOut>,
+) -> ApiResult<(StatusCode, Json<ActivityView>)> {
+    let (project, shift) = state
+        .app
+        .carry_out_order(
+            &caller.ctx,
+            id,
+            ActivityInput {
+                starts_at: b.starts_at,
+                capacity: b.capacity,
+                position: b.position,
+                responsible_person: b.responsible_person,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ActivityView {
+            order: id,
+            project: project.id.0,
+            shift: shift.id.0,
+            starts_at: shift.shift.starts_at,
+            ends_at: shift.shift.ends_at,
+            capacity: shift.shift.capacity,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

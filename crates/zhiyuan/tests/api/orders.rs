@@ -1379,3 +1379,101 @@ async fn a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt() {
         "answered 500 Internal Server Error"
     );
 }
+
+#[tokio::test]
+async fn the_accepting_team_carries_an_order_out_as_a_project_that_reveals_nothing_private() {
+    let n = network().await;
+    let (team, admin, _) = (n.teams[0].0, n.teams[0].1.clone(), n.teams[0].2.clone());
+    let (id, _, _) = n.need().await;
+    let path = format!("/api/v1/orders/{id}/activity");
+    let body = json!({"capacity": 3, "responsible_person": "陈志愿"});
+    // Not before the team accepted it.
+    let r = n
+        .app
+        .post(&path, Some(&n.station_staff), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.error_fields(), ["status"]);
+    ok(&n
+        .act(id, &n.station_staff, json!({"action": "verify"}))
+        .await);
+    ok(&n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "assign", "to_org": team}),
+        )
+        .await);
+    ok(&n.act(id, &admin, json!({"action": "accept"})).await);
+    // Another team is no handler of it.
+    let r = n.app.post(&path, Some(&n.teams[1].1), body.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    // The need named no time: the team must.
+    let r = n.app.post(&path, Some(&admin), body.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_fields(), ["starts_at"]);
+    let timed = json!({"capacity": 3, "responsible_person": "陈志愿",
+                       "starts_at": "2030-06-01T09:00:00+08:00"});
+    let r = n.app.post(&path, Some(&admin), timed.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(
+        r.body["ends_at"], "2030-06-01T02:30:00Z",
+        "the menu's 90 minutes"
+    );
+    let (project, shift) = (
+        r.body["project"].as_i64().unwrap(),
+        r.body["shift"].as_i64().unwrap(),
+    );
+    let again = n.app.post(&path, Some(&admin), timed).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.error_fields(), ["activity"]);
+
+    // Public, published, and with nothing of the requester's.
+    let p = n
+        .app
+        .get(&format!("/api/v1/projects/{project}"), None)
+        .await;
+    let p = ok(&p);
+    assert_eq!(p["status"], "published");
+    let text = p.to_string();
+    for private in ["华工社区3栋", "母亲独居", "李女士", "13700137000"] {
+        assert!(!text.contains(private), "{private} in {text}");
+    }
+    assert_eq!(p["conditions"]["skills"], json!(["沟通"]));
+    // A volunteer signs up, the team approves (sign-ups, attendance and records are the
+    // projects' own).
+    let (_, volunteer) = n
+        .app
+        .volunteer(VolunteerBuilder::new(VILLAGE, 41).with("skills", json!(["沟通"])))
+        .await;
+    let r = n
+        .app
+        .post(
+            &format!("/api/v1/shifts/{shift}/signups"),
+            Some(&volunteer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["signup"]["status"], "pending", "the team approves");
+
+    // Hours come from attendance: completing with attendees would count them twice.
+    let r = n
+        .act(
+            id,
+            &admin,
+            json!({"action": "complete", "report": "已完成",
+                   "attendees": [{"volunteer": n.teams[0].2, "minutes": 90}],
+                   "responsible_person": "陈志愿"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_fields(), ["attendees"]);
+    ok(&n
+        .act(
+            id,
+            &admin,
+            json!({"action": "complete", "report": "已完成"}),
+        )
+        .await);
+}
