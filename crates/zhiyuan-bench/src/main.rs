@@ -508,12 +508,12 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut requests = tokio::task::JoinSet::new();
     let mut sent = 0u64;
-    let mut ms = 0u64;
     while sent < total {
         tick.tick().await;
-        ms += 1;
-        // Due by the end of this millisecond.
-        let due_now = (u64::from(rate) * ms / 1000).min(total);
+        // Due by now, by the clock (a tick may come late; counting ticks would send late
+        // and charge the lateness to the server).
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        let due_now = (u64::from(rate) * elapsed_us / 1_000_000 + 1).min(total);
         while sent < due_now {
             let due = started + Duration::from_micros(sent * 1_000_000 / u64::from(rate));
             let target = targets[rand::thread_rng().gen_range(0..targets.len())].clone();

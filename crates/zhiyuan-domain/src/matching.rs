@@ -201,10 +201,8 @@ const MAX_LOAD: f64 = 30.0;
 const PER_RATING_STEP: f64 = 5.0;
 const MAX_RATING: f64 = 10.0;
 
-/// The terms that depend on a candidate's orders (load and rating) move a score between
-/// `-(MAX_LOAD + MAX_RATING)` and `+MAX_RATING`: ranked by the other terms first, only the
-/// candidates within this spread of the k-th best can still reach the top k.
-pub const ORDER_TERMS_SPREAD: f64 = MAX_LOAD + MAX_RATING + MAX_RATING;
+/// The most the terms that depend on a candidate's orders (load and rating) can add.
+const MAX_ORDER_BONUS: f64 = MAX_RATING;
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
@@ -330,15 +328,11 @@ impl Facts {
     }
 }
 
-/// The lowest base score that can still reach the top `k` of `bases` once the order
-/// terms are known (`None`: keep everyone).
-pub fn shortlist_floor(bases: &[f64], k: usize) -> Option<f64> {
-    if k == 0 || bases.len() <= k {
-        return None;
-    }
-    let mut sorted = bases.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    Some(sorted[k - 1] - ORDER_TERMS_SPREAD)
+/// Whether a candidate whose base points are `base` can still beat `kth`, the k-th best
+/// total so far, once their orders are known. Candidates read best base first can stop
+/// at the first that cannot: no one after it can either.
+pub fn can_still_reach(base: f64, kth: f64) -> bool {
+    base + MAX_ORDER_BONUS >= kth
 }
 
 #[cfg(test)]
@@ -470,14 +464,17 @@ mod tests {
     }
 
     #[test]
-    fn the_shortlist_keeps_every_candidate_that_can_still_reach_the_top() {
-        let bases = [70.0, 60.0, 50.0, 10.0, 5.0];
-        let floor = shortlist_floor(&bases, 2).unwrap();
-        assert_eq!(floor, 60.0 - ORDER_TERMS_SPREAD);
-        // Best case for a dropped candidate against worst case for the second best.
-        let dropped_best = 5.0 + MAX_RATING;
-        let second_worst = 60.0 - MAX_LOAD - MAX_RATING;
-        assert!(5.0 < floor && dropped_best < second_worst);
-        assert_eq!(shortlist_floor(&bases, 5), None);
+    fn reading_stops_only_where_no_bonus_could_reach_the_kth_best() {
+        // The best any order terms can give is a top rating.
+        let mut best = facts(3.0);
+        best.rating = Some((5.0, 10));
+        let bonus = best.points() - facts(3.0).points();
+        assert_eq!(bonus, MAX_ORDER_BONUS);
+        let kth = 50.0;
+        assert!(
+            can_still_reach(kth - bonus, kth),
+            "a tie may still win on distance"
+        );
+        assert!(!can_still_reach(kth - bonus - 0.1, kth));
     }
 }

@@ -7,14 +7,14 @@ use time::Date;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
 use zhiyuan_domain::matching::{
-    Facts, Proximity, Score, category_bit, cells_within, shortlist_floor,
+    Facts, Proximity, Score, can_still_reach, category_bit, cells_within,
 };
 use zhiyuan_domain::order::{Holder, OrderStatus};
 use zhiyuan_domain::region::{RegionCode, RegionLevel};
 use zhiyuan_domain::registration::ADULT_AGE;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_store::{HolderFacts, MatchQuery, OrgQuery, PageRequest};
+use zhiyuan_store::{HolderFacts, MatchQuery, Need, OrgQuery, PageRequest};
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
 
@@ -187,21 +187,47 @@ impl Zhiyuan {
         })?;
         let item = menu.iter().find(|m| m.item.code == need.service_code);
         let mut skills = item.map(|m| m.item.skills.clone()).unwrap_or_default();
-        for s in req.skills {
-            if !skills.contains(&s) {
-                skills.push(s);
+        for s in &req.skills {
+            if !skills.contains(s) {
+                skills.push(s.clone());
             }
         }
         let minors_allowed = item.is_some_and(|m| m.item.minors_allowed);
         let day = china_date(need.wanted_at.unwrap_or(ctx.now));
 
-        // Volunteers: the cells around the place, then the exact distance.
+        let (volunteers, teams) = tokio::try_join!(
+            self.volunteer_candidates(need, place, &skills, minors_allowed, day, &req),
+            self.team_candidates(need),
+        )?;
+
+        Ok(Candidates {
+            order: o.id,
+            place,
+            radius_m: req.radius_m,
+            volunteers: top(volunteers, req.limit, &skills),
+            teams: top(teams, req.limit, &[]),
+            skills,
+            minors_allowed,
+        })
+    }
+
+    /// Volunteers: the cells around the place, then the exact distance.
+    async fn volunteer_candidates(
+        &self,
+        need: &Need,
+        place: GeoPoint,
+        skills: &[String],
+        minors_allowed: bool,
+        day: Date,
+        req: &CandidateRequest,
+    ) -> Result<Vec<Scored>> {
         let rows = self
             .0
             .store
             .match_volunteers(&MatchQuery {
                 cells: cells_within(place, req.radius_m),
-                skills: skills.clone(),
+                within: place.bounding_box(req.radius_m),
+                skills: skills.to_vec(),
                 born_on_or_before: (!minors_allowed).then(|| adult_born_by(day)),
             })
             .await?;
@@ -234,23 +260,42 @@ impl Zhiyuan {
                 })
             })
             .collect();
-        // Only those who can still reach the top once load and ratings are known.
-        let bases: Vec<f64> = near.iter().map(|(f, _)| f.base_points()).collect();
-        if let Some(floor) = shortlist_floor(&bases, req.limit) {
-            near.retain(|(f, _)| f.base_points() >= floor);
+        // Best base first, their orders read a chunk at a time, until no one left could
+        // reach the k-th best whatever their orders say.
+        near.sort_by(|a, b| b.0.base_points().total_cmp(&a.0.base_points()));
+        let mut rest = near.into_iter().peekable();
+        let mut volunteers: Vec<Scored> = Vec::new();
+        loop {
+            let chunk: Vec<(Facts, CandidateKind)> = rest.by_ref().take(2 * req.limit).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let ids: Vec<i64> = chunk.iter().map(|(_, w)| w.key()).collect();
+            let known = self
+                .0
+                .store
+                .holder_facts(Holder::Volunteer(VolunteerId(0)).kind(), &ids)
+                .await?;
+            volunteers.extend(
+                chunk
+                    .into_iter()
+                    .map(|(facts, who)| scored(facts, known.get(&who.key()), who)),
+            );
+            if let Some((next, _)) = rest.peek()
+                && volunteers.len() >= req.limit
+            {
+                let mut points: Vec<f64> = volunteers.iter().map(|v| v.points).collect();
+                points.select_nth_unstable_by(req.limit - 1, |a, b| b.total_cmp(a));
+                if !can_still_reach(next.base_points(), points[req.limit - 1]) {
+                    break;
+                }
+            }
         }
-        let ids: Vec<i64> = near.iter().map(|(_, w)| w.key()).collect();
-        let known = self
-            .0
-            .store
-            .holder_facts(Holder::Volunteer(VolunteerId(0)).kind(), &ids)
-            .await?;
-        let volunteers = near
-            .into_iter()
-            .map(|(facts, who)| scored(facts, known.get(&who.key()), who))
-            .collect();
+        Ok(volunteers)
+    }
 
-        // Teams: those registered in the need's county, by how close their region is.
+    /// Teams: those registered in the need's county, by how close their region is.
+    async fn team_candidates(&self, need: &Need) -> Result<Vec<Scored>> {
         let chain: Vec<RegionCode> =
             std::iter::successors(Some(need.region), |r| r.parent()).collect();
         let scope = chain
@@ -276,7 +321,7 @@ impl Zhiyuan {
             .store
             .holder_facts(Holder::Org(OrgId(0)).kind(), &team_ids)
             .await?;
-        let teams = teams
+        Ok(teams
             .into_iter()
             .filter_map(|t| {
                 let closest = chain.iter().find(|r| r.contains(t.org.region))?;
@@ -299,17 +344,7 @@ impl Zhiyuan {
                 };
                 Some(scored(facts, team_known.get(&t.id.0), who))
             })
-            .collect();
-
-        Ok(Candidates {
-            order: o.id,
-            place,
-            radius_m: req.radius_m,
-            volunteers: top(volunteers, req.limit, &skills),
-            teams: top(teams, req.limit, &[]),
-            skills,
-            minors_allowed,
-        })
+            .collect())
     }
 }
 

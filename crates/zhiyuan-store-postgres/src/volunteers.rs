@@ -321,7 +321,9 @@ impl VolunteerStore for PgStore {
 
     async fn refresh_statistics(&self) -> Result<()> {
         let client = self.client().await?;
-        client.batch_execute("ANALYZE").await.map_err(pg_err)
+        // VACUUM too: it marks the loaded pages all-visible, which index-only scans
+        // (the match cells') need.
+        client.batch_execute("VACUUM ANALYZE").await.map_err(pg_err)
     }
 
     async fn insert_volunteers_bulk(
@@ -525,18 +527,22 @@ impl VolunteerStore for PgStore {
         };
         let client = self.client().await?;
         // One row per skill: a volunteer with every skill asked for has that many rows.
-        let stmt = client
-            .prepare_cached(
-                "SELECT volunteer_id, number, name, birth_date, lat, lng, categories, availability
-                 FROM match_cells
-                 WHERE skill = ANY($1) AND cell = ANY($2)
-                   AND ($3::DATE IS NULL OR birth_date <= $3)
-                 GROUP BY volunteer_id, number, name, birth_date, lat, lng, categories,
+        // With one skill (or none) each volunteer has one row: no grouping needed.
+        const SELECT: &str = "SELECT volunteer_id, number, name, birth_date, lat, lng,
+                categories, availability
+             FROM match_cells
+             WHERE skill = ANY($1) AND cell = ANY($2)
+               AND ($3::DATE IS NULL OR birth_date <= $3)";
+        let sql = if skills.len() > 1 {
+            format!(
+                "{SELECT} GROUP BY volunteer_id, number, name, birth_date, lat, lng, categories,
                     availability
-                 HAVING count(*) = $4",
+                 HAVING count(*) = $4"
             )
-            .await
-            .map_err(pg_err)?;
+        } else {
+            format!("{SELECT} AND $4::BIGINT = 1")
+        };
+        let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
         let rows = client
             .query(
                 &stmt,

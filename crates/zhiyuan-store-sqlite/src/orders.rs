@@ -140,7 +140,7 @@ impl OrderStore for SqliteStore {
     async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>> {
         let ids: Vec<i64> = sites.iter().map(|s| s.0).collect();
         self.read(move |c| {
-            c.prepare(&format!(
+            c.prepare_cached(&format!(
                 "{MENU} WHERE site_id IN ({})",
                 placeholders(1, ids.len())
             ))?
@@ -162,7 +162,7 @@ impl OrderStore for SqliteStore {
     async fn sites_in(&self, regions: &[RegionCode]) -> Result<Vec<SiteRecord>> {
         let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
         self.read(move |c| {
-            c.prepare(&format!(
+            c.prepare_cached(&format!(
                 "SELECT {} FROM sites WHERE region_code IN ({}) ORDER BY id",
                 crate::sites::COLUMNS,
                 placeholders(1, codes.len())

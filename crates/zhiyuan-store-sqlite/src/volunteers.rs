@@ -374,6 +374,18 @@ impl VolunteerStore for SqliteStore {
                 .map(|s| rusqlite::types::Value::Text((*s).to_owned()))
                 .chain(q.cells.iter().map(|c| rusqlite::types::Value::Integer(*c)))
                 .collect();
+            let ((lat0, lat1), (lng0, lng1)) = q.within;
+            for bound in [lat0, lat1, lng0, lng1] {
+                values.push(rusqlite::types::Value::Real(bound));
+            }
+            let n = values.len();
+            sql.push_str(&format!(
+                " AND lat BETWEEN ?{} AND ?{} AND lng BETWEEN ?{} AND ?{}",
+                n - 3,
+                n - 2,
+                n - 1,
+                n
+            ));
             if let Some(day) = q.born_on_or_before {
                 values.push(rusqlite::types::Value::Text(date_text(day)));
                 sql.push_str(&format!(" AND birth_date <= ?{}", values.len()));

@@ -1429,6 +1429,7 @@ async fn volunteers_are_found_by_grid_cell_and_every_skill_and_follow_their_prof
     let found = |skills: &[&str], adults_born_by: Option<&str>| {
         let q = MatchQuery {
             cells: cells.clone(),
+            within: need.bounding_box(10_000.0),
             skills: skills.iter().map(|s| s.to_string()).collect(),
             born_on_or_before: adults_born_by
                 .map(|d| zhiyuan_domain::registration::parse_date(d).unwrap()),
@@ -1462,6 +1463,7 @@ async fn volunteers_are_found_by_grid_cell_and_every_skill_and_follow_their_prof
     let one = store
         .match_volunteers(&MatchQuery {
             cells: cells.clone(),
+            within: need.bounding_box(10_000.0),
             skills: vec!["护理".into()],
             born_on_or_before: None,
         })

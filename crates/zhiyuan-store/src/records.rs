@@ -198,9 +198,12 @@ pub struct VolunteerRecord {
 
 /// Volunteers who may be proposed for a need: service area in one of `cells`, every one
 /// of `skills`, and (unless minors may serve) born on or before the given day.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MatchQuery {
     pub cells: Vec<i64>,
+    /// Latitude and longitude ranges the points must fall in (the circle's bounding box:
+    /// the cells' corners are not read out).
+    pub within: ((f64, f64), (f64, f64)),
     pub skills: Vec<String>,
     pub born_on_or_before: Option<Date>,
 }
