@@ -191,6 +191,7 @@ fn describe(e: &AuditRecord) -> String {
         "order.escalate" => format!("工单 {id} 上报到你处，请处理"),
         "order.recall" => format!("工单 {id} 已撤回"),
         "order.cancel" => format!("工单 {id} 已取消"),
+        "order.activity" => format!("工单 {id} 已发布为志愿活动，请审核报名"),
         "call.issue" => format!("紧急动员令 {id}：请尽快确认是否响应"),
         "qualification.decide" => match e.details["to"].as_str() {
             Some("verified") => "你的专业资质已通过核验".into(),
