@@ -699,6 +699,35 @@ async fn province_admin(
     write_lines(file, [token])
 }
 
+/// Submits a need (with a bench contact) and verifies it at its site: an open order.
+async fn submit_verified(
+    app: &zhiyuan_service::Zhiyuan,
+    system: &Ctx,
+    need: zhiyuan_service::NeedInput,
+) -> anyhow::Result<i64> {
+    let need = zhiyuan_service::NeedInput {
+        contact_name: "压测".into(),
+        contact_phone: "13800000000".into(),
+        ..need
+    };
+    let id = app
+        .submit_need(system, need)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        .order
+        .id;
+    app.act_on_order(
+        system,
+        id,
+        zhiyuan_service::OrderCommand::Verify,
+        None,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(id)
+}
+
 /// The platform of the current zhiyuan configuration, on `database_url` if given.
 async fn open_app(database_url: Option<String>) -> anyhow::Result<zhiyuan_service::Zhiyuan> {
     let mut config = zhiyuan::Config::load(None)?;
@@ -781,30 +810,17 @@ async fn orders_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut ids = Vec::with_capacity(args.orders);
     for i in 0..args.orders {
-        let submitted = app
-            .submit_need(
-                &system,
-                zhiyuan_service::NeedInput {
-                    service_code: "bench-visit".into(),
-                    description: format!("压测需求 {i}"),
-                    region: Some("440106001001".into()),
-                    contact_name: "压测".into(),
-                    contact_phone: "13800000000".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let id = submitted.order.id;
-        app.act_on_order(
+        let id = submit_verified(
+            &app,
             &system,
-            id,
-            zhiyuan_service::OrderCommand::Verify,
-            None,
-            None,
+            zhiyuan_service::NeedInput {
+                service_code: "bench-visit".into(),
+                description: format!("压测需求 {i}"),
+                region: Some("440106001001".into()),
+                ..Default::default()
+            },
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        .await?;
         ids.push(id.to_string());
     }
     println!(
@@ -875,34 +891,22 @@ async fn match_prepare(args: OrdersPrepareArgs) -> anyhow::Result<()> {
     for i in 0..args.orders {
         let station = &stations[rng.gen_range(0..stations.len())];
         let at = station.site.location.context("located")?;
-        let submitted = app
-            .submit_need(
-                &system,
-                zhiyuan_service::NeedInput {
-                    service_code: "bench-first-aid".into(),
-                    description: format!("压测需求 {i}"),
-                    region: Some(station.site.region.to_string()),
-                    location: Some((
-                        at.lat + rng.gen_range(-0.02..0.02),
-                        at.lng + rng.gen_range(-0.02..0.02),
-                    )),
-                    contact_name: "压测".into(),
-                    contact_phone: "13800000000".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        app.act_on_order(
+        let id = submit_verified(
+            &app,
             &system,
-            submitted.order.id,
-            zhiyuan_service::OrderCommand::Verify,
-            None,
-            None,
+            zhiyuan_service::NeedInput {
+                service_code: "bench-first-aid".into(),
+                description: format!("压测需求 {i}"),
+                region: Some(station.site.region.to_string()),
+                location: Some((
+                    at.lat + rng.gen_range(-0.02..0.02),
+                    at.lng + rng.gen_range(-0.02..0.02),
+                )),
+                ..Default::default()
+            },
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        ids.push(submitted.order.id.to_string());
+        .await?;
+        ids.push(id.to_string());
     }
     println!(
         "first aid on {} county menus; {} needs at {} stations in {:.1} s",

@@ -22,17 +22,22 @@ const SUBSCRIPTION: &str =
      FROM subscriptions";
 
 fn subscription_row(row: &Row) -> Result<Subscription> {
+    subscription_at(row, 0)
+}
+
+/// A subscription whose `SUBSCRIPTION` columns start at `at`.
+fn subscription_at(row: &Row, at: usize) -> Result<Subscription> {
     Ok(Subscription {
-        id: get(row, 0)?,
+        id: get(row, at)?,
         sub: NewSubscription {
-            region: region(row, 1)?,
-            channel: conv(row, 2, |s: &str| ChannelKind::parse(s))?,
-            destination: get(row, 3)?,
-            secret: get(row, 4)?,
-            events: json(row, 5)?,
-            created_at: get(row, 7)?,
+            region: region(row, at + 1)?,
+            channel: conv(row, at + 2, |s: &str| ChannelKind::parse(s))?,
+            destination: get(row, at + 3)?,
+            secret: get(row, at + 4)?,
+            events: json(row, at + 5)?,
+            created_at: get(row, at + 7)?,
         },
-        active: get(row, 6)?,
+        active: get(row, at + 6)?,
     })
 }
 
@@ -218,18 +223,7 @@ impl NotifyStore for PgStore {
                     event: get(r, 1)?,
                     payload: get(r, 2)?,
                     attempts: get(r, 3)?,
-                    subscription: Subscription {
-                        id: get(r, 4)?,
-                        sub: NewSubscription {
-                            region: region(r, 5)?,
-                            channel: conv(r, 6, |s: &str| ChannelKind::parse(s))?,
-                            destination: get(r, 7)?,
-                            secret: get(r, 8)?,
-                            events: json(r, 9)?,
-                            created_at: get(r, 11)?,
-                        },
-                        active: get(r, 10)?,
-                    },
+                    subscription: subscription_at(r, 4)?,
                 })
             })
             .collect()
