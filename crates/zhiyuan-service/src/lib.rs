@@ -155,9 +155,52 @@ struct Inner {
     http: reqwest::Client,
     /// Sites as the order flow reads them to route and authorise moves, for a few
     /// seconds (see `Zhiyuan::site_for_orders`).
-    sites: moka::sync::Cache<zhiyuan_domain::ids::SiteId, zhiyuan_store::SiteRecord>,
+    sites: Brief<zhiyuan_domain::ids::SiteId, zhiyuan_store::SiteRecord>,
+    /// Sites with their merged menus, and a county's teams, as matching reads them on
+    /// every proposal, as briefly.
+    menus: Brief<zhiyuan_domain::ids::SiteId, orders::SiteMenu>,
+    teams: Brief<zhiyuan_domain::region::RegionCode, Arc<Vec<zhiyuan_store::OrgRecord>>>,
     /// Where notifications go out (see `notify`).
     channels: notify::Channels,
+}
+
+/// Reference data read on every request of a busy flow, kept ten seconds: a change made
+/// through this server empties the entry at once; other app servers see it within the ten
+/// seconds. Only for what may be that stale (routing, proposals), never for a decision a
+/// write depends on beyond that.
+struct Brief<K, V>(moka::sync::Cache<K, V>);
+
+impl<K, V> Brief<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
+        )
+    }
+
+    /// The value kept for `key`, or what `load` reads (then kept).
+    async fn read(&self, key: K, load: impl Future<Output = Result<V>>) -> Result<V> {
+        if let Some(v) = self.0.get(&key) {
+            return Ok(v);
+        }
+        let v = load.await?;
+        self.0.insert(key, v.clone());
+        Ok(v)
+    }
+
+    fn forget(&self, key: &K) {
+        self.0.invalidate(key);
+    }
+
+    fn forget_all(&self) {
+        self.0.invalidate_all();
+    }
 }
 
 impl std::fmt::Debug for Zhiyuan {
@@ -191,10 +234,9 @@ impl Zhiyuan {
                 .max_capacity(256 << 20)
                 .build(),
             http,
-            sites: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(std::time::Duration::from_secs(10))
-                .build(),
+            sites: Brief::new(),
+            menus: Brief::new(),
+            teams: Brief::new(),
         }))
     }
 

@@ -3,6 +3,8 @@
 //! around it; each ranked by a score whose terms are all reported
 //! (`zhiyuan_domain::matching`).
 
+use std::sync::Arc;
+
 use time::Date;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
@@ -135,6 +137,16 @@ fn top(mut all: Vec<Scored>, limit: usize, skills: &[String]) -> Vec<Candidate> 
         .collect()
 }
 
+/// The `k`-th best total among `scored`, if there are that many.
+fn kth_best(scored: &[Scored], k: usize) -> Option<f64> {
+    let mut points: Vec<f64> = scored.iter().map(|v| v.points).collect();
+    if k == 0 || points.len() < k {
+        return None;
+    }
+    points.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    Some(points[k - 1])
+}
+
 fn scored(mut facts: Facts, known: Option<&HolderFacts>, who: CandidateKind) -> Scored {
     if let Some(h) = known {
         facts.open_orders = h.open_orders;
@@ -178,14 +190,17 @@ impl Zhiyuan {
             return Err(ServiceError::invalid("limit", "from 1 to 100"));
         }
         let need = &o.order.need;
-        let (site, menu) = self.site_menu(o.order.site).await?;
-        let place = need.location.or(site.site.location).ok_or_else(|| {
+        let menu = self.site_menu_for_orders(o.order.site).await?;
+        let place = need.location.or(menu.site().site.location).ok_or_else(|| {
             ServiceError::invalid(
                 "location",
                 "neither the need nor its site has coordinates to measure distance from",
             )
         })?;
-        let item = menu.iter().find(|m| m.item.code == need.service_code);
+        let item = menu
+            .items()
+            .iter()
+            .find(|m| m.item.code == need.service_code);
         let mut skills = item.map(|m| m.item.skills.clone()).unwrap_or_default();
         for s in &req.skills {
             if !skills.contains(s) {
@@ -260,38 +275,39 @@ impl Zhiyuan {
                 })
             })
             .collect();
-        // Best base first, their orders read a chunk at a time, until no one left could
-        // reach the k-th best whatever their orders say.
+        // Orders are read in two rounds at most: for the best bases first; then, once the
+        // k-th best total among those is known (the final k-th can only be higher), for
+        // everyone else whose base could still reach it whatever their orders say.
         near.sort_by(|a, b| b.0.base_points().total_cmp(&a.0.base_points()));
-        let mut rest = near.into_iter().peekable();
-        let mut volunteers: Vec<Scored> = Vec::new();
-        loop {
-            let chunk: Vec<(Facts, CandidateKind)> = rest.by_ref().take(2 * req.limit).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let ids: Vec<i64> = chunk.iter().map(|(_, w)| w.key()).collect();
-            let known = self
-                .0
-                .store
-                .holder_facts(Holder::Volunteer(VolunteerId(0)).kind(), &ids)
-                .await?;
+        let second = near.split_off(near.len().min(2 * req.limit));
+        let mut volunteers = self.scored_volunteers(near).await?;
+        if let Some(kth) = kth_best(&volunteers, req.limit) {
+            let reach = second.partition_point(|(f, _)| can_still_reach(f.base_points(), kth));
             volunteers.extend(
-                chunk
-                    .into_iter()
-                    .map(|(facts, who)| scored(facts, known.get(&who.key()), who)),
+                self.scored_volunteers(second.into_iter().take(reach).collect())
+                    .await?,
             );
-            if let Some((next, _)) = rest.peek()
-                && volunteers.len() >= req.limit
-            {
-                let mut points: Vec<f64> = volunteers.iter().map(|v| v.points).collect();
-                points.select_nth_unstable_by(req.limit - 1, |a, b| b.total_cmp(a));
-                if !can_still_reach(next.base_points(), points[req.limit - 1]) {
-                    break;
-                }
-            }
+        } else {
+            volunteers.extend(self.scored_volunteers(second).await?);
         }
         Ok(volunteers)
+    }
+
+    /// Volunteers scored with what their orders say (load and ratings).
+    async fn scored_volunteers(&self, near: Vec<(Facts, CandidateKind)>) -> Result<Vec<Scored>> {
+        if near.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = near.iter().map(|(_, w)| w.key()).collect();
+        let known = self
+            .0
+            .store
+            .holder_facts(Holder::Volunteer(VolunteerId(0)).kind(), &ids)
+            .await?;
+        Ok(near
+            .into_iter()
+            .map(|(facts, who)| scored(facts, known.get(&who.key()), who))
+            .collect())
     }
 
     /// Teams: those registered in the need's county, by how close their region is.
@@ -303,18 +319,26 @@ impl Zhiyuan {
             .copied()
             .find(|r| r.level() == RegionLevel::County)
             .unwrap_or(need.region);
+        // The county's teams are kept briefly (a team registered just now may be
+        // proposed ten seconds later); their orders are read every time.
         let teams = self
             .0
-            .store
-            .list_orgs(
-                &OrgQuery {
-                    within: Some(scope),
-                    ..OrgQuery::default()
-                },
-                &PageRequest::first(TEAMS_READ),
-            )
-            .await?
-            .items;
+            .teams
+            .read(scope, async {
+                let page = self
+                    .0
+                    .store
+                    .list_orgs(
+                        &OrgQuery {
+                            within: Some(scope),
+                            ..OrgQuery::default()
+                        },
+                        &PageRequest::first(TEAMS_READ),
+                    )
+                    .await?;
+                Ok(Arc::new(page.items))
+            })
+            .await?;
         let team_ids: Vec<i64> = teams.iter().map(|t| t.id.0).collect();
         let team_known = self
             .0
@@ -322,7 +346,7 @@ impl Zhiyuan {
             .holder_facts(Holder::Org(OrgId(0)).kind(), &team_ids)
             .await?;
         Ok(teams
-            .into_iter()
+            .iter()
             .filter_map(|t| {
                 let closest = chain.iter().find(|r| r.contains(t.org.region))?;
                 let proximity = match closest.level() {
@@ -339,7 +363,7 @@ impl Zhiyuan {
                 };
                 let who = CandidateKind::Team {
                     id: t.id,
-                    name: t.org.name,
+                    name: t.org.name.clone(),
                     region: t.org.region,
                 };
                 Some(scored(facts, team_known.get(&t.id.0), who))

@@ -10,6 +10,7 @@
 //! someone else meanwhile is refused, so of two teams grabbing one order exactly one wins.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -136,6 +137,20 @@ fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// A site and the menu it offers, shared by the readers of the cache.
+#[derive(Debug, Clone)]
+pub(crate) struct SiteMenu(Arc<(SiteRecord, Vec<MenuItemRecord>)>);
+
+impl SiteMenu {
+    pub(crate) fn site(&self) -> &SiteRecord {
+        &self.0.0
+    }
+
+    pub(crate) fn items(&self) -> &[MenuItemRecord] {
+        &self.0.1
+    }
+}
+
 const TRACKING_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A tracking number: `D` and 10 Crockford base-32 characters (50 random bits).
@@ -155,12 +170,7 @@ impl Zhiyuan {
     /// the same sites. A site's region and kind almost never change; its staff's grants
     /// are not part of it.
     async fn site_for_orders(&self, id: SiteId) -> Result<SiteRecord> {
-        if let Some(s) = self.0.sites.get(&id) {
-            return Ok(s);
-        }
-        let s = self.get_site(id).await?;
-        self.0.sites.insert(id, s.clone());
-        Ok(s)
+        self.0.sites.read(id, self.get_site(id)).await
     }
 
     /// The network sites covering `region`, nearest first (the village's station, the
@@ -186,6 +196,17 @@ impl Zhiyuan {
         let chain = self.covering_sites(site.site.region).await?;
         let menu = self.merged_menu(&chain).await?;
         Ok((site, menu))
+    }
+
+    /// A site's menu as matching reads it on every proposal: kept briefly, as
+    /// `site_for_orders` keeps sites (three reads fewer per proposal).
+    pub(crate) async fn site_menu_for_orders(&self, site: SiteId) -> Result<SiteMenu> {
+        self.0
+            .menus
+            .read(site, async {
+                Ok(SiteMenu(Arc::new(self.site_menu(site).await?)))
+            })
+            .await
     }
 
     async fn merged_menu(&self, chain: &[SiteRecord]) -> Result<Vec<MenuItemRecord>> {
@@ -298,7 +319,10 @@ impl Zhiyuan {
         let mut audit = ctx.audit("menu.put", "menu_item", "", Some(s.site.region));
         audit.details =
             serde_json::json!({ "site": site.0, "code": code, "offered": input.offered });
-        Ok(self.0.store.put_menu_item(&item, &audit).await?)
+        let put = self.0.store.put_menu_item(&item, &audit).await?;
+        // An item is inherited by every site below this one.
+        self.0.menus.forget_all();
+        Ok(put)
     }
 
     /// The place of a need: its region, given or found from the nearest site.

@@ -134,6 +134,8 @@ impl Zhiyuan {
             "name": org.name, "kind": org.kind, "parent": org.parent, "site": org.site,
         });
         let record = self.0.store.insert_org(&org, admin, &audit).await?;
+        // Matching's lists of a county's teams.
+        self.0.teams.forget_all();
         if admin.is_some() {
             self.0.principals.clear();
         }
@@ -207,7 +209,9 @@ impl Zhiyuan {
         }
         let mut audit = ctx.audit("organisation.update", "organisation", id, Some(o.region));
         audit.details = changes.into_json();
-        Ok(self.0.store.update_org(&record, &audit).await?)
+        let updated = self.0.store.update_org(&record, &audit).await?;
+        self.0.teams.forget_all();
+        Ok(updated)
     }
 
     /// The signed-in volunteer applies to join a team (or re-applies after leaving).

@@ -75,6 +75,11 @@ impl Zhiyuan {
         }
         let mut audit = ctx.audit("site.update", "site", id, Some(s.region));
         audit.details = changes.into_json();
-        Ok(self.0.store.update_site(&record, &audit).await?)
+        let updated = self.0.store.update_site(&record, &audit).await?;
+        // The order flow's caches: this server sees the change at once, others within
+        // their ten seconds.
+        self.0.sites.forget(&id);
+        self.0.menus.forget_all();
+        Ok(updated)
     }
 }

@@ -532,7 +532,8 @@ impl VolunteerStore for PgStore {
                 categories, availability
              FROM match_cells
              WHERE skill = ANY($1) AND cell = ANY($2)
-               AND ($3::DATE IS NULL OR birth_date <= $3)";
+               AND ($3::DATE IS NULL OR birth_date <= $3)
+               AND lat BETWEEN $5 AND $6 AND lng BETWEEN $7 AND $8";
         let sql = if skills.len() > 1 {
             format!(
                 "{SELECT} GROUP BY volunteer_id, number, name, birth_date, lat, lng, categories,
@@ -543,6 +544,7 @@ impl VolunteerStore for PgStore {
             format!("{SELECT} AND $4::BIGINT = 1")
         };
         let stmt = client.prepare_cached(&sql).await.map_err(pg_err)?;
+        let ((lat0, lat1), (lng0, lng1)) = q.within;
         let rows = client
             .query(
                 &stmt,
@@ -551,6 +553,10 @@ impl VolunteerStore for PgStore {
                     &q.cells,
                     &q.born_on_or_before,
                     &(skills.len() as i64),
+                    &lat0,
+                    &lat1,
+                    &lng0,
+                    &lng1,
                 ],
             )
             .await

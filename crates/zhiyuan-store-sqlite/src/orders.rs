@@ -390,29 +390,44 @@ impl OrderStore for SqliteStore {
         kind: &'static str,
         ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, HolderFacts>> {
+        // A fixed number of ids per statement (the last chunk padded with its last id), so
+        // that one cached statement serves every request whatever its count.
+        const CHUNK: usize = 64;
         let ids = ids.to_vec();
         self.read(move |c| {
-            let mut values: Vec<rusqlite::types::Value> =
-                vec![rusqlite::types::Value::Text(kind.to_owned())];
-            values.extend(ids.iter().map(|id| rusqlite::types::Value::Integer(*id)));
-            c.prepare_cached(&format!(
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT holder_id, SUM(status IN ('assigned', 'accepted')), COUNT(rating),
                     AVG(rating)
                  FROM orders WHERE holder_kind = ?1 AND holder_id IN ({})
                  GROUP BY holder_id",
-                placeholders(2, ids.len())
-            ))?
-            .query_map(rusqlite::params_from_iter(values), |row| {
-                Ok((
-                    row.get(0)?,
-                    HolderFacts {
-                        open_orders: row.get(1)?,
-                        rated: row.get(2)?,
-                        mean_rating: row.get(3)?,
-                    },
-                ))
-            })?
-            .collect()
+                placeholders(2, CHUNK)
+            ))?;
+            let mut facts = std::collections::HashMap::new();
+            for chunk in ids.chunks(CHUNK) {
+                let last = chunk[chunk.len() - 1];
+                let values = std::iter::once(rusqlite::types::Value::Text(kind.to_owned())).chain(
+                    chunk
+                        .iter()
+                        .chain(std::iter::repeat(&last))
+                        .take(CHUNK)
+                        .map(|id| rusqlite::types::Value::Integer(*id)),
+                );
+                let rows = stmt.query_map(rusqlite::params_from_iter(values), |row| {
+                    Ok((
+                        row.get(0)?,
+                        HolderFacts {
+                            open_orders: row.get(1)?,
+                            rated: row.get(2)?,
+                            mean_rating: row.get(3)?,
+                        },
+                    ))
+                })?;
+                for row in rows {
+                    let (id, f) = row?;
+                    facts.insert(id, f);
+                }
+            }
+            Ok(facts)
         })
         .await
     }
