@@ -158,7 +158,7 @@ struct Inner {
     sites: Brief<zhiyuan_domain::ids::SiteId, zhiyuan_store::SiteRecord>,
     /// Sites with their merged menus, and a county's teams, as matching reads them on
     /// every proposal, as briefly.
-    menus: Brief<zhiyuan_domain::ids::SiteId, orders::SiteMenu>,
+    menus: Brief<zhiyuan_domain::ids::SiteId, Arc<orders::SiteMenu>>,
     teams: Brief<zhiyuan_domain::region::RegionCode, Arc<Vec<zhiyuan_store::OrgRecord>>>,
     /// Where notifications go out (see `notify`).
     channels: notify::Channels,

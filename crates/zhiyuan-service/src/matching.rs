@@ -191,16 +191,13 @@ impl Zhiyuan {
         }
         let need = &o.order.need;
         let menu = self.site_menu_for_orders(o.order.site).await?;
-        let place = need.location.or(menu.site().site.location).ok_or_else(|| {
+        let place = need.location.or(menu.site.site.location).ok_or_else(|| {
             ServiceError::invalid(
                 "location",
                 "neither the need nor its site has coordinates to measure distance from",
             )
         })?;
-        let item = menu
-            .items()
-            .iter()
-            .find(|m| m.item.code == need.service_code);
+        let item = menu.items.iter().find(|m| m.item.code == need.service_code);
         let mut skills = item.map(|m| m.item.skills.clone()).unwrap_or_default();
         for s in &req.skills {
             if !skills.contains(s) {

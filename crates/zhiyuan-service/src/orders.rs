@@ -137,18 +137,11 @@ fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// A site and the menu it offers, shared by the readers of the cache.
-#[derive(Debug, Clone)]
-pub(crate) struct SiteMenu(Arc<(SiteRecord, Vec<MenuItemRecord>)>);
-
-impl SiteMenu {
-    pub(crate) fn site(&self) -> &SiteRecord {
-        &self.0.0
-    }
-
-    pub(crate) fn items(&self) -> &[MenuItemRecord] {
-        &self.0.1
-    }
+/// A site and the menu it offers (as matching keeps it).
+#[derive(Debug)]
+pub(crate) struct SiteMenu {
+    pub site: SiteRecord,
+    pub items: Vec<MenuItemRecord>,
 }
 
 const TRACKING_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -200,11 +193,12 @@ impl Zhiyuan {
 
     /// A site's menu as matching reads it on every proposal: kept briefly, as
     /// `site_for_orders` keeps sites (three reads fewer per proposal).
-    pub(crate) async fn site_menu_for_orders(&self, site: SiteId) -> Result<SiteMenu> {
+    pub(crate) async fn site_menu_for_orders(&self, site: SiteId) -> Result<Arc<SiteMenu>> {
         self.0
             .menus
             .read(site, async {
-                Ok(SiteMenu(Arc::new(self.site_menu(site).await?)))
+                let (site, items) = self.site_menu(site).await?;
+                Ok(Arc::new(SiteMenu { site, items }))
             })
             .await
     }

@@ -138,6 +138,14 @@ impl Network {
             .post(&format!("/api/v1/orders/{id}/actions"), Some(token), body)
             .await
     }
+
+    /// The village station verifies a need and assigns it (`assign`: the action's body).
+    async fn verify_and_assign(&self, id: i64, assign: Value) {
+        ok(&self
+            .act(id, &self.station_staff, json!({"action": "verify"}))
+            .await);
+        ok(&self.act(id, &self.station_staff, assign).await);
+    }
 }
 
 fn ok(r: &zhiyuan_testkit::Response) -> &Value {
@@ -908,16 +916,11 @@ async fn dispatchers_get_near_skilled_adult_candidates_ranked_with_every_term_ex
 
     // Load counts: an order assigned to the nearest volunteer moves them below the next.
     let (other, _, _) = n.need().await;
-    ok(&n
-        .act(other, &n.station_staff, json!({"action": "verify"}))
-        .await);
-    ok(&n
-        .act(
-            other,
-            &n.station_staff,
-            json!({"action": "assign", "to_volunteer": near, "reason": "就近"}),
-        )
-        .await);
+    n.verify_and_assign(
+        other,
+        json!({"action": "assign", "to_volunteer": near, "reason": "就近"}),
+    )
+    .await;
     let r = n.app.get(&path, Some(&n.station_staff)).await;
     let c = ok(&r);
     assert_eq!(numbers(&c["volunteers"])[..2], [km1.as_str(), &near]);
@@ -1199,16 +1202,11 @@ async fn order_events_reach_inboxes_signed_webhooks_with_retries_and_email() {
 
     // A need is verified and assigned to the first village team.
     let (id, _, _) = n.need().await;
-    ok(&n
-        .act(id, &n.station_staff, json!({"action": "verify"}))
-        .await);
-    ok(&n
-        .act(
-            id,
-            &n.station_staff,
-            json!({"action": "assign", "to_org": n.teams[0].0, "reason": "就近"}),
-        )
-        .await);
+    n.verify_and_assign(
+        id,
+        json!({"action": "assign", "to_org": n.teams[0].0, "reason": "就近"}),
+    )
+    .await;
     let app = &n.app.zhiyuan;
     let now = OffsetDateTime::now_utc();
     assert_eq!(
@@ -1394,16 +1392,8 @@ async fn the_accepting_team_carries_an_order_out_as_a_project_that_reveals_nothi
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
     assert_eq!(r.error_fields(), ["status"]);
-    ok(&n
-        .act(id, &n.station_staff, json!({"action": "verify"}))
-        .await);
-    ok(&n
-        .act(
-            id,
-            &n.station_staff,
-            json!({"action": "assign", "to_org": team}),
-        )
-        .await);
+    n.verify_and_assign(id, json!({"action": "assign", "to_org": team}))
+        .await;
     ok(&n.act(id, &admin, json!({"action": "accept"})).await);
     // Another team is no handler of it.
     let r = n.app.post(&path, Some(&n.teams[1].1), body.clone()).await;
