@@ -430,7 +430,10 @@ async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyho
                         .json(&serde_json::json!({ "volunteer": number }))
                         .send()
                         .await;
-                    ok &= r.is_ok_and(|r| r.status().is_success());
+                    ok &= match r {
+                        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                        _ => false,
+                    };
                 }
                 if ok {
                     latencies.push(t.elapsed());
@@ -451,6 +454,7 @@ async fn report(
     started: Instant,
     workers: impl Iterator<Item = tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
 ) -> anyhow::Result<()> {
+    let ticks = cpu_ticks();
     let mut latencies = Vec::new();
     let mut failures = 0;
     for w in futures::future::join_all(workers).await {
@@ -461,13 +465,40 @@ async fn report(
     let secs = started.elapsed().as_secs_f64();
     latencies.sort();
     println!(
-        "{} {what} in {secs:.1} s: {:.0}/s; latency p50 {:?}, p99 {:?}; {failures} failed",
+        "{} {what} in {secs:.1} s: {:.0}/s; latency p50 {:?}, p99 {:?}; {failures} failed; {}",
         latencies.len(),
         latencies.len() as f64 / secs,
         percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
+        percentile(&latencies, 0.99),
+        stolen_since(ticks),
     );
     Ok(())
+}
+
+/// The machine's CPU time so far as (stolen by the hypervisor, total), in ticks, from
+/// the first line of `/proc/stat`; zeros where there is none.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    (ticks.get(7).copied().unwrap_or(0), ticks.iter().sum())
+}
+
+/// The share of CPU time the hypervisor took since `before` (`cpu_ticks`): on a shared
+/// virtual machine a run with much stolen time measures the neighbours as well.
+fn stolen_since(before: (u64, u64)) -> String {
+    let (steal, total) = cpu_ticks();
+    let total = total.saturating_sub(before.1).max(1);
+    format!(
+        "{:.0}% of CPU time stolen",
+        100.0 * steal.saturating_sub(before.0) as f64 / total as f64
+    )
 }
 
 /// The `p` quantile of sorted latencies.
@@ -502,6 +533,7 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
     );
     anyhow::ensure!(!targets.is_empty(), "run prepare (or match-prepare) first");
     let client = reqwest::Client::builder().build()?;
+    let ticks = cpu_ticks();
     let started = tokio::time::Instant::now();
     let total = u64::from(rate) * seconds;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
@@ -519,12 +551,13 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
             let target = targets[rand::thread_rng().gen_range(0..targets.len())].clone();
             let (client, admin) = (client.clone(), admin.clone());
             requests.spawn(async move {
-                let ok = client
-                    .get(target)
-                    .bearer_auth(admin)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
+                // The whole body is read, as a client would: the latency covers the full
+                // response, and the connection goes back to the pool for the next request
+                // (an unread body would close it, and each request would pay a connect).
+                let ok = match client.get(target).bearer_auth(admin).send().await {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                };
                 (ok, due.elapsed())
             });
             sent += 1;
@@ -543,13 +576,14 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
     let secs = started.elapsed().as_secs_f64();
     latencies.sort();
     println!(
-        "{} {what} reads at {rate}/s in {secs:.1} s: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?}; {failures} failed",
+        "{} {what} reads at {rate}/s in {secs:.1} s: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?}; {failures} failed; {}",
         latencies.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.9),
         percentile(&latencies, 0.99),
         percentile(&latencies, 0.999),
         latencies.last().copied().unwrap_or_default(),
+        stolen_since(ticks),
     );
     Ok(())
 }
@@ -959,7 +993,15 @@ async fn orders(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyh
                     .json(&serde_json::json!({ "action": action }))
                     .send()
                     .await;
-                match r.map(|r| r.status()) {
+                // Read to the end, so the connection is reused (see `rate`).
+                let r = match r {
+                    Ok(r) => {
+                        let status = r.status();
+                        r.bytes().await.map(|_| status)
+                    }
+                    Err(e) => Err(e),
+                };
+                match r {
                     Ok(s) if s.is_success() => {
                         latencies.push(t.elapsed());
                         offered[k] = !offered[k];

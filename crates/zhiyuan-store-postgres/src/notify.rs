@@ -62,8 +62,12 @@ impl NotifyStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO subscriptions (region_code, channel, destination, secret, events,
+                &tx.prepare_cached(
+                    "INSERT INTO subscriptions (region_code, channel, destination, secret, events,
                     active, created_at) VALUES ($1, $2, $3, $4, $5, true, $6) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &s.region.as_i64(),
                     &s.channel.as_str(),
@@ -88,7 +92,13 @@ impl NotifyStore for PgStore {
     async fn get_subscription(&self, id: i64) -> Result<Option<Subscription>> {
         let client = self.client().await?;
         let row = client
-            .query_opt(&format!("{SUBSCRIPTION} WHERE id = $1"), &[&id])
+            .query_opt(
+                &client
+                    .prepare_cached(&format!("{SUBSCRIPTION} WHERE id = $1"))
+                    .await
+                    .map_err(pg_err)?,
+                &[&id],
+            )
             .await
             .map_err(pg_err)?;
         row.as_ref().map(subscription_row).transpose()
@@ -99,7 +109,12 @@ impl NotifyStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("{SUBSCRIPTION} WHERE region_code >= $1 AND region_code < $2 ORDER BY id"),
+                &client
+                    .prepare_cached(&format!(
+                        "{SUBSCRIPTION} WHERE region_code >= $1 AND region_code < $2 ORDER BY id"
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&lo, &hi],
             )
             .await
@@ -112,7 +127,11 @@ impl NotifyStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let n = tx
             .execute(
-                "UPDATE subscriptions SET active = false WHERE id = $1 AND active",
+                &tx.prepare_cached(
+                    "UPDATE subscriptions SET active = false WHERE id = $1 AND active",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&id],
             )
             .await
@@ -150,7 +169,9 @@ impl NotifyStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         tx.execute(
-            "DELETE FROM event_queue WHERE audit_id = ANY($1)",
+            &tx.prepare_cached("DELETE FROM event_queue WHERE audit_id = ANY($1)")
+                .await
+                .map_err(pg_err)?,
             &[&audit_ids],
         )
         .await
@@ -161,11 +182,15 @@ impl NotifyStore for PgStore {
         let payloads: Vec<&serde_json::Value> = deliveries.iter().map(|d| &d.payload).collect();
         let ats: Vec<OffsetDateTime> = deliveries.iter().map(|d| d.at).collect();
         tx.execute(
-            "INSERT INTO outbox (subscription_id, audit_id, event, payload, next_attempt_at,
+            &tx.prepare_cached(
+                "INSERT INTO outbox (subscription_id, audit_id, event, payload, next_attempt_at,
                 created_at)
              SELECT s, a, e, p, t, t FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[],
                 $4::JSONB[], $5::TIMESTAMPTZ[]) AS u(s, a, e, p, t)
              ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(pg_err)?,
             &[&subs, &ids, &events, &payloads, &ats],
         )
         .await
@@ -178,11 +203,15 @@ impl NotifyStore for PgStore {
         let texts: Vec<&str> = notes.iter().map(|n| n.text.as_str()).collect();
         let ats: Vec<OffsetDateTime> = notes.iter().map(|n| n.at).collect();
         tx.execute(
-            "INSERT INTO notifications (account_id, audit_id, event, subject_type, subject_id,
+            &tx.prepare_cached(
+                "INSERT INTO notifications (account_id, audit_id, event, subject_type, subject_id,
                 text, created_at)
              SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[],
                 $5::TEXT[], $6::TEXT[], $7::TIMESTAMPTZ[])
              ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(pg_err)?,
             &[&accounts, &ids, &events, &types, &subjects, &texts, &ats],
         )
         .await
@@ -200,8 +229,9 @@ impl NotifyStore for PgStore {
         // SKIP LOCKED: app servers claiming at once take different rows.
         let rows = client
             .query(
-                &format!(
-                    "WITH claimed AS (
+                &client
+                    .prepare_cached(&format!(
+                        "WITH claimed AS (
                         UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1
                         WHERE id IN (SELECT id FROM outbox
                                      WHERE delivered_at IS NULL AND failed_at IS NULL
@@ -211,7 +241,9 @@ impl NotifyStore for PgStore {
                         RETURNING id, subscription_id, event, payload, attempts)
                      SELECT c.id, c.event, c.payload, c.attempts, s.*
                      FROM claimed c JOIN ({SUBSCRIPTION}) s ON s.id = c.subscription_id"
-                ),
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&now, &lease_until, &i64::from(limit)],
             )
             .await
@@ -237,26 +269,37 @@ impl NotifyStore for PgStore {
     ) -> Result<()> {
         let client = self.client().await?;
         let n = match outcome {
-            DeliveryOutcome::Delivered => {
-                client
-                    .execute(
-                        "UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1",
-                        &[&id, &now],
-                    )
-                    .await
-            }
-            DeliveryOutcome::Retry { at, error } => {
-                client
-                    .execute(
-                        "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
-                        &[&id, at, error],
-                    )
-                    .await
-            }
+            DeliveryOutcome::Delivered => client
+                .execute(
+                    &client
+                        .prepare_cached(
+                            "UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1",
+                        )
+                        .await
+                        .map_err(pg_err)?,
+                    &[&id, &now],
+                )
+                .await,
+            DeliveryOutcome::Retry { at, error } => client
+                .execute(
+                    &client
+                        .prepare_cached(
+                            "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1",
+                        )
+                        .await
+                        .map_err(pg_err)?,
+                    &[&id, at, error],
+                )
+                .await,
             DeliveryOutcome::GiveUp { error } => {
                 client
                     .execute(
-                        "UPDATE outbox SET failed_at = $2, last_error = $3 WHERE id = $1",
+                        &client
+                            .prepare_cached(
+                                "UPDATE outbox SET failed_at = $2, last_error = $3 WHERE id = $1",
+                            )
+                            .await
+                            .map_err(pg_err)?,
                         &[&id, &now, error],
                     )
                     .await
@@ -270,9 +313,9 @@ impl NotifyStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, audit_id, event, attempts, next_attempt_at, delivered_at, failed_at,
+                &client.prepare_cached("SELECT id, audit_id, event, attempts, next_attempt_at, delivered_at, failed_at,
                     last_error, created_at
-                 FROM outbox WHERE subscription_id = $1 ORDER BY id DESC LIMIT $2",
+                 FROM outbox WHERE subscription_id = $1 ORDER BY id DESC LIMIT $2").await.map_err(pg_err)?,
                 &[&subscription, &i64::from(limit)],
             )
             .await
@@ -349,8 +392,13 @@ impl NotifyStore for PgStore {
         let client = self.client().await?;
         let n = client
             .execute(
-                "UPDATE notifications SET read_at = coalesce(read_at, $3)
+                &client
+                    .prepare_cached(
+                        "UPDATE notifications SET read_at = coalesce(read_at, $3)
                  WHERE id = $1 AND account_id = $2",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[&id, &account.0, &at],
             )
             .await

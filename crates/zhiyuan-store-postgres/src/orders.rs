@@ -156,7 +156,7 @@ impl OrderStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                PUT_MENU_ITEM,
+                &tx.prepare_cached(PUT_MENU_ITEM).await.map_err(pg_err)?,
                 &[
                     &m.site.0,
                     &m.code,
@@ -179,11 +179,19 @@ impl OrderStore for PgStore {
         Ok(out)
     }
 
-    async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>> {
-        let ids: Vec<i64> = sites.iter().map(|s| s.0).collect();
+    async fn menu_items_in(&self, regions: &[RegionCode]) -> Result<Vec<MenuItemRecord>> {
+        let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
         let client = self.client().await?;
         let rows = client
-            .query(&format!("{MENU} WHERE site_id = ANY($1)"), &[&ids])
+            .query(
+                &client
+                    .prepare_cached(&format!(
+                        "{MENU} WHERE site_id IN (SELECT id FROM sites WHERE region_code = ANY($1))"
+                    ))
+                    .await
+                    .map_err(pg_err)?,
+                &[&codes],
+            )
             .await
             .map_err(pg_err)?;
         rows.iter().map(menu_row).collect()
@@ -193,7 +201,10 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("{MENU} WHERE offered ORDER BY code, id LIMIT $1"),
+                &client
+                    .prepare_cached(&format!("{MENU} WHERE offered ORDER BY code, id LIMIT $1"))
+                    .await
+                    .map_err(pg_err)?,
                 &[&i64::from(limit)],
             )
             .await
@@ -206,10 +217,13 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
-                    "SELECT {} FROM sites WHERE region_code = ANY($1) ORDER BY id",
-                    crate::sites::COLUMNS
-                ),
+                &client
+                    .prepare_cached(&format!(
+                        "SELECT {} FROM sites WHERE region_code = ANY($1) ORDER BY id",
+                        crate::sites::COLUMNS
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&codes],
             )
             .await
@@ -222,10 +236,10 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
+                &client.prepare_cached(&format!(
                     "SELECT {} FROM sites WHERE lat BETWEEN $1 AND $2 AND lng BETWEEN $3 AND $4",
                     crate::sites::COLUMNS
-                ),
+                )).await.map_err(pg_err)?,
                 &[&lat.0, &lat.1, &lng.0, &lng.1],
             )
             .await
@@ -239,13 +253,17 @@ impl OrderStore for PgStore {
         let n = &o.need;
         let row = tx
             .query_one(
-                "INSERT INTO orders (tracking, requester_hash, service_code, service_name,
+                &tx.prepare_cached(
+                    "INSERT INTO orders (tracking, requester_hash, service_code, service_name,
                     category, description, region_code, address, lat, lng, wanted_at,
                     contact_name, contact_phone, site_id, status, holder_kind, holder_id,
                     created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                     'received', 'site', $14, $15, $15)
                  RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &o.tracking,
                     &o.requester_hash,
@@ -362,9 +380,12 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
-                    "{ORDER} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2"
-                ),
+                &client
+                    .prepare_cached(&format!(
+                        "{ORDER} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2"
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&now, &i64::from(limit)],
             )
             .await
@@ -377,12 +398,12 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT site_id, COUNT(*), COUNT(accepted_at), COUNT(*) FILTER (WHERE status = 'completed'),
+                &client.prepare_cached("SELECT site_id, COUNT(*), COUNT(accepted_at), COUNT(*) FILTER (WHERE status = 'completed'),
                     COUNT(rating), AVG(rating)::FLOAT8,
                     AVG(EXTRACT(EPOCH FROM accepted_at - created_at))::FLOAT8,
                     AVG(EXTRACT(EPOCH FROM completed_at - created_at))::FLOAT8
                  FROM orders WHERE region_code >= $1 AND region_code < $2
-                 GROUP BY site_id ORDER BY site_id",
+                 GROUP BY site_id ORDER BY site_id").await.map_err(pg_err)?,
                 &[&lo, &hi],
             )
             .await
@@ -415,8 +436,12 @@ impl OrderStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let n = tx
             .execute(
-                "INSERT INTO order_activities (order_id, project_id, created_at)
+                &tx.prepare_cached(
+                    "INSERT INTO order_activities (order_id, project_id, created_at)
                  VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&order, &project.0, &audit.at],
             )
             .await
@@ -432,7 +457,10 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT project_id FROM order_activities WHERE order_id = $1",
+                &client
+                    .prepare_cached("SELECT project_id FROM order_activities WHERE order_id = $1")
+                    .await
+                    .map_err(pg_err)?,
                 &[&order],
             )
             .await

@@ -77,9 +77,13 @@ impl RecognitionStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO partners (name, jurisdiction, url, did, issuer_key, log_origin,
+                &tx.prepare_cached(
+                    "INSERT INTO partners (name, jurisdiction, url, did, issuer_key, log_origin,
                     log_keys, counts_toward_stars, counts_toward_incentives, active, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &p.name,
                     &p.jurisdiction,
@@ -111,11 +115,15 @@ impl RecognitionStore for PgStore {
         let n = &p.partner;
         let changed = tx
             .execute(
-                "UPDATE partners SET name = $3, jurisdiction = $4, url = $5, did = $6,
+                &tx.prepare_cached(
+                    "UPDATE partners SET name = $3, jurisdiction = $4, url = $5, did = $6,
                     issuer_key = $7, log_origin = $8, log_keys = $9,
                     counts_toward_stars = $10, counts_toward_incentives = $11,
                     active = $12, updated_at = $13, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &p.id,
                     &p.version,
@@ -154,7 +162,13 @@ impl RecognitionStore for PgStore {
     async fn list_partners(&self) -> Result<Vec<Partner>> {
         let client = self.client().await?;
         let rows = client
-            .query(&format!("{PARTNER} ORDER BY id"), &[])
+            .query(
+                &client
+                    .prepare_cached(&format!("{PARTNER} ORDER BY id"))
+                    .await
+                    .map_err(pg_err)?,
+                &[],
+            )
             .await
             .map_err(pg_err)?;
         rows.iter().map(partner_row).collect()
@@ -170,15 +184,23 @@ impl RecognitionStore for PgStore {
         // Spent and expired challenges refuse the same either way: drop them.
         client
             .execute(
-                "DELETE FROM recognition_challenges WHERE expires_at < now()",
+                &client
+                    .prepare_cached("DELETE FROM recognition_challenges WHERE expires_at < now()")
+                    .await
+                    .map_err(pg_err)?,
                 &[],
             )
             .await
             .map_err(pg_err)?;
         client
             .execute(
-                "INSERT INTO recognition_challenges (challenge, volunteer_id, expires_at)
+                &client
+                    .prepare_cached(
+                        "INSERT INTO recognition_challenges (challenge, volunteer_id, expires_at)
                  VALUES ($1, $2, $3)",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[&challenge, &volunteer.0, &expires_at],
             )
             .await
@@ -197,9 +219,13 @@ impl RecognitionStore for PgStore {
         // Spending the challenge first also serialises two imports of one volunteer.
         let spent = tx
             .execute(
-                "UPDATE recognition_challenges SET used_at = $3
+                &tx.prepare_cached(
+                    "UPDATE recognition_challenges SET used_at = $3
                  WHERE challenge = $1 AND volunteer_id = $2 AND used_at IS NULL
                    AND expires_at >= $3",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&challenge, &r.volunteer.0, &r.imported_at],
             )
             .await
@@ -209,8 +235,12 @@ impl RecognitionStore for PgStore {
         }
         let holder = tx
             .query_opt(
-                "SELECT volunteer_id FROM recognitions
+                &tx.prepare_cached(
+                    "SELECT volunteer_id FROM recognitions
                  WHERE partner_id = $1 AND partner_subject = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&r.partner, &r.partner_subject],
             )
             .await
@@ -224,8 +254,12 @@ impl RecognitionStore for PgStore {
         }
         let linked = tx
             .query_opt(
-                "SELECT partner_subject FROM recognitions
+                &tx.prepare_cached(
+                    "SELECT partner_subject FROM recognitions
                  WHERE volunteer_id = $1 AND partner_id = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&r.volunteer.0, &r.partner],
             )
             .await
@@ -238,7 +272,8 @@ impl RecognitionStore for PgStore {
         // A race the checks above lost ends on the unique indexes, named for the field.
         let row = tx
             .query_one(
-                "INSERT INTO recognitions (volunteer_id, partner_id, partner_subject,
+                &tx.prepare_cached(
+                    "INSERT INTO recognitions (volunteer_id, partner_id, partner_subject,
                     partner_name, credential_id, minutes, records, star, bundle, imported_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (volunteer_id, partner_id) DO UPDATE SET
@@ -247,6 +282,9 @@ impl RecognitionStore for PgStore {
                     records = excluded.records, star = excluded.star,
                     bundle = excluded.bundle, imported_at = excluded.imported_at
                  RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &r.volunteer.0,
                     &r.partner,
@@ -265,7 +303,12 @@ impl RecognitionStore for PgStore {
         let id: i64 = get(&row, 0)?;
         write_audit(&tx, audit, Some(id.to_string())).await?;
         let row = tx
-            .query_one(&format!("{RECOGNITION} WHERE id = $1"), &[&id])
+            .query_one(
+                &tx.prepare_cached(&format!("{RECOGNITION} WHERE id = $1"))
+                    .await
+                    .map_err(pg_err)?,
+                &[&id],
+            )
             .await
             .map_err(pg_err)?;
         let out = recognition_row(&row)?;
@@ -277,7 +320,12 @@ impl RecognitionStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("{RECOGNITION} WHERE volunteer_id = $1 ORDER BY id"),
+                &client
+                    .prepare_cached(&format!(
+                        "{RECOGNITION} WHERE volunteer_id = $1 ORDER BY id"
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0],
             )
             .await
@@ -295,7 +343,9 @@ impl RecognitionStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let gone = tx
             .execute(
-                "DELETE FROM recognitions WHERE id = $1 AND volunteer_id = $2",
+                &tx.prepare_cached("DELETE FROM recognitions WHERE id = $1 AND volunteer_id = $2")
+                    .await
+                    .map_err(pg_err)?,
                 &[&id, &volunteer.0],
             )
             .await
@@ -311,11 +361,16 @@ impl RecognitionStore for PgStore {
         let client = self.client().await?;
         let row = client
             .query_one(
-                "SELECT COALESCE(SUM(r.minutes), 0)::BIGINT,
+                &client
+                    .prepare_cached(
+                        "SELECT COALESCE(SUM(r.minutes), 0)::BIGINT,
                     COALESCE(SUM(r.minutes) FILTER (WHERE p.counts_toward_stars), 0)::BIGINT,
                     COALESCE(SUM(r.minutes) FILTER (WHERE p.counts_toward_incentives), 0)::BIGINT
                  FROM recognitions r JOIN partners p ON p.id = r.partner_id
                  WHERE r.volunteer_id = $1",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0],
             )
             .await

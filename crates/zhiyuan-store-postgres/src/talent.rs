@@ -128,9 +128,13 @@ impl TalentStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO calls (region_code, kinds, needed, assembly_point, lat, lng,
+                &tx.prepare_cached(
+                    "INSERT INTO calls (region_code, kinds, needed, assembly_point, lat, lng,
                     assemble_at, note, created_by, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &c.region.as_i64(),
                     &to_json(&c.kinds),
@@ -151,7 +155,8 @@ impl TalentStore for PgStore {
         let kinds: Vec<&str> = c.kinds.iter().map(|k| k.as_str()).collect();
         let selected = tx
             .execute(
-                "INSERT INTO call_members (call_id, volunteer_id, kind, status, updated_at)
+                &tx.prepare_cached(
+                    "INSERT INTO call_members (call_id, volunteer_id, kind, status, updated_at)
                  SELECT $1, q.volunteer_id, MIN(q.kind), 'notified', $2
                  FROM qualifications q JOIN volunteers v ON v.id = q.volunteer_id
                  WHERE q.kind = ANY($3) AND q.status = 'verified'
@@ -159,6 +164,9 @@ impl TalentStore for PgStore {
                    AND v.residence_region >= $5 AND v.residence_region < $6
                    AND v.birth_date <= $7
                  GROUP BY q.volunteer_id ORDER BY q.volunteer_id LIMIT $8",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &id,
                     &c.created_at,
@@ -173,7 +181,9 @@ impl TalentStore for PgStore {
             .await
             .map_err(pg_err)?;
         tx.execute(
-            "UPDATE calls SET selected = $2 WHERE id = $1",
+            &tx.prepare_cached("UPDATE calls SET selected = $2 WHERE id = $1")
+                .await
+                .map_err(pg_err)?,
             &[&id, &i64::try_from(selected).unwrap_or(i64::MAX)],
         )
         .await
@@ -202,8 +212,12 @@ impl TalentStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let changed = tx
             .execute(
-                "UPDATE call_members SET status = $3, updated_at = $4
+                &tx.prepare_cached(
+                    "UPDATE call_members SET status = $3, updated_at = $4
                  WHERE call_id = $1 AND volunteer_id = $2 AND status = $5",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &m.call,
                     &m.volunteer.0,
@@ -229,7 +243,7 @@ impl TalentStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT status, COUNT(*) FROM call_members WHERE call_id = $1 GROUP BY status",
+                &client.prepare_cached("SELECT status, COUNT(*) FROM call_members WHERE call_id = $1 GROUP BY status").await.map_err(pg_err)?,
                 &[&call],
             )
             .await
@@ -258,10 +272,13 @@ impl TalentStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
-                    "{MEMBER} WHERE m.call_id = $1 AND ($2::TEXT IS NULL OR m.status = $2)
+                &client
+                    .prepare_cached(&format!(
+                        "{MEMBER} WHERE m.call_id = $1 AND ($2::TEXT IS NULL OR m.status = $2)
                        AND m.volunteer_id > $3 ORDER BY m.volunteer_id LIMIT $4"
-                ),
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[
                     &call,
                     &status.map(MemberStatus::as_str),
@@ -279,8 +296,13 @@ impl TalentStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT call_id FROM call_members WHERE volunteer_id = $1
+                &client
+                    .prepare_cached(
+                        "SELECT call_id FROM call_members WHERE volunteer_id = $1
                  ORDER BY call_id DESC LIMIT 50",
+                    )
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0],
             )
             .await
@@ -307,9 +329,13 @@ impl TalentStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO qualifications (volunteer_id, kind, title, certificate_number,
+                &tx.prepare_cached(
+                    "INSERT INTO qualifications (volunteer_id, kind, title, certificate_number,
                     issuer, valid_until, status, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) RETURNING id",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &q.volunteer.0,
                     &q.kind.as_str(),
@@ -342,9 +368,13 @@ impl TalentStore for PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let changed = tx
             .execute(
-                "UPDATE qualifications SET status = $3, decided_by = $4, decided_at = $5,
+                &tx.prepare_cached(
+                    "UPDATE qualifications SET status = $3, decided_by = $4, decided_at = $5,
                     reason = $6, version = version + 1
                  WHERE id = $1 AND version = $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[
                     &q.id,
                     &q.version,
@@ -370,7 +400,10 @@ impl TalentStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("{SELECT} WHERE q.volunteer_id = $1 ORDER BY q.id"),
+                &client
+                    .prepare_cached(&format!("{SELECT} WHERE q.volunteer_id = $1 ORDER BY q.id"))
+                    .await
+                    .map_err(pg_err)?,
                 &[&volunteer.0],
             )
             .await
@@ -388,13 +421,16 @@ impl TalentStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!(
-                    "{SELECT}
+                &client
+                    .prepare_cached(&format!(
+                        "{SELECT}
                      WHERE q.kind = $1 AND q.status = 'verified' AND q.id > $2
                        AND (q.valid_until IS NULL OR q.valid_until >= $3)
                        AND v.residence_region >= $4 AND v.residence_region < $5
                      ORDER BY q.id LIMIT $6"
-                ),
+                    ))
+                    .await
+                    .map_err(pg_err)?,
                 &[
                     &q.kind.as_str(),
                     &after,

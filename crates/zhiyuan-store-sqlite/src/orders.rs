@@ -137,14 +137,14 @@ impl OrderStore for SqliteStore {
         .await
     }
 
-    async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>> {
-        let ids: Vec<i64> = sites.iter().map(|s| s.0).collect();
+    async fn menu_items_in(&self, regions: &[RegionCode]) -> Result<Vec<MenuItemRecord>> {
+        let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
         self.read(move |c| {
             c.prepare_cached(&format!(
-                "{MENU} WHERE site_id IN ({})",
-                placeholders(1, ids.len())
+                "{MENU} WHERE site_id IN (SELECT id FROM sites WHERE region_code IN ({}))",
+                placeholders(1, codes.len())
             ))?
-            .query_map(rusqlite::params_from_iter(&ids), menu_row)?
+            .query_map(rusqlite::params_from_iter(&codes), menu_row)?
             .collect()
         })
         .await

@@ -466,8 +466,9 @@ pub trait RecognitionStore {
 pub trait OrderStore {
     /// Writes a site's menu item: creates it, or replaces the site's item of that code.
     async fn put_menu_item(&self, item: &MenuItem, audit: &AuditEntry) -> Result<MenuItemRecord>;
-    /// The menu items of these sites (in no particular order).
-    async fn menu_items(&self, sites: &[SiteId]) -> Result<Vec<MenuItemRecord>>;
+    /// The menu items of the sites placed in exactly these regions (in no particular
+    /// order): read alongside `sites_in` for the same regions, not after it.
+    async fn menu_items_in(&self, regions: &[RegionCode]) -> Result<Vec<MenuItemRecord>>;
     /// Offered items anywhere, by code, at most `limit` (a catalogue of all services).
     async fn offered_menu_items(&self, limit: u32) -> Result<Vec<MenuItemRecord>>;
     /// The sites placed in exactly these regions.
