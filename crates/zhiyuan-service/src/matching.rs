@@ -190,7 +190,7 @@ impl Zhiyuan {
             return Err(ServiceError::invalid("limit", "from 1 to 100"));
         }
         let need = &o.order.need;
-        let menu = self.site_menu_for_orders(o.order.site).await?;
+        let menu = self.order_site_menu(&o.order).await?;
         let place = need.location.or(menu.site.site.location).ok_or_else(|| {
             ServiceError::invalid(
                 "location",

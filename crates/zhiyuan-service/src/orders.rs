@@ -238,13 +238,20 @@ impl Zhiyuan {
         Ok((site, menu))
     }
 
-    /// A site's menu as matching reads it on every proposal: kept briefly, as
-    /// `site_for_orders` keeps sites (whose cache it reads the site through).
-    pub(crate) async fn site_menu_for_orders(&self, site: SiteId) -> Result<Arc<SiteMenu>> {
+    /// The menu of an order's receiving site as matching reads it on every proposal:
+    /// kept briefly, as `site_for_orders` keeps sites. The site is the one that covers
+    /// the need's place most closely, so the sites covering that place hold it and its
+    /// menu, and one round trip reads all three; should the network have changed since
+    /// the order came in, the site is read first.
+    pub(crate) async fn order_site_menu(&self, order: &NewOrder) -> Result<Arc<SiteMenu>> {
         self.0
             .menus
-            .read(site, async {
-                let site = self.site_for_orders(site).await?;
+            .read(order.site, async {
+                let (chain, items) = self.covering_menu(order.need.region).await?;
+                if let Some(site) = chain.into_iter().next().filter(|s| s.id == order.site) {
+                    return Ok(Arc::new(SiteMenu { site, items }));
+                }
+                let site = self.site_for_orders(order.site).await?;
                 let (_, items) = self.covering_menu(site.site.region).await?;
                 Ok(Arc::new(SiteMenu { site, items }))
             })

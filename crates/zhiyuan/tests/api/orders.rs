@@ -1467,3 +1467,83 @@ async fn the_accepting_team_carries_an_order_out_as_a_project_that_reveals_nothi
         )
         .await);
 }
+
+#[tokio::test]
+async fn candidates_follow_the_receiving_sites_menu_even_after_a_nearer_station_opens() {
+    // No station in the village yet: the town's institute receives the need.
+    let app = TestApp::spawn().await;
+    app.site(COUNTY, "practice_center").await;
+    let institute = app.site(TOWN, "practice_institute").await;
+    let town_staff = app
+        .staff("town-staff", GrantedRole::SiteStaff, None, Some(institute))
+        .await;
+    let put_item = |site: i64, skills: Value| {
+        let (app, town_staff) = (&app, &town_staff);
+        async move {
+            let r = app
+                .request(
+                    reqwest::Method::PUT,
+                    &format!("/api/v1/sites/{site}/menu/elderly-visit"),
+                    Some(town_staff),
+                    Some(json!({"category": "elderly", "name": "独居老人探访",
+                                "description": "上门服务", "typical_minutes": 90,
+                                "skills": skills})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        }
+    };
+    put_item(institute.0, json!(["沟通"])).await;
+    app.region(VILLAGE).await;
+    let r = app
+        .post(
+            "/api/v1/needs",
+            None,
+            json!({"service_code": "elderly-visit", "description": "母亲独居",
+                   "region": VILLAGE, "contact_name": "李女士", "contact_phone": "13700137000"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["site"], institute.0, "the institute receives it");
+    let tracking = r.body["tracking"].as_str().unwrap();
+    let orders = ok(&app
+        .get(
+            &format!("/api/v1/orders?site={}", institute.0),
+            Some(&town_staff),
+        )
+        .await)
+    .clone();
+    let order = orders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["tracking"] == tracking)
+        .unwrap_or_else(|| panic!("the institute sees its order: {orders}"))
+        .clone();
+
+    // A station opens in the village with its own item of that code: new needs there
+    // would see it, the institute's order keeps the institute's menu.
+    let station = app.site(VILLAGE, "practice_station").await;
+    let station_staff = app
+        .staff("station-staff", GrantedRole::SiteStaff, None, Some(station))
+        .await;
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/sites/{}/menu/elderly-visit", station.0),
+            Some(&station_staff),
+            Some(
+                json!({"category": "elderly", "name": "独居老人探访", "description": "上门服务",
+                        "typical_minutes": 90, "skills": ["急救"]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = app
+        .get(
+            &format!("/api/v1/orders/{}/candidates", order["id"]),
+            Some(&town_staff),
+        )
+        .await;
+    assert_eq!(ok(&r)["skills"], json!(["沟通"]), "the institute's item");
+}
