@@ -52,6 +52,9 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Pairs passed over first: those an earlier run used.
+        #[arg(long, default_value_t = 0)]
+        start: usize,
     },
     /// Fires `n` sign-ups at once, over HTTP, at the prepared 10-place shift and counts
     /// who got a place.
@@ -389,7 +392,13 @@ async fn prepare(args: PrepareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyhow::Result<()> {
+async fn pairs(
+    url: &str,
+    dir: &Path,
+    concurrency: usize,
+    seconds: u64,
+    start: usize,
+) -> anyhow::Result<()> {
     let admin = std::fs::read_to_string(dir.join("admin.txt"))?
         .trim()
         .to_owned();
@@ -399,7 +408,7 @@ async fn pairs(url: &str, dir: &Path, concurrency: usize, seconds: u64) -> anyho
             .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
             .collect(),
     );
-    let next = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(start));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -1030,7 +1039,8 @@ async fn main() -> anyhow::Result<()> {
             dir,
             concurrency,
             seconds,
-        } => pairs(&url, &dir, concurrency, seconds).await,
+            start,
+        } => pairs(&url, &dir, concurrency, seconds, start).await,
         Command::Contention { url, dir, n } => contention(&url, &dir, n).await,
         Command::OrdersPrepare(args) => orders_prepare(args).await,
         Command::MatchPrepare(args) => match_prepare(args).await,

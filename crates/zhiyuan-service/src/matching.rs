@@ -244,7 +244,8 @@ impl Zhiyuan {
             })
             .await?;
         let wanted = category_bit(need.category);
-        let mut near: Vec<(Facts, CandidateKind)> = rows
+        // Each with its base points, computed once (not at every comparison of the sort).
+        let mut near: Vec<(f64, Facts, CandidateKind)> = rows
             .into_iter()
             .filter_map(|r| {
                 let metres = place.distance_m(r.location);
@@ -268,18 +269,18 @@ impl Zhiyuan {
                         name: r.name,
                         distance_m: metres.round(),
                     };
-                    (facts, who)
+                    (facts.base_points(), facts, who)
                 })
             })
             .collect();
         // Orders are read in two rounds at most: for the best bases first; then, once the
         // k-th best total among those is known (the final k-th can only be higher), for
         // everyone else whose base could still reach it whatever their orders say.
-        near.sort_by(|a, b| b.0.base_points().total_cmp(&a.0.base_points()));
+        near.sort_by(|a, b| b.0.total_cmp(&a.0));
         let second = near.split_off(near.len().min(2 * req.limit));
         let mut volunteers = self.scored_volunteers(near).await?;
         if let Some(kth) = kth_best(&volunteers, req.limit) {
-            let reach = second.partition_point(|(f, _)| can_still_reach(f.base_points(), kth));
+            let reach = second.partition_point(|(base, _, _)| can_still_reach(*base, kth));
             volunteers.extend(
                 self.scored_volunteers(second.into_iter().take(reach).collect())
                     .await?,
@@ -291,11 +292,14 @@ impl Zhiyuan {
     }
 
     /// Volunteers scored with what their orders say (load and ratings).
-    async fn scored_volunteers(&self, near: Vec<(Facts, CandidateKind)>) -> Result<Vec<Scored>> {
+    async fn scored_volunteers(
+        &self,
+        near: Vec<(f64, Facts, CandidateKind)>,
+    ) -> Result<Vec<Scored>> {
         if near.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = near.iter().map(|(_, w)| w.key()).collect();
+        let ids: Vec<i64> = near.iter().map(|(_, _, w)| w.key()).collect();
         let known = self
             .0
             .store
@@ -303,7 +307,7 @@ impl Zhiyuan {
             .await?;
         Ok(near
             .into_iter()
-            .map(|(facts, who)| scored(facts, known.get(&who.key()), who))
+            .map(|(_, facts, who)| scored(facts, known.get(&who.key()), who))
             .collect())
     }
 

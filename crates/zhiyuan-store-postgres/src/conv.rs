@@ -1,6 +1,7 @@
 //! Conversions between domain values and PostgreSQL columns, and error mapping.
 
 use deadpool_postgres::GenericClient;
+use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
@@ -103,6 +104,13 @@ pub async fn write_audit(
     .await
     .map_err(pg_err)?;
     Ok(())
+}
+
+/// `t` at the precision a `TIMESTAMPTZ` keeps (microseconds), for records returned
+/// without being read back.
+pub fn to_micros(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .expect("fewer nanoseconds are in range")
 }
 
 /// Fails with a version conflict when an optimistic update touched no row.

@@ -79,6 +79,22 @@ pub(crate) async fn fetch_project(
     row.as_ref().map(project_from_row).transpose()
 }
 
+/// The project a shift belongs to (a shift never moves to another project).
+pub(crate) async fn fetch_project_of_shift(
+    c: &impl GenericClient,
+    shift: i64,
+) -> Result<Option<ProjectRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects
+             WHERE id = (SELECT project_id FROM shifts WHERE id = $1)"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let row = c.query_opt(&stmt, &[&shift]).await.map_err(pg_err)?;
+    row.as_ref().map(project_from_row).transpose()
+}
+
 pub(crate) const SHIFT_COLUMNS: &str =
     "id, project_id, position, starts_at, ends_at, capacity, accepted, cancelled, version";
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{SignupMode, SignupStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
@@ -16,8 +17,8 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, pg_err, write_audit};
-use crate::projects::{SHIFT_COLUMNS, fetch_project, fetch_shift, shift_at};
+use crate::conv::{conv, get, pg_err, to_micros, write_audit};
+use crate::projects::{SHIFT_COLUMNS, fetch_project_of_shift, fetch_shift, shift_at};
 use crate::volunteers;
 
 const SELECT: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
@@ -108,91 +109,100 @@ impl SignupStore for PgStore {
         check: Check<SignupFacts>,
         audit: &AuditEntry,
     ) -> Result<SignupMade> {
+        // The record returned is built here, not read back: at the precision stored.
+        let at = to_micros(at);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        // Pipelined on the one connection: the locked shift, the volunteer and any
-        // earlier sign-up of theirs for it.
-        let (shift_record, volunteer_record, existing) = futures::try_join!(
+        // Four round trips in all: BEGIN, the facts, the writes, COMMIT. The facts are
+        // pipelined on the one connection: the locked shift, its project, the volunteer,
+        // and their earlier sign-up for it with the id a new one would take.
+        let (shift_record, project, volunteer_record, earlier) = futures::try_join!(
             fetch_shift(&tx, shift.0, true),
+            fetch_project_of_shift(&tx, shift.0),
             volunteers::fetch_by(&tx, "id", volunteer.0),
             async {
                 let stmt = tx
                     .prepare_cached(
-                        "SELECT id, status FROM signups WHERE shift_id = $1 AND volunteer_id = $2",
+                        "SELECT nextval(pg_get_serial_sequence('signups', 'id')), s.id, s.status
+                         FROM (SELECT 1) one
+                         LEFT JOIN signups s ON s.shift_id = $1 AND s.volunteer_id = $2",
                     )
                     .await
                     .map_err(pg_err)?;
-                tx.query_opt(&stmt, &[&shift.0, &volunteer.0])
+                tx.query_one(&stmt, &[&shift.0, &volunteer.0])
                     .await
                     .map_err(pg_err)
             },
         )?;
-        let shift_record = shift_record.ok_or(StoreError::NotFound)?;
         let facts = SignupFacts {
-            project: fetch_project(&tx, shift_record.shift.project.0)
-                .await?
-                .ok_or(StoreError::NotFound)?,
-            shift: shift_record,
+            project: project.ok_or(StoreError::NotFound)?,
+            shift: shift_record.ok_or(StoreError::NotFound)?,
             volunteer: volunteer_record.ok_or(StoreError::NotFound)?,
         };
         check(&facts).map_err(StoreError::Refused)?;
-        let existing: Option<(i64, String)> = match existing {
-            Some(r) => Some((get(&r, 0)?, get(&r, 1)?)),
-            None => None,
-        };
-        if let Some((_, status)) = &existing
-            && SignupStatus::parse(status).is_some_and(SignupStatus::is_live)
+        let existing: Option<i64> = get(&earlier, 1)?;
+        if get::<Option<&str>>(&earlier, 2)?
+            .and_then(SignupStatus::parse)
+            .is_some_and(SignupStatus::is_live)
         {
             return Err(StoreError::Conflict { field: "volunteer" });
         }
+        // The shift is locked, so whether a place is free is known before taking it.
+        let sh = &facts.shift;
         let status = match facts.project.project.signup_mode {
             SignupMode::Approval => SignupStatus::Pending,
-            SignupMode::Automatic if take_place(&tx, shift.0).await? => SignupStatus::Accepted,
+            SignupMode::Automatic if sh.accepted < sh.shift.capacity => SignupStatus::Accepted,
             SignupMode::Automatic => SignupStatus::Waitlisted,
         };
         let decided = (status == SignupStatus::Accepted).then_some(at);
-        let id: i64 = match existing {
-            Some((id, _)) => {
-                tx.execute(
-                    &tx.prepare_cached("UPDATE signups SET status = $2, created_at = $3, decided_at = $4 WHERE id = $1").await.map_err(pg_err)?,
-                    &[&id, &status.as_str(), &at, &decided],
-                )
-                .await
-                .map_err(pg_err)?;
-                id
-            }
-            None => {
-                let stmt = tx
-                    .prepare_cached(
-                        "INSERT INTO signups (shift_id, volunteer_id, status, created_at, decided_at,
-                             starts_at, ends_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    )
-                    .await
-                    .map_err(pg_err)?;
-                let sh = &facts.shift.shift;
-                let row = tx
-                    .query_one(
-                        &stmt,
-                        &[
-                            &shift.0,
-                            &volunteer.0,
-                            &status.as_str(),
-                            &at,
-                            &decided,
-                            &sh.starts_at,
-                            &sh.ends_at,
-                        ],
-                    )
-                    .await
-                    .map_err(pg_err)?;
-                get(&row, 0)?
-            }
-        };
+        let id = existing.unwrap_or(get(&earlier, 0)?);
         let mut audit = audit.clone();
         audit.region = Some(facts.project.project.region);
         audit.details = serde_json::json!({ "shift": shift.0, "status": status });
-        let sh = &facts.shift.shift;
+        let (starts_at, ends_at) = (sh.shift.starts_at, sh.shift.ends_at);
+        let place = async {
+            if status == SignupStatus::Accepted && !take_place(&tx, shift.0).await? {
+                return Err(StoreError::corrupt("a locked shift's free place was taken"));
+            }
+            Ok(())
+        };
+        let write = async {
+            let written = match existing {
+                Some(_) => {
+                    let stmt = tx
+                        .prepare_cached(
+                            "UPDATE signups SET status = $2, created_at = $3, decided_at = $4
+                             WHERE id = $1",
+                        )
+                        .await
+                        .map_err(pg_err)?;
+                    tx.execute(&stmt, &[&id, &status.as_str(), &at, &decided])
+                        .await
+                }
+                None => {
+                    let stmt = tx
+                        .prepare_cached(
+                            "INSERT INTO signups (id, shift_id, volunteer_id, status, created_at,
+                                 decided_at, starts_at, ends_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .await
+                        .map_err(pg_err)?;
+                    let params: [&(dyn ToSql + Sync); 8] = [
+                        &id,
+                        &shift.0,
+                        &volunteer.0,
+                        &status.as_str(),
+                        &at,
+                        &decided,
+                        &starts_at,
+                        &ends_at,
+                    ];
+                    tx.execute(&stmt, &params).await
+                }
+            };
+            written.map_err(pg_err)
+        };
         let overlaps = async {
             let stmt = tx
                 .prepare_cached(&format!(
@@ -205,18 +215,29 @@ impl SignupStore for PgStore {
                 .await
                 .map_err(pg_err)?;
             let rows = tx
-                .query(&stmt, &[&volunteer.0, &sh.starts_at, &sh.ends_at, &id])
+                .query(&stmt, &[&volunteer.0, &starts_at, &ends_at, &id])
                 .await
                 .map_err(pg_err)?;
             rows.iter().map(detail_from_row).collect::<Result<Vec<_>>>()
         };
-        // Pipelined on the one connection.
-        let ((), signup, overlaps) = futures::try_join!(
+        // Pipelined on the one connection. Their order does not matter: the overlaps leave
+        // this sign-up out.
+        let ((), _, (), overlaps) = futures::try_join!(
+            place,
+            write,
             write_audit(&tx, &audit, Some(id.to_string())),
-            async { fetch(&tx, id, false).await?.ok_or(StoreError::NotFound) },
             overlaps,
         )?;
         tx.commit().await.map_err(pg_err)?;
+        let signup = SignupRecord {
+            id: SignupId(id),
+            shift,
+            volunteer,
+            volunteer_number: facts.volunteer.number,
+            status,
+            created_at: at,
+            decided_at: decided,
+        };
         Ok(SignupMade { signup, overlaps })
     }
 
