@@ -145,19 +145,17 @@ impl Zhiyuan {
         let (shift, project) = self.load_shift(shift_id).await?;
         let (volunteer, method, distance_m) =
             self.present(ctx, &shift, &project, &presence).await?;
-        if let Some(existing) = self.0.store.get_attendance(shift_id, volunteer).await? {
+        let (existing, signup) = tokio::try_join!(
+            self.0.store.get_attendance(shift_id, volunteer),
+            self.0.store.find_signup(shift_id, volunteer),
+        )?;
+        if let Some(existing) = existing {
             return Ok(AttendanceOutcome {
                 attendance: existing,
                 changed: false,
             });
         }
-        let signed_up = self
-            .0
-            .store
-            .find_signup(shift_id, volunteer)
-            .await?
-            .is_some_and(|s| s.status == SignupStatus::Accepted);
-        if !signed_up {
+        if !signup.is_some_and(|s| s.status == SignupStatus::Accepted) {
             return Err(ServiceError::Conflict {
                 field: "shift",
                 message: "no accepted sign-up for this shift".into(),

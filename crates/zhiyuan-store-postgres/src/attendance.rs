@@ -11,11 +11,11 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, expect_one, get, pg_err, write_audit};
+use crate::conv::{conv, get, pg_err, write_audit, write_audited};
 use crate::records::insert_row;
 
-const SELECT: &str = "SELECT id, shift_id, volunteer_id, checked_in_at, check_in_method,
-    distance_m, checked_out_at, check_out_method, auto_closed, record_id, version FROM attendance";
+const COLUMNS: &str = "id, shift_id, volunteer_id, checked_in_at, check_in_method, distance_m,
+    checked_out_at, check_out_method, auto_closed, record_id, version";
 
 fn from_row(row: &Row) -> Result<AttendanceRecord> {
     Ok(AttendanceRecord {
@@ -40,7 +40,7 @@ async fn find(
 ) -> Result<Option<AttendanceRecord>> {
     let stmt = c
         .prepare_cached(&format!(
-            "{SELECT} WHERE shift_id = $1 AND volunteer_id = $2"
+            "SELECT {COLUMNS} FROM attendance WHERE shift_id = $1 AND volunteer_id = $2"
         ))
         .await
         .map_err(pg_err)?;
@@ -58,38 +58,33 @@ impl AttendanceStore for PgStore {
         a: &NewAttendance,
         audit: &AuditEntry,
     ) -> Result<(AttendanceRecord, bool)> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let stmt = tx
-            .prepare_cached(
+        let client = self.client().await?;
+        // The check-in and its audit entry in one statement; a repeated one writes neither
+        // and returns the first.
+        let inserted = write_audited(
+            &client,
+            &format!(
                 "INSERT INTO attendance (shift_id, volunteer_id, checked_in_at, check_in_method,
                     distance_m) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (shift_id, volunteer_id) DO NOTHING RETURNING id",
-            )
-            .await
-            .map_err(pg_err)?;
-        let inserted = tx
-            .query_opt(
-                &stmt,
-                &[
-                    &a.shift.0,
-                    &a.volunteer.0,
-                    &a.at,
-                    &a.method.as_str(),
-                    &a.distance_m,
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
-        if let Some(row) = &inserted {
-            let id: i64 = get(row, 0)?;
-            write_audit(&tx, audit, Some(id.to_string())).await?;
+                 ON CONFLICT (shift_id, volunteer_id) DO NOTHING RETURNING {COLUMNS}"
+            ),
+            &[
+                &a.shift.0,
+                &a.volunteer.0,
+                &a.at,
+                &a.method.as_str(),
+                &a.distance_m,
+            ],
+            audit,
+        )
+        .await?;
+        match inserted {
+            Some(row) => Ok((from_row(&row)?, true)),
+            None => {
+                let first = find(&client, a.shift.0, a.volunteer.0).await?;
+                Ok((first.ok_or(StoreError::NotFound)?, false))
+            }
         }
-        let record = find(&tx, a.shift.0, a.volunteer.0)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await.map_err(pg_err)?;
-        Ok((record, inserted.is_some()))
     }
 
     async fn get_attendance(
@@ -112,16 +107,17 @@ impl AttendanceStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let record_id = insert_row(&tx, record, None).await?;
-        let stmt = tx
-            .prepare_cached(
-                "UPDATE attendance SET checked_out_at = $3, check_out_method = $4,
-                    auto_closed = $5, record_id = $6, version = version + 1
-                 WHERE id = $1 AND version = $2 AND checked_out_at IS NULL",
-            )
-            .await
-            .map_err(pg_err)?;
-        let changed = tx
-            .execute(
+        let closed = async {
+            let stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE attendance SET checked_out_at = $3, check_out_method = $4,
+                        auto_closed = $5, record_id = $6, version = version + 1
+                     WHERE id = $1 AND version = $2 AND checked_out_at IS NULL
+                     RETURNING {COLUMNS}"
+                ))
+                .await
+                .map_err(pg_err)?;
+            tx.query_opt(
                 &stmt,
                 &[
                     &a.id.0,
@@ -133,12 +129,12 @@ impl AttendanceStore for PgStore {
                 ],
             )
             .await
-            .map_err(pg_err)?;
-        expect_one(changed)?;
-        write_audit(&tx, audit, None).await?;
-        let out = find(&tx, a.shift.0, a.volunteer.0)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+            .map_err(pg_err)?
+            .ok_or(StoreError::Conflict { field: "version" })
+        };
+        // Pipelined on the one connection.
+        let (out, ()) = futures::try_join!(closed, write_audit(&tx, audit, None))?;
+        let out = from_row(&out)?;
         tx.commit().await.map_err(pg_err)?;
         Ok(out)
     }
@@ -151,7 +147,7 @@ impl AttendanceStore for PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "{SELECT} WHERE checked_out_at IS NULL AND shift_id IN
+                "SELECT {COLUMNS} FROM attendance WHERE checked_out_at IS NULL AND shift_id IN
                     (SELECT id FROM shifts WHERE ends_at < $1)
                  ORDER BY id LIMIT $2"
             ))

@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::FromSql;
+use tokio_postgres::types::{FromSql, ToSql};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{AuditEntry, Result, StoreError, conflict_field};
 
@@ -73,6 +73,9 @@ pub fn range(within: Option<RegionCode>) -> (i64, i64) {
     within.map_or((0, i64::MAX), RegionCode::subtree)
 }
 
+const AUDIT_INSERT: &str = "INSERT INTO audit_log (at, actor_account_id, request_id, action,
+    subject_type, subject_id, region_code, reason, details)";
+
 /// Writes an audit entry in the caller's transaction.
 pub async fn write_audit(
     tx: &impl GenericClient,
@@ -80,11 +83,9 @@ pub async fn write_audit(
     subject_id: Option<String>,
 ) -> Result<()> {
     let stmt = tx
-        .prepare_cached(
-            "INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
-                subject_id, region_code, reason, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
+        .prepare_cached(&format!(
+            "{AUDIT_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
         .await
         .map_err(pg_err)?;
     tx.execute(
@@ -104,6 +105,53 @@ pub async fn write_audit(
     .await
     .map_err(pg_err)?;
     Ok(())
+}
+
+/// Runs `write` (an `INSERT`/`UPDATE` … `RETURNING id, …` taking `params`) and audits
+/// each row it returns (subject id: the row's `id`), as one statement: atomic without a
+/// transaction, and one round trip. No row returned, nothing audited.
+pub async fn write_audited(
+    c: &impl GenericClient,
+    write: &str,
+    params: &[&(dyn ToSql + Sync)],
+    entry: &AuditEntry,
+) -> Result<Option<Row>> {
+    let n = params.len();
+    let p = |i: usize| n + i;
+    let stmt = c
+        .prepare_cached(&format!(
+            "WITH written AS ({write}),
+             audited AS ({AUDIT_INSERT}
+                 SELECT ${}::TIMESTAMPTZ, ${}::BIGINT, ${}::TEXT, ${}::TEXT, ${}::TEXT,
+                     written.id::TEXT, ${}::BIGINT, ${}::TEXT, ${}::JSONB FROM written)
+             SELECT * FROM written",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            p(8),
+        ))
+        .await
+        .map_err(pg_err)?;
+    let (actor, region) = (
+        entry.actor.map(|a| a.0),
+        entry.region.map(RegionCode::as_i64),
+    );
+    let mut all = params.to_vec();
+    all.extend_from_slice(&[
+        &entry.at,
+        &actor,
+        &entry.request_id,
+        &entry.action,
+        &entry.subject_type,
+        &region,
+        &entry.reason,
+        &entry.details,
+    ]);
+    c.query_opt(&stmt, &all).await.map_err(pg_err)
 }
 
 /// `t` at the precision a `TIMESTAMPTZ` keeps (microseconds), for records returned

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::{Date, OffsetDateTime};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
@@ -186,8 +187,7 @@ async fn count_many(
         )
         .await
         .map_err(pg_err)?;
-    c.execute(&stmt, &[&av, &am, &an]).await.map_err(pg_err)?;
-    let stmt = c
+    let year_stmt = c
         .prepare_cached(
             "INSERT INTO volunteer_year_totals (volunteer_id, year, minutes, records)
              SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])
@@ -197,7 +197,14 @@ async fn count_many(
         )
         .await
         .map_err(pg_err)?;
-    c.execute(&stmt, &[&v, &y, &m, &n]).await.map_err(pg_err)?;
+    // Pipelined on the one connection.
+    let (all_years, by_year): ([&(dyn ToSql + Sync); 3], [&(dyn ToSql + Sync); 4]) =
+        ([&av, &am, &an], [&v, &y, &m, &n]);
+    futures::try_join!(
+        c.execute(&stmt, &all_years),
+        c.execute(&year_stmt, &by_year),
+    )
+    .map_err(pg_err)?;
     Ok(())
 }
 
@@ -246,14 +253,25 @@ pub(crate) async fn insert_row(
     origin: Option<(RecordId, i64)>,
 ) -> Result<i64> {
     let stmt = c.prepare_cached(INSERT).await.map_err(pg_err)?;
-    let id = execute_insert(c, &stmt, r, origin)
-        .await?
-        .ok_or(StoreError::Conflict {
-            field: "dedupe_key",
-        })?;
-    if r.status == RecordStatus::Effective {
-        count(c, r.volunteer, r.service_date, r.minutes, 1).await?;
-    }
+    // Pipelined on the one connection: a duplicate fails the caller's transaction, so
+    // the totals counted with it are never committed.
+    let (id, ()) = futures::try_join!(
+        async {
+            execute_insert(c, &stmt, r, origin)
+                .await?
+                .ok_or(StoreError::Conflict {
+                    field: "dedupe_key",
+                })
+        },
+        async {
+            match r.status {
+                RecordStatus::Effective => {
+                    count(c, r.volunteer, r.service_date, r.minutes, 1).await
+                }
+                _ => Ok(()),
+            }
+        },
+    )?;
     let content = record_content(
         RecordId(id),
         origin.map(|o| o.0),
