@@ -18,7 +18,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, json, pg_err, region, to_json, write_audit};
+use crate::conv::{conv, get, json, pg_err, region, to_json, write_audit, write_audited};
 
 macro_rules! menu_columns {
     () => {
@@ -74,24 +74,17 @@ macro_rules! order_columns {
 
 const ORDER: &str = concat!("SELECT ", order_columns!(), " FROM orders");
 
-/// A move and its audit entry in one statement (atomic on its own, one round trip): the
-/// audit row is written only when the update matched, i.e. the order was still at the
-/// version read.
+/// A move, written with its audit entry by `write_audited` (one statement): the audit
+/// row is written only when the update matched, i.e. the order was still at the version
+/// read.
 const MOVE: &str = concat!(
-    "WITH moved AS (
-        UPDATE orders SET status = $3, holder_kind = $4, holder_id = $5, dispatcher_id = $6,
-            due_at = $7, note = $8, report = $9, rating = $10, comment = $11,
-            accepted_at = $12, completed_at = $13, rated_at = $14, updated_at = $15,
-            version = version + 1
-        WHERE id = $1 AND version = $2
-        RETURNING ",
-    order_columns!(),
-    "), logged AS (
-        INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
-            subject_id, region_code, reason, details)
-        SELECT $15, $16, $17, $18, $19, $20, $21, $22, $23 FROM moved
-    )
-    SELECT * FROM moved"
+    "UPDATE orders SET status = $3, holder_kind = $4, holder_id = $5, dispatcher_id = $6,
+        due_at = $7, note = $8, report = $9, rating = $10, comment = $11,
+        accepted_at = $12, completed_at = $13, rated_at = $14, updated_at = $15,
+        version = version + 1
+     WHERE id = $1 AND version = $2
+     RETURNING ",
+    order_columns!()
 );
 
 fn order_row(row: &Row) -> Result<OrderRecord> {
@@ -303,39 +296,30 @@ impl OrderStore for PgStore {
 
     async fn update_order(&self, o: &OrderRecord, audit: &AuditEntry) -> Result<OrderRecord> {
         let client = self.client().await?;
-        let stmt = client.prepare_cached(MOVE).await.map_err(pg_err)?;
         let st = &o.state;
-        let row = client
-            .query_opt(
-                &stmt,
-                &[
-                    &o.id,
-                    &o.version,
-                    &st.status.as_str(),
-                    &st.holder.kind(),
-                    &st.holder.id(),
-                    &st.dispatcher.map(|d| d.0),
-                    &o.due_at,
-                    &o.note,
-                    &o.report,
-                    &o.rating,
-                    &o.comment,
-                    &o.accepted_at,
-                    &o.completed_at,
-                    &o.rated_at,
-                    &audit.at,
-                    &audit.actor.map(|a| a.0),
-                    &audit.request_id,
-                    &audit.action,
-                    &audit.subject_type,
-                    &audit.subject_id,
-                    &audit.region.map(RegionCode::as_i64),
-                    &audit.reason,
-                    &audit.details,
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
+        let row = write_audited(
+            &client,
+            MOVE,
+            &[
+                &o.id,
+                &o.version,
+                &st.status.as_str(),
+                &st.holder.kind(),
+                &st.holder.id(),
+                &st.dispatcher.map(|d| d.0),
+                &o.due_at,
+                &o.note,
+                &o.report,
+                &o.rating,
+                &o.comment,
+                &o.accepted_at,
+                &o.completed_at,
+                &o.rated_at,
+                &audit.at,
+            ],
+            audit,
+        )
+        .await?;
         row.as_ref()
             .map(order_row)
             .transpose()?
