@@ -962,6 +962,116 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
     assert_eq!(audit_count(&store).await, before);
 }
 
+#[tokio::test]
+async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and_audited_once() {
+    let (_db, store) = store().await;
+    add_region(&store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            None,
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    // A time with nanoseconds, finer than either backend need keep.
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(123_456_789)
+        .unwrap();
+    let project = store
+        .insert_project(
+            &sample_project(org.id, now),
+            &audit("project.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let shift = store
+        .insert_shift(
+            &NewShift {
+                project: project.id,
+                position: "岗位".into(),
+                starts_at: now + Duration::minutes(30),
+                ends_at: now + Duration::hours(3),
+                capacity: 1,
+            },
+            &audit("shift.create", "440106"),
+        )
+        .await
+        .unwrap();
+    let made = store
+        .sign_up(
+            shift.id,
+            v.id,
+            now,
+            Box::new(|_| Ok(())),
+            &audit("signup.create", "440106"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        made.signup.status,
+        zhiyuan_domain::project::SignupStatus::Accepted
+    );
+    assert_eq!(
+        store.get_signup(made.signup.id).await.unwrap(),
+        Some(made.signup.clone()),
+        "the sign-up returned is the one stored"
+    );
+    assert_eq!(
+        store.get_shift(shift.id).await.unwrap().unwrap().accepted,
+        1
+    );
+
+    let check_in = NewAttendance {
+        shift: shift.id,
+        volunteer: v.id,
+        at: now,
+        method: AttendanceMethod::Coordinator,
+        distance_m: None,
+    };
+    let entry = AuditEntry {
+        subject_type: "attendance",
+        ..audit("attendance.check_in", "440106")
+    };
+    let (first, written) = store.check_in(&check_in, &entry).await.unwrap();
+    assert!(written);
+    assert_eq!(
+        store.get_attendance(shift.id, v.id).await.unwrap(),
+        Some(first.clone()),
+        "the check-in returned is the one stored"
+    );
+    let later = NewAttendance {
+        at: now + Duration::minutes(5),
+        ..check_in
+    };
+    let (again, written) = store.check_in(&later, &entry).await.unwrap();
+    assert!(!written, "a repeated check-in writes nothing");
+    assert_eq!(again, first, "and returns the first");
+    let trail = store
+        .list_audit(
+            &AuditQuery {
+                within: None,
+                subject: Some(("attendance".into(), first.id.0.to_string())),
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.items.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["attendance.check_in"],
+        "one audit entry, naming the check-in"
+    );
+}
+
 /// A published project of a team, open for a month from `now`.
 fn sample_project(org: OrgId, now: OffsetDateTime) -> NewProject {
     use zhiyuan_domain::category::ServiceCategory;
