@@ -121,14 +121,11 @@ impl Zhiyuan {
                 Ok((VolunteerId(subject), AttendanceMethod::VolunteerCode, None))
             }
             Presence::Coordinator { volunteer } => {
-                let org = self.project_org(project).await?;
+                let (org, v) = tokio::try_join!(self.project_org(project), async {
+                    Ok(self.0.store.get_volunteer_by_number(*volunteer).await?)
+                })?;
                 ctx.require(|p| p.can_run_projects(&org))?;
-                let v = self
-                    .0
-                    .store
-                    .get_volunteer_by_number(*volunteer)
-                    .await?
-                    .ok_or_else(|| ServiceError::invalid("volunteer", "no such volunteer"))?;
+                let v = v.ok_or_else(|| ServiceError::invalid("volunteer", "no such volunteer"))?;
                 Ok((v.id, AttendanceMethod::Coordinator, None))
             }
         }

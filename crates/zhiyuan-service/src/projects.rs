@@ -60,14 +60,11 @@ impl Zhiyuan {
     }
 
     pub(crate) async fn load_shift(&self, id: ShiftId) -> Result<(ShiftRecord, ProjectRecord)> {
-        let shift = self
-            .0
+        self.0
             .store
-            .get_shift(id)
+            .get_shift_with_project(id)
             .await?
-            .ok_or(ServiceError::NotFound("shift"))?;
-        let project = self.load_project(shift.shift.project).await?;
-        Ok((shift, project))
+            .ok_or(ServiceError::NotFound("shift"))
     }
 
     /// The team behind a project, as access facts.

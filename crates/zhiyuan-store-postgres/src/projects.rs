@@ -322,6 +322,19 @@ impl ProjectStore for PgStore {
         fetch_shift(&self.client().await?, id.0, false).await
     }
 
+    async fn get_shift_with_project(
+        &self,
+        id: ShiftId,
+    ) -> Result<Option<(ShiftRecord, ProjectRecord)>> {
+        let client = self.client().await?;
+        // Pipelined on the one connection.
+        let (shift, project) = futures::try_join!(
+            fetch_shift(&client, id.0, false),
+            fetch_project_of_shift(&client, id.0),
+        )?;
+        Ok(shift.zip(project))
+    }
+
     async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;

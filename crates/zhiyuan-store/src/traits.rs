@@ -153,6 +153,17 @@ pub trait ProjectStore {
     ) -> Result<Page<ProjectRecord>>;
     async fn insert_shift(&self, s: &NewShift, audit: &AuditEntry) -> Result<ShiftRecord>;
     async fn get_shift(&self, id: ShiftId) -> Result<Option<ShiftRecord>>;
+    /// A shift with its project (a shift never moves to another project).
+    async fn get_shift_with_project(
+        &self,
+        id: ShiftId,
+    ) -> Result<Option<(ShiftRecord, ProjectRecord)>> {
+        let Some(shift) = self.get_shift(id).await? else {
+            return Ok(None);
+        };
+        let project = self.get_project(shift.shift.project).await?;
+        Ok(project.map(|p| (shift, p)))
+    }
     /// Writes window, capacity and cancellation if the row is still at `s.version`;
     /// conflict on `capacity` when it would fall below the places already taken.
     async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord>;
