@@ -107,9 +107,9 @@ pub async fn write_audit(
     Ok(())
 }
 
-/// Runs `write` (an `INSERT`/`UPDATE` … `RETURNING id, …` taking `params`) and audits
-/// each row it returns (subject id: the row's `id`), as one statement: atomic without a
-/// transaction, and one round trip. No row returned, nothing audited.
+/// Runs `write` (an `INSERT`/`UPDATE` of one row at most, `RETURNING id, …`, taking
+/// `params`) and audits the row it returns (subject id: the row's `id`), as one statement:
+/// atomic without a transaction, and one round trip. No row returned, nothing audited.
 pub async fn write_audited(
     c: &impl GenericClient,
     write: &str,
