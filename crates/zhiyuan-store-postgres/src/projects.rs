@@ -65,18 +65,24 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-pub(crate) async fn fetch_project(
+/// The project whose id is `id_of` (an SQL expression of `$1`) for `key`.
+async fn fetch_project_where(
     c: &impl GenericClient,
-    id: i64,
+    id_of: &str,
+    key: i64,
 ) -> Result<Option<ProjectRecord>> {
     let stmt = c
         .prepare_cached(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = {id_of}"
         ))
         .await
         .map_err(pg_err)?;
-    let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
+    let row = c.query_opt(&stmt, &[&key]).await.map_err(pg_err)?;
     row.as_ref().map(project_from_row).transpose()
+}
+
+async fn fetch_project(c: &impl GenericClient, id: i64) -> Result<Option<ProjectRecord>> {
+    fetch_project_where(c, "$1", id).await
 }
 
 /// The project a shift belongs to (a shift never moves to another project).
@@ -84,15 +90,7 @@ pub(crate) async fn fetch_project_of_shift(
     c: &impl GenericClient,
     shift: i64,
 ) -> Result<Option<ProjectRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects
-             WHERE id = (SELECT project_id FROM shifts WHERE id = $1)"
-        ))
-        .await
-        .map_err(pg_err)?;
-    let row = c.query_opt(&stmt, &[&shift]).await.map_err(pg_err)?;
-    row.as_ref().map(project_from_row).transpose()
+    fetch_project_where(c, "(SELECT project_id FROM shifts WHERE id = $1)", shift).await
 }
 
 pub(crate) const SHIFT_COLUMNS: &str =

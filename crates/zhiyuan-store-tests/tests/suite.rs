@@ -53,6 +53,27 @@ async fn audit_count(store: &Arc<dyn Store>) -> usize {
     }
 }
 
+/// A volunteer and a team (without an admin) in Tianhe, 440106.
+async fn a_volunteer_and_a_team(store: &Arc<dyn Store>) -> (VolunteerRecord, OrgRecord) {
+    add_region(store, "440106").await;
+    let v = store
+        .insert_volunteer(
+            &volunteer(1, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .unwrap();
+    let org = store
+        .insert_org(
+            &new_org("440106"),
+            None,
+            &audit("organisation.create", "440106"),
+        )
+        .await
+        .unwrap();
+    (v, org)
+}
+
 fn new_site(region: &str, kind: SiteKind) -> NewSite {
     NewSite {
         region: code(region),
@@ -335,22 +356,7 @@ async fn a_team_with_an_admin_grants_the_admin_a_team_role_in_the_session() {
 #[tokio::test]
 async fn one_volunteer_has_at_most_one_membership_per_team() {
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let v = store
-        .insert_volunteer(
-            &volunteer(1, "440106"),
-            &audit("volunteer.register", "440106"),
-        )
-        .await
-        .unwrap();
-    let org = store
-        .insert_org(
-            &new_org("440106"),
-            None,
-            &audit("organisation.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let (v, org) = a_volunteer_and_a_team(&store).await;
     let m = NewMembership {
         org: org.id,
         volunteer: v.id,
@@ -801,22 +807,7 @@ async fn concurrent_writes_with_failures_among_them_keep_their_own_outcomes() {
 #[tokio::test]
 async fn moving_a_shift_moves_its_sign_ups_in_the_volunteers_schedule() {
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let v = store
-        .insert_volunteer(
-            &volunteer(1, "440106"),
-            &audit("volunteer.register", "440106"),
-        )
-        .await
-        .unwrap();
-    let org = store
-        .insert_org(
-            &new_org("440106"),
-            None,
-            &audit("organisation.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let (v, org) = a_volunteer_and_a_team(&store).await;
     let now = OffsetDateTime::now_utc();
     let project = store
         .insert_project(
@@ -893,22 +884,7 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
     use zhiyuan_domain::project::ProjectStatus;
 
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let v = store
-        .insert_volunteer(
-            &volunteer(1, "440106"),
-            &audit("volunteer.register", "440106"),
-        )
-        .await
-        .unwrap();
-    let org = store
-        .insert_org(
-            &new_org("440106"),
-            None,
-            &audit("organisation.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let (v, org) = a_volunteer_and_a_team(&store).await;
     let now = OffsetDateTime::now_utc();
     let project = store
         .insert_project(
@@ -965,22 +941,7 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
 #[tokio::test]
 async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and_audited_once() {
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let v = store
-        .insert_volunteer(
-            &volunteer(1, "440106"),
-            &audit("volunteer.register", "440106"),
-        )
-        .await
-        .unwrap();
-    let org = store
-        .insert_org(
-            &new_org("440106"),
-            None,
-            &audit("organisation.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let (v, org) = a_volunteer_and_a_team(&store).await;
     // A time with nanoseconds, finer than either backend need keep.
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(123_456_789)
@@ -1103,22 +1064,7 @@ fn sample_project(org: OrgId, now: OffsetDateTime) -> NewProject {
 async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove_it() {
     use zhiyuan_ledger::{MemoryTree, NodeSource, inclusion_proof, leaf_hash, verify_inclusion};
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let v = store
-        .insert_volunteer(
-            &volunteer(1, "440106"),
-            &audit("volunteer.register", "440106"),
-        )
-        .await
-        .unwrap();
-    let org = store
-        .insert_org(
-            &new_org("440106"),
-            None,
-            &audit("organisation.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let (v, org) = a_volunteer_and_a_team(&store).await;
     let now = OffsetDateTime::now_utc();
     let record = |i: i64, status| NewRecord {
         volunteer: v.id,
