@@ -62,7 +62,7 @@ async fn a_volunteer_and_a_team(store: &Arc<dyn Store>) -> (VolunteerRecord, Org
             &audit("volunteer.register", "440106"),
         )
         .await
-        .unwrap();
+        .expect("register the volunteer");
     let org = store
         .insert_org(
             &new_org("440106"),
@@ -70,7 +70,7 @@ async fn a_volunteer_and_a_team(store: &Arc<dyn Store>) -> (VolunteerRecord, Org
             &audit("organisation.create", "440106"),
         )
         .await
-        .unwrap();
+        .expect("create the team");
     (v, org)
 }
 
