@@ -1,7 +1,9 @@
-//! Coalescing of point lookups: concurrent requests for rows by key are gathered into one
-//! `= ANY($1)` query while earlier batches are in flight. Under load this turns many round
-//! trips into a few (less CPU in PostgreSQL and fewer socket calls here); at low load a
-//! batch is a single lookup and adds no delay.
+//! Batching of concurrent work: items that arrive while earlier batches are in flight are
+//! gathered into the next batch ([`Gather`]). Point lookups use it as `= ANY($1)` queries
+//! ([`Coalescer`]); sign-ups use it as a group commit (one transaction for every sign-up
+//! queued). Under load this turns many round trips and commits into a few (less CPU in
+//! PostgreSQL and fewer socket calls here); at low load a batch holds one item and adds no
+//! delay.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,21 +13,15 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, oneshot};
 use zhiyuan_store::{Result, StoreError};
 
-type Waiter<V> = oneshot::Sender<Result<Option<V>>>;
-
-/// Gathers lookups by key `K` of rows `V`.
-pub struct Coalescer<K, V> {
-    queue: Mutex<Vec<(K, Waiter<V>)>>,
-    /// Batches allowed in flight at once; lookups arriving meanwhile wait and join the
-    /// next batch.
+/// Gathers items `T` (each carrying its own reply channel) into batches.
+pub struct Gather<T> {
+    queue: Mutex<Vec<T>>,
+    /// Batches allowed in flight at once; items arriving meanwhile wait and join the next
+    /// batch.
     in_flight: Arc<Semaphore>,
 }
 
-impl<K, V> Coalescer<K, V>
-where
-    K: Eq + Hash + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
+impl<T: Send + 'static> Gather<T> {
     pub fn new(max_in_flight: usize) -> Self {
         Self {
             queue: Mutex::new(Vec::new()),
@@ -33,21 +29,20 @@ where
         }
     }
 
-    /// Looks `key` up through `fetch`, which receives a batch of distinct keys and returns
-    /// the rows found. The batch runs on its own task, so a caller that goes away never
-    /// strands the others.
-    pub async fn get<F, Fut>(self: &Arc<Self>, key: K, fetch: F) -> Result<Option<V>>
+    /// Queues `item`. The item that opens a batch spawns `run`, which waits for a free slot
+    /// and then receives every item queued by then; it must answer each of them. It runs
+    /// on its own task, so a caller that goes away never strands the others.
+    pub fn push<F, Fut>(self: &Arc<Self>, item: T, run: F) -> Result<()>
     where
-        F: FnOnce(Vec<K>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<HashMap<K, V>>> + Send + 'static,
+        F: FnOnce(Vec<T>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
         let first = {
             let mut queue = self
                 .queue
                 .lock()
-                .map_err(|_| StoreError::corrupt("lookup queue poisoned"))?;
-            queue.push((key, tx));
+                .map_err(|_| StoreError::corrupt("batch queue poisoned"))?;
+            queue.push(item);
             queue.len() == 1
         };
         if first {
@@ -60,34 +55,76 @@ where
                     Ok(mut q) => std::mem::take(&mut *q),
                     Err(_) => return,
                 };
-                let mut seen = std::collections::HashSet::with_capacity(batch.len());
-                let keys: Vec<K> = batch
-                    .iter()
-                    .filter(|(k, _)| seen.insert(k.clone()))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                match fetch(keys).await {
-                    Ok(found) => {
-                        for (k, waiter) in batch {
-                            let _ = waiter.send(Ok(found.get(&k).cloned()));
-                        }
-                    }
-                    Err(e) => {
-                        // Every waiter gets the same kind of error (the error itself is
-                        // not Clone): retryable stays retryable, the rest is internal.
-                        let retry = matches!(e, StoreError::Unavailable(_));
-                        let message = e.to_string();
-                        for (_, waiter) in batch {
-                            let _ = waiter.send(Err(if retry {
-                                StoreError::Unavailable(message.clone())
-                            } else {
-                                StoreError::corrupt(message.clone())
-                            }));
-                        }
-                    }
-                }
+                run(batch).await;
             });
         }
+        Ok(())
+    }
+}
+
+/// The same kind of error for each of several waiters (errors are not `Clone`): retryable
+/// stays retryable, the rest is internal.
+pub fn shared_error(e: &StoreError) -> impl Fn() -> StoreError + use<> {
+    let retry = matches!(e, StoreError::Unavailable(_));
+    let message = e.to_string();
+    move || {
+        if retry {
+            StoreError::Unavailable(message.clone())
+        } else {
+            StoreError::corrupt(message.clone())
+        }
+    }
+}
+
+type Waiter<V> = oneshot::Sender<Result<Option<V>>>;
+
+/// Gathers lookups by key `K` of rows `V`. Clones share their batches.
+pub struct Coalescer<K, V>(Arc<Gather<(K, Waiter<V>)>>);
+
+impl<K, V> Clone for Coalescer<K, V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<K, V> Coalescer<K, V>
+where
+    K: Eq + Hash + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    pub fn new(max_in_flight: usize) -> Self {
+        Self(Arc::new(Gather::new(max_in_flight)))
+    }
+
+    /// Looks `key` up through `fetch`, which receives a batch of distinct keys and returns
+    /// the rows found.
+    pub async fn get<F, Fut>(&self, key: K, fetch: F) -> Result<Option<V>>
+    where
+        F: FnOnce(Vec<K>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<HashMap<K, V>>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.0.push((key, tx), move |batch| async move {
+            let mut seen = std::collections::HashSet::with_capacity(batch.len());
+            let keys: Vec<K> = batch
+                .iter()
+                .filter(|(k, _)| seen.insert(k.clone()))
+                .map(|(k, _)| k.clone())
+                .collect();
+            match fetch(keys).await {
+                Ok(found) => {
+                    for (k, waiter) in batch {
+                        let _ = waiter.send(Ok(found.get(&k).cloned()));
+                    }
+                }
+                Err(e) => {
+                    let error = shared_error(&e);
+                    for (_, waiter) in batch {
+                        let _ = waiter.send(Err(error()));
+                    }
+                }
+            }
+        })?;
         rx.await
             .map_err(|_| StoreError::corrupt("lookup batch was dropped"))?
     }
@@ -100,7 +137,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_lookups_share_batches_and_each_gets_its_own_row() {
-        let coalescer = Arc::new(Coalescer::<i64, String>::new(1));
+        let coalescer = Coalescer::<i64, String>::new(1);
         let batches = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..200i64)
             .map(|i| {
@@ -137,7 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_batch_fails_each_of_its_lookups() {
-        let coalescer = Arc::new(Coalescer::<i64, String>::new(2));
+        let coalescer = Coalescer::<i64, String>::new(2);
         let r = coalescer
             .get(1, |_| async { Err(StoreError::Unavailable("down".into())) })
             .await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use zhiyuan_store::VolunteerRecord;
 
-use crate::coalesce::Coalescer;
+use crate::coalesce::{Coalescer, Gather};
 use crate::conv::pg_err;
 
 /// `(version, name, sql)` in order; names match the SQLite folder one for one.
@@ -124,14 +124,20 @@ impl Default for PgOptions {
 /// Lookup batches in flight at once (see [`crate::coalesce`]).
 const LOOKUP_BATCHES: usize = 4;
 
+/// Sign-up transactions in flight at once: sign-ups on different shifts proceed in
+/// parallel, and those arriving meanwhile wait for the next batch.
+const SIGNUP_BATCHES: usize = 4;
+
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
     /// Volunteers by number: the hottest read (profiles, verification).
-    pub(crate) by_number: Arc<Coalescer<i64, VolunteerRecord>>,
+    pub(crate) by_number: Coalescer<i64, VolunteerRecord>,
     /// Certificates by number: public verification, which anyone can call at volume.
-    pub(crate) certificates: Arc<Coalescer<String, zhiyuan_store::CertificateRecord>>,
+    pub(crate) certificates: Coalescer<String, zhiyuan_store::CertificateRecord>,
+    /// Sign-ups waiting for their group commit (see [`crate::signups`]).
+    pub(crate) signups: Arc<Gather<crate::signups::QueuedSignup>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -161,8 +167,9 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let store = Self {
             pool,
-            by_number: Arc::new(Coalescer::new(LOOKUP_BATCHES)),
-            certificates: Arc::new(Coalescer::new(LOOKUP_BATCHES)),
+            by_number: Coalescer::new(LOOKUP_BATCHES),
+            certificates: Coalescer::new(LOOKUP_BATCHES),
+            signups: Arc::new(Gather::new(SIGNUP_BATCHES)),
         };
         store.migrate(options.migration_lock).await?;
         Ok(store)

@@ -107,6 +107,62 @@ pub async fn write_audit(
     Ok(())
 }
 
+/// Draws `n` ids from the sequence of `table`'s `id`, so that rows written in bulk are
+/// known by id before the server answers.
+pub async fn draw_ids(c: &impl GenericClient, table: &str, n: usize) -> Result<Vec<i64>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT nextval(pg_get_serial_sequence('{table}', 'id'))
+             FROM generate_series(1, $1::BIGINT)"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let rows = c.query(&stmt, &[&n]).await.map_err(pg_err)?;
+    rows.iter().map(|r| get(r, 0)).collect()
+}
+
+/// Writes audit entries in the caller's transaction in one statement, each with its
+/// subject id.
+pub async fn write_audits(tx: &impl GenericClient, entries: &[(AuditEntry, String)]) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(&format!(
+            "{AUDIT_INSERT} SELECT * FROM unnest($1::TIMESTAMPTZ[], $2::BIGINT[], $3::TEXT[],
+                 $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::JSONB[])"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let at: Vec<OffsetDateTime> = entries.iter().map(|(e, _)| e.at).collect();
+    let actor: Vec<Option<i64>> = entries.iter().map(|(e, _)| e.actor.map(|a| a.0)).collect();
+    let request: Vec<&str> = entries.iter().map(|(e, _)| e.request_id.as_str()).collect();
+    let action: Vec<&str> = entries.iter().map(|(e, _)| e.action).collect();
+    let subject_type: Vec<&str> = entries.iter().map(|(e, _)| e.subject_type).collect();
+    let subject: Vec<&str> = entries.iter().map(|(_, id)| id.as_str()).collect();
+    let region: Vec<Option<i64>> = entries
+        .iter()
+        .map(|(e, _)| e.region.map(RegionCode::as_i64))
+        .collect();
+    let reason: Vec<Option<&str>> = entries.iter().map(|(e, _)| e.reason.as_deref()).collect();
+    let details: Vec<&serde_json::Value> = entries.iter().map(|(e, _)| &e.details).collect();
+    tx.execute(
+        &stmt,
+        &[
+            &at,
+            &actor,
+            &request,
+            &action,
+            &subject_type,
+            &subject,
+            &region,
+            &reason,
+            &details,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
+}
+
 /// Runs `write` (an `INSERT`/`UPDATE` of one row at most, `RETURNING id, …`, taking
 /// `params`) and audits the row it returns (subject id: the row's `id`), as one statement:
 /// atomic without a transaction, and one round trip. No row returned, nothing audited.

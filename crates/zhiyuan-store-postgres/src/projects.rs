@@ -93,6 +93,22 @@ pub(crate) async fn fetch_project_of_shift(
     fetch_project_where(c, "(SELECT project_id FROM shifts WHERE id = $1)", shift).await
 }
 
+/// The projects of `shifts`.
+pub(crate) async fn fetch_projects_of_shifts(
+    c: &impl GenericClient,
+    shifts: &[i64],
+) -> Result<Vec<ProjectRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects
+             WHERE id IN (SELECT project_id FROM shifts WHERE id = ANY($1))"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let rows = c.query(&stmt, &[&shifts]).await.map_err(pg_err)?;
+    rows.iter().map(project_from_row).collect()
+}
+
 pub(crate) const SHIFT_COLUMNS: &str =
     "id, project_id, position, starts_at, ends_at, capacity, accepted, cancelled, version";
 
@@ -125,6 +141,19 @@ pub(crate) async fn fetch_shift(
     let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
     let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
     row.as_ref().map(|r| shift_at(r, 0)).transpose()
+}
+
+/// Locks `ids` in the order of their ids (so that two transactions locking several shifts
+/// cannot deadlock) and reads them.
+pub(crate) async fn lock_shifts(c: &impl GenericClient, ids: &[i64]) -> Result<Vec<ShiftRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let rows = c.query(&stmt, &[&ids]).await.map_err(pg_err)?;
+    rows.iter().map(|r| shift_at(r, 0)).collect()
 }
 
 #[async_trait]

@@ -19,7 +19,7 @@ use zhiyuan_store::{
 use zhiyuan_store::ledger::{LedgerKind, record_content};
 
 use crate::PgStore;
-use crate::conv::{conv, get, json, pg_err, to_json, write_audit};
+use crate::conv::{conv, draw_ids, get, json, pg_err, to_json, write_audit};
 use crate::ledger;
 use crate::projects::shift_at;
 
@@ -307,20 +307,7 @@ impl RecordStore for PgStore {
         // insert returns say which rows went in (the others were duplicates) whatever
         // order the server returns them in.
         for chunk in rows.chunks(BULK_CHUNK) {
-            let draw = tx
-                .prepare_cached(
-                    "SELECT nextval(pg_get_serial_sequence('service_records', 'id'))
-                     FROM generate_series(1, $1::BIGINT)",
-                )
-                .await
-                .map_err(pg_err)?;
-            let ids = tx
-                .query(&draw, &[&(chunk.len() as i64)])
-                .await
-                .map_err(pg_err)?
-                .iter()
-                .map(|r| get::<i64>(r, 0))
-                .collect::<Result<Vec<_>>>()?;
+            let ids = draw_ids(&tx, "service_records", chunk.len()).await?;
             let inserted: std::collections::HashSet<i64> =
                 bulk_insert(&tx, &ids, chunk).await?.into_iter().collect();
             let mut logged = Vec::with_capacity(chunk.len());

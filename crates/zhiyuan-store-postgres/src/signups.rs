@@ -2,37 +2,54 @@
 //! (`SELECT … FOR UPDATE`), so sign-ups, cancellations and promotions on one shift are
 //! serialised while different shifts proceed in parallel. The `CHECK (accepted <=
 //! capacity)` on shifts is the last line of defence.
+//!
+//! Sign-ups are group-committed: those that arrive while earlier batches are being
+//! written are gathered ([`crate::coalesce::Gather`]) and written in one transaction, with
+//! one statement per kind of write for all of them. Under load this divides PostgreSQL's
+//! work per statement and per commit by the batch size.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{SignupMode, SignupStatus};
+use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    AuditEntry, Check, Page, PageRequest, Result, ShiftId, SignupDetail, SignupFacts, SignupId,
-    SignupMade, SignupQuery, SignupRecord, SignupStore, StoreError,
+    AuditEntry, Check, Page, PageRequest, ProjectRecord, Result, ShiftId, ShiftRecord,
+    SignupDetail, SignupFacts, SignupId, SignupMade, SignupQuery, SignupRecord, SignupStore,
+    StoreError, VolunteerRecord,
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, pg_err, to_micros, write_audit};
-use crate::projects::{SHIFT_COLUMNS, fetch_project_of_shift, fetch_shift, shift_at};
+use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
+use crate::projects::{
+    SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, lock_shifts, shift_at,
+};
 use crate::volunteers;
 
 const SELECT: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
     s.decided_at FROM signups s JOIN volunteers v ON v.id = s.volunteer_id";
 
 fn from_row(row: &Row) -> Result<SignupRecord> {
+    signup_at(row, 0)
+}
+
+/// Reads a sign-up whose `SELECT` columns start at column `at`.
+fn signup_at(row: &Row, at: usize) -> Result<SignupRecord> {
     Ok(SignupRecord {
-        id: SignupId(get(row, 0)?),
-        shift: ShiftId(get(row, 1)?),
-        volunteer: VolunteerId(get(row, 2)?),
-        volunteer_number: conv(row, 3, VolunteerNumber::from_i64)?,
-        status: conv(row, 4, |s: &str| SignupStatus::parse(s))?,
-        created_at: get(row, 5)?,
-        decided_at: get(row, 6)?,
+        id: SignupId(get(row, at)?),
+        shift: ShiftId(get(row, at + 1)?),
+        volunteer: VolunteerId(get(row, at + 2)?),
+        volunteer_number: conv(row, at + 3, VolunteerNumber::from_i64)?,
+        status: conv(row, at + 4, |s: &str| SignupStatus::parse(s))?,
+        created_at: get(row, at + 5)?,
+        decided_at: get(row, at + 6)?,
     })
 }
 
@@ -54,12 +71,29 @@ fn detail_select() -> String {
 }
 
 fn detail_from_row(row: &Row) -> Result<SignupDetail> {
+    detail_at(row, 0)
+}
+
+/// Reads a sign-up detail whose `detail_select` columns start at column `at`.
+fn detail_at(row: &Row, at: usize) -> Result<SignupDetail> {
     Ok(SignupDetail {
-        signup: from_row(row)?,
-        shift: shift_at(row, 7)?,
-        project_name: get(row, 16)?,
-        address: get(row, 17)?,
+        signup: signup_at(row, at)?,
+        shift: shift_at(row, at + 7)?,
+        project_name: get(row, at + 16)?,
+        address: get(row, at + 17)?,
     })
+}
+
+/// A volunteer's other live sign-ups whose shifts overlap `starts..ends`, leaving out
+/// sign-up `own` (the first 20); each argument is an SQL expression.
+fn overlaps_select(volunteer: &str, starts: &str, ends: &str, own: &str) -> String {
+    format!(
+        "{} WHERE s.volunteer_id = {volunteer}
+           AND s.status IN ('pending', 'accepted', 'waitlisted')
+           AND s.ends_at > {starts} AND s.starts_at < {ends} AND s.id <> {own}
+         ORDER BY s.starts_at, s.id LIMIT 20",
+        detail_select()
+    )
 }
 
 async fn fetch(c: &impl GenericClient, id: i64, lock: bool) -> Result<Option<SignupRecord>> {
@@ -99,6 +133,326 @@ async fn set_status(
     Ok(())
 }
 
+/// A sign-up waiting for its group commit.
+pub(crate) struct SignupRequest {
+    shift: ShiftId,
+    volunteer: VolunteerId,
+    at: OffsetDateTime,
+    check: Check<SignupFacts>,
+    audit: AuditEntry,
+}
+
+pub(crate) type QueuedSignup = (SignupRequest, oneshot::Sender<Result<SignupMade>>);
+
+/// Splits a batch into rounds in which each volunteer appears once, keeping each
+/// volunteer's order: a volunteer's second sign-up must see their first (its overlaps,
+/// a repeated shift).
+fn rounds(batch: Vec<QueuedSignup>) -> Vec<Vec<QueuedSignup>> {
+    let mut rounds: Vec<Vec<QueuedSignup>> = Vec::new();
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for queued in batch {
+        let round = seen.entry(queued.0.volunteer.0).or_insert(0);
+        if rounds.len() == *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(queued);
+        *round += 1;
+    }
+    rounds
+}
+
+/// A sign-up decided from its facts, to be written.
+struct Decided {
+    id: i64,
+    existing: bool,
+    status: SignupStatus,
+    decided_at: Option<OffsetDateTime>,
+    region: RegionCode,
+    volunteer_number: VolunteerNumber,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+}
+
+impl PgStore {
+    /// Answers a batch of queued sign-ups, round by round; if a round's transaction fails,
+    /// each of its sign-ups is retried alone so that one bad sign-up fails only itself.
+    pub(crate) async fn run_signups(self, batch: Vec<QueuedSignup>) {
+        for round in rounds(batch) {
+            let requests: Vec<&SignupRequest> = round.iter().map(|(r, _)| r).collect();
+            match self.sign_up_together(&requests).await {
+                Ok(results) => {
+                    for ((_, reply), result) in round.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) if round.len() == 1 => {
+                    if let Some((_, reply)) = round.into_iter().next() {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+                Err(_) => {
+                    for (request, reply) in round {
+                        let result = self.sign_up_together(&[&request]).await.and_then(|r| {
+                            r.into_iter()
+                                .next()
+                                .unwrap_or_else(|| Err(StoreError::corrupt("no sign-up result")))
+                        });
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sign-ups by distinct volunteers in one transaction of four round trips: BEGIN; the
+    /// facts (the shifts locked in id order, their projects, the volunteers, their earlier
+    /// sign-ups and the ids new ones take), pipelined; the writes (places, sign-ups, audit
+    /// entries, overlaps), each one statement for all, pipelined; COMMIT. Each sign-up is
+    /// decided in order, as if alone, so places go first come first served. The outer
+    /// error fails them all; the inner ones are each sign-up's own.
+    async fn sign_up_together(
+        &self,
+        requests: &[&SignupRequest],
+    ) -> Result<Vec<Result<SignupMade>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let shift_ids: Vec<i64> = requests.iter().map(|r| r.shift.0).collect();
+        let volunteer_ids: Vec<i64> = requests.iter().map(|r| r.volunteer.0).collect();
+        let earlier = async {
+            let stmt = tx
+                .prepare_cached(
+                    "SELECT d.i, s.id, s.status
+                     FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY
+                         d(shift_id, volunteer_id, i)
+                     JOIN signups s ON s.shift_id = d.shift_id AND s.volunteer_id = d.volunteer_id",
+                )
+                .await
+                .map_err(pg_err)?;
+            tx.query(&stmt, &[&shift_ids, &volunteer_ids])
+                .await
+                .map_err(pg_err)
+        };
+        let (shifts, projects, volunteers, earlier, new_ids) = futures::try_join!(
+            lock_shifts(&tx, &shift_ids),
+            fetch_projects_of_shifts(&tx, &shift_ids),
+            volunteers::fetch_ids(&tx, &volunteer_ids),
+            earlier,
+            draw_ids(&tx, "signups", requests.len()),
+        )?;
+        let mut shifts: HashMap<i64, ShiftRecord> =
+            shifts.into_iter().map(|s| (s.id.0, s)).collect();
+        let projects: HashMap<i64, ProjectRecord> =
+            projects.into_iter().map(|p| (p.id.0, p)).collect();
+        let mut volunteers: HashMap<i64, VolunteerRecord> =
+            volunteers.into_iter().map(|v| (v.id.0, v)).collect();
+        let mut before: HashMap<i64, (i64, Option<SignupStatus>)> = HashMap::new();
+        for row in &earlier {
+            let status: &str = get(row, 2)?;
+            before.insert(get(row, 0)?, (get(row, 1)?, SignupStatus::parse(status)));
+        }
+
+        let mut taken: HashMap<i64, i64> = HashMap::new();
+        let mut decide = |k: usize, r: &SignupRequest| -> Result<Decided> {
+            let shift = shifts.get_mut(&r.shift.0).ok_or(StoreError::NotFound)?;
+            let facts = SignupFacts {
+                project: projects
+                    .get(&shift.shift.project.0)
+                    .cloned()
+                    .ok_or(StoreError::NotFound)?,
+                shift: shift.clone(),
+                volunteer: volunteers
+                    .remove(&r.volunteer.0)
+                    .ok_or(StoreError::NotFound)?,
+            };
+            (r.check)(&facts).map_err(StoreError::Refused)?;
+            let earlier = before.get(&(i64::try_from(k).unwrap_or(i64::MAX) + 1));
+            if earlier.is_some_and(|(_, s)| s.is_some_and(SignupStatus::is_live)) {
+                return Err(StoreError::Conflict { field: "volunteer" });
+            }
+            // The shift is locked, so whether a place is free is known before taking it.
+            let status = match facts.project.project.signup_mode {
+                SignupMode::Approval => SignupStatus::Pending,
+                SignupMode::Automatic if shift.accepted < shift.shift.capacity => {
+                    shift.accepted += 1;
+                    *taken.entry(shift.id.0).or_default() += 1;
+                    SignupStatus::Accepted
+                }
+                SignupMode::Automatic => SignupStatus::Waitlisted,
+            };
+            Ok(Decided {
+                id: earlier.map_or(new_ids[k], |(id, _)| *id),
+                existing: earlier.is_some(),
+                status,
+                decided_at: (status == SignupStatus::Accepted).then_some(r.at),
+                region: facts.project.project.region,
+                volunteer_number: facts.volunteer.number,
+                starts_at: shift.shift.starts_at,
+                ends_at: shift.shift.ends_at,
+            })
+        };
+        let decided: Vec<Result<Decided>> = requests
+            .iter()
+            .enumerate()
+            .map(|(k, r)| decide(k, r))
+            .collect();
+        let written: Vec<(&SignupRequest, &Decided)> = requests
+            .iter()
+            .zip(&decided)
+            .filter_map(|(r, d)| Some((*r, d.as_ref().ok()?)))
+            .collect();
+
+        let places = async {
+            if taken.is_empty() {
+                return Ok(());
+            }
+            let (ids, counts): (Vec<i64>, Vec<i64>) = taken.iter().map(|(k, v)| (*k, *v)).unzip();
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE shifts s SET accepted = s.accepted + d.n
+                     FROM unnest($1::BIGINT[], $2::BIGINT[]) d(id, n) WHERE s.id = d.id",
+                )
+                .await
+                .map_err(pg_err)?;
+            match tx.execute(&stmt, &[&ids, &counts]).await.map_err(pg_err)? {
+                n if n as usize == ids.len() => Ok(()),
+                _ => Err(StoreError::corrupt("a locked shift's place was not taken")),
+            }
+        };
+        let inserts = async {
+            let new: Vec<_> = written.iter().filter(|(_, d)| !d.existing).collect();
+            if new.is_empty() {
+                return Ok(());
+            }
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO signups (id, shift_id, volunteer_id, status, created_at,
+                         decided_at, starts_at, ends_at)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[],
+                         $5::TIMESTAMPTZ[], $6::TIMESTAMPTZ[], $7::TIMESTAMPTZ[],
+                         $8::TIMESTAMPTZ[])",
+                )
+                .await
+                .map_err(pg_err)?;
+            let column = |f: fn(&SignupRequest, &Decided) -> i64| -> Vec<i64> {
+                new.iter().map(|(r, d)| f(r, d)).collect()
+            };
+            let times = |f: fn(&SignupRequest, &Decided) -> Option<OffsetDateTime>| {
+                new.iter().map(|(r, d)| f(r, d)).collect::<Vec<_>>()
+            };
+            let status: Vec<&str> = new.iter().map(|(_, d)| d.status.as_str()).collect();
+            let params: [&(dyn ToSql + Sync); 8] = [
+                &column(|_, d| d.id),
+                &column(|r, _| r.shift.0),
+                &column(|r, _| r.volunteer.0),
+                &status,
+                &times(|r, _| Some(r.at)),
+                &times(|_, d| d.decided_at),
+                &times(|_, d| Some(d.starts_at)),
+                &times(|_, d| Some(d.ends_at)),
+            ];
+            tx.execute(&stmt, &params).await.map_err(pg_err)?;
+            Ok(())
+        };
+        let updates = async {
+            let again: Vec<_> = written.iter().filter(|(_, d)| d.existing).collect();
+            if again.is_empty() {
+                return Ok(());
+            }
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE signups s SET status = d.status, created_at = d.created_at,
+                         decided_at = d.decided_at
+                     FROM unnest($1::BIGINT[], $2::TEXT[], $3::TIMESTAMPTZ[], $4::TIMESTAMPTZ[])
+                         d(id, status, created_at, decided_at)
+                     WHERE s.id = d.id",
+                )
+                .await
+                .map_err(pg_err)?;
+            let ids: Vec<i64> = again.iter().map(|(_, d)| d.id).collect();
+            let status: Vec<&str> = again.iter().map(|(_, d)| d.status.as_str()).collect();
+            let at: Vec<OffsetDateTime> = again.iter().map(|(r, _)| r.at).collect();
+            let decided: Vec<Option<OffsetDateTime>> =
+                again.iter().map(|(_, d)| d.decided_at).collect();
+            tx.execute(&stmt, &[&ids, &status, &at, &decided])
+                .await
+                .map_err(pg_err)?;
+            Ok(())
+        };
+        let audits: Vec<(AuditEntry, String)> = written
+            .iter()
+            .map(|(r, d)| {
+                let mut audit = r.audit.clone();
+                audit.region = Some(d.region);
+                audit.details = serde_json::json!({ "shift": r.shift.0, "status": d.status });
+                (audit, d.id.to_string())
+            })
+            .collect();
+        let audited = async {
+            match audits.is_empty() {
+                true => Ok(()),
+                false => write_audits(&tx, &audits).await,
+            }
+        };
+        let overlaps = async {
+            if written.is_empty() {
+                return Ok(Vec::new());
+            }
+            let stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT d.i, x.*
+                     FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::TIMESTAMPTZ[], $4::BIGINT[])
+                         WITH ORDINALITY d(volunteer_id, starts_at, ends_at, id, i)
+                     CROSS JOIN LATERAL ({}) x",
+                    overlaps_select("d.volunteer_id", "d.starts_at", "d.ends_at", "d.id")
+                ))
+                .await
+                .map_err(pg_err)?;
+            let volunteers: Vec<i64> = written.iter().map(|(r, _)| r.volunteer.0).collect();
+            let starts: Vec<OffsetDateTime> = written.iter().map(|(_, d)| d.starts_at).collect();
+            let ends: Vec<OffsetDateTime> = written.iter().map(|(_, d)| d.ends_at).collect();
+            let ids: Vec<i64> = written.iter().map(|(_, d)| d.id).collect();
+            tx.query(&stmt, &[&volunteers, &starts, &ends, &ids])
+                .await
+                .map_err(pg_err)
+        };
+        // Pipelined on the one connection, in this order: the overlaps leave each sign-up
+        // out, and the others in the round are other volunteers'.
+        let ((), (), (), (), overlaps) =
+            futures::try_join!(places, inserts, updates, audited, overlaps)?;
+        tx.commit().await.map_err(pg_err)?;
+
+        let mut overlapping: HashMap<i64, Vec<SignupDetail>> = HashMap::new();
+        for row in &overlaps {
+            overlapping
+                .entry(get(row, 0)?)
+                .or_default()
+                .push(detail_at(row, 1)?);
+        }
+        // The overlaps are numbered by position among the sign-ups written, from 1.
+        let mut k = 0;
+        Ok(requests
+            .iter()
+            .zip(decided)
+            .map(|(r, d)| {
+                let d = d?;
+                k += 1;
+                Ok(SignupMade {
+                    signup: SignupRecord {
+                        id: SignupId(d.id),
+                        shift: r.shift,
+                        volunteer: r.volunteer,
+                        volunteer_number: d.volunteer_number,
+                        status: d.status,
+                        created_at: r.at,
+                        decided_at: d.decided_at,
+                    },
+                    overlaps: overlapping.remove(&k).unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}
+
 #[async_trait]
 impl SignupStore for PgStore {
     async fn sign_up(
@@ -109,136 +463,21 @@ impl SignupStore for PgStore {
         check: Check<SignupFacts>,
         audit: &AuditEntry,
     ) -> Result<SignupMade> {
-        // The record returned is built here, not read back: at the precision stored.
-        let at = to_micros(at);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        // Four round trips in all: BEGIN, the facts, the writes, COMMIT. The facts are
-        // pipelined on the one connection: the locked shift, its project, the volunteer,
-        // and their earlier sign-up for it with the id a new one would take.
-        let (shift_record, project, volunteer_record, earlier) = futures::try_join!(
-            fetch_shift(&tx, shift.0, true),
-            fetch_project_of_shift(&tx, shift.0),
-            volunteers::fetch_by(&tx, "id", volunteer.0),
-            async {
-                let stmt = tx
-                    .prepare_cached(
-                        "SELECT nextval(pg_get_serial_sequence('signups', 'id')), s.id, s.status
-                         FROM (SELECT 1) one
-                         LEFT JOIN signups s ON s.shift_id = $1 AND s.volunteer_id = $2",
-                    )
-                    .await
-                    .map_err(pg_err)?;
-                tx.query_one(&stmt, &[&shift.0, &volunteer.0])
-                    .await
-                    .map_err(pg_err)
-            },
-        )?;
-        let facts = SignupFacts {
-            project: project.ok_or(StoreError::NotFound)?,
-            shift: shift_record.ok_or(StoreError::NotFound)?,
-            volunteer: volunteer_record.ok_or(StoreError::NotFound)?,
-        };
-        check(&facts).map_err(StoreError::Refused)?;
-        let existing: Option<i64> = get(&earlier, 1)?;
-        if get::<Option<&str>>(&earlier, 2)?
-            .and_then(SignupStatus::parse)
-            .is_some_and(SignupStatus::is_live)
-        {
-            return Err(StoreError::Conflict { field: "volunteer" });
-        }
-        // The shift is locked, so whether a place is free is known before taking it.
-        let sh = &facts.shift;
-        let status = match facts.project.project.signup_mode {
-            SignupMode::Approval => SignupStatus::Pending,
-            SignupMode::Automatic if sh.accepted < sh.shift.capacity => SignupStatus::Accepted,
-            SignupMode::Automatic => SignupStatus::Waitlisted,
-        };
-        let decided = (status == SignupStatus::Accepted).then_some(at);
-        let id = existing.unwrap_or(get(&earlier, 0)?);
-        let mut audit = audit.clone();
-        audit.region = Some(facts.project.project.region);
-        audit.details = serde_json::json!({ "shift": shift.0, "status": status });
-        let (starts_at, ends_at) = (sh.shift.starts_at, sh.shift.ends_at);
-        let place = async {
-            if status == SignupStatus::Accepted && !take_place(&tx, shift.0).await? {
-                return Err(StoreError::corrupt("a locked shift's free place was taken"));
-            }
-            Ok(())
-        };
-        let write = async {
-            let written = match existing {
-                Some(_) => {
-                    let stmt = tx
-                        .prepare_cached(
-                            "UPDATE signups SET status = $2, created_at = $3, decided_at = $4
-                             WHERE id = $1",
-                        )
-                        .await
-                        .map_err(pg_err)?;
-                    tx.execute(&stmt, &[&id, &status.as_str(), &at, &decided])
-                        .await
-                }
-                None => {
-                    let stmt = tx
-                        .prepare_cached(
-                            "INSERT INTO signups (id, shift_id, volunteer_id, status, created_at,
-                                 decided_at, starts_at, ends_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .await
-                        .map_err(pg_err)?;
-                    let params: [&(dyn ToSql + Sync); 8] = [
-                        &id,
-                        &shift.0,
-                        &volunteer.0,
-                        &status.as_str(),
-                        &at,
-                        &decided,
-                        &starts_at,
-                        &ends_at,
-                    ];
-                    tx.execute(&stmt, &params).await
-                }
-            };
-            written.map_err(pg_err)
-        };
-        let overlaps = async {
-            let stmt = tx
-                .prepare_cached(&format!(
-                    "{} WHERE s.volunteer_id = $1
-                       AND s.status IN ('pending', 'accepted', 'waitlisted')
-                       AND s.ends_at > $2 AND s.starts_at < $3 AND s.id <> $4
-                     ORDER BY s.starts_at, s.id LIMIT 20",
-                    detail_select()
-                ))
-                .await
-                .map_err(pg_err)?;
-            let rows = tx
-                .query(&stmt, &[&volunteer.0, &starts_at, &ends_at, &id])
-                .await
-                .map_err(pg_err)?;
-            rows.iter().map(detail_from_row).collect::<Result<Vec<_>>>()
-        };
-        // Pipelined on the one connection. Their order does not matter: the overlaps leave
-        // this sign-up out.
-        let ((), _, (), overlaps) = futures::try_join!(
-            place,
-            write,
-            write_audit(&tx, &audit, Some(id.to_string())),
-            overlaps,
-        )?;
-        tx.commit().await.map_err(pg_err)?;
-        let signup = SignupRecord {
-            id: SignupId(id),
+        let request = SignupRequest {
             shift,
             volunteer,
-            volunteer_number: facts.volunteer.number,
-            status,
-            created_at: at,
-            decided_at: decided,
+            // The record returned is built, not read back: at the precision stored.
+            at: to_micros(at),
+            check,
+            audit: audit.clone(),
         };
-        Ok(SignupMade { signup, overlaps })
+        let (reply, answer) = oneshot::channel();
+        let store = self.clone();
+        self.signups
+            .push((request, reply), move |batch| store.run_signups(batch))?;
+        answer
+            .await
+            .map_err(|_| StoreError::corrupt("sign-up batch was dropped"))?
     }
 
     async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>> {

@@ -68,6 +68,18 @@ fn from_row(row: &Row) -> Result<VolunteerRecord> {
     })
 }
 
+/// The volunteers of `ids` that exist.
+pub(crate) async fn fetch_ids(c: &impl GenericClient, ids: &[i64]) -> Result<Vec<VolunteerRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM volunteers WHERE id = ANY($1)"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let rows = c.query(&stmt, &[&ids]).await.map_err(pg_err)?;
+    rows.iter().map(from_row).collect()
+}
+
 pub(crate) async fn fetch_by(
     c: &impl GenericClient,
     column: &str,

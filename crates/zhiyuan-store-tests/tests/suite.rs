@@ -938,6 +938,174 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
     assert_eq!(audit_count(&store).await, before);
 }
 
+/// Many sign-ups at once (which PostgreSQL commits in groups and SQLite's writer in one
+/// transaction) each get the outcome they would get alone: places first come first
+/// served, a volunteer's second sign-up for a shift refused, a refused check or an unknown
+/// shift failing only itself, and each sign-up's overlaps its own volunteer's.
+#[tokio::test]
+async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
+    use zhiyuan_domain::project::SignupStatus;
+
+    let (_db, store) = store().await;
+    let (first, org) = a_volunteer_and_a_team(&store).await;
+    let mut volunteers = vec![first];
+    for i in 2..=24 {
+        volunteers.push(
+            store
+                .insert_volunteer(
+                    &volunteer(i, "440106"),
+                    &audit("volunteer.register", "440106"),
+                )
+                .await
+                .expect("register a volunteer"),
+        );
+    }
+    let now = OffsetDateTime::now_utc();
+    let project = store
+        .insert_project(
+            &sample_project(org.id, now),
+            &audit("project.create", "440106"),
+        )
+        .await
+        .expect("publish the project");
+    let shift = |from: i64, to: i64, capacity: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .insert_shift(
+                    &NewShift {
+                        project: project.id,
+                        position: format!("{from}点岗"),
+                        starts_at: now + Duration::hours(from),
+                        ends_at: now + Duration::hours(to),
+                        capacity,
+                    },
+                    &audit("shift.create", "440106"),
+                )
+                .await
+                .expect("add a shift")
+        }
+    };
+    // Three places for 24; a shift overlapping it with room for all; and a later shift.
+    let (few, overlapping, later) = (
+        shift(24, 26, 3).await,
+        shift(25, 27, 100).await,
+        shift(48, 50, 100).await,
+    );
+    let before = audit_count(&store).await;
+    let sign_up = |shift: ShiftId, v: &VolunteerRecord, refuse: bool| {
+        let (store, volunteer) = (store.clone(), v.id);
+        tokio::spawn(async move {
+            store
+                .sign_up(
+                    shift,
+                    volunteer,
+                    now,
+                    Box::new(move |_| match refuse {
+                        true => Err(Refusal {
+                            field: "shift",
+                            message: "refused".into(),
+                        }),
+                        false => Ok(()),
+                    }),
+                    &audit("signup.create", "440106"),
+                )
+                .await
+        })
+    };
+    // Every volunteer for the few places; volunteer 0 also twice for the later shift;
+    // volunteer 1 refused by its check; volunteer 2 for a shift that does not exist.
+    let mut for_few = Vec::new();
+    for (i, v) in volunteers.iter().enumerate() {
+        for_few.push(sign_up(few.id, v, i == 1));
+    }
+    let twice = [
+        sign_up(later.id, &volunteers[0], false),
+        sign_up(later.id, &volunteers[0], false),
+    ];
+    let unknown = sign_up(ShiftId(few.id.0 + 1_000), &volunteers[2], false);
+
+    let mut accepted = 0;
+    let mut made = Vec::new();
+    for (i, task) in for_few.into_iter().enumerate() {
+        match (i, task.await.expect("the sign-up task")) {
+            (1, Err(StoreError::Refused(r))) => assert_eq!(r.field, "shift"),
+            (1, other) => panic!("volunteer 1's check refuses, got {other:?}"),
+            (_, Ok(m)) => {
+                accepted += usize::from(m.signup.status == SignupStatus::Accepted);
+                assert!(
+                    matches!(
+                        m.signup.status,
+                        SignupStatus::Accepted | SignupStatus::Waitlisted
+                    ),
+                    "{:?}",
+                    m.signup.status
+                );
+                assert!(m.overlaps.is_empty(), "nothing else overlaps yet");
+                made.push(m.signup);
+            }
+            (i, Err(e)) => panic!("volunteer {i}'s sign-up failed: {e}"),
+        }
+    }
+    assert_eq!(accepted, 3, "exactly the places there are");
+    assert_eq!(store.get_shift(few.id).await.unwrap().unwrap().accepted, 3);
+    for m in &made {
+        assert_eq!(
+            store.get_signup(m.id).await.unwrap().as_ref(),
+            Some(m),
+            "each sign-up is stored as returned"
+        );
+    }
+    let mut twice_outcomes = Vec::new();
+    for task in twice {
+        twice_outcomes.push(task.await.expect("the sign-up task"));
+    }
+    assert_eq!(
+        twice_outcomes.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "one of the same volunteer's two sign-ups for a shift is made"
+    );
+    assert!(
+        twice_outcomes
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Conflict { field: "volunteer" })))
+    );
+    assert!(matches!(
+        unknown.await.expect("the sign-up task"),
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store
+            .find_signup(few.id, volunteers[1].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        audit_count(&store).await,
+        before + made.len() + 1,
+        "one audit entry per sign-up made, none for those refused"
+    );
+
+    // Now everyone but volunteer 1 at once for the overlapping shift: each is told of
+    // their own sign-up for the few places, and nobody else's.
+    let tasks: Vec<_> = volunteers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, v)| (v.id, sign_up(overlapping.id, v, false)))
+        .collect();
+    for (volunteer, task) in tasks {
+        let m = task.await.expect("the sign-up task").expect("signed up");
+        let told: Vec<(ShiftId, zhiyuan_domain::ids::VolunteerId)> = m
+            .overlaps
+            .iter()
+            .map(|d| (d.shift.id, d.signup.volunteer))
+            .collect();
+        assert_eq!(told, [(few.id, volunteer)]);
+    }
+}
+
 #[tokio::test]
 async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and_audited_once() {
     let (_db, store) = store().await;

@@ -39,7 +39,9 @@ pub struct Refusal {
 
 /// A rule of the caller's, run inside a write's transaction on what it read, so that
 /// nothing can change between the check and the write. Refusing rolls the write back.
-pub type Check<T> = Box<dyn FnOnce(&T) -> Result<(), Refusal> + Send>;
+/// A backend may run it more than once (a group commit that falls back to one write at a
+/// time), so it must depend on what it is given alone.
+pub type Check<T> = Box<dyn Fn(&T) -> Result<(), Refusal> + Send + Sync>;
 
 /// The request field a unique constraint protects, from the table and the first column of
 /// the constraint: both backends report violations this way.
