@@ -10,6 +10,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
+use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, oneshot};
 use zhiyuan_store::{Result, StoreError};
 
@@ -59,6 +60,58 @@ impl<T: Send + 'static> Gather<T> {
             });
         }
         Ok(())
+    }
+}
+
+/// A write waiting for its group commit, with where its answer goes.
+pub type Queued<T, R> = (T, oneshot::Sender<Result<R>>);
+
+/// Answers a batch of queued writes through `together`, which writes several in one
+/// transaction and returns each one's own outcome (an error of its own fails them all).
+/// The batch goes in rounds in which each `key` appears once, in the order queued, so a
+/// write sees any earlier one of the same key committed. If a round fails, each of its
+/// writes is retried alone, so one bad write fails only itself.
+pub async fn commit_in_rounds<T, R>(
+    batch: Vec<Queued<T, R>>,
+    key: impl Fn(&T) -> i64,
+    together: impl for<'a> Fn(&'a [&'a T]) -> BoxFuture<'a, Result<Vec<Result<R>>>>,
+) {
+    let mut rounds: Vec<Vec<Queued<T, R>>> = Vec::new();
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for queued in batch {
+        let round = seen.entry(key(&queued.0)).or_insert(0);
+        if rounds.len() == *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(queued);
+        *round += 1;
+    }
+    for round in rounds {
+        let items: Vec<&T> = round.iter().map(|(t, _)| t).collect();
+        let outcome = together(&items).await;
+        drop(items);
+        match outcome {
+            Ok(results) => {
+                for ((_, reply), result) in round.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) if round.len() == 1 => {
+                if let Some((_, reply)) = round.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            Err(_) => {
+                for (item, reply) in round {
+                    let result = together(&[&item]).await.and_then(|r| {
+                        r.into_iter()
+                            .next()
+                            .unwrap_or_else(|| Err(StoreError::corrupt("a write was not answered")))
+                    });
+                    let _ = reply.send(result);
+                }
+            }
+        }
     }
 }
 
@@ -170,6 +223,65 @@ mod tests {
             }
         }
         assert!(batches.load(Ordering::SeqCst) < 200, "no batching happened");
+    }
+
+    /// Items are `(key, value, bad)`: a round holding a bad item fails as a whole, and a
+    /// bad item alone fails with its own error.
+    #[tokio::test]
+    async fn a_failed_round_is_retried_one_by_one_and_a_key_waits_for_the_next_round() {
+        let calls: Arc<Mutex<Vec<Vec<i64>>>> = Arc::default();
+        let mut batch = Vec::new();
+        let mut answers = Vec::new();
+        for item in [
+            (1, 10, false),
+            (2, 20, true),
+            (1, 11, false),
+            (3, 30, false),
+        ] {
+            let (tx, rx) = oneshot::channel();
+            batch.push((item, tx));
+            answers.push(rx);
+        }
+        let seen = calls.clone();
+        commit_in_rounds(
+            batch,
+            |&(key, _, _)| key,
+            move |items: &[&(i64, i64, bool)]| {
+                seen.lock()
+                    .unwrap()
+                    .push(items.iter().map(|i| i.1).collect());
+                let outcome = if items.len() > 1 && items.iter().any(|i| i.2) {
+                    Err(StoreError::Unavailable("the round failed".into()))
+                } else {
+                    Ok(items
+                        .iter()
+                        .map(|i| {
+                            if i.2 {
+                                Err(StoreError::NotFound)
+                            } else {
+                                Ok(i.1)
+                            }
+                        })
+                        .collect())
+                };
+                Box::pin(async move { outcome })
+            },
+        )
+        .await;
+        let mut got = Vec::new();
+        for rx in answers {
+            got.push(rx.await.unwrap());
+        }
+        assert!(matches!(got[0], Ok(10)));
+        assert!(matches!(got[1], Err(StoreError::NotFound)), "{:?}", got[1]);
+        assert!(matches!(got[2], Ok(11)));
+        assert!(matches!(got[3], Ok(30)));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [vec![10, 20, 30], vec![10], vec![20], vec![30], vec![11]],
+            "the first round fails and is retried item by item; key 1's second item \
+             comes in a round of its own, after"
+        );
     }
 
     #[tokio::test]

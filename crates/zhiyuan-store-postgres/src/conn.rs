@@ -6,9 +6,9 @@ use zhiyuan_store::{Result, StoreError};
 
 use std::sync::Arc;
 
-use zhiyuan_store::VolunteerRecord;
+use zhiyuan_store::{SignupMade, VolunteerRecord};
 
-use crate::coalesce::{Coalescer, Gather};
+use crate::coalesce::{Coalescer, Gather, Queued};
 use crate::conv::pg_err;
 
 /// `(version, name, sql)` in order; names match the SQLite folder one for one.
@@ -137,7 +137,7 @@ pub struct PgStore {
     /// Certificates by number: public verification, which anyone can call at volume.
     pub(crate) certificates: Coalescer<String, zhiyuan_store::CertificateRecord>,
     /// Sign-ups waiting for their group commit (see [`crate::signups`]).
-    pub(crate) signups: Arc<Gather<crate::signups::QueuedSignup>>,
+    pub(crate) signups: Arc<Gather<Queued<crate::signups::SignupRequest, SignupMade>>>,
 }
 
 impl std::fmt::Debug for PgStore {

@@ -27,6 +27,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
+use crate::coalesce::{Queued, commit_in_rounds};
 use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
 use crate::projects::{
     SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, lock_shifts, shift_at,
@@ -142,25 +143,6 @@ pub(crate) struct SignupRequest {
     audit: AuditEntry,
 }
 
-pub(crate) type QueuedSignup = (SignupRequest, oneshot::Sender<Result<SignupMade>>);
-
-/// Splits a batch into rounds in which each volunteer appears once, keeping each
-/// volunteer's order: a volunteer's second sign-up must see their first (its overlaps,
-/// a repeated shift).
-fn rounds(batch: Vec<QueuedSignup>) -> Vec<Vec<QueuedSignup>> {
-    let mut rounds: Vec<Vec<QueuedSignup>> = Vec::new();
-    let mut seen: HashMap<i64, usize> = HashMap::new();
-    for queued in batch {
-        let round = seen.entry(queued.0.volunteer.0).or_insert(0);
-        if rounds.len() == *round {
-            rounds.push(Vec::new());
-        }
-        rounds[*round].push(queued);
-        *round += 1;
-    }
-    rounds
-}
-
 /// A sign-up decided from its facts, to be written.
 struct Decided {
     id: i64,
@@ -174,34 +156,18 @@ struct Decided {
 }
 
 impl PgStore {
-    /// Answers a batch of queued sign-ups, round by round; if a round's transaction fails,
-    /// each of its sign-ups is retried alone so that one bad sign-up fails only itself.
-    pub(crate) async fn run_signups(self, batch: Vec<QueuedSignup>) {
-        for round in rounds(batch) {
-            let requests: Vec<&SignupRequest> = round.iter().map(|(r, _)| r).collect();
-            match self.sign_up_together(&requests).await {
-                Ok(results) => {
-                    for ((_, reply), result) in round.into_iter().zip(results) {
-                        let _ = reply.send(result);
-                    }
-                }
-                Err(e) if round.len() == 1 => {
-                    if let Some((_, reply)) = round.into_iter().next() {
-                        let _ = reply.send(Err(e));
-                    }
-                }
-                Err(_) => {
-                    for (request, reply) in round {
-                        let result = self.sign_up_together(&[&request]).await.and_then(|r| {
-                            r.into_iter()
-                                .next()
-                                .unwrap_or_else(|| Err(StoreError::corrupt("no sign-up result")))
-                        });
-                        let _ = reply.send(result);
-                    }
-                }
-            }
-        }
+    /// Answers a batch of queued sign-ups. A volunteer appears once per round, so that
+    /// their second sign-up sees their first (its overlaps, a repeated shift).
+    pub(crate) async fn run_signups(self, batch: Vec<Queued<SignupRequest, SignupMade>>) {
+        commit_in_rounds(
+            batch,
+            |r| r.volunteer.0,
+            |requests| {
+                let store = self.clone();
+                Box::pin(async move { store.sign_up_together(requests).await })
+            },
+        )
+        .await;
     }
 
     /// Sign-ups by distinct volunteers in one transaction of four round trips: BEGIN; the
