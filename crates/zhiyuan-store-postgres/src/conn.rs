@@ -124,9 +124,11 @@ impl Default for PgOptions {
 /// Lookup batches in flight at once (see [`crate::coalesce`]).
 const LOOKUP_BATCHES: usize = 4;
 
-/// Sign-up transactions in flight at once: sign-ups on different shifts proceed in
-/// parallel, and those arriving meanwhile wait for the next batch.
-const SIGNUP_BATCHES: usize = 4;
+/// Sign-up transactions in flight at once; sign-ups arriving meanwhile wait for the next
+/// batch. Measured on two cores at 32 concurrent sign-ups (PERFORMANCE.md): 4 made
+/// batches of about 5 and 1,800–2,700/s, 2 batches of about 9 and 2,700–4,900/s, 1
+/// about 3,000/s.
+const SIGNUP_BATCHES: usize = 2;
 
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
