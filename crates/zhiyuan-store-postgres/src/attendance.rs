@@ -1,8 +1,12 @@
 //! Attendance: check-in, and check-out together with the service record it produces.
+//! Check-outs are group-committed as sign-ups are (see [`crate::signups`]).
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 use tokio_postgres::Row;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{
@@ -11,8 +15,9 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, pg_err, write_audit, write_audited};
-use crate::records::insert_row;
+use crate::coalesce::commit_in_rounds;
+use crate::conv::{conv, draw_ids, get, pg_err, write_audited, write_audits};
+use crate::records::insert_new;
 
 const COLUMNS: &str = "id, shift_id, volunteer_id, checked_in_at, check_in_method, distance_m,
     checked_out_at, check_out_method, auto_closed, record_id, version";
@@ -49,6 +54,82 @@ async fn find(
         .await
         .map_err(pg_err)?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// A check-out waiting for its group commit.
+pub(crate) struct CheckOutRequest {
+    attendance: AttendanceRecord,
+    at: OffsetDateTime,
+    method: AttendanceMethod,
+    auto_closed: bool,
+    record: NewRecord,
+    audit: AuditEntry,
+}
+
+impl PgStore {
+    /// Check-outs of distinct attendances in one transaction of four round trips: BEGIN;
+    /// the record ids drawn; the writes pipelined, one statement each for all (records,
+    /// totals, ledger entries, attendances closed, audit entries); COMMIT. An attendance
+    /// closed meanwhile fails the round (its record must not stay), and alone it fails with
+    /// a version conflict.
+    async fn check_out_together(
+        &self,
+        requests: &[&CheckOutRequest],
+    ) -> Result<Vec<Result<AttendanceRecord>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let ids = draw_ids(&tx, "service_records", requests.len()).await?;
+        let records: Vec<&NewRecord> = requests.iter().map(|r| &r.record).collect();
+        let closes = async {
+            let stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE attendance SET checked_out_at = d_at, check_out_method = d_method,
+                        auto_closed = d_auto, record_id = d_record, version = version + 1
+                     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TIMESTAMPTZ[], $4::TEXT[],
+                         $5::BOOLEAN[], $6::BIGINT[])
+                         d(d_id, d_version, d_at, d_method, d_auto, d_record)
+                     WHERE id = d_id AND version = d_version AND checked_out_at IS NULL
+                     RETURNING {COLUMNS}"
+                ))
+                .await
+                .map_err(pg_err)?;
+            let attendance: Vec<i64> = requests.iter().map(|r| r.attendance.id.0).collect();
+            let versions: Vec<i64> = requests.iter().map(|r| r.attendance.version).collect();
+            let at: Vec<OffsetDateTime> = requests.iter().map(|r| r.at).collect();
+            let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+            let auto: Vec<bool> = requests.iter().map(|r| r.auto_closed).collect();
+            tx.query(&stmt, &[&attendance, &versions, &at, &methods, &auto, &ids])
+                .await
+                .map_err(pg_err)
+        };
+        let audits: Vec<(AuditEntry, String)> = requests
+            .iter()
+            .map(|r| (r.audit.clone(), r.audit.subject_id.clone()))
+            .collect();
+        // Pipelined on the one connection, in this order: the records exist before the
+        // attendances name them.
+        let ((), closed, ()) = futures::try_join!(
+            insert_new(&tx, &ids, &records),
+            closes,
+            write_audits(&tx, &audits),
+        )?;
+        let mut closed: HashMap<i64, AttendanceRecord> = closed
+            .iter()
+            .map(|row| from_row(row).map(|a| (a.id.0, a)))
+            .collect::<Result<_>>()?;
+        if closed.len() != requests.len() {
+            return Err(StoreError::Conflict { field: "version" });
+        }
+        tx.commit().await.map_err(pg_err)?;
+        Ok(requests
+            .iter()
+            .map(|r| {
+                closed
+                    .remove(&r.attendance.id.0)
+                    .ok_or_else(|| StoreError::corrupt("a closed attendance was not returned"))
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -104,39 +185,31 @@ impl AttendanceStore for PgStore {
         record: &NewRecord,
         audit: &AuditEntry,
     ) -> Result<AttendanceRecord> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let record_id = insert_row(&tx, record, None).await?;
-        let closed = async {
-            let stmt = tx
-                .prepare_cached(&format!(
-                    "UPDATE attendance SET checked_out_at = $3, check_out_method = $4,
-                        auto_closed = $5, record_id = $6, version = version + 1
-                     WHERE id = $1 AND version = $2 AND checked_out_at IS NULL
-                     RETURNING {COLUMNS}"
-                ))
-                .await
-                .map_err(pg_err)?;
-            tx.query_opt(
-                &stmt,
-                &[
-                    &a.id.0,
-                    &a.version,
-                    &at,
-                    &method.as_str(),
-                    &auto_closed,
-                    &record_id,
-                ],
-            )
-            .await
-            .map_err(pg_err)?
-            .ok_or(StoreError::Conflict { field: "version" })
+        let request = CheckOutRequest {
+            attendance: a.clone(),
+            at,
+            method,
+            auto_closed,
+            record: record.clone(),
+            audit: audit.clone(),
         };
-        // Pipelined on the one connection.
-        let (out, ()) = futures::try_join!(closed, write_audit(&tx, audit, None))?;
-        let out = from_row(&out)?;
-        tx.commit().await.map_err(pg_err)?;
-        Ok(out)
+        let (reply, answer) = oneshot::channel();
+        let store = self.clone();
+        self.check_outs
+            .push((request, reply), move |batch| async move {
+                commit_in_rounds(
+                    batch,
+                    |r| r.attendance.id.0,
+                    |requests| {
+                        let store = store.clone();
+                        Box::pin(async move { store.check_out_together(requests).await })
+                    },
+                )
+                .await;
+            })?;
+        answer
+            .await
+            .map_err(|_| StoreError::corrupt("check-out batch was dropped"))?
     }
 
     async fn open_attendance_before(

@@ -100,7 +100,7 @@ const BULK_CHUNK: usize = 10_000;
 
 /// Inserts new records (no earlier versions) under the ids given, skipping duplicate
 /// entries; returns the ids inserted.
-async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[NewRecord]) -> Result<Vec<i64>> {
+async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[&NewRecord]) -> Result<Vec<i64>> {
     let stmt = c
         .prepare_cached(
             "INSERT INTO service_records (id, volunteer_id, org_id, project_id, shift_id,
@@ -115,8 +115,8 @@ async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[NewRecord]) ->
         )
         .await
         .map_err(pg_err)?;
-    let col = |f: fn(&NewRecord) -> Option<i64>| rows.iter().map(f).collect::<Vec<_>>();
-    let text = |f: fn(&NewRecord) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let col = |f: fn(&NewRecord) -> Option<i64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let text = |f: fn(&NewRecord) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let flags: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| serde_json::to_value(&r.flags).unwrap_or_default())
@@ -152,6 +152,40 @@ async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[NewRecord]) ->
     inserted.iter().map(|r| get(r, 0)).collect()
 }
 
+/// Writes new records (no earlier versions, no dedupe keys) under the ids given, with
+/// their totals and ledger entries, pipelined on the caller's transaction.
+pub(crate) async fn insert_new(
+    c: &impl GenericClient,
+    ids: &[i64],
+    rows: &[&NewRecord],
+) -> Result<()> {
+    let mut totals: HashMap<(VolunteerId, i32), (i64, i64)> = HashMap::new();
+    let mut logged = Vec::with_capacity(rows.len());
+    for (r, id) in rows.iter().zip(ids) {
+        if let Some(content) = record_content(RecordId(*id), None, 1, r) {
+            logged.push((*id, content));
+        }
+        if r.status == RecordStatus::Effective {
+            let t = totals
+                .entry((r.volunteer, r.service_date.year()))
+                .or_default();
+            t.0 += r.minutes;
+            t.1 += 1;
+        }
+    }
+    let (inserted, (), ()) = futures::try_join!(
+        bulk_insert(c, ids, rows),
+        count_many(c, &totals),
+        ledger::append_many(c, LedgerKind::Record, &logged),
+    )?;
+    match inserted.len() == rows.len() {
+        true => Ok(()),
+        false => Err(StoreError::Conflict {
+            field: "dedupe_key",
+        }),
+    }
+}
+
 /// Adds to many volunteers' totals at once: minutes and records per (volunteer, year).
 async fn count_many(
     c: &impl GenericClient,
@@ -160,9 +194,13 @@ async fn count_many(
     if totals.is_empty() {
         return Ok(());
     }
-    let mut all: HashMap<i64, (i64, i64)> = HashMap::new();
+    // Rows in key order, so that two transactions adding to the same volunteers lock
+    // their totals in the same order and cannot deadlock.
+    let mut sorted: Vec<_> = totals.iter().collect();
+    sorted.sort_by_key(|((volunteer, year), _)| (volunteer.0, *year));
+    let mut all: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
     let (mut v, mut y, mut m, mut n) = (vec![], vec![], vec![], vec![]);
-    for (&(volunteer, year), &(minutes, records)) in totals {
+    for (&(volunteer, year), &(minutes, records)) in sorted {
         let t = all.entry(volunteer.0).or_default();
         t.0 += minutes;
         t.1 += records;
@@ -309,7 +347,10 @@ impl RecordStore for PgStore {
         for chunk in rows.chunks(BULK_CHUNK) {
             let ids = draw_ids(&tx, "service_records", chunk.len()).await?;
             let inserted: std::collections::HashSet<i64> =
-                bulk_insert(&tx, &ids, chunk).await?.into_iter().collect();
+                bulk_insert(&tx, &ids, &chunk.iter().collect::<Vec<_>>())
+                    .await?
+                    .into_iter()
+                    .collect();
             let mut logged = Vec::with_capacity(chunk.len());
             for (r, id) in chunk.iter().zip(ids) {
                 if !inserted.contains(&id) {

@@ -1106,6 +1106,157 @@ async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
     }
 }
 
+/// Many check-outs at once (which PostgreSQL commits in groups) each close their own
+/// attendance with its own record and totals; one attendance closed twice at once is
+/// closed, recorded and counted once, and the other attempt is a version conflict.
+#[tokio::test]
+async fn concurrent_check_outs_each_close_their_own_attendance_once() {
+    let (_db, store) = store().await;
+    let (first, org) = a_volunteer_and_a_team(&store).await;
+    let mut volunteers = vec![first];
+    for i in 2..=12 {
+        volunteers.push(
+            store
+                .insert_volunteer(
+                    &volunteer(i, "440106"),
+                    &audit("volunteer.register", "440106"),
+                )
+                .await
+                .expect("register a volunteer"),
+        );
+    }
+    let now = OffsetDateTime::now_utc();
+    let project = store
+        .insert_project(
+            &sample_project(org.id, now),
+            &audit("project.create", "440106"),
+        )
+        .await
+        .expect("publish the project");
+    let shift = store
+        .insert_shift(
+            &NewShift {
+                project: project.id,
+                position: "岗位".into(),
+                starts_at: now - Duration::hours(2),
+                ends_at: now + Duration::hours(1),
+                capacity: 100,
+            },
+            &audit("shift.create", "440106"),
+        )
+        .await
+        .expect("add a shift");
+    let mut open = Vec::new();
+    for v in &volunteers {
+        store
+            .sign_up(
+                shift.id,
+                v.id,
+                now - Duration::days(1),
+                Box::new(|_| Ok(())),
+                &audit("signup.create", "440106"),
+            )
+            .await
+            .expect("sign up");
+        let (a, _) = store
+            .check_in(
+                &NewAttendance {
+                    shift: shift.id,
+                    volunteer: v.id,
+                    at: now - Duration::hours(2),
+                    method: AttendanceMethod::Coordinator,
+                    distance_m: None,
+                },
+                &audit("attendance.check_in", "440106"),
+            )
+            .await
+            .expect("check in");
+        open.push(a);
+    }
+    let check_out = |a: &AttendanceRecord| {
+        let (store, a) = (store.clone(), a.clone());
+        let record = NewRecord {
+            volunteer: a.volunteer,
+            org: org.id,
+            project: Some(project.id),
+            shift: Some(shift.id),
+            activity_name: "河涌清洁（岗位）".into(),
+            service_date: now.date(),
+            place: "猎德涌".into(),
+            content: "环境保护".into(),
+            minutes: 120,
+            responsible_person: "李队长".into(),
+            source: RecordSource::Attendance,
+            status: RecordStatus::Effective,
+            flags: vec![],
+            dedupe_key: None,
+            created_at: now,
+            created_by: None,
+        };
+        tokio::spawn(async move {
+            let entry = AuditEntry {
+                subject_type: "attendance",
+                subject_id: a.id.0.to_string(),
+                ..audit("attendance.check_out", "440106")
+            };
+            store
+                .check_out(
+                    &a,
+                    now,
+                    AttendanceMethod::Coordinator,
+                    false,
+                    &record,
+                    &entry,
+                )
+                .await
+        })
+    };
+    let twice = check_out(&open[0]);
+    let tasks: Vec<_> = open.iter().map(check_out).collect();
+    let mut outcomes = vec![twice.await.expect("the check-out task")];
+    for task in tasks {
+        outcomes.push(task.await.expect("the check-out task"));
+    }
+    let (first_twice, rest) = outcomes.split_at(2);
+    assert_eq!(
+        first_twice.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "one of two check-outs of the same attendance closes it"
+    );
+    assert!(
+        first_twice
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Conflict { field: "version" }))),
+        "{first_twice:?}"
+    );
+    assert!(rest.iter().all(Result::is_ok), "{rest:?}");
+    for (v, a) in volunteers.iter().zip(&open) {
+        let closed = store
+            .get_attendance(shift.id, v.id)
+            .await
+            .unwrap()
+            .expect("the attendance");
+        assert_eq!(closed.id, a.id);
+        assert!(closed.checked_out_at.is_some());
+        let record = store
+            .get_record(closed.record.expect("its record"))
+            .await
+            .unwrap()
+            .expect("the record it names");
+        assert_eq!(
+            record.record.volunteer, v.id,
+            "each closes with its own record"
+        );
+        let totals = store.totals(v.id, now.date().year()).await.unwrap();
+        assert_eq!(
+            (totals.minutes, totals.records),
+            (120, 1),
+            "counted once, for volunteer {}",
+            v.id.0
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and_audited_once() {
     let (_db, store) = store().await;
