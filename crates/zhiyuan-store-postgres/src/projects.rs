@@ -86,7 +86,7 @@ async fn fetch_project(c: &impl GenericClient, id: i64) -> Result<Option<Project
 }
 
 /// The project a shift belongs to (a shift never moves to another project).
-pub(crate) async fn fetch_project_of_shift(
+async fn fetch_project_of_shift(
     c: &impl GenericClient,
     shift: i64,
 ) -> Result<Option<ProjectRecord>> {

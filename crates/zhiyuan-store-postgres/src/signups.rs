@@ -27,7 +27,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::coalesce::{Queued, commit_in_rounds};
+use crate::coalesce::commit_in_rounds;
 use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
 use crate::projects::{
     SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, lock_shifts, shift_at,
@@ -156,20 +156,6 @@ struct Decided {
 }
 
 impl PgStore {
-    /// Answers a batch of queued sign-ups. A volunteer appears once per round, so that
-    /// their second sign-up sees their first (its overlaps, a repeated shift).
-    pub(crate) async fn run_signups(self, batch: Vec<Queued<SignupRequest, SignupMade>>) {
-        commit_in_rounds(
-            batch,
-            |r| r.volunteer.0,
-            |requests| {
-                let store = self.clone();
-                Box::pin(async move { store.sign_up_together(requests).await })
-            },
-        )
-        .await;
-    }
-
     /// Sign-ups by distinct volunteers in one transaction of four round trips: BEGIN; the
     /// facts (the shifts locked in id order, their projects, the volunteers, their earlier
     /// sign-ups and the ids new ones take), pipelined; the writes (places, sign-ups, audit
@@ -439,8 +425,20 @@ impl SignupStore for PgStore {
         };
         let (reply, answer) = oneshot::channel();
         let store = self.clone();
+        // A volunteer appears once per round, so that their second sign-up sees their
+        // first (its overlaps, a repeated shift).
         self.signups
-            .push((request, reply), move |batch| store.run_signups(batch))?;
+            .push((request, reply), move |batch| async move {
+                commit_in_rounds(
+                    batch,
+                    |r| r.volunteer.0,
+                    |requests| {
+                        let store = store.clone();
+                        Box::pin(async move { store.sign_up_together(requests).await })
+                    },
+                )
+                .await;
+            })?;
         answer
             .await
             .map_err(|_| StoreError::corrupt("sign-up batch was dropped"))?
