@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
 use tokio_postgres::Row;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{
@@ -15,7 +14,6 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::coalesce::commit_in_rounds;
 use crate::conv::{conv, draw_ids, get, pg_err, write_audited, write_audits};
 use crate::records::insert_new;
 
@@ -193,23 +191,17 @@ impl AttendanceStore for PgStore {
             record: record.clone(),
             audit: audit.clone(),
         };
-        let (reply, answer) = oneshot::channel();
         let store = self.clone();
         self.check_outs
-            .push((request, reply), move |batch| async move {
-                commit_in_rounds(
-                    batch,
-                    |r| r.attendance.id.0,
-                    |requests| {
-                        let store = store.clone();
-                        Box::pin(async move { store.check_out_together(requests).await })
-                    },
-                )
-                .await;
-            })?;
-        answer
+            .commit(
+                request,
+                |r| r.attendance.id.0,
+                move |requests| {
+                    let store = store.clone();
+                    Box::pin(async move { store.check_out_together(requests).await })
+                },
+            )
             .await
-            .map_err(|_| StoreError::corrupt("check-out batch was dropped"))?
     }
 
     async fn open_attendance_before(

@@ -66,6 +66,29 @@ impl<T: Send + 'static> Gather<T> {
 /// A write waiting for its group commit, with where its answer goes.
 pub type Queued<T, R> = (T, oneshot::Sender<Result<R>>);
 
+impl<T, R> Gather<Queued<T, R>>
+where
+    T: Send + Sync + 'static,
+    R: Send + 'static,
+{
+    /// Group-commits `item`: queues it, and the batch it joins goes through
+    /// [`commit_in_rounds`] with `key` and `together`. Returns the item's own outcome.
+    pub async fn commit(
+        self: &Arc<Self>,
+        item: T,
+        key: fn(&T) -> i64,
+        together: impl for<'a> Fn(&'a [&'a T]) -> BoxFuture<'a, Result<Vec<Result<R>>>> + Send + 'static,
+    ) -> Result<R> {
+        let (reply, answer) = oneshot::channel();
+        self.push((item, reply), move |batch| async move {
+            commit_in_rounds(batch, key, together).await;
+        })?;
+        answer
+            .await
+            .map_err(|_| StoreError::corrupt("a group-committed write was dropped"))?
+    }
+}
+
 /// Answers a batch of queued writes through `together`, which writes several in one
 /// transaction and returns each one's own outcome (an error of its own fails them all).
 /// The batch goes in rounds in which each `key` appears once, in the order queued, so a

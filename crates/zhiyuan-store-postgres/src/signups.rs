@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::VolunteerId;
@@ -27,7 +26,6 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::coalesce::commit_in_rounds;
 use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
 use crate::projects::{
     SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, lock_shifts, shift_at,
@@ -423,25 +421,19 @@ impl SignupStore for PgStore {
             check,
             audit: audit.clone(),
         };
-        let (reply, answer) = oneshot::channel();
         let store = self.clone();
         // A volunteer appears once per round, so that their second sign-up sees their
         // first (its overlaps, a repeated shift).
         self.signups
-            .push((request, reply), move |batch| async move {
-                commit_in_rounds(
-                    batch,
-                    |r| r.volunteer.0,
-                    |requests| {
-                        let store = store.clone();
-                        Box::pin(async move { store.sign_up_together(requests).await })
-                    },
-                )
-                .await;
-            })?;
-        answer
+            .commit(
+                request,
+                |r| r.volunteer.0,
+                move |requests| {
+                    let store = store.clone();
+                    Box::pin(async move { store.sign_up_together(requests).await })
+                },
+            )
             .await
-            .map_err(|_| StoreError::corrupt("sign-up batch was dropped"))?
     }
 
     async fn get_signup(&self, id: SignupId) -> Result<Option<SignupRecord>> {

@@ -74,6 +74,27 @@ async fn a_volunteer_and_a_team(store: &Arc<dyn Store>) -> (VolunteerRecord, Org
     (v, org)
 }
 
+/// `n` volunteers (the first as `a_volunteer_and_a_team` makes it) and a team, in Tianhe.
+async fn volunteers_and_a_team(
+    store: &Arc<dyn Store>,
+    n: u64,
+) -> (Vec<VolunteerRecord>, OrgRecord) {
+    let (first, org) = a_volunteer_and_a_team(store).await;
+    let mut volunteers = vec![first];
+    for i in 2..=n {
+        volunteers.push(
+            store
+                .insert_volunteer(
+                    &volunteer(i, "440106"),
+                    &audit("volunteer.register", "440106"),
+                )
+                .await
+                .expect("register a volunteer"),
+        );
+    }
+    (volunteers, org)
+}
+
 fn new_site(region: &str, kind: SiteKind) -> NewSite {
     NewSite {
         region: code(region),
@@ -947,19 +968,7 @@ async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
     use zhiyuan_domain::project::SignupStatus;
 
     let (_db, store) = store().await;
-    let (first, org) = a_volunteer_and_a_team(&store).await;
-    let mut volunteers = vec![first];
-    for i in 2..=24 {
-        volunteers.push(
-            store
-                .insert_volunteer(
-                    &volunteer(i, "440106"),
-                    &audit("volunteer.register", "440106"),
-                )
-                .await
-                .expect("register a volunteer"),
-        );
-    }
+    let (volunteers, org) = volunteers_and_a_team(&store, 24).await;
     let now = OffsetDateTime::now_utc();
     let project = store
         .insert_project(
@@ -1112,19 +1121,7 @@ async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
 #[tokio::test]
 async fn concurrent_check_outs_each_close_their_own_attendance_once() {
     let (_db, store) = store().await;
-    let (first, org) = a_volunteer_and_a_team(&store).await;
-    let mut volunteers = vec![first];
-    for i in 2..=12 {
-        volunteers.push(
-            store
-                .insert_volunteer(
-                    &volunteer(i, "440106"),
-                    &audit("volunteer.register", "440106"),
-                )
-                .await
-                .expect("register a volunteer"),
-        );
-    }
+    let (volunteers, org) = volunteers_and_a_team(&store, 12).await;
     let now = OffsetDateTime::now_utc();
     let project = store
         .insert_project(
