@@ -1,5 +1,5 @@
 //! Attendance: check-in, and check-out together with the service record it produces.
-//! Check-outs are group-committed as sign-ups are (see [`crate::signups`]).
+//! Check-ins and check-outs are group-committed as sign-ups are (see [`crate::signups`]).
 
 use std::collections::HashMap;
 
@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{
     AttendanceId, AttendanceMethod, AttendanceRecord, AttendanceStore, AuditEntry, NewAttendance,
@@ -14,7 +15,10 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, draw_ids, get, pg_err, write_audited, write_audits};
+use crate::conn::KEY_PAIRS;
+use crate::conv::{
+    AUDIT_INSERT, AuditColumns, audit_arrays, conv, draw_ids, get, pg_err, write_audits,
+};
 use crate::records::insert_new;
 
 const COLUMNS: &str = "id, shift_id, volunteer_id, checked_in_at, check_in_method, distance_m,
@@ -64,7 +68,77 @@ pub(crate) struct CheckOutRequest {
     audit: AuditEntry,
 }
 
+/// A check-in waiting for its group commit.
+pub(crate) struct CheckInRequest {
+    attendance: NewAttendance,
+    audit: AuditEntry,
+}
+
 impl PgStore {
+    /// Check-ins of distinct volunteers in one statement (atomic without a transaction):
+    /// the new ones inserted and audited; one repeated is left as it was and returned as it
+    /// is, unchanged.
+    async fn check_in_together(
+        &self,
+        requests: &[&CheckInRequest],
+    ) -> Result<Vec<Result<(AttendanceRecord, bool)>>> {
+        let client = self.batch_client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "WITH d AS (
+                    SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TIMESTAMPTZ[],
+                        $4::TEXT[], $5::BIGINT[], {audits})
+                    AS d(d_shift, d_volunteer, d_at, d_method, d_distance, a_at, a_actor,
+                        a_request, a_action, a_subject_type, a_subject, a_region, a_reason,
+                        a_details)),
+                 written AS (
+                    INSERT INTO attendance (shift_id, volunteer_id, checked_in_at,
+                        check_in_method, distance_m)
+                    SELECT d_shift, d_volunteer, d_at, d_method, d_distance FROM d
+                    ON CONFLICT (shift_id, volunteer_id) DO NOTHING RETURNING {COLUMNS}),
+                 audited AS ({AUDIT_INSERT}
+                    SELECT a_at, a_actor, a_request, a_action, a_subject_type, written.id::TEXT,
+                        a_region, a_reason, a_details
+                    FROM written JOIN d ON d_shift = written.shift_id
+                        AND d_volunteer = written.volunteer_id)
+                 SELECT * FROM written",
+                audits = audit_arrays(6),
+            ))
+            .await
+            .map_err(pg_err)?;
+        let shifts: Vec<i64> = requests.iter().map(|r| r.attendance.shift.0).collect();
+        let volunteers: Vec<i64> = requests.iter().map(|r| r.attendance.volunteer.0).collect();
+        let at: Vec<OffsetDateTime> = requests.iter().map(|r| r.attendance.at).collect();
+        let methods: Vec<&str> = requests
+            .iter()
+            .map(|r| r.attendance.method.as_str())
+            .collect();
+        let distances: Vec<Option<i64>> =
+            requests.iter().map(|r| r.attendance.distance_m).collect();
+        // The subject (the attendance's id) is filled in by the statement.
+        let audits = AuditColumns::new(requests.iter().map(|r| (&r.audit, "")));
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&shifts, &volunteers, &at, &methods, &distances];
+        params.extend(audits.params());
+        let rows = client.query(&stmt, &params).await.map_err(pg_err)?;
+        let mut written: HashMap<(i64, i64), AttendanceRecord> = rows
+            .iter()
+            .map(|row| from_row(row).map(|a| ((a.shift.0, a.volunteer.0), a)))
+            .collect::<Result<_>>()?;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for r in requests {
+            let key = (r.attendance.shift.0, r.attendance.volunteer.0);
+            outcomes.push(match written.remove(&key) {
+                Some(new) => Ok((new, true)),
+                None => find(&client, key.0, key.1)
+                    .await
+                    .and_then(|first| first.ok_or(StoreError::NotFound))
+                    .map(|first| (first, false)),
+            });
+        }
+        Ok(outcomes)
+    }
+
     /// Check-outs of distinct attendances in one transaction of four round trips: BEGIN;
     /// the record ids drawn; the writes pipelined, one statement each for all (records,
     /// totals, ledger entries, attendances closed, audit entries); COMMIT. An attendance
@@ -74,7 +148,7 @@ impl PgStore {
         &self,
         requests: &[&CheckOutRequest],
     ) -> Result<Vec<Result<AttendanceRecord>>> {
-        let mut client = self.client().await?;
+        let mut client = self.batch_client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let ids = draw_ids(&tx, "service_records", requests.len()).await?;
         let records: Vec<&NewRecord> = requests.iter().map(|r| &r.record).collect();
@@ -137,33 +211,21 @@ impl AttendanceStore for PgStore {
         a: &NewAttendance,
         audit: &AuditEntry,
     ) -> Result<(AttendanceRecord, bool)> {
-        let client = self.client().await?;
-        // The check-in and its audit entry in one statement; a repeated one writes neither
-        // and returns the first.
-        let inserted = write_audited(
-            &client,
-            &format!(
-                "INSERT INTO attendance (shift_id, volunteer_id, checked_in_at, check_in_method,
-                    distance_m) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (shift_id, volunteer_id) DO NOTHING RETURNING {COLUMNS}"
-            ),
-            &[
-                &a.shift.0,
-                &a.volunteer.0,
-                &a.at,
-                &a.method.as_str(),
-                &a.distance_m,
-            ],
-            audit,
-        )
-        .await?;
-        match inserted {
-            Some(row) => Ok((from_row(&row)?, true)),
-            None => {
-                let first = find(&client, a.shift.0, a.volunteer.0).await?;
-                Ok((first.ok_or(StoreError::NotFound)?, false))
-            }
-        }
+        let request = CheckInRequest {
+            attendance: a.clone(),
+            audit: audit.clone(),
+        };
+        let store = self.clone();
+        self.check_ins
+            .commit(
+                request,
+                |r| r.attendance.volunteer.0,
+                move |requests| {
+                    let store = store.clone();
+                    Box::pin(async move { store.check_in_together(requests).await })
+                },
+            )
+            .await
     }
 
     async fn get_attendance(
@@ -171,7 +233,18 @@ impl AttendanceStore for PgStore {
         shift: ShiftId,
         volunteer: VolunteerId,
     ) -> Result<Option<AttendanceRecord>> {
-        find(&self.client().await?, shift.0, volunteer.0).await
+        let store = self.clone();
+        self.attendances
+            .get((shift.0, volunteer.0), move |keys| async move {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM attendance WHERE (shift_id, volunteer_id) IN {KEY_PAIRS}"
+                );
+                let rows = store.query_pairs(&sql, keys).await?;
+                rows.iter()
+                    .map(|r| from_row(r).map(|a| ((a.shift.0, a.volunteer.0), a)))
+                    .collect()
+            })
+            .await
     }
 
     async fn check_out(

@@ -89,7 +89,7 @@ impl CertificateStore for PgStore {
         let store = self.clone();
         self.certificates
             .get(number.to_owned(), move |numbers| async move {
-                let client = store.client().await?;
+                let client = store.batch_client().await?;
                 let stmt = client
                     .prepare_cached(&format!("{SELECT} WHERE number = ANY($1)"))
                     .await

@@ -1,12 +1,17 @@
 //! The connection pool, opening, and migrations.
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, Row};
 use zhiyuan_store::{Result, StoreError};
 
 use std::sync::Arc;
 
-use zhiyuan_store::{AttendanceRecord, SignupMade, VolunteerRecord};
+use time::Date;
+use zhiyuan_domain::ids::VolunteerId;
+use zhiyuan_store::{
+    AttendanceRecord, OrgRecord, ProjectRecord, ShiftRecord, SignupMade, SignupRecord,
+    VolunteerRecord,
+};
 
 use crate::coalesce::{Coalescer, Gather, Queued};
 use crate::conv::pg_err;
@@ -106,6 +111,7 @@ const MIGRATION_LOCK: i64 = 0x7a68_6979_7561_6e00;
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct PgOptions {
+    /// Connections in each of the two pools (statements; batched statements).
     pub pool_size: usize,
     /// Take an advisory lock while migrating, so that several app servers starting at
     /// once migrate one at a time. Turn off for engines without advisory locks.
@@ -121,25 +127,41 @@ impl Default for PgOptions {
     }
 }
 
+/// Pairs of keys, for `(a, b) IN KEY_PAIRS` (see [`PgStore::query_pairs`]).
+pub(crate) const KEY_PAIRS: &str = "(SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[]))";
+
 /// Lookup batches in flight at once (see [`crate::coalesce`]).
 const LOOKUP_BATCHES: usize = 4;
 
-/// Sign-up (and check-out) transactions in flight at once; sign-ups arriving meanwhile wait for the next
-/// batch. Measured on two cores at 32 concurrent sign-ups (PERFORMANCE.md): 4 made
-/// batches of about 5 and 1,800–2,700/s, 2 batches of about 9 and 2,700–4,900/s, 1
-/// about 3,000/s.
+/// Group-committed writes (sign-ups, check-ins, check-outs) in flight at once, for each
+/// kind; writes arriving meanwhile wait for the next batch. Measured on two cores at 32
+/// concurrent sign-ups (PERFORMANCE.md): 4 made batches of about 5 and 1,800–2,700/s, 2
+/// batches of about 9 and 2,700–4,900/s, 1 about 3,000/s.
 const SIGNUP_BATCHES: usize = 2;
 
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Connections for batched statements (see [`PgStore::batch_client`]).
+    batch_pool: Pool,
     /// Volunteers by number: the hottest read (profiles, verification).
     pub(crate) by_number: Coalescer<i64, VolunteerRecord>,
     /// Certificates by number: public verification, which anyone can call at volume.
     pub(crate) certificates: Coalescer<String, zhiyuan_store::CertificateRecord>,
+    /// What every check-in and check-out reads before it writes: the shift with its
+    /// project, the team, the attendance and sign-up of (shift, volunteer), the minutes a
+    /// volunteer already has on a day.
+    pub(crate) shifts: Coalescer<i64, (ShiftRecord, ProjectRecord)>,
+    pub(crate) orgs: Coalescer<i64, OrgRecord>,
+    pub(crate) attendances: Coalescer<(i64, i64), AttendanceRecord>,
+    pub(crate) signups_of: Coalescer<(i64, i64), SignupRecord>,
+    pub(crate) day_minutes: Coalescer<(VolunteerId, Date), i64>,
     /// Sign-ups waiting for their group commit (see [`crate::signups`]).
     pub(crate) signups: Arc<Gather<Queued<crate::signups::SignupRequest, SignupMade>>>,
+    /// Check-ins waiting for their group commit (see [`crate::attendance`]).
+    pub(crate) check_ins:
+        Arc<Gather<Queued<crate::attendance::CheckInRequest, (AttendanceRecord, bool)>>>,
     /// Check-outs waiting for their group commit (see [`crate::attendance`]).
     pub(crate) check_outs:
         Arc<Gather<Queued<crate::attendance::CheckOutRequest, AttendanceRecord>>>,
@@ -159,22 +181,33 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(1))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let size = options.pool_size.max(1);
+        let pool = connect(config.clone(), size)?;
+        // Batched statements take their keys and rows as arrays, and PostgreSQL would plan
+        // them again at every call (an array's plan estimated for its own length always
+        // looks cheaper than the generic one): on two cores that planning cost more than
+        // running them. Their plans never depend on the values, so they run on
+        // connections that keep one plan per statement.
+        let mut batch = config;
+        let generic = "-c plan_cache_mode=force_generic_plan";
+        let startup = match batch.get_options() {
+            Some(given) => format!("{given} {generic}"),
+            None => generic.to_owned(),
+        };
+        batch.options(&startup);
+        let batch_pool = connect(batch, size)?;
         let store = Self {
             pool,
+            batch_pool,
             by_number: Coalescer::new(LOOKUP_BATCHES),
             certificates: Coalescer::new(LOOKUP_BATCHES),
+            shifts: Coalescer::new(LOOKUP_BATCHES),
+            orgs: Coalescer::new(LOOKUP_BATCHES),
+            attendances: Coalescer::new(LOOKUP_BATCHES),
+            signups_of: Coalescer::new(LOOKUP_BATCHES),
+            day_minutes: Coalescer::new(LOOKUP_BATCHES),
             signups: Arc::new(Gather::new(SIGNUP_BATCHES)),
+            check_ins: Arc::new(Gather::new(SIGNUP_BATCHES)),
             check_outs: Arc::new(Gather::new(SIGNUP_BATCHES)),
         };
         store.migrate(options.migration_lock).await?;
@@ -186,6 +219,27 @@ impl PgStore {
             .get()
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// A connection for batched statements (coalesced lookups, group commits): each of
+    /// its statements is planned once.
+    pub(crate) async fn batch_client(&self) -> Result<Object> {
+        self.batch_pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// The rows `sql` selects for pairs of keys, on a batch connection: its condition
+    /// names the pairs as [`KEY_PAIRS`].
+    pub(crate) async fn query_pairs(&self, sql: &str, keys: Vec<(i64, i64)>) -> Result<Vec<Row>> {
+        let (first, second): (Vec<i64>, Vec<i64>) = keys.into_iter().unzip();
+        let client = self.batch_client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(pg_err)?;
+        client
+            .query(&stmt, &[&first, &second])
+            .await
+            .map_err(pg_err)
     }
 
     async fn migrate(&self, lock: bool) -> Result<usize> {
@@ -240,4 +294,19 @@ impl PgStore {
         }
         Ok(applied)
     }
+}
+
+/// A pool of up to `size` connections made with `config`.
+fn connect(config: tokio_postgres::Config, size: usize) -> Result<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }

@@ -73,7 +73,7 @@ pub fn range(within: Option<RegionCode>) -> (i64, i64) {
     within.map_or((0, i64::MAX), RegionCode::subtree)
 }
 
-const AUDIT_INSERT: &str = "INSERT INTO audit_log (at, actor_account_id, request_id, action,
+pub const AUDIT_INSERT: &str = "INSERT INTO audit_log (at, actor_account_id, request_id, action,
     subject_type, subject_id, region_code, reason, details)";
 
 /// Writes an audit entry in the caller's transaction.
@@ -122,44 +122,90 @@ pub async fn draw_ids(c: &impl GenericClient, table: &str, n: usize) -> Result<V
     rows.iter().map(|r| get(r, 0)).collect()
 }
 
+/// Audit entries as the columns of `audit_log` (`AUDIT_INSERT`'s order), one array each,
+/// for statements that write many entries from `unnest` (see [`audit_arrays`]).
+pub struct AuditColumns<'a> {
+    at: Vec<OffsetDateTime>,
+    actor: Vec<Option<i64>>,
+    request: Vec<&'a str>,
+    action: Vec<&'a str>,
+    subject_type: Vec<&'a str>,
+    subject: Vec<&'a str>,
+    region: Vec<Option<i64>>,
+    reason: Vec<Option<&'a str>>,
+    details: Vec<&'a serde_json::Value>,
+}
+
+/// The types of [`AuditColumns::params`], for `unnest`.
+pub const AUDIT_TYPES: [&str; 9] = [
+    "TIMESTAMPTZ",
+    "BIGINT",
+    "TEXT",
+    "TEXT",
+    "TEXT",
+    "TEXT",
+    "BIGINT",
+    "TEXT",
+    "JSONB",
+];
+
+impl<'a> AuditColumns<'a> {
+    /// Each entry with its subject id.
+    pub fn new(entries: impl Iterator<Item = (&'a AuditEntry, &'a str)> + Clone) -> Self {
+        let e = entries;
+        Self {
+            at: e.clone().map(|(e, _)| e.at).collect(),
+            actor: e.clone().map(|(e, _)| e.actor.map(|a| a.0)).collect(),
+            request: e.clone().map(|(e, _)| e.request_id.as_str()).collect(),
+            action: e.clone().map(|(e, _)| e.action).collect(),
+            subject_type: e.clone().map(|(e, _)| e.subject_type).collect(),
+            subject: e.clone().map(|(_, id)| id).collect(),
+            region: e
+                .clone()
+                .map(|(e, _)| e.region.map(RegionCode::as_i64))
+                .collect(),
+            reason: e.clone().map(|(e, _)| e.reason.as_deref()).collect(),
+            details: e.map(|(e, _)| &e.details).collect(),
+        }
+    }
+
+    pub fn params(&self) -> [&(dyn ToSql + Sync); 9] {
+        [
+            &self.at,
+            &self.actor,
+            &self.request,
+            &self.action,
+            &self.subject_type,
+            &self.subject,
+            &self.region,
+            &self.reason,
+            &self.details,
+        ]
+    }
+}
+
+/// `$first::T[], …` for the nine arrays of [`AuditColumns::params`].
+pub fn audit_arrays(first: usize) -> String {
+    AUDIT_TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Writes audit entries in the caller's transaction in one statement, each with its
 /// subject id.
 pub async fn write_audits(tx: &impl GenericClient, entries: &[(AuditEntry, String)]) -> Result<()> {
     let stmt = tx
         .prepare_cached(&format!(
-            "{AUDIT_INSERT} SELECT * FROM unnest($1::TIMESTAMPTZ[], $2::BIGINT[], $3::TEXT[],
-                 $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::JSONB[])"
+            "{AUDIT_INSERT} SELECT * FROM unnest({})",
+            audit_arrays(1)
         ))
         .await
         .map_err(pg_err)?;
-    let at: Vec<OffsetDateTime> = entries.iter().map(|(e, _)| e.at).collect();
-    let actor: Vec<Option<i64>> = entries.iter().map(|(e, _)| e.actor.map(|a| a.0)).collect();
-    let request: Vec<&str> = entries.iter().map(|(e, _)| e.request_id.as_str()).collect();
-    let action: Vec<&str> = entries.iter().map(|(e, _)| e.action).collect();
-    let subject_type: Vec<&str> = entries.iter().map(|(e, _)| e.subject_type).collect();
-    let subject: Vec<&str> = entries.iter().map(|(_, id)| id.as_str()).collect();
-    let region: Vec<Option<i64>> = entries
-        .iter()
-        .map(|(e, _)| e.region.map(RegionCode::as_i64))
-        .collect();
-    let reason: Vec<Option<&str>> = entries.iter().map(|(e, _)| e.reason.as_deref()).collect();
-    let details: Vec<&serde_json::Value> = entries.iter().map(|(e, _)| &e.details).collect();
-    tx.execute(
-        &stmt,
-        &[
-            &at,
-            &actor,
-            &request,
-            &action,
-            &subject_type,
-            &subject,
-            &region,
-            &reason,
-            &details,
-        ],
-    )
-    .await
-    .map_err(pg_err)?;
+    let columns = AuditColumns::new(entries.iter().map(|(e, id)| (e, id.as_str())));
+    tx.execute(&stmt, &columns.params()).await.map_err(pg_err)?;
     Ok(())
 }
 

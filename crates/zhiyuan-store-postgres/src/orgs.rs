@@ -163,7 +163,22 @@ impl OrgStore for PgStore {
     }
 
     async fn get_org(&self, id: OrgId) -> Result<Option<OrgRecord>> {
-        fetch_org(&self.client().await?, id.0).await
+        let store = self.clone();
+        self.orgs
+            .get(id.0, move |ids| async move {
+                let client = store.batch_client().await?;
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {ORG_COLUMNS} FROM organisations WHERE id = ANY($1)"
+                    ))
+                    .await
+                    .map_err(pg_err)?;
+                let rows = client.query(&stmt, &[&ids]).await.map_err(pg_err)?;
+                rows.iter()
+                    .map(|r| org_from_row(r).map(|o| (o.id.0, o)))
+                    .collect()
+            })
+            .await
     }
 
     async fn update_org(&self, o: &OrgRecord, audit: &AuditEntry) -> Result<OrgRecord> {

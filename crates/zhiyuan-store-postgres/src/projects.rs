@@ -1,5 +1,7 @@
 //! Projects and shifts.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -85,14 +87,6 @@ async fn fetch_project(c: &impl GenericClient, id: i64) -> Result<Option<Project
     fetch_project_where(c, "$1", id).await
 }
 
-/// The project a shift belongs to (a shift never moves to another project).
-async fn fetch_project_of_shift(
-    c: &impl GenericClient,
-    shift: i64,
-) -> Result<Option<ProjectRecord>> {
-    fetch_project_where(c, "(SELECT project_id FROM shifts WHERE id = $1)", shift).await
-}
-
 /// The projects of `shifts`.
 pub(crate) async fn fetch_projects_of_shifts(
     c: &impl GenericClient,
@@ -141,6 +135,18 @@ pub(crate) async fn fetch_shift(
     let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
     let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
     row.as_ref().map(|r| shift_at(r, 0)).transpose()
+}
+
+/// Reads `ids`, without locking them.
+async fn fetch_shifts(c: &impl GenericClient, ids: &[i64]) -> Result<Vec<ShiftRecord>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1)"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let rows = c.query(&stmt, &[&ids]).await.map_err(pg_err)?;
+    rows.iter().map(|r| shift_at(r, 0)).collect()
 }
 
 /// Locks `ids` in the order of their ids (so that two transactions locking several shifts
@@ -353,13 +359,26 @@ impl ProjectStore for PgStore {
         &self,
         id: ShiftId,
     ) -> Result<Option<(ShiftRecord, ProjectRecord)>> {
-        let client = self.client().await?;
-        // Pipelined on the one connection.
-        let (shift, project) = futures::try_join!(
-            fetch_shift(&client, id.0, false),
-            fetch_project_of_shift(&client, id.0),
-        )?;
-        Ok(shift.zip(project))
+        let store = self.clone();
+        self.shifts
+            .get(id.0, move |ids| async move {
+                let client = store.batch_client().await?;
+                // Pipelined on the one connection.
+                let (shifts, projects) = futures::try_join!(
+                    fetch_shifts(&client, &ids),
+                    fetch_projects_of_shifts(&client, &ids),
+                )?;
+                let projects: HashMap<ProjectId, ProjectRecord> =
+                    projects.into_iter().map(|p| (p.id, p)).collect();
+                Ok(shifts
+                    .into_iter()
+                    .filter_map(|s| {
+                        let p = projects.get(&s.shift.project)?.clone();
+                        Some((s.id.0, (s, p)))
+                    })
+                    .collect())
+            })
+            .await
     }
 
     async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord> {

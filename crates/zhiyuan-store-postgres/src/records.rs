@@ -551,43 +551,46 @@ impl RecordStore for PgStore {
         &self,
         pairs: &[(VolunteerId, Date)],
     ) -> Result<HashMap<(VolunteerId, Date), i64>> {
-        let (volunteers, days): (Vec<i64>, Vec<Date>) =
-            pairs.iter().map(|(v, d)| (v.0, *d)).unzip();
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT r.volunteer_id, r.service_date, sum(r.minutes)::BIGINT
-                 FROM UNNEST($1::BIGINT[], $2::DATE[]) AS k(volunteer_id, service_date)
-                 JOIN service_records r ON r.volunteer_id = k.volunteer_id
-                    AND r.service_date = k.service_date
-                 WHERE r.is_current AND r.status = 'effective'
-                 GROUP BY r.volunteer_id, r.service_date",
-            )
-            .await
-            .map_err(pg_err)?;
-        let rows = client
-            .query(&stmt, &[&volunteers, &days])
-            .await
-            .map_err(pg_err)?;
-        rows.iter()
-            .map(|r| Ok(((VolunteerId(get(r, 0)?), get(r, 1)?), get(r, 2)?)))
-            .collect()
+        day_minutes_of(&self.client().await?, pairs).await
     }
 
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT coalesce(sum(minutes), 0)::BIGINT FROM service_records
-                 WHERE volunteer_id = $1 AND service_date = $2 AND is_current
-                   AND status = 'effective'",
-            )
-            .await
-            .map_err(pg_err)?;
-        let row = client
-            .query_one(&stmt, &[&volunteer.0, &day])
-            .await
-            .map_err(pg_err)?;
-        get(&row, 0)
+        let store = self.clone();
+        let minutes = self
+            .day_minutes
+            .get((volunteer, day), move |pairs| async move {
+                day_minutes_of(&store.batch_client().await?, &pairs).await
+            })
+            .await?;
+        // No effective record that day: nothing given yet.
+        Ok(minutes.unwrap_or(0))
     }
+}
+
+/// The effective minutes each (volunteer, day) of `pairs` already has; pairs without any
+/// are left out.
+async fn day_minutes_of(
+    c: &impl GenericClient,
+    pairs: &[(VolunteerId, Date)],
+) -> Result<HashMap<(VolunteerId, Date), i64>> {
+    let (volunteers, days): (Vec<i64>, Vec<Date>) = pairs.iter().map(|(v, d)| (v.0, *d)).unzip();
+    let stmt = c
+        .prepare_cached(
+            "SELECT r.volunteer_id, r.service_date, sum(r.minutes)::BIGINT
+             FROM (SELECT DISTINCT * FROM UNNEST($1::BIGINT[], $2::DATE[]))
+                AS k(volunteer_id, service_date)
+             JOIN service_records r ON r.volunteer_id = k.volunteer_id
+                AND r.service_date = k.service_date
+             WHERE r.is_current AND r.status = 'effective'
+             GROUP BY r.volunteer_id, r.service_date",
+        )
+        .await
+        .map_err(pg_err)?;
+    let rows = c
+        .query(&stmt, &[&volunteers, &days])
+        .await
+        .map_err(pg_err)?;
+    rows.iter()
+        .map(|r| Ok(((VolunteerId(get(r, 0)?), get(r, 1)?), get(r, 2)?)))
+        .collect()
 }

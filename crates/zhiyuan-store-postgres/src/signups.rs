@@ -26,6 +26,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
+use crate::conn::KEY_PAIRS;
 use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
 use crate::projects::{
     SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, lock_shifts, shift_at,
@@ -164,7 +165,7 @@ impl PgStore {
         &self,
         requests: &[&SignupRequest],
     ) -> Result<Vec<Result<SignupMade>>> {
-        let mut client = self.client().await?;
+        let mut client = self.batch_client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let shift_ids: Vec<i64> = requests.iter().map(|r| r.shift.0).collect();
         let volunteer_ids: Vec<i64> = requests.iter().map(|r| r.volunteer.0).collect();
@@ -445,18 +446,16 @@ impl SignupStore for PgStore {
         shift: ShiftId,
         volunteer: VolunteerId,
     ) -> Result<Option<SignupRecord>> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "{SELECT} WHERE s.shift_id = $1 AND s.volunteer_id = $2"
-            ))
+        let store = self.clone();
+        self.signups_of
+            .get((shift.0, volunteer.0), move |keys| async move {
+                let sql = format!("{SELECT} WHERE (s.shift_id, s.volunteer_id) IN {KEY_PAIRS}");
+                let rows = store.query_pairs(&sql, keys).await?;
+                rows.iter()
+                    .map(|r| from_row(r).map(|s| ((s.shift.0, s.volunteer.0), s)))
+                    .collect()
+            })
             .await
-            .map_err(pg_err)?;
-        let row = client
-            .query_opt(&stmt, &[&shift.0, &volunteer.0])
-            .await
-            .map_err(pg_err)?;
-        row.as_ref().map(from_row).transpose()
     }
 
     async fn cancel_signup(

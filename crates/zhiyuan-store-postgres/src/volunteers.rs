@@ -382,7 +382,7 @@ impl VolunteerStore for PgStore {
         let store = self.clone();
         self.by_number
             .get(number.as_i64(), move |numbers| async move {
-                let client = store.client().await?;
+                let client = store.batch_client().await?;
                 let stmt = client
                     .prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM volunteers WHERE number = ANY($1)"

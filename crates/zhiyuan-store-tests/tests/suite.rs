@@ -1115,6 +1115,80 @@ async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
     }
 }
 
+/// Many check-ins at once (which PostgreSQL commits in groups) each open their own
+/// attendance, audited under its id; one volunteer checked in twice at once gets one
+/// attendance, returned unchanged to the second call, and one audit entry.
+#[tokio::test]
+async fn concurrent_check_ins_each_open_their_own_attendance_once() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 12).await;
+    let now = OffsetDateTime::now_utc();
+    let (_, shift) =
+        a_project_with_a_shift(&store, org.id, now, (now, now + Duration::hours(2)), 100).await;
+    let before = audit_count(&store).await;
+    let check_in = |v: &VolunteerRecord| {
+        let (store, volunteer) = (store.clone(), v.id);
+        tokio::spawn(async move {
+            store
+                .check_in(
+                    &NewAttendance {
+                        shift: shift.id,
+                        volunteer,
+                        at: now,
+                        method: AttendanceMethod::Coordinator,
+                        distance_m: Some(12),
+                    },
+                    &AuditEntry {
+                        subject_type: "attendance",
+                        ..audit("attendance.check_in", "440106")
+                    },
+                )
+                .await
+        })
+    };
+    let twice = check_in(&volunteers[0]);
+    let tasks: Vec<_> = volunteers.iter().map(check_in).collect();
+    let mut outcomes = vec![twice.await.expect("the check-in task")];
+    for task in tasks {
+        outcomes.push(task.await.expect("the check-in task"));
+    }
+    let outcomes: Vec<(AttendanceRecord, bool)> = outcomes
+        .into_iter()
+        .map(|r| r.expect("every check-in is answered"))
+        .collect();
+    let (first_twice, rest) = outcomes.split_at(2);
+    assert_eq!(first_twice[0].0.id, first_twice[1].0.id, "one attendance");
+    assert_eq!(
+        first_twice.iter().filter(|(_, changed)| *changed).count(),
+        1,
+        "one of two check-ins of the same volunteer opens it"
+    );
+    assert!(rest[1..].iter().all(|(_, changed)| *changed), "{rest:?}");
+    for ((a, _), v) in outcomes[1..].iter().zip(&volunteers) {
+        assert_eq!((a.shift, a.volunteer), (shift.id, v.id));
+        assert_eq!(a.distance_m, Some(12));
+        let stored = store
+            .get_attendance(shift.id, v.id)
+            .await
+            .expect("read the attendance")
+            .expect("it exists");
+        assert_eq!(stored.id, a.id);
+        let logged = store
+            .list_audit(
+                &AuditQuery {
+                    within: None,
+                    subject: Some(("attendance".into(), a.id.0.to_string())),
+                },
+                &PageRequest::first(10),
+            )
+            .await
+            .expect("list the attendance's audit entries");
+        assert_eq!(logged.items.len(), 1, "one audit entry per attendance");
+        assert_eq!(logged.items[0].action, "attendance.check_in");
+    }
+    assert_eq!(audit_count(&store).await, before + volunteers.len());
+}
+
 /// Many check-outs at once (which PostgreSQL commits in groups) each close their own
 /// attendance with its own record and totals; one attendance closed twice at once is
 /// closed, recorded and counted once, and the other attempt is a version conflict.
@@ -1123,26 +1197,14 @@ async fn concurrent_check_outs_each_close_their_own_attendance_once() {
     let (_db, store) = store().await;
     let (volunteers, org) = volunteers_and_a_team(&store, 12).await;
     let now = OffsetDateTime::now_utc();
-    let project = store
-        .insert_project(
-            &sample_project(org.id, now),
-            &audit("project.create", "440106"),
-        )
-        .await
-        .expect("publish the project");
-    let shift = store
-        .insert_shift(
-            &NewShift {
-                project: project.id,
-                position: "岗位".into(),
-                starts_at: now - Duration::hours(2),
-                ends_at: now + Duration::hours(1),
-                capacity: 100,
-            },
-            &audit("shift.create", "440106"),
-        )
-        .await
-        .expect("add a shift");
+    let (project, shift) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (now - Duration::hours(2), now + Duration::hours(1)),
+        100,
+    )
+    .await;
     let mut open = Vec::new();
     for v in &volunteers {
         store
@@ -1262,26 +1324,14 @@ async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(123_456_789)
         .unwrap();
-    let project = store
-        .insert_project(
-            &sample_project(org.id, now),
-            &audit("project.create", "440106"),
-        )
-        .await
-        .unwrap();
-    let shift = store
-        .insert_shift(
-            &NewShift {
-                project: project.id,
-                position: "岗位".into(),
-                starts_at: now + Duration::minutes(30),
-                ends_at: now + Duration::hours(3),
-                capacity: 1,
-            },
-            &audit("shift.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let (_, shift) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (now + Duration::minutes(30), now + Duration::hours(3)),
+        1,
+    )
+    .await;
     let made = store
         .sign_up(
             shift.id,
@@ -1350,6 +1400,37 @@ async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and
 }
 
 /// A published project of a team, open for a month from `now`.
+/// A published project of `org` with one shift over `when`, of `capacity` places.
+async fn a_project_with_a_shift(
+    store: &Arc<dyn Store>,
+    org: OrgId,
+    now: OffsetDateTime,
+    when: (OffsetDateTime, OffsetDateTime),
+    capacity: i64,
+) -> (ProjectRecord, ShiftRecord) {
+    let project = store
+        .insert_project(
+            &sample_project(org, now),
+            &audit("project.create", "440106"),
+        )
+        .await
+        .expect("publish the project");
+    let shift = store
+        .insert_shift(
+            &NewShift {
+                project: project.id,
+                position: "岗位".into(),
+                starts_at: when.0,
+                ends_at: when.1,
+                capacity,
+            },
+            &audit("shift.create", "440106"),
+        )
+        .await
+        .expect("add a shift");
+    (project, shift)
+}
+
 fn sample_project(org: OrgId, now: OffsetDateTime) -> NewProject {
     use zhiyuan_domain::category::ServiceCategory;
     use zhiyuan_domain::project::{Conditions, ProjectStatus, SignupMode};

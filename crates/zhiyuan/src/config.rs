@@ -180,7 +180,8 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     /// `sqlite://PATH` (embedded) or `postgres://USER@HOST:PORT/DB`.
     pub url: String,
-    /// PostgreSQL connections per app server.
+    /// PostgreSQL connections per app server in each of its two pools (statements; batched
+    /// lookups and group commits).
     pub pool_size: usize,
     /// Serialise migrations across app servers with an advisory lock.
     pub migration_lock: bool,
@@ -475,7 +476,8 @@ public_url = "http://127.0.0.1:8080"
 [database]
 # sqlite://PATH for the embedded database, or postgres://USER@HOST:PORT/DATABASE.
 url = "sqlite://./zhiyuan-data/zhiyuan.db"
-# PostgreSQL connections per app server.
+# PostgreSQL connections per app server in each of its two pools (statements; batched
+# lookups and group commits), so up to twice this many in all.
 pool_size = 16
 # Serialise migrations across app servers with an advisory lock (turn off for engines
 # without advisory locks).
