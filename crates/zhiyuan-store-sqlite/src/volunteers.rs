@@ -339,7 +339,9 @@ impl VolunteerStore for SqliteStore {
         &self,
         numbers: &[VolunteerNumber],
     ) -> Result<std::collections::HashMap<VolunteerNumber, VolunteerId>> {
-        let numbers: std::collections::HashSet<VolunteerNumber> = numbers.iter().copied().collect();
+        // In order, so that consecutive lookups descend through the same index pages.
+        let numbers: std::collections::BTreeSet<VolunteerNumber> =
+            numbers.iter().copied().collect();
         self.read(move |c| {
             // One read transaction for all: one snapshot, and the locks taken once.
             let tx = c.unchecked_transaction()?;

@@ -1457,6 +1457,71 @@ fn sample_project(org: OrgId, now: OffsetDateTime) -> NewProject {
     }
 }
 
+/// A batch may be written in another order than given (SQLite writes it by volunteer and
+/// day); each row's outcome still answers for that row, and totals add up.
+#[tokio::test]
+async fn batch_outcomes_answer_for_their_own_rows_whatever_order_they_are_written_in() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 3).await;
+    let now = OffsetDateTime::now_utc();
+    let row = |v: &VolunteerRecord, days_ago: i64, key: &str| NewRecord {
+        volunteer: v.id,
+        org: org.id,
+        project: None,
+        shift: None,
+        activity_name: format!("活动{key}"),
+        service_date: now.date() - Duration::days(days_ago),
+        place: "荔湾".into(),
+        content: "清洁".into(),
+        minutes: 60,
+        responsible_person: "李四".into(),
+        source: RecordSource::Entry,
+        status: RecordStatus::Effective,
+        flags: vec![],
+        dedupe_key: Some(key.into()),
+        created_at: now,
+        created_by: None,
+    };
+    let (a, b, c) = (&volunteers[2], &volunteers[0], &volunteers[1]);
+    store
+        .insert_records(&[row(b, 9, "earlier")], &audit("record.batch", "440106"))
+        .await
+        .expect("an earlier upload");
+    let rows = vec![
+        row(a, 1, "a1"),
+        row(c, 3, "c3"),
+        row(b, 9, "earlier"),
+        row(a, 0, "a0"),
+        row(b, 2, "b2"),
+        row(c, 1, "c1"),
+    ];
+    let outcomes = store
+        .insert_records(&rows, &audit("record.batch", "440106"))
+        .await
+        .expect("the upload");
+    assert_eq!(outcomes.len(), rows.len());
+    assert_eq!(outcomes[2], BatchOutcome::Duplicate, "entered before");
+    for (given, outcome) in rows.iter().zip(&outcomes) {
+        if let BatchOutcome::Inserted(id) = outcome {
+            let stored = store
+                .get_record(*id)
+                .await
+                .expect("read the record")
+                .expect("it exists");
+            assert_eq!(stored.record.dedupe_key, given.dedupe_key);
+            assert_eq!(stored.record.volunteer, given.volunteer);
+            assert_eq!(stored.record.service_date, given.service_date);
+        }
+    }
+    for (v, records) in [(a, 2), (b, 2), (c, 2)] {
+        let totals = store
+            .totals(v.id, now.year())
+            .await
+            .expect("read the totals");
+        assert_eq!((totals.records, totals.minutes), (records, records * 60));
+    }
+}
+
 #[tokio::test]
 async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove_it() {
     use zhiyuan_ledger::{MemoryTree, NodeSource, inclusion_proof, leaf_hash, verify_inclusion};
