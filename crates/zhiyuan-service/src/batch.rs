@@ -271,6 +271,9 @@ impl Zhiyuan {
             *used += r.minutes;
             accepted.push((i, r));
         }
+        // Written by volunteer and day: the indexes by volunteer then take the rows in one
+        // sweep instead of at random pages. Each row keeps its line for the report.
+        accepted.sort_by_key(|(_, r)| (r.volunteer, r.service_date));
         let records: Vec<NewRecord> = accepted.iter().map(|(_, r)| r.clone()).collect();
         let mut audit = ctx.audit("record.batch", "organisation", org.0, Some(o.org.region));
         audit.details = serde_json::json!({ "rows": table.rows.len(), "accepted": records.len() });

@@ -208,22 +208,18 @@ impl RecordStore for SqliteStore {
     ) -> Result<Vec<BatchOutcome>> {
         let (rows, audit) = (rows.to_vec(), audit.clone());
         self.write(move |tx| {
-            let mut out = vec![BatchOutcome::Duplicate; rows.len()];
+            let mut out = Vec::with_capacity(rows.len());
             // Totals are summed per volunteer and year and written once each.
             let mut totals: HashMap<(VolunteerId, i32), (i64, i64, Date)> = HashMap::new();
             let mut stmt = tx.prepare_cached(INSERT).map_err(store_err)?;
-            // Inserted by volunteer and day, so that the indexes by volunteer are written
-            // in one sweep rather than at random pages.
-            let mut order: Vec<usize> = (0..rows.len()).collect();
-            order.sort_by_key(|&i| (rows[i].volunteer.0, rows[i].service_date));
-            for i in order {
-                let r = &rows[i];
+            for r in &rows {
                 let inserted = execute_insert(&mut stmt, r, None).map_err(store_err)?;
                 if inserted == 0 {
+                    out.push(BatchOutcome::Duplicate);
                     continue;
                 }
                 let id = RecordId(tx.last_insert_rowid());
-                out[i] = BatchOutcome::Inserted(id);
+                out.push(BatchOutcome::Inserted(id));
                 log_record(tx, id, None, r)?;
                 if r.status == RecordStatus::Effective {
                     let t = totals

@@ -1457,10 +1457,10 @@ fn sample_project(org: OrgId, now: OffsetDateTime) -> NewProject {
     }
 }
 
-/// A batch may be written in another order than given (SQLite writes it by volunteer and
-/// day); each row's outcome still answers for that row, and totals add up.
+/// Each row of a batch of several volunteers and days gets its own outcome, a duplicate of
+/// an earlier upload among them, and the totals add up.
 #[tokio::test]
-async fn batch_outcomes_answer_for_their_own_rows_whatever_order_they_are_written_in() {
+async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
     let (_db, store) = store().await;
     let (volunteers, org) = volunteers_and_a_team(&store, 3).await;
     let now = OffsetDateTime::now_utc();

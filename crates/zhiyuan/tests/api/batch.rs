@@ -83,6 +83,51 @@ async fn good_rows_land_bad_rows_are_reported_by_line_and_a_reupload_adds_nothin
     assert_eq!(w.totals(&a, &a_token).await["minutes"], 150);
 }
 
+/// Rows are written by volunteer and day, not in the file's order; each reported record
+/// is still its own line's.
+#[tokio::test]
+async fn each_reported_record_is_the_one_its_line_entered() {
+    let w = world().await;
+    let (first, _) = w.volunteer(131).await;
+    let (second, _) = w.volunteer(133).await;
+    let csv = format!(
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n\
+         {second},第二位十一月五日,2026-11-05,白云山,植树,1,陈志愿\n\
+         {first},第一位十一月六日,2026-11-06,白云山,植树,1,陈志愿\n\
+         {second},第二位十一月一日,2026-11-01,白云山,植树,1,陈志愿\n\
+         {first},第一位十一月二日,2026-11-02,白云山,植树,1,陈志愿\n"
+    );
+    let (status, report) = upload(&w, &w.coordinator, "text/csv", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    let expected = [
+        "第二位十一月五日",
+        "第一位十一月六日",
+        "第二位十一月一日",
+        "第一位十一月二日",
+    ];
+    let rows = report["rows"].as_array().expect("a row per line");
+    assert_eq!(rows.len(), expected.len());
+    for (row, activity) in rows.iter().zip(expected) {
+        let id = row["record"].as_i64().expect("each line inserted");
+        let history: Value = w
+            .app
+            .client
+            .get(format!("{}/api/v1/records/{id}/history", w.app.base))
+            .bearer_auth(&w.coordinator)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            history[0]["activity_name"], activity,
+            "line {}",
+            row["line"]
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_xlsx_workbook_with_chinese_headers_is_entered_too() {
     let w = world().await;
