@@ -137,7 +137,7 @@ pub struct AuditColumns<'a> {
 }
 
 /// The types of [`AuditColumns::params`], for `unnest`.
-pub const AUDIT_TYPES: [&str; 9] = [
+const AUDIT_TYPES: [&str; 9] = [
     "TIMESTAMPTZ",
     "BIGINT",
     "TEXT",
@@ -151,8 +151,7 @@ pub const AUDIT_TYPES: [&str; 9] = [
 
 impl<'a> AuditColumns<'a> {
     /// Each entry with its subject id.
-    pub fn new(entries: impl Iterator<Item = (&'a AuditEntry, &'a str)> + Clone) -> Self {
-        let e = entries;
+    pub fn new(e: impl Iterator<Item = (&'a AuditEntry, &'a str)> + Clone) -> Self {
         Self {
             at: e.clone().map(|(e, _)| e.at).collect(),
             actor: e.clone().map(|(e, _)| e.actor.map(|a| a.0)).collect(),

@@ -137,27 +137,18 @@ pub(crate) async fn fetch_shift(
     row.as_ref().map(|r| shift_at(r, 0)).transpose()
 }
 
-/// Reads `ids`, without locking them.
-async fn fetch_shifts(c: &impl GenericClient, ids: &[i64]) -> Result<Vec<ShiftRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1)"
-        ))
-        .await
-        .map_err(pg_err)?;
-    let rows = c.query(&stmt, &[&ids]).await.map_err(pg_err)?;
-    rows.iter().map(|r| shift_at(r, 0)).collect()
-}
-
-/// Locks `ids` in the order of their ids (so that two transactions locking several shifts
-/// cannot deadlock) and reads them.
-pub(crate) async fn lock_shifts(c: &impl GenericClient, ids: &[i64]) -> Result<Vec<ShiftRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1) ORDER BY id FOR UPDATE"
-        ))
-        .await
-        .map_err(pg_err)?;
+/// Reads the shifts `ids`; with `lock`, locks them in the order of their ids (so that two
+/// transactions locking several shifts cannot deadlock).
+pub(crate) async fn fetch_shifts(
+    c: &impl GenericClient,
+    ids: &[i64],
+    lock: bool,
+) -> Result<Vec<ShiftRecord>> {
+    let sql = format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1){}",
+        if lock { " ORDER BY id FOR UPDATE" } else { "" }
+    );
+    let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
     let rows = c.query(&stmt, &[&ids]).await.map_err(pg_err)?;
     rows.iter().map(|r| shift_at(r, 0)).collect()
 }
@@ -365,7 +356,7 @@ impl ProjectStore for PgStore {
                 let client = store.batch_client().await?;
                 // Pipelined on the one connection.
                 let (shifts, projects) = futures::try_join!(
-                    fetch_shifts(&client, &ids),
+                    fetch_shifts(&client, &ids, false),
                     fetch_projects_of_shifts(&client, &ids),
                 )?;
                 let projects: HashMap<ProjectId, ProjectRecord> =

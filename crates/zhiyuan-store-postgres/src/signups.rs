@@ -29,7 +29,7 @@ use crate::PgStore;
 use crate::conn::KEY_PAIRS;
 use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
 use crate::projects::{
-    SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, lock_shifts, shift_at,
+    SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, fetch_shifts, shift_at,
 };
 use crate::volunteers;
 
@@ -184,7 +184,7 @@ impl PgStore {
                 .map_err(pg_err)
         };
         let (shifts, projects, volunteers, earlier, new_ids) = futures::try_join!(
-            lock_shifts(&tx, &shift_ids),
+            fetch_shifts(&tx, &shift_ids, true),
             fetch_projects_of_shifts(&tx, &shift_ids),
             volunteers::fetch_ids(&tx, &volunteer_ids),
             earlier,

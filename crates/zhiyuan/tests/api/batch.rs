@@ -109,17 +109,14 @@ async fn each_reported_record_is_the_one_its_line_entered() {
     assert_eq!(rows.len(), expected.len());
     for (row, activity) in rows.iter().zip(expected) {
         let id = row["record"].as_i64().expect("each line inserted");
-        let history: Value = w
+        let history = w
             .app
-            .client
-            .get(format!("{}/api/v1/records/{id}/history", w.app.base))
-            .bearer_auth(&w.coordinator)
-            .send()
+            .get(
+                &format!("/api/v1/records/{id}/history"),
+                Some(&w.coordinator),
+            )
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .body;
         assert_eq!(
             history[0]["activity_name"], activity,
             "line {}",
