@@ -19,6 +19,41 @@ use zhiyuan_store::{LedgerStore, Result, StoreError};
 use crate::PgStore;
 use crate::conv::{get, pg_err};
 
+/// The parameters of [`Sealed`] entries: kind, subjects, salts, commitments.
+pub(crate) type EntryParams<'a> = (i16, Vec<i64>, Vec<&'a [u8]>, Vec<&'a [u8]>);
+
+/// Entries sealed for one statement, to be written from `unnest` as the columns of
+/// `ledger_entries` ([`Sealed::params`], in the order `kind, subjects, salts, commitments`).
+pub(crate) struct Sealed {
+    kind: i16,
+    entries: Vec<SealedEntry>,
+}
+
+impl Sealed {
+    /// Seals each `(subject, content)` as an entry of `kind`.
+    pub(crate) fn new(kind: LedgerKind, items: &[(i64, Vec<u8>)]) -> Self {
+        Sealed {
+            kind: kind.as_i64() as i16,
+            entries: items
+                .iter()
+                .map(|(subject, content)| SealedEntry::seal(kind, *subject, content))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn params(&self) -> EntryParams<'_> {
+        (
+            self.kind,
+            self.entries.iter().map(|e| e.subject).collect(),
+            self.entries.iter().map(|e| e.salt.as_slice()).collect(),
+            self.entries
+                .iter()
+                .map(|e| e.commitment.as_slice())
+                .collect(),
+        )
+    }
+}
+
 /// Seals each `(subject, content)` as an entry of `kind` and writes them in one
 /// statement; a subject that has its entry of this kind already keeps it (each is logged
 /// once, when it first qualifies).
@@ -30,13 +65,8 @@ pub(crate) async fn append_many(
     if items.is_empty() {
         return Ok(());
     }
-    let sealed: Vec<SealedEntry> = items
-        .iter()
-        .map(|(subject, content)| SealedEntry::seal(kind, *subject, content))
-        .collect();
-    let subjects: Vec<i64> = sealed.iter().map(|e| e.subject).collect();
-    let salts: Vec<&[u8]> = sealed.iter().map(|e| e.salt.as_slice()).collect();
-    let commitments: Vec<&[u8]> = sealed.iter().map(|e| e.commitment.as_slice()).collect();
+    let sealed = Sealed::new(kind, items);
+    let (kind, subjects, salts, commitments) = sealed.params();
     let stmt = c
         .prepare_cached(
             "INSERT INTO ledger_entries (kind, subject_id, salt, commitment, created_at)
@@ -49,7 +79,7 @@ pub(crate) async fn append_many(
     c.execute(
         &stmt,
         &[
-            &(kind.as_i64() as i16),
+            &kind,
             &subjects,
             &salts,
             &commitments,

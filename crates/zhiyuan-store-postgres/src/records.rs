@@ -1,10 +1,11 @@
 //! Service records and the running totals they keep exact. Every path that makes a record
 //! count goes through [`insert_row`] / [`count`], in the same transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use futures::{StreamExt, TryStreamExt};
 use time::{Date, OffsetDateTime};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -99,22 +100,40 @@ const INSERT: &str = "INSERT INTO service_records (origin_id, revision, voluntee
 const BULK_CHUNK: usize = 10_000;
 
 /// Inserts new records (no earlier versions) under the ids given, skipping duplicate
-/// entries; returns the ids inserted.
+/// entries, and the ledger entries of those inserted, in one statement; returns the ids
+/// inserted.
 async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[&NewRecord]) -> Result<Vec<i64>> {
     let stmt = c
         .prepare_cached(
-            "INSERT INTO service_records (id, volunteer_id, org_id, project_id, shift_id,
-                 activity_name, service_date, place, content, minutes, responsible_person,
-                 source, status, flags, dedupe_key, created_at, created_by)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[],
-                 $5::BIGINT[], $6::TEXT[], $7::DATE[], $8::TEXT[], $9::TEXT[], $10::BIGINT[],
-                 $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::JSONB[], $15::TEXT[],
-                 $16::TIMESTAMPTZ[], $17::BIGINT[])
-             ON CONFLICT (dedupe_key) DO NOTHING
-             RETURNING id",
+            "WITH inserted AS (
+                INSERT INTO service_records (id, volunteer_id, org_id, project_id, shift_id,
+                    activity_name, service_date, place, content, minutes, responsible_person,
+                    source, status, flags, dedupe_key, created_at, created_by)
+                SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[],
+                    $5::BIGINT[], $6::TEXT[], $7::DATE[], $8::TEXT[], $9::TEXT[], $10::BIGINT[],
+                    $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::JSONB[], $15::TEXT[],
+                    $16::TIMESTAMPTZ[], $17::BIGINT[])
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING id
+             ), logged AS (
+                INSERT INTO ledger_entries (kind, subject_id, salt, commitment, created_at)
+                SELECT $18, s, salt, c, $22
+                FROM UNNEST($19::BIGINT[], $20::BYTEA[], $21::BYTEA[]) AS u(s, salt, c)
+                WHERE s IN (SELECT id FROM inserted)
+                ON CONFLICT (kind, subject_id) DO NOTHING
+             )
+             SELECT id FROM inserted",
         )
         .await
         .map_err(pg_err)?;
+    // Sealed for every row; a duplicate's entry is left out by the statement.
+    let logged: Vec<(i64, Vec<u8>)> = rows
+        .iter()
+        .zip(ids)
+        .filter_map(|(r, id)| record_content(RecordId(*id), None, 1, r).map(|c| (*id, c)))
+        .collect();
+    let sealed = ledger::Sealed::new(LedgerKind::Record, &logged);
+    let (kind, subjects, salts, commitments) = sealed.params();
     let col = |f: fn(&NewRecord) -> Option<i64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let text = |f: fn(&NewRecord) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let flags: Vec<serde_json::Value> = rows
@@ -145,6 +164,11 @@ async fn bulk_insert(c: &impl GenericClient, ids: &[i64], rows: &[&NewRecord]) -
                 &keys,
                 &created,
                 &col(|r| r.created_by.map(|a| a.0)),
+                &kind,
+                &subjects,
+                &salts,
+                &commitments,
+                &OffsetDateTime::now_utc(),
             ],
         )
         .await
@@ -159,31 +183,30 @@ pub(crate) async fn insert_new(
     ids: &[i64],
     rows: &[&NewRecord],
 ) -> Result<()> {
-    let mut totals: HashMap<(VolunteerId, i32), (i64, i64)> = HashMap::new();
-    let mut logged = Vec::with_capacity(rows.len());
-    for (r, id) in rows.iter().zip(ids) {
-        if let Some(content) = record_content(RecordId(*id), None, 1, r) {
-            logged.push((*id, content));
-        }
-        if r.status == RecordStatus::Effective {
-            let t = totals
-                .entry((r.volunteer, r.service_date.year()))
-                .or_default();
-            t.0 += r.minutes;
-            t.1 += 1;
-        }
-    }
-    let (inserted, (), ()) = futures::try_join!(
-        bulk_insert(c, ids, rows),
-        count_many(c, &totals),
-        ledger::append_many(c, LedgerKind::Record, &logged),
-    )?;
+    let totals = totals_of(rows.iter().copied());
+    let (inserted, ()) = futures::try_join!(bulk_insert(c, ids, rows), count_many(c, &totals))?;
     match inserted.len() == rows.len() {
         true => Ok(()),
         false => Err(StoreError::Conflict {
             field: "dedupe_key",
         }),
     }
+}
+
+/// What `rows` add to their volunteers' totals, per (volunteer, year): minutes and
+/// records (effective ones only).
+fn totals_of<'a>(
+    rows: impl Iterator<Item = &'a NewRecord>,
+) -> HashMap<(VolunteerId, i32), (i64, i64)> {
+    let mut totals: HashMap<(VolunteerId, i32), (i64, i64)> = HashMap::new();
+    for r in rows.filter(|r| r.status == RecordStatus::Effective) {
+        let t = totals
+            .entry((r.volunteer, r.service_date.year()))
+            .or_default();
+        t.0 += r.minutes;
+        t.1 += 1;
+    }
+    totals
 }
 
 /// Adds to many volunteers' totals at once: minutes and records per (volunteer, year).
@@ -339,41 +362,38 @@ impl RecordStore for PgStore {
     ) -> Result<Vec<BatchOutcome>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        let mut totals: HashMap<(VolunteerId, i32), (i64, i64)> = HashMap::new();
-        // A statement per chunk, not per row. Ids are drawn first, so that the ids the
-        // insert returns say which rows went in (the others were duplicates) whatever
-        // order the server returns them in.
-        for chunk in rows.chunks(BULK_CHUNK) {
-            let ids = draw_ids(&tx, "service_records", chunk.len()).await?;
-            let inserted: std::collections::HashSet<i64> =
-                bulk_insert(&tx, &ids, &chunk.iter().collect::<Vec<_>>())
-                    .await?
-                    .into_iter()
-                    .collect();
-            let mut logged = Vec::with_capacity(chunk.len());
-            for (r, id) in chunk.iter().zip(ids) {
-                if !inserted.contains(&id) {
-                    out.push(BatchOutcome::Duplicate);
-                    continue;
-                }
-                out.push(BatchOutcome::Inserted(RecordId(id)));
-                if let Some(content) = record_content(RecordId(id), None, 1, r) {
-                    logged.push((id, content));
-                }
-                if r.status == RecordStatus::Effective {
-                    let t = totals
-                        .entry((r.volunteer, r.service_date.year()))
-                        .or_insert((0, 0));
-                    t.0 += r.minutes;
-                    t.1 += 1;
-                }
-            }
-            ledger::append_many(&tx, LedgerKind::Record, &logged).await?;
+        // Ids are drawn first, so that the ids the inserts return say which rows went in
+        // (the others were duplicates) whatever order the server returns them in, and so
+        // that each row's ledger entry goes in the same statement as the row.
+        let ids = draw_ids(&tx, "service_records", rows.len()).await?;
+        let refs: Vec<&NewRecord> = rows.iter().collect();
+        // A statement per chunk, sent back to back: the next chunk is sealed and sent
+        // while the server writes the one before.
+        let mut writes = Vec::new();
+        for (rows, ids) in refs.chunks(BULK_CHUNK).zip(ids.chunks(BULK_CHUNK)) {
+            writes.push(bulk_insert(&tx, ids, rows));
         }
-        count_many(&tx, &totals).await?;
-        write_audit(&tx, audit, None).await?;
+        let chunks: Vec<Vec<i64>> = futures::stream::iter(writes)
+            .buffered(2)
+            .try_collect()
+            .await?;
+        let inserted: HashSet<i64> = chunks.into_iter().flatten().collect();
+        let went_in = |id: &i64| inserted.contains(id);
+        let totals = totals_of(
+            rows.iter()
+                .zip(&ids)
+                .filter(|(_, id)| went_in(id))
+                .map(|(r, _)| r),
+        );
+        futures::try_join!(count_many(&tx, &totals), write_audit(&tx, audit, None))?;
         tx.commit().await.map_err(pg_err)?;
+        let out = ids
+            .iter()
+            .map(|id| match went_in(id) {
+                true => BatchOutcome::Inserted(RecordId(*id)),
+                false => BatchOutcome::Duplicate,
+            })
+            .collect();
         Ok(out)
     }
 
@@ -551,7 +571,7 @@ impl RecordStore for PgStore {
         &self,
         pairs: &[(VolunteerId, Date)],
     ) -> Result<HashMap<(VolunteerId, Date), i64>> {
-        day_minutes_of(&self.client().await?, pairs).await
+        day_minutes_of(&self.batch_client().await?, pairs).await
     }
 
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {

@@ -515,7 +515,8 @@ impl VolunteerStore for PgStore {
         numbers: &[VolunteerNumber],
     ) -> Result<HashMap<VolunteerNumber, VolunteerId>> {
         let numbers: Vec<i64> = numbers.iter().map(|n| n.as_i64()).collect();
-        let client = self.client().await?;
+        // On a batch connection: a custom plan would look at each of the (many) numbers.
+        let client = self.batch_client().await?;
         let stmt = client
             .prepare_cached("SELECT number, id FROM volunteers WHERE number = ANY($1)")
             .await
