@@ -242,9 +242,56 @@ impl Zhiyuan {
         method: AttendanceMethod,
         automatic: bool,
     ) -> Result<AttendanceRecord> {
+        let given = self
+            .0
+            .config
+            .hours
+            .minutes_between(attendance.checked_in_at, at);
+        let write = || {
+            self.write_check_out(
+                ctx,
+                shift,
+                project,
+                &attendance,
+                at,
+                method,
+                automatic,
+                given,
+            )
+        };
+        let mut outcome = write().await;
+        // The store refuses a record that another write for the same day took over the cap
+        // after the day was read; read again, it is capped right.
+        if matches!(&outcome, Err(StoreError::Refused(r)) if r.field == "minutes") {
+            outcome = write().await;
+        }
+        outcome.map_err(|e| match e {
+            // Someone closed it first: the check-out already happened.
+            StoreError::Conflict { field: "version" } => ServiceError::Conflict {
+                field: "shift",
+                message: "this attendance was just closed".into(),
+            },
+            other => other.into(),
+        })
+    }
+
+    /// Writes the check-out of `attendance` with a record of the `given` minutes, capped by
+    /// what the day still allows.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_check_out(
+        &self,
+        ctx: &Ctx,
+        shift: &ShiftRecord,
+        project: &ProjectRecord,
+        attendance: &AttendanceRecord,
+        at: OffsetDateTime,
+        method: AttendanceMethod,
+        automatic: bool,
+        given: i64,
+    ) -> std::result::Result<AttendanceRecord, StoreError> {
         let policy = self.0.config.hours;
         let day = china_date(attendance.checked_in_at);
-        let mut minutes = policy.minutes_between(attendance.checked_in_at, at);
+        let mut minutes = given;
         let mut flags = Vec::new();
         let already = self.0.store.day_minutes(attendance.volunteer, day).await?;
         let room = (policy.daily_cap_minutes - already).max(0);
@@ -290,16 +337,16 @@ impl Zhiyuan {
         });
         self.0
             .store
-            .check_out(&attendance, at, method, automatic, &record, &audit)
+            .check_out(
+                attendance,
+                at,
+                method,
+                automatic,
+                &record,
+                self.day_cap(),
+                &audit,
+            )
             .await
-            .map_err(|e| match e {
-                // Someone closed it first: the check-out already happened.
-                StoreError::Conflict { field: "version" } => ServiceError::Conflict {
-                    field: "shift",
-                    message: "this attendance was just closed".into(),
-                },
-                other => other.into(),
-            })
     }
 
     /// Closes attendance left open `grace` after its shift ended, at the shift's end, and

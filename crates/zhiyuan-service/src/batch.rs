@@ -244,32 +244,15 @@ impl Zhiyuan {
                 }
             }
         }
-        let pairs: Vec<(VolunteerId, Date)> = valid
-            .iter()
-            .map(|(_, r)| (r.volunteer, r.service_date))
-            .collect();
-        let mut day = self.0.store.day_minutes_many(&pairs).await?;
+        // A row repeated in the file is recorded once. Whether each row fits under the
+        // daily cap is decided by the store, in the write's own transaction.
         let mut seen_keys = std::collections::HashSet::new();
         let mut accepted: Vec<(usize, NewRecord)> = Vec::with_capacity(valid.len());
         for (i, r) in valid {
-            let key = r.dedupe_key.clone().unwrap_or_default();
-            if !seen_keys.insert(key) {
-                outcomes[i].1 = Some(RowOutcome::Duplicate);
-                continue;
+            match seen_keys.insert(r.dedupe_key.clone().unwrap_or_default()) {
+                true => accepted.push((i, r)),
+                false => outcomes[i].1 = Some(RowOutcome::Duplicate),
             }
-            let used = day.entry((r.volunteer, r.service_date)).or_default();
-            if *used + r.minutes > policy.daily_cap_minutes {
-                outcomes[i].1 = Some(RowOutcome::Invalid {
-                    field: "minutes".into(),
-                    reason: format!(
-                        "the volunteer's {} would exceed the cap of {} minutes",
-                        r.service_date, policy.daily_cap_minutes
-                    ),
-                });
-                continue;
-            }
-            *used += r.minutes;
-            accepted.push((i, r));
         }
         // Written by volunteer and day: the indexes by volunteer then take the rows in one
         // sweep instead of at random pages. Each row keeps its line for the report.
@@ -280,12 +263,23 @@ impl Zhiyuan {
         let results = if records.is_empty() {
             Vec::new()
         } else {
-            self.0.store.insert_records(&records, &audit).await?
+            let cap = self.day_cap();
+            self.0
+                .store
+                .insert_records(&records, Some(cap), &audit)
+                .await?
         };
-        for ((i, _), result) in accepted.iter().zip(results) {
+        for ((i, r), result) in accepted.iter().zip(results) {
             outcomes[*i].1 = Some(match result {
                 BatchOutcome::Inserted(id) => RowOutcome::Inserted(id),
                 BatchOutcome::Duplicate => RowOutcome::Duplicate,
+                BatchOutcome::OverCap => RowOutcome::Invalid {
+                    field: "minutes".into(),
+                    reason: format!(
+                        "the volunteer's {} would exceed the cap of {} minutes",
+                        r.service_date, policy.daily_cap_minutes
+                    ),
+                },
             });
         }
         let mut report = BatchReport::default();

@@ -266,7 +266,15 @@ impl Zhiyuan {
         let corrected = self
             .0
             .store
-            .approve_correction(id, &version, ctx.account(), ctx.now, note, &audit)
+            .approve_correction(
+                id,
+                &version,
+                ctx.account(),
+                ctx.now,
+                note,
+                self.day_cap(),
+                &audit,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "record" } => ServiceError::Conflict {

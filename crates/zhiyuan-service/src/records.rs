@@ -8,8 +8,8 @@ use zhiyuan_domain::ids::OrgId;
 use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    NewRecord, Page, PageRequest, RecordId, RecordQuery, RecordRow, RecordSource, RecordStatus,
-    ShiftId, StoreError, Totals, VolunteerRecord,
+    DayCap, NewRecord, Page, PageRequest, RecordId, RecordQuery, RecordRow, RecordSource,
+    RecordStatus, ShiftId, StoreError, Totals, VolunteerRecord,
 };
 
 use crate::error::{Result, ServiceError};
@@ -104,7 +104,7 @@ impl Zhiyuan {
         audit.details = serde_json::json!({ "shift": shift.id.0, "minutes": r.minutes });
         self.0
             .store
-            .insert_record(&record, &audit)
+            .insert_record(&record, self.day_cap(), &audit)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict {
@@ -115,6 +115,11 @@ impl Zhiyuan {
                 },
                 other => other.into(),
             })
+    }
+
+    /// The daily cap, which the store checks again inside every write that adds minutes.
+    pub(crate) fn day_cap(&self) -> DayCap {
+        DayCap(self.0.config.hours.daily_cap_minutes)
     }
 
     async fn load_record(&self, id: RecordId) -> Result<RecordRow> {
@@ -161,7 +166,7 @@ impl Zhiyuan {
         audit.details = serde_json::json!({ "status": status, "minutes": r.record.minutes });
         self.0
             .store
-            .decide_record(id, status, ctx.account(), ctx.now, &audit)
+            .decide_record(id, status, ctx.account(), ctx.now, self.day_cap(), &audit)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "status" } => ServiceError::Conflict {
@@ -235,7 +240,7 @@ impl Zhiyuan {
         audit.details = serde_json::json!({ "minutes": record.minutes });
         self.0
             .store
-            .insert_record(&record, &audit)
+            .insert_record(&record, self.day_cap(), &audit)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict {

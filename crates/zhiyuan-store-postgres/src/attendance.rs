@@ -10,8 +10,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{
-    AttendanceId, AttendanceMethod, AttendanceRecord, AttendanceStore, AuditEntry, NewAttendance,
-    NewRecord, RecordId, Result, ShiftId, StoreError,
+    AttendanceId, AttendanceMethod, AttendanceRecord, AttendanceStore, AuditEntry, DayCap,
+    NewAttendance, NewRecord, RecordId, RecordStatus, Result, ShiftId, StoreError,
 };
 
 use crate::PgStore;
@@ -19,7 +19,7 @@ use crate::conn::KEY_PAIRS;
 use crate::conv::{
     AUDIT_INSERT, AuditColumns, audit_arrays, conv, draw_ids, get, pg_err, write_audits,
 };
-use crate::records::insert_new;
+use crate::records::{insert_new, within_cap};
 
 const COLUMNS: &str = "id, shift_id, volunteer_id, checked_in_at, check_in_method, distance_m,
     checked_out_at, check_out_method, auto_closed, record_id, version";
@@ -65,6 +65,7 @@ pub(crate) struct CheckOutRequest {
     method: AttendanceMethod,
     auto_closed: bool,
     record: NewRecord,
+    cap: DayCap,
     audit: AuditEntry,
 }
 
@@ -139,11 +140,12 @@ impl PgStore {
         Ok(outcomes)
     }
 
-    /// Check-outs of distinct attendances in one transaction of four round trips: BEGIN;
+    /// Check-outs of distinct attendances in one transaction of five round trips: BEGIN;
     /// the record ids drawn; the writes pipelined, one statement each for all (records,
-    /// totals, ledger entries, attendances closed, audit entries); COMMIT. An attendance
-    /// closed meanwhile fails the round (its record must not stay), and alone it fails with
-    /// a version conflict.
+    /// totals, ledger entries, attendances closed, audit entries); the days checked
+    /// against the cap; COMMIT. An attendance closed meanwhile fails the round (its record
+    /// must not stay), and alone it fails with a version conflict; so does a day taken
+    /// over the cap, alone refused.
     async fn check_out_together(
         &self,
         requests: &[&CheckOutRequest],
@@ -191,6 +193,16 @@ impl PgStore {
             .collect::<Result<_>>()?;
         if closed.len() != requests.len() {
             return Err(StoreError::Conflict { field: "version" });
+        }
+        // After the totals were counted, which locked them: see `within_cap`. The caps
+        // are the configuration's, the same for all; the smallest is the one that holds.
+        let counted: Vec<_> = records
+            .iter()
+            .filter(|r| r.status == RecordStatus::Effective)
+            .map(|r| (r.volunteer, r.service_date))
+            .collect();
+        if let Some(cap) = requests.iter().map(|r| r.cap).min_by_key(|c| c.0) {
+            within_cap(&tx, &counted, cap).await?;
         }
         tx.commit().await.map_err(pg_err)?;
         Ok(requests
@@ -254,6 +266,7 @@ impl AttendanceStore for PgStore {
         method: AttendanceMethod,
         auto_closed: bool,
         record: &NewRecord,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<AttendanceRecord> {
         let request = CheckOutRequest {
@@ -262,6 +275,7 @@ impl AttendanceStore for PgStore {
             method,
             auto_closed,
             record: record.clone(),
+            cap,
             audit: audit.clone(),
         };
         let store = self.clone();

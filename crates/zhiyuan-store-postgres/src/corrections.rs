@@ -7,8 +7,8 @@ use tokio_postgres::Row;
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
 use zhiyuan_store::{
     AuditEntry, Corrected, CorrectionId, CorrectionQuery, CorrectionRecord, CorrectionStatus,
-    CorrectionStore, EntryId, EntryKind, EntryRecord, NewCorrection, NewEntry, NewRecord, Page,
-    PageRequest, RecordId, RecordRow, RecordStatus, Result, StoreError,
+    CorrectionStore, DayCap, EntryId, EntryKind, EntryRecord, NewCorrection, NewEntry, NewRecord,
+    Page, PageRequest, RecordId, RecordRow, RecordStatus, Result, StoreError,
 };
 
 use crate::PgStore;
@@ -177,6 +177,7 @@ impl CorrectionStore for PgStore {
         by: Option<AccountId>,
         at: OffsetDateTime,
         note: Option<String>,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<Corrected> {
         let mut client = self.client().await?;
@@ -186,7 +187,7 @@ impl CorrectionStore for PgStore {
             return Err(StoreError::Conflict { field: "status" });
         }
         let new_id = match c.correction.record {
-            None => insert_row(&tx, version, None).await?,
+            None => insert_row(&tx, version, None, cap).await?,
             Some(old_id) => {
                 let old = fetch_record(&tx, old_id.0)
                     .await?
@@ -211,7 +212,7 @@ impl CorrectionStore for PgStore {
                     )
                     .await?;
                 }
-                insert_row(&tx, version, Some((old.lineage(), old.revision + 1))).await?
+                insert_row(&tx, version, Some((old.lineage(), old.revision + 1)), cap).await?
             }
         };
         decide(

@@ -12,9 +12,9 @@ use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AuditEntry, BatchOutcome, NewRecord, Page, PageRequest, ProjectId, RecordId, RecordQuery,
-    RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError, Totals,
-    UnrecordedShift,
+    AuditEntry, BatchOutcome, DayCap, NewRecord, Page, PageRequest, ProjectId, RecordId,
+    RecordQuery, RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError,
+    Totals, UnrecordedShift,
 };
 
 use zhiyuan_store::ledger::{LedgerKind, record_content};
@@ -307,11 +307,13 @@ async fn execute_insert(
 }
 
 /// Writes a record (a first version, or a new version of `origin`) and counts it when it
-/// is effective. Conflict on `dedupe_key` when the entry was recorded before.
+/// is effective. Conflict on `dedupe_key` when the entry was recorded before; refused when
+/// it takes its day over `cap`.
 pub(crate) async fn insert_row(
     c: &impl GenericClient,
     r: &NewRecord,
     origin: Option<(RecordId, i64)>,
+    cap: DayCap,
 ) -> Result<i64> {
     let stmt = c.prepare_cached(INSERT).await.map_err(pg_err)?;
     // Pipelined on the one connection: a duplicate fails the caller's transaction, so
@@ -333,6 +335,9 @@ pub(crate) async fn insert_row(
             }
         },
     )?;
+    if r.status == RecordStatus::Effective {
+        within_cap(c, &[(r.volunteer, r.service_date)], cap).await?;
+    }
     let content = record_content(
         RecordId(id),
         origin.map(|o| o.0),
@@ -345,10 +350,15 @@ pub(crate) async fn insert_row(
 
 #[async_trait]
 impl RecordStore for PgStore {
-    async fn insert_record(&self, r: &NewRecord, audit: &AuditEntry) -> Result<RecordRow> {
+    async fn insert_record(
+        &self,
+        r: &NewRecord,
+        cap: DayCap,
+        audit: &AuditEntry,
+    ) -> Result<RecordRow> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let id = insert_row(&tx, r, None).await?;
+        let id = insert_row(&tx, r, None, cap).await?;
         write_audit(&tx, audit, Some(id.to_string())).await?;
         let row = fetch(&tx, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await.map_err(pg_err)?;
@@ -358,19 +368,40 @@ impl RecordStore for PgStore {
     async fn insert_records(
         &self,
         rows: &[NewRecord],
+        cap: Option<DayCap>,
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>> {
-        let mut client = self.client().await?;
+        // Every statement here takes arrays whose plan does not depend on their values.
+        let mut client = self.batch_client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
+        let refs: Vec<&NewRecord> = rows.iter().collect();
+        let fits = match cap {
+            Some(cap) => {
+                // The volunteers' totals are locked before what their days hold is read,
+                // so that no other write can add to those days until this one commits.
+                let mut volunteers: Vec<i64> = rows.iter().map(|r| r.volunteer.0).collect();
+                volunteers.sort_unstable();
+                volunteers.dedup();
+                lock_totals(&tx, &volunteers).await?;
+                let pairs: Vec<(VolunteerId, Date)> =
+                    rows.iter().map(|r| (r.volunteer, r.service_date)).collect();
+                cap.admit(&refs, day_minutes_of(&tx, &pairs).await?)
+            }
+            None => vec![true; rows.len()],
+        };
+        let admitted: Vec<&NewRecord> = refs
+            .iter()
+            .zip(&fits)
+            .filter_map(|(r, fits)| fits.then_some(*r))
+            .collect();
         // Ids are drawn first, so that the ids the inserts return say which rows went in
         // (the others were duplicates) whatever order the server returns them in, and so
         // that each row's ledger entry goes in the same statement as the row.
-        let ids = draw_ids(&tx, "service_records", rows.len()).await?;
-        let refs: Vec<&NewRecord> = rows.iter().collect();
+        let ids = draw_ids(&tx, "service_records", admitted.len()).await?;
         // A statement per chunk, sent back to back: the next chunk is sealed and sent
         // while the server writes the one before.
         let mut writes = Vec::new();
-        for (rows, ids) in refs.chunks(BULK_CHUNK).zip(ids.chunks(BULK_CHUNK)) {
+        for (rows, ids) in admitted.chunks(BULK_CHUNK).zip(ids.chunks(BULK_CHUNK)) {
             writes.push(bulk_insert(&tx, ids, rows));
         }
         let chunks: Vec<Vec<i64>> = futures::stream::iter(writes)
@@ -380,18 +411,38 @@ impl RecordStore for PgStore {
         let inserted: HashSet<i64> = chunks.into_iter().flatten().collect();
         let went_in = |id: &i64| inserted.contains(id);
         let totals = totals_of(
-            rows.iter()
+            admitted
+                .iter()
                 .zip(&ids)
                 .filter(|(_, id)| went_in(id))
-                .map(|(r, _)| r),
+                .map(|(r, _)| *r),
         );
-        futures::try_join!(count_many(&tx, &totals), write_audit(&tx, audit, None))?;
-        tx.commit().await.map_err(pg_err)?;
-        let out = ids
+        // A row entered before counts in its own day: over the cap, it is a duplicate.
+        let over: Vec<&str> = refs
             .iter()
-            .map(|id| match went_in(id) {
-                true => BatchOutcome::Inserted(RecordId(*id)),
-                false => BatchOutcome::Duplicate,
+            .zip(&fits)
+            .filter(|(_, fits)| !**fits)
+            .filter_map(|(r, _)| r.dedupe_key.as_deref())
+            .collect();
+        let (recorded, (), ()) = futures::try_join!(
+            recorded_keys(&tx, &over),
+            count_many(&tx, &totals),
+            write_audit(&tx, audit, None)
+        )?;
+        tx.commit().await.map_err(pg_err)?;
+        let mut ids = ids.iter();
+        let out = refs
+            .iter()
+            .zip(&fits)
+            .map(|(r, fits)| match fits {
+                false => match r.dedupe_key.as_ref().is_some_and(|k| recorded.contains(k)) {
+                    true => BatchOutcome::Duplicate,
+                    false => BatchOutcome::OverCap,
+                },
+                true => match ids.next() {
+                    Some(id) if went_in(id) => BatchOutcome::Inserted(RecordId(*id)),
+                    _ => BatchOutcome::Duplicate,
+                },
             })
             .collect();
         Ok(out)
@@ -419,6 +470,7 @@ impl RecordStore for PgStore {
         status: RecordStatus,
         by: Option<AccountId>,
         at: OffsetDateTime,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<RecordRow> {
         let mut client = self.client().await?;
@@ -448,6 +500,7 @@ impl RecordStore for PgStore {
                 1,
             )
             .await?;
+            within_cap(&tx, &[(row.record.volunteer, row.record.service_date)], cap).await?;
             let content = record_content(row.id, row.origin, row.revision, &row.record);
             ledger::append_if(&tx, LedgerKind::Record, row.id.0, content).await?;
         }
@@ -567,13 +620,6 @@ impl RecordStore for PgStore {
             .collect()
     }
 
-    async fn day_minutes_many(
-        &self,
-        pairs: &[(VolunteerId, Date)],
-    ) -> Result<HashMap<(VolunteerId, Date), i64>> {
-        day_minutes_of(&self.batch_client().await?, pairs).await
-    }
-
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
         let store = self.clone();
         let minutes = self
@@ -584,6 +630,64 @@ impl RecordStore for PgStore {
             .await?;
         // No effective record that day: nothing given yet.
         Ok(minutes.unwrap_or(0))
+    }
+}
+
+/// Which of the entry keys `keys` are recorded.
+async fn recorded_keys(c: &impl GenericClient, keys: &[&str]) -> Result<HashSet<String>> {
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let stmt = c
+        .prepare_cached("SELECT dedupe_key FROM service_records WHERE dedupe_key = ANY($1)")
+        .await
+        .map_err(pg_err)?;
+    let rows = c.query(&stmt, &[&keys]).await.map_err(pg_err)?;
+    rows.iter().map(|r| get(r, 0)).collect()
+}
+
+/// Locks the totals rows of `volunteers` (in that order: sorted, so that two writers cannot
+/// deadlock), creating those missing. Every write that adds effective minutes locks them
+/// (here, or by counting them in [`count_many`]) before it reads what a day holds, and a
+/// statement that follows the lock sees every write that held it committed.
+async fn lock_totals(c: &impl GenericClient, volunteers: &[i64]) -> Result<()> {
+    let ensure = c
+        .prepare_cached(
+            "INSERT INTO volunteer_totals (volunteer_id, minutes, records)
+             SELECT v, 0, 0 FROM unnest($1::BIGINT[]) v ORDER BY v
+             ON CONFLICT (volunteer_id) DO NOTHING",
+        )
+        .await
+        .map_err(pg_err)?;
+    let lock = c
+        .prepare_cached(
+            "SELECT volunteer_id FROM volunteer_totals WHERE volunteer_id = ANY($1)
+             ORDER BY volunteer_id FOR UPDATE",
+        )
+        .await
+        .map_err(pg_err)?;
+    // Two statements, so that the lock's snapshot sees rows another writer created while
+    // this one waited for them.
+    c.execute(&ensure, &[&volunteers]).await.map_err(pg_err)?;
+    c.execute(&lock, &[&volunteers]).await.map_err(pg_err)?;
+    Ok(())
+}
+
+/// Refuses the transaction's writes when any (volunteer, day) of `pairs`, with what they
+/// wrote, holds more than `cap`. Run after the volunteers' totals are locked (which
+/// counting the writes did), it sees every other write to those days committed.
+pub(crate) async fn within_cap(
+    c: &impl GenericClient,
+    pairs: &[(VolunteerId, Date)],
+    cap: DayCap,
+) -> Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let used = day_minutes_of(c, pairs).await?;
+    match used.into_iter().find(|(_, minutes)| *minutes > cap.0) {
+        Some(((_, day), _)) => Err(cap.refusal(day)),
+        None => Ok(()),
     }
 }
 

@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{
-    AttendanceId, AttendanceMethod, AttendanceRecord, AttendanceStore, AuditEntry, NewAttendance,
-    NewRecord, RecordId, Result, ShiftId, StoreError,
+    AttendanceId, AttendanceMethod, AttendanceRecord, AttendanceStore, AuditEntry, DayCap,
+    NewAttendance, NewRecord, RecordId, Result, ShiftId, StoreError,
 };
 
 use crate::SqliteStore;
@@ -92,11 +92,12 @@ impl AttendanceStore for SqliteStore {
         method: AttendanceMethod,
         auto_closed: bool,
         record: &NewRecord,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<AttendanceRecord> {
         let (a, record, audit) = (a.clone(), record.clone(), audit.clone());
         self.write(move |tx| {
-            let record_id = insert_row(tx, &record, None)?;
+            let record_id = insert_row(tx, &record, None, cap)?;
             let changed = tx
                 .prepare_cached(
                     "UPDATE attendance SET checked_out_at = ?3, check_out_method = ?4,

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
 use zhiyuan_store::{
     AuditEntry, Corrected, CorrectionId, CorrectionQuery, CorrectionRecord, CorrectionStatus,
-    CorrectionStore, EntryId, EntryKind, EntryRecord, NewCorrection, NewEntry, NewRecord, Page,
-    PageRequest, RecordId, RecordRow, RecordStatus, Result, StoreError,
+    CorrectionStore, DayCap, EntryId, EntryKind, EntryRecord, NewCorrection, NewEntry, NewRecord,
+    Page, PageRequest, RecordId, RecordRow, RecordStatus, Result, StoreError,
 };
 
 use crate::SqliteStore;
@@ -164,6 +164,7 @@ impl CorrectionStore for SqliteStore {
         by: Option<AccountId>,
         at: OffsetDateTime,
         note: Option<String>,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<Corrected> {
         let (version, audit) = (version.clone(), audit.clone());
@@ -173,7 +174,7 @@ impl CorrectionStore for SqliteStore {
                 return Err(StoreError::Conflict { field: "status" });
             }
             let new_id = match c.correction.record {
-                None => insert_row(tx, &version, None)?,
+                None => insert_row(tx, &version, None, cap)?,
                 Some(old_id) => {
                     let old = records::get(tx, old_id.0)
                         .map_err(store_err)?
@@ -190,7 +191,7 @@ impl CorrectionStore for SqliteStore {
                     if old.record.status == RecordStatus::Effective {
                         count(tx, old.record.volunteer, old.record.service_date, -old.record.minutes, -1)?;
                     }
-                    insert_row(tx, &version, Some((old.lineage(), old.revision + 1)))?
+                    insert_row(tx, &version, Some((old.lineage(), old.revision + 1)), cap)?
                 }
             };
             decide(tx, id.0, CorrectionStatus::Approved, by, at, &note, Some(new_id))?;

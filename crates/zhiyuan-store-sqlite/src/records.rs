@@ -9,9 +9,9 @@ use time::{Date, OffsetDateTime};
 use zhiyuan_domain::ids::{AccountId, OrgId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AuditEntry, BatchOutcome, NewRecord, Page, PageRequest, ProjectId, RecordId, RecordQuery,
-    RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError, Totals,
-    UnrecordedShift,
+    AuditEntry, BatchOutcome, DayCap, NewRecord, Page, PageRequest, ProjectId, RecordId,
+    RecordQuery, RecordRow, RecordSource, RecordStatus, RecordStore, Result, ShiftId, StoreError,
+    Totals, UnrecordedShift,
 };
 
 use zhiyuan_store::ledger::{LedgerKind, record_content};
@@ -127,11 +127,13 @@ fn execute_insert(
 }
 
 /// Writes a record (a first version, or a new version of `origin`) and counts it when it
-/// is effective. Conflict on `dedupe_key` when the entry was recorded before.
+/// is effective. Conflict on `dedupe_key` when the entry was recorded before; refused when
+/// it takes its day over `cap`.
 pub(crate) fn insert_row(
     tx: &Transaction<'_>,
     r: &NewRecord,
     origin: Option<(RecordId, i64)>,
+    cap: DayCap,
 ) -> Result<i64> {
     let inserted = tx
         .prepare_cached(INSERT)
@@ -145,9 +147,42 @@ pub(crate) fn insert_row(
     let id = tx.last_insert_rowid();
     if r.status == RecordStatus::Effective {
         count(tx, r.volunteer, r.service_date, r.minutes, 1)?;
+        within_cap(tx, r.volunteer, r.service_date, cap)?;
     }
     log_record(tx, RecordId(id), origin, r)?;
     Ok(id)
+}
+
+/// Refuses the write when `volunteer`'s `day`, with what the transaction wrote, holds more
+/// than `cap`. Inside the one writer's transaction, nothing else can add to it meanwhile.
+fn within_cap(tx: &Transaction<'_>, volunteer: VolunteerId, day: Date, cap: DayCap) -> Result<()> {
+    let minutes: i64 = tx
+        .prepare_cached(DAY_MINUTES)
+        .and_then(|mut s| s.query_row(params![volunteer.0, date_text(day)], |r| r.get(0)))
+        .map_err(store_err)?;
+    match minutes > cap.0 {
+        true => Err(cap.refusal(day)),
+        false => Ok(()),
+    }
+}
+
+/// The effective minutes each (volunteer, day) of `pairs` already has; pairs without any
+/// are left out.
+fn day_minutes_of(
+    c: &Connection,
+    pairs: impl Iterator<Item = (VolunteerId, Date)>,
+) -> rusqlite::Result<HashMap<(VolunteerId, Date), i64>> {
+    // In order, so that consecutive lookups descend through the same index pages.
+    let pairs: std::collections::BTreeSet<(VolunteerId, Date)> = pairs.collect();
+    let mut stmt = c.prepare_cached(DAY_MINUTES)?;
+    let mut out = HashMap::new();
+    for (v, d) in pairs {
+        let m: i64 = stmt.query_row(params![v.0, date_text(d)], |r| r.get(0))?;
+        if m > 0 {
+            out.insert((v, d), m);
+        }
+    }
+    Ok(out)
 }
 
 /// Writes the ledger entry of record `id` when it counts.
@@ -191,10 +226,15 @@ const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
 
 #[async_trait]
 impl RecordStore for SqliteStore {
-    async fn insert_record(&self, r: &NewRecord, audit: &AuditEntry) -> Result<RecordRow> {
+    async fn insert_record(
+        &self,
+        r: &NewRecord,
+        cap: DayCap,
+        audit: &AuditEntry,
+    ) -> Result<RecordRow> {
         let (r, audit) = (r.clone(), audit.clone());
         self.write(move |tx| {
-            let id = insert_row(tx, &r, None)?;
+            let id = insert_row(tx, &r, None, cap)?;
             write_audit(tx, &audit, Some(id.to_string()))?;
             get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)
         })
@@ -204,15 +244,41 @@ impl RecordStore for SqliteStore {
     async fn insert_records(
         &self,
         rows: &[NewRecord],
+        cap: Option<DayCap>,
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>> {
         let (rows, audit) = (rows.to_vec(), audit.clone());
         self.write(move |tx| {
+            // What each day already holds is read by the writer, so nothing can be added
+            // to it between the reading and the rows written.
+            let fits = match cap {
+                Some(cap) => {
+                    let pairs = rows.iter().map(|r| (r.volunteer, r.service_date));
+                    let used = day_minutes_of(tx, pairs).map_err(store_err)?;
+                    cap.admit(&rows.iter().collect::<Vec<_>>(), used)
+                }
+                None => vec![true; rows.len()],
+            };
             let mut out = Vec::with_capacity(rows.len());
             // Totals are summed per volunteer and year and written once each.
             let mut totals: HashMap<(VolunteerId, i32), (i64, i64, Date)> = HashMap::new();
             let mut stmt = tx.prepare_cached(INSERT).map_err(store_err)?;
-            for r in &rows {
+            for (r, fits) in rows.iter().zip(fits) {
+                if !fits {
+                    // A row entered before counts in its own day: it is a duplicate.
+                    let recorded = match &r.dedupe_key {
+                        Some(key) => tx
+                            .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = ?1")
+                            .and_then(|mut s| s.exists([key]))
+                            .map_err(store_err)?,
+                        None => false,
+                    };
+                    out.push(match recorded {
+                        true => BatchOutcome::Duplicate,
+                        false => BatchOutcome::OverCap,
+                    });
+                    continue;
+                }
                 let inserted = execute_insert(&mut stmt, r, None).map_err(store_err)?;
                 if inserted == 0 {
                     out.push(BatchOutcome::Duplicate);
@@ -261,6 +327,7 @@ impl RecordStore for SqliteStore {
         status: RecordStatus,
         by: Option<AccountId>,
         at: OffsetDateTime,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<RecordRow> {
         let audit = audit.clone();
@@ -286,6 +353,7 @@ impl RecordStore for SqliteStore {
                     row.record.minutes,
                     1,
                 )?;
+                within_cap(tx, row.record.volunteer, row.record.service_date, cap)?;
                 let content = record_content(row.id, row.origin, row.revision, &row.record);
                 ledger::append_if(tx, LedgerKind::Record, row.id.0, content)?;
             }
@@ -381,29 +449,6 @@ impl RecordStore for SqliteStore {
                 })
             })?
             .collect()
-        })
-        .await
-    }
-
-    async fn day_minutes_many(
-        &self,
-        pairs: &[(VolunteerId, Date)],
-    ) -> Result<HashMap<(VolunteerId, Date), i64>> {
-        // In order, so that consecutive lookups descend through the same index pages.
-        let pairs: std::collections::BTreeSet<(VolunteerId, Date)> =
-            pairs.iter().copied().collect();
-        self.read(move |c| {
-            // One read transaction for all: one snapshot, and the locks taken once.
-            let tx = c.unchecked_transaction()?;
-            let mut stmt = tx.prepare_cached(DAY_MINUTES)?;
-            let mut out = HashMap::new();
-            for (v, d) in pairs {
-                let m: i64 = stmt.query_row(params![v.0, date_text(d)], |r| r.get(0))?;
-                if m > 0 {
-                    out.insert((v, d), m);
-                }
-            }
-            Ok(out)
         })
         .await
     }

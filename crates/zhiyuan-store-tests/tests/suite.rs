@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::{Grant, GrantedRole};
-use zhiyuan_domain::ids::OrgId;
+use zhiyuan_domain::ids::{OrgId, VolunteerId};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
 use zhiyuan_domain::region::{Region, RegionLevel, reference_regions};
 use zhiyuan_domain::site::{GeoPoint, SiteKind};
@@ -54,6 +54,9 @@ async fn audit_count(store: &Arc<dyn Store>) -> usize {
 }
 
 /// A volunteer and a team (without an admin) in Tianhe, 440106.
+/// The default daily cap, 12 hours.
+const CAP: Option<DayCap> = Some(DayCap(12 * 60));
+
 async fn a_volunteer_and_a_team(store: &Arc<dyn Store>) -> (VolunteerRecord, OrgRecord) {
     add_region(store, "440106").await;
     let v = store
@@ -1265,6 +1268,7 @@ async fn concurrent_check_outs_each_close_their_own_attendance_once() {
                     AttendanceMethod::Coordinator,
                     false,
                     &record,
+                    DayCap(12 * 60),
                     &entry,
                 )
                 .await
@@ -1484,7 +1488,11 @@ async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
     };
     let (a, b, c) = (&volunteers[2], &volunteers[0], &volunteers[1]);
     store
-        .insert_records(&[row(b, 9, "earlier")], &audit("record.batch", "440106"))
+        .insert_records(
+            &[row(b, 9, "earlier")],
+            CAP,
+            &audit("record.batch", "440106"),
+        )
         .await
         .expect("an earlier upload");
     let rows = vec![
@@ -1496,7 +1504,7 @@ async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
         row(c, 1, "c1"),
     ];
     let outcomes = store
-        .insert_records(&rows, &audit("record.batch", "440106"))
+        .insert_records(&rows, CAP, &audit("record.batch", "440106"))
         .await
         .expect("the upload");
     assert_eq!(outcomes.len(), rows.len());
@@ -1520,6 +1528,205 @@ async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
             .expect("read the totals");
         assert_eq!((totals.records, totals.minutes), (records, records * 60));
     }
+}
+
+/// A record entered on `day` for `v` of team `org`, of `minutes`, under entry key `key`.
+fn entered(
+    v: VolunteerId,
+    org: OrgId,
+    day: time::Date,
+    minutes: i64,
+    key: &str,
+    status: RecordStatus,
+) -> NewRecord {
+    NewRecord {
+        volunteer: v,
+        org,
+        project: None,
+        shift: None,
+        activity_name: format!("活动{key}"),
+        service_date: day,
+        place: "荔湾".into(),
+        content: "清洁".into(),
+        minutes,
+        responsible_person: "李四".into(),
+        source: RecordSource::Entry,
+        status,
+        flags: vec![],
+        dedupe_key: Some(key.into()),
+        created_at: OffsetDateTime::now_utc(),
+        created_by: None,
+    }
+}
+
+/// A batch row that would take its day over the cap is refused, counting what the day
+/// held before and the rows before it; pending rows do not count, and the totals hold
+/// only what went in.
+#[tokio::test]
+async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_rows() {
+    let (_db, store) = store().await;
+    let (v, org) = a_volunteer_and_a_team(&store).await;
+    let day = OffsetDateTime::now_utc().date() - Duration::days(1);
+    let cap = DayCap(12 * 60);
+    let effective = RecordStatus::Effective;
+    store
+        .insert_record(
+            &entered(v.id, org.id, day, 600, "before", effective),
+            cap,
+            &audit("record.enter", "440106"),
+        )
+        .await
+        .expect("10 hours entered before");
+    let rows = vec![
+        entered(v.id, org.id, day, 60, "fits", effective),
+        entered(v.id, org.id, day, 90, "over", effective),
+        entered(v.id, org.id, day, 60, "fills", effective),
+        entered(v.id, org.id, day, 30, "pending", RecordStatus::Pending),
+        entered(
+            v.id,
+            org.id,
+            day - Duration::days(1),
+            700,
+            "other day",
+            effective,
+        ),
+    ];
+    let outcomes = store
+        .insert_records(&rows, Some(cap), &audit("record.batch", "440106"))
+        .await
+        .expect("the upload");
+    let went_in: Vec<bool> = outcomes
+        .iter()
+        .map(|o| matches!(o, BatchOutcome::Inserted(_)))
+        .collect();
+    assert_eq!(went_in, [true, false, true, true, true], "{outcomes:?}");
+    assert_eq!(outcomes[1], BatchOutcome::OverCap);
+    assert_eq!(store.day_minutes(v.id, day).await.unwrap(), 720);
+    let totals = store.totals(v.id, day.year()).await.unwrap();
+    assert_eq!((totals.minutes, totals.records), (600 + 60 + 60 + 700, 4));
+    // The same rows again: those recorded are duplicates even though their day is full
+    // (it holds them); the one refused is refused again.
+    let again = store
+        .insert_records(&rows, Some(cap), &audit("record.batch", "440106"))
+        .await
+        .expect("the upload again");
+    use BatchOutcome::{Duplicate, OverCap};
+    assert_eq!(again, [Duplicate, OverCap, Duplicate, Duplicate, Duplicate]);
+    let totals = store.totals(v.id, day.year()).await.unwrap();
+    assert_eq!((totals.minutes, totals.records), (600 + 60 + 60 + 700, 4));
+}
+
+/// Check-outs, entered records and batch uploads for one volunteer's day, all at once:
+/// whatever each read before writing, the day never goes over the cap. With a 12-hour
+/// cap and 200 minutes each, exactly three of them are written and the others refused.
+#[tokio::test]
+async fn concurrent_writes_never_take_a_volunteers_day_over_the_cap() {
+    let (_db, store) = store().await;
+    let (v, org) = a_volunteer_and_a_team(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let day = now.date();
+    let cap = DayCap(12 * 60);
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        let (_, shift) = a_project_with_a_shift(
+            &store,
+            org.id,
+            now,
+            (now - Duration::hours(4), now + Duration::hours(1)),
+            10,
+        )
+        .await;
+        store
+            .sign_up(
+                shift.id,
+                v.id,
+                now - Duration::days(1),
+                Box::new(|_| Ok(())),
+                &audit("signup.create", "440106"),
+            )
+            .await
+            .expect("sign up");
+        let (a, _) = store
+            .check_in(
+                &NewAttendance {
+                    shift: shift.id,
+                    volunteer: v.id,
+                    at: now - Duration::hours(4),
+                    method: AttendanceMethod::Coordinator,
+                    distance_m: None,
+                },
+                &audit("attendance.check_in", "440106"),
+            )
+            .await
+            .expect("check in");
+        open.push(a);
+    }
+    let mut tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>> = Vec::new();
+    for (i, a) in open.into_iter().enumerate() {
+        let store = store.clone();
+        let mut record = entered(v.id, org.id, day, 200, "", RecordStatus::Effective);
+        (record.source, record.dedupe_key) = (RecordSource::Attendance, None);
+        record.activity_name = format!("岗位{i}");
+        tasks.push(tokio::spawn(async move {
+            let entry = AuditEntry {
+                subject_type: "attendance",
+                subject_id: a.id.0.to_string(),
+                ..audit("attendance.check_out", "440106")
+            };
+            let method = AttendanceMethod::Coordinator;
+            store
+                .check_out(&a, now, method, false, &record, cap, &entry)
+                .await
+                .map(drop)
+        }));
+    }
+    for i in 0..4 {
+        let one = store.clone();
+        let record = entered(
+            v.id,
+            org.id,
+            day,
+            200,
+            &format!("e{i}"),
+            RecordStatus::Effective,
+        );
+        tasks.push(tokio::spawn(async move {
+            one.insert_record(&record, cap, &audit("record.enter", "440106"))
+                .await
+                .map(drop)
+        }));
+        let store = store.clone();
+        let row = entered(
+            v.id,
+            org.id,
+            day,
+            200,
+            &format!("b{i}"),
+            RecordStatus::Effective,
+        );
+        tasks.push(tokio::spawn(async move {
+            let outcomes = store
+                .insert_records(&[row], Some(cap), &audit("record.batch", "440106"))
+                .await?;
+            match outcomes[..] {
+                [BatchOutcome::Inserted(_)] => Ok(()),
+                [BatchOutcome::OverCap] => Err(cap.refusal(day)),
+                _ => Err(StoreError::corrupt(format!("{outcomes:?}"))),
+            }
+        }));
+    }
+    let mut written = 0;
+    for task in tasks {
+        match task.await.expect("the task") {
+            Ok(()) => written += 1,
+            Err(StoreError::Refused(r)) if r.field == "minutes" => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!(written, 3, "three of 200 minutes fit in 12 hours");
+    assert_eq!(store.day_minutes(v.id, day).await.unwrap(), 600);
+    let totals = store.totals(v.id, day.year()).await.unwrap();
+    assert_eq!((totals.minutes, totals.records), (600, 3));
 }
 
 #[tokio::test]
@@ -1552,12 +1759,13 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
         .map(|i| record(i, RecordStatus::Effective))
         .collect();
     rows.extend((700..705).map(|i| record(i, RecordStatus::Pending)));
+    // One volunteer's day holds them all: this test is about the ledger, not the cap.
     let outcomes = store
-        .insert_records(&rows, &audit("record.batch", "440106"))
+        .insert_records(&rows, None, &audit("record.batch", "440106"))
         .await
         .unwrap();
     store
-        .insert_records(&rows[..1], &audit("record.batch", "440106"))
+        .insert_records(&rows[..1], None, &audit("record.batch", "440106"))
         .await
         .unwrap();
     assert_eq!(store.ledger_pending().await.unwrap(), 700);
@@ -1578,7 +1786,7 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
         .iter()
         .map(|o| match o {
             BatchOutcome::Inserted(id) => id.0,
-            BatchOutcome::Duplicate => panic!("first upload"),
+            other => panic!("first upload: {other:?}"),
         })
         .collect();
     assert_eq!(logged, effective, "in the order written");
@@ -1599,7 +1807,7 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
     // Approving a pending record logs it then.
     let pending = match outcomes[700] {
         BatchOutcome::Inserted(id) => id,
-        BatchOutcome::Duplicate => panic!("first upload"),
+        other => panic!("first upload: {other:?}"),
     };
     assert!(
         store
@@ -1614,6 +1822,7 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
             RecordStatus::Effective,
             None,
             now,
+            DayCap(i64::MAX),
             &audit("record.approve", "440106"),
         )
         .await

@@ -312,11 +312,58 @@ pub struct Totals {
 }
 
 /// The outcome of one row of a batch entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchOutcome {
     Inserted(RecordId),
     /// The same entry (dedupe key) was already recorded.
     Duplicate,
+    /// With what the volunteer already had that day, the row would exceed the daily cap.
+    OverCap,
+}
+
+/// The most effective minutes a volunteer may be credited with on one day.
+///
+/// Every write that adds effective minutes checks it inside its own transaction, after
+/// the volunteer's totals row is locked (on PostgreSQL; SQLite has one writer), so that
+/// two writes for the same volunteer and day cannot both pass on what each read alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCap(pub i64);
+
+impl DayCap {
+    /// The refusal of a write that would take `day` over the cap.
+    pub fn refusal(self, day: Date) -> crate::StoreError {
+        crate::StoreError::Refused(crate::Refusal {
+            field: "minutes",
+            message: format!(
+                "with the volunteer's other records on {day} this exceeds the daily cap of {} \
+                 minutes",
+                self.0
+            ),
+        })
+    }
+
+    /// Which of `rows` fit under the cap, taken in order, given the minutes each
+    /// (volunteer, day) already has in `used`. Rows that do not count (not effective)
+    /// always fit.
+    pub fn admit(
+        self,
+        rows: &[&NewRecord],
+        mut used: std::collections::HashMap<(VolunteerId, Date), i64>,
+    ) -> Vec<bool> {
+        rows.iter()
+            .map(|r| {
+                if r.status != RecordStatus::Effective {
+                    return true;
+                }
+                let day = used.entry((r.volunteer, r.service_date)).or_default();
+                let fits = *day + r.minutes <= self.0;
+                if fits {
+                    *day += r.minutes;
+                }
+                fits
+            })
+            .collect()
+    }
 }
 
 /// A check-in to record.

@@ -233,7 +233,9 @@ pub trait AttendanceStore {
         volunteer: VolunteerId,
     ) -> Result<Option<AttendanceRecord>>;
     /// Closes an open attendance (at `a.version`) and writes its service record, with the
-    /// totals, in one transaction.
+    /// totals, in one transaction. Refused on `minutes` when the record would take its day
+    /// over `cap` (see [`DayCap`]).
+    #[allow(clippy::too_many_arguments)]
     async fn check_out(
         &self,
         a: &AttendanceRecord,
@@ -241,6 +243,7 @@ pub trait AttendanceStore {
         method: AttendanceMethod,
         auto_closed: bool,
         record: &NewRecord,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<AttendanceRecord>;
     /// Attendance still open for shifts that ended before `before`.
@@ -253,25 +256,38 @@ pub trait AttendanceStore {
 
 #[async_trait]
 pub trait RecordStore {
-    /// Conflict on `dedupe_key` when the same entry was recorded before.
-    async fn insert_record(&self, r: &NewRecord, audit: &AuditEntry) -> Result<RecordRow>;
+    /// Conflict on `dedupe_key` when the same entry was recorded before; refused on
+    /// `minutes` when an effective record would take its day over `cap`.
+    async fn insert_record(
+        &self,
+        r: &NewRecord,
+        cap: DayCap,
+        audit: &AuditEntry,
+    ) -> Result<RecordRow>;
     /// Inserts many records in one transaction; entries whose dedupe key exists are
-    /// skipped and reported as duplicates.
+    /// skipped and reported as duplicates, and rows that would take their day over `cap`
+    /// (with what it held when the transaction began and the rows before them) are
+    /// skipped and reported as such, unless their entry was recorded before (a duplicate,
+    /// whose minutes the day already holds). Without a cap nothing is read first: for a writer
+    /// that knows the days are empty (the seed).
     async fn insert_records(
         &self,
         rows: &[NewRecord],
+        cap: Option<DayCap>,
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>>;
     async fn get_record(&self, id: RecordId) -> Result<Option<RecordRow>>;
     /// The record entered with `key`, if any.
     async fn record_by_dedupe_key(&self, key: &str) -> Result<Option<RecordRow>>;
-    /// Moves a pending record to `status` (effective or rejected) if it is still pending.
+    /// Moves a pending record to `status` (effective or rejected) if it is still pending;
+    /// refused on `minutes` when making it effective would take its day over `cap`.
     async fn decide_record(
         &self,
         id: RecordId,
         status: RecordStatus,
         by: Option<AccountId>,
         at: OffsetDateTime,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<RecordRow>;
     async fn list_records(&self, q: &RecordQuery, page: &PageRequest) -> Result<Page<RecordRow>>;
@@ -289,12 +305,6 @@ pub trait RecordStore {
         ended_before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<UnrecordedShift>>;
-    /// [`RecordStore::day_minutes`] for many (volunteer, day) pairs at once; pairs with
-    /// nothing credited are absent.
-    async fn day_minutes_many(
-        &self,
-        pairs: &[(VolunteerId, Date)],
-    ) -> Result<std::collections::HashMap<(VolunteerId, Date), i64>>;
 }
 
 #[async_trait]
@@ -313,7 +323,9 @@ pub trait CorrectionStore {
     /// Approves a pending correction in one transaction. For a record, its current version
     /// is superseded by `version` (the next revision of the same lineage) and the totals
     /// move by the difference; for an omission, `version` is a new record. Conflict on
-    /// `status` when no longer pending, on `record` when the record changed meanwhile.
+    /// `status` when no longer pending, on `record` when the record changed meanwhile;
+    /// refused on `minutes` when the version would take its day over `cap`.
+    #[allow(clippy::too_many_arguments)]
     async fn approve_correction(
         &self,
         id: CorrectionId,
@@ -321,6 +333,7 @@ pub trait CorrectionStore {
         by: Option<AccountId>,
         at: OffsetDateTime,
         note: Option<String>,
+        cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<Corrected>;
     async fn reject_correction(
