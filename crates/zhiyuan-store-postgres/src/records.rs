@@ -375,7 +375,7 @@ impl RecordStore for PgStore {
         let mut client = self.batch_client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let refs: Vec<&NewRecord> = rows.iter().collect();
-        let fits = match cap {
+        let decided = match cap {
             Some(cap) => {
                 // The volunteers' totals are locked before what their days hold is read,
                 // so that no other write can add to those days until this one commits.
@@ -383,16 +383,26 @@ impl RecordStore for PgStore {
                 volunteers.sort_unstable();
                 volunteers.dedup();
                 lock_totals(&tx, &volunteers).await?;
+                let keys: Vec<&str> = rows
+                    .iter()
+                    .filter_map(|r| r.dedupe_key.as_deref())
+                    .collect();
                 let pairs: Vec<(VolunteerId, Date)> =
                     rows.iter().map(|r| (r.volunteer, r.service_date)).collect();
-                cap.admit(&refs, day_minutes_of(&tx, &pairs).await?)
+                let (keys, used) =
+                    futures::try_join!(recorded_keys(&tx, &keys), day_minutes_of(&tx, &pairs))?;
+                let recorded: Vec<bool> = rows
+                    .iter()
+                    .map(|r| r.dedupe_key.as_ref().is_some_and(|k| keys.contains(k)))
+                    .collect();
+                cap.admit(&refs, &recorded, used)
             }
-            None => vec![true; rows.len()],
+            None => vec![None; rows.len()],
         };
         let admitted: Vec<&NewRecord> = refs
             .iter()
-            .zip(&fits)
-            .filter_map(|(r, fits)| fits.then_some(*r))
+            .zip(&decided)
+            .filter_map(|(r, decided)| decided.is_none().then_some(*r))
             .collect();
         // Ids are drawn first, so that the ids the inserts return say which rows went in
         // (the others were duplicates) whatever order the server returns them in, and so
@@ -417,29 +427,14 @@ impl RecordStore for PgStore {
                 .filter(|(_, id)| went_in(id))
                 .map(|(r, _)| *r),
         );
-        // A row entered before counts in its own day: over the cap, it is a duplicate.
-        let over: Vec<&str> = refs
-            .iter()
-            .zip(&fits)
-            .filter(|(_, fits)| !**fits)
-            .filter_map(|(r, _)| r.dedupe_key.as_deref())
-            .collect();
-        let (recorded, (), ()) = futures::try_join!(
-            recorded_keys(&tx, &over),
-            count_many(&tx, &totals),
-            write_audit(&tx, audit, None)
-        )?;
+        futures::try_join!(count_many(&tx, &totals), write_audit(&tx, audit, None))?;
         tx.commit().await.map_err(pg_err)?;
         let mut ids = ids.iter();
-        let out = refs
-            .iter()
-            .zip(&fits)
-            .map(|(r, fits)| match fits {
-                false => match r.dedupe_key.as_ref().is_some_and(|k| recorded.contains(k)) {
-                    true => BatchOutcome::Duplicate,
-                    false => BatchOutcome::OverCap,
-                },
-                true => match ids.next() {
+        let out = decided
+            .into_iter()
+            .map(|decided| match decided {
+                Some(outcome) => outcome,
+                None => match ids.next() {
                     Some(id) if went_in(id) => BatchOutcome::Inserted(RecordId(*id)),
                     _ => BatchOutcome::Duplicate,
                 },

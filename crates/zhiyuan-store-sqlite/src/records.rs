@@ -249,34 +249,34 @@ impl RecordStore for SqliteStore {
     ) -> Result<Vec<BatchOutcome>> {
         let (rows, audit) = (rows.to_vec(), audit.clone());
         self.write(move |tx| {
-            // What each day already holds is read by the writer, so nothing can be added
-            // to it between the reading and the rows written.
-            let fits = match cap {
+            // Entries recorded before and what each day holds are read by the writer, so
+            // nothing can be added between the reading and the rows written.
+            let decided = match cap {
                 Some(cap) => {
+                    let mut exists = tx
+                        .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = ?1")
+                        .map_err(store_err)?;
+                    let recorded = rows
+                        .iter()
+                        .map(|r| match &r.dedupe_key {
+                            Some(key) => exists.exists([key]),
+                            None => Ok(false),
+                        })
+                        .collect::<rusqlite::Result<Vec<bool>>>()
+                        .map_err(store_err)?;
                     let pairs = rows.iter().map(|r| (r.volunteer, r.service_date));
                     let used = day_minutes_of(tx, pairs).map_err(store_err)?;
-                    cap.admit(&rows.iter().collect::<Vec<_>>(), used)
+                    cap.admit(&rows.iter().collect::<Vec<_>>(), &recorded, used)
                 }
-                None => vec![true; rows.len()],
+                None => vec![None; rows.len()],
             };
             let mut out = Vec::with_capacity(rows.len());
             // Totals are summed per volunteer and year and written once each.
             let mut totals: HashMap<(VolunteerId, i32), (i64, i64, Date)> = HashMap::new();
             let mut stmt = tx.prepare_cached(INSERT).map_err(store_err)?;
-            for (r, fits) in rows.iter().zip(fits) {
-                if !fits {
-                    // A row entered before counts in its own day: it is a duplicate.
-                    let recorded = match &r.dedupe_key {
-                        Some(key) => tx
-                            .prepare_cached("SELECT 1 FROM service_records WHERE dedupe_key = ?1")
-                            .and_then(|mut s| s.exists([key]))
-                            .map_err(store_err)?,
-                        None => false,
-                    };
-                    out.push(match recorded {
-                        true => BatchOutcome::Duplicate,
-                        false => BatchOutcome::OverCap,
-                    });
+            for (r, decided) in rows.iter().zip(decided) {
+                if let Some(outcome) = decided {
+                    out.push(outcome);
                     continue;
                 }
                 let inserted = execute_insert(&mut stmt, r, None).map_err(store_err)?;

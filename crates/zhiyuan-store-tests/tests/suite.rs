@@ -1612,8 +1612,31 @@ async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_
         .expect("the upload again");
     use BatchOutcome::{Duplicate, OverCap};
     assert_eq!(again, [Duplicate, OverCap, Duplicate, Duplicate, Duplicate]);
-    let totals = store.totals(v.id, day.year()).await.unwrap();
-    assert_eq!((totals.minutes, totals.records), (600 + 60 + 60 + 700, 4));
+    // A duplicate takes no room from the rows after it: a day holding 600 minutes, one
+    // hour of them entered as `x`, takes `x` again (a duplicate) and two new hours.
+    let earlier = day - Duration::days(2);
+    let first = [
+        entered(v.id, org.id, earlier, 540, "base", effective),
+        entered(v.id, org.id, earlier, 60, "x", effective),
+    ];
+    store
+        .insert_records(&first, Some(cap), &audit("record.batch", "440106"))
+        .await
+        .expect("600 minutes");
+    let next = [
+        entered(v.id, org.id, earlier, 60, "x", effective),
+        entered(v.id, org.id, earlier, 120, "y", effective),
+    ];
+    let outcomes = store
+        .insert_records(&next, Some(cap), &audit("record.batch", "440106"))
+        .await
+        .expect("x again and y");
+    assert_eq!(outcomes[0], Duplicate);
+    assert!(
+        matches!(outcomes[1], BatchOutcome::Inserted(_)),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.day_minutes(v.id, earlier).await.unwrap(), 720);
 }
 
 /// Check-outs, entered records and batch uploads for one volunteer's day, all at once:

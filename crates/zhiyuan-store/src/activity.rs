@@ -342,25 +342,34 @@ impl DayCap {
         })
     }
 
-    /// Which of `rows` fit under the cap, taken in order, given the minutes each
-    /// (volunteer, day) already has in `used`. Rows that do not count (not effective)
-    /// always fit.
+    /// What becomes of each of `rows`, taken in order: `None` to write it, or its outcome
+    /// without writing. An entry recorded before (`recorded`, by row) is a duplicate, whose
+    /// minutes its day already holds; a row that would take its day over the cap, given
+    /// `used` (what each day holds) and the rows before it, is over the cap. Rows that do
+    /// not count (not effective) always fit.
     pub fn admit(
         self,
         rows: &[&NewRecord],
+        recorded: &[bool],
         mut used: std::collections::HashMap<(VolunteerId, Date), i64>,
-    ) -> Vec<bool> {
+    ) -> Vec<Option<BatchOutcome>> {
         rows.iter()
-            .map(|r| {
+            .zip(recorded)
+            .map(|(r, recorded)| {
+                if *recorded {
+                    return Some(BatchOutcome::Duplicate);
+                }
                 if r.status != RecordStatus::Effective {
-                    return true;
+                    return None;
                 }
                 let day = used.entry((r.volunteer, r.service_date)).or_default();
-                let fits = *day + r.minutes <= self.0;
-                if fits {
-                    *day += r.minutes;
+                match *day + r.minutes <= self.0 {
+                    true => {
+                        *day += r.minutes;
+                        None
+                    }
+                    false => Some(BatchOutcome::OverCap),
                 }
-                fits
             })
             .collect()
     }

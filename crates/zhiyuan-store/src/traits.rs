@@ -267,8 +267,8 @@ pub trait RecordStore {
     /// Inserts many records in one transaction; entries whose dedupe key exists are
     /// skipped and reported as duplicates, and rows that would take their day over `cap`
     /// (with what it held when the transaction began and the rows before them) are
-    /// skipped and reported as such, unless their entry was recorded before (a duplicate,
-    /// whose minutes the day already holds). Without a cap nothing is read first: for a writer
+    /// skipped and reported as such. Entries recorded before are duplicates before
+    /// anything else (their minutes are in their day already). Without a cap nothing is read first: for a writer
     /// that knows the days are empty (the seed).
     async fn insert_records(
         &self,
