@@ -83,6 +83,50 @@ async fn good_rows_land_bad_rows_are_reported_by_line_and_a_reupload_adds_nothin
     assert_eq!(w.totals(&a, &a_token).await["minutes"], 150);
 }
 
+/// Two uploads at once, each giving one volunteer 8 hours on the same day: whatever each
+/// saw before writing, one lands and the other's row is refused on `minutes` (the daily
+/// cap is 12 hours). Uploading the one that landed again reports it as a duplicate,
+/// although its day is full.
+#[tokio::test]
+async fn two_uploads_at_once_never_take_a_day_over_the_cap() {
+    let w = world().await;
+    let (a, a_token) = w.volunteer(141).await;
+    let file = |activity: &str| {
+        format!(
+            "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n\
+             {a},{activity},2026-11-04,白云山,植树,8,陈志愿\n"
+        )
+        .into_bytes()
+    };
+    let (first, second) = tokio::join!(
+        upload(&w, &w.coordinator, "text/csv", file("上午植树")),
+        upload(&w, &w.coordinator, "text/csv", file("下午植树")),
+    );
+    let mut seen: Vec<Vec<(i64, String, Option<String>)>> = [&first, &second]
+        .iter()
+        .map(|(status, report)| {
+            assert_eq!(*status, StatusCode::OK, "{report:?}");
+            outcomes(report)
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            [(2, "inserted".to_owned(), None)],
+            [(2, "invalid".to_owned(), Some("minutes".to_owned()))],
+        ]
+    );
+    assert_eq!(w.totals(&a, &a_token).await["minutes"], 480);
+    let landed = match outcomes(&first.1)[0].1.as_str() {
+        "inserted" => "上午植树",
+        _ => "下午植树",
+    };
+    let (_, again) = upload(&w, &w.coordinator, "text/csv", file(landed)).await;
+    assert_eq!(outcomes(&again), [(2, "duplicate".to_owned(), None)]);
+    assert_eq!(w.totals(&a, &a_token).await["minutes"], 480);
+}
+
 /// Rows are written by volunteer and day, not in the file's order; each reported record
 /// is still its own line's.
 #[tokio::test]
