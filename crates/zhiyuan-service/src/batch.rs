@@ -263,11 +263,8 @@ impl Zhiyuan {
         let results = if records.is_empty() {
             Vec::new()
         } else {
-            let cap = self.day_cap();
-            self.0
-                .store
-                .insert_records(&records, Some(cap), &audit)
-                .await?
+            let cap = Some(self.day_cap());
+            self.0.store.insert_records(&records, cap, &audit).await?
         };
         for ((i, r), result) in accepted.iter().zip(results) {
             outcomes[*i].1 = Some(match result {

@@ -201,7 +201,7 @@ impl PgStore {
             .filter(|r| r.status == RecordStatus::Effective)
             .map(|r| (r.volunteer, r.service_date))
             .collect();
-        if let Some(cap) = requests.iter().map(|r| r.cap).min_by_key(|c| c.0) {
+        if let Some(cap) = requests.iter().map(|r| r.cap).min() {
             within_cap(&tx, &counted, cap).await?;
         }
         tx.commit().await.map_err(pg_err)?;

@@ -156,11 +156,7 @@ pub(crate) fn insert_row(
 /// Refuses the write when `volunteer`'s `day`, with what the transaction wrote, holds more
 /// than `cap`. Inside the one writer's transaction, nothing else can add to it meanwhile.
 fn within_cap(tx: &Transaction<'_>, volunteer: VolunteerId, day: Date, cap: DayCap) -> Result<()> {
-    let minutes: i64 = tx
-        .prepare_cached(DAY_MINUTES)
-        .and_then(|mut s| s.query_row(params![volunteer.0, date_text(day)], |r| r.get(0)))
-        .map_err(store_err)?;
-    match minutes > cap.0 {
+    match day_minutes_on(tx, volunteer, day).map_err(store_err)? > cap.0 {
         true => Err(cap.refusal(day)),
         false => Ok(()),
     }
@@ -174,15 +170,20 @@ fn day_minutes_of(
 ) -> rusqlite::Result<HashMap<(VolunteerId, Date), i64>> {
     // In order, so that consecutive lookups descend through the same index pages.
     let pairs: std::collections::BTreeSet<(VolunteerId, Date)> = pairs.collect();
-    let mut stmt = c.prepare_cached(DAY_MINUTES)?;
     let mut out = HashMap::new();
     for (v, d) in pairs {
-        let m: i64 = stmt.query_row(params![v.0, date_text(d)], |r| r.get(0))?;
+        let m = day_minutes_on(c, v, d)?;
         if m > 0 {
             out.insert((v, d), m);
         }
     }
     Ok(out)
+}
+
+/// The effective minutes `volunteer` has on `day`, for the daily cap.
+fn day_minutes_on(c: &Connection, volunteer: VolunteerId, day: Date) -> rusqlite::Result<i64> {
+    c.prepare_cached(DAY_MINUTES)?
+        .query_row(params![volunteer.0, date_text(day)], |r| r.get(0))
 }
 
 /// Writes the ledger entry of record `id` when it counts.
@@ -454,10 +455,7 @@ impl RecordStore for SqliteStore {
     }
 
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
-        self.lookup(move |c| {
-            c.prepare_cached(DAY_MINUTES)?
-                .query_row(params![volunteer.0, date_text(day)], |r| r.get(0))
-        })
-        .await
+        self.lookup(move |c| day_minutes_on(c, volunteer, day))
+            .await
     }
 }

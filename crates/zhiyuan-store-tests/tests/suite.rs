@@ -1192,6 +1192,39 @@ async fn concurrent_check_ins_each_open_their_own_attendance_once() {
     assert_eq!(audit_count(&store).await, before + volunteers.len());
 }
 
+/// Signs volunteer `v` up for `shift` (a day before `at`) and checks them in at `at`.
+async fn signed_up_and_checked_in(
+    store: &Arc<dyn Store>,
+    shift: &ShiftRecord,
+    v: VolunteerId,
+    at: OffsetDateTime,
+) -> AttendanceRecord {
+    store
+        .sign_up(
+            shift.id,
+            v,
+            at - Duration::days(1),
+            Box::new(|_| Ok(())),
+            &audit("signup.create", "440106"),
+        )
+        .await
+        .expect("sign up");
+    let (a, _) = store
+        .check_in(
+            &NewAttendance {
+                shift: shift.id,
+                volunteer: v,
+                at,
+                method: AttendanceMethod::Coordinator,
+                distance_m: None,
+            },
+            &audit("attendance.check_in", "440106"),
+        )
+        .await
+        .expect("check in");
+    a
+}
+
 /// Many check-outs at once (which PostgreSQL commits in groups) each close their own
 /// attendance with its own record and totals; one attendance closed twice at once is
 /// closed, recorded and counted once, and the other attempt is a version conflict.
@@ -1210,30 +1243,7 @@ async fn concurrent_check_outs_each_close_their_own_attendance_once() {
     .await;
     let mut open = Vec::new();
     for v in &volunteers {
-        store
-            .sign_up(
-                shift.id,
-                v.id,
-                now - Duration::days(1),
-                Box::new(|_| Ok(())),
-                &audit("signup.create", "440106"),
-            )
-            .await
-            .expect("sign up");
-        let (a, _) = store
-            .check_in(
-                &NewAttendance {
-                    shift: shift.id,
-                    volunteer: v.id,
-                    at: now - Duration::hours(2),
-                    method: AttendanceMethod::Coordinator,
-                    distance_m: None,
-                },
-                &audit("attendance.check_in", "440106"),
-            )
-            .await
-            .expect("check in");
-        open.push(a);
+        open.push(signed_up_and_checked_in(&store, &shift, v.id, now - Duration::hours(2)).await);
     }
     let check_out = |a: &AttendanceRecord| {
         let (store, a) = (store.clone(), a.clone());
@@ -1659,30 +1669,7 @@ async fn concurrent_writes_never_take_a_volunteers_day_over_the_cap() {
             10,
         )
         .await;
-        store
-            .sign_up(
-                shift.id,
-                v.id,
-                now - Duration::days(1),
-                Box::new(|_| Ok(())),
-                &audit("signup.create", "440106"),
-            )
-            .await
-            .expect("sign up");
-        let (a, _) = store
-            .check_in(
-                &NewAttendance {
-                    shift: shift.id,
-                    volunteer: v.id,
-                    at: now - Duration::hours(4),
-                    method: AttendanceMethod::Coordinator,
-                    distance_m: None,
-                },
-                &audit("attendance.check_in", "440106"),
-            )
-            .await
-            .expect("check in");
-        open.push(a);
+        open.push(signed_up_and_checked_in(&store, &shift, v.id, now - Duration::hours(4)).await);
     }
     let mut tasks: Vec<tokio::task::JoinHandle<Result<(), StoreError>>> = Vec::new();
     for (i, a) in open.into_iter().enumerate() {

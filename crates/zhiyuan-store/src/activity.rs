@@ -326,7 +326,7 @@ pub enum BatchOutcome {
 /// Every write that adds effective minutes checks it inside its own transaction, after
 /// the volunteer's totals row is locked (on PostgreSQL; SQLite has one writer), so that
 /// two writes for the same volunteer and day cannot both pass on what each read alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DayCap(pub i64);
 
 impl DayCap {
