@@ -8,9 +8,9 @@ use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::OrgId;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    CorrectionId, CorrectionQuery, CorrectionRecord, CorrectionStatus, EntryKind, EntryRecord,
-    NewCorrection, NewEntry, NewRecord, Page, PageRequest, RecordChanges, RecordId, RecordRow,
-    RecordSource, RecordStatus, StoreError,
+    CorrectionId, CorrectionQuery, CorrectionRecord, CorrectionStatus, DayCap, EntryKind,
+    EntryRecord, NewCorrection, NewEntry, NewRecord, Page, PageRequest, RecordChanges, RecordId,
+    RecordRow, RecordSource, RecordStatus, StoreError,
 };
 
 use crate::error::{Result, ServiceError};
@@ -189,7 +189,7 @@ impl Zhiyuan {
             });
         }
         let p = &c.correction.proposed;
-        let (version, replaced_minutes) = match c.correction.record {
+        let (version, lowers_its_day) = match c.correction.record {
             Some(record) => {
                 let old = self
                     .0
@@ -218,15 +218,13 @@ impl Zhiyuan {
                     created_by: ctx.account(),
                     ..o.clone()
                 };
-                // The old version leaves the day's total when the new one takes its place.
-                let replaced = if o.status == RecordStatus::Effective
+                // A version that gives its day no more minutes than the old one is never
+                // refused for the cap, even on a day over it (the cap may have been lowered
+                // since): correcting hours down must always be possible.
+                let lowers = o.status == RecordStatus::Effective
                     && o.service_date == version.service_date
-                {
-                    o.minutes
-                } else {
-                    0
-                };
-                (version, replaced)
+                    && version.minutes <= o.minutes;
+                (version, lowers)
             }
             None => (
                 NewRecord {
@@ -247,22 +245,9 @@ impl Zhiyuan {
                     created_at: ctx.now,
                     created_by: ctx.account(),
                 },
-                0,
+                false,
             ),
         };
-        if version.status == RecordStatus::Effective {
-            let day = self
-                .0
-                .store
-                .day_minutes(version.volunteer, version.service_date)
-                .await?;
-            if day - replaced_minutes + version.minutes > self.0.config.hours.daily_cap_minutes {
-                return Err(ServiceError::Conflict {
-                    field: "minutes",
-                    message: "the corrected record would exceed the daily cap".into(),
-                });
-            }
-        }
         let corrected = self
             .0
             .store
@@ -272,7 +257,10 @@ impl Zhiyuan {
                 ctx.account(),
                 ctx.now,
                 note,
-                self.day_cap(),
+                match lowers_its_day {
+                    true => DayCap::NONE,
+                    false => self.day_cap(),
+                },
                 &audit,
             )
             .await

@@ -142,20 +142,6 @@ impl Zhiyuan {
         let r = self.load_record(id).await?;
         let org = self.load_org_record(r.record.org).await?;
         ctx.require(|p| p.can_run_projects(&org.facts()))?;
-        if approve {
-            let already = self
-                .0
-                .store
-                .day_minutes(r.record.volunteer, r.record.service_date)
-                .await?;
-            if already + r.record.minutes > self.0.config.hours.daily_cap_minutes {
-                return Err(ServiceError::Conflict {
-                    field: "minutes",
-                    message: "approving would exceed the daily cap; correct the record first"
-                        .into(),
-                });
-            }
-        }
         let status = if approve {
             RecordStatus::Effective
         } else {
@@ -224,17 +210,6 @@ impl Zhiyuan {
             && self.0.store.record_by_dedupe_key(key).await?.is_some()
         {
             return Err(duplicate_entry());
-        }
-        let already = self
-            .0
-            .store
-            .day_minutes(record.volunteer, record.service_date)
-            .await?;
-        if already + record.minutes > self.0.config.hours.daily_cap_minutes {
-            return Err(ServiceError::invalid(
-                "minutes",
-                "with the day's other records this exceeds the daily cap",
-            ));
         }
         let mut audit = ctx.audit("record.enter", "record", "", Some(org_record.org.region));
         audit.details = serde_json::json!({ "minutes": record.minutes });

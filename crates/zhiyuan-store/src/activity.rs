@@ -330,6 +330,9 @@ pub enum BatchOutcome {
 pub struct DayCap(pub i64);
 
 impl DayCap {
+    /// No cap: for a write that gives its day no more minutes than it already had.
+    pub const NONE: DayCap = DayCap(i64::MAX);
+
     /// The refusal of a write that would take `day` over the cap.
     pub fn refusal(self, day: Date) -> crate::StoreError {
         crate::StoreError::Refused(crate::Refusal {

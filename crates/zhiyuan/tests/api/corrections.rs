@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use zhiyuan_domain::access::GrantedRole;
 
-use crate::participation::{World, world};
+use zhiyuan_store::{DayCap, RecordId};
+
+use crate::participation::{World, audit, world};
 
 /// Enters a record of `minutes` for `number` on 2026-11-02 and returns its id.
 async fn entered(w: &World, number: &str, minutes: i64) -> i64 {
@@ -225,6 +227,54 @@ async fn corrections_are_refused_when_they_cannot_apply() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
+}
+
+/// A correction that would take its day over the daily cap is refused on `minutes`; one
+/// that lowers a day already over the cap (the cap was lowered after it was recorded) is
+/// approved, so hours can always be corrected down.
+#[tokio::test]
+async fn corrections_may_lower_a_day_over_the_cap_but_never_raise_one_past_it() {
+    let w = world().await;
+    let (number, token) = w.volunteer(101).await;
+    let morning = entered(&w, &number, 400).await;
+    let afternoon = entered(&w, &number, 300).await;
+    let ask = |record: i64, minutes: i64| {
+        let (w, token) = (&w, &token);
+        async move {
+            let r = w
+                .app
+                .post(
+                    &format!("/api/v1/records/{record}/corrections"),
+                    Some(token),
+                    json!({"reason": "核对签到表", "changes": {"minutes": minutes}}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            r.body["id"].clone()
+        }
+    };
+    let raise = ask(afternoon, 400).await;
+    let refused = decide(&w, &raise, true).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    assert_eq!(refused.error_fields(), ["minutes"]);
+    assert_eq!(w.totals(&number, &token).await["minutes"], 700);
+    // Written past the cap as a system with a higher cap would have: 800 minutes that day.
+    let store = w.app.zhiyuan.store();
+    let first = store.get_record(RecordId(morning)).await.unwrap().unwrap();
+    let mut earlier = first.record.clone();
+    (earlier.minutes, earlier.dedupe_key) = (100, None);
+    store
+        .insert_record(&earlier, DayCap::NONE, &audit())
+        .await
+        .unwrap();
+    assert_eq!(w.totals(&number, &token).await["minutes"], 800);
+    let lower = ask(morning, 350).await;
+    let approved = decide(&w, &lower, true).await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    assert_eq!(w.totals(&number, &token).await["minutes"], 750);
+    // Still over the cap, so the raise stays refused.
+    assert_eq!(decide(&w, &raise, true).await.error_fields(), ["minutes"]);
+    assert_eq!(w.totals(&number, &token).await["minutes"], 750);
 }
 
 #[tokio::test]

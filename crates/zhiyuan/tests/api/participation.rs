@@ -717,7 +717,7 @@ async fn reported_time_waits_for_the_team_and_is_reported_once() {
     );
 }
 
-fn audit() -> AuditEntry {
+pub(crate) fn audit() -> AuditEntry {
     AuditEntry {
         at: OffsetDateTime::now_utc(),
         actor: None,
