@@ -10,7 +10,7 @@ use zhiyuan_domain::stars::{StarRules, StarStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     NewStarApplication, Page, PageRequest, RecognisedMinutes, StarApplication, StarApplicationId,
-    StarObjection, StarQuery, StoreError, VolunteerRecord, VolunteerStar,
+    StarFacts, StarObjection, StarQuery, StoreError, VolunteerRecord, VolunteerStar,
 };
 
 use crate::error::{Result, ServiceError};
@@ -39,10 +39,7 @@ impl Zhiyuan {
     pub async fn star_rules_at(&self, region: RegionCode) -> Result<(RegionCode, StarRules)> {
         let chain: Vec<RegionCode> = std::iter::successors(Some(region), |c| c.parent()).collect();
         let set = self.0.store.star_rules_for(&chain).await?;
-        Ok(chain
-            .iter()
-            .find_map(|c| set.iter().find(|(r, _)| r == c).cloned())
-            .unwrap_or_else(|| (region.province(), StarRules::guangdong())))
+        Ok(rules_at(region, &chain, set))
     }
 
     /// A jurisdiction sets its star rules.
@@ -62,27 +59,19 @@ impl Zhiyuan {
 
     async fn standing(&self, ctx: &Ctx, v: &VolunteerRecord) -> Result<StarStanding> {
         let today = china_date(ctx.now);
-        let store = &self.0.store;
-        let applications = StarQuery {
-            within: None,
-            volunteer: Some(v.id),
-            status: None,
-        };
-        // Independent reads, in parallel: the standing is asked for often.
-        let ((rules_from, rules), totals, recognised, certified, applications) = tokio::try_join!(
-            self.star_rules_at(v.profile.residence_region),
-            async { Ok(store.totals(v.id, today.year()).await?) },
-            async { Ok(store.recognised_minutes(v.id).await?) },
-            async { Ok(store.volunteer_star(v.id).await?) },
-            async {
-                Ok(store
-                    .list_star_applications(&applications, &PageRequest::first(20))
-                    .await?)
-            },
-        )?;
+        let region = v.profile.residence_region;
+        let chain: Vec<RegionCode> = std::iter::successors(Some(region), |c| c.parent()).collect();
+        let StarFacts {
+            rules,
+            totals,
+            recognised,
+            certified,
+            applications,
+        } = self.0.store.star_facts(v.id, &chain, today.year()).await?;
+        let (rules_from, rules) = rules_at(region, &chain, rules);
         let minutes = totals.minutes + recognised.toward_stars;
         let eligible = rules.eligible(minutes, china_date(v.created_at), today);
-        let open = applications.items.into_iter().find(|a| a.status.is_open());
+        let open = applications.into_iter().find(|a| a.status.is_open());
         let current = certified.as_ref().map_or(0, |c| c.star);
         let next = rules
             .tier(current.max(eligible) + 1)
@@ -379,4 +368,17 @@ impl Zhiyuan {
         ctx.require(|p| p.covers(a.application.certifier, Access::Read))?;
         Ok(self.0.store.list_star_objections(id).await?)
     }
+}
+
+/// Of the rule sets `set` on regions of `chain` (`region` and its ancestors, nearest
+/// first), the nearest's, else Guangdong's.
+fn rules_at(
+    region: RegionCode,
+    chain: &[RegionCode],
+    set: Vec<(RegionCode, StarRules)>,
+) -> (RegionCode, StarRules) {
+    chain
+        .iter()
+        .find_map(|c| set.iter().find(|(r, _)| r == c).cloned())
+        .unwrap_or_else(|| (region.province(), StarRules::guangdong()))
 }

@@ -358,27 +358,34 @@ impl RecognitionStore for PgStore {
     }
 
     async fn recognised_minutes(&self, volunteer: VolunteerId) -> Result<RecognisedMinutes> {
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                &client
-                    .prepare_cached(
-                        "SELECT COALESCE(SUM(r.minutes), 0)::BIGINT,
-                    COALESCE(SUM(r.minutes) FILTER (WHERE p.counts_toward_stars), 0)::BIGINT,
-                    COALESCE(SUM(r.minutes) FILTER (WHERE p.counts_toward_incentives), 0)::BIGINT
-                 FROM recognitions r JOIN partners p ON p.id = r.partner_id
-                 WHERE r.volunteer_id = $1",
-                    )
-                    .await
-                    .map_err(pg_err)?,
-                &[&volunteer.0],
-            )
-            .await
-            .map_err(pg_err)?;
-        Ok(RecognisedMinutes {
-            minutes: get(&row, 0)?,
-            toward_stars: get(&row, 1)?,
-            toward_incentives: get(&row, 2)?,
-        })
+        recognised_on(&self.client().await?, volunteer).await
     }
+}
+
+/// A volunteer's recognised minutes, and the share the partners' policies count.
+pub(crate) async fn recognised_on(
+    client: &impl GenericClient,
+    volunteer: VolunteerId,
+) -> Result<RecognisedMinutes> {
+    let row = client
+        .query_one(
+            &client
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(r.minutes), 0)::BIGINT,
+                COALESCE(SUM(r.minutes) FILTER (WHERE p.counts_toward_stars), 0)::BIGINT,
+                COALESCE(SUM(r.minutes) FILTER (WHERE p.counts_toward_incentives), 0)::BIGINT
+             FROM recognitions r JOIN partners p ON p.id = r.partner_id
+             WHERE r.volunteer_id = $1",
+                )
+                .await
+                .map_err(pg_err)?,
+            &[&volunteer.0],
+        )
+        .await
+        .map_err(pg_err)?;
+    Ok(RecognisedMinutes {
+        minutes: get(&row, 0)?,
+        toward_stars: get(&row, 1)?,
+        toward_incentives: get(&row, 2)?,
+    })
 }

@@ -536,28 +536,7 @@ impl RecordStore for PgStore {
     }
 
     async fn totals(&self, volunteer: VolunteerId, year: i32) -> Result<Totals> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT t.minutes, t.records, y.minutes, y.records
-                 FROM (SELECT $1::BIGINT AS volunteer_id) k
-                 LEFT JOIN volunteer_totals t ON t.volunteer_id = k.volunteer_id
-                 LEFT JOIN volunteer_year_totals y
-                    ON y.volunteer_id = k.volunteer_id AND y.year = $2",
-            )
-            .await
-            .map_err(pg_err)?;
-        let row = client
-            .query_one(&stmt, &[&volunteer.0, &i64::from(year)])
-            .await
-            .map_err(pg_err)?;
-        Ok(Totals {
-            minutes: get::<Option<i64>>(&row, 0)?.unwrap_or(0),
-            records: get::<Option<i64>>(&row, 1)?.unwrap_or(0),
-            year,
-            year_minutes: get::<Option<i64>>(&row, 2)?.unwrap_or(0),
-            year_records: get::<Option<i64>>(&row, 3)?.unwrap_or(0),
-        })
+        totals_on(&self.client().await?, volunteer, year).await
     }
 
     async fn unrecorded_shifts(
@@ -712,4 +691,33 @@ async fn day_minutes_of(
     rows.iter()
         .map(|r| Ok(((VolunteerId(get(r, 0)?), get(r, 1)?), get(r, 2)?)))
         .collect()
+}
+
+/// A volunteer's totals, with `year`'s.
+pub(crate) async fn totals_on(
+    client: &impl GenericClient,
+    volunteer: VolunteerId,
+    year: i32,
+) -> Result<Totals> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT t.minutes, t.records, y.minutes, y.records
+             FROM (SELECT $1::BIGINT AS volunteer_id) k
+             LEFT JOIN volunteer_totals t ON t.volunteer_id = k.volunteer_id
+             LEFT JOIN volunteer_year_totals y
+                ON y.volunteer_id = k.volunteer_id AND y.year = $2",
+        )
+        .await
+        .map_err(pg_err)?;
+    let row = client
+        .query_one(&stmt, &[&volunteer.0, &i64::from(year)])
+        .await
+        .map_err(pg_err)?;
+    Ok(Totals {
+        minutes: get::<Option<i64>>(&row, 0)?.unwrap_or(0),
+        records: get::<Option<i64>>(&row, 1)?.unwrap_or(0),
+        year,
+        year_minutes: get::<Option<i64>>(&row, 2)?.unwrap_or(0),
+        year_records: get::<Option<i64>>(&row, 3)?.unwrap_or(0),
+    })
 }

@@ -10,7 +10,7 @@ use zhiyuan_domain::stars::{StarRules, StarStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     AuditEntry, NewStarApplication, Page, PageRequest, Result, StarApplication, StarApplicationId,
-    StarObjection, StarQuery, StarStore, StoreError, VolunteerStar,
+    StarFacts, StarObjection, StarQuery, StarStore, StoreError, VolunteerStar,
 };
 
 use zhiyuan_store::ledger::{LedgerKind, star_content, star_revocation_content};
@@ -18,6 +18,8 @@ use zhiyuan_store::ledger::{LedgerKind, star_content, star_revocation_content};
 use crate::PgStore;
 use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
 use crate::ledger;
+use crate::recognition::recognised_on;
+use crate::records::totals_on;
 
 const SELECT: &str = "SELECT a.id, a.volunteer_id, a.star, a.label, a.certifier_region,
     a.minutes, a.applied_at, v.name, v.number, a.status, a.notice_from, a.notice_until,
@@ -105,16 +107,32 @@ async fn recompute_star(
 #[async_trait]
 impl StarStore for PgStore {
     async fn star_rules_for(&self, regions: &[RegionCode]) -> Result<Vec<(RegionCode, StarRules)>> {
-        let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT region_code, rules FROM star_rules WHERE region_code = ANY($1)")
-            .await
-            .map_err(pg_err)?;
-        let rows = client.query(&stmt, &[&codes]).await.map_err(pg_err)?;
-        rows.iter()
-            .map(|r| Ok((region(r, 0)?, json(r, 1)?)))
-            .collect()
+        rules_on(&self.client().await?, regions).await
+    }
+
+    async fn star_facts(
+        &self,
+        volunteer: VolunteerId,
+        regions: &[RegionCode],
+        year: i32,
+    ) -> Result<StarFacts> {
+        // On one connection, so the five statements go out pipelined.
+        let c = &self.client().await?;
+        let (latest, page) = StarFacts::latest_applications(volunteer);
+        let (rules, totals, recognised, certified, applications) = tokio::try_join!(
+            rules_on(c, regions),
+            totals_on(c, volunteer, year),
+            recognised_on(c, volunteer),
+            star_on(c, volunteer),
+            applications_on(c, &latest, &page),
+        )?;
+        Ok(StarFacts {
+            rules,
+            totals,
+            recognised,
+            certified,
+            applications: applications.items,
+        })
     }
 
     async fn set_star_rules(
@@ -227,40 +245,7 @@ impl StarStore for PgStore {
         q: &StarQuery,
         page: &PageRequest,
     ) -> Result<Page<StarApplication>> {
-        let (lo, hi) = range(q.within);
-        let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
-        let client = self.client().await?;
-        // A separate statement when filtering by volunteer, so that its plan uses the
-        // volunteer index rather than one generic plan for both cases.
-        let filter = match q.volunteer {
-            Some(_) => "a.volunteer_id = $4",
-            None => "$4::BIGINT IS NULL",
-        };
-        let stmt = client
-            .prepare_cached(&format!(
-                "{SELECT} WHERE {filter} AND a.id < $1
-                   AND a.certifier_region >= $2 AND a.certifier_region < $3
-                   AND ($5::TEXT IS NULL OR a.status = $5)
-                 ORDER BY a.id DESC LIMIT $6"
-            ))
-            .await
-            .map_err(pg_err)?;
-        let rows = client
-            .query(
-                &stmt,
-                &[
-                    &before,
-                    &lo,
-                    &hi,
-                    &q.volunteer.map(|v| v.0),
-                    &q.status.map(StarStatus::as_str),
-                    &(i64::from(page.limit) + 1),
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
-        let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(items, page.limit, |a| vec![a.id.0]))
+        applications_on(&self.client().await?, q, page).await
     }
 
     async fn insert_star_objection(
@@ -329,26 +314,89 @@ impl StarStore for PgStore {
     }
 
     async fn volunteer_star(&self, volunteer: VolunteerId) -> Result<Option<VolunteerStar>> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT star, label, certified_at, barred_until FROM volunteer_stars
-                 WHERE volunteer_id = $1",
-            )
-            .await
-            .map_err(pg_err)?;
-        let row = client
-            .query_opt(&stmt, &[&volunteer.0])
-            .await
-            .map_err(pg_err)?;
-        row.map(|r| {
-            Ok(VolunteerStar {
-                star: conv(&r, 0, |s: i64| u8::try_from(s).ok())?,
-                label: get(&r, 1)?,
-                certified_at: get(&r, 2)?,
-                barred_until: get(&r, 3)?,
-            })
-        })
-        .transpose()
+        star_on(&self.client().await?, volunteer).await
     }
+}
+
+/// The rule sets set on any of `regions`.
+async fn rules_on(
+    client: &impl GenericClient,
+    regions: &[RegionCode],
+) -> Result<Vec<(RegionCode, StarRules)>> {
+    let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
+    let stmt = client
+        .prepare_cached("SELECT region_code, rules FROM star_rules WHERE region_code = ANY($1)")
+        .await
+        .map_err(pg_err)?;
+    let rows = client.query(&stmt, &[&codes]).await.map_err(pg_err)?;
+    rows.iter()
+        .map(|r| Ok((region(r, 0)?, json(r, 1)?)))
+        .collect()
+}
+
+async fn applications_on(
+    client: &impl GenericClient,
+    q: &StarQuery,
+    page: &PageRequest,
+) -> Result<Page<StarApplication>> {
+    let (lo, hi) = range(q.within);
+    let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
+    // A separate statement when filtering by volunteer, so that its plan uses the
+    // volunteer index rather than one generic plan for both cases.
+    let filter = match q.volunteer {
+        Some(_) => "a.volunteer_id = $4",
+        None => "$4::BIGINT IS NULL",
+    };
+    let stmt = client
+        .prepare_cached(&format!(
+            "{SELECT} WHERE {filter} AND a.id < $1
+               AND a.certifier_region >= $2 AND a.certifier_region < $3
+               AND ($5::TEXT IS NULL OR a.status = $5)
+             ORDER BY a.id DESC LIMIT $6"
+        ))
+        .await
+        .map_err(pg_err)?;
+    let rows = client
+        .query(
+            &stmt,
+            &[
+                &before,
+                &lo,
+                &hi,
+                &q.volunteer.map(|v| v.0),
+                &q.status.map(StarStatus::as_str),
+                &(i64::from(page.limit) + 1),
+            ],
+        )
+        .await
+        .map_err(pg_err)?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page.limit, |a| vec![a.id.0]))
+}
+
+/// A volunteer's certified star, if any.
+async fn star_on(
+    client: &impl GenericClient,
+    volunteer: VolunteerId,
+) -> Result<Option<VolunteerStar>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT star, label, certified_at, barred_until FROM volunteer_stars
+             WHERE volunteer_id = $1",
+        )
+        .await
+        .map_err(pg_err)?;
+    let row = client
+        .query_opt(&stmt, &[&volunteer.0])
+        .await
+        .map_err(pg_err)?;
+    row.map(|r| {
+        Ok(VolunteerStar {
+            star: conv(&r, 0, |s: i64| u8::try_from(s).ok())?,
+            label: get(&r, 1)?,
+            certified_at: get(&r, 2)?,
+            barred_until: get(&r, 3)?,
+        })
+    })
+    .transpose()
 }

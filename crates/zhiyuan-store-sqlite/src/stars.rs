@@ -8,8 +8,9 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::stars::{StarRules, StarStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
-    AuditEntry, NewStarApplication, Page, PageRequest, Result, StarApplication, StarApplicationId,
-    StarObjection, StarQuery, StarStore, StoreError, VolunteerStar,
+    AuditEntry, NewStarApplication, Page, PageRequest, RecognitionStore, RecordStore, Result,
+    StarApplication, StarApplicationId, StarFacts, StarObjection, StarQuery, StarStore, StoreError,
+    VolunteerStar,
 };
 
 use zhiyuan_store::ledger::{LedgerKind, star_content, star_revocation_content};
@@ -103,6 +104,30 @@ fn recompute_star(tx: &Transaction<'_>, volunteer: i64, barred_until: Option<Dat
 
 #[async_trait]
 impl StarStore for SqliteStore {
+    async fn star_facts(
+        &self,
+        volunteer: VolunteerId,
+        regions: &[RegionCode],
+        year: i32,
+    ) -> Result<StarFacts> {
+        // Each read is a lookup on the pool of readers, so they run side by side.
+        let (latest, page) = StarFacts::latest_applications(volunteer);
+        let (rules, totals, recognised, certified, applications) = tokio::try_join!(
+            self.star_rules_for(regions),
+            self.totals(volunteer, year),
+            self.recognised_minutes(volunteer),
+            self.volunteer_star(volunteer),
+            self.list_star_applications(&latest, &page),
+        )?;
+        Ok(StarFacts {
+            rules,
+            totals,
+            recognised,
+            certified,
+            applications: applications.items,
+        })
+    }
+
     async fn star_rules_for(&self, regions: &[RegionCode]) -> Result<Vec<(RegionCode, StarRules)>> {
         let regions = regions.to_vec();
         self.lookup(move |c| {

@@ -53,10 +53,10 @@ async fn audit_count(store: &Arc<dyn Store>) -> usize {
     }
 }
 
-/// A volunteer and a team (without an admin) in Tianhe, 440106.
 /// The default daily cap, 12 hours.
 const CAP: Option<DayCap> = Some(DayCap(12 * 60));
 
+/// A volunteer and a team (without an admin) in Tianhe, 440106.
 async fn a_volunteer_and_a_team(store: &Arc<dyn Store>) -> (VolunteerRecord, OrgRecord) {
     add_region(store, "440106").await;
     let v = store
@@ -1567,6 +1567,68 @@ fn entered(
         created_at: OffsetDateTime::now_utc(),
         created_by: None,
     }
+}
+
+/// The facts of a star standing, read together, are the volunteer's own: the rule sets on
+/// the regions asked for, their totals, the certified star and their latest applications,
+/// as each read gives them alone, and nothing of another volunteer's.
+#[tokio::test]
+async fn star_facts_are_the_volunteers_own_rules_totals_star_and_applications() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 2).await;
+    let (me, other) = (volunteers[0].id, volunteers[1].id);
+    let tianhe = code("440106");
+    let mut rules = zhiyuan_domain::stars::StarRules::guangdong();
+    rules.tiers[0].hours = 50;
+    store
+        .set_star_rules(tianhe, &rules, &audit("stars.rules", "440106"))
+        .await
+        .unwrap();
+    let day = OffsetDateTime::now_utc().date() - Duration::days(1);
+    for (v, minutes, key) in [(me, 90, "mine"), (other, 300, "theirs")] {
+        store
+            .insert_record(
+                &entered(v, org.id, day, minutes, key, RecordStatus::Effective),
+                CAP.unwrap(),
+                &audit("record.enter", "440106"),
+            )
+            .await
+            .unwrap();
+    }
+    let applied = |volunteer, star| NewStarApplication {
+        volunteer,
+        star,
+        label: format!("{star}星"),
+        certifier: tianhe,
+        minutes: 90,
+        applied_at: OffsetDateTime::now_utc(),
+    };
+    for (v, star) in [(me, 1), (other, 2)] {
+        store
+            .insert_star_application(&applied(v, star), &audit("stars.apply", "440106"))
+            .await
+            .unwrap();
+    }
+    let chain = [tianhe, code("440100"), code("440000")];
+    let facts = store.star_facts(me, &chain, day.year()).await.unwrap();
+    assert_eq!(facts.rules, [(tianhe, rules)]);
+    assert_eq!(
+        (
+            facts.totals.minutes,
+            facts.totals.year_minutes,
+            facts.totals.records
+        ),
+        (90, 90, 1)
+    );
+    assert_eq!(facts.totals, store.totals(me, day.year()).await.unwrap());
+    assert_eq!(facts.recognised, RecognisedMinutes::default());
+    assert_eq!(facts.certified, store.volunteer_star(me).await.unwrap());
+    let stars: Vec<(VolunteerId, u8)> = facts
+        .applications
+        .iter()
+        .map(|a| (a.application.volunteer, a.application.star))
+        .collect();
+    assert_eq!(stars, [(me, 1)]);
 }
 
 /// A batch row that would take its day over the cap is refused, counting what the day

@@ -7,6 +7,8 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::stars::StarStatus;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
+use crate::PageRequest;
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -67,4 +69,28 @@ pub struct VolunteerStar {
     pub label: Option<String>,
     pub certified_at: Option<OffsetDateTime>,
     pub barred_until: Option<Date>,
+}
+
+/// What a volunteer's star standing is worked out from, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StarFacts {
+    /// The rule sets set on any of the regions asked for.
+    pub rules: Vec<(RegionCode, zhiyuan_domain::stars::StarRules)>,
+    pub totals: crate::Totals,
+    pub recognised: crate::RecognisedMinutes,
+    pub certified: Option<VolunteerStar>,
+    /// The volunteer's latest applications, newest first.
+    pub applications: Vec<StarApplication>,
+}
+
+impl StarFacts {
+    /// The query and page of `volunteer`'s latest applications, as the facts hold them.
+    pub fn latest_applications(volunteer: VolunteerId) -> (StarQuery, PageRequest) {
+        let q = StarQuery {
+            within: None,
+            volunteer: Some(volunteer),
+            status: None,
+        };
+        (q, PageRequest::first(20))
+    }
 }

@@ -359,6 +359,16 @@ pub trait CorrectionStore {
 pub trait StarStore {
     /// The rule sets set on any of `regions`.
     async fn star_rules_for(&self, regions: &[RegionCode]) -> Result<Vec<(RegionCode, StarRules)>>;
+    /// What `volunteer`'s star standing is worked out from (the rule sets set on any of
+    /// `regions`, the totals with `year`'s, recognised minutes, the certified star, the
+    /// latest applications), read at once: one round trip on PostgreSQL, where the
+    /// standing is asked for often.
+    async fn star_facts(
+        &self,
+        volunteer: VolunteerId,
+        regions: &[RegionCode],
+        year: i32,
+    ) -> Result<StarFacts>;
     async fn set_star_rules(
         &self,
         region: RegionCode,
