@@ -6,13 +6,14 @@ use time::OffsetDateTime;
 use zhiyuan_domain::access::{Grant, GrantedRole, Principal};
 use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
+use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession,
-    Result,
+    Result, StoreError,
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, pg_err, region, write_audit};
+use crate::conv::{conv, get, json, pg_err, region, write_audit};
 
 const ACCOUNT_SELECT: &str =
     "SELECT id, login, display_name, password_hash, volunteer_id, disabled FROM accounts";
@@ -143,11 +144,18 @@ impl AccountStore for PgStore {
         token_hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> Result<Option<Principal>> {
+        // One statement: a request that misses the principal cache waits for it.
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT a.id, a.volunteer_id FROM sessions s
-                 JOIN accounts a ON a.id = s.account_id
+                "SELECT a.id, a.volunteer_id,
+                    (SELECT COALESCE(json_agg(json_build_array(g.role, g.region_code, g.site_id)
+                        ORDER BY g.id), '[]') FROM grants g WHERE g.account_id = a.id),
+                    (SELECT COALESCE(json_agg(json_build_array(m.org_id, m.role)
+                        ORDER BY m.id), '[]') FROM memberships m
+                     WHERE m.volunteer_id = a.volunteer_id AND m.status = 'active'
+                       AND m.role <> 'member')
+                 FROM sessions s JOIN accounts a ON a.id = s.account_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled",
             )
             .await
@@ -161,32 +169,25 @@ impl AccountStore for PgStore {
         };
         let account: i64 = get(&row, 0)?;
         let volunteer: Option<i64> = get(&row, 1)?;
-        let mut grants: Vec<Grant> = grants_of(&client, account)
-            .await?
-            .into_iter()
-            .filter_map(|g| match (g.role, g.site) {
-                (GrantedRole::JurisdictionAdmin, _) => {
-                    Some(Grant::JurisdictionAdmin { region: g.region })
+        let corrupt = || StoreError::corrupt("unexpected grant or membership of a session");
+        let mut grants = Vec::new();
+        for (role, region, site) in json::<Vec<(String, i64, Option<i64>)>>(&row, 2)? {
+            let role = GrantedRole::parse(&role).ok_or_else(corrupt)?;
+            let region = RegionCode::from_i64(region).ok_or_else(corrupt)?;
+            grants.extend(match (role, site) {
+                (GrantedRole::JurisdictionAdmin, _) => Some(Grant::JurisdictionAdmin { region }),
+                (GrantedRole::Auditor, _) => Some(Grant::Auditor { region }),
+                (GrantedRole::SiteStaff, Some(site)) => {
+                    Some(Grant::SiteStaff { site: SiteId(site) })
                 }
-                (GrantedRole::Auditor, _) => Some(Grant::Auditor { region: g.region }),
-                (GrantedRole::SiteStaff, Some(site)) => Some(Grant::SiteStaff { site }),
                 (GrantedRole::SiteStaff, None) => None,
-            })
-            .collect();
-        if let Some(v) = volunteer {
-            let stmt = client
-                .prepare_cached(
-                    "SELECT org_id, role FROM memberships
-                     WHERE volunteer_id = $1 AND status = 'active' AND role <> 'member'",
-                )
-                .await
-                .map_err(pg_err)?;
-            for row in client.query(&stmt, &[&v]).await.map_err(pg_err)? {
-                grants.push(Grant::Team {
-                    org: OrgId(get(&row, 0)?),
-                    team_role: conv(&row, 1, |s: &str| MembershipRole::parse(s))?,
-                });
-            }
+            });
+        }
+        for (org, role) in json::<Vec<(i64, String)>>(&row, 3)? {
+            grants.push(Grant::Team {
+                org: OrgId(org),
+                team_role: MembershipRole::parse(&role).ok_or_else(corrupt)?,
+            });
         }
         Ok(Some(Principal {
             account: AccountId(account),

@@ -95,7 +95,7 @@ pub(crate) async fn fetch_projects_of_shifts(
     let stmt = c
         .prepare_cached(&format!(
             "SELECT {PROJECT_COLUMNS} FROM projects
-             WHERE id IN (SELECT project_id FROM shifts WHERE id = ANY($1))"
+             WHERE id = ANY(ARRAY(SELECT project_id FROM shifts WHERE id = ANY($1)))"
         ))
         .await
         .map_err(pg_err)?;
