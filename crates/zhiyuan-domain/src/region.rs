@@ -128,6 +128,11 @@ impl RegionCode {
         Some(Self(truncated))
     }
 
+    /// This region, then every region above it up to the province.
+    pub fn and_ancestors(self) -> impl Iterator<Item = Self> {
+        std::iter::successors(Some(self), |c| c.parent())
+    }
+
     /// The half-open range of 12-digit codes inside this region's subtree, itself included.
     pub fn subtree(self) -> (i64, i64) {
         let span = SPAN[self.depth()];
@@ -279,9 +284,7 @@ mod tests {
     #[test]
     fn parents_walk_up_to_the_province() {
         let village = code("440106001002");
-        let chain: Vec<String> = std::iter::successors(Some(village), |c| c.parent())
-            .map(|c| c.to_string())
-            .collect();
+        let chain: Vec<String> = village.and_ancestors().map(|c| c.to_string()).collect();
         assert_eq!(
             chain,
             ["440106001002", "440106001", "440106", "440100", "440000"]

@@ -313,8 +313,7 @@ impl Zhiyuan {
 
     /// Teams: those registered in the need's county, by how close their region is.
     async fn team_candidates(&self, need: &Need) -> Result<Vec<Scored>> {
-        let chain: Vec<RegionCode> =
-            std::iter::successors(Some(need.region), |r| r.parent()).collect();
+        let chain: Vec<RegionCode> = need.region.and_ancestors().collect();
         let scope = chain
             .iter()
             .copied()

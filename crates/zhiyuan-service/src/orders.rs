@@ -157,11 +157,6 @@ fn new_tracking() -> String {
     format!("D{tail}")
 }
 
-/// `region` and every region above it.
-fn region_chain(region: RegionCode) -> Vec<RegionCode> {
-    std::iter::successors(Some(region), |r| r.parent()).collect()
-}
-
 /// The network sites (stations, institutes, centers) among `sites`, deepest region first.
 fn network_nearest_first(sites: Vec<SiteRecord>) -> Vec<SiteRecord> {
     let mut sites: Vec<SiteRecord> = sites
@@ -210,7 +205,8 @@ impl Zhiyuan {
     /// The network sites covering `region`, nearest first (the village's station, the
     /// town's institute, the county's center).
     async fn covering_sites(&self, region: RegionCode) -> Result<Vec<SiteRecord>> {
-        let sites = self.0.store.sites_in(&region_chain(region)).await?;
+        let regions: Vec<RegionCode> = region.and_ancestors().collect();
+        let sites = self.0.store.sites_in(&regions).await?;
         Ok(network_nearest_first(sites))
     }
 
@@ -220,7 +216,7 @@ impl Zhiyuan {
         &self,
         region: RegionCode,
     ) -> Result<(Vec<SiteRecord>, Vec<MenuItemRecord>)> {
-        let regions = region_chain(region);
+        let regions: Vec<RegionCode> = region.and_ancestors().collect();
         let (sites, items) = tokio::try_join!(
             self.0.store.sites_in(&regions),
             self.0.store.menu_items_in(&regions)

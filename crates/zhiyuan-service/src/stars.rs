@@ -37,7 +37,7 @@ pub struct StarStanding {
 impl Zhiyuan {
     /// The rules that apply in `region`: the nearest ancestor's, else Guangdong's.
     pub async fn star_rules_at(&self, region: RegionCode) -> Result<(RegionCode, StarRules)> {
-        let chain: Vec<RegionCode> = std::iter::successors(Some(region), |c| c.parent()).collect();
+        let chain: Vec<RegionCode> = region.and_ancestors().collect();
         let set = self.0.store.star_rules_for(&chain).await?;
         Ok(rules_at(region, &chain, set))
     }
@@ -60,7 +60,7 @@ impl Zhiyuan {
     async fn standing(&self, ctx: &Ctx, v: &VolunteerRecord) -> Result<StarStanding> {
         let today = china_date(ctx.now);
         let region = v.profile.residence_region;
-        let chain: Vec<RegionCode> = std::iter::successors(Some(region), |c| c.parent()).collect();
+        let chain: Vec<RegionCode> = region.and_ancestors().collect();
         let StarFacts {
             rules,
             totals,
@@ -134,7 +134,10 @@ impl Zhiyuan {
             .ok_or_else(|| ServiceError::invalid("star", "no such tier"))?;
         // The certifier: the first ancestor at the tier's level or above (a city certifies
         // county-level tiers where there are no counties, as in 东莞 and 中山).
-        let certifier = std::iter::successors(Some(v.profile.residence_region), |c| c.parent())
+        let certifier = v
+            .profile
+            .residence_region
+            .and_ancestors()
             .find(|c| c.level() <= tier.certified_by)
             .unwrap_or_else(|| v.profile.residence_region.province());
         let mut audit = ctx.audit("stars.apply", "star_application", "", Some(certifier));

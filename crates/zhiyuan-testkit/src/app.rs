@@ -152,8 +152,7 @@ impl TestApp {
     /// Creates a region and any missing ancestors below the reference cities.
     pub async fn region(&self, code: &str) -> RegionCode {
         let code = RegionCode::parse(code).expect("region code");
-        let mut chain: Vec<RegionCode> =
-            std::iter::successors(Some(code), |c| c.parent()).collect();
+        let mut chain: Vec<RegionCode> = code.and_ancestors().collect();
         chain.reverse();
         for c in chain {
             if self.zhiyuan.get_region(c).await.is_err() {
