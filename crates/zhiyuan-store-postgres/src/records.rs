@@ -447,18 +447,6 @@ impl RecordStore for PgStore {
         fetch(&self.client().await?, id.0).await
     }
 
-    async fn record_by_dedupe_key(&self, key: &str) -> Result<Option<RecordRow>> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM service_records WHERE dedupe_key = $1"
-            ))
-            .await
-            .map_err(pg_err)?;
-        let row = client.query_opt(&stmt, &[&key]).await.map_err(pg_err)?;
-        row.as_ref().map(from_row).transpose()
-    }
-
     async fn decide_record(
         &self,
         id: RecordId,

@@ -310,18 +310,6 @@ impl RecordStore for SqliteStore {
         self.lookup(move |c| get(c, id.0)).await
     }
 
-    async fn record_by_dedupe_key(&self, key: &str) -> Result<Option<RecordRow>> {
-        let key = key.to_owned();
-        self.lookup(move |c| {
-            c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM service_records WHERE dedupe_key = ?1"
-            ))?
-            .query_row([key], from_row)
-            .optional()
-        })
-        .await
-    }
-
     async fn decide_record(
         &self,
         id: RecordId,

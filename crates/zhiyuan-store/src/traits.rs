@@ -277,8 +277,6 @@ pub trait RecordStore {
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>>;
     async fn get_record(&self, id: RecordId) -> Result<Option<RecordRow>>;
-    /// The record entered with `key`, if any.
-    async fn record_by_dedupe_key(&self, key: &str) -> Result<Option<RecordRow>>;
     /// Moves a pending record to `status` (effective or rejected) if it is still pending;
     /// refused on `minutes` when making it effective would take its day over `cap`.
     async fn decide_record(

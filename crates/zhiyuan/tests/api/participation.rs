@@ -507,6 +507,8 @@ async fn time_given_is_rounded_capped_and_counted_in_the_totals() {
     assert_eq!(fits.status, StatusCode::CREATED, "{:?}", fits.body);
     let duplicate = w.app.post(&path, Some(&w.coordinator), entry(5, "c")).await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    // On a full day, a repeated entry is still reported as the duplicate it is.
+    assert_eq!(duplicate.error_fields(), ["dedupe_key"]);
     assert_eq!(w.totals(&number, &token).await["minutes"], 720);
 }
 
