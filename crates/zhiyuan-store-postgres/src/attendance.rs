@@ -162,7 +162,7 @@ impl PgStore {
                      FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TIMESTAMPTZ[], $4::TEXT[],
                          $5::BOOLEAN[], $6::BIGINT[])
                          d(d_id, d_version, d_at, d_method, d_auto, d_record)
-                     WHERE id = d_id AND version = d_version AND checked_out_at IS NULL
+                     WHERE id = d_id AND version = d_version
                      RETURNING {COLUMNS}"
                 ))
                 .await
@@ -269,6 +269,14 @@ impl AttendanceStore for PgStore {
         cap: DayCap,
         audit: &AuditEntry,
     ) -> Result<AttendanceRecord> {
+        // Every change to an attendance raises its version, so one still at the version of
+        // an open attendance is still open. Asking it here, not in the statement, keeps
+        // `checked_out_at IS NULL` out of the UPDATE: with it, the generic plan walks the
+        // partial index of open attendances (`attendance_open`), dead entries included,
+        // instead of reading the rows by primary key.
+        if a.checked_out_at.is_some() {
+            return Err(StoreError::Conflict { field: "version" });
+        }
         let request = CheckOutRequest {
             attendance: a.clone(),
             at,

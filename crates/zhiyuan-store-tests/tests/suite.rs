@@ -1285,7 +1285,7 @@ async fn concurrent_check_outs_each_close_their_own_attendance_once() {
         })
     };
     let twice = check_out(&open[0]);
-    let tasks: Vec<_> = open.iter().map(check_out).collect();
+    let tasks: Vec<_> = open.iter().map(&check_out).collect();
     let mut outcomes = vec![twice.await.expect("the check-out task")];
     for task in tasks {
         outcomes.push(task.await.expect("the check-out task"));
@@ -1328,6 +1328,21 @@ async fn concurrent_check_outs_each_close_their_own_attendance_once() {
             v.id.0
         );
     }
+    // A closed attendance, even offered at its current version, is not closed again.
+    let closed = store
+        .get_attendance(shift.id, volunteers[1].id)
+        .await
+        .unwrap()
+        .expect("the attendance");
+    let again = check_out(&closed).await.expect("the check-out task");
+    assert!(
+        matches!(again, Err(StoreError::Conflict { field: "version" })),
+        "{again:?}"
+    );
+    let after = store.get_attendance(shift.id, volunteers[1].id).await;
+    assert_eq!(after.unwrap(), Some(closed), "left as it was");
+    let totals = store.totals(volunteers[1].id, now.date().year()).await;
+    assert_eq!(totals.map(|t| (t.minutes, t.records)).unwrap(), (120, 1));
 }
 
 #[tokio::test]
