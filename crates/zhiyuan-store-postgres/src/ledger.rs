@@ -462,4 +462,17 @@ impl LedgerStore for PgStore {
         let n: i64 = get(&client.query_one(&stmt, &[]).await.map_err(pg_err)?, 0)?;
         Ok(n as u64)
     }
+
+    async fn ledger_has_work(&self) -> Result<bool> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE seq IS NULL)
+                    OR (SELECT size FROM ledger_tree WHERE id = 1)
+                        > COALESCE((SELECT max(size) FROM ledger_checkpoints), 0)",
+            )
+            .await
+            .map_err(pg_err)?;
+        get(&client.query_one(&stmt, &[]).await.map_err(pg_err)?, 0)
+    }
 }

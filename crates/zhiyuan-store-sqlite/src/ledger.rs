@@ -338,4 +338,16 @@ impl LedgerStore for SqliteStore {
         })
         .await
     }
+
+    async fn ledger_has_work(&self) -> Result<bool> {
+        self.lookup(|c| {
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE seq IS NULL)
+                 OR (SELECT size FROM ledger_tree WHERE id = 1)
+                    > COALESCE((SELECT max(size) FROM ledger_checkpoints), 0)",
+            )?
+            .query_row([], |r| r.get(0))
+        })
+        .await
+    }
 }

@@ -1840,6 +1840,10 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
         created_at: now,
         created_by: None,
     };
+    assert!(
+        !store.ledger_has_work().await.unwrap(),
+        "an empty ledger waits for nothing"
+    );
     // 700 records count, 5 wait for approval (not logged until approved), and one batch
     // repeats an entry (a duplicate is neither written nor logged).
     let mut rows: Vec<NewRecord> = (0..700)
@@ -1856,6 +1860,7 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
         .await
         .unwrap();
     assert_eq!(store.ledger_pending().await.unwrap(), 700);
+    assert!(store.ledger_has_work().await.unwrap(), "entries wait");
     // Two sequencers at once, in small batches, until nothing waits.
     loop {
         let (a, b) = tokio::join!(store.integrate_ledger(256), store.integrate_ledger(256));
@@ -1865,6 +1870,30 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
         }
     }
     assert_eq!(store.ledger_pending().await.unwrap(), 0);
+    assert!(
+        store.ledger_has_work().await.unwrap(),
+        "the tree is integrated but not yet signed"
+    );
+    let tree = store.ledger_tree().await.unwrap();
+    let signed = |size| zhiyuan_store::ledger::StoredCheckpoint {
+        size,
+        root: tree.root,
+        note: format!("test checkpoint {size}"),
+        signed_at: now,
+    };
+    store
+        .insert_checkpoint(&signed(tree.size - 1))
+        .await
+        .unwrap();
+    assert!(
+        store.ledger_has_work().await.unwrap(),
+        "the latest checkpoint is smaller than the tree"
+    );
+    store.insert_checkpoint(&signed(tree.size)).await.unwrap();
+    assert!(
+        !store.ledger_has_work().await.unwrap(),
+        "signed, and nothing waits"
+    );
     let entries = store.ledger_entries_by_seq(0, 1000).await.unwrap();
     let seqs: Vec<u64> = entries.iter().map(|e| e.seq.unwrap()).collect();
     assert_eq!(seqs, (0..700).collect::<Vec<_>>(), "dense, once each");

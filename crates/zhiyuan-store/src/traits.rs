@@ -654,6 +654,10 @@ pub trait LedgerStore {
     ) -> Result<Vec<i64>>;
     /// Entries not yet integrated.
     async fn ledger_pending(&self) -> Result<u64>;
+    /// Whether the sequencer has work: an entry not yet integrated, or a tree larger than
+    /// its latest checkpoint (integrated, not yet signed). One read that takes no lock, for
+    /// an idle sequencer to ask before it opens a transaction.
+    async fn ledger_has_work(&self) -> Result<bool>;
 }
 
 /// Inbox, subscriptions and the outbox (see `notify`).

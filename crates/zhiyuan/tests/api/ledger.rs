@@ -404,3 +404,48 @@ async fn a_rotated_key_signs_on_and_the_old_keys_checkpoints_still_verify() {
     zhiyuan_ledger::verify_consistency(1, 2, &proof, &first.root, &second.root).unwrap();
     assert_eq!(rotated.verify_ledger(&|_| {}).await.unwrap().problems, []);
 }
+
+/// The sequencer as `serve` runs it: a tick with nothing to do only asks the store, and a
+/// record written after such ticks is still integrated and signed.
+#[tokio::test]
+async fn the_running_sequencer_signs_records_written_after_idle_ticks() {
+    let w = world().await;
+    let (number, _) = w.volunteer(32).await;
+    let store = w.app.zhiyuan.store().clone();
+    let sequencer = zhiyuan_service::spawn_sequencer(
+        w.app.zhiyuan.clone(),
+        std::time::Duration::from_millis(20),
+    );
+    // The size of the latest checkpoint once nothing is left to do, waiting for it.
+    let settled = || async {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store.ledger_has_work().await.unwrap() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the sequencer never caught up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let tree = store.ledger_tree().await.unwrap();
+        let latest = store
+            .latest_checkpoint()
+            .await
+            .unwrap()
+            .map_or(0, |c| c.size);
+        assert_eq!(
+            latest, tree.size,
+            "no work left means the whole tree is signed"
+        );
+        latest
+    };
+    let mut signed = settled().await;
+    for day in ["2026-11-04", "2026-11-05"] {
+        // Idle ticks pass first.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        entered(&w, &number, 30, day).await;
+        let now_signed = settled().await;
+        assert!(now_signed > signed, "the record of {day} was signed");
+        signed = now_signed;
+    }
+    sequencer.abort();
+}
