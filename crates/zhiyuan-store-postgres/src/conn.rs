@@ -221,8 +221,9 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// A connection for batched statements (coalesced lookups, group commits): each of
-    /// its statements is planned once.
+    /// A connection whose statements are each planned once: for statements that take
+    /// their keys as arrays (coalesced lookups, group commits, the reads of matching and
+    /// of a site's menu), which reach their rows by key whatever the values.
     pub(crate) async fn batch_client(&self) -> Result<Object> {
         self.batch_pool
             .get()

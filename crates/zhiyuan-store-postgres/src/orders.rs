@@ -174,7 +174,7 @@ impl OrderStore for PgStore {
 
     async fn menu_items_in(&self, regions: &[RegionCode]) -> Result<Vec<MenuItemRecord>> {
         let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
-        let client = self.client().await?;
+        let client = self.batch_client().await?;
         let rows = client
             .query(
                 &client
@@ -207,7 +207,7 @@ impl OrderStore for PgStore {
 
     async fn sites_in(&self, regions: &[RegionCode]) -> Result<Vec<SiteRecord>> {
         let codes: Vec<i64> = regions.iter().map(|r| r.as_i64()).collect();
-        let client = self.client().await?;
+        let client = self.batch_client().await?;
         let rows = client
             .query(
                 &client
@@ -457,7 +457,8 @@ impl OrderStore for PgStore {
         kind: &'static str,
         ids: &[i64],
     ) -> Result<HashMap<i64, HolderFacts>> {
-        let client = self.client().await?;
+        // Planned anew for each array, this statement took longer to plan than to run.
+        let client = self.batch_client().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT holder_id, COUNT(*) FILTER (WHERE status IN ('assigned', 'accepted')),

@@ -538,7 +538,7 @@ impl VolunteerStore for PgStore {
         } else {
             q.skills.iter().map(String::as_str).collect()
         };
-        let client = self.client().await?;
+        let client = self.batch_client().await?;
         // One row per skill: a volunteer with every skill asked for has that many rows.
         // With one skill (or none) each volunteer has one row: no grouping needed.
         const SELECT: &str = "SELECT volunteer_id, number, name, birth_date, lat, lng,
