@@ -3,7 +3,7 @@
 //! `query`/`execute` is parsed and planned by the server on every call, and costs a round
 //! trip more; 47 such calls had crept into the later modules before this check existed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Calls whose first argument is SQL text rather than a prepared statement: a string
 /// literal, a `format!`, or a constant in capitals.
@@ -29,28 +29,68 @@ fn unprepared_calls(source: &str) -> Vec<usize> {
     found
 }
 
-#[test]
-fn every_statement_of_the_store_is_prepared_once_per_connection() {
+/// Lines where `IN (SELECT …)` holds a `LIMIT $n`. Such a subquery's plan once prepared
+/// (the generic plan PostgreSQL may switch to after five calls) cannot know the limit, so
+/// it may hash the subquery's rows and scan the whole outer table: the notifier's read of
+/// its queue did so, scanning the audit log at every round. Written as
+/// `= ANY(ARRAY(SELECT … LIMIT $n))`, the outer table is probed by key in every plan.
+fn limited_in_subqueries(source: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    for (at, _) in source.match_indices("IN (SELECT") {
+        let body = &source[at + "IN (".len()..];
+        let mut depth = 1;
+        let end = body
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map_or(body.len(), |(i, _)| i);
+        if body[..end].contains("LIMIT $") {
+            found.push(source[..at].lines().count());
+        }
+    }
+    found
+}
+
+/// Where `check` finds something in the store's sources (`file:line`), but in `conn.rs`,
+/// whose migrations run once, at start-up, as plain SQL.
+fn offenders(check: fn(&str) -> Vec<usize>) -> Vec<String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut offenders = Vec::new();
-    for entry in std::fs::read_dir(&src).expect("the store's sources") {
-        let path = entry.expect("a source file").path();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("the store's sources")
+        .map(|entry| entry.expect("a source file").path())
+        .collect();
+    files.sort();
+    let mut found = Vec::new();
+    for path in files {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        // The migrations run once, at start-up, as plain SQL.
         if name == "conn.rs" || !name.ends_with(".rs") {
             continue;
         }
         let source = std::fs::read_to_string(&path).expect("readable source");
-        for line in unprepared_calls(&source) {
-            offenders.push(format!("{name}:{line}"));
-        }
+        found.extend(
+            check(&source)
+                .into_iter()
+                .map(|line| format!("{name}:{line}")),
+        );
     }
+    found
+}
+
+#[test]
+fn every_statement_of_the_store_is_prepared_once_per_connection() {
+    let found = offenders(unprepared_calls);
     assert!(
-        offenders.is_empty(),
-        "statements sent as text, not through prepare_cached: {offenders:?}"
+        found.is_empty(),
+        "statements sent as text, not through prepare_cached: {found:?}"
     );
 }
 
@@ -63,4 +103,25 @@ fn the_check_finds_sql_text_handed_to_a_query() {
     let prepared = "client.query(&client.prepare_cached(\"SELECT 1\").await?, &[])";
     assert!(unprepared_calls(prepared).is_empty());
     assert!(unprepared_calls("tx.query(&stmt, &[])").is_empty());
+}
+
+#[test]
+fn no_prepared_statement_reaches_a_table_through_a_limited_in_subquery() {
+    let found = offenders(limited_in_subqueries);
+    assert!(
+        found.is_empty(),
+        "`IN (SELECT … LIMIT $n)`, whose generic plan may scan the outer table: {found:?}"
+    );
+}
+
+#[test]
+fn the_check_finds_a_limited_in_subquery_and_nothing_else() {
+    let queue = "SELECT * FROM audit_log\n WHERE id IN (SELECT audit_id FROM event_queue\n ORDER BY audit_id LIMIT $1)\n ORDER BY id";
+    assert_eq!(limited_in_subqueries(queue), [2]);
+    let nested = "WHERE id IN (SELECT id FROM t WHERE k = ANY($1) ORDER BY f(x) LIMIT $2)";
+    assert_eq!(limited_in_subqueries(nested), [1]);
+    let unlimited = "WHERE site_id IN (SELECT id FROM sites WHERE region_code = ANY($1)) LIMIT $2";
+    assert!(limited_in_subqueries(unlimited).is_empty());
+    let probed = "WHERE id = ANY(ARRAY(SELECT audit_id FROM event_queue LIMIT $1))";
+    assert!(limited_in_subqueries(probed).is_empty());
 }
