@@ -853,10 +853,20 @@ async fn records_missing_ten_working_days_after_a_shift_are_flagged_to_team_and_
     let late = w.app.zhiyuan.org_overdue(&at(20), org).await.unwrap();
     assert_eq!(late.len(), 1);
     assert_eq!(late[0].shift.missing, 1);
+    // Ten working days after the shift's day (no holidays configured) skip two weekends,
+    // whichever day the shift ended on in China's time (a test run on a Friday evening
+    // UTC has it end on a Saturday there).
     let end = zhiyuan_domain::clock::china_date(late[0].shift.shift.shift.ends_at);
-    assert!(
-        late[0].due - end >= Duration::days(14),
-        "ten working days span two weekends"
+    let expected = match end.weekday() {
+        time::Weekday::Saturday => 13, // the Friday after next
+        time::Weekday::Sunday => 12,
+        _ => 14, // the same weekday two weeks on
+    };
+    assert_eq!(
+        (late[0].due - end).whole_days(),
+        expected,
+        "ten working days after {end} ({}) span two weekends",
+        end.weekday()
     );
     // The jurisdiction sees it; another jurisdiction may not look.
     let gz = w.app.admin("gz-admin", "440100").await;
