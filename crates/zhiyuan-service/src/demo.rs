@@ -1,18 +1,29 @@
 //! The demo province behind `serve --demo`: a small synthetic province, one login per
-//! role, and a pending team application so every role has something to look at.
+//! role, and something for every role to look at: a team with a pending application, a
+//! published project with upcoming shifts (the demo volunteer signed up for the first),
+//! weekly service records (the team admin's past the first star's hours), a service menu
+//! and a resident's need waiting at a village station.
 
 use std::sync::Arc;
 
+use time::{Duration, PrimitiveDateTime};
 use zhiyuan_domain::access::{GrantedRole, Principal};
+use zhiyuan_domain::category::ServiceCategory;
+use zhiyuan_domain::clock::{CHINA, china_date};
 use zhiyuan_domain::document::{DocumentKind, IdDocument, resident_check_char};
 use zhiyuan_domain::org::OrgKind;
 use zhiyuan_domain::person::Gender;
+use zhiyuan_domain::project::{Conditions, ProjectStatus, SignupMode};
 use zhiyuan_domain::region::{RegionCode, RegionLevel};
 use zhiyuan_domain::registration::{Registration, parse_date};
-use zhiyuan_store::{NewOrg, PageRequest, RegionQuery, SiteQuery, VolunteerRecord};
+use zhiyuan_domain::site::GeoPoint;
+use zhiyuan_store::{
+    NewOrg, NewProject, NewShift, OrgRecord, PageRequest, RegionQuery, SiteQuery, SiteRecord,
+    VolunteerRecord,
+};
 
 use crate::error::{Result, ServiceError};
-use crate::{Actor, Ctx, NewStaff, Zhiyuan};
+use crate::{Actor, Ctx, Entry, NewStaff, Zhiyuan};
 
 /// The password of every demo login.
 pub const DEMO_PASSWORD: &str = "zhiyuan-demo";
@@ -52,7 +63,7 @@ impl Zhiyuan {
             residence_region: residence,
             phone: "13800138000".to_owned(),
             skills: vec!["急救".to_owned()],
-            service_categories: vec![zhiyuan_domain::category::ServiceCategory::Community],
+            service_categories: vec![ServiceCategory::Community],
             password: DEMO_PASSWORD.to_owned(),
             privacy_consent_version: self.0.config.privacy_policy_version.clone(),
             guardian: None,
@@ -181,7 +192,7 @@ impl Zhiyuan {
                     description: "演示用志愿服务队".to_owned(),
                     contact_name: Some("陈志愿".to_owned()),
                     contact_phone: Some("13800138000".to_owned()),
-                    service_categories: vec![zhiyuan_domain::category::ServiceCategory::Community],
+                    service_categories: vec![ServiceCategory::Community],
                 },
                 Some(leader.number),
             )
@@ -201,6 +212,8 @@ impl Zhiyuan {
             "system:demo",
         );
         self.apply_for_membership(&as_member, team.id).await?;
+        self.seed_demo_activity(&ctx, &as_member, &team, &gz_site, &leader, &member)
+            .await?;
         // A menu at the county's practice center, offered by its towns and villages, and
         // a need from a resident of the demo village waiting at its station.
         for (code, category, name, description) in [
@@ -249,5 +262,99 @@ impl Zhiyuan {
             password: DEMO_PASSWORD,
             accounts: logins,
         })
+    }
+
+    /// The team's project "社区环境清洁行动", published, with a morning shift on each of
+    /// the next two Saturdays (the demo volunteer signed up for the first), and a record
+    /// a week for the past half year: four hours each for the team admin (104 hours, past
+    /// the first star's 100 under the default rules), three for the volunteer's last three
+    /// weeks.
+    async fn seed_demo_activity(
+        &self,
+        ctx: &Ctx,
+        as_member: &Ctx,
+        team: &OrgRecord,
+        site: &SiteRecord,
+        leader: &VolunteerRecord,
+        member: &VolunteerRecord,
+    ) -> Result<()> {
+        const NAME: &str = "社区环境清洁行动";
+        let today = china_date(ctx.now);
+        let project = self
+            .create_project(
+                ctx,
+                NewProject {
+                    org: team.id,
+                    name: NAME.to_owned(),
+                    category: ServiceCategory::Community,
+                    description: "每周六上午清理社区公共区域、分类回收垃圾，工具由服务队提供。"
+                        .to_owned(),
+                    region: site.site.region,
+                    site: Some(site.id),
+                    address: "示范社区文化广场".to_owned(),
+                    location: Some(GeoPoint::parse(23.1291, 113.2644)?),
+                    geofence_m: None,
+                    starts_on: today,
+                    ends_on: today + Duration::days(60),
+                    conditions: Conditions {
+                        min_age: Some(16),
+                        ..Conditions::default()
+                    },
+                    risky: false,
+                    risk_disclosure: String::new(),
+                    insurance: None,
+                    signup_mode: SignupMode::Automatic,
+                    review_required: false,
+                    responsible_person: "陈志愿".to_owned(),
+                    status: ProjectStatus::Draft,
+                },
+            )
+            .await?;
+        self.change_project_status(ctx, project.id, ProjectStatus::Published, None)
+            .await?;
+        let saturday = today
+            + Duration::days(i64::from(
+                7 - (today.weekday().number_days_from_monday() + 2) % 7,
+            ));
+        let mut shifts = Vec::new();
+        for week in 0..2 {
+            let day = saturday + Duration::weeks(week);
+            let starts_at =
+                PrimitiveDateTime::new(day, time::macros::time!(9:00)).assume_offset(CHINA);
+            shifts.push(
+                self.create_shift(
+                    ctx,
+                    NewShift {
+                        project: project.id,
+                        position: "清洁员".to_owned(),
+                        starts_at,
+                        ends_at: starts_at + Duration::hours(3),
+                        capacity: 10,
+                    },
+                )
+                .await?,
+            );
+        }
+        self.sign_up(as_member, shifts[0].id).await?;
+        for (volunteer, weeks, minutes) in [(leader, 26, 240), (member, 3, 180)] {
+            for week in 1..=weeks {
+                self.enter_record(
+                    ctx,
+                    team.id,
+                    Entry {
+                        volunteer: volunteer.number,
+                        activity_name: NAME.to_owned(),
+                        service_date: today - Duration::weeks(week),
+                        place: "示范社区".to_owned(),
+                        content: "清理公共区域，分类回收垃圾".to_owned(),
+                        minutes,
+                        responsible_person: "陈志愿".to_owned(),
+                        dedupe_key: Some(format!("demo-{}-{week}", volunteer.number)),
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -102,30 +102,79 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
     ] {
         assert!(text.contains(role), "no {role} login in:\n{text}");
     }
+    let login_of = |role: &str| {
+        let line = printed
+            .iter()
+            .find(|l| l.trim_start().starts_with(role))
+            .unwrap_or_else(|| panic!("no {role} line in:\n{text}"));
+        line.split_whitespace().last().unwrap().to_owned()
+    };
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{addr}/api/v1/auth/login"))
-        .json(&serde_json::json!({"login": "demo-guangzhou", "password": "zhiyuan-demo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), reqwest::StatusCode::OK);
+    let get = |path: String, login: Option<String>| {
+        let client = client.clone();
+        let addr = addr.clone();
+        async move {
+            let mut request = client.get(format!("{addr}/api/v1/{path}"));
+            if let Some(login) = login {
+                let signed_in = client
+                    .post(format!("{addr}/api/v1/auth/login"))
+                    .json(&serde_json::json!({"login": login, "password": "zhiyuan-demo"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(signed_in.status(), reqwest::StatusCode::OK, "{login}");
+                let token: serde_json::Value = signed_in.json().await.unwrap();
+                request = request.bearer_auth(token["token"].as_str().unwrap());
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::OK, "{path}");
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
     // The demo province has a menu and a resident's need waiting for the network.
-    let token: serde_json::Value = login.json().await.unwrap();
-    let orders: serde_json::Value = client
-        .get(format!("{addr}/api/v1/orders?region=440100"))
-        .bearer_auth(token["token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let orders = get(
+        "orders?region=440100".into(),
+        Some(login_of("Guangzhou admin")),
+    )
+    .await;
     assert_eq!(
         orders["items"][0]["service_code"], "elderly-visit",
         "{orders}"
     );
     assert_eq!(orders["items"][0]["status"], "received");
+    // Anyone finds the team's published project by its Chinese name, with two upcoming
+    // shifts; the demo volunteer holds a place on the first.
+    let projects = get("projects?q=清洁".into(), None).await;
+    assert_eq!(
+        projects["items"][0]["name"], "社区环境清洁行动",
+        "{projects}"
+    );
+    let project = projects["items"][0]["id"].as_i64().unwrap();
+    let shifts = get(format!("projects/{project}/shifts"), None).await;
+    let accepted: Vec<i64> = shifts
+        .as_array()
+        .unwrap_or_else(|| panic!("{shifts}"))
+        .iter()
+        .map(|s| s["accepted"].as_i64().unwrap())
+        .collect();
+    assert_eq!(accepted, [1, 0], "{shifts}");
+    let volunteer = login_of("volunteer ");
+    let schedule = get("me/schedule".into(), Some(volunteer.clone())).await;
+    assert_eq!(schedule.as_array().map(Vec::len), Some(1), "{schedule}");
+    // Past service: three three-hour records for the volunteer; 104 hours for the team
+    // admin, who may apply for a first star.
+    let totals = get(
+        format!("volunteers/{volunteer}/totals"),
+        Some(volunteer.clone()),
+    )
+    .await;
+    assert_eq!(
+        (totals["minutes"].as_i64(), totals["records"].as_i64()),
+        (Some(540), Some(3))
+    );
+    let leader = login_of("team admin");
+    let star = get(format!("volunteers/{leader}/star"), Some(leader.clone())).await;
+    assert_eq!(star["eligible"], 1, "{star}");
     child.kill().unwrap();
     child.wait().unwrap();
 }
