@@ -1,8 +1,8 @@
 //! The demo province behind `serve --demo`: a small synthetic province, one login per
 //! role, and something for every role to look at: a team with a pending application, a
 //! published project with upcoming shifts (the demo volunteer signed up for the first),
-//! weekly service records (the team admin's past the first star's hours), a service menu
-//! and a resident's need waiting at a village station.
+//! weekly service records (the team admin's past the first star's hours), a service menu,
+//! and a resident's need waiting at the village station where the site staff login works.
 
 use std::sync::Arc;
 
@@ -16,7 +16,6 @@ use zhiyuan_domain::person::Gender;
 use zhiyuan_domain::project::{Conditions, ProjectStatus, SignupMode};
 use zhiyuan_domain::region::{RegionCode, RegionLevel};
 use zhiyuan_domain::registration::{Registration, parse_date};
-use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_store::{
     NewOrg, NewProject, NewShift, OrgRecord, PageRequest, RegionQuery, SiteQuery, SiteRecord,
     VolunteerRecord,
@@ -115,6 +114,13 @@ impl Zhiyuan {
             .items
             .pop()
             .ok_or(ServiceError::NotFound("demo village"))?;
+        // The village's own station, which receives its residents' needs.
+        let station = self
+            .covering_sites(gz_village.code)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound("demo station"))?;
         let accounts = [
             (
                 "province admin",
@@ -157,13 +163,13 @@ impl Zhiyuan {
                 ),
             ),
             (
-                "site staff",
+                "site staff (village station)",
                 staff(
                     "demo-site",
                     "站点工作人员",
                     GrantedRole::SiteStaff,
                     None,
-                    Some(gz_site.id),
+                    Some(station.id),
                 ),
             ),
         ];
@@ -292,7 +298,7 @@ impl Zhiyuan {
                     region: site.site.region,
                     site: Some(site.id),
                     address: "示范社区文化广场".to_owned(),
-                    location: Some(GeoPoint::parse(23.1291, 113.2644)?),
+                    location: site.site.location,
                     geofence_m: None,
                     starts_on: today,
                     ends_on: today + Duration::days(60),

@@ -204,7 +204,7 @@ impl Zhiyuan {
 
     /// The network sites covering `region`, nearest first (the village's station, the
     /// town's institute, the county's center).
-    async fn covering_sites(&self, region: RegionCode) -> Result<Vec<SiteRecord>> {
+    pub(crate) async fn covering_sites(&self, region: RegionCode) -> Result<Vec<SiteRecord>> {
         let regions: Vec<RegionCode> = region.and_ancestors().collect();
         let sites = self.0.store.sites_in(&regions).await?;
         Ok(network_nearest_first(sites))

@@ -142,6 +142,19 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
         "{orders}"
     );
     assert_eq!(orders["items"][0]["status"], "received");
+    // It waits at the village station whose staff has the demo site login.
+    let staff = get("me".into(), Some(login_of("site staff"))).await;
+    let station = &staff["grants"][0]["site"];
+    assert_eq!(orders["items"][0]["site"], *station, "{staff} {orders}");
+    let at_station = get(
+        format!("orders?site={station}"),
+        Some(login_of("site staff")),
+    )
+    .await;
+    assert_eq!(
+        at_station["items"][0]["id"], orders["items"][0]["id"],
+        "{at_station}"
+    );
     // Anyone finds the team's published project by its Chinese name, with two upcoming
     // shifts; the demo volunteer holds a place on the first.
     let projects = get("projects?q=清洁".into(), None).await;
