@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
-use time::Date;
+use time::{Date, Month};
 use zhiyuan_domain::FieldError;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
-use zhiyuan_domain::registration::parse_date;
 use zhiyuan_domain::site::parse_text;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{BatchOutcome, NewRecord, RecordId, RecordSource, RecordStatus};
@@ -115,6 +114,48 @@ struct Row {
     record: NewRecord,
 }
 
+/// A date as spreadsheets in China write it: `2026-11-05`, `2026/11/5` (what Excel writes
+/// to CSV under a Chinese locale), `2026.11.5` or `2026年11月5日`, the month and day with or
+/// without a leading zero. The record keeps the date itself, so the same day written two
+/// ways is the same row.
+fn parse_table_date(input: &str) -> std::result::Result<Date, FieldError> {
+    let invalid = || {
+        FieldError::new(
+            "",
+            "must be a real date, written 2026-11-05, 2026/11/5 or 2026年11月5日",
+        )
+    };
+    let text = input.trim();
+    let (year, month, day) = if let Some((year, rest)) = text.split_once('年') {
+        let (month, day) = rest.split_once('月').ok_or_else(invalid)?;
+        (year, month, day.strip_suffix('日').ok_or_else(invalid)?)
+    } else {
+        let separator = text
+            .chars()
+            .find(|c| matches!(c, '-' | '/' | '.'))
+            .ok_or_else(invalid)?;
+        let mut parts = text.split(separator);
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(year), Some(month), Some(day), None) => (year, month, day),
+            _ => return Err(invalid()),
+        }
+    };
+    let number = |part: &str, digits: std::ops::RangeInclusive<usize>| {
+        if digits.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse::<u16>().map_err(|_| invalid())
+        } else {
+            Err(invalid())
+        }
+    };
+    let month = Month::try_from(number(month, 1..=2)? as u8).map_err(|_| invalid())?;
+    Date::from_calendar_date(
+        i32::from(number(year, 4..=4)?),
+        month,
+        number(day, 1..=2)? as u8,
+    )
+    .map_err(|_| invalid())
+}
+
 fn minutes_of(cols: &Columns, row: &[String]) -> std::result::Result<i64, FieldError> {
     let minutes = cols.get(row, "minutes");
     if !minutes.is_empty() {
@@ -143,8 +184,8 @@ fn parse_row(
         .map_err(at("volunteer_number"))?;
     let activity_name =
         parse_text(cols.get(row, "activity_name"), 100).map_err(at("activity_name"))?;
-    let service_date: Date =
-        parse_date(cols.get(row, "service_date")).map_err(at("service_date"))?;
+    let service_date =
+        parse_table_date(cols.get(row, "service_date")).map_err(at("service_date"))?;
     if service_date > china_date(ctx.now) {
         return Err(FieldError::new("service_date", "is in the future"));
     }
@@ -300,5 +341,57 @@ impl Zhiyuan {
             "batch entry"
         );
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::parse_table_date;
+
+    #[test]
+    fn dates_are_read_as_chinese_spreadsheets_write_them() {
+        for written in [
+            "2026-11-05",
+            "2026-11-5",
+            "2026/11/5",
+            "2026/11/05",
+            "2026.11.5",
+            "2026年11月5日",
+            "2026年11月05日",
+            " 2026/11/5 ",
+        ] {
+            assert_eq!(
+                parse_table_date(written),
+                Ok(date!(2026 - 11 - 05)),
+                "{written}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_that_are_not_real_or_mix_their_separators_are_refused() {
+        for written in [
+            "2026/2/30",
+            "2026/13/5",
+            "2026-11/5",
+            "2026年11-5",
+            "26/11/5",
+            "5/11/2026",
+            "2026/11",
+            "2026/11/5/1",
+            "2026年11月5",
+            "2026/11/5日",
+            "2026/+1/5",
+            "",
+            "二〇二六年十一月五日",
+        ] {
+            let refused = parse_table_date(written).expect_err(written);
+            assert!(
+                refused.reason.contains("2026/11/5"),
+                "{written}: {refused:?}"
+            );
+        }
     }
 }

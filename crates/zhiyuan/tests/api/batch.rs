@@ -242,3 +242,45 @@ async fn unreadable_or_unauthorised_uploads_are_refused_whole() {
     let (status, _) = upload(&w, &volunteer, "text/csv", header.as_bytes().to_vec()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// A CSV saved by a spreadsheet under a Chinese locale writes dates as `2026/11/5` or
+/// `2026年11月6日`: those rows land, and the same row uploaded again with its date written
+/// another way is the same record.
+#[tokio::test]
+async fn dates_written_the_chinese_spreadsheet_way_land_once_however_written() {
+    let w = world().await;
+    let (a, a_token) = w.volunteer(151).await;
+    let file = |dates: [&str; 2]| {
+        format!(
+            "志愿者编号,活动名称,服务日期,服务地点,服务内容,服务时长,负责人\n\
+             {a},义务植树,{},白云山,植树,2,陈志愿\n\
+             {a},义务植树,{},白云山,植树,1.5,陈志愿\n",
+            dates[0], dates[1]
+        )
+        .into_bytes()
+    };
+    let (status, report) = upload(
+        &w,
+        &w.coordinator,
+        "text/csv",
+        file(["2026/11/5", "2026年11月6日"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    assert_eq!(
+        outcomes(&report),
+        [(2, "inserted".into(), None), (3, "inserted".into(), None)]
+    );
+    let (_, again) = upload(
+        &w,
+        &w.coordinator,
+        "text/csv",
+        file(["2026-11-05", "2026.11.06"]),
+    )
+    .await;
+    assert_eq!(
+        outcomes(&again),
+        [(2, "duplicate".into(), None), (3, "duplicate".into(), None)]
+    );
+    assert_eq!(w.totals(&a, &a_token).await["minutes"], 210);
+}
