@@ -156,15 +156,24 @@ fn parse_table_date(input: &str) -> std::result::Result<Date, FieldError> {
     .map_err(|_| invalid())
 }
 
+/// `text` without a trailing unit from `units`, as people type `2小时` or `90分钟`.
+fn without_unit<'t>(text: &'t str, units: &[&str]) -> &'t str {
+    units
+        .iter()
+        .find_map(|unit| text.strip_suffix(unit))
+        .unwrap_or(text)
+        .trim_end()
+}
+
+/// The row's time: its minutes, else its hours (a number, `2.5` or `2.5小时`).
 fn minutes_of(cols: &Columns, row: &[String]) -> std::result::Result<i64, FieldError> {
     let minutes = cols.get(row, "minutes");
     if !minutes.is_empty() {
-        return minutes
+        return without_unit(minutes, &["分钟", "分", "min"])
             .parse::<i64>()
             .map_err(|_| FieldError::new("minutes", "must be a whole number of minutes"));
     }
-    let hours: f64 = cols
-        .get(row, "hours")
+    let hours: f64 = without_unit(cols.get(row, "hours"), &["小时", "h", "H"])
         .parse()
         .map_err(|_| FieldError::new("hours", "must be a number of hours, e.g. 2.5"))?;
     if !hours.is_finite() {
@@ -348,7 +357,60 @@ impl Zhiyuan {
 mod tests {
     use time::macros::date;
 
-    use super::parse_table_date;
+    use super::{Columns, minutes_of, parse_table_date};
+
+    #[test]
+    fn time_is_read_with_or_without_its_unit() {
+        let header = |time: &str| {
+            [
+                "volunteer_number",
+                "activity_name",
+                "service_date",
+                "place",
+                "content",
+                "responsible_person",
+                time,
+            ]
+            .map(String::from)
+        };
+        let (hours, minutes) = (
+            Columns::find(&header("hours")).unwrap(),
+            Columns::find(&header("minutes")).unwrap(),
+        );
+        let row = |time: &str| {
+            [""; 6]
+                .map(String::from)
+                .into_iter()
+                .chain([time.into()])
+                .collect::<Vec<_>>()
+        };
+        for (written, expected) in [
+            ("2.5", 150),
+            ("2.5小时", 150),
+            ("2.5 小时", 150),
+            ("3h", 180),
+        ] {
+            assert_eq!(minutes_of(&hours, &row(written)), Ok(expected), "{written}");
+        }
+        for (written, expected) in [("90", 90), ("90分钟", 90), ("90 分", 90), ("90min", 90)] {
+            assert_eq!(
+                minutes_of(&minutes, &row(written)),
+                Ok(expected),
+                "{written}"
+            );
+        }
+        for written in ["两小时", "2天", "小时", ""] {
+            assert_eq!(
+                minutes_of(&hours, &row(written)).map_err(|e| e.field),
+                Err("hours".into()),
+                "{written}"
+            );
+        }
+        assert!(
+            minutes_of(&minutes, &row("1.5分钟")).is_err(),
+            "minutes are whole"
+        );
+    }
 
     #[test]
     fn dates_are_read_as_chinese_spreadsheets_write_them() {
