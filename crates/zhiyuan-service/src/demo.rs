@@ -271,10 +271,10 @@ impl Zhiyuan {
     }
 
     /// The team's project "社区环境清洁行动", published, with a morning shift on each of
-    /// the next two Saturdays (the demo volunteer signed up for the first), and a record
-    /// a week for the past half year: four hours each for the team admin (104 hours, past
-    /// the first star's 100 under the default rules), three for the volunteer's last three
-    /// weeks.
+    /// the next two Saturdays (the demo volunteer signed up for the first), and weekly
+    /// records entered by the team: four hours a week for the past 26 weeks for the team
+    /// admin (104 hours, past the first star's 100 under the default rules), three hours a
+    /// week for the past three weeks for the volunteer.
     async fn seed_demo_activity(
         &self,
         ctx: &Ctx,
@@ -318,6 +318,7 @@ impl Zhiyuan {
             .await?;
         self.change_project_status(ctx, project.id, ProjectStatus::Published, None)
             .await?;
+        // The first Saturday after today (a week on when today is a Saturday).
         let saturday = today
             + Duration::days(i64::from(
                 7 - (today.weekday().number_days_from_monday() + 2) % 7,
