@@ -503,8 +503,8 @@ pub struct BatchReportView {
 /// minutes) and responsible_person (Chinese headers such as 志愿者编号 and 服务时长 also
 /// work). Dates may be written 2026-11-05, 2026/11/5, 2026.11.5 or 2026年11月5日, or be
 /// date cells of the workbook; time as 2.5 or 2.5小时 (hours), 90 or 90分钟 (minutes).
-/// Good rows land; each bad row is reported with its line and
-/// reason; uploading the same file again adds nothing.
+/// Good rows land; each bad row is reported with its line and reason; uploading the same
+/// file again adds nothing.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/records/batch", tag = "records",
     security(("bearer" = [])), params(("id" = i64, Path)),
     request_body(content = String, content_type = "text/csv",

@@ -22,3 +22,16 @@ mod registration;
 mod scope;
 mod stars;
 mod talent;
+
+/// Calendar days from `day` to the last of `weeks` weeks of working days after it (five a
+/// week, the day itself not counted, no holidays configured): whole weeks from a weekday;
+/// from a Saturday the count starts on Monday and ends on a Friday, a day sooner; from a
+/// Sunday, two days sooner. Tests that start "now" meet every weekday, in China's time.
+fn working_weeks_span(day: time::Date, weeks: i64) -> i64 {
+    7 * weeks
+        - match day.weekday() {
+            time::Weekday::Saturday => 1,
+            time::Weekday::Sunday => 2,
+            _ => 0,
+        }
+}

@@ -857,14 +857,9 @@ async fn records_missing_ten_working_days_after_a_shift_are_flagged_to_team_and_
     // whichever day the shift ended on in China's time (a test run on a Friday evening
     // UTC has it end on a Saturday there).
     let end = zhiyuan_domain::clock::china_date(late[0].shift.shift.shift.ends_at);
-    let expected = match end.weekday() {
-        time::Weekday::Saturday => 13, // the Friday after next
-        time::Weekday::Sunday => 12,
-        _ => 14, // the same weekday two weeks on
-    };
     assert_eq!(
         (late[0].due - end).whole_days(),
-        expected,
+        crate::working_weeks_span(end, 2),
         "ten working days after {end} ({}) span two weekends",
         end.weekday()
     );
