@@ -182,6 +182,27 @@ fn minutes_of(cols: &Columns, row: &[String]) -> std::result::Result<i64, FieldE
     Ok((hours * 60.0).round() as i64)
 }
 
+/// The dedupe key of an uploaded row: `batch:{date}:{team}:` and 32 hex digits (128 bits)
+/// of a SHA-256 over the team, the volunteer's number, the date and the row's other `facts`
+/// (in this order, as keys have always been hashed). Keys begin with the date so that an
+/// upload's keys, which are about recent days, go to one end of the key index instead of
+/// all over it: a hash alone made every upload write pages across the whole index, slower
+/// the more had been uploaded before. (Keys were once `batch:` and all 64 digits;
+/// migration 0018 rewrote them into this form.)
+fn entry_key(org: OrgId, number: VolunteerNumber, date: Date, facts: &[&str]) -> String {
+    let (org, number, date) = (org.0.to_string(), number.to_string(), date.to_string());
+    let mut h = Sha256::new();
+    for part in [org.as_str(), &number, &date]
+        .into_iter()
+        .chain(facts.iter().copied())
+    {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    let digest = format!("{:x}", h.finalize());
+    format!("batch:{date}:{org}:{}", &digest[..32])
+}
+
 fn parse_row(
     cols: &Columns,
     row: &[String],
@@ -203,23 +224,18 @@ fn parse_row(
     let responsible_person =
         parse_text(cols.get(row, "responsible_person"), 50).map_err(at("responsible_person"))?;
     let minutes = minutes_of(cols, row)?;
-    let key = {
-        let mut h = Sha256::new();
-        for part in [
-            &org.0.to_string(),
-            &number.to_string(),
-            &service_date.to_string(),
+    let key = entry_key(
+        org,
+        number,
+        service_date,
+        &[
             &activity_name,
             &place,
             &content,
             &minutes.to_string(),
             &responsible_person,
-        ] {
-            h.update(part.as_bytes());
-            h.update([0x1f]);
-        }
-        format!("batch:{:x}", h.finalize())
-    };
+        ],
+    );
     Ok(Row {
         number,
         record: NewRecord {
@@ -357,7 +373,35 @@ impl Zhiyuan {
 mod tests {
     use time::macros::date;
 
-    use super::{Columns, minutes_of, parse_table_date};
+    use sha2::{Digest, Sha256};
+    use zhiyuan_domain::ids::OrgId;
+    use zhiyuan_domain::volunteer_number::VolunteerNumber;
+
+    use super::{Columns, entry_key, minutes_of, parse_table_date};
+
+    /// Keys begin with the date and the team, and keep the hash of keys made before
+    /// (`batch:` and 64 hex digits), cut to 32 digits: migration 0018 rewrites stored keys
+    /// the same way, so a row uploaded before the change is still a duplicate after it.
+    #[test]
+    fn an_entry_key_is_the_date_the_team_and_the_hash_keys_always_had() {
+        let number = VolunteerNumber::from_index(1, 42);
+        let facts = ["社区服务", "社区活动中心", "协助活动", "120", "张三"];
+        let mut h = Sha256::new();
+        for part in ["7", &number.to_string(), "2026-11-05"]
+            .into_iter()
+            .chain(facts)
+        {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        let before = format!("batch:{:x}", h.finalize());
+        assert_eq!(before.len(), 70);
+        let key = entry_key(OrgId(7), number, date!(2026 - 11 - 05), &facts);
+        assert_eq!(key, format!("batch:2026-11-05:7:{}", &before[6..38]));
+        let other_day = entry_key(OrgId(7), number, date!(2026 - 11 - 06), &facts);
+        let digits = |k: &str| k.rsplit(':').next().map(str::to_owned);
+        assert_ne!(digits(&other_day), digits(&key), "the hash covers the date");
+    }
 
     #[test]
     fn time_is_read_with_or_without_its_unit() {

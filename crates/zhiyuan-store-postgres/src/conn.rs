@@ -103,6 +103,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0017_order_activities",
         include_str!("../migrations/0017_order_activities.sql"),
     ),
+    (
+        18,
+        "0018_entry_keys",
+        include_str!("../migrations/0018_entry_keys.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

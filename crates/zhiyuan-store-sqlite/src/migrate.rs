@@ -93,6 +93,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0017_order_activities",
         include_str!("../migrations/0017_order_activities.sql"),
     ),
+    (
+        18,
+        "0018_entry_keys",
+        include_str!("../migrations/0018_entry_keys.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -1555,6 +1555,66 @@ async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
     }
 }
 
+/// Migration 0018 rewrites the keys of rows uploaded before it (`batch:` and 64 hex
+/// digits) as uploads now make them, date and team first, and leaves keys of any other
+/// shape alone: re-uploading an old file still finds its rows.
+#[tokio::test]
+async fn uploaded_keys_made_before_migration_18_become_date_and_team_first() {
+    let (db, store) = store().await;
+    let (v, org) = a_volunteer_and_a_team(&store).await;
+    let day = time::macros::date!(2026 - 11 - 05);
+    let digits = "0123456789abcdef".repeat(4);
+    let old = format!("batch:{digits}");
+    let kept = ["batch:mine", &format!("batch:{}", digits.to_uppercase())];
+    let mut ids = vec![];
+    for key in [old.as_str()].into_iter().chain(kept) {
+        let r = entered(v.id, org.id, day, 60, key, RecordStatus::Effective);
+        let id = store
+            .insert_record(&r, DayCap(12 * 60), &audit("record.create", "440106"))
+            .await
+            .expect("a record under the key")
+            .id;
+        ids.push(id);
+    }
+    let migration = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => zhiyuan_store_sqlite::MIGRATIONS,
+        zhiyuan_testkit::Backend::Postgres => zhiyuan_store_postgres::MIGRATIONS,
+    }
+    .iter()
+    .find(|(version, ..)| *version == 18)
+    .expect("migration 18")
+    .2;
+    db.execute_raw(migration).await;
+    let key_of = |i: usize| {
+        let store = &store;
+        let id = ids[i];
+        async move {
+            store
+                .get_record(id)
+                .await
+                .expect("read the record")
+                .expect("it exists")
+                .record
+                .dedupe_key
+        }
+    };
+    let now = format!("batch:2026-11-05:{}:{}", org.id.0, &digits[..32]);
+    assert_eq!(key_of(0).await.as_deref(), Some(now.as_str()));
+    for (i, key) in kept.into_iter().enumerate() {
+        assert_eq!(
+            key_of(i + 1).await.as_deref(),
+            Some(key),
+            "not an upload's key"
+        );
+    }
+    let again = entered(v.id, org.id, day, 60, &now, RecordStatus::Effective);
+    let outcomes = store
+        .insert_records(&[again], CAP, &audit("record.batch", "440106"))
+        .await
+        .expect("the upload");
+    assert_eq!(outcomes, [BatchOutcome::Duplicate]);
+}
+
 /// A record entered on `day` for `v` of team `org`, of `minutes`, under entry key `key`.
 fn entered(
     v: VolunteerId,

@@ -1,0 +1,11 @@
+-- Uploaded rows' dedupe keys begin with the date and the team (`batch:2026-11-05:7:`),
+-- followed by 32 of the 64 hex digits keys had before: an upload then writes to one end
+-- of the key index, not all over it. Keys stored before are rewritten the same way, so
+-- re-uploading a file uploaded before this migration still adds nothing twice. (The key
+-- is the upload's own bookkeeping: it is not a fact of the record, nor in its ledger
+-- entry.) Keys of another shape, such as those clients give the records API, are left.
+UPDATE service_records
+SET dedupe_key = 'batch:' || service_date || ':' || org_id || ':' || substr(dedupe_key, 7, 32)
+WHERE length(dedupe_key) = 70
+  AND substr(dedupe_key, 1, 6) = 'batch:'
+  AND NOT substr(dedupe_key, 7) GLOB '*[^0-9a-f]*';
