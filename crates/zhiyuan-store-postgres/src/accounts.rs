@@ -213,10 +213,14 @@ impl AccountStore for PgStore {
 
     async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
         let client = self.client().await?;
+        // Probed by key in every plan, the oldest first along the expiry index: with the
+        // limited subquery under `IN`, the generic plan scanned the whole table (96 ms
+        // against 3 ms over 500,000 sessions, `plan_cache_mode = force_generic_plan`).
         let stmt = client
             .prepare_cached(
-                "DELETE FROM sessions WHERE token_hash IN
-                    (SELECT token_hash FROM sessions WHERE expires_at < $1 LIMIT $2)",
+                "DELETE FROM sessions WHERE token_hash = ANY(ARRAY(
+                    SELECT token_hash FROM sessions WHERE expires_at < $1
+                    ORDER BY expires_at LIMIT $2))",
             )
             .await
             .map_err(pg_err)?;

@@ -36,8 +36,26 @@ fn unprepared_calls(source: &str) -> Vec<usize> {
 /// `= ANY(ARRAY(SELECT … LIMIT $n))`, the outer table is probed by key in every plan.
 fn limited_in_subqueries(source: &str) -> Vec<usize> {
     let mut found = Vec::new();
-    for (at, _) in source.match_indices("IN (SELECT") {
-        let body = &source[at + "IN (".len()..];
+    for (at, _) in source.match_indices('(') {
+        // `IN` as a word before the parenthesis and `SELECT` after it, in any case and
+        // across line breaks.
+        let before = source[..at].trim_end();
+        let keyword_in = before
+            .len()
+            .checked_sub(2)
+            .and_then(|start| Some((start, before.get(start..)?)))
+            .is_some_and(|(start, word)| {
+                word.eq_ignore_ascii_case("in")
+                    && !before[..start].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+        let body = &source[at + 1..];
+        let select = body
+            .trim_start()
+            .get(..6)
+            .is_some_and(|word| word.eq_ignore_ascii_case("select"));
+        if !(keyword_in && select) {
+            continue;
+        }
         let mut depth = 1;
         let end = body
             .char_indices()
@@ -50,7 +68,7 @@ fn limited_in_subqueries(source: &str) -> Vec<usize> {
                 depth == 0
             })
             .map_or(body.len(), |(i, _)| i);
-        if body[..end].contains("LIMIT $") {
+        if body[..end].to_ascii_uppercase().contains("LIMIT $") {
             found.push(source[..at].lines().count());
         }
     }
@@ -124,4 +142,10 @@ fn the_check_finds_a_limited_in_subquery_and_nothing_else() {
     assert!(limited_in_subqueries(unlimited).is_empty());
     let probed = "WHERE id = ANY(ARRAY(SELECT audit_id FROM event_queue LIMIT $1))";
     assert!(limited_in_subqueries(probed).is_empty());
+    let lower_case_split = "where id in\n  (\n select audit_id from event_queue limit $1)";
+    assert_eq!(limited_in_subqueries(lower_case_split), [2]);
+    let not_in = "WHERE id NOT IN(SELECT id FROM t LIMIT $1)";
+    assert_eq!(limited_in_subqueries(not_in), [1]);
+    let joined = "FROM a JOIN (SELECT id FROM t LIMIT $1) b ON b.id = a.id";
+    assert!(limited_in_subqueries(joined).is_empty(), "JOIN is not IN");
 }
