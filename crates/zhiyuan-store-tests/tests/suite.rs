@@ -1585,28 +1585,21 @@ async fn uploaded_keys_made_before_migration_18_become_date_and_team_first() {
     .expect("migration 18")
     .2;
     db.execute_raw(migration).await;
-    let key_of = |i: usize| {
-        let store = &store;
-        let id = ids[i];
-        async move {
-            store
-                .get_record(id)
-                .await
-                .expect("read the record")
-                .expect("it exists")
-                .record
-                .dedupe_key
-        }
-    };
-    let now = format!("batch:2026-11-05:{}:{}", org.id.0, &digits[..32]);
-    assert_eq!(key_of(0).await.as_deref(), Some(now.as_str()));
-    for (i, key) in kept.into_iter().enumerate() {
-        assert_eq!(
-            key_of(i + 1).await.as_deref(),
-            Some(key),
-            "not an upload's key"
-        );
+    let mut keys = vec![];
+    for id in ids {
+        let stored = store.get_record(id).await.expect("read the record");
+        keys.push(stored.expect("it exists").record.dedupe_key);
     }
+    let now = format!("batch:2026-11-05:{}:{}", org.id.0, &digits[..32]);
+    let expected = [now.as_str()]
+        .into_iter()
+        .chain(kept)
+        .map(|k| Some(k.to_owned()));
+    assert_eq!(
+        keys,
+        expected.collect::<Vec<_>>(),
+        "the upload's key rewritten, the other two (not an upload's) left"
+    );
     let again = entered(v.id, org.id, day, 60, &now, RecordStatus::Effective);
     let outcomes = store
         .insert_records(&[again], CAP, &audit("record.batch", "440106"))
