@@ -69,6 +69,19 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 }
 
 /// `(lo, hi)` of an optional subtree filter; no filter covers everything.
+/// `column = $n` when a filter is given, `$n::ty IS NULL` (true) when it is not. Written
+/// `($n IS NULL OR column = $n)`, one statement would serve every combination, but its
+/// generic plan (which PostgreSQL switches to when the custom plans look no cheaper) could
+/// never use `column`'s index: a volunteer's records listed by walking every record. So
+/// the SQL says which filters apply, and each combination is prepared on its own.
+pub fn eq_filter(column: &str, n: usize, ty: &str, given: bool) -> String {
+    if given {
+        format!("{column} = ${n}")
+    } else {
+        format!("${n}::{ty} IS NULL")
+    }
+}
+
 pub fn range(within: Option<RegionCode>) -> (i64, i64) {
     within.map_or((0, i64::MAX), RegionCode::subtree)
 }

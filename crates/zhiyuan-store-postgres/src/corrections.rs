@@ -12,7 +12,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, json, pg_err, to_json, write_audit};
+use crate::conv::{conv, eq_filter, get, json, pg_err, to_json, write_audit};
 use crate::records::{count, fetch as fetch_record, insert_row};
 
 const SELECT: &str = "SELECT id, record_id, volunteer_id, org_id, reason, proposed, status,
@@ -146,10 +146,10 @@ impl CorrectionStore for PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "{SELECT} WHERE id < $1 AND ($2::BIGINT IS NULL OR org_id = $2)
-                   AND ($3::BIGINT IS NULL OR volunteer_id = $3)
-                   AND ($4::TEXT IS NULL OR status = $4)
-                 ORDER BY id DESC LIMIT $5"
+                "{SELECT} WHERE id < $1 AND {} AND {} AND ($4::TEXT IS NULL OR status = $4)
+                 ORDER BY id DESC LIMIT $5",
+                eq_filter("org_id", 2, "BIGINT", q.org.is_some()),
+                eq_filter("volunteer_id", 3, "BIGINT", q.volunteer.is_some()),
             ))
             .await
             .map_err(pg_err)?;

@@ -16,6 +16,8 @@ mod ledger;
 mod notify;
 mod orders;
 mod orgs;
+#[cfg(test)]
+mod plans;
 mod projects;
 mod recognition;
 mod records;

@@ -18,7 +18,9 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, json, pg_err, region, to_json, write_audit, write_audited};
+use crate::conv::{
+    conv, eq_filter, get, json, pg_err, region, to_json, write_audit, write_audited,
+};
 
 macro_rules! menu_columns {
     () => {
@@ -86,6 +88,25 @@ const MOVE: &str = concat!(
      RETURNING ",
     order_columns!()
 );
+
+/// Orders newest first, by the filters given (see [`eq_filter`]).
+pub(crate) fn list_sql(by_site: bool, by_holder: bool, by_region: bool) -> String {
+    format!(
+        "{ORDER} WHERE id < $1 AND {} AND {} AND ($5::TEXT IS NULL OR status = $5) AND {}
+         ORDER BY id DESC LIMIT $8",
+        eq_filter("site_id", 2, "BIGINT", by_site),
+        if by_holder {
+            "holder_kind = $3 AND holder_id = $4"
+        } else {
+            "$3::TEXT IS NULL AND $4::BIGINT IS NULL"
+        },
+        if by_region {
+            "region_code >= $6 AND region_code < $7"
+        } else {
+            "$6::BIGINT IS NULL AND $7::BIGINT IS NULL"
+        },
+    )
+}
 
 fn order_row(row: &Row) -> Result<OrderRecord> {
     let lat: Option<f64> = get(row, 9)?;
@@ -328,15 +349,13 @@ impl OrderStore for PgStore {
 
     async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>> {
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
-        let (lo, hi) = q.within.map_or((0, i64::MAX), RegionCode::subtree);
+        let (lo, hi) = q.within.map(RegionCode::subtree).unzip();
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(&format!(
-                "{ORDER} WHERE id < $1 AND ($2::BIGINT IS NULL OR site_id = $2)
-                   AND ($3::TEXT IS NULL OR (holder_kind = $3 AND holder_id = $4))
-                   AND ($5::TEXT IS NULL OR status = $5)
-                   AND region_code >= $6 AND region_code < $7
-                 ORDER BY id DESC LIMIT $8"
+            .prepare_cached(&list_sql(
+                q.site.is_some(),
+                q.holder.is_some(),
+                q.within.is_some(),
             ))
             .await
             .map_err(pg_err)?;

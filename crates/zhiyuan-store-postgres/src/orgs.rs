@@ -13,7 +13,9 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+use crate::conv::{
+    conv, eq_filter, expect_one, get, json, pg_err, range, region, to_json, write_audit,
+};
 
 const ORG_COLUMNS: &str = "id, kind, name, credit_code, parent_id, region_code, site_id,
     description, contact_name, contact_phone, service_categories, version, created_at, updated_at";
@@ -225,9 +227,10 @@ impl OrgStore for PgStore {
             .prepare_cached(&format!(
                 "SELECT {ORG_COLUMNS} FROM organisations
                  WHERE region_code >= $1 AND region_code < $2 AND (region_code, id) > ($3, $4)
-                   AND ($5::BIGINT IS NULL OR parent_id = $5)
-                   AND ($6::BIGINT IS NULL OR site_id = $6)
-                 ORDER BY region_code, id LIMIT $7"
+                   AND {} AND {}
+                 ORDER BY region_code, id LIMIT $7",
+                eq_filter("parent_id", 5, "BIGINT", q.parent.is_some()),
+                eq_filter("site_id", 6, "BIGINT", q.site.is_some()),
             ))
             .await
             .map_err(pg_err)?;
@@ -319,10 +322,10 @@ impl OrgStore for PgStore {
         let stmt = client
             .prepare_cached(&format!(
                 "{MEMBERSHIP_SELECT}
-                 WHERE m.id > $1 AND ($2::BIGINT IS NULL OR m.org_id = $2)
-                   AND ($3::BIGINT IS NULL OR m.volunteer_id = $3)
-                   AND ($4::TEXT IS NULL OR m.status = $4)
-                 ORDER BY m.id LIMIT $5"
+                 WHERE m.id > $1 AND {} AND {} AND ($4::TEXT IS NULL OR m.status = $4)
+                 ORDER BY m.id LIMIT $5",
+                eq_filter("m.org_id", 2, "BIGINT", q.org.is_some()),
+                eq_filter("m.volunteer_id", 3, "BIGINT", q.volunteer.is_some()),
             ))
             .await
             .map_err(pg_err)?;

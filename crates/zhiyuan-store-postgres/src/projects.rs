@@ -15,12 +15,35 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+use crate::conv::{
+    conv, eq_filter, expect_one, get, json, pg_err, range, region, to_json, write_audit,
+};
 
 const PROJECT_COLUMNS: &str = "id, org_id, name, category, description, region_code, site_id,
     address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky, risk_disclosure,
     insurance, signup_mode, review_required, responsible_person, status, version, created_at,
     updated_at";
+
+/// Projects in (region, id) order, by the filters given: a team's through its index,
+/// words through the trigram index, in the generic plan too (see [`eq_filter`]).
+pub(crate) fn list_sql(by_org: bool, by_text: bool) -> String {
+    format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects
+         WHERE region_code >= $1 AND region_code < $2 AND (region_code, id) > ($3, $4)
+           AND {} AND ($6::TEXT IS NULL OR status = $6)
+           AND ($7::TEXT IS NULL OR category = $7)
+           AND ($8::DATE IS NULL OR ends_on >= $8) AND ($9::DATE IS NULL OR starts_on <= $9)
+           AND {}
+           AND ($12::FLOAT8 IS NULL OR (lat BETWEEN $12 AND $14 AND lng BETWEEN $13 AND $15))
+         ORDER BY region_code, id LIMIT $10",
+        eq_filter("org_id", 5, "BIGINT", by_org),
+        if by_text {
+            "(name || ' ' || description || ' ' || address) ILIKE $11"
+        } else {
+            "$11::TEXT IS NULL"
+        },
+    )
+}
 
 fn project_from_row(row: &Row) -> Result<ProjectRecord> {
     let lat: Option<f64> = get(row, 8)?;
@@ -262,18 +285,15 @@ impl ProjectStore for PgStore {
     ) -> Result<Page<ProjectRecord>> {
         let (lo, hi) = range(q.within);
         let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
+        let text = q
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(like_pattern);
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {PROJECT_COLUMNS} FROM projects
-                 WHERE region_code >= $1 AND region_code < $2 AND (region_code, id) > ($3, $4)
-                   AND ($5::BIGINT IS NULL OR org_id = $5) AND ($6::TEXT IS NULL OR status = $6)
-                   AND ($7::TEXT IS NULL OR category = $7)
-                   AND ($8::DATE IS NULL OR ends_on >= $8) AND ($9::DATE IS NULL OR starts_on <= $9)
-                   AND ($11::TEXT IS NULL OR (name || ' ' || description || ' ' || address) ILIKE $11)
-                   AND ($12::FLOAT8 IS NULL OR (lat BETWEEN $12 AND $14 AND lng BETWEEN $13 AND $15))
-                 ORDER BY region_code, id LIMIT $10"
-            ))
+            .prepare_cached(&list_sql(q.org.is_some(), text.is_some()))
             .await
             .map_err(pg_err)?;
         let rows = client
@@ -290,11 +310,7 @@ impl ProjectStore for PgStore {
                     &q.from,
                     &q.until,
                     &(i64::from(page.limit) + 1),
-                    &q.text
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .map(like_pattern),
+                    &text,
                     &q.bbox.map(|b| b.0.lat),
                     &q.bbox.map(|b| b.0.lng),
                     &q.bbox.map(|b| b.1.lat),

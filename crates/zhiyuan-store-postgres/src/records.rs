@@ -20,13 +20,25 @@ use zhiyuan_store::{
 use zhiyuan_store::ledger::{LedgerKind, record_content};
 
 use crate::PgStore;
-use crate::conv::{conv, draw_ids, get, json, pg_err, to_json, write_audit};
+use crate::conv::{conv, draw_ids, eq_filter, get, json, pg_err, to_json, write_audit};
 use crate::ledger;
 use crate::projects::shift_at;
 
 const COLUMNS: &str = "id, origin_id, revision, is_current, volunteer_id, org_id, project_id,
     shift_id, activity_name, service_date, place, content, minutes, responsible_person, source,
     status, flags, dedupe_key, created_at, created_by, decided_at, decided_by";
+
+/// Records newest first, by volunteer and/or team (see [`eq_filter`]).
+pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM service_records
+         WHERE id < $1 AND {} AND {} AND ($4::TEXT IS NULL OR status = $4)
+           AND (NOT $5 OR is_current)
+         ORDER BY id DESC LIMIT $6",
+        eq_filter("volunteer_id", 2, "BIGINT", by_volunteer),
+        eq_filter("org_id", 3, "BIGINT", by_org),
+    )
+}
 
 /// Records in id order after `$1`, `$2` of them, for the ledger audit.
 pub(crate) fn page_after_sql() -> String {
@@ -496,13 +508,7 @@ impl RecordStore for PgStore {
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM service_records
-                 WHERE id < $1 AND ($2::BIGINT IS NULL OR volunteer_id = $2)
-                   AND ($3::BIGINT IS NULL OR org_id = $3) AND ($4::TEXT IS NULL OR status = $4)
-                   AND (NOT $5 OR is_current)
-                 ORDER BY id DESC LIMIT $6"
-            ))
+            .prepare_cached(&list_sql(q.volunteer.is_some(), q.org.is_some()))
             .await
             .map_err(pg_err)?;
         let rows = client

@@ -6,7 +6,7 @@ use zhiyuan_domain::region::{Region, RegionCode};
 use zhiyuan_store::{AuditEntry, Page, PageRequest, RegionQuery, RegionStore, Result, StoreError};
 
 use crate::PgStore;
-use crate::conv::{get, pg_err, range, region, write_audit};
+use crate::conv::{eq_filter, get, pg_err, range, region, write_audit};
 
 const INSERT: &str = "INSERT INTO regions (code, parent_code, level, name, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (code) DO NOTHING";
@@ -91,13 +91,13 @@ impl RegionStore for PgStore {
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT code, name FROM regions
-                 WHERE code >= $1 AND code < $2 AND code > $3
-                   AND ($4::BIGINT IS NULL OR parent_code = $4)
+                 WHERE code >= $1 AND code < $2 AND code > $3 AND {}
                    AND ($5::SMALLINT IS NULL OR level = $5)
                  ORDER BY code LIMIT $6",
-            )
+                eq_filter("parent_code", 4, "BIGINT", q.parent.is_some()),
+            ))
             .await
             .map_err(pg_err)?;
         let rows = client

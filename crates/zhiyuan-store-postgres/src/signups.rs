@@ -27,7 +27,7 @@ use zhiyuan_store::{
 
 use crate::PgStore;
 use crate::conn::KEY_PAIRS;
-use crate::conv::{conv, draw_ids, get, pg_err, to_micros, write_audit, write_audits};
+use crate::conv::{conv, draw_ids, eq_filter, get, pg_err, to_micros, write_audit, write_audits};
 use crate::projects::{
     SHIFT_COLUMNS, fetch_projects_of_shifts, fetch_shift, fetch_shifts, shift_at,
 };
@@ -557,21 +557,12 @@ impl SignupStore for PgStore {
     ) -> Result<Page<SignupRecord>> {
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let client = self.client().await?;
-        // Equality on the filters given, so that their indexes can be used.
         let stmt = client
             .prepare_cached(&format!(
                 "{SELECT} WHERE s.id > $1 AND {} AND {} AND ($4::TEXT IS NULL OR s.status = $4)
                  ORDER BY s.id LIMIT $5",
-                if q.shift.is_some() {
-                    "s.shift_id = $2"
-                } else {
-                    "$2::BIGINT IS NULL"
-                },
-                if q.volunteer.is_some() {
-                    "s.volunteer_id = $3"
-                } else {
-                    "$3::BIGINT IS NULL"
-                },
+                eq_filter("s.shift_id", 2, "BIGINT", q.shift.is_some()),
+                eq_filter("s.volunteer_id", 3, "BIGINT", q.volunteer.is_some()),
             ))
             .await
             .map_err(pg_err)?;

@@ -16,8 +16,8 @@ use zhiyuan_store::{
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, expect_one, json, micros, opt_time, placeholders, region, store_err, time, to_json,
-    write_audit,
+    col, eq_filter, expect_one, json, micros, opt_time, placeholders, region, store_err, time,
+    to_json, write_audit,
 };
 
 const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
@@ -47,6 +47,25 @@ const ORDER: &str = "SELECT id, tracking, requester_hash, service_code, service_
     description, region_code, address, lat, lng, wanted_at, contact_name, contact_phone,
     site_id, status, holder_kind, holder_id, dispatcher_id, due_at, note, report, rating,
     comment, created_at, accepted_at, completed_at, rated_at, updated_at, version FROM orders";
+
+/// Orders newest first, by the filters given (see [`eq_filter`]).
+pub(crate) fn list_sql(by_site: bool, by_holder: bool, by_region: bool) -> String {
+    format!(
+        "{ORDER} WHERE id < ?1 AND {} AND {} AND (?5 IS NULL OR status = ?5) AND {}
+         ORDER BY id DESC LIMIT ?8",
+        eq_filter("site_id", 2, by_site),
+        if by_holder {
+            "holder_kind = ?3 AND holder_id = ?4"
+        } else {
+            "?3 IS NULL AND ?4 IS NULL"
+        },
+        if by_region {
+            "region_code >= ?6 AND region_code < ?7"
+        } else {
+            "?6 IS NULL AND ?7 IS NULL"
+        },
+    )
+}
 
 fn order_row(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
     let lat: Option<f64> = row.get(9)?;
@@ -281,17 +300,15 @@ impl OrderStore for SqliteStore {
 
     async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>> {
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
-        let (lo, hi) = q.within.map_or((0, i64::MAX), RegionCode::subtree);
+        let (lo, hi) = q.within.map(RegionCode::subtree).unzip();
         let q = q.clone();
         let limit = page.limit;
         self.read(move |c| {
             let rows = c
-                .prepare_cached(&format!(
-                    "{ORDER} WHERE id < ?1 AND (?2 IS NULL OR site_id = ?2)
-                       AND (?3 IS NULL OR (holder_kind = ?3 AND holder_id = ?4))
-                       AND (?5 IS NULL OR status = ?5)
-                       AND region_code >= ?6 AND region_code < ?7
-                     ORDER BY id DESC LIMIT ?8"
+                .prepare_cached(&list_sql(
+                    q.site.is_some(),
+                    q.holder.is_some(),
+                    q.within.is_some(),
                 ))?
                 .query_map(
                     params![

@@ -14,14 +14,31 @@ use zhiyuan_store::{
 
 use crate::SqliteStore;
 use crate::conv::{
-    col, date, date_text, expect_one, json, micros, opt_json, region, store_err, time, to_json,
-    write_audit,
+    col, date, date_text, eq_filter, expect_one, json, micros, opt_json, region, store_err, time,
+    to_json, write_audit,
 };
 
 const PROJECT_COLUMNS: &str = "id, org_id, name, category, description, region_code, site_id,
     address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky, risk_disclosure,
     insurance, signup_mode, review_required, responsible_person, status, version, created_at,
     updated_at";
+
+/// Projects in (region, id) order, by the filters given (see [`eq_filter`]).
+pub(crate) fn list_sql(by_org: bool) -> String {
+    format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects
+         WHERE region_code >= ?1 AND region_code < ?2 AND (region_code, id) > (?3, ?4)
+           AND {} AND (?6 IS NULL OR status = ?6)
+           AND (?7 IS NULL OR category = ?7)
+           AND (?8 IS NULL OR ends_on >= ?8) AND (?9 IS NULL OR starts_on <= ?9)
+           AND (?11 IS NULL OR id IN (SELECT rowid FROM projects_fts WHERE projects_fts MATCH ?11))
+           AND (?12 IS NULL OR name LIKE ?12 ESCAPE '\\' OR description LIKE ?12 ESCAPE '\\'
+                OR address LIKE ?12 ESCAPE '\\')
+           AND (?13 IS NULL OR (lat BETWEEN ?13 AND ?15 AND lng BETWEEN ?14 AND ?16))
+         ORDER BY region_code, id LIMIT ?10",
+        eq_filter("org_id", 5, by_org),
+    )
+}
 
 fn project_from_row(row: &Row<'_>) -> rusqlite::Result<ProjectRecord> {
     let lat: Option<f64> = row.get(8)?;
@@ -224,18 +241,7 @@ impl ProjectStore for SqliteStore {
         let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
         let limit = page.limit;
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {PROJECT_COLUMNS} FROM projects
-                 WHERE region_code >= ?1 AND region_code < ?2 AND (region_code, id) > (?3, ?4)
-                   AND (?5 IS NULL OR org_id = ?5) AND (?6 IS NULL OR status = ?6)
-                   AND (?7 IS NULL OR category = ?7)
-                   AND (?8 IS NULL OR ends_on >= ?8) AND (?9 IS NULL OR starts_on <= ?9)
-                   AND (?11 IS NULL OR id IN (SELECT rowid FROM projects_fts WHERE projects_fts MATCH ?11))
-                   AND (?12 IS NULL OR name LIKE ?12 ESCAPE '\\' OR description LIKE ?12 ESCAPE '\\'
-                        OR address LIKE ?12 ESCAPE '\\')
-                   AND (?13 IS NULL OR (lat BETWEEN ?13 AND ?15 AND lng BETWEEN ?14 AND ?16))
-                 ORDER BY region_code, id LIMIT ?10"
-            ))?;
+            let mut stmt = c.prepare_cached(&list_sql(org.is_some()))?;
             let rows = stmt
                 .query_map(
                     params![

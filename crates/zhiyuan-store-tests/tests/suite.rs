@@ -1428,7 +1428,6 @@ async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and
     );
 }
 
-/// A published project of a team, open for a month from `now`.
 /// A published project of `org` with one shift over `when`, of `capacity` places.
 async fn a_project_with_a_shift(
     store: &Arc<dyn Store>,
@@ -2275,6 +2274,155 @@ async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
         .await
         .unwrap();
     assert_eq!(by_holder.items, vec![stored]);
+}
+
+/// Each filter of the order list, alone and together, newest first and page by page: each
+/// combination is a statement of its own, so each is exercised.
+#[tokio::test]
+async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() {
+    use zhiyuan_domain::order::{Holder, OrderStatus};
+    let (_db, store) = store().await;
+    for c in [
+        "440106",
+        "440106001",
+        "440106001001",
+        "440106002",
+        "440106002001",
+    ] {
+        add_region(&store, c).await;
+    }
+    let mut sites = Vec::new();
+    for village in ["440106001001", "440106002001"] {
+        let site = store
+            .insert_site(
+                &new_site(village, SiteKind::PracticeStation),
+                &audit("site.create", village),
+            )
+            .await
+            .unwrap();
+        sites.push(site.id);
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut orders = Vec::new();
+    for (n, (village, site)) in [
+        ("440106001001", sites[0]),
+        ("440106001001", sites[0]),
+        ("440106002001", sites[1]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let order = store
+            .insert_order(
+                &NewOrder {
+                    tracking: format!("L000000000{n}"),
+                    requester_hash: vec![7; 32],
+                    need: Need {
+                        service_code: "elderly-visit".into(),
+                        service_name: "独居老人探访".into(),
+                        category: zhiyuan_domain::category::ServiceCategory::Elderly,
+                        description: "每周探访".into(),
+                        region: code(village),
+                        address: Some("文明路2号".into()),
+                        location: None,
+                        wanted_at: None,
+                        contact_name: "李女士".into(),
+                        contact_phone: "13700137000".into(),
+                    },
+                    site,
+                    created_at: now,
+                },
+                &audit("order.submit", village),
+            )
+            .await
+            .unwrap();
+        orders.push(order);
+    }
+    // The second order, received at the first station, is now a team's.
+    let mut taken = orders[1].clone();
+    taken.state.status = OrderStatus::Accepted;
+    taken.state.holder = Holder::Org(OrgId(5));
+    orders[1] = store
+        .update_order(&taken, &audit("order.accept", "440106001001"))
+        .await
+        .unwrap();
+    let ids = |q: OrderQuery| {
+        let store = store.clone();
+        async move {
+            let mut found = Vec::new();
+            let mut page = PageRequest::first(1);
+            loop {
+                let p = store.list_orders(&q, &page).await.unwrap();
+                found.extend(p.items.iter().map(|o| o.id));
+                match p.next {
+                    Some(next) => page.after = Some(next),
+                    None => return found,
+                }
+            }
+        }
+    };
+    let [a, b, c] = [orders[0].id, orders[1].id, orders[2].id];
+    let received = Some(OrderStatus::Received);
+    let cases = [
+        (OrderQuery::default(), vec![c, b, a]),
+        (
+            OrderQuery {
+                site: Some(sites[0]),
+                ..OrderQuery::default()
+            },
+            vec![b, a],
+        ),
+        (
+            OrderQuery {
+                site: Some(sites[0]),
+                holder: Some(Holder::Site(sites[0])),
+                ..OrderQuery::default()
+            },
+            vec![a],
+        ),
+        (
+            OrderQuery {
+                holder: Some(Holder::Org(OrgId(5))),
+                ..OrderQuery::default()
+            },
+            vec![b],
+        ),
+        (
+            OrderQuery {
+                within: Some(code("440106002")),
+                ..OrderQuery::default()
+            },
+            vec![c],
+        ),
+        (
+            OrderQuery {
+                within: Some(code("440106")),
+                status: received,
+                ..OrderQuery::default()
+            },
+            vec![c, a],
+        ),
+        (
+            OrderQuery {
+                site: Some(sites[1]),
+                within: Some(code("440106001")),
+                ..OrderQuery::default()
+            },
+            vec![],
+        ),
+        (
+            OrderQuery {
+                site: Some(sites[0]),
+                holder: Some(Holder::Site(sites[0])),
+                within: Some(code("440106001001")),
+                status: received,
+            },
+            vec![a],
+        ),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(ids(q.clone()).await, expected, "{q:?}");
+    }
 }
 
 #[tokio::test]

@@ -967,6 +967,26 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
             vec![]
         ]
     );
+    // A team's projects, alone and with words; an unknown team is not found.
+    let mut of_team = Vec::new();
+    for q in ["", "&q=%E6%95%AC%E8%80%81"] {
+        let path = format!("/api/v1/projects?organisation={}{q}", w.team);
+        let mut listed = names(&w.app.get(&path, None).await);
+        listed.sort();
+        of_team.push(listed);
+    }
+    assert_eq!(
+        of_team,
+        [
+            vec!["敬老院探访活动", "社区环境清洁"],
+            vec!["敬老院探访活动"]
+        ]
+    );
+    let unknown = w
+        .app
+        .get("/api/v1/projects?organisation=999999", None)
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
     let near = w
         .app
         .get("/api/v1/projects?near=23.151,113.341&radius_km=5", None)
