@@ -27,6 +27,28 @@ pub(crate) fn audit_row(r: &tokio_postgres::Row) -> Result<AuditRecord> {
     })
 }
 
+/// The audit log newest first, of a region and/or a subject (see
+/// [`crate::conv::eq_filter`]).
+pub(crate) fn list_sql(within: bool, by_subject: bool) -> String {
+    format!(
+        "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
+            region_code, reason, details
+         FROM audit_log
+         WHERE id < $1 AND {} AND {}
+         ORDER BY id DESC LIMIT $7",
+        if within {
+            "$2 AND region_code >= $3 AND region_code < $4"
+        } else {
+            "NOT $2 AND $3::BIGINT <= $4::BIGINT"
+        },
+        if by_subject {
+            "subject_type = $5 AND subject_id = $6"
+        } else {
+            "$5::TEXT IS NULL AND $6::TEXT IS NULL"
+        },
+    )
+}
+
 #[async_trait]
 impl AuditStore for PgStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>> {
@@ -35,14 +57,7 @@ impl AuditStore for PgStore {
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
-                    region_code, reason, details
-                 FROM audit_log
-                 WHERE id < $1 AND (NOT $2 OR (region_code >= $3 AND region_code < $4))
-                   AND ($5::TEXT IS NULL OR (subject_type = $5 AND subject_id = $6))
-                 ORDER BY id DESC LIMIT $7",
-            )
+            .prepare_cached(&list_sql(q.within.is_some(), stype.is_some()))
             .await
             .map_err(pg_err)?;
         let rows = client
