@@ -7,7 +7,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{AuditQuery, AuditRecord, AuditStore, Page, PageRequest, Result};
 
 use crate::SqliteStore;
-use crate::conv::{json, time};
+use crate::conv::{json, time, within_filter};
 
 /// The columns an [`audit_row`] reads, in order.
 pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor_account_id, request_id, action,
@@ -28,39 +28,34 @@ pub(crate) fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> 
     })
 }
 
+/// The audit log newest first, of a region and/or a subject: the filters given are
+/// spelled out, so that their indexes can be used.
+pub(crate) fn list_sql(within: Option<RegionCode>, by_subject: bool) -> String {
+    format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log
+         WHERE id < ?1 AND {} AND {}
+         ORDER BY id DESC LIMIT ?6",
+        within_filter("region_code", 2, 3, within),
+        if by_subject {
+            "subject_type = ?4 AND subject_id = ?5"
+        } else {
+            "?4 IS NULL AND ?5 IS NULL"
+        },
+    )
+}
+
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>> {
-        let (lo, hi) = q.within.map_or((0, i64::MAX), RegionCode::subtree);
-        let within = q.within.is_some();
+        let (lo, hi) = q.within.map(RegionCode::subtree).unzip();
         let (stype, sid) = q.subject.clone().unzip();
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let limit = page.limit;
-        // The filters given are spelled out, so that their indexes can be used.
-        let sql = format!(
-            "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
-                region_code, reason, details
-             FROM audit_log
-             WHERE id < ?1 AND {} AND {}
-             ORDER BY id DESC LIMIT ?7",
-            if within {
-                "?2 = 1 AND region_code >= ?3 AND region_code < ?4"
-            } else {
-                "?2 = 0 AND ?3 <= ?4"
-            },
-            if stype.is_some() {
-                "subject_type = ?5 AND subject_id = ?6"
-            } else {
-                "?5 IS NULL AND ?6 IS NULL"
-            },
-        );
+        let sql = list_sql(q.within, stype.is_some());
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt
-                .query_map(
-                    params![before, within, lo, hi, stype, sid, limit + 1],
-                    audit_row,
-                )?
+                .query_map(params![before, lo, hi, stype, sid, limit + 1], audit_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::from_rows(rows, limit, |a| vec![a.id]))
         })

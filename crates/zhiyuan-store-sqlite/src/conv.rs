@@ -3,7 +3,7 @@
 use rusqlite::types::Type;
 use rusqlite::{Row, Transaction, params};
 use time::{Date, OffsetDateTime};
-use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::region::{RegionCode, RegionLevel};
 use zhiyuan_store::{AuditEntry, StoreError, conflict_field};
 
 /// Microseconds since the epoch.
@@ -16,6 +16,22 @@ pub fn eq_filter(column: &str, n: usize, given: bool) -> String {
         format!("{column} = ?{n}")
     } else {
         format!("?{n} IS NULL")
+    }
+}
+
+/// A region subtree filter on `column` between parameters `?lo` and `?hi` (bound NULL
+/// when there is no region), for a list newest first. A province, a city or a county
+/// holds a large share of the rows, so the list walks them newest first and tests each
+/// (`+column` keeps the region index out: read through it, every row of a city would be
+/// read and sorted for one page); a town or a village holds few, so the list searches the
+/// region index and sorts them.
+pub fn within_filter(column: &str, lo: usize, hi: usize, within: Option<RegionCode>) -> String {
+    match within.map(RegionCode::level) {
+        None => format!("?{lo} IS NULL AND ?{hi} IS NULL"),
+        Some(RegionLevel::Town | RegionLevel::Village) => {
+            format!("{column} >= ?{lo} AND {column} < ?{hi}")
+        }
+        Some(_) => format!("+{column} >= ?{lo} AND +{column} < ?{hi}"),
     }
 }
 

@@ -17,7 +17,7 @@ use zhiyuan_store::{
 use crate::SqliteStore;
 use crate::conv::{
     col, eq_filter, expect_one, json, micros, opt_time, placeholders, region, store_err, time,
-    to_json, write_audit,
+    to_json, within_filter, write_audit,
 };
 
 const MENU: &str = "SELECT id, site_id, code, category, name, description, conditions, skills,
@@ -49,7 +49,7 @@ const ORDER: &str = "SELECT id, tracking, requester_hash, service_code, service_
     comment, created_at, accepted_at, completed_at, rated_at, updated_at, version FROM orders";
 
 /// Orders newest first, by the filters given (see [`eq_filter`]).
-pub(crate) fn list_sql(by_site: bool, by_holder: bool, by_region: bool) -> String {
+pub(crate) fn list_sql(by_site: bool, by_holder: bool, within: Option<RegionCode>) -> String {
     format!(
         "{ORDER} WHERE id < ?1 AND {} AND {} AND (?5 IS NULL OR status = ?5) AND {}
          ORDER BY id DESC LIMIT ?8",
@@ -59,11 +59,7 @@ pub(crate) fn list_sql(by_site: bool, by_holder: bool, by_region: bool) -> Strin
         } else {
             "?3 IS NULL AND ?4 IS NULL"
         },
-        if by_region {
-            "region_code >= ?6 AND region_code < ?7"
-        } else {
-            "?6 IS NULL AND ?7 IS NULL"
-        },
+        within_filter("region_code", 6, 7, within),
     )
 }
 
@@ -305,11 +301,7 @@ impl OrderStore for SqliteStore {
         let limit = page.limit;
         self.read(move |c| {
             let rows = c
-                .prepare_cached(&list_sql(
-                    q.site.is_some(),
-                    q.holder.is_some(),
-                    q.within.is_some(),
-                ))?
+                .prepare_cached(&list_sql(q.site.is_some(), q.holder.is_some(), q.within))?
                 .query_map(
                     params![
                         before,
