@@ -16,7 +16,9 @@ use zhiyuan_store::{
 use zhiyuan_store::ledger::{LedgerKind, star_content, star_revocation_content};
 
 use crate::PgStore;
-use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+use crate::conv::{
+    conv, eq_filter, expect_one, get, json, pg_err, range, region, to_json, write_audit,
+};
 use crate::ledger;
 use crate::recognition::recognised_on;
 use crate::records::totals_on;
@@ -341,12 +343,7 @@ async fn applications_on(
 ) -> Result<Page<StarApplication>> {
     let (lo, hi) = range(q.within);
     let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
-    // A separate statement when filtering by volunteer, so that its plan uses the
-    // volunteer index rather than one generic plan for both cases.
-    let filter = match q.volunteer {
-        Some(_) => "a.volunteer_id = $4",
-        None => "$4::BIGINT IS NULL",
-    };
+    let filter = eq_filter("a.volunteer_id", 4, "BIGINT", q.volunteer.is_some());
     let stmt = client
         .prepare_cached(&format!(
             "{SELECT} WHERE {filter} AND a.id < $1
