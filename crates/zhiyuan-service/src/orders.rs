@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
-use zhiyuan_domain::access::Access;
+use zhiyuan_domain::access::{Access, Grant};
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::ids::{OrgId, SiteId};
 use zhiyuan_domain::order::{Holder, OrderAction, OrderStatus};
@@ -942,29 +942,54 @@ impl Zhiyuan {
             })
     }
 
-    /// Orders, for those who handle them: a site's (received or held), a team's or a
-    /// volunteer's (held), or a jurisdiction's (by place).
+    /// Orders, for those who handle them: a site's (received, held, or both), a team's or
+    /// a volunteer's (held), or a jurisdiction's (by place). Staff of one site who name
+    /// nothing get everything at their site.
     pub async fn list_orders(
         &self,
         ctx: &Ctx,
         q: &OrderQuery,
         page: &PageRequest,
     ) -> Result<Page<OrderRecord>> {
-        let allowed = match (q.site, q.holder, q.within) {
-            (Some(s), _, _) => self.acts_for(ctx, Holder::Site(s), Access::Read).await?,
-            (None, Some(h), _) => self.acts_for(ctx, h, Access::Read).await?,
-            (None, None, Some(r)) => ctx.allows(|p| p.covers(r, Access::Read)),
-            (None, None, None) => {
-                return Err(ServiceError::invalid(
-                    "site",
-                    "name a site, a holder or a region",
-                ));
-            }
+        // The results lie within the first filter named, so that one decides.
+        let mut q = q.clone();
+        let allowed = if let Some(s) = q.site.or(q.at_site) {
+            self.acts_for(ctx, Holder::Site(s), Access::Read).await?
+        } else if let Some(h) = q.holder {
+            self.acts_for(ctx, h, Access::Read).await?
+        } else if let Some(r) = q.within {
+            ctx.allows(|p| p.covers(r, Access::Read))
+        } else {
+            let site = Self::own_site(ctx)?;
+            q.at_site = Some(site);
+            self.acts_for(ctx, Holder::Site(site), Access::Read).await?
         };
         if !allowed {
             ctx.require(|_| false)?;
         }
-        Ok(self.0.store.list_orders(q, page).await?)
+        Ok(self.0.store.list_orders(&q, page).await?)
+    }
+
+    /// The one site the caller is staff of, for lists that name none.
+    fn own_site(ctx: &Ctx) -> Result<SiteId> {
+        let sites: Vec<SiteId> = match &ctx.actor {
+            Actor::User(p) => p
+                .grants
+                .iter()
+                .filter_map(|g| match g {
+                    Grant::SiteStaff { site } => Some(*site),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        match sites[..] {
+            [site] => Ok(site),
+            _ => Err(ServiceError::invalid(
+                "at_site",
+                "name a site, a holder or a region (only staff of one site have a default)",
+            )),
+        }
     }
 
     /// How each site of a jurisdiction answered the public: orders, completions,

@@ -89,22 +89,35 @@ const MOVE: &str = concat!(
     order_columns!()
 );
 
-/// Orders newest first, by the filters given (see [`eq_filter`]).
-pub(crate) fn list_sql(by_site: bool, by_holder: bool, by_region: bool) -> String {
-    format!(
-        "{ORDER} WHERE id < $1 AND {} AND {} AND ($5::TEXT IS NULL OR status = $5) AND {}
-         ORDER BY id DESC LIMIT $8",
-        eq_filter("site_id", 2, "BIGINT", by_site),
-        if by_holder {
+/// Orders newest first, by the filters given (see [`eq_filter`]). A site's desk is what
+/// it received and what it holds, each read newest first through its own index, a page
+/// of each at most, so a busy center's page costs what a station's does; an order both
+/// received and held there comes twice, next to itself, and the caller drops the second.
+pub(crate) fn list_sql(q: &OrderQuery) -> String {
+    let filters = format!(
+        "id < $1 AND {} AND {} AND ($5::TEXT IS NULL OR status = $5) AND {}",
+        eq_filter("site_id", 2, "BIGINT", q.site.is_some()),
+        if q.holder.is_some() {
             "holder_kind = $3 AND holder_id = $4"
         } else {
             "$3::TEXT IS NULL AND $4::BIGINT IS NULL"
         },
-        if by_region {
+        if q.within.is_some() {
             "region_code >= $6 AND region_code < $7"
         } else {
             "$6::BIGINT IS NULL AND $7::BIGINT IS NULL"
         },
+    );
+    if q.at_site.is_none() {
+        return format!("{ORDER} WHERE {filters} AND $9::BIGINT IS NULL ORDER BY id DESC LIMIT $8");
+    }
+    format!(
+        "SELECT * FROM ({ORDER} WHERE {filters} AND site_id = $9 ORDER BY id DESC LIMIT $8)
+           AS received
+         UNION ALL
+         SELECT * FROM ({ORDER} WHERE {filters} AND holder_kind = 'site' AND holder_id = $9
+                          ORDER BY id DESC LIMIT $8) AS held
+         ORDER BY id DESC"
     )
 }
 
@@ -351,14 +364,7 @@ impl OrderStore for PgStore {
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let (lo, hi) = q.within.map(RegionCode::subtree).unzip();
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&list_sql(
-                q.site.is_some(),
-                q.holder.is_some(),
-                q.within.is_some(),
-            ))
-            .await
-            .map_err(pg_err)?;
+        let stmt = client.prepare_cached(&list_sql(q)).await.map_err(pg_err)?;
         let rows = client
             .query(
                 &stmt,
@@ -371,11 +377,13 @@ impl OrderStore for PgStore {
                     &lo,
                     &hi,
                     &(i64::from(page.limit) + 1),
+                    &q.at_site.map(|s| s.0),
                 ],
             )
             .await
             .map_err(pg_err)?;
-        let items = rows.iter().map(order_row).collect::<Result<Vec<_>>>()?;
+        let mut items = rows.iter().map(order_row).collect::<Result<Vec<_>>>()?;
+        items.dedup_by_key(|o| o.id);
         Ok(Page::from_rows(items, page.limit, |o| vec![o.id]))
     }
 

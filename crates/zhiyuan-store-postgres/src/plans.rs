@@ -6,6 +6,11 @@
 
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
+use zhiyuan_domain::ids::SiteId;
+use zhiyuan_domain::order::Holder;
+use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::OrderQuery;
+
 use crate::{PgOptions, PgStore};
 
 /// The number of the highest parameter `$n` in `sql`.
@@ -86,18 +91,30 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
         .expect("open and migrate");
 
     // Each list, and the key its generic plan must search by.
+    let orders = |f: fn(&mut OrderQuery)| {
+        let mut q = OrderQuery::default();
+        f(&mut q);
+        crate::orders::list_sql(&q)
+    };
     let statements = [
         ("volunteer_id = $2", crate::records::list_sql(true, false)),
         ("org_id = $3", crate::records::list_sql(false, true)),
-        ("site_id = $2", crate::orders::list_sql(true, false, false)),
+        ("site_id = $2", orders(|q| q.site = Some(SiteId(1)))),
         (
             "holder_kind = $3",
-            crate::orders::list_sql(false, true, false),
+            orders(|q| q.holder = Some(Holder::Site(SiteId(1)))),
         ),
         (
             "region_code >= $6",
-            crate::orders::list_sql(false, false, true),
+            orders(|q| q.within = RegionCode::parse("440106").ok()),
         ),
+        ("site_id = $9", orders(|q| q.at_site = Some(SiteId(1)))),
+        (
+            "holder_kind = 'site'",
+            orders(|q| q.at_site = Some(SiteId(1))),
+        ),
+        ("org_id = $5", crate::projects::list_sql(true, false)),
+        ("subject_type = $5", crate::audit::list_sql(false, true)),
     ];
     // What the filters used to be: one statement for every combination, whose generic
     // plan walks the table.

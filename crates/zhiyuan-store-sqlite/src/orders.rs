@@ -48,18 +48,30 @@ const ORDER: &str = "SELECT id, tracking, requester_hash, service_code, service_
     site_id, status, holder_kind, holder_id, dispatcher_id, due_at, note, report, rating,
     comment, created_at, accepted_at, completed_at, rated_at, updated_at, version FROM orders";
 
-/// Orders newest first, by the filters given (see [`eq_filter`]).
-pub(crate) fn list_sql(by_site: bool, by_holder: bool, within: Option<RegionCode>) -> String {
-    format!(
-        "{ORDER} WHERE id < ?1 AND {} AND {} AND (?5 IS NULL OR status = ?5) AND {}
-         ORDER BY id DESC LIMIT ?8",
-        eq_filter("site_id", 2, by_site),
-        if by_holder {
+/// Orders newest first, by the filters given (see [`eq_filter`]). A site's desk is what
+/// it received and what it holds, each read newest first through its own index, a page
+/// of each at most, so a busy center's page costs what a station's does; an order both
+/// received and held there comes twice, next to itself, and the caller drops the second.
+pub(crate) fn list_sql(q: &OrderQuery) -> String {
+    let filters = format!(
+        "id < ?1 AND {} AND {} AND (?5 IS NULL OR status = ?5) AND {}",
+        eq_filter("site_id", 2, q.site.is_some()),
+        if q.holder.is_some() {
             "holder_kind = ?3 AND holder_id = ?4"
         } else {
             "?3 IS NULL AND ?4 IS NULL"
         },
-        within_filter("region_code", 6, 7, within),
+        within_filter("region_code", 6, 7, q.within),
+    );
+    if q.at_site.is_none() {
+        return format!("{ORDER} WHERE {filters} AND ?9 IS NULL ORDER BY id DESC LIMIT ?8");
+    }
+    format!(
+        "SELECT * FROM ({ORDER} WHERE {filters} AND site_id = ?9 ORDER BY id DESC LIMIT ?8)
+         UNION ALL
+         SELECT * FROM ({ORDER} WHERE {filters} AND holder_kind = 'site' AND holder_id = ?9
+                          ORDER BY id DESC LIMIT ?8)
+         ORDER BY id DESC"
     )
 }
 
@@ -300,8 +312,8 @@ impl OrderStore for SqliteStore {
         let q = q.clone();
         let limit = page.limit;
         self.read(move |c| {
-            let rows = c
-                .prepare_cached(&list_sql(q.site.is_some(), q.holder.is_some(), q.within))?
+            let mut rows = c
+                .prepare_cached(&list_sql(&q))?
                 .query_map(
                     params![
                         before,
@@ -311,11 +323,13 @@ impl OrderStore for SqliteStore {
                         q.status.map(OrderStatus::as_str),
                         lo,
                         hi,
-                        limit + 1
+                        limit + 1,
+                        q.at_site.map(|s| s.0),
                     ],
                     order_row,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.dedup_by_key(|o| o.id);
             Ok(Page::from_rows(rows, limit, |o| vec![o.id]))
         })
         .await

@@ -4,7 +4,10 @@
 //! table, or it costs a scan of every record in the province; a list of a county's (or
 //! wider) rows newest first walks them by id, not through the region index and a sort.
 
+use zhiyuan_domain::ids::SiteId;
+use zhiyuan_domain::order::Holder;
 use zhiyuan_domain::region::RegionCode;
+use zhiyuan_store::OrderQuery;
 
 use crate::SqliteStore;
 
@@ -46,9 +49,14 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         "{joined}"
     );
 
-    let by_site = plan(&store, crate::orders::list_sql(true, false, None)).await;
+    let orders = |f: fn(&mut OrderQuery)| {
+        let mut q = OrderQuery::default();
+        f(&mut q);
+        crate::orders::list_sql(&q)
+    };
+    let by_site = plan(&store, orders(|q| q.site = Some(SiteId(1)))).await;
     assert!(by_site.contains("orders_site (site_id=?"), "{by_site}");
-    let by_holder = plan(&store, crate::orders::list_sql(false, true, None)).await;
+    let by_holder = plan(&store, orders(|q| q.holder = Some(Holder::Site(SiteId(1))))).await;
     assert!(
         by_holder.contains("orders_holder (holder_kind=? AND holder_id=?"),
         "{by_holder}"
@@ -56,16 +64,31 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     // A village's few orders through the region index; a county's many newest first.
     let village = RegionCode::parse("440106001001").expect("a village");
     let county = RegionCode::parse("440106").expect("a county");
-    let in_village = plan(&store, crate::orders::list_sql(false, false, Some(village))).await;
+    let in_village = plan(
+        &store,
+        orders(|q| q.within = RegionCode::parse("440106001001").ok()),
+    )
+    .await;
     assert!(
         in_village.contains("orders_region (region_code>?"),
         "{in_village}"
     );
-    let in_county = plan(&store, crate::orders::list_sql(false, false, Some(county))).await;
+    let in_county = plan(
+        &store,
+        orders(|q| q.within = RegionCode::parse("440106").ok()),
+    )
+    .await;
     assert!(
         in_county.contains("USING INTEGER PRIMARY KEY (rowid<?)")
             && !in_county.contains("TEMP B-TREE"),
         "{in_county}"
+    );
+    let at_site = plan(&store, orders(|q| q.at_site = Some(SiteId(1)))).await;
+    // Received or held: a page from each index, merged.
+    assert!(
+        at_site.contains("orders_site (site_id=? AND id<?)")
+            && at_site.contains("orders_holder (holder_kind=? AND holder_id=? AND id<?)"),
+        "{at_site}"
     );
     let audited = plan(&store, crate::audit::list_sql(Some(village), false)).await;
     assert!(audited.contains("audit_region (region_code>?"), "{audited}");

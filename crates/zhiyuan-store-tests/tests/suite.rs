@@ -2277,7 +2277,8 @@ async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
 }
 
 /// Each filter of the order list, alone and together, newest first and page by page: each
-/// combination is a statement of its own, so each is exercised.
+/// combination is a statement of its own, so each is exercised. A site's desk holds what
+/// it received and what it was sent.
 #[tokio::test]
 async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() {
     use zhiyuan_domain::order::{Holder, OrderStatus};
@@ -2344,6 +2345,13 @@ async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() 
     taken.state.holder = Holder::Org(OrgId(5));
     orders[1] = store
         .update_order(&taken, &audit("order.accept", "440106001001"))
+        .await
+        .unwrap();
+    // The third, received at the second station, is sent to the first.
+    let mut sent = orders[2].clone();
+    sent.state.holder = Holder::Site(sites[0]);
+    orders[2] = store
+        .update_order(&sent, &audit("order.assign", "440106002001"))
         .await
         .unwrap();
     let ids = |q: OrderQuery| {
@@ -2416,13 +2424,53 @@ async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() 
                 holder: Some(Holder::Site(sites[0])),
                 within: Some(code("440106001001")),
                 status: received,
+                at_site: Some(sites[0]),
             },
             vec![a],
+        ),
+        (
+            OrderQuery {
+                at_site: Some(sites[0]),
+                ..OrderQuery::default()
+            },
+            vec![c, b, a],
+        ),
+        (
+            OrderQuery {
+                at_site: Some(sites[1]),
+                ..OrderQuery::default()
+            },
+            vec![c],
+        ),
+        (
+            OrderQuery {
+                at_site: Some(sites[0]),
+                status: received,
+                ..OrderQuery::default()
+            },
+            vec![c, a],
         ),
     ];
     for (q, expected) in cases {
         assert_eq!(ids(q.clone()).await, expected, "{q:?}");
     }
+    // The first order is both received and held at the first station: on its desk once,
+    // and a page that holds the whole desk says there is no next.
+    let desk = store
+        .list_orders(
+            &OrderQuery {
+                at_site: Some(sites[0]),
+                ..OrderQuery::default()
+            },
+            &PageRequest::first(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        desk.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [c, b, a]
+    );
+    assert_eq!(desk.next, None);
 }
 
 #[tokio::test]

@@ -90,6 +90,8 @@ pub struct OrderRecord {
 pub struct OrderQuery {
     /// Orders received by this site.
     pub site: Option<SiteId>,
+    /// Orders received or held by this site: everything a station has on its desk.
+    pub at_site: Option<SiteId>,
     /// Orders this holder holds.
     pub holder: Option<Holder>,
     pub status: Option<OrderStatus>,

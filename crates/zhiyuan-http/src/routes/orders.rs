@@ -412,6 +412,9 @@ fn order_view(o: OrderRecord) -> OrderView {
 pub struct OrderList {
     /// Orders received by this site.
     pub site: Option<i64>,
+    /// Orders received or held by this site: everything on its desk. The default for
+    /// staff of one site who name no other filter.
+    pub at_site: Option<i64>,
     /// Orders held by this site, team or volunteer (number).
     pub held_by_site: Option<i64>,
     pub held_by_org: Option<i64>,
@@ -445,6 +448,7 @@ pub async fn list_orders(
     };
     let query = OrderQuery {
         site: q.site.map(SiteId),
+        at_site: q.at_site.map(SiteId),
         holder,
         status: q
             .status

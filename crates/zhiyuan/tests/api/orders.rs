@@ -429,6 +429,67 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
     }
 }
 
+/// Site staff who name no filter see their site's desk: what it received and what it
+/// was sent. Anyone else must say which orders they mean.
+#[tokio::test]
+async fn site_staff_see_what_their_site_received_and_holds_without_naming_it() {
+    let n = network().await;
+    let (first, _, _) = n.need().await;
+    let (second, _, _) = n.need().await;
+    ok(&n
+        .act(
+            second,
+            &n.station_staff,
+            json!({"action": "escalate", "reason": "需要专业护理"}),
+        )
+        .await);
+    let desk = |token: String, query: &'static str| {
+        let app = &n.app;
+        async move {
+            let r = app
+                .get(&format!("/api/v1/orders{query}"), Some(&token))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    // The station received both; the institute holds the second.
+    assert_eq!(desk(n.station_staff.clone(), "").await, [second, first]);
+    assert_eq!(desk(n.town_staff.clone(), "").await, [second]);
+    assert_eq!(
+        desk(n.town_staff.clone(), "?status=received").await,
+        [second]
+    );
+    assert_eq!(desk(n.county_staff.clone(), "").await, Vec::<i64>::new());
+    // Another site's desk is not theirs.
+    let other = n
+        .app
+        .get(
+            &format!("/api/v1/orders?at_site={}", n.institute),
+            Some(&n.station_staff),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{:?}", other.body);
+    // A jurisdiction admin has no desk: they name a region, a site or a holder.
+    let admin = n.app.admin("county-admin", COUNTY).await;
+    let vague = n.app.get("/api/v1/orders", Some(&admin)).await;
+    assert_eq!(vague.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(vague.error_fields(), ["at_site"]);
+    let named = n
+        .app
+        .get(
+            &format!("/api/v1/orders?at_site={}", n.station),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(named.body["items"].as_array().map(Vec::len), Some(2));
+}
+
 #[tokio::test]
 async fn orders_go_down_the_levels_and_up_again_when_nobody_takes_them() {
     let n = network().await;
