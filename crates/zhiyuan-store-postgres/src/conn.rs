@@ -108,6 +108,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0018_entry_keys",
         include_str!("../migrations/0018_entry_keys.sql"),
     ),
+    (
+        19,
+        "0019_order_tallies",
+        include_str!("../migrations/0019_order_tallies.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -89,6 +89,16 @@ const MOVE: &str = concat!(
     order_columns!()
 );
 
+/// How the sites that received a region's orders answered them, from the running tallies
+/// (migration 0019): a row per village and site, not per order.
+const TALLIES: &str = "SELECT site_id, SUM(orders)::BIGINT, SUM(accepted)::BIGINT,
+        SUM(completed)::BIGINT, SUM(rated)::BIGINT,
+        (SUM(rating_sum) / NULLIF(SUM(rated), 0))::FLOAT8,
+        SUM(accept_secs) / NULLIF(SUM(accepted), 0),
+        SUM(complete_secs) / NULLIF(SUM(complete_timed), 0)
+    FROM order_tallies WHERE region_code >= $1 AND region_code < $2
+    GROUP BY site_id ORDER BY site_id";
+
 /// Orders newest first, by the filters given (see [`eq_filter`]). A site's desk is what
 /// it received and what it holds, each read newest first through its own index, a page
 /// of each at most, so a busy center's page costs what a station's does; an order both
@@ -409,12 +419,7 @@ impl OrderStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &client.prepare_cached("SELECT site_id, COUNT(*), COUNT(accepted_at), COUNT(*) FILTER (WHERE status = 'completed'),
-                    COUNT(rating), AVG(rating)::FLOAT8,
-                    AVG(EXTRACT(EPOCH FROM accepted_at - created_at))::FLOAT8,
-                    AVG(EXTRACT(EPOCH FROM completed_at - created_at))::FLOAT8
-                 FROM orders WHERE region_code >= $1 AND region_code < $2
-                 GROUP BY site_id ORDER BY site_id").await.map_err(pg_err)?,
+                &client.prepare_cached(TALLIES).await.map_err(pg_err)?,
                 &[&lo, &hi],
             )
             .await

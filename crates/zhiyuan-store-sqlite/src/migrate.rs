@@ -98,6 +98,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0018_entry_keys",
         include_str!("../migrations/0018_entry_keys.sql"),
     ),
+    (
+        19,
+        "0019_order_tallies",
+        include_str!("../migrations/0019_order_tallies.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

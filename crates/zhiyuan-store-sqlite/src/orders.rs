@@ -350,11 +350,12 @@ impl OrderStore for SqliteStore {
         let (lo, hi) = within.subtree();
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT site_id, COUNT(*), COUNT(accepted_at), SUM(status = 'completed'), COUNT(rating),
-                    AVG(rating),
-                    AVG((accepted_at - created_at) / 1e6),
-                    AVG((completed_at - created_at) / 1e6)
-                 FROM orders WHERE region_code >= ?1 AND region_code < ?2
+                // The running tallies (migration 0019): a row per village and site.
+                "SELECT site_id, SUM(orders), SUM(accepted), SUM(completed), SUM(rated),
+                    1.0 * SUM(rating_sum) / NULLIF(SUM(rated), 0),
+                    SUM(accept_secs) / NULLIF(SUM(accepted), 0),
+                    SUM(complete_secs) / NULLIF(SUM(complete_timed), 0)
+                 FROM order_tallies WHERE region_code >= ?1 AND region_code < ?2
                  GROUP BY site_id ORDER BY site_id",
             )?
             .query_map(params![lo, hi], |row| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::{Grant, GrantedRole};
-use zhiyuan_domain::ids::{OrgId, VolunteerId};
+use zhiyuan_domain::ids::{OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
 use zhiyuan_domain::region::{Region, RegionLevel, reference_regions};
 use zhiyuan_domain::site::{GeoPoint, SiteKind};
@@ -2195,46 +2195,11 @@ async fn a_challenge_is_spent_by_exactly_one_of_many_concurrent_imports_and_link
 async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
     use zhiyuan_domain::order::{Holder, OrderStatus};
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    add_region(&store, "440106001").await;
-    add_region(&store, "440106001001").await;
-    let site = store
-        .insert_site(
-            &new_site("440106001001", SiteKind::PracticeStation),
-            &audit("site.create", "440106001001"),
-        )
-        .await
-        .unwrap();
+    let [site, _] = two_stations(&store).await;
     let now = OffsetDateTime::now_utc();
-    let order = store
-        .insert_order(
-            &NewOrder {
-                tracking: "D0000000001".into(),
-                requester_hash: vec![7; 32],
-                need: Need {
-                    service_code: "elderly-visit".into(),
-                    service_name: "独居老人探访".into(),
-                    category: zhiyuan_domain::category::ServiceCategory::Elderly,
-                    description: "每周探访".into(),
-                    region: code("440106001001"),
-                    address: None,
-                    location: Some(GeoPoint {
-                        lat: 23.1,
-                        lng: 113.3,
-                    }),
-                    wanted_at: None,
-                    contact_name: "李女士".into(),
-                    contact_phone: "13700137000".into(),
-                },
-                site: site.id,
-                created_at: now,
-            },
-            &audit("order.submit", "440106001001"),
-        )
-        .await
-        .unwrap();
+    let order = an_order(&store, "D0000000001", "440106001001", site, now).await;
     assert_eq!(order.state.status, OrderStatus::Received);
-    assert_eq!(order.state.holder, Holder::Site(site.id));
+    assert_eq!(order.state.holder, Holder::Site(site));
     let takers = (1..=16).map(|team| {
         let store = store.clone();
         let mut taken = order.clone();
@@ -2276,13 +2241,8 @@ async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
     assert_eq!(by_holder.items, vec![stored]);
 }
 
-/// Each filter of the order list, alone and together, newest first and page by page: each
-/// combination is a statement of its own, so each is exercised. A site's desk holds what
-/// it received and what it was sent.
-#[tokio::test]
-async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() {
-    use zhiyuan_domain::order::{Holder, OrderStatus};
-    let (_db, store) = store().await;
+/// Two village stations of Tianhe, in 440106001001 and 440106002001.
+async fn two_stations(store: &Arc<dyn Store>) -> [SiteId; 2] {
     for c in [
         "440106",
         "440106001",
@@ -2290,7 +2250,7 @@ async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() 
         "440106002",
         "440106002001",
     ] {
-        add_region(&store, c).await;
+        add_region(store, c).await;
     }
     let mut sites = Vec::new();
     for village in ["440106001001", "440106002001"] {
@@ -2300,9 +2260,163 @@ async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() 
                 &audit("site.create", village),
             )
             .await
-            .unwrap();
+            .expect("a station");
         sites.push(site.id);
     }
+    [sites[0], sites[1]]
+}
+
+/// A need in `village`, received at `site` at `at`.
+async fn an_order(
+    store: &Arc<dyn Store>,
+    tracking: &str,
+    village: &str,
+    site: SiteId,
+    at: OffsetDateTime,
+) -> OrderRecord {
+    store
+        .insert_order(
+            &NewOrder {
+                tracking: tracking.into(),
+                requester_hash: vec![7; 32],
+                need: Need {
+                    service_code: "elderly-visit".into(),
+                    service_name: "独居老人探访".into(),
+                    category: zhiyuan_domain::category::ServiceCategory::Elderly,
+                    description: "每周探访".into(),
+                    region: code(village),
+                    address: Some("文明路2号".into()),
+                    location: None,
+                    wanted_at: None,
+                    contact_name: "李女士".into(),
+                    contact_phone: "13700137000".into(),
+                },
+                site,
+                created_at: at,
+            },
+            &audit("order.submit", village),
+        )
+        .await
+        .expect("an order")
+}
+
+/// A jurisdiction's report of how its sites answered comes from running tallies: they
+/// follow acceptance (again after a decline), completion and rating exactly, per site and
+/// place, and migration 19 builds the same tallies from orders written before it.
+#[tokio::test]
+async fn order_tallies_follow_each_order_and_match_a_count_from_scratch() {
+    use zhiyuan_domain::order::{Holder, OrderStatus};
+    let (db, store) = store().await;
+    let [a, b] = two_stations(&store).await;
+    let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let hours = |h: i64| t0 + Duration::hours(h);
+    let first = an_order(&store, "T0000000001", "440106001001", a, t0).await;
+    let second = an_order(&store, "T0000000002", "440106001001", a, t0).await;
+    an_order(&store, "T0000000003", "440106002001", b, t0).await;
+    let save = |mut o: OrderRecord, change: &dyn Fn(&mut OrderRecord)| {
+        change(&mut o);
+        let store = store.clone();
+        async move {
+            store
+                .update_order(&o, &audit("order.move", "440106001001"))
+                .await
+                .unwrap()
+        }
+    };
+    // The first is accepted after an hour, declined, accepted again after three, completed
+    // after five and rated 4; the second accepted after two.
+    let first = save(first, &|o| {
+        o.state.status = OrderStatus::Accepted;
+        o.state.holder = Holder::Org(OrgId(5));
+        o.accepted_at = Some(hours(1));
+    })
+    .await;
+    let first = save(first, &|o| {
+        o.state.status = OrderStatus::Open;
+        o.state.holder = Holder::Site(a);
+    })
+    .await;
+    let first = save(first, &|o| {
+        o.state.status = OrderStatus::Accepted;
+        o.accepted_at = Some(hours(3));
+    })
+    .await;
+    let first = save(first, &|o| {
+        o.state.status = OrderStatus::Completed;
+        o.completed_at = Some(hours(5));
+    })
+    .await;
+    let unrated = store.order_stats(code("440106")).await.unwrap();
+    save(first, &|o| o.rating = Some(4)).await;
+    save(second, &|o| {
+        o.state.status = OrderStatus::Accepted;
+        o.accepted_at = Some(hours(2));
+    })
+    .await;
+
+    let station_a = |rated: i64, mean_rating: Option<f64>, accepted: i64, secs: f64| OrderStats {
+        orders: 2,
+        accepted,
+        completed: 1,
+        rated,
+        mean_rating,
+        mean_secs_to_accept: Some(secs),
+        mean_secs_to_complete: Some(5.0 * 3600.0),
+    };
+    let station_b = OrderStats {
+        orders: 1,
+        ..OrderStats::default()
+    };
+    let site = |site, stats| SiteOrderStats { site, stats };
+    assert_eq!(
+        unrated,
+        [
+            site(a, station_a(0, None, 1, 3.0 * 3600.0)),
+            site(b, station_b.clone())
+        ]
+    );
+    let county = store.order_stats(code("440106")).await.unwrap();
+    assert_eq!(
+        county,
+        [
+            site(a, station_a(1, Some(4.0), 2, 2.5 * 3600.0)),
+            site(b, station_b.clone())
+        ]
+    );
+    assert_eq!(
+        store.order_stats(code("440106002")).await.unwrap(),
+        [site(b, station_b)]
+    );
+
+    // Built again from the orders, as the migration builds them for an existing database.
+    let (drop, migration) = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => (
+            "DROP TRIGGER orders_tally_insert; DROP TRIGGER orders_tally_update;
+             DROP TABLE order_tallies;",
+            zhiyuan_store_sqlite::MIGRATIONS,
+        ),
+        zhiyuan_testkit::Backend::Postgres => (
+            "DROP TABLE order_tallies; DROP FUNCTION tally_order CASCADE;",
+            zhiyuan_store_postgres::MIGRATIONS,
+        ),
+    };
+    let migration = migration
+        .iter()
+        .find(|(version, ..)| *version == 19)
+        .expect("migration 19")
+        .2;
+    db.execute_raw(&format!("{drop}\n{migration}")).await;
+    assert_eq!(store.order_stats(code("440106")).await.unwrap(), county);
+}
+
+/// Each filter of the order list, alone and together, newest first and page by page: each
+/// combination is a statement of its own, so each is exercised. A site's desk holds what
+/// it received and what it was sent.
+#[tokio::test]
+async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() {
+    use zhiyuan_domain::order::{Holder, OrderStatus};
+    let (_db, store) = store().await;
+    let sites = two_stations(&store).await;
     let now = OffsetDateTime::now_utc();
     let mut orders = Vec::new();
     for (n, (village, site)) in [
@@ -2313,31 +2427,7 @@ async fn orders_are_listed_by_site_holder_place_and_status_alone_and_together() 
     .into_iter()
     .enumerate()
     {
-        let order = store
-            .insert_order(
-                &NewOrder {
-                    tracking: format!("L000000000{n}"),
-                    requester_hash: vec![7; 32],
-                    need: Need {
-                        service_code: "elderly-visit".into(),
-                        service_name: "独居老人探访".into(),
-                        category: zhiyuan_domain::category::ServiceCategory::Elderly,
-                        description: "每周探访".into(),
-                        region: code(village),
-                        address: Some("文明路2号".into()),
-                        location: None,
-                        wanted_at: None,
-                        contact_name: "李女士".into(),
-                        contact_phone: "13700137000".into(),
-                    },
-                    site,
-                    created_at: now,
-                },
-                &audit("order.submit", village),
-            )
-            .await
-            .unwrap();
-        orders.push(order);
+        orders.push(an_order(&store, &format!("L000000000{n}"), village, site, now).await);
     }
     // The second order, received at the first station, is now a team's.
     let mut taken = orders[1].clone();
