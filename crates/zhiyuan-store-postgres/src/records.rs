@@ -542,16 +542,17 @@ impl RecordStore for PgStore {
     ) -> Result<Vec<UnrecordedShift>> {
         let (lo, hi) = crate::conv::range(within);
         let client = self.client().await?;
+        // A team's report starts from its projects (their index), a jurisdiction's from
+        // the shifts that ended.
         let stmt = client
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
                     sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code,
                     count(*)
                  FROM shifts sh
                  JOIN projects p ON p.id = sh.project_id
                  JOIN signups s ON s.shift_id = sh.id AND s.status = 'accepted'
-                 WHERE sh.ends_at < $1 AND NOT sh.cancelled
-                   AND ($2::BIGINT IS NULL OR p.org_id = $2)
+                 WHERE sh.ends_at < $1 AND NOT sh.cancelled AND {}
                    AND p.region_code >= $3 AND p.region_code < $4
                    AND NOT EXISTS (
                      SELECT 1 FROM service_records r
@@ -559,7 +560,8 @@ impl RecordStore for PgStore {
                        AND r.is_current AND r.status = 'effective')
                  GROUP BY sh.id, p.name, p.org_id, p.region_code
                  ORDER BY sh.ends_at, sh.id LIMIT $5",
-            )
+                eq_filter("p.org_id", 2, "BIGINT", org.is_some()),
+            ))
             .await
             .map_err(pg_err)?;
         let rows = client

@@ -103,6 +103,12 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         "{subject}"
     );
 
+    let overdue = plan(&store, crate::records::unrecorded_sql(true)).await;
+    // A team's overdue records: from its projects, not every shift that ever ended.
+    assert!(
+        overdue.starts_with("SEARCH p USING INDEX projects_org (org_id=?)"),
+        "{overdue}"
+    );
     let projects = plan(&store, crate::projects::list_sql(true)).await;
     assert!(projects.contains("projects_org (org_id=?"), "{projects}");
 

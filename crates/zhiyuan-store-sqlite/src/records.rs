@@ -222,6 +222,28 @@ pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
     )
 }
 
+/// Shifts that ended before `?1` with accepted volunteers but no effective record, of a
+/// team or a region. A team's report starts from its projects (their index), a
+/// jurisdiction's from the shifts that ended.
+pub(crate) fn unrecorded_sql(by_org: bool) -> String {
+    format!(
+        "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
+            sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code, count(*)
+         FROM shifts sh
+         JOIN projects p ON p.id = sh.project_id
+         JOIN signups s ON s.shift_id = sh.id AND s.status = 'accepted'
+         WHERE sh.ends_at < ?1 AND sh.cancelled = 0 AND {}
+           AND p.region_code >= ?3 AND p.region_code < ?4
+           AND NOT EXISTS (
+             SELECT 1 FROM service_records r
+             WHERE r.shift_id = sh.id AND r.volunteer_id = s.volunteer_id
+               AND r.is_current = 1 AND r.status = 'effective')
+         GROUP BY sh.id
+         ORDER BY sh.ends_at, sh.id LIMIT ?5",
+        eq_filter("p.org_id", 2, by_org),
+    )
+}
+
 const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
     WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1 AND status = 'effective'";
 
@@ -411,33 +433,17 @@ impl RecordStore for SqliteStore {
         let (lo, hi) = within.map_or((0, i64::MAX), RegionCode::subtree);
         let org = org.map(|o| o.0);
         self.read(move |c| {
-            c.prepare_cached(
-                "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
-                    sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code,
-                    count(*)
-                 FROM shifts sh
-                 JOIN projects p ON p.id = sh.project_id
-                 JOIN signups s ON s.shift_id = sh.id AND s.status = 'accepted'
-                 WHERE sh.ends_at < ?1 AND sh.cancelled = 0
-                   AND (?2 IS NULL OR p.org_id = ?2)
-                   AND p.region_code >= ?3 AND p.region_code < ?4
-                   AND NOT EXISTS (
-                     SELECT 1 FROM service_records r
-                     WHERE r.shift_id = sh.id AND r.volunteer_id = s.volunteer_id
-                       AND r.is_current = 1 AND r.status = 'effective')
-                 GROUP BY sh.id
-                 ORDER BY sh.ends_at, sh.id LIMIT ?5",
-            )?
-            .query_map(params![micros(ended_before), org, lo, hi, limit], |row| {
-                Ok(UnrecordedShift {
-                    shift: shift_at(row, 0)?,
-                    project_name: row.get(9)?,
-                    org: OrgId(row.get(10)?),
-                    region: region(row, 11)?,
-                    missing: row.get(12)?,
-                })
-            })?
-            .collect()
+            c.prepare_cached(&unrecorded_sql(org.is_some()))?
+                .query_map(params![micros(ended_before), org, lo, hi, limit], |row| {
+                    Ok(UnrecordedShift {
+                        shift: shift_at(row, 0)?,
+                        project_name: row.get(9)?,
+                        org: OrgId(row.get(10)?),
+                        region: region(row, 11)?,
+                        missing: row.get(12)?,
+                    })
+                })?
+                .collect()
         })
         .await
     }
