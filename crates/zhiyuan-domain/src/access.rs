@@ -139,6 +139,18 @@ impl Principal {
             .any(|g| matches!(g, Grant::SiteStaff { site: s } if *s == site))
     }
 
+    /// The one site this principal is staff of, if exactly one.
+    pub fn only_site(&self) -> Option<SiteId> {
+        let mut sites = self.grants.iter().filter_map(|g| match g {
+            Grant::SiteStaff { site } => Some(*site),
+            _ => None,
+        });
+        match (sites.next(), sites.next()) {
+            (Some(site), None) => Some(site),
+            _ => None,
+        }
+    }
+
     /// The site-staff and team grants; a principal with none needs no membership facts.
     pub fn has_local_grants(&self) -> bool {
         self.grants
@@ -237,6 +249,20 @@ mod tests {
             volunteer: Some(VolunteerId(1)),
             grants,
         }
+    }
+
+    #[test]
+    fn only_staff_of_exactly_one_site_have_a_site_of_their_own() {
+        let staff = |site| Grant::SiteStaff { site: SiteId(site) };
+        let admin = Grant::JurisdictionAdmin {
+            region: code("440106"),
+        };
+        assert_eq!(
+            principal(vec![admin.clone(), staff(3)]).only_site(),
+            Some(SiteId(3))
+        );
+        assert_eq!(principal(vec![staff(3), staff(4)]).only_site(), None);
+        assert_eq!(principal(vec![admin]).only_site(), None);
     }
 
     #[test]

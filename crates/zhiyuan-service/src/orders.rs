@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
-use zhiyuan_domain::access::{Access, Grant};
+use zhiyuan_domain::access::Access;
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::ids::{OrgId, SiteId};
 use zhiyuan_domain::order::{Holder, OrderAction, OrderStatus};
@@ -960,7 +960,16 @@ impl Zhiyuan {
         } else if let Some(r) = q.within {
             ctx.allows(|p| p.covers(r, Access::Read))
         } else {
-            let site = Self::own_site(ctx)?;
+            let site = match &ctx.actor {
+                Actor::User(p) => p.only_site(),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "at_site",
+                    "name a site, a holder or a region (only staff of one site have a default)",
+                )
+            })?;
             q.at_site = Some(site);
             self.acts_for(ctx, Holder::Site(site), Access::Read).await?
         };
@@ -968,28 +977,6 @@ impl Zhiyuan {
             ctx.require(|_| false)?;
         }
         Ok(self.0.store.list_orders(&q, page).await?)
-    }
-
-    /// The one site the caller is staff of, for lists that name none.
-    fn own_site(ctx: &Ctx) -> Result<SiteId> {
-        let sites: Vec<SiteId> = match &ctx.actor {
-            Actor::User(p) => p
-                .grants
-                .iter()
-                .filter_map(|g| match g {
-                    Grant::SiteStaff { site } => Some(*site),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        match sites[..] {
-            [site] => Ok(site),
-            _ => Err(ServiceError::invalid(
-                "at_site",
-                "name a site, a holder or a region (only staff of one site have a default)",
-            )),
-        }
     }
 
     /// How each site of a jurisdiction answered the public: orders, completions,

@@ -6,7 +6,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{AuditQuery, AuditRecord, AuditStore, Page, PageRequest, Result};
 
 use crate::PgStore;
-use crate::conv::{get, pg_err, range};
+use crate::conv::{get, pg_err};
 
 /// The columns an [`audit_row`] reads, in order.
 pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor_account_id, request_id, action,
@@ -31,20 +31,18 @@ pub(crate) fn audit_row(r: &tokio_postgres::Row) -> Result<AuditRecord> {
 /// [`crate::conv::eq_filter`]).
 pub(crate) fn list_sql(within: bool, by_subject: bool) -> String {
     format!(
-        "SELECT id, at, actor_account_id, request_id, action, subject_type, subject_id,
-            region_code, reason, details
-         FROM audit_log
+        "SELECT {AUDIT_COLUMNS} FROM audit_log
          WHERE id < $1 AND {} AND {}
-         ORDER BY id DESC LIMIT $7",
+         ORDER BY id DESC LIMIT $6",
         if within {
-            "$2 AND region_code >= $3 AND region_code < $4"
+            "region_code >= $2 AND region_code < $3"
         } else {
-            "NOT $2 AND $3::BIGINT <= $4::BIGINT"
+            "$2::BIGINT IS NULL AND $3::BIGINT IS NULL"
         },
         if by_subject {
-            "subject_type = $5 AND subject_id = $6"
+            "subject_type = $4 AND subject_id = $5"
         } else {
-            "$5::TEXT IS NULL AND $6::TEXT IS NULL"
+            "$4::TEXT IS NULL AND $5::TEXT IS NULL"
         },
     )
 }
@@ -52,7 +50,7 @@ pub(crate) fn list_sql(within: bool, by_subject: bool) -> String {
 #[async_trait]
 impl AuditStore for PgStore {
     async fn list_audit(&self, q: &AuditQuery, page: &PageRequest) -> Result<Page<AuditRecord>> {
-        let (lo, hi) = range(q.within);
+        let (lo, hi) = q.within.map(RegionCode::subtree).unzip();
         let (stype, sid) = q.subject.clone().unzip();
         let before = page.after.as_ref().map_or(i64::MAX, |c| c.key(0));
         let client = self.client().await?;
@@ -65,7 +63,6 @@ impl AuditStore for PgStore {
                 &stmt,
                 &[
                     &before,
-                    &q.within.is_some(),
                     &lo,
                     &hi,
                     &stype,

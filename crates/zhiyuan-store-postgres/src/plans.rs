@@ -114,7 +114,7 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
             orders(|q| q.at_site = Some(SiteId(1))),
         ),
         ("org_id = $5", crate::projects::list_sql(true, false)),
-        ("subject_type = $5", crate::audit::list_sql(false, true)),
+        ("subject_type = $4", crate::audit::list_sql(false, true)),
     ];
     // What the filters used to be: one statement for every combination, whose generic
     // plan walks the table.
