@@ -207,6 +207,9 @@ pub enum SignupStatus {
     Waitlisted,
     Rejected,
     Cancelled,
+    /// Held a place and did not come: marked by the team once the shift has started, so
+    /// that no record is owed for it (Art. 11).
+    Absent,
 }
 
 impl SignupStatus {
@@ -217,6 +220,7 @@ impl SignupStatus {
             Self::Waitlisted => "waitlisted",
             Self::Rejected => "rejected",
             Self::Cancelled => "cancelled",
+            Self::Absent => "absent",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -226,6 +230,7 @@ impl SignupStatus {
             "waitlisted" => Self::Waitlisted,
             "rejected" => Self::Rejected,
             "cancelled" => Self::Cancelled,
+            "absent" => Self::Absent,
             _ => return None,
         })
     }
@@ -240,6 +245,23 @@ impl SignupStatus {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn sign_up_statuses_read_back_as_written_and_only_waiting_or_holding_ones_are_live() {
+        use SignupStatus::*;
+        for (status, live) in [
+            (Pending, true),
+            (Accepted, true),
+            (Waitlisted, true),
+            (Rejected, false),
+            (Cancelled, false),
+            (Absent, false),
+        ] {
+            assert_eq!(SignupStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.is_live(), live, "{status:?}");
+        }
+        assert_eq!(SignupStatus::parse("no_show"), None);
+    }
 
     #[test]
     fn a_team_publishes_and_a_reviewer_decides_reviews() {

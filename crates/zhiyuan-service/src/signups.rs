@@ -146,6 +146,47 @@ impl Zhiyuan {
             })
     }
 
+    /// The team marks a volunteer who held a place and did not come absent, once the
+    /// shift has started. No record is then owed for them (Art. 11), and the volunteer
+    /// sees the sign-up as absent. Refused while the shift is still to come (cancel
+    /// instead) and when the volunteer checked in or has a record of the shift.
+    pub async fn mark_absent(
+        &self,
+        ctx: &Ctx,
+        id: SignupId,
+        reason: Option<String>,
+    ) -> Result<SignupRecord> {
+        let s = self.load_signup(id).await?;
+        let (shift, project) = self.load_shift(s.shift).await?;
+        let org = self.project_org(&project).await?;
+        ctx.require(|p| p.can_run_projects(&org))?;
+        if ctx.now < shift.shift.starts_at {
+            return Err(ServiceError::Conflict {
+                field: "shift",
+                message: "the shift has not started; cancel the sign-up instead".into(),
+            });
+        }
+        let mut audit = ctx.audit("signup.absent", "signup", id, Some(project.project.region));
+        audit.reason = reason;
+        self.0
+            .store
+            .mark_absent(id, ctx.now, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
+                    field: "status",
+                    message: format!("the sign-up is {}, not accepted", s.status.as_str()),
+                },
+                StoreError::Conflict {
+                    field: "attendance",
+                } => ServiceError::Conflict {
+                    field: "attendance",
+                    message: "the volunteer checked in or has a record of this shift".into(),
+                },
+                other => other.into(),
+            })
+    }
+
     /// A coordinator accepts (a place, or the waitlist when full) or rejects a pending
     /// sign-up.
     pub async fn decide_signup(
@@ -192,6 +233,29 @@ impl Zhiyuan {
                 &SignupQuery {
                     shift: Some(shift),
                     volunteer: None,
+                    status,
+                },
+                page,
+            )
+            .await?)
+    }
+
+    /// Every sign-up of the signed-in volunteer, newest first: whether they held a place,
+    /// waited, withdrew or were marked absent (Art. 12).
+    pub async fn my_signups(
+        &self,
+        ctx: &Ctx,
+        status: Option<SignupStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<SignupRecord>> {
+        let v = ctx.volunteer()?;
+        Ok(self
+            .0
+            .store
+            .list_signups(
+                &SignupQuery {
+                    shift: None,
+                    volunteer: Some(v),
                     status,
                 },
                 page,

@@ -113,6 +113,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0019_order_tallies",
         include_str!("../migrations/0019_order_tallies.sql"),
     ),
+    (
+        20,
+        "0020_recorded_signups",
+        include_str!("../migrations/0020_recorded_signups.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -126,6 +126,18 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
         plans.push(generic_plan(&store, &format!("list_{i}"), sql).await);
     }
     plans.push(generic_plan(&store, "catch_all", catch_all).await);
+    // Art. 11 reports: the sign-ups still unrecorded, by a team's shifts or oldest first.
+    let overdue = [
+        (
+            "signups_unrecorded_shift",
+            crate::records::unrecorded_sql(true),
+        ),
+        ("signups_unrecorded", crate::records::unrecorded_sql(false)),
+    ];
+    let mut overdue_plans = Vec::new();
+    for (i, (_, sql)) in overdue.iter().enumerate() {
+        overdue_plans.push(generic_plan(&store, &format!("overdue_{i}"), sql).await);
+    }
     drop(store);
     // Dropped before anything is asserted, so that a failure leaves nothing behind.
     client
@@ -144,4 +156,11 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
     }
     let old = &plans[statements.len()];
     assert!(!searches(old, "volunteer_id = $2"), "{old}");
+    for ((index, _), plan) in overdue.iter().zip(overdue_plans) {
+        let plan = plan.expect("plan");
+        assert!(
+            plan.contains(&format!(" using {index} on signups")),
+            "{index}: {plan}"
+        );
+    }
 }

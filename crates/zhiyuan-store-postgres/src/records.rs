@@ -360,6 +360,28 @@ pub(crate) async fn insert_row(
     Ok(id)
 }
 
+/// Shifts that ended before `$1` with accepted volunteers but no effective record, of a
+/// team or a region, read from the sign-ups still unrecorded (migration 0020): a team's
+/// report from its projects' shifts, a jurisdiction's oldest first. A sign-up carries its
+/// shift's end; the team's report reads the shift's, so that its plan cannot walk every
+/// sign-up still unrecorded in the province (in the generic plan it did).
+pub(crate) fn unrecorded_sql(by_org: bool) -> String {
+    let ends = if by_org { "sh.ends_at" } else { "s.ends_at" };
+    format!(
+        "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
+            sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code, count(*)
+         FROM signups s
+         JOIN shifts sh ON sh.id = s.shift_id
+         JOIN projects p ON p.id = sh.project_id
+         WHERE s.status = 'accepted' AND NOT s.recorded AND {ends} < $1
+           AND NOT sh.cancelled AND {}
+           AND p.region_code >= $3 AND p.region_code < $4
+         GROUP BY {ends}, sh.id, p.id
+         ORDER BY {ends}, sh.id LIMIT $5",
+        eq_filter("p.org_id", 2, "BIGINT", by_org),
+    )
+}
+
 #[async_trait]
 impl RecordStore for PgStore {
     async fn insert_record(
@@ -542,26 +564,8 @@ impl RecordStore for PgStore {
     ) -> Result<Vec<UnrecordedShift>> {
         let (lo, hi) = crate::conv::range(within);
         let client = self.client().await?;
-        // A team's report starts from its projects (their index), a jurisdiction's from
-        // the shifts that ended.
         let stmt = client
-            .prepare_cached(&format!(
-                "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
-                    sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code,
-                    count(*)
-                 FROM shifts sh
-                 JOIN projects p ON p.id = sh.project_id
-                 JOIN signups s ON s.shift_id = sh.id AND s.status = 'accepted'
-                 WHERE sh.ends_at < $1 AND NOT sh.cancelled AND {}
-                   AND p.region_code >= $3 AND p.region_code < $4
-                   AND NOT EXISTS (
-                     SELECT 1 FROM service_records r
-                     WHERE r.shift_id = sh.id AND r.volunteer_id = s.volunteer_id
-                       AND r.is_current AND r.status = 'effective')
-                 GROUP BY sh.id, p.name, p.org_id, p.region_code
-                 ORDER BY sh.ends_at, sh.id LIMIT $5",
-                eq_filter("p.org_id", 2, "BIGINT", org.is_some()),
-            ))
+            .prepare_cached(&unrecorded_sql(org.is_some()))
             .await
             .map_err(pg_err)?;
         let rows = client

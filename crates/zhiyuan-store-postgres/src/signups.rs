@@ -117,6 +117,26 @@ async fn take_place(c: &impl GenericClient, shift: i64) -> Result<bool> {
     Ok(c.execute(&stmt, &[&shift]).await.map_err(pg_err)? == 1)
 }
 
+async fn give_up_place(c: &impl GenericClient, shift: i64) -> Result<()> {
+    let stmt = c
+        .prepare_cached("UPDATE shifts SET accepted = accepted - 1 WHERE id = $1")
+        .await
+        .map_err(pg_err)?;
+    c.execute(&stmt, &[&shift]).await.map_err(pg_err)?;
+    Ok(())
+}
+
+/// A sign-up read for a change of status, its shift's row locked first: the order in
+/// which every writer of a shift's places takes its locks.
+async fn lock_signup(tx: &impl GenericClient, id: SignupId) -> Result<SignupRecord> {
+    let shift = fetch(tx, id.0, false)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .shift;
+    fetch_shift(tx, shift.0, true).await?;
+    fetch(tx, id.0, true).await?.ok_or(StoreError::NotFound)
+}
+
 async fn set_status(
     c: &impl GenericClient,
     id: i64,
@@ -466,26 +486,14 @@ impl SignupStore for PgStore {
     ) -> Result<(SignupRecord, Option<SignupRecord>)> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let shift = fetch(&tx, id.0, false)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .shift;
-        fetch_shift(&tx, shift.0, true).await?;
-        let s = fetch(&tx, id.0, true).await?.ok_or(StoreError::NotFound)?;
+        let s = lock_signup(&tx, id).await?;
         if !s.status.is_live() {
             return Err(StoreError::Conflict { field: "status" });
         }
         set_status(&tx, id.0, SignupStatus::Cancelled, at).await?;
         let mut promoted = None;
         if s.status == SignupStatus::Accepted {
-            tx.execute(
-                &tx.prepare_cached("UPDATE shifts SET accepted = accepted - 1 WHERE id = $1")
-                    .await
-                    .map_err(pg_err)?,
-                &[&s.shift.0],
-            )
-            .await
-            .map_err(pg_err)?;
+            give_up_place(&tx, s.shift.0).await?;
             let next = tx
                 .query_opt(
                     &tx.prepare_cached(
@@ -518,6 +526,48 @@ impl SignupStore for PgStore {
         Ok((cancelled, promoted))
     }
 
+    async fn mark_absent(
+        &self,
+        id: SignupId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let s = lock_signup(&tx, id).await?;
+        if s.status != SignupStatus::Accepted {
+            return Err(StoreError::Conflict { field: "status" });
+        }
+        let came: bool = get(
+            &tx.query_one(
+                &tx.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM attendance WHERE shift_id = $1 AND volunteer_id = $2)
+                     OR EXISTS (SELECT 1 FROM service_records WHERE shift_id = $1 AND volunteer_id = $2
+                                AND is_current AND status IN ('effective', 'pending'))",
+                )
+                .await
+                .map_err(pg_err)?,
+                &[&s.shift.0, &s.volunteer.0],
+            )
+            .await
+            .map_err(pg_err)?,
+            0,
+        )?;
+        if came {
+            return Err(StoreError::Conflict {
+                field: "attendance",
+            });
+        }
+        set_status(&tx, id.0, SignupStatus::Absent, at).await?;
+        give_up_place(&tx, s.shift.0).await?;
+        let mut audit = audit.clone();
+        audit.details = serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0 });
+        write_audit(&tx, &audit, None).await?;
+        let record = fetch(&tx, id.0, false).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
     async fn decide_signup(
         &self,
         id: SignupId,
@@ -527,12 +577,7 @@ impl SignupStore for PgStore {
     ) -> Result<SignupRecord> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let shift = fetch(&tx, id.0, false)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .shift;
-        fetch_shift(&tx, shift.0, true).await?;
-        let s = fetch(&tx, id.0, true).await?.ok_or(StoreError::NotFound)?;
+        let s = lock_signup(&tx, id).await?;
         if s.status != SignupStatus::Pending {
             return Err(StoreError::Conflict { field: "status" });
         }

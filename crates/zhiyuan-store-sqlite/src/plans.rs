@@ -104,11 +104,23 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     );
 
     let overdue = plan(&store, crate::records::unrecorded_sql(true)).await;
-    // A team's overdue records: from its projects, not every shift that ever ended.
+    // A team's overdue records: from its projects to their sign-ups still unrecorded,
+    // not every shift that ever ended.
     assert!(
         overdue.starts_with("SEARCH p USING INDEX projects_org (org_id=?)"),
         "{overdue}"
     );
+    assert!(
+        overdue.contains("signups_unrecorded_shift (shift_id=?)"),
+        "{overdue}"
+    );
+    // A jurisdiction's: the sign-ups still unrecorded, oldest first, without a sort.
+    let overdue = plan(&store, crate::records::unrecorded_sql(false)).await;
+    assert!(
+        overdue.starts_with("SEARCH s USING COVERING INDEX signups_unrecorded (ends_at<?)"),
+        "{overdue}"
+    );
+    assert!(!overdue.contains("TEMP B-TREE"), "{overdue}");
     let projects = plan(&store, crate::projects::list_sql(true)).await;
     assert!(projects.contains("projects_org (org_id=?"), "{projects}");
 

@@ -69,6 +69,25 @@ fn take_place(tx: &Transaction<'_>, shift: i64) -> Result<bool> {
     Ok(taken == 1)
 }
 
+/// A sign-up that must exist.
+fn existing(tx: &Transaction<'_>, id: i64) -> Result<SignupRecord> {
+    get(tx, id).map_err(store_err)?.ok_or(StoreError::NotFound)
+}
+
+fn give_up_place(tx: &Transaction<'_>, shift: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE shifts SET accepted = accepted - 1 WHERE id = ?1")
+        .and_then(|mut q| q.execute([shift]))
+        .map_err(store_err)?;
+    Ok(())
+}
+
+/// Whether a volunteer (`?2`) came to a shift (`?1`): checked in, or has a current record
+/// of it that is effective or waiting for a decision.
+const ATTENDED: &str =
+    "SELECT EXISTS (SELECT 1 FROM attendance WHERE shift_id = ?1 AND volunteer_id = ?2)
+    OR EXISTS (SELECT 1 FROM service_records WHERE shift_id = ?1 AND volunteer_id = ?2
+               AND is_current = 1 AND status IN ('effective', 'pending'))";
+
 fn set_status(tx: &Transaction<'_>, id: i64, status: SignupStatus, at: i64) -> Result<()> {
     tx.prepare_cached("UPDATE signups SET status = ?2, decided_at = ?3 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id, status.as_str(), at]))
@@ -206,20 +225,14 @@ impl SignupStore for SqliteStore {
     ) -> Result<(SignupRecord, Option<SignupRecord>)> {
         let audit = audit.clone();
         self.write(move |tx| {
-            let s = get(tx, id.0)
-                .map_err(store_err)?
-                .ok_or(StoreError::NotFound)?;
+            let s = existing(tx, id.0)?;
             if !s.status.is_live() {
                 return Err(StoreError::Conflict { field: "status" });
             }
             set_status(tx, id.0, SignupStatus::Cancelled, micros(at))?;
             let mut promoted = None;
             if s.status == SignupStatus::Accepted {
-                tx.execute(
-                    "UPDATE shifts SET accepted = accepted - 1 WHERE id = ?1",
-                    [s.shift.0],
-                )
-                .map_err(store_err)?;
+                give_up_place(tx, s.shift.0)?;
                 let next: Option<i64> = tx
                     .prepare_cached(
                         "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted'
@@ -241,10 +254,39 @@ impl SignupStore for SqliteStore {
                 "promoted": promoted.as_ref().map(|p| p.id.0),
             });
             write_audit(tx, &audit, None)?;
-            let cancelled = get(tx, id.0)
-                .map_err(store_err)?
-                .ok_or(StoreError::NotFound)?;
+            let cancelled = existing(tx, id.0)?;
             Ok((cancelled, promoted))
+        })
+        .await
+    }
+
+    async fn mark_absent(
+        &self,
+        id: SignupId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let s = existing(tx, id.0)?;
+            if s.status != SignupStatus::Accepted {
+                return Err(StoreError::Conflict { field: "status" });
+            }
+            let came: bool = tx
+                .prepare_cached(ATTENDED)
+                .and_then(|mut q| q.query_row([s.shift.0, s.volunteer.0], |r| r.get(0)))
+                .map_err(store_err)?;
+            if came {
+                return Err(StoreError::Conflict {
+                    field: "attendance",
+                });
+            }
+            set_status(tx, id.0, SignupStatus::Absent, micros(at))?;
+            give_up_place(tx, s.shift.0)?;
+            let mut audit = audit;
+            audit.details = serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0 });
+            write_audit(tx, &audit, None)?;
+            existing(tx, id.0)
         })
         .await
     }
@@ -258,9 +300,7 @@ impl SignupStore for SqliteStore {
     ) -> Result<SignupRecord> {
         let audit = audit.clone();
         self.write(move |tx| {
-            let s = get(tx, id.0)
-                .map_err(store_err)?
-                .ok_or(StoreError::NotFound)?;
+            let s = existing(tx, id.0)?;
             if s.status != SignupStatus::Pending {
                 return Err(StoreError::Conflict { field: "status" });
             }
@@ -273,9 +313,7 @@ impl SignupStore for SqliteStore {
             let mut audit = audit;
             audit.details = serde_json::json!({ "shift": s.shift.0, "status": status });
             write_audit(tx, &audit, None)?;
-            get(tx, id.0)
-                .map_err(store_err)?
-                .ok_or(StoreError::NotFound)
+            existing(tx, id.0)
         })
         .await
     }

@@ -2785,3 +2785,229 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
     let record = &store.deliveries(sub.id, 10).await.unwrap()[0];
     assert_eq!((record.attempts, record.delivered_at.is_some()), (2, true));
 }
+
+/// Art. 11 reports read the accepted sign-ups still without an effective record, a flag
+/// triggers keep in each write's transaction. The flag follows a record entered effective,
+/// one entered pending and then approved, a correction's new version replacing a record, a
+/// cancellation whose freed place goes to the waitlist after the shift ended, and a
+/// rejected record; a team's report and its jurisdiction's agree; a shift still to come is
+/// not listed; and migration 20 sets the same flags on rows written before it.
+#[tokio::test]
+async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_count_from_scratch() {
+    use zhiyuan_domain::project::SignupStatus;
+    let (db, store) = store().await;
+    let (v, org) = volunteers_and_a_team(&store, 4).await;
+    let now = OffsetDateTime::now_utc();
+    let (project, ended) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (now - Duration::hours(3), now - Duration::hours(1)),
+        2,
+    )
+    .await;
+    let coming = store
+        .insert_shift(
+            &NewShift {
+                project: project.id,
+                position: "岗位".into(),
+                starts_at: now + Duration::days(1),
+                ends_at: now + Duration::days(1) + Duration::hours(2),
+                capacity: 5,
+            },
+            &audit("shift.create", "440106"),
+        )
+        .await
+        .expect("a shift to come");
+    let sign_up = |shift: ShiftId, volunteer: VolunteerId| {
+        let store = store.clone();
+        async move {
+            store
+                .sign_up(
+                    shift,
+                    volunteer,
+                    now - Duration::days(1),
+                    Box::new(|_| Ok(())),
+                    &audit("signup.create", "440106"),
+                )
+                .await
+                .expect("sign up")
+                .signup
+        }
+    };
+    // Two places: the first two volunteers hold them, the third waits.
+    let mut signups = Vec::new();
+    for x in &v[..3] {
+        signups.push(sign_up(ended.id, x.id).await);
+    }
+    assert_eq!(signups[2].status, SignupStatus::Waitlisted);
+    sign_up(coming.id, v[3].id).await;
+    // (shift, volunteers missing) from the team's report, checked against the region's.
+    let missing = || {
+        let store = store.clone();
+        async move {
+            let listed = |r: Vec<UnrecordedShift>| {
+                r.into_iter()
+                    .map(|u| (u.shift.id, u.missing))
+                    .collect::<Vec<_>>()
+            };
+            let team = listed(
+                store
+                    .unrecorded_shifts(Some(org.id), None, now, 10)
+                    .await
+                    .expect("the team's report"),
+            );
+            let region = listed(
+                store
+                    .unrecorded_shifts(None, Some(code("440106")), now, 10)
+                    .await
+                    .expect("the jurisdiction's report"),
+            );
+            assert_eq!(team, region, "the team's and the jurisdiction's reports");
+            team
+        }
+    };
+    assert_eq!(missing().await, [(ended.id, 2)]);
+
+    let on_shift = |volunteer: VolunteerId, key: &str, status: RecordStatus| NewRecord {
+        project: Some(project.id),
+        shift: Some(ended.id),
+        ..entered(volunteer, org.id, now.date(), 90, key, status)
+    };
+    let first = store
+        .insert_record(
+            &on_shift(v[0].id, "k1", RecordStatus::Effective),
+            DayCap(12 * 60),
+            &audit("record.create", "440106"),
+        )
+        .await
+        .expect("the first volunteer's record");
+    assert_eq!(missing().await, [(ended.id, 1)]);
+    let second = store
+        .insert_record(
+            &on_shift(v[1].id, "k2", RecordStatus::Pending),
+            DayCap(12 * 60),
+            &audit("record.report", "440106"),
+        )
+        .await
+        .expect("the second volunteer's report");
+    assert_eq!(
+        missing().await,
+        [(ended.id, 1)],
+        "a pending record is not one"
+    );
+    store
+        .decide_record(
+            second.id,
+            RecordStatus::Effective,
+            None,
+            now,
+            DayCap(12 * 60),
+            &audit("record.decide", "440106"),
+        )
+        .await
+        .expect("approve the report");
+    assert_eq!(missing().await, []);
+
+    // A correction replaces the first record with a new version: still recorded.
+    let correction = store
+        .insert_correction(
+            &NewCorrection {
+                record: Some(first.id),
+                volunteer: v[0].id,
+                org: org.id,
+                reason: "只服务了一小时".into(),
+                proposed: RecordChanges {
+                    minutes: Some(60),
+                    ..RecordChanges::default()
+                },
+                created_at: now,
+            },
+            &audit("correction.request", "440106"),
+        )
+        .await
+        .expect("a correction");
+    let corrected = store
+        .approve_correction(
+            correction.id,
+            &NewRecord {
+                minutes: 60,
+                dedupe_key: None,
+                source: RecordSource::Correction,
+                ..first.record.clone()
+            },
+            None,
+            now,
+            None,
+            DayCap(12 * 60),
+            &audit("correction.approve", "440106"),
+        )
+        .await
+        .expect("approve the correction");
+    assert_ne!(corrected.record.id, first.id);
+    assert_eq!(missing().await, []);
+
+    // The second volunteer is removed; the freed place goes to the third, who has no
+    // record, after the shift ended.
+    let (_, promoted) = store
+        .cancel_signup(signups[1].id, now, &audit("signup.cancel", "440106"))
+        .await
+        .expect("cancel");
+    assert_eq!(promoted.map(|s| s.volunteer), Some(v[2].id));
+    assert_eq!(missing().await, [(ended.id, 1)]);
+    let third = store
+        .insert_record(
+            &on_shift(v[2].id, "k3", RecordStatus::Pending),
+            DayCap(12 * 60),
+            &audit("record.report", "440106"),
+        )
+        .await
+        .expect("the third volunteer's report");
+    store
+        .decide_record(
+            third.id,
+            RecordStatus::Rejected,
+            None,
+            now,
+            DayCap(12 * 60),
+            &audit("record.decide", "440106"),
+        )
+        .await
+        .expect("reject the report");
+    assert_eq!(
+        missing().await,
+        [(ended.id, 1)],
+        "a rejected record is not one"
+    );
+
+    // Set again from the rows, as the migration sets them on an existing database.
+    let (drop, migration) = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => (
+            "DROP TRIGGER records_mark_signup; DROP TRIGGER records_remark_signup;
+             DROP TRIGGER signups_recorded; DROP INDEX signups_unrecorded;
+             DROP INDEX signups_unrecorded_shift; ALTER TABLE signups DROP COLUMN recorded;",
+            zhiyuan_store_sqlite::MIGRATIONS,
+        ),
+        zhiyuan_testkit::Backend::Postgres => (
+            "DROP FUNCTION mark_signup_recorded CASCADE; ALTER TABLE signups DROP COLUMN recorded;",
+            zhiyuan_store_postgres::MIGRATIONS,
+        ),
+    };
+    let migration = migration
+        .iter()
+        .find(|(version, ..)| *version == 20)
+        .expect("migration 20")
+        .2;
+    db.execute_raw(&format!("{drop}\n{migration}")).await;
+    assert_eq!(missing().await, [(ended.id, 1)]);
+    // And the flags set by the migration are kept by the triggers it made.
+    store
+        .insert_record(
+            &on_shift(v[2].id, "k4", RecordStatus::Effective),
+            DayCap(12 * 60),
+            &audit("record.create", "440106"),
+        )
+        .await
+        .expect("the third volunteer's record");
+    assert_eq!(missing().await, []);
+}

@@ -200,6 +200,16 @@ pub trait SignupStore {
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<(SignupRecord, Option<SignupRecord>)>;
+    /// Marks an accepted sign-up absent and gives up its place (nobody is promoted: the
+    /// shift has started). Refused on `status` when it is not accepted, and on
+    /// `attendance` when its volunteer checked in or has a record of the shift, effective
+    /// or waiting for a decision.
+    async fn mark_absent(
+        &self,
+        id: SignupId,
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<SignupRecord>;
     /// Decides a pending sign-up: accepting takes a place, or waitlists when full.
     async fn decide_signup(
         &self,

@@ -118,6 +118,10 @@ pub fn api() -> Router<AppState> {
             post(participation::cancel_signup),
         )
         .route(
+            "/api/v1/signups/{id}/absence",
+            post(participation::mark_absent),
+        )
+        .route(
             "/api/v1/signups/{id}/decision",
             post(participation::decide_signup),
         )
@@ -221,6 +225,7 @@ pub fn api() -> Router<AppState> {
         )
         .route("/verify/{number}", get(certificates::verify_page))
         .route("/api/v1/me/code", get(participation::my_code))
+        .route("/api/v1/me/signups", get(participation::my_signups))
         .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/me/schedule.ics", get(participation::my_calendar))
         .route("/api/v1/audit", get(staff::list_audit))

@@ -112,6 +112,25 @@ pub async fn cancel_signup(
     }))
 }
 
+/// Marks a volunteer who held a place and did not come absent (the team, once the shift
+/// has started): no record is owed for them.
+#[utoipa::path(post, path = "/api/v1/signups/{id}/absence", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = Reason,
+    responses((status = 200, body = SignupView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn mark_absent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Reason>,
+) -> ApiResult<Json<SignupView>> {
+    let signup = state
+        .app
+        .mark_absent(&caller.ctx, SignupId(id), b.reason)
+        .await?;
+    Ok(Json(signup.into()))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
@@ -462,6 +481,21 @@ pub async fn volunteer_totals(
             .await?
             .into(),
     ))
+}
+
+/// Every sign-up of the signed-in volunteer, newest first (`absent` when the team marked
+/// them as not having come).
+#[utoipa::path(get, path = "/api/v1/me/signups", tag = "participation",
+    security(("bearer" = [])), params(ListSignups),
+    responses((status = 200, body = PageView<SignupView>), (status = 403, body = ErrorBody)))]
+pub async fn my_signups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListSignups>,
+) -> ApiResult<Json<PageView<SignupView>>> {
+    let page = page(q.cursor.as_deref(), q.limit, 1)?;
+    let result = state.app.my_signups(&caller.ctx, q.status, &page).await?;
+    Ok(Json(PageView::from_page(result, SignupView::from)))
 }
 
 /// The signed-in volunteer's sign-ups for shifts not yet over, soonest first.

@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
 use zhiyuan_domain::ids::{AccountId, VolunteerId};
+use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_service::{Actor, Ctx, Presence};
-use zhiyuan_store::{AuditEntry, NewVolunteer, ShiftId};
+use zhiyuan_store::{AuditEntry, NewVolunteer, ShiftId, SignupId};
 use zhiyuan_testkit::{TestApp, VolunteerBuilder, volunteer_row};
 
 const VILLAGE: &str = "440106001001";
@@ -912,6 +913,144 @@ async fn records_missing_ten_working_days_after_a_shift_are_flagged_to_team_and_
             .unwrap()
             .is_empty()
     );
+}
+
+/// A volunteer who held a place and did not come is marked absent by the team once the
+/// shift has started; no record is then owed for them, the place is given up, the
+/// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
+/// the volunteer, for a volunteer who checked in, and twice.
+#[tokio::test]
+async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_record() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (came, came_token) = w.volunteer(151).await;
+    let (_, absent_token) = w.volunteer(153).await;
+    w.sign_up(shift, &came_token).await;
+    let absent = w.sign_up(shift, &absent_token).await.body["signup"]["id"]
+        .as_i64()
+        .expect("sign-up id");
+    let absence = format!("/api/v1/signups/{absent}/absence");
+
+    // Before the shift starts it is a cancellation, not an absence.
+    let r = w
+        .app
+        .post(&absence, Some(&w.coordinator), json!({"reason": "未到场"}))
+        .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (StatusCode::CONFLICT, vec!["shift".to_owned()])
+    );
+    let r = w.app.post(&absence, Some(&absent_token), json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let now = OffsetDateTime::now_utc();
+    let during = w.ctx(&w.coordinator, now + Duration::hours(1)).await;
+    let by = Presence::Coordinator {
+        volunteer: VolunteerNumber::parse(&came).unwrap(),
+    };
+    w.app
+        .zhiyuan
+        .check_in(&during, ShiftId(shift), by.clone())
+        .await
+        .unwrap();
+    let came_signup = w
+        .app
+        .zhiyuan
+        .list_shift_signups(
+            &during,
+            ShiftId(shift),
+            None,
+            &zhiyuan_store::PageRequest::first(10),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|s| s.id.0 != absent)
+        .expect("the other sign-up");
+    let refused = w
+        .app
+        .zhiyuan
+        .mark_absent(&during, came_signup.id, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            zhiyuan_service::ServiceError::Conflict {
+                field: "attendance",
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+
+    let marked = w
+        .app
+        .zhiyuan
+        .mark_absent(&during, SignupId(absent), Some("未到场，电话未接".into()))
+        .await
+        .unwrap();
+    assert_eq!(marked.status, SignupStatus::Absent);
+    let again = w
+        .app
+        .zhiyuan
+        .mark_absent(&during, SignupId(absent), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            again,
+            zhiyuan_service::ServiceError::Conflict {
+                field: "status",
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    let stored = w
+        .app
+        .zhiyuan
+        .store()
+        .get_shift(ShiftId(shift))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.accepted, 1,
+        "the absent volunteer's place is given up"
+    );
+
+    // The one who came is recorded at check-out; nothing is overdue after ten working days.
+    let after = w.ctx(&w.coordinator, now + Duration::hours(4)).await;
+    w.app
+        .zhiyuan
+        .check_out(&after, ShiftId(shift), by)
+        .await
+        .unwrap();
+    let late = w.ctx(&w.coordinator, now + Duration::days(20)).await;
+    assert!(
+        w.app
+            .zhiyuan
+            .org_overdue(&late, zhiyuan_domain::ids::OrgId(w.team))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The volunteer sees it; the trail says who and why.
+    let mine = w.app.get("/api/v1/me/signups", Some(&absent_token)).await;
+    assert_eq!(mine.body["items"][0]["status"], "absent", "{:?}", mine.body);
+    let admin = w.app.admin("gz-admin", "440100").await;
+    let trail = w
+        .app
+        .get(
+            &format!("/api/v1/audit?subject_type=signup&subject_id={absent}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(trail.body["items"][0]["action"], "signup.absent");
+    assert_eq!(trail.body["items"][0]["reason"], "未到场，电话未接");
 }
 
 #[tokio::test]
