@@ -2989,7 +2989,9 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
             zhiyuan_store_sqlite::MIGRATIONS,
         ),
         zhiyuan_testkit::Backend::Postgres => (
-            "DROP FUNCTION mark_signup_recorded CASCADE; ALTER TABLE signups DROP COLUMN recorded;",
+            "DROP FUNCTION mark_signup_recorded CASCADE; DROP FUNCTION remark_signup_recorded CASCADE;
+             DROP FUNCTION signup_recorded CASCADE;
+             DROP FUNCTION has_effective_record; ALTER TABLE signups DROP COLUMN recorded;",
             zhiyuan_store_postgres::MIGRATIONS,
         ),
     };
@@ -3000,7 +3002,8 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
         .2;
     db.execute_raw(&format!("{drop}\n{migration}")).await;
     assert_eq!(missing().await, [(ended.id, 1)]);
-    // And the flags set by the migration are kept by the triggers it made.
+    // And the flags set by the migration are kept by the triggers it made; a sign-up
+    // written after it starts unrecorded.
     store
         .insert_record(
             &on_shift(v[2].id, "k4", RecordStatus::Effective),
@@ -3010,4 +3013,14 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
         .await
         .expect("the third volunteer's record");
     assert_eq!(missing().await, []);
+    let (_, later) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (now - Duration::hours(2), now - Duration::minutes(30)),
+        5,
+    )
+    .await;
+    sign_up(later.id, v[3].id).await;
+    assert_eq!(missing().await, [(later.id, 1)]);
 }
