@@ -240,8 +240,8 @@ impl Zhiyuan {
             .await?)
     }
 
-    /// Every sign-up of the signed-in volunteer, newest first: whether they held a place,
-    /// waited, withdrew or were marked absent (Art. 12).
+    /// Every sign-up of the signed-in volunteer, in the order made: whether they held a
+    /// place, waited, withdrew or were marked absent (Art. 12).
     pub async fn my_signups(
         &self,
         ctx: &Ctx,

@@ -483,8 +483,8 @@ pub async fn volunteer_totals(
     ))
 }
 
-/// Every sign-up of the signed-in volunteer, newest first (`absent` when the team marked
-/// them as not having come).
+/// Every sign-up of the signed-in volunteer, in the order made (`absent` when the team
+/// marked them as not having come).
 #[utoipa::path(get, path = "/api/v1/me/signups", tag = "participation",
     security(("bearer" = [])), params(ListSignups),
     responses((status = 200, body = PageView<SignupView>), (status = 403, body = ErrorBody)))]
