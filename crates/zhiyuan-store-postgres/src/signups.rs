@@ -117,6 +117,13 @@ async fn take_place(c: &impl GenericClient, shift: i64) -> Result<bool> {
     Ok(c.execute(&stmt, &[&shift]).await.map_err(pg_err)? == 1)
 }
 
+/// Whether a volunteer (`$2`) came to a shift (`$1`): checked in, or has a current record
+/// of it that is effective or waiting for a decision.
+const ATTENDED: &str =
+    "SELECT EXISTS (SELECT 1 FROM attendance WHERE shift_id = $1 AND volunteer_id = $2)
+    OR EXISTS (SELECT 1 FROM service_records WHERE shift_id = $1 AND volunteer_id = $2
+               AND is_current AND status IN ('effective', 'pending'))";
+
 async fn give_up_place(c: &impl GenericClient, shift: i64) -> Result<()> {
     let stmt = c
         .prepare_cached("UPDATE shifts SET accepted = accepted - 1 WHERE id = $1")
@@ -540,13 +547,7 @@ impl SignupStore for PgStore {
         }
         let came: bool = get(
             &tx.query_one(
-                &tx.prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM attendance WHERE shift_id = $1 AND volunteer_id = $2)
-                     OR EXISTS (SELECT 1 FROM service_records WHERE shift_id = $1 AND volunteer_id = $2
-                                AND is_current AND status IN ('effective', 'pending'))",
-                )
-                .await
-                .map_err(pg_err)?,
+                &tx.prepare_cached(ATTENDED).await.map_err(pg_err)?,
                 &[&s.shift.0, &s.volunteer.0],
             )
             .await
