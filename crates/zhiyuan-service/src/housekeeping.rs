@@ -1,5 +1,6 @@
 //! Work the server does on its own, periodically: closing attendance people forgot to
-//! close, escalating orders nobody took in time, and purging expired sessions.
+//! close, escalating orders nobody took in time, flagging records overdue (Art. 11) and
+//! purging expired sessions.
 
 use time::{Duration, OffsetDateTime};
 
@@ -30,7 +31,7 @@ impl Zhiyuan {
 }
 
 /// Runs the periodic work every `every` until the app stops. With several app servers
-/// each runs it; both jobs are idempotent.
+/// each runs it; every job is idempotent.
 pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every.unsigned_abs());
@@ -46,6 +47,11 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
                 Ok(0) => {}
                 Ok(n) => tracing::info!(escalated = n, "escalated orders nobody took in time"),
                 Err(e) => tracing::warn!(error = ?e, "escalating orders failed"),
+            }
+            match app.flag_overdue_records(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(flagged = n, "flagged shifts with records overdue"),
+                Err(e) => tracing::warn!(error = ?e, "flagging overdue records failed"),
             }
             match app.purge_expired_sessions(now).await {
                 Ok(0) => {}

@@ -193,6 +193,12 @@ fn describe(e: &AuditRecord) -> String {
         "order.cancel" => format!("工单 {id} 已取消"),
         "order.activity" => format!("工单 {id} 已发布为志愿活动，请审核报名"),
         "call.issue" => format!("紧急动员令 {id}：请尽快确认是否响应"),
+        "records.overdue" => format!(
+            "「{}」班次有 {} 名志愿者的服务记录逾期未完成（应于 {} 前完成），请尽快补录或标记缺席",
+            e.details["project_name"].as_str().unwrap_or_default(),
+            e.details["missing"],
+            e.details["due"].as_str().unwrap_or_default(),
+        ),
         "qualification.decide" => match e.details["to"].as_str() {
             Some("verified") => "你的专业资质已通过核验".into(),
             _ => "你的专业资质未通过核验，请查看原因".into(),
@@ -215,6 +221,10 @@ impl Zhiyuan {
                     _ => Vec::new(),
                 }
             }
+            "records.overdue" => match e.details["org"].as_i64() {
+                Some(org) => store.holder_accounts("org", org).await?,
+                None => Vec::new(),
+            },
             "call.issue" => match e.subject_id.parse() {
                 Ok(call) => store.call_accounts(call).await?,
                 Err(_) => Vec::new(),

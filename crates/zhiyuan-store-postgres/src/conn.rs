@@ -118,6 +118,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0020_recorded_signups",
         include_str!("../migrations/0020_recorded_signups.sql"),
     ),
+    (
+        21,
+        "0021_overdue_flags",
+        include_str!("../migrations/0021_overdue_flags.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -130,9 +130,12 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
     let overdue = [
         (
             "signups_unrecorded_shift",
-            crate::records::unrecorded_sql(true),
+            crate::records::unrecorded_sql(true, false),
         ),
-        ("signups_unrecorded", crate::records::unrecorded_sql(false)),
+        (
+            "signups_unrecorded",
+            crate::records::unrecorded_sql(false, true),
+        ),
     ];
     let mut overdue_plans = Vec::new();
     for (i, (_, sql)) in overdue.iter().enumerate() {

@@ -20,7 +20,9 @@ use zhiyuan_store::{
 use zhiyuan_store::ledger::{LedgerKind, record_content};
 
 use crate::PgStore;
-use crate::conv::{conv, draw_ids, eq_filter, get, json, pg_err, to_json, write_audit};
+use crate::conv::{
+    conv, draw_ids, eq_filter, get, json, pg_err, to_json, write_audit, write_audited,
+};
 use crate::ledger;
 use crate::projects::shift_at;
 
@@ -365,8 +367,13 @@ pub(crate) async fn insert_row(
 /// report from its projects' shifts, a jurisdiction's oldest first. A sign-up carries its
 /// shift's end; the team's report reads the shift's, so that its plan cannot walk every
 /// sign-up still unrecorded in the province (in the generic plan it did).
-pub(crate) fn unrecorded_sql(by_org: bool) -> String {
+pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
     let ends = if by_org { "sh.ends_at" } else { "s.ends_at" };
+    let unflagged = if unflagged {
+        " AND NOT sh.overdue_flagged"
+    } else {
+        ""
+    };
     format!(
         "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
             sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code, count(*)
@@ -374,7 +381,7 @@ pub(crate) fn unrecorded_sql(by_org: bool) -> String {
          JOIN shifts sh ON sh.id = s.shift_id
          JOIN projects p ON p.id = sh.project_id
          WHERE s.status = 'accepted' AND NOT s.recorded AND {ends} < $1
-           AND NOT sh.cancelled AND {}
+           AND NOT sh.cancelled AND {}{unflagged}
            AND p.region_code >= $3 AND p.region_code < $4
          GROUP BY {ends}, sh.id, p.id
          ORDER BY {ends}, sh.id LIMIT $5",
@@ -560,12 +567,13 @@ impl RecordStore for PgStore {
         org: Option<OrgId>,
         within: Option<RegionCode>,
         ended_before: OffsetDateTime,
+        unflagged: bool,
         limit: u32,
     ) -> Result<Vec<UnrecordedShift>> {
         let (lo, hi) = crate::conv::range(within);
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(&unrecorded_sql(org.is_some()))
+            .prepare_cached(&unrecorded_sql(org.is_some(), unflagged))
             .await
             .map_err(pg_err)?;
         let rows = client
@@ -592,6 +600,18 @@ impl RecordStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn flag_overdue(&self, shift: ShiftId, audit: &AuditEntry) -> Result<bool> {
+        let written = write_audited(
+            &self.client().await?,
+            "UPDATE shifts SET overdue_flagged = TRUE WHERE id = $1 AND NOT overdue_flagged
+             RETURNING id",
+            &[&shift.0],
+            audit,
+        )
+        .await?;
+        Ok(written.is_some())
     }
 
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {

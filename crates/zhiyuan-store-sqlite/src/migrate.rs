@@ -108,6 +108,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0020_recorded_signups",
         include_str!("../migrations/0020_recorded_signups.sql"),
     ),
+    (
+        21,
+        "0021_overdue_flags",
+        include_str!("../migrations/0021_overdue_flags.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -103,7 +103,7 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         "{subject}"
     );
 
-    let overdue = plan(&store, crate::records::unrecorded_sql(true)).await;
+    let overdue = plan(&store, crate::records::unrecorded_sql(true, false)).await;
     // A team's overdue records: from its projects to their sign-ups still unrecorded,
     // not every shift that ever ended.
     assert!(
@@ -115,7 +115,7 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         "{overdue}"
     );
     // A jurisdiction's: the sign-ups still unrecorded, oldest first, without a sort.
-    let overdue = plan(&store, crate::records::unrecorded_sql(false)).await;
+    let overdue = plan(&store, crate::records::unrecorded_sql(false, true)).await;
     assert!(
         overdue.starts_with("SEARCH s USING COVERING INDEX signups_unrecorded (ends_at<?)"),
         "{overdue}"

@@ -227,7 +227,7 @@ pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
 /// report from its projects' shifts, a jurisdiction's oldest first. Without statistics
 /// the planner prefers the queue index, whose two equalities read every accepted
 /// sign-up of a team's shifts, so the index is named.
-pub(crate) fn unrecorded_sql(by_org: bool) -> String {
+pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
     format!(
         "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
             sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code, count(*)
@@ -235,7 +235,7 @@ pub(crate) fn unrecorded_sql(by_org: bool) -> String {
          JOIN shifts sh ON sh.id = s.shift_id
          JOIN projects p ON p.id = sh.project_id
          WHERE s.status = 'accepted' AND s.recorded = 0 AND s.ends_at < ?1
-           AND sh.cancelled = 0 AND {}
+           AND sh.cancelled = 0 AND {}{}
            AND p.region_code >= ?3 AND p.region_code < ?4
          GROUP BY s.ends_at, s.shift_id
          ORDER BY s.ends_at, s.shift_id LIMIT ?5",
@@ -245,6 +245,11 @@ pub(crate) fn unrecorded_sql(by_org: bool) -> String {
             "signups_unrecorded"
         },
         eq_filter("p.org_id", 2, by_org),
+        if unflagged {
+            " AND sh.overdue_flagged = 0"
+        } else {
+            ""
+        },
     )
 }
 
@@ -432,12 +437,13 @@ impl RecordStore for SqliteStore {
         org: Option<OrgId>,
         within: Option<RegionCode>,
         ended_before: OffsetDateTime,
+        unflagged: bool,
         limit: u32,
     ) -> Result<Vec<UnrecordedShift>> {
         let (lo, hi) = within.map_or((0, i64::MAX), RegionCode::subtree);
         let org = org.map(|o| o.0);
         self.read(move |c| {
-            c.prepare_cached(&unrecorded_sql(org.is_some()))?
+            c.prepare_cached(&unrecorded_sql(org.is_some(), unflagged))?
                 .query_map(params![micros(ended_before), org, lo, hi, limit], |row| {
                     Ok(UnrecordedShift {
                         shift: shift_at(row, 0)?,
@@ -455,5 +461,23 @@ impl RecordStore for SqliteStore {
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64> {
         self.lookup(move |c| day_minutes_on(c, volunteer, day))
             .await
+    }
+
+    async fn flag_overdue(&self, shift: ShiftId, audit: &AuditEntry) -> Result<bool> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let flagged = tx
+                .prepare_cached(
+                    "UPDATE shifts SET overdue_flagged = 1 WHERE id = ?1 AND overdue_flagged = 0",
+                )
+                .and_then(|mut q| q.execute([shift.0]))
+                .map_err(store_err)?
+                == 1;
+            if flagged {
+                write_audit(tx, &audit, None)?;
+            }
+            Ok(flagged)
+        })
+        .await
     }
 }

@@ -2791,7 +2791,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
 /// one entered pending and then approved, a correction's new version replacing a record, a
 /// cancellation whose freed place goes to the waitlist after the shift ended, and a
 /// rejected record; a team's report and its jurisdiction's agree; a shift still to come is
-/// not listed; and migration 20 sets the same flags on rows written before it.
+/// not listed; migration 20 sets the same flags on rows written before it; and a shift is
+/// flagged overdue once, however many ask at once.
 #[tokio::test]
 async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_count_from_scratch() {
     use zhiyuan_domain::project::SignupStatus;
@@ -2853,13 +2854,13 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
             };
             let team = listed(
                 store
-                    .unrecorded_shifts(Some(org.id), None, now, 10)
+                    .unrecorded_shifts(Some(org.id), None, now, false, 10)
                     .await
                     .expect("the team's report"),
             );
             let region = listed(
                 store
-                    .unrecorded_shifts(None, Some(code("440106")), now, 10)
+                    .unrecorded_shifts(None, Some(code("440106")), now, false, 10)
                     .await
                     .expect("the jurisdiction's report"),
             );
@@ -3022,5 +3023,35 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     )
     .await;
     sign_up(later.id, v[3].id).await;
+    assert_eq!(missing().await, [(later.id, 1)]);
+
+    // Flagged once, whichever of two servers asks first; then left out when only the
+    // shifts not yet flagged are asked for, and still in the reports.
+    let unflagged = || {
+        let store = store.clone();
+        async move {
+            store
+                .unrecorded_shifts(None, None, now, true, 10)
+                .await
+                .expect("the shifts not yet flagged")
+                .len()
+        }
+    };
+    assert_eq!(unflagged().await, 1);
+    let before = audit_count(&store).await;
+    let event = audit("records.overdue", "440106");
+    let (a, b) = tokio::join!(
+        store.flag_overdue(later.id, &event),
+        store.flag_overdue(later.id, &event),
+    );
+    assert_eq!(
+        [a.expect("flag"), b.expect("flag")]
+            .iter()
+            .filter(|f| **f)
+            .count(),
+        1
+    );
+    assert_eq!(audit_count(&store).await, before + 1, "one event");
+    assert_eq!(unflagged().await, 0);
     assert_eq!(missing().await, [(later.id, 1)]);
 }

@@ -1,6 +1,7 @@
 //! Notifications: the in-app inbox, outbound subscriptions (signed webhooks, e-mail) and
 //! their outbox. Events are audit entries: the backend queues each notifiable entry in the
-//! transaction that writes it (see the `0016_notifications` migrations).
+//! transaction that writes it (see the `0016_notifications` and `0021_overdue_flags`
+//! migrations).
 
 use time::OffsetDateTime;
 use zhiyuan_domain::ids::AccountId;
@@ -8,7 +9,7 @@ use zhiyuan_domain::region::RegionCode;
 
 /// The audit actions that are events: queued for the relay, and what subscriptions may
 /// ask for. The migrations' trigger lists the same prefixes.
-pub const EVENT_PREFIXES: [&str; 3] = ["order.", "call.", "qualification."];
+pub const EVENT_PREFIXES: [&str; 4] = ["order.", "call.", "qualification.", "records."];
 
 /// Whether an audit action is a notifiable event.
 pub fn is_event(action: &str) -> bool {

@@ -305,14 +305,18 @@ pub trait RecordStore {
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64>;
     /// Shifts of a team (or of projects in a region subtree) that ended before
     /// `ended_before` and still have accepted volunteers without an effective record,
-    /// oldest first.
+    /// oldest first; with `unflagged`, only those not yet flagged as overdue.
     async fn unrecorded_shifts(
         &self,
         org: Option<OrgId>,
         within: Option<RegionCode>,
         ended_before: OffsetDateTime,
+        unflagged: bool,
         limit: u32,
     ) -> Result<Vec<UnrecordedShift>>;
+    /// Notes that a shift's overdue records were flagged, with `audit` (the event), unless
+    /// it was already: whether this call flagged it.
+    async fn flag_overdue(&self, shift: ShiftId, audit: &AuditEntry) -> Result<bool>;
 }
 
 #[async_trait]

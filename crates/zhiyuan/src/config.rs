@@ -162,7 +162,8 @@ pub struct AttendanceConfig {
     pub checkin_opens_before_mins: i64,
     /// Attendance still open this long after its shift is closed automatically.
     pub checkout_grace_mins: i64,
-    /// How often the server closes forgotten check-outs and purges expired sessions.
+    /// How often the server runs its housekeeping: closes forgotten check-outs, escalates
+    /// orders past their deadline, flags records become overdue, purges expired sessions.
     pub auto_close_every_secs: i64,
 }
 
@@ -520,7 +521,8 @@ checkin_opens_before_mins = 60
 # Attendance still open this long after its shift ends is closed at the shift's end and
 # left pending for the team to review.
 checkout_grace_mins = 120
-# How often the server looks for forgotten check-outs.
+# How often the server looks for forgotten check-outs (and for records become overdue,
+# orders past their deadline and expired sessions).
 auto_close_every_secs = 300
 
 [calendar]

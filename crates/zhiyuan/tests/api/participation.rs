@@ -915,6 +915,56 @@ async fn records_missing_ten_working_days_after_a_shift_are_flagged_to_team_and_
     );
 }
 
+/// Records overdue are flagged to the team once, without anyone asking: housekeeping
+/// writes `records.overdue` for the shift when its ten working days have passed, and the
+/// team's administrator finds it in their inbox. A run before the day flags nothing, and
+/// a second run after it flags nothing again.
+#[tokio::test]
+async fn overdue_records_are_flagged_once_to_the_teams_administrators() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 5).await;
+    let (_, token) = w.volunteer(161).await;
+    w.sign_up(shift, &token).await;
+    let app = &w.app.zhiyuan;
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(
+        app.flag_overdue_records(now + Duration::days(5))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.flag_overdue_records(now + Duration::days(20))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.flag_overdue_records(now + Duration::days(21))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(app.relay_events(now).await.unwrap(), 1, "one event");
+
+    let inbox = w
+        .app
+        .get("/api/v1/me/notifications", Some(&w.coordinator))
+        .await;
+    let items = inbox.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["event"], "records.overdue");
+    assert_eq!(items[0]["subject_id"], shift.to_string());
+    let text = items[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("社区环境清洁") && text.contains("1 名"),
+        "{text}"
+    );
+    // The volunteer is not told: the team is.
+    let theirs = w.app.get("/api/v1/me/notifications", Some(&token)).await;
+    assert_eq!(theirs.body["items"].as_array().map(Vec::len), Some(0));
+}
+
 /// A volunteer who held a place and did not come is marked absent by the team once the
 /// shift has started; no record is then owed for them, the place is given up, the
 /// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
