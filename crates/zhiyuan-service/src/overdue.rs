@@ -1,6 +1,7 @@
 //! Art. 11: service records are completed within 10 working days after the activity
 //! ends. Shifts whose accepted volunteers still lack an effective record past that day
-//! are listed for the team and for its jurisdiction.
+//! are listed for the team and for its jurisdiction, and flagged to them once by
+//! housekeeping. A volunteer marked absent owes no record.
 
 use time::{Date, Duration, OffsetDateTime};
 use zhiyuan_domain::access::Access;
