@@ -153,10 +153,7 @@ impl Zhiyuan {
             });
         }
         if !signup.is_some_and(|s| s.status == SignupStatus::Accepted) {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "no accepted sign-up for this shift".into(),
-            });
+            return Err(NewAttendance::without_signup().into());
         }
         let opens = shift.shift.starts_at - self.0.config.checkin_opens_before;
         if ctx.now < opens || ctx.now >= shift.shift.ends_at || shift.cancelled {

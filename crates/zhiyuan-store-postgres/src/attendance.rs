@@ -78,7 +78,10 @@ pub(crate) struct CheckInRequest {
 impl PgStore {
     /// Check-ins of distinct volunteers in one statement (atomic without a transaction):
     /// the new ones inserted and audited; one repeated is left as it was and returned as it
-    /// is, unchanged.
+    /// is, unchanged; one without an accepted sign-up refused. The sign-ups are locked
+    /// `FOR KEY SHARE`, which waits for a status change in progress (a change of status
+    /// locks the sign-up `FOR UPDATE` first) and then sees its outcome; a change that
+    /// comes after waits for the check-in and then sees it.
     async fn check_in_together(
         &self,
         requests: &[&CheckInRequest],
@@ -92,10 +95,15 @@ impl PgStore {
                     AS d(d_shift, d_volunteer, d_at, d_method, d_distance, a_at, a_actor,
                         a_request, a_action, a_subject_type, a_subject, a_region, a_reason,
                         a_details)),
+                 accepted AS (
+                    SELECT s.shift_id, s.volunteer_id FROM signups s
+                    JOIN d ON s.shift_id = d_shift AND s.volunteer_id = d_volunteer
+                    WHERE s.status = 'accepted' FOR KEY SHARE OF s),
                  written AS (
                     INSERT INTO attendance (shift_id, volunteer_id, checked_in_at,
                         check_in_method, distance_m)
-                    SELECT d_shift, d_volunteer, d_at, d_method, d_distance FROM d
+                    SELECT d_shift, d_volunteer, d_at, d_method, d_distance
+                    FROM d JOIN accepted ON shift_id = d_shift AND volunteer_id = d_volunteer
                     ON CONFLICT (shift_id, volunteer_id) DO NOTHING RETURNING {COLUMNS}),
                  audited AS ({AUDIT_INSERT}
                     SELECT a_at, a_actor, a_request, a_action, a_subject_type, written.id::TEXT,
@@ -133,7 +141,7 @@ impl PgStore {
                 Some(new) => Ok((new, true)),
                 None => find(&client, key.0, key.1)
                     .await
-                    .and_then(|first| first.ok_or(StoreError::NotFound))
+                    .and_then(|first| first.ok_or_else(NewAttendance::without_signup))
                     .map(|first| (first, false)),
             });
         }

@@ -153,6 +153,13 @@ pub(crate) fn shift_at(row: &Row, at: usize) -> Result<ShiftRecord> {
     })
 }
 
+/// The lock a writer of a shift's places takes on its row. `NO KEY UPDATE` excludes every
+/// other writer of the row but not the `KEY SHARE` lock of a foreign-key check: inserting a
+/// sign-up, attendance or record of the shift does not wait for it, so a check-in, which
+/// locks its sign-up first, cannot deadlock with a change of status, which locks the shift
+/// first (see [`crate::signups`]).
+const SHIFT_LOCK: &str = "FOR NO KEY UPDATE";
+
 pub(crate) async fn fetch_shift(
     c: &impl GenericClient,
     id: i64,
@@ -160,7 +167,11 @@ pub(crate) async fn fetch_shift(
 ) -> Result<Option<ShiftRecord>> {
     let sql = format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = $1{}",
-        if lock { " FOR UPDATE" } else { "" }
+        if lock {
+            format!(" {SHIFT_LOCK}")
+        } else {
+            String::new()
+        }
     );
     let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
     let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
@@ -176,7 +187,11 @@ pub(crate) async fn fetch_shifts(
 ) -> Result<Vec<ShiftRecord>> {
     let sql = format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1){}",
-        if lock { " ORDER BY id FOR UPDATE" } else { "" }
+        if lock {
+            format!(" ORDER BY id {SHIFT_LOCK}")
+        } else {
+            String::new()
+        }
     );
     let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
     let rows = c.query(&stmt, &[&ids]).await.map_err(pg_err)?;

@@ -1,7 +1,9 @@
 //! Sign-ups. Every change to a shift's places first locks the shift row
-//! (`SELECT … FOR UPDATE`), so sign-ups, cancellations and promotions on one shift are
-//! serialised while different shifts proceed in parallel. The `CHECK (accepted <=
-//! capacity)` on shifts is the last line of defence.
+//! (`SELECT … FOR NO KEY UPDATE`), so sign-ups, cancellations and promotions on one shift
+//! are serialised while different shifts proceed in parallel. The `CHECK (accepted <=
+//! capacity)` on shifts is the last line of defence. A change of a sign-up's status then
+//! locks the sign-up `FOR UPDATE`, which a check-in waits for (it locks the sign-up `FOR
+//! KEY SHARE` and writes only for an accepted one: see [`crate::attendance`]).
 //!
 //! Sign-ups are group-committed: those that arrive while earlier batches are being
 //! written are gathered ([`crate::coalesce::Gather`]) and written in one transaction, with

@@ -54,6 +54,16 @@ impl AttendanceStore for SqliteStore {
             if let Some(existing) = find(tx, a.shift.0, a.volunteer.0).map_err(store_err)? {
                 return Ok((existing, false));
             }
+            let accepted = tx
+                .prepare_cached(
+                    "SELECT 1 FROM signups WHERE shift_id = ?1 AND volunteer_id = ?2
+                        AND status = 'accepted'",
+                )
+                .and_then(|mut s| s.exists([a.shift.0, a.volunteer.0]))
+                .map_err(store_err)?;
+            if !accepted {
+                return Err(NewAttendance::without_signup());
+            }
             tx.prepare_cached(
                 "INSERT INTO attendance (shift_id, volunteer_id, checked_in_at, check_in_method,
                     distance_m) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::{Grant, GrantedRole};
 use zhiyuan_domain::ids::{OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
+use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::region::{Region, RegionLevel, reference_regions};
 use zhiyuan_domain::site::{GeoPoint, SiteKind};
 use zhiyuan_store::*;
@@ -968,8 +969,6 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
 /// shift failing only itself, and each sign-up's overlaps its own volunteer's.
 #[tokio::test]
 async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
-    use zhiyuan_domain::project::SignupStatus;
-
     let (_db, store) = store().await;
     let (volunteers, org) = volunteers_and_a_team(&store, 24).await;
     let now = OffsetDateTime::now_utc();
@@ -1118,16 +1117,36 @@ async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
     }
 }
 
+/// Signs volunteer `v` up for `shift`, accepted while it has places.
+async fn signed_up(store: &Arc<dyn Store>, shift: ShiftId, v: VolunteerId) -> SignupRecord {
+    store
+        .sign_up(
+            shift,
+            v,
+            OffsetDateTime::now_utc() - Duration::days(1),
+            Box::new(|_| Ok(())),
+            &audit("signup.create", "440106"),
+        )
+        .await
+        .expect("sign up")
+        .signup
+}
+
 /// Many check-ins at once (which PostgreSQL commits in groups) each open their own
 /// attendance, audited under its id; one volunteer checked in twice at once gets one
-/// attendance, returned unchanged to the second call, and one audit entry.
+/// attendance, returned unchanged to the second call, and one audit entry; one without a
+/// sign-up, in the same rounds, is refused and leaves nothing.
 #[tokio::test]
 async fn concurrent_check_ins_each_open_their_own_attendance_once() {
     let (_db, store) = store().await;
-    let (volunteers, org) = volunteers_and_a_team(&store, 12).await;
+    let (mut volunteers, org) = volunteers_and_a_team(&store, 13).await;
     let now = OffsetDateTime::now_utc();
     let (_, shift) =
         a_project_with_a_shift(&store, org.id, now, (now, now + Duration::hours(2)), 100).await;
+    let stranger = volunteers.pop().expect("13 volunteers");
+    for v in &volunteers {
+        signed_up(&store, shift.id, v.id).await;
+    }
     let before = audit_count(&store).await;
     let check_in = |v: &VolunteerRecord| {
         let (store, volunteer) = (store.clone(), v.id);
@@ -1150,7 +1169,16 @@ async fn concurrent_check_ins_each_open_their_own_attendance_once() {
         })
     };
     let twice = check_in(&volunteers[0]);
+    let unsigned = check_in(&stranger);
     let tasks: Vec<_> = volunteers.iter().map(check_in).collect();
+    let refused = unsigned
+        .await
+        .expect("the check-in task")
+        .expect_err("no sign-up");
+    assert!(
+        matches!(&refused, StoreError::Refused(r) if r.field == "shift"),
+        "{refused:?}"
+    );
     let mut outcomes = vec![twice.await.expect("the check-in task")];
     for task in tasks {
         outcomes.push(task.await.expect("the check-in task"));
@@ -1190,25 +1218,97 @@ async fn concurrent_check_ins_each_open_their_own_attendance_once() {
         assert_eq!(logged.items[0].action, "attendance.check_in");
     }
     assert_eq!(audit_count(&store).await, before + volunteers.len());
+    assert_eq!(
+        store.get_attendance(shift.id, stranger.id).await.unwrap(),
+        None
+    );
 }
 
-/// Signs volunteer `v` up for `shift` (a day before `at`) and checks them in at `at`.
+/// A volunteer marked absent while being checked in, both at once: exactly one of the two
+/// happens, whichever comes first, and the other is refused on what the first wrote (the
+/// absence on `attendance`, the check-in on `shift`). Never both: an absent volunteer with
+/// an attendance would owe a record nobody asked of them.
+#[tokio::test]
+async fn a_check_in_and_an_absence_at_once_never_both_happen() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 24).await;
+    let now = OffsetDateTime::now_utc();
+    let (_, shift) =
+        a_project_with_a_shift(&store, org.id, now, (now, now + Duration::hours(2)), 100).await;
+    let mut signups = Vec::new();
+    for v in &volunteers {
+        signups.push(signed_up(&store, shift.id, v.id).await);
+    }
+    // Staggered by up to a few milliseconds either way, so that each goes first for some.
+    let stagger = |i: usize| std::time::Duration::from_micros((i % 8) as u64 * 400);
+    let races: Vec<_> = signups
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (a, b) = (store.clone(), store.clone());
+            let (id, volunteer) = (s.id, s.volunteer);
+            let absent = tokio::spawn(async move {
+                tokio::time::sleep(stagger(i)).await;
+                a.mark_absent(id, now, &audit("signup.absent", "440106"))
+                    .await
+            });
+            let came = tokio::spawn(async move {
+                tokio::time::sleep(stagger(i + 4)).await;
+                b.check_in(
+                    &NewAttendance {
+                        shift: shift.id,
+                        volunteer,
+                        at: now,
+                        method: AttendanceMethod::Coordinator,
+                        distance_m: None,
+                    },
+                    &audit("attendance.check_in", "440106"),
+                )
+                .await
+            });
+            (volunteer, absent, came)
+        })
+        .collect();
+    let mut absences = 0;
+    for (volunteer, absent, came) in races {
+        let absent = absent.await.expect("the absence task");
+        let came = came.await.expect("the check-in task");
+        let attendance = store.get_attendance(shift.id, volunteer).await.unwrap();
+        let status = store
+            .find_signup(shift.id, volunteer)
+            .await
+            .unwrap()
+            .expect("the sign-up")
+            .status;
+        match (&absent, &came) {
+            (Ok(_), Err(StoreError::Refused(r))) if r.field == "shift" => {
+                absences += 1;
+                assert_eq!((status, attendance), (SignupStatus::Absent, None));
+            }
+            (
+                Err(StoreError::Conflict {
+                    field: "attendance",
+                }),
+                Ok((a, true)),
+            ) => {
+                assert_eq!(status, SignupStatus::Accepted);
+                assert_eq!(attendance.map(|s| s.id), Some(a.id));
+            }
+            other => panic!("both or neither happened: {other:?}"),
+        }
+    }
+    let stored = store.get_shift(shift.id).await.unwrap().expect("the shift");
+    assert_eq!(stored.accepted, volunteers.len() as i64 - absences);
+}
+
+/// Signs volunteer `v` up for `shift` and checks them in at `at`.
 async fn signed_up_and_checked_in(
     store: &Arc<dyn Store>,
     shift: &ShiftRecord,
     v: VolunteerId,
     at: OffsetDateTime,
 ) -> AttendanceRecord {
-    store
-        .sign_up(
-            shift.id,
-            v,
-            at - Duration::days(1),
-            Box::new(|_| Ok(())),
-            &audit("signup.create", "440106"),
-        )
-        .await
-        .expect("sign up");
+    signed_up(store, shift.id, v).await;
     let (a, _) = store
         .check_in(
             &NewAttendance {
@@ -2795,7 +2895,6 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
 /// flagged overdue once, however many ask at once.
 #[tokio::test]
 async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_count_from_scratch() {
-    use zhiyuan_domain::project::SignupStatus;
     let (db, store) = store().await;
     let (v, org) = volunteers_and_a_team(&store, 4).await;
     let now = OffsetDateTime::now_utc();

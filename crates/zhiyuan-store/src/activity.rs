@@ -388,6 +388,16 @@ pub struct NewAttendance {
     pub distance_m: Option<i64>,
 }
 
+impl NewAttendance {
+    /// The refusal of a check-in by a volunteer who holds no accepted sign-up for the shift.
+    pub fn without_signup() -> crate::StoreError {
+        crate::StoreError::Refused(crate::Refusal {
+            field: "shift",
+            message: "no accepted sign-up for this shift".into(),
+        })
+    }
+}
+
 /// A finished shift whose accepted volunteers still lack an effective record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnrecordedShift {

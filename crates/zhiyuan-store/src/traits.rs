@@ -231,7 +231,10 @@ pub trait SignupStore {
 
 #[async_trait]
 pub trait AttendanceStore {
-    /// Records a check-in; an existing one is returned unchanged (`false`).
+    /// Records a check-in; an existing one is returned unchanged (`false`). Refused on
+    /// `shift` ([`NewAttendance::without_signup`]) unless the volunteer's sign-up for the
+    /// shift is accepted when the check-in is written, so that one cancelled, refused or
+    /// marked absent meanwhile (see [`SignupStore::mark_absent`]) is never checked in.
     async fn check_in(
         &self,
         a: &NewAttendance,
