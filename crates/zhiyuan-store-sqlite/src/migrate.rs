@@ -113,6 +113,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0021_overdue_flags",
         include_str!("../migrations/0021_overdue_flags.sql"),
     ),
+    (
+        22,
+        "0022_records_mark_in_the_store",
+        include_str!("../migrations/0022_records_mark_in_the_store.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -2887,7 +2887,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
 }
 
 /// Art. 11 reports read the accepted sign-ups still without an effective record, a flag
-/// triggers keep in each write's transaction. The flag follows a record entered effective,
+/// kept in each write's transaction (by triggers, and on SQLite by the store for an
+/// inserted record). The flag follows a record entered effective,
 /// one entered pending and then approved, a correction's new version replacing a record, a
 /// cancellation whose freed place goes to the waitlist after the shift ended, and a
 /// rejected record; a team's report and its jurisdiction's agree; a shift still to come is
@@ -3083,7 +3084,7 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     // Set again from the rows, as the migration sets them on an existing database.
     let (drop, migration) = match zhiyuan_testkit::Backend::current() {
         zhiyuan_testkit::Backend::Sqlite => (
-            "DROP TRIGGER records_mark_signup; DROP TRIGGER records_remark_signup;
+            "DROP TRIGGER records_remark_signup;
              DROP TRIGGER signups_recorded; DROP INDEX signups_unrecorded;
              DROP INDEX signups_unrecorded_shift; ALTER TABLE signups DROP COLUMN recorded;",
             zhiyuan_store_sqlite::MIGRATIONS,
@@ -3095,15 +3096,18 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
             zhiyuan_store_postgres::MIGRATIONS,
         ),
     };
-    let migration = migration
-        .iter()
-        .find(|(version, ..)| *version == 20)
-        .expect("migration 20")
-        .2;
-    db.execute_raw(&format!("{drop}\n{migration}")).await;
+    let migration = |v| {
+        migration
+            .iter()
+            .find(|(version, ..)| *version == v)
+            .expect("the migration")
+            .2
+    };
+    db.execute_raw(&format!("{drop}\n{}\n{}", migration(20), migration(22)))
+        .await;
     assert_eq!(missing().await, [(ended.id, 1)]);
-    // And the flags set by the migration are kept by the triggers it made; a sign-up
-    // written after it starts unrecorded.
+    // And the flags set by the migrations are kept as before; a sign-up written after
+    // them starts unrecorded.
     store
         .insert_record(
             &on_shift(v[2].id, "k4", RecordStatus::Effective),
