@@ -158,7 +158,7 @@ pub(crate) fn shift_at(row: &Row, at: usize) -> Result<ShiftRecord> {
 /// sign-up, attendance or record of the shift does not wait for it, so a check-in, which
 /// locks its sign-up first, cannot deadlock with a change of status, which locks the shift
 /// first (see [`crate::signups`]).
-const SHIFT_LOCK: &str = "FOR NO KEY UPDATE";
+const SHIFT_LOCK: &str = " FOR NO KEY UPDATE";
 
 pub(crate) async fn fetch_shift(
     c: &impl GenericClient,
@@ -167,11 +167,7 @@ pub(crate) async fn fetch_shift(
 ) -> Result<Option<ShiftRecord>> {
     let sql = format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = $1{}",
-        if lock {
-            format!(" {SHIFT_LOCK}")
-        } else {
-            String::new()
-        }
+        if lock { SHIFT_LOCK } else { "" }
     );
     let stmt = c.prepare_cached(&sql).await.map_err(pg_err)?;
     let row = c.query_opt(&stmt, &[&id]).await.map_err(pg_err)?;
@@ -188,7 +184,7 @@ pub(crate) async fn fetch_shifts(
     let sql = format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ANY($1){}",
         if lock {
-            format!(" ORDER BY id {SHIFT_LOCK}")
+            [" ORDER BY id", SHIFT_LOCK].concat()
         } else {
             String::new()
         }

@@ -4,6 +4,6 @@
 -- service_records makes SQLite keep a statement journal for every insert, a copy of
 -- each page the insert touches, and in a transaction of many inserts (a batch upload)
 -- each statement's release walks the journal of the whole transaction. An upload of
--- 100,000 rows took 43 s with the trigger and about 2 s without. The trigger on updates
+-- 100,000 rows took 43-270 s with the trigger and 1.6 s without. The trigger on updates
 -- (a decision, a correction's new version) stays: those are single statements.
 DROP TRIGGER records_mark_signup;

@@ -100,10 +100,10 @@ const INSERT: &str = "INSERT INTO service_records (origin_id, revision, voluntee
 
 /// Executes [`INSERT`] for record `r`, a version of `origin`; returns rows inserted. A
 /// record of a shift that is effective (and, being new, current) marks its volunteer's
-/// sign-up recorded. Here rather than in a trigger, as on PostgreSQL: on SQLite a trigger
-/// on `service_records` makes every insert keep a statement journal of the pages it
-/// touches, which in an upload's transaction of 100,000 inserts cost twenty times the
-/// inserts themselves (migration 0022).
+/// sign-up recorded. PostgreSQL does that in a trigger; on SQLite a trigger on
+/// `service_records` makes every insert keep a statement journal of the pages it
+/// touches, which made an upload of 100,000 rows take 43–270 s instead of 1.6 s
+/// (migration 0022).
 fn execute_insert(
     c: &Connection,
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -514,26 +514,15 @@ mod tests {
         let triggers = store
             .read(|c| {
                 c.prepare(
-                    "SELECT name FROM sqlite_schema WHERE type = 'trigger'
-                     AND tbl_name = 'service_records' AND sql LIKE '%INSERT ON%'",
+                    "SELECT name, sql LIKE '%INSERT ON%' FROM sqlite_schema
+                     WHERE type = 'trigger' AND tbl_name = 'service_records'",
                 )?
-                .query_map([], |r| r.get::<_, String>(0))?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await
             .expect("read the schema");
-        assert_eq!(triggers, Vec::<String>::new());
-        let on_update = store
-            .read(|c| {
-                c.query_row(
-                    "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'
-                     AND tbl_name = 'service_records'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .await
-            .expect("read the schema");
-        assert_eq!(on_update, 1, "the trigger on updates is still there");
+        // The trigger on updates stays: those are writes of one statement.
+        assert_eq!(triggers, [("records_remark_signup".to_owned(), false)]);
     }
 }
