@@ -33,6 +33,7 @@ use crate::routes::{
         projects::list_shifts, projects::update_shift,
         participation::sign_up, participation::list_signups, participation::cancel_signup,
         participation::mark_absent,
+        participation::withdraw_absence,
         participation::decide_signup, participation::shift_code, participation::my_code,
         participation::check_in, participation::check_out, participation::report_time,
         participation::decide_record, participation::enter_record, participation::org_records,

@@ -6,8 +6,8 @@ use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{ProjectStatus, SignupStatus};
 use zhiyuan_store::{
-    Page, PageRequest, Refusal, ShiftId, SignupDetail, SignupFacts, SignupId, SignupQuery,
-    SignupRecord, StoreError,
+    AuditEntry, Page, PageRequest, Refusal, ShiftId, ShiftRecord, SignupDetail, SignupFacts,
+    SignupId, SignupQuery, SignupRecord, StoreError,
 };
 
 use crate::error::{Result, ServiceError};
@@ -156,35 +156,31 @@ impl Zhiyuan {
         id: SignupId,
         reason: Option<String>,
     ) -> Result<SignupRecord> {
-        let s = self.load_signup(id).await?;
-        let (shift, project) = self.load_shift(s.shift).await?;
-        let org = self.project_org(&project).await?;
-        ctx.require(|p| p.can_run_projects(&org))?;
+        let (s, shift, audit) = self.team_change(ctx, id, "signup.absent", reason).await?;
         if ctx.now < shift.shift.starts_at {
             return Err(ServiceError::Conflict {
                 field: "shift",
                 message: "the shift has not started; cancel the sign-up instead".into(),
             });
         }
-        let mut audit = ctx.audit("signup.absent", "signup", id, Some(project.project.region));
-        audit.reason = reason;
-        self.0
-            .store
-            .mark_absent(id, ctx.now, &audit)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "status",
-                    message: format!("the sign-up is {}, not accepted", s.status.as_str()),
-                },
-                StoreError::Conflict {
-                    field: "attendance",
-                } => ServiceError::Conflict {
-                    field: "attendance",
-                    message: "the volunteer checked in or has a record of this shift".into(),
-                },
-                other => other.into(),
-            })
+        let r = self.0.store.set_absent(id, true, ctx.now, &audit).await;
+        r.map_err(|e| refusal(&s, "accepted", e))
+    }
+
+    /// The team withdraws an absence marked in error: the sign-up is accepted again, its
+    /// place taken back, so the volunteer can check in and is owed a record as before.
+    /// Refused unless the sign-up is absent, and when the shift has no place left.
+    pub async fn withdraw_absence(
+        &self,
+        ctx: &Ctx,
+        id: SignupId,
+        reason: Option<String>,
+    ) -> Result<SignupRecord> {
+        let (s, _, audit) = self
+            .team_change(ctx, id, "signup.reinstate", reason)
+            .await?;
+        let r = self.0.store.set_absent(id, false, ctx.now, &audit).await;
+        r.map_err(|e| refusal(&s, "absent", e))
     }
 
     /// A coordinator accepts (a place, or the waitlist when full) or rejects a pending
@@ -196,23 +192,31 @@ impl Zhiyuan {
         accept: bool,
         reason: Option<String>,
     ) -> Result<SignupRecord> {
-        let s = self.load_signup(id).await?;
-        let (_, project) = self.load_shift(s.shift).await?;
-        let org = self.project_org(&project).await?;
-        ctx.require(|p| p.can_run_projects(&org))?;
-        let mut audit = ctx.audit("signup.decide", "signup", id, Some(project.project.region));
-        audit.reason = reason;
-        self.0
+        let (s, _, audit) = self.team_change(ctx, id, "signup.decide", reason).await?;
+        let r = self
+            .0
             .store
             .decide_signup(id, accept, ctx.now, &audit)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "status",
-                    message: format!("the sign-up is {}, not pending", s.status.as_str()),
-                },
-                other => other.into(),
-            })
+            .await;
+        r.map_err(|e| refusal(&s, "pending", e))
+    }
+
+    /// A sign-up, its shift and the audit entry of a change to it that only the team
+    /// running the project may make.
+    async fn team_change(
+        &self,
+        ctx: &Ctx,
+        id: SignupId,
+        action: &'static str,
+        reason: Option<String>,
+    ) -> Result<(SignupRecord, ShiftRecord, AuditEntry)> {
+        let s = self.load_signup(id).await?;
+        let (shift, project) = self.load_shift(s.shift).await?;
+        let org = self.project_org(&project).await?;
+        ctx.require(|p| p.can_run_projects(&org))?;
+        let mut audit = ctx.audit(action, "signup", id, Some(project.project.region));
+        audit.reason = reason;
+        Ok((s, shift, audit))
     }
 
     /// A shift's sign-ups, for the team, its site and jurisdiction.
@@ -268,4 +272,23 @@ impl Zhiyuan {
         let v = ctx.volunteer()?;
         Ok(self.0.store.volunteer_schedule(v, ctx.now, limit).await?)
     }
+}
+
+/// The store's refusal of a team's change to sign-up `s`, which had to be `wanted`.
+fn refusal(s: &SignupRecord, wanted: &str, e: StoreError) -> ServiceError {
+    let (field, message) = match e {
+        StoreError::Conflict { field: "status" } => (
+            "status",
+            format!("the sign-up is {}, not {wanted}", s.status.as_str()),
+        ),
+        StoreError::Conflict {
+            field: "attendance",
+        } => (
+            "attendance",
+            "the volunteer checked in or has a record of this shift".into(),
+        ),
+        StoreError::Conflict { field: "shift" } => ("shift", "the shift has no place left".into()),
+        other => return other.into(),
+    };
+    ServiceError::Conflict { field, message }
 }

@@ -535,34 +535,41 @@ impl SignupStore for PgStore {
         Ok((cancelled, promoted))
     }
 
-    async fn mark_absent(
+    async fn set_absent(
         &self,
         id: SignupId,
+        absent: bool,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<SignupRecord> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let s = lock_signup(&tx, id).await?;
-        if s.status != SignupStatus::Accepted {
+        let (from, to) = match absent {
+            true => (SignupStatus::Accepted, SignupStatus::Absent),
+            false => (SignupStatus::Absent, SignupStatus::Accepted),
+        };
+        if s.status != from {
             return Err(StoreError::Conflict { field: "status" });
         }
-        let came: bool = get(
-            &tx.query_one(
-                &tx.prepare_cached(ATTENDED).await.map_err(pg_err)?,
-                &[&s.shift.0, &s.volunteer.0],
-            )
-            .await
-            .map_err(pg_err)?,
-            0,
-        )?;
-        if came {
-            return Err(StoreError::Conflict {
-                field: "attendance",
-            });
+        if absent {
+            let came = tx
+                .query_one(
+                    &tx.prepare_cached(ATTENDED).await.map_err(pg_err)?,
+                    &[&s.shift.0, &s.volunteer.0],
+                )
+                .await
+                .map_err(pg_err)?;
+            if get::<bool>(&came, 0)? {
+                return Err(StoreError::Conflict {
+                    field: "attendance",
+                });
+            }
+            give_up_place(&tx, s.shift.0).await?;
+        } else if !take_place(&tx, s.shift.0).await? {
+            return Err(StoreError::Conflict { field: "shift" });
         }
-        set_status(&tx, id.0, SignupStatus::Absent, at).await?;
-        give_up_place(&tx, s.shift.0).await?;
+        set_status(&tx, id.0, to, at).await?;
         let mut audit = audit.clone();
         audit.details = serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0 });
         write_audit(&tx, &audit, None).await?;

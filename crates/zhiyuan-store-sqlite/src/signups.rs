@@ -260,29 +260,38 @@ impl SignupStore for SqliteStore {
         .await
     }
 
-    async fn mark_absent(
+    async fn set_absent(
         &self,
         id: SignupId,
+        absent: bool,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<SignupRecord> {
         let audit = audit.clone();
         self.write(move |tx| {
             let s = existing(tx, id.0)?;
-            if s.status != SignupStatus::Accepted {
+            let (from, to) = match absent {
+                true => (SignupStatus::Accepted, SignupStatus::Absent),
+                false => (SignupStatus::Absent, SignupStatus::Accepted),
+            };
+            if s.status != from {
                 return Err(StoreError::Conflict { field: "status" });
             }
-            let came: bool = tx
-                .prepare_cached(ATTENDED)
-                .and_then(|mut q| q.query_row([s.shift.0, s.volunteer.0], |r| r.get(0)))
-                .map_err(store_err)?;
-            if came {
-                return Err(StoreError::Conflict {
-                    field: "attendance",
-                });
+            if absent {
+                let came: bool = tx
+                    .prepare_cached(ATTENDED)
+                    .and_then(|mut q| q.query_row([s.shift.0, s.volunteer.0], |r| r.get(0)))
+                    .map_err(store_err)?;
+                if came {
+                    return Err(StoreError::Conflict {
+                        field: "attendance",
+                    });
+                }
+                give_up_place(tx, s.shift.0)?;
+            } else if !take_place(tx, s.shift.0)? {
+                return Err(StoreError::Conflict { field: "shift" });
             }
-            set_status(tx, id.0, SignupStatus::Absent, micros(at))?;
-            give_up_place(tx, s.shift.0)?;
+            set_status(tx, id.0, to, micros(at))?;
             let mut audit = audit;
             audit.details = serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0 });
             write_audit(tx, &audit, None)?;

@@ -1249,7 +1249,7 @@ async fn a_check_in_and_an_absence_at_once_never_both_happen() {
             let (id, volunteer) = (s.id, s.volunteer);
             let absent = tokio::spawn(async move {
                 tokio::time::sleep(stagger(i)).await;
-                a.mark_absent(id, now, &audit("signup.absent", "440106"))
+                a.set_absent(id, true, now, &audit("signup.absent", "440106"))
                     .await
             });
             let came = tokio::spawn(async move {
@@ -1299,6 +1299,74 @@ async fn a_check_in_and_an_absence_at_once_never_both_happen() {
     }
     let stored = store.get_shift(shift.id).await.unwrap().expect("the shift");
     assert_eq!(stored.accepted, volunteers.len() as i64 - absences);
+}
+
+/// An absence marked in error is withdrawn: the sign-up is accepted again and takes its
+/// place back, with an audit entry. Withdrawing twice is refused on `status`; when the
+/// place has gone to someone else meanwhile, on `shift`, and nothing changes.
+#[tokio::test]
+async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 3).await;
+    let now = OffsetDateTime::now_utc();
+    let (_, shift) =
+        a_project_with_a_shift(&store, org.id, now, (now, now + Duration::hours(2)), 2).await;
+    let first = signed_up(&store, shift.id, volunteers[0].id).await;
+    let second = signed_up(&store, shift.id, volunteers[1].id).await;
+    for s in [&first, &second] {
+        store
+            .set_absent(s.id, true, now, &audit("signup.absent", "440106"))
+            .await
+            .expect("mark absent");
+    }
+    let places = |store: Arc<dyn Store>| async move {
+        store
+            .get_shift(shift.id)
+            .await
+            .unwrap()
+            .expect("the shift")
+            .accepted
+    };
+    assert_eq!(places(store.clone()).await, 0);
+    let trail = audit_count(&store).await;
+
+    let back = store
+        .set_absent(first.id, false, now, &audit("signup.reinstate", "440106"))
+        .await
+        .expect("withdraw the absence");
+    assert_eq!(back.status, SignupStatus::Accepted);
+    assert_eq!(places(store.clone()).await, 1);
+    assert_eq!(audit_count(&store).await, trail + 1, "one audit entry");
+    let again = store
+        .set_absent(first.id, false, now, &audit("signup.reinstate", "440106"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict { field: "status" })),
+        "{again:?}"
+    );
+
+    // The other place goes to a newcomer; the second absence can no longer be withdrawn.
+    let newcomer = signed_up(&store, shift.id, volunteers[2].id).await;
+    assert_eq!(newcomer.status, SignupStatus::Accepted);
+    let full = store
+        .set_absent(second.id, false, now, &audit("signup.reinstate", "440106"))
+        .await;
+    assert!(
+        matches!(full, Err(StoreError::Conflict { field: "shift" })),
+        "{full:?}"
+    );
+    let stored = store
+        .get_signup(second.id)
+        .await
+        .unwrap()
+        .expect("the sign-up");
+    assert_eq!(stored.status, SignupStatus::Absent);
+    assert_eq!(places(store.clone()).await, 2);
+    assert_eq!(
+        audit_count(&store).await,
+        trail + 2,
+        "the newcomer's sign-up, and nothing for the refusals"
+    );
 }
 
 /// Signs volunteer `v` up for `shift` and checks them in at `at`.

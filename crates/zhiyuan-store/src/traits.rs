@@ -200,13 +200,16 @@ pub trait SignupStore {
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<(SignupRecord, Option<SignupRecord>)>;
-    /// Marks an accepted sign-up absent and gives up its place (nobody is promoted: the
-    /// shift has started). Refused on `status` when it is not accepted, and on
-    /// `attendance` when its volunteer checked in or has a record of the shift, effective
-    /// or waiting for a decision.
-    async fn mark_absent(
+    /// Marks an accepted sign-up absent (`absent`) and gives up its place (nobody is
+    /// promoted: the shift has started), or withdraws an absence marked in error (not
+    /// `absent`), the sign-up accepted again and taking its place back. Refused on
+    /// `status` when the sign-up is not in the state changed from; on `attendance` when
+    /// marking absent a volunteer who checked in or has a record of the shift, effective or
+    /// waiting for a decision; on `shift` when withdrawing with no place left.
+    async fn set_absent(
         &self,
         id: SignupId,
+        absent: bool,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<SignupRecord>;
@@ -234,7 +237,7 @@ pub trait AttendanceStore {
     /// Records a check-in; an existing one is returned unchanged (`false`). Refused on
     /// `shift` ([`NewAttendance::without_signup`]) unless the volunteer's sign-up for the
     /// shift is accepted when the check-in is written, so that one cancelled, refused or
-    /// marked absent meanwhile (see [`SignupStore::mark_absent`]) is never checked in.
+    /// marked absent meanwhile (see [`SignupStore::set_absent`]) is never checked in.
     async fn check_in(
         &self,
         a: &NewAttendance,

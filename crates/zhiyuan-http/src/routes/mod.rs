@@ -119,7 +119,7 @@ pub fn api() -> Router<AppState> {
         )
         .route(
             "/api/v1/signups/{id}/absence",
-            post(participation::mark_absent),
+            post(participation::mark_absent).delete(participation::withdraw_absence),
         )
         .route(
             "/api/v1/signups/{id}/decision",

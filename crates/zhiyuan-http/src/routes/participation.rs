@@ -131,6 +131,32 @@ pub async fn mark_absent(
     Ok(Json(signup.into()))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawAbsence {
+    /// Why the absence is withdrawn (kept in the audit trail).
+    pub reason: Option<String>,
+}
+
+/// Withdraws an absence marked in error (the team): the sign-up is accepted again and
+/// takes its place back, so the volunteer can check in and is owed a record.
+#[utoipa::path(delete, path = "/api/v1/signups/{id}/absence", tag = "participation",
+    security(("bearer" = [])), params(("id" = i64, Path), WithdrawAbsence),
+    responses((status = 200, body = SignupView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn withdraw_absence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<WithdrawAbsence>,
+) -> ApiResult<Json<SignupView>> {
+    let signup = state
+        .app
+        .withdraw_absence(&caller.ctx, SignupId(id), q.reason)
+        .await?;
+    Ok(Json(signup.into()))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
@@ -968,13 +968,13 @@ async fn overdue_records_are_flagged_once_to_the_teams_administrators() {
 /// A volunteer who held a place and did not come is marked absent by the team once the
 /// shift has started; no record is then owed for them, the place is given up, the
 /// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
-/// the volunteer, for a volunteer who checked in, and twice.
+/// the volunteer, for a volunteer who checked in, and twice. The team can withdraw it.
 #[tokio::test]
 async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_record() {
     let w = world().await;
     let shift = w.shift(Duration::minutes(30), 5).await;
     let (came, came_token) = w.volunteer(151).await;
-    let (_, absent_token) = w.volunteer(153).await;
+    let (absent_number, absent_token) = w.volunteer(153).await;
     w.sign_up(shift, &came_token).await;
     let absent = w.sign_up(shift, &absent_token).await.body["signup"]["id"]
         .as_i64()
@@ -1088,9 +1088,43 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
             .is_empty()
     );
 
-    // The volunteer sees it; the trail says who and why.
+    // The volunteer sees it (and the trail below says who and why).
     let mine = w.app.get("/api/v1/me/signups", Some(&absent_token)).await;
     assert_eq!(mine.body["items"][0]["status"], "absent", "{:?}", mine.body);
+
+    // Marked in error: the team withdraws the absence (not the volunteer), the place is
+    // taken back and the volunteer can check in after all; a second withdrawal is refused.
+    let withdraw = format!("{absence}?reason=%E8%AF%AF%E6%A0%87"); // 误标
+    let r = w
+        .app
+        .request(Method::DELETE, &withdraw, Some(&absent_token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = w
+        .app
+        .request(Method::DELETE, &withdraw, Some(&w.coordinator), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["status"], "accepted");
+    w.app
+        .zhiyuan
+        .check_in(
+            &during,
+            ShiftId(shift),
+            Presence::Coordinator {
+                volunteer: VolunteerNumber::parse(&absent_number).unwrap(),
+            },
+        )
+        .await
+        .expect("the reinstated volunteer checks in");
+    let r = w
+        .app
+        .request(Method::DELETE, &withdraw, Some(&w.coordinator), None)
+        .await;
+    assert_eq!(
+        (r.status, r.error_fields()),
+        (StatusCode::CONFLICT, vec!["status".to_owned()])
+    );
     let admin = w.app.admin("gz-admin", "440100").await;
     let trail = w
         .app
@@ -1099,8 +1133,12 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
             Some(&admin),
         )
         .await;
-    assert_eq!(trail.body["items"][0]["action"], "signup.absent");
-    assert_eq!(trail.body["items"][0]["reason"], "未到场，电话未接");
+    let said = |i: usize| {
+        let e = &trail.body["items"][i];
+        (e["action"].as_str(), e["reason"].as_str())
+    };
+    assert_eq!(said(0), (Some("signup.reinstate"), Some("误标")));
+    assert_eq!(said(1), (Some("signup.absent"), Some("未到场，电话未接")));
 }
 
 #[tokio::test]
