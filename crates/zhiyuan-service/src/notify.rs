@@ -1,5 +1,5 @@
 //! Notifications (issue 5, item 9). Events are audit entries of the actions in
-//! `zhiyuan_store::EVENT_PREFIXES`, queued by the database in the transaction that writes
+//! `zhiyuan_store::EVENTS`, queued by the database in the transaction that writes
 //! them. The relay turns each into inbox notifications for the people it concerns and
 //! outbox deliveries for the subscriptions that want it, in one transaction; the
 //! deliverer sends the outbox through a [`Channel`], retrying with exponential back-off.
@@ -16,11 +16,12 @@ use rand::RngCore;
 use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Access;
+use zhiyuan_domain::clock::CHINA;
 use zhiyuan_domain::ids::{AccountId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, EVENT_PREFIXES,
-    NewDelivery, NewNotification, NewSubscription, Notification, Page, PageRequest, Subscription,
+    AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, EVENTS, NewDelivery,
+    NewNotification, NewSubscription, Notification, Page, PageRequest, ShiftId, Subscription,
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
@@ -207,7 +208,52 @@ fn describe(e: &AuditRecord) -> String {
     }
 }
 
+/// The inbox line for a sign-up event (`what`: `decide`, `promote`, ...) on the shift
+/// `label`, with the reason given if any.
+fn describe_signup(e: &AuditRecord, what: &str, label: &str) -> String {
+    let text = match what {
+        "promote" => format!("候补成功：{label}有了空位，你已获得名额"),
+        "decide" => match e.details["status"].as_str() {
+            Some("accepted") => format!("你报名的{label}已通过审核"),
+            Some("waitlisted") => format!("你报名的{label}已通过审核，名额已满，已进入候补"),
+            _ => format!("你报名的{label}未通过审核"),
+        },
+        "cancel" => format!("你报名的{label}已被组织取消"),
+        "absent" => format!("你在{label}被记为缺席；如有误，请联系组织撤销"),
+        "reinstate" => format!("你在{label}的缺席记录已撤销"),
+        other => format!("signup.{other} {label}"),
+    };
+    match e.reason.as_deref().map(str::trim) {
+        Some(reason) if !reason.is_empty() => format!("{text}。原因：{reason}"),
+        _ => text,
+    }
+}
+
 impl Zhiyuan {
+    /// The shift of a sign-up event as a volunteer knows it: 「project」and its start,
+    /// China time.
+    async fn shift_label(&self, e: &AuditRecord) -> Result<String> {
+        let Some(id) = e.details["shift"].as_i64() else {
+            return Ok(String::new());
+        };
+        Ok(
+            match self.0.store.get_shift_with_project(ShiftId(id)).await? {
+                Some((shift, project)) => {
+                    let t = shift.shift.starts_at.to_offset(CHINA);
+                    format!(
+                        "「{}」{}月{}日 {:02}:{:02} 的班次",
+                        project.project.name,
+                        u8::from(t.month()),
+                        t.day(),
+                        t.hour(),
+                        t.minute()
+                    )
+                }
+                None => format!("班次 {id}"),
+            },
+        )
+    }
+
     /// Who an event concerns (besides whoever caused it).
     async fn recipients(&self, e: &AuditRecord) -> Result<Vec<AccountId>> {
         let store = &self.0.store;
@@ -229,14 +275,16 @@ impl Zhiyuan {
                 Ok(call) => store.call_accounts(call).await?,
                 Err(_) => Vec::new(),
             },
-            "qualification.decide" => match e.details["volunteer"].as_i64() {
-                Some(v) => store
-                    .volunteer_account(VolunteerId(v))
-                    .await?
-                    .into_iter()
-                    .collect(),
-                None => Vec::new(),
-            },
+            a if a == "qualification.decide" || a.starts_with("signup.") => {
+                match e.details["volunteer"].as_i64() {
+                    Some(v) => store
+                        .volunteer_account(VolunteerId(v))
+                        .await?
+                        .into_iter()
+                        .collect(),
+                    None => Vec::new(),
+                }
+            }
             _ => Vec::new(),
         };
         out.retain(|a| Some(*a) != e.actor);
@@ -273,7 +321,10 @@ impl Zhiyuan {
                         at: now,
                     });
                 }
-                let text = describe(e);
+                let text = match e.action.strip_prefix("signup.") {
+                    Some(what) => describe_signup(e, what, &self.shift_label(e).await?),
+                    None => describe(e),
+                };
                 for account in self.recipients(e).await? {
                     notes.push(NewNotification {
                         account,
@@ -376,12 +427,12 @@ impl Zhiyuan {
             return Err(ServiceError::invalid("events", "name at least one event"));
         }
         for (i, e) in events.iter().enumerate() {
-            if !EVENT_PREFIXES.iter().any(|p| e.starts_with(p)) {
+            if !EVENTS.iter().any(|p| e.starts_with(p)) {
                 return Err(ServiceError::invalid(
                     format!("events[{i}]"),
                     format!(
-                        "events are actions or prefixes of {}",
-                        EVENT_PREFIXES.join(", ")
+                        "events are {} (for those ending in a dot, any of their actions)",
+                        EVENTS.join(", ")
                     ),
                 ));
             }
@@ -515,5 +566,33 @@ mod tests {
             )
         );
         assert_ne!(sig, webhook_signature("other", 1_700_000_000, "{\"a\":1}"));
+    }
+
+    #[test]
+    fn a_teams_decision_on_a_sign_up_tells_the_volunteer_which_way_it_went_and_why() {
+        let decided = |status: &str, reason: Option<&str>| AuditRecord {
+            id: 1,
+            at: OffsetDateTime::UNIX_EPOCH,
+            actor: None,
+            request_id: String::new(),
+            action: "signup.decide".into(),
+            subject_type: "signup".into(),
+            subject_id: "7".into(),
+            region: None,
+            reason: reason.map(Into::into),
+            details: serde_json::json!({ "shift": 3, "volunteer": 5, "status": status }),
+        };
+        let label = "「清洁」11月5日 09:00 的班次";
+        let said = |status, reason| describe_signup(&decided(status, reason), "decide", label);
+        assert_eq!(
+            said("accepted", None),
+            "你报名的「清洁」11月5日 09:00 的班次已通过审核"
+        );
+        assert!(said("waitlisted", None).ends_with("已进入候补"));
+        assert_eq!(
+            said("rejected", Some(" 年龄不符 ")),
+            "你报名的「清洁」11月5日 09:00 的班次未通过审核。原因：年龄不符"
+        );
+        assert!(!said("rejected", Some(" ")).contains("原因"));
     }
 }

@@ -450,6 +450,9 @@ impl ProjectStore for PgStore {
             .await
             .map_err(pg_err)?;
         }
+        if !s.cancelled && s.shift.capacity > current.shift.capacity {
+            crate::signups::promote_waitlist(&tx, s.id.0, audit.at, audit).await?;
+        }
         write_audit(&tx, audit, None).await?;
         let record = fetch_shift(&tx, s.id.0, false)
             .await?

@@ -135,6 +135,36 @@ async fn give_up_place(c: &impl GenericClient, shift: i64) -> Result<()> {
     Ok(())
 }
 
+/// Gives the free places of `shift` (its row locked by the caller) to the first on its
+/// waitlist, in the order they signed up, each promotion audited as a consequence of
+/// `cause`. Returns those promoted.
+pub(crate) async fn promote_waitlist(
+    tx: &impl GenericClient,
+    shift: i64,
+    at: OffsetDateTime,
+    cause: &AuditEntry,
+) -> Result<Vec<SignupRecord>> {
+    let next_stmt = tx
+        .prepare_cached(
+            "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted'
+             ORDER BY created_at, id LIMIT 1",
+        )
+        .await
+        .map_err(pg_err)?;
+    let mut promoted = Vec::new();
+    while let Some(next) = tx.query_opt(&next_stmt, &[&shift]).await.map_err(pg_err)? {
+        let next: i64 = get(&next, 0)?;
+        if !take_place(tx, shift).await? {
+            break;
+        }
+        set_status(tx, next, SignupStatus::Accepted, at).await?;
+        let s = fetch(tx, next, false).await?.ok_or(StoreError::NotFound)?;
+        write_audit(tx, &s.promotion_audit(cause), None).await?;
+        promoted.push(s);
+    }
+    Ok(promoted)
+}
+
 /// A sign-up read for a change of status, its shift's row locked first: the order in
 /// which every writer of a shift's places takes its locks.
 async fn lock_signup(tx: &impl GenericClient, id: SignupId) -> Result<SignupRecord> {
@@ -503,29 +533,15 @@ impl SignupStore for PgStore {
         let mut promoted = None;
         if s.status == SignupStatus::Accepted {
             give_up_place(&tx, s.shift.0).await?;
-            let next = tx
-                .query_opt(
-                    &tx.prepare_cached(
-                        "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted'
-                     ORDER BY created_at, id LIMIT 1",
-                    )
-                    .await
-                    .map_err(pg_err)?,
-                    &[&s.shift.0],
-                )
-                .await
-                .map_err(pg_err)?;
-            if let Some(next) = next {
-                let next: i64 = get(&next, 0)?;
-                if take_place(&tx, s.shift.0).await? {
-                    set_status(&tx, next, SignupStatus::Accepted, at).await?;
-                    promoted = fetch(&tx, next, false).await?;
-                }
-            }
+            promoted = promote_waitlist(&tx, s.shift.0, at, audit)
+                .await?
+                .into_iter()
+                .next();
         }
         let mut audit = audit.clone();
         audit.details = serde_json::json!({
             "shift": s.shift.0,
+            "volunteer": s.volunteer.0,
             "from": s.status,
             "promoted": promoted.as_ref().map(|p| p.id.0),
         });
@@ -598,7 +614,8 @@ impl SignupStore for PgStore {
         };
         set_status(&tx, id.0, status, at).await?;
         let mut audit = audit.clone();
-        audit.details = serde_json::json!({ "shift": s.shift.0, "status": status });
+        audit.details =
+            serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0, "status": status });
         write_audit(&tx, &audit, None).await?;
         let record = fetch(&tx, id.0, false).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await.map_err(pg_err)?;

@@ -118,6 +118,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0022_records_mark_in_the_store",
         include_str!("../migrations/0022_records_mark_in_the_store.sql"),
     ),
+    (
+        23,
+        "0023_signup_events",
+        include_str!("../migrations/0023_signup_events.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

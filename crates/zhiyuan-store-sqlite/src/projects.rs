@@ -335,6 +335,9 @@ impl ProjectStore for SqliteStore {
                 )
                 .map_err(store_err)?;
             }
+            if !s.cancelled && s.shift.capacity > current.shift.capacity {
+                crate::signups::promote_waitlist(tx, s.id.0, micros(audit.at), &audit)?;
+            }
             write_audit(tx, &audit, None)?;
             get_shift(tx, s.id.0)
                 .map_err(store_err)?

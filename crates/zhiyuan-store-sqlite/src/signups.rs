@@ -88,6 +88,35 @@ const ATTENDED: &str =
     OR EXISTS (SELECT 1 FROM service_records WHERE shift_id = ?1 AND volunteer_id = ?2
                AND is_current = 1 AND status IN ('effective', 'pending'))";
 
+/// Gives the free places of `shift` to the first on its waitlist, in the order they
+/// signed up, each promotion audited as a consequence of `cause`. Returns those promoted.
+pub(crate) fn promote_waitlist(
+    tx: &Transaction<'_>,
+    shift: i64,
+    at: i64,
+    cause: &AuditEntry,
+) -> Result<Vec<SignupRecord>> {
+    let mut promoted = Vec::new();
+    loop {
+        let next: Option<i64> = tx
+            .prepare_cached(
+                "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted'
+                 ORDER BY created_at, id LIMIT 1",
+            )
+            .and_then(|mut q| q.query_row([shift], |r| r.get(0)).optional())
+            .map_err(store_err)?;
+        let Some(next) = next else { break };
+        if !take_place(tx, shift)? {
+            break;
+        }
+        set_status(tx, next, SignupStatus::Accepted, at)?;
+        let s = existing(tx, next)?;
+        write_audit(tx, &s.promotion_audit(cause), None)?;
+        promoted.push(s);
+    }
+    Ok(promoted)
+}
+
 fn set_status(tx: &Transaction<'_>, id: i64, status: SignupStatus, at: i64) -> Result<()> {
     tx.prepare_cached("UPDATE signups SET status = ?2, decided_at = ?3 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id, status.as_str(), at]))
@@ -233,23 +262,14 @@ impl SignupStore for SqliteStore {
             let mut promoted = None;
             if s.status == SignupStatus::Accepted {
                 give_up_place(tx, s.shift.0)?;
-                let next: Option<i64> = tx
-                    .prepare_cached(
-                        "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted'
-                         ORDER BY created_at, id LIMIT 1",
-                    )
-                    .and_then(|mut q| q.query_row([s.shift.0], |r| r.get(0)).optional())
-                    .map_err(store_err)?;
-                if let Some(next) = next
-                    && take_place(tx, s.shift.0)?
-                {
-                    set_status(tx, next, SignupStatus::Accepted, micros(at))?;
-                    promoted = get(tx, next).map_err(store_err)?;
-                }
+                promoted = promote_waitlist(tx, s.shift.0, micros(at), &audit)?
+                    .into_iter()
+                    .next();
             }
             let mut audit = audit;
             audit.details = serde_json::json!({
                 "shift": s.shift.0,
+                "volunteer": s.volunteer.0,
                 "from": s.status,
                 "promoted": promoted.as_ref().map(|p| p.id.0),
             });
@@ -320,7 +340,8 @@ impl SignupStore for SqliteStore {
             };
             set_status(tx, id.0, status, micros(at))?;
             let mut audit = audit;
-            audit.details = serde_json::json!({ "shift": s.shift.0, "status": status });
+            audit.details =
+            serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0, "status": status });
             write_audit(tx, &audit, None)?;
             existing(tx, id.0)
         })

@@ -1369,6 +1369,79 @@ async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
     );
 }
 
+/// A larger capacity gives the new places to the waitlist in the order they signed up,
+/// each promotion with its own audit entry (an event for the volunteer), and nobody
+/// beyond the places.
+#[tokio::test]
+async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 4).await;
+    let now = OffsetDateTime::now_utc();
+    let (_, shift) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (
+            now + Duration::days(1),
+            now + Duration::days(1) + Duration::hours(2),
+        ),
+        1,
+    )
+    .await;
+    let mut signups = Vec::new();
+    for v in &volunteers {
+        signups.push(signed_up(&store, shift.id, v.id).await);
+    }
+    let statuses = |store: Arc<dyn Store>, ids: Vec<SignupId>| async move {
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(store.get_signup(id).await.unwrap().expect("sign-up").status);
+        }
+        out
+    };
+    let ids: Vec<SignupId> = signups.iter().map(|s| s.id).collect();
+    use SignupStatus::{Accepted, Waitlisted};
+    assert_eq!(
+        statuses(store.clone(), ids.clone()).await,
+        [Accepted, Waitlisted, Waitlisted, Waitlisted]
+    );
+    let (trail, queued) = (
+        audit_count(&store).await,
+        store.pending_events(50).await.unwrap().len(),
+    );
+
+    let mut larger = store.get_shift(shift.id).await.unwrap().expect("the shift");
+    larger.shift.capacity = 3;
+    let updated = store
+        .update_shift(&larger, &audit("shift.update", "440106"))
+        .await
+        .expect("a larger capacity");
+    assert_eq!(updated.accepted, 3);
+    assert_eq!(
+        statuses(store.clone(), ids).await,
+        [Accepted, Accepted, Accepted, Waitlisted],
+        "the first two waiting, in order"
+    );
+    assert_eq!(
+        audit_count(&store).await,
+        trail + 3,
+        "the change, two promotions"
+    );
+    let events = store.pending_events(50).await.unwrap();
+    let promoted: Vec<(&str, &str)> = events[queued..]
+        .iter()
+        .map(|e| (e.action.as_str(), e.subject_id.as_str()))
+        .collect();
+    let (second, third) = (signups[1].id.to_string(), signups[2].id.to_string());
+    assert_eq!(
+        promoted,
+        [
+            ("signup.promote", second.as_str()),
+            ("signup.promote", third.as_str())
+        ]
+    );
+}
+
 /// Signs volunteer `v` up for `shift` and checks them in at `at`.
 async fn signed_up_and_checked_in(
     store: &Arc<dyn Store>,
@@ -2866,24 +2939,54 @@ async fn volunteers_are_found_by_grid_cell_and_every_skill_and_follow_their_prof
 async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_sender() {
     let (_db, store) = store().await;
     add_region(&store, "440106").await;
-    // Only notifiable actions are queued, by the transaction that writes them.
-    store
-        .insert_site(
-            &new_site("440106", SiteKind::PracticeCenter),
-            &audit("order.verify", "440106"),
-        )
-        .await
-        .unwrap();
-    store
-        .insert_site(
-            &new_site("440106", SiteKind::PracticeCenter),
-            &audit("site.create", "440106"),
-        )
-        .await
-        .unwrap();
-    let events = store.pending_events(10).await.unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].action, "order.verify");
+    // Only notifiable actions are queued, by the transaction that writes them: the
+    // database's trigger and `is_event` agree.
+    let actions = [
+        "order.verify",
+        "site.create",
+        "signup.create",
+        "signup.decide",
+        "signup.promote",
+        "signup.cancel",
+        "signup.absent",
+        "signup.reinstate",
+        "signup.decided",
+        "records.overdue",
+        "record.enter",
+        "call.issue",
+        "qualification.decide",
+    ];
+    for action in actions {
+        store
+            .insert_site(
+                &new_site("440106", SiteKind::PracticeCenter),
+                &audit(action, "440106"),
+            )
+            .await
+            .unwrap();
+    }
+    let events = store.pending_events(50).await.unwrap();
+    let queued: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        queued,
+        [
+            "order.verify",
+            "signup.decide",
+            "signup.promote",
+            "signup.cancel",
+            "signup.absent",
+            "signup.reinstate",
+            "records.overdue",
+            "call.issue",
+            "qualification.decide",
+        ]
+    );
+    for action in actions {
+        assert_eq!(queued.contains(&action), is_event(action), "{action}");
+    }
+    // What follows is about the first; the others are settled with nothing to send.
+    let rest: Vec<i64> = events[1..].iter().map(|e| e.id).collect();
+    store.settle_events(&rest, &[], &[]).await.unwrap();
 
     let now = OffsetDateTime::now_utc();
     let sub = store

@@ -101,6 +101,26 @@ pub struct SignupRecord {
     pub decided_at: Option<OffsetDateTime>,
 }
 
+impl SignupRecord {
+    /// The audit entry of this sign-up's promotion from the waitlist, written with the
+    /// change that freed the place (`cause`: a cancellation, a larger capacity), by the
+    /// same actor in the same request.
+    pub fn promotion_audit(&self, cause: &crate::AuditEntry) -> crate::AuditEntry {
+        crate::AuditEntry {
+            action: "signup.promote",
+            subject_type: "signup",
+            subject_id: self.id.to_string(),
+            reason: None,
+            details: serde_json::json!({
+                "shift": self.shift.0,
+                "volunteer": self.volunteer.0,
+                "after": cause.action,
+            }),
+            ..cause.clone()
+        }
+    }
+}
+
 /// Filters for sign-ups, ordered by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignupQuery {

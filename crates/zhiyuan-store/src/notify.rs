@@ -1,19 +1,33 @@
 //! Notifications: the in-app inbox, outbound subscriptions (signed webhooks, e-mail) and
 //! their outbox. Events are audit entries: the backend queues each notifiable entry in the
-//! transaction that writes it (see the `0016_notifications` and `0021_overdue_flags`
-//! migrations).
+//! transaction that writes it (see the `0016_notifications`, `0021_overdue_flags` and
+//! `0023_signup_events` migrations).
 
 use time::OffsetDateTime;
 use zhiyuan_domain::ids::AccountId;
 use zhiyuan_domain::region::RegionCode;
 
-/// The audit actions that are events: queued for the relay, and what subscriptions may
-/// ask for. The migrations' trigger lists the same prefixes.
-pub const EVENT_PREFIXES: [&str; 4] = ["order.", "call.", "qualification.", "records."];
+/// The audit actions that are events, queued for the relay: every action of a prefix
+/// (ending in a dot), and single actions. Subscriptions ask for these or actions of the
+/// prefixes. The migrations' trigger lists the same.
+pub const EVENTS: [&str; 9] = [
+    "order.",
+    "call.",
+    "qualification.",
+    "records.",
+    "signup.decide",
+    "signup.promote",
+    "signup.cancel",
+    "signup.absent",
+    "signup.reinstate",
+];
 
 /// Whether an audit action is a notifiable event.
 pub fn is_event(action: &str) -> bool {
-    EVENT_PREFIXES.iter().any(|p| action.starts_with(p))
+    EVENTS.iter().any(|e| match e.ends_with('.') {
+        true => action.starts_with(e),
+        false => action == *e,
+    })
 }
 
 /// How a subscription is reached.

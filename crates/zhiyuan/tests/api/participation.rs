@@ -189,6 +189,60 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
     // The volunteer's schedule lists the promoted sign-up.
     let schedule = w.app.get("/api/v1/me/schedule", Some(&tokens[2])).await;
     assert_eq!(schedule.body[0]["signup"]["status"], "accepted");
+
+    // A larger capacity is a freed place too: the last one waiting is promoted.
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/shifts/{shift}"),
+            Some(&w.coordinator),
+            json!({"capacity": 3}),
+        )
+        .await;
+    assert_eq!((r.status, &r.body["accepted"]), (StatusCode::OK, &json!(3)));
+    let theirs = w
+        .app
+        .get(
+            &format!("/api/v1/shifts/{shift}/signups"),
+            Some(&w.coordinator),
+        )
+        .await;
+    let status_of = |id: i64| {
+        theirs.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|s| s["id"] == id))
+            .map(|s| s["status"].clone())
+    };
+    assert_eq!(
+        status_of(ids[3]),
+        Some(json!("accepted")),
+        "{:?}",
+        theirs.body
+    );
+
+    // Both promoted volunteers are told; the one who cancelled is not (she did it).
+    w.app
+        .zhiyuan
+        .relay_events(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    for (i, expected) in [(1, 0), (2, 1), (3, 1)] {
+        let inbox = w
+            .app
+            .get("/api/v1/me/notifications", Some(&tokens[i]))
+            .await;
+        let items = inbox.body["items"].as_array().expect("items");
+        assert_eq!(items.len(), expected, "volunteer {i}: {items:?}");
+        if let Some(note) = items.first() {
+            assert_eq!(note["event"], "signup.promote");
+            assert_eq!(note["subject_id"], ids[i].to_string());
+            let text = note["text"].as_str().unwrap();
+            assert!(
+                text.contains("候补成功") && text.contains("社区环境清洁"),
+                "{text}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -1139,6 +1193,22 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
     };
     assert_eq!(said(0), (Some("signup.reinstate"), Some("误标")));
     assert_eq!(said(1), (Some("signup.absent"), Some("未到场，电话未接")));
+
+    // The volunteer was told both, with the reasons.
+    w.app.zhiyuan.relay_events(now).await.unwrap();
+    let inbox = w
+        .app
+        .get("/api/v1/me/notifications", Some(&absent_token))
+        .await;
+    let texts: Vec<&str> = inbox.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|n| n["text"].as_str())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("缺席记录已撤销") && texts[0].ends_with("原因：误标"));
+    assert!(texts[1].contains("被记为缺席") && texts[1].ends_with("原因：未到场，电话未接"));
 }
 
 #[tokio::test]
