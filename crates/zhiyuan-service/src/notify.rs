@@ -21,7 +21,8 @@ use zhiyuan_domain::ids::{AccountId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, EVENTS, NewDelivery,
-    NewNotification, NewSubscription, Notification, Page, PageRequest, ShiftId, Subscription,
+    NewNotification, NewSubscription, Notification, Page, PageRequest, ProjectId, ShiftId,
+    Subscription,
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
@@ -182,8 +183,8 @@ fn payload(e: &AuditRecord) -> serde_json::Value {
     })
 }
 
-/// The inbox line for an event.
-fn describe(e: &AuditRecord) -> String {
+/// The inbox line for an event of an order, a call, a qualification or overdue records.
+fn describe_other(e: &AuditRecord) -> String {
     let id = &e.subject_id;
     match e.action.as_str() {
         "order.assign" => format!("工单 {id} 派给了你，请接单或说明原因退回"),
@@ -223,6 +224,11 @@ fn describe_signup(e: &AuditRecord, what: &str, label: &str) -> String {
         "reinstate" => format!("你在{label}的缺席记录已撤销"),
         other => format!("signup.{other} {label}"),
     };
+    with_reason(text, e)
+}
+
+/// `text`, with the reason the event gives if any.
+fn with_reason(text: String, e: &AuditRecord) -> String {
     match e.reason.as_deref().map(str::trim) {
         Some(reason) if !reason.is_empty() => format!("{text}。原因：{reason}"),
         _ => text,
@@ -230,10 +236,37 @@ fn describe_signup(e: &AuditRecord, what: &str, label: &str) -> String {
 }
 
 impl Zhiyuan {
-    /// The shift of a sign-up event as a volunteer knows it: 「project」and its start,
-    /// China time.
-    async fn shift_label(&self, e: &AuditRecord) -> Result<String> {
-        let Some(id) = e.details["shift"].as_i64() else {
+    /// The inbox line for an event; those about a shift or a project name it.
+    async fn describe(&self, e: &AuditRecord) -> Result<String> {
+        let subject = e.subject_id.parse::<i64>().ok();
+        Ok(match e.action.as_str() {
+            "shift.cancel" => with_reason(format!("{}已取消", self.shift_label(subject).await?), e),
+            "project.status" => {
+                let name = match subject {
+                    Some(id) => self.0.store.get_project(ProjectId(id)).await?,
+                    None => None,
+                }
+                .map(|p| p.project.name)
+                .unwrap_or_default();
+                match e.details["to"].as_str() {
+                    Some("cancelled") => with_reason(format!("项目「{name}」已取消"), e),
+                    to => format!("项目「{name}」：{}", to.unwrap_or_default()),
+                }
+            }
+            a => match a.strip_prefix("signup.") {
+                Some(what) => describe_signup(
+                    e,
+                    what,
+                    &self.shift_label(e.details["shift"].as_i64()).await?,
+                ),
+                None => describe_other(e),
+            },
+        })
+    }
+
+    /// A shift as a volunteer knows it: 「project」and its start, China time.
+    async fn shift_label(&self, shift: Option<i64>) -> Result<String> {
+        let Some(id) = shift else {
             return Ok(String::new());
         };
         Ok(
@@ -275,6 +308,28 @@ impl Zhiyuan {
                 Ok(call) => store.call_accounts(call).await?,
                 Err(_) => Vec::new(),
             },
+            "shift.cancel" => match e.subject_id.parse() {
+                Ok(shift) => store.signup_accounts(ShiftId(shift)).await?,
+                Err(_) => Vec::new(),
+            },
+            // A project cancelled: those signed up for its shifts still to come (those of a
+            // cancelled shift were told then).
+            "project.status" if e.details["to"] == "cancelled" => {
+                let shifts = match e.subject_id.parse() {
+                    Ok(project) => store.list_shifts(ProjectId(project)).await?,
+                    Err(_) => Vec::new(),
+                };
+                let mut out = Vec::new();
+                for s in shifts
+                    .iter()
+                    .filter(|s| !s.cancelled && s.shift.ends_at > e.at)
+                {
+                    out.extend(store.signup_accounts(s.id).await?);
+                }
+                out.sort_unstable_by_key(|a| a.0);
+                out.dedup();
+                out
+            }
             a if a == "qualification.decide" || a.starts_with("signup.") => {
                 match e.details["volunteer"].as_i64() {
                     Some(v) => store
@@ -321,11 +376,12 @@ impl Zhiyuan {
                         at: now,
                     });
                 }
-                let text = match e.action.strip_prefix("signup.") {
-                    Some(what) => describe_signup(e, what, &self.shift_label(e).await?),
-                    None => describe(e),
+                let recipients = self.recipients(e).await?;
+                let text = match recipients.is_empty() {
+                    true => String::new(),
+                    false => self.describe(e).await?,
                 };
-                for account in self.recipients(e).await? {
+                for account in recipients {
                     notes.push(NewNotification {
                         account,
                         audit_id: e.id,

@@ -357,7 +357,12 @@ impl Zhiyuan {
         if changes.is_empty() {
             return Ok(s);
         }
-        let mut audit = ctx.audit("shift.update", "shift", id, Some(p.project.region));
+        // Cancelling is an event: those signed up are told.
+        let action = match (before.1, s.cancelled) {
+            (false, true) => "shift.cancel",
+            _ => "shift.update",
+        };
+        let mut audit = ctx.audit(action, "shift", id, Some(p.project.region));
         audit.details = changes.into_json();
         self.0
             .store

@@ -10,7 +10,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditEntry, AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, NewDelivery,
     NewNotification, NewSubscription, Notification, NotifyStore, Page, PageRequest, Result,
-    StoreError, Subscription,
+    ShiftId, StoreError, Subscription,
 };
 
 use crate::PgStore;
@@ -463,5 +463,16 @@ impl NotifyStore for PgStore {
         .await?
         .into_iter()
         .next())
+    }
+
+    async fn signup_accounts(&self, shift: ShiftId) -> Result<Vec<AccountId>> {
+        let client = self.client().await?;
+        accounts(
+            &client,
+            "SELECT a.id FROM signups s JOIN accounts a ON a.volunteer_id = s.volunteer_id
+             WHERE s.shift_id = $1 AND s.status IN ('pending', 'accepted', 'waitlisted')",
+            &[&shift.0],
+        )
+        .await
     }
 }

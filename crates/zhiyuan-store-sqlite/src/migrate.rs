@@ -120,8 +120,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         23,
-        "0023_signup_events",
-        include_str!("../migrations/0023_signup_events.sql"),
+        "0023_activity_events",
+        include_str!("../migrations/0023_activity_events.sql"),
     ),
 ];
 

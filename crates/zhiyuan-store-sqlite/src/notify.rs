@@ -9,7 +9,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditEntry, AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, NewDelivery,
     NewNotification, NewSubscription, Notification, NotifyStore, Page, PageRequest, Result,
-    StoreError, Subscription,
+    ShiftId, StoreError, Subscription,
 };
 
 use crate::SqliteStore;
@@ -374,6 +374,18 @@ impl NotifyStore for SqliteStore {
             c.prepare_cached("SELECT id FROM accounts WHERE volunteer_id = ?1")?
                 .query_row([volunteer.0], |r| r.get(0).map(AccountId))
                 .optional()
+        })
+        .await
+    }
+
+    async fn signup_accounts(&self, shift: ShiftId) -> Result<Vec<AccountId>> {
+        self.read(move |c| {
+            accounts(
+                c,
+                "SELECT a.id FROM signups s JOIN accounts a ON a.volunteer_id = s.volunteer_id
+                 WHERE s.shift_id = ?1 AND s.status IN ('pending', 'accepted', 'waitlisted')",
+                [shift.0],
+            )
         })
         .await
     }

@@ -2944,6 +2944,10 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
     let actions = [
         "order.verify",
         "site.create",
+        "project.status",
+        "project.update",
+        "shift.cancel",
+        "shift.update",
         "signup.create",
         "signup.decide",
         "signup.promote",
@@ -2971,6 +2975,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
         queued,
         [
             "order.verify",
+            "project.status",
+            "shift.cancel",
             "signup.decide",
             "signup.promote",
             "signup.cancel",

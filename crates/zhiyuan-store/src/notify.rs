@@ -1,7 +1,7 @@
 //! Notifications: the in-app inbox, outbound subscriptions (signed webhooks, e-mail) and
 //! their outbox. Events are audit entries: the backend queues each notifiable entry in the
 //! transaction that writes it (see the `0016_notifications`, `0021_overdue_flags` and
-//! `0023_signup_events` migrations).
+//! `0023_activity_events` migrations).
 
 use time::OffsetDateTime;
 use zhiyuan_domain::ids::AccountId;
@@ -10,11 +10,13 @@ use zhiyuan_domain::region::RegionCode;
 /// The audit actions that are events, queued for the relay: every action of a prefix
 /// (ending in a dot), and single actions. Subscriptions ask for these or actions of the
 /// prefixes. The migrations' trigger lists the same.
-pub const EVENTS: [&str; 9] = [
+pub const EVENTS: [&str; 11] = [
     "order.",
     "call.",
     "qualification.",
     "records.",
+    "project.status",
+    "shift.cancel",
     "signup.decide",
     "signup.promote",
     "signup.cancel",

@@ -734,6 +734,9 @@ pub trait NotifyStore {
     async fn call_accounts(&self, call: i64) -> Result<Vec<AccountId>>;
     /// A volunteer's account, if they have one.
     async fn volunteer_account(&self, volunteer: VolunteerId) -> Result<Option<AccountId>>;
+    /// The accounts of the volunteers holding a live sign-up (pending, accepted or
+    /// waitlisted) for a shift.
+    async fn signup_accounts(&self, shift: ShiftId) -> Result<Vec<AccountId>>;
 }
 
 #[async_trait]

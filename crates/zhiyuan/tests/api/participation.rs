@@ -245,6 +245,78 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
     }
 }
 
+/// Cancelling a shift tells everyone holding a sign-up for it (a place or the waitlist);
+/// cancelling the project then tells those of its other shifts, with the reason, and not
+/// again those of the shift cancelled before.
+#[tokio::test]
+async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
+    let w = world().await;
+    let (small, other) = (
+        w.shift(Duration::hours(2), 1).await,
+        w.shift(Duration::hours(30), 5).await,
+    );
+    let mut tokens = Vec::new();
+    for (seq, shift) in [(171, small), (173, small), (175, other)] {
+        let token = w.volunteer(seq).await.1;
+        assert_eq!(w.sign_up(shift, &token).await.status, StatusCode::CREATED);
+        tokens.push(token);
+    }
+
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/shifts/{small}"),
+            Some(&w.coordinator),
+            json!({"cancelled": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for token in &tokens[..2] {
+        let told = inbox(&w.app, token).await;
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "shift.cancel");
+        assert!(told[0].1.contains("「社区环境清洁」") && told[0].1.ends_with("的班次已取消"));
+    }
+    assert!(inbox(&w.app, &tokens[2]).await.is_empty());
+
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/projects/{}/status", w.project),
+            Some(&w.coordinator),
+            json!({"status": "cancelled", "reason": "台风预警"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let told = inbox(&w.app, &tokens[2]).await;
+    assert_eq!(
+        told,
+        [(
+            "project.status".to_owned(),
+            "项目「社区环境清洁」已取消。原因：台风预警".to_owned()
+        )]
+    );
+    assert_eq!(inbox(&w.app, &tokens[0]).await.len(), 1, "told once");
+}
+
+/// The events relayed so far to `token`'s inbox, newest first: (event, text).
+async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    app.zhiyuan
+        .relay_events(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let r = app.get("/api/v1/me/notifications", Some(token)).await;
+    r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|n| {
+            let (event, text) = (n["event"].as_str(), n["text"].as_str());
+            (event.unwrap().to_owned(), text.unwrap().to_owned())
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
     let w = world_with(json!({"conditions": {"skills": ["急救"], "minors_allowed": false}})).await;
@@ -981,6 +1053,7 @@ async fn overdue_records_are_flagged_once_to_the_teams_administrators() {
     w.sign_up(shift, &token).await;
     let app = &w.app.zhiyuan;
     let now = OffsetDateTime::now_utc();
+    app.relay_events(now).await.unwrap(); // the project's publication, for subscribers
     assert_eq!(
         app.flag_overdue_records(now + Duration::days(5))
             .await
@@ -1195,20 +1268,10 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
     assert_eq!(said(1), (Some("signup.absent"), Some("未到场，电话未接")));
 
     // The volunteer was told both, with the reasons.
-    w.app.zhiyuan.relay_events(now).await.unwrap();
-    let inbox = w
-        .app
-        .get("/api/v1/me/notifications", Some(&absent_token))
-        .await;
-    let texts: Vec<&str> = inbox.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|n| n["text"].as_str())
-        .collect();
-    assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts[0].contains("缺席记录已撤销") && texts[0].ends_with("原因：误标"));
-    assert!(texts[1].contains("被记为缺席") && texts[1].ends_with("原因：未到场，电话未接"));
+    let told = inbox(&w.app, &absent_token).await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told[0].1.contains("缺席记录已撤销") && told[0].1.ends_with("原因：误标"));
+    assert!(told[1].1.contains("被记为缺席") && told[1].1.ends_with("原因：未到场，电话未接"));
 }
 
 #[tokio::test]
