@@ -53,18 +53,16 @@ pub fn calendar(items: &[SignupDetail], now: OffsetDateTime) -> String {
         fold(line, &mut out);
     }
     for d in items {
-        let status = match d.signup.status {
-            SignupStatus::Accepted => "CONFIRMED",
-            _ => "TENTATIVE",
+        // A cancelled shift stays in the calendar as cancelled (a subscribed calendar
+        // then marks the event it holds), without a reminder.
+        let (status, tag) = match (d.shift.cancelled, d.signup.status) {
+            (true, _) => ("CANCELLED", "[已取消] "),
+            (false, SignupStatus::Accepted) => ("CONFIRMED", ""),
+            (false, SignupStatus::Waitlisted) => ("TENTATIVE", "[候补] "),
+            (false, _) => ("TENTATIVE", "[待确认] "),
         };
-        let summary = match d.signup.status {
-            SignupStatus::Accepted => format!("{}（{}）", d.project_name, d.shift.shift.position),
-            SignupStatus::Waitlisted => {
-                format!("[候补] {}（{}）", d.project_name, d.shift.shift.position)
-            }
-            _ => format!("[待确认] {}（{}）", d.project_name, d.shift.shift.position),
-        };
-        for line in [
+        let summary = format!("{tag}{}（{}）", d.project_name, d.shift.shift.position);
+        let mut lines = vec![
             "BEGIN:VEVENT".to_owned(),
             format!("UID:signup-{}@zhiyuan", d.signup.id.0),
             format!("DTSTAMP:{}", stamp(now)),
@@ -73,14 +71,19 @@ pub fn calendar(items: &[SignupDetail], now: OffsetDateTime) -> String {
             format!("SUMMARY:{}", text(&summary)),
             format!("LOCATION:{}", text(&d.address)),
             format!("STATUS:{status}"),
-            "BEGIN:VALARM".to_owned(),
-            "ACTION:DISPLAY".to_owned(),
-            format!("DESCRIPTION:{}", text(&summary)),
-            "TRIGGER:-PT2H".to_owned(),
-            "END:VALARM".to_owned(),
-            "END:VEVENT".to_owned(),
-        ] {
-            fold(&line, &mut out);
+        ];
+        if !d.shift.cancelled {
+            lines.extend([
+                "BEGIN:VALARM".to_owned(),
+                "ACTION:DISPLAY".to_owned(),
+                format!("DESCRIPTION:{}", text(&summary)),
+                "TRIGGER:-PT2H".to_owned(),
+                "END:VALARM".to_owned(),
+            ]);
+        }
+        lines.push("END:VEVENT".to_owned());
+        for line in &lines {
+            fold(line, &mut out);
         }
     }
     fold("END:VCALENDAR", &mut out);

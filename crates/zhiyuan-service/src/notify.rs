@@ -312,19 +312,13 @@ impl Zhiyuan {
                 Ok(shift) => store.signup_accounts(ShiftId(shift)).await?,
                 Err(_) => Vec::new(),
             },
-            // A project cancelled: those signed up for its shifts still to come (those of a
-            // cancelled shift were told then).
-            "project.status" if e.details["to"] == "cancelled" => {
-                let shifts = match e.subject_id.parse() {
-                    Ok(project) => store.list_shifts(ProjectId(project)).await?,
-                    Err(_) => Vec::new(),
-                };
+            // A project cancelled: those signed up for the shifts it cancelled with it
+            // (those of a shift cancelled before were told then).
+            "project.status" => {
+                let shifts = e.details["shifts"].as_array().into_iter().flatten();
                 let mut out = Vec::new();
-                for s in shifts
-                    .iter()
-                    .filter(|s| !s.cancelled && s.shift.ends_at > e.at)
-                {
-                    out.extend(store.signup_accounts(s.id).await?);
+                for shift in shifts.filter_map(serde_json::Value::as_i64) {
+                    out.extend(store.signup_accounts(ShiftId(shift)).await?);
                 }
                 out.sort_unstable_by_key(|a| a.0);
                 out.dedup();

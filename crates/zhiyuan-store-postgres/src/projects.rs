@@ -19,6 +19,12 @@ use crate::conv::{
     conv, eq_filter, expect_one, get, json, pg_err, range, region, to_json, write_audit,
 };
 
+/// A project cancelled cancels its shifts still to end (`$1` the project, `$2` now), so
+/// that nobody checks in to them and no record is owed for them (Art. 11); their ids go
+/// into the cancellation's audit entry, for the notifier to tell those signed up.
+const CANCEL_SHIFTS: &str = "UPDATE shifts SET cancelled = TRUE, version = version + 1
+     WHERE project_id = $1 AND NOT cancelled AND ends_at > $2 RETURNING id";
+
 const PROJECT_COLUMNS: &str = "id, org_id, name, category, description, region_code, site_id,
     address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky, risk_disclosure,
     insurance, signup_mode, review_required, responsible_person, status, version, created_at,
@@ -288,7 +294,20 @@ impl ProjectStore for PgStore {
             .await
             .map_err(pg_err)?;
         expect_one(changed)?;
-        write_audit(&tx, audit, None).await?;
+        let mut audit = audit.clone();
+        if p.status == ProjectStatus::Cancelled {
+            let rows = tx
+                .query(
+                    &tx.prepare_cached(CANCEL_SHIFTS).await.map_err(pg_err)?,
+                    &[&r.id.0, &audit.at],
+                )
+                .await
+                .map_err(pg_err)?;
+            let mut shifts: Vec<i64> = rows.iter().map(|row| get(row, 0)).collect::<Result<_>>()?;
+            shifts.sort_unstable();
+            audit.add_detail("shifts", serde_json::json!(shifts));
+        }
+        write_audit(&tx, &audit, None).await?;
         let record = fetch_project(&tx, r.id.0)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -18,6 +18,12 @@ use crate::conv::{
     to_json, write_audit,
 };
 
+/// A project cancelled cancels its shifts still to end (`?1` the project, `?2` now), so
+/// that nobody checks in to them and no record is owed for them (Art. 11); their ids go
+/// into the cancellation's audit entry, for the notifier to tell those signed up.
+const CANCEL_SHIFTS: &str = "UPDATE shifts SET cancelled = 1, version = version + 1
+     WHERE project_id = ?1 AND cancelled = 0 AND ends_at > ?2 RETURNING id";
+
 const PROJECT_COLUMNS: &str = "id, org_id, name, category, description, region_code, site_id,
     address, lat, lng, geofence_m, starts_on, ends_on, conditions, risky, risk_disclosure,
     insurance, signup_mode, review_required, responsible_person, status, version, created_at,
@@ -210,6 +216,18 @@ impl ProjectStore for SqliteStore {
                 )
                 .map_err(store_err)?;
             expect_one(changed)?;
+            let mut audit = audit;
+            if p.status == ProjectStatus::Cancelled {
+                let mut shifts: Vec<i64> = tx
+                    .prepare_cached(CANCEL_SHIFTS)
+                    .and_then(|mut q| {
+                        q.query_map(params![r.id.0, micros(audit.at)], |row| row.get(0))?
+                            .collect()
+                    })
+                    .map_err(store_err)?;
+                shifts.sort_unstable();
+                audit.add_detail("shifts", serde_json::json!(shifts));
+            }
             write_audit(tx, &audit, None)?;
             get_project(tx, r.id.0)
                 .map_err(store_err)?

@@ -24,6 +24,19 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+impl AuditEntry {
+    /// Adds to `details` a fact the backend learns in the write, such as the rows a change
+    /// carried with it.
+    pub fn add_detail(&mut self, key: &str, value: serde_json::Value) {
+        if self.details.is_null() {
+            self.details = serde_json::json!({});
+        }
+        if let Some(d) = self.details.as_object_mut() {
+            d.insert(key.to_owned(), value);
+        }
+    }
+}
+
 /// An entry as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {

@@ -297,6 +297,53 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
         )]
     );
     assert_eq!(inbox(&w.app, &tokens[0]).await.len(), 1, "told once");
+
+    // The project's cancellation cancelled its other shift: no record is owed for it ten
+    // working days on, and the volunteer's calendar shows it cancelled, with no reminder.
+    let shifts = w
+        .app
+        .get(
+            &format!("/api/v1/projects/{}/shifts", w.project),
+            Some(&w.coordinator),
+        )
+        .await;
+    let cancelled: Vec<&Value> = shifts
+        .body
+        .as_array()
+        .expect("the shifts")
+        .iter()
+        .map(|s| &s["cancelled"])
+        .collect();
+    assert_eq!(cancelled, [&json!(true), &json!(true)]);
+    let late = w
+        .ctx(
+            &w.coordinator,
+            OffsetDateTime::now_utc() + Duration::days(30),
+        )
+        .await;
+    let owed = w
+        .app
+        .zhiyuan
+        .org_overdue(&late, zhiyuan_domain::ids::OrgId(w.team))
+        .await
+        .unwrap();
+    assert!(owed.is_empty(), "{owed:?}");
+    let ics = w
+        .app
+        .client
+        .get(format!("{}/api/v1/me/schedule.ics", w.app.base))
+        .bearer_auth(&tokens[2])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ics.contains("STATUS:CANCELLED") && ics.contains("[已取消]"),
+        "{ics}"
+    );
+    assert!(!ics.contains("VALARM"), "{ics}");
 }
 
 /// The events relayed so far to `token`'s inbox, newest first: (event, text).
