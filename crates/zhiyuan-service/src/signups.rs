@@ -169,7 +169,7 @@ impl Zhiyuan {
 
     /// The team withdraws an absence marked in error: the sign-up is accepted again, its
     /// place taken back, so the volunteer can check in and is owed a record as before.
-    /// Refused unless the sign-up is absent, and when the shift has no place left.
+    /// Refused unless the sign-up is absent, and when the shift is full or cancelled.
     pub async fn withdraw_absence(
         &self,
         ctx: &Ctx,
@@ -287,7 +287,9 @@ fn refusal(s: &SignupRecord, wanted: &str, e: StoreError) -> ServiceError {
             "attendance",
             "the volunteer checked in or has a record of this shift".into(),
         ),
-        StoreError::Conflict { field: "shift" } => ("shift", "the shift has no place left".into()),
+        StoreError::Conflict { field: "shift" } => {
+            ("shift", "the shift is full or cancelled".into())
+        }
         other => return other.into(),
     };
     ServiceError::Conflict { field, message }

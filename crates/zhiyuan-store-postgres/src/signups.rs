@@ -108,11 +108,13 @@ async fn fetch(c: &impl GenericClient, id: i64, lock: bool) -> Result<Option<Sig
     row.as_ref().map(from_row).transpose()
 }
 
-/// Takes a place on the (locked) shift if one is free.
+/// Takes a place on the (locked) shift if one is free (a cancelled shift has none: nobody
+/// is promoted or accepted into it).
 async fn take_place(c: &impl GenericClient, shift: i64) -> Result<bool> {
     let stmt = c
         .prepare_cached(
-            "UPDATE shifts SET accepted = accepted + 1 WHERE id = $1 AND accepted < capacity",
+            "UPDATE shifts SET accepted = accepted + 1
+             WHERE id = $1 AND accepted < capacity AND NOT cancelled",
         )
         .await
         .map_err(pg_err)?;

@@ -58,11 +58,13 @@ fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<SignupRecord>> {
         .optional()
 }
 
-/// Takes a place on `shift` if one is free.
+/// Takes a place on `shift` if one is free (a cancelled shift has none: nobody is promoted
+/// or accepted into it).
 fn take_place(tx: &Transaction<'_>, shift: i64) -> Result<bool> {
     let taken = tx
         .prepare_cached(
-            "UPDATE shifts SET accepted = accepted + 1 WHERE id = ?1 AND accepted < capacity",
+            "UPDATE shifts SET accepted = accepted + 1
+             WHERE id = ?1 AND accepted < capacity AND cancelled = 0",
         )
         .and_then(|mut s| s.execute([shift]))
         .map_err(store_err)?;

@@ -205,7 +205,8 @@ pub trait SignupStore {
     /// `absent`), the sign-up accepted again and taking its place back. Refused on
     /// `status` when the sign-up is not in the state changed from; on `attendance` when
     /// marking absent a volunteer who checked in or has a record of the shift, effective or
-    /// waiting for a decision; on `shift` when withdrawing with no place left.
+    /// waiting for a decision; on `shift` when withdrawing with no place free (the shift full
+    /// or cancelled).
     async fn set_absent(
         &self,
         id: SignupId,

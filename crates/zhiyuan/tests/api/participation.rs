@@ -255,10 +255,12 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
         w.shift(Duration::hours(2), 1).await,
         w.shift(Duration::hours(30), 5).await,
     );
-    let mut tokens = Vec::new();
+    let (mut tokens, mut signups) = (Vec::new(), Vec::new());
     for (seq, shift) in [(171, small), (173, small), (175, other)] {
         let token = w.volunteer(seq).await.1;
-        assert_eq!(w.sign_up(shift, &token).await.status, StatusCode::CREATED);
+        let r = w.sign_up(shift, &token).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        signups.push(r.body["signup"]["id"].as_i64().expect("sign-up id"));
         tokens.push(token);
     }
 
@@ -278,6 +280,24 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
         assert!(told[0].1.contains("「社区环境清洁」") && told[0].1.ends_with("的班次已取消"));
     }
     assert!(inbox(&w.app, &tokens[2]).await.is_empty());
+    // A place given up on the cancelled shift goes to nobody on its waitlist.
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/signups/{}/cancel", signups[0]),
+            Some(&tokens[0]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body["promoted"]),
+        (StatusCode::OK, &Value::Null)
+    );
+    assert_eq!(
+        inbox(&w.app, &tokens[1]).await.len(),
+        1,
+        "only the cancellation"
+    );
 
     let r = w
         .app
@@ -296,7 +316,7 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
             "项目「社区环境清洁」已取消。原因：台风预警".to_owned()
         )]
     );
-    assert_eq!(inbox(&w.app, &tokens[0]).await.len(), 1, "told once");
+    assert_eq!(inbox(&w.app, &tokens[1]).await.len(), 1, "told once");
 
     // The project's cancellation cancelled its other shift: no record is owed for it ten
     // working days on, and the volunteer's calendar shows it cancelled, with no reminder.
