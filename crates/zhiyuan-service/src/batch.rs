@@ -323,24 +323,27 @@ impl Zhiyuan {
         // Written by volunteer and day: the indexes by volunteer then take the rows in one
         // sweep instead of at random pages. Each row keeps its line for the report.
         accepted.sort_by_key(|(_, r)| (r.volunteer, r.service_date));
-        let records: Vec<NewRecord> = accepted.iter().map(|(_, r)| r.clone()).collect();
+        let (lines, records): (Vec<(usize, Date)>, Vec<NewRecord>) = accepted
+            .into_iter()
+            .map(|(i, r)| ((i, r.service_date), r))
+            .unzip();
         let mut audit = ctx.audit("record.batch", "organisation", org.0, Some(o.org.region));
         audit.details = serde_json::json!({ "rows": table.rows.len(), "accepted": records.len() });
         let results = if records.is_empty() {
             Vec::new()
         } else {
             let cap = Some(self.day_cap());
-            self.0.store.insert_records(&records, cap, &audit).await?
+            self.0.store.insert_records(records, cap, &audit).await?
         };
-        for ((i, r), result) in accepted.iter().zip(results) {
-            outcomes[*i].1 = Some(match result {
+        for ((i, day), result) in lines.into_iter().zip(results) {
+            outcomes[i].1 = Some(match result {
                 BatchOutcome::Inserted(id) => RowOutcome::Inserted(id),
                 BatchOutcome::Duplicate => RowOutcome::Duplicate,
                 BatchOutcome::OverCap => RowOutcome::Invalid {
                     field: "minutes".into(),
                     reason: format!(
                         "the volunteer's {} would exceed the cap of {} minutes",
-                        r.service_date, policy.daily_cap_minutes
+                        day, policy.daily_cap_minutes
                     ),
                 },
             });

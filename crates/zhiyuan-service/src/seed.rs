@@ -620,10 +620,10 @@ impl crate::Zhiyuan {
                 }
                 let mut audit = ctx.audit("record.seed", "record", "batch", None);
                 audit.details = serde_json::json!({ "count": batch.len() });
+                records_written += batch.len() as u64;
                 // Each volunteer's records fall on days of their own in an empty
                 // database: there is no cap to check.
-                store.insert_records(&batch, None, &audit).await?;
-                records_written += batch.len() as u64;
+                store.insert_records(batch, None, &audit).await?;
                 progress(SeedPhase::Records, records_written);
             }
         }

@@ -408,7 +408,7 @@ impl RecordStore for PgStore {
 
     async fn insert_records(
         &self,
-        rows: &[NewRecord],
+        rows: Vec<NewRecord>,
         cap: Option<DayCap>,
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>> {

@@ -289,11 +289,11 @@ impl RecordStore for SqliteStore {
 
     async fn insert_records(
         &self,
-        rows: &[NewRecord],
+        rows: Vec<NewRecord>,
         cap: Option<DayCap>,
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>> {
-        let (rows, audit) = (rows.to_vec(), audit.clone());
+        let audit = audit.clone();
         self.write(move |tx| {
             // Entries recorded before and what each day holds are read by the writer, so
             // nothing can be added between the reading and the rows written.

@@ -1754,7 +1754,7 @@ async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
     let (a, b, c) = (&volunteers[2], &volunteers[0], &volunteers[1]);
     store
         .insert_records(
-            &[row(b, 9, "earlier")],
+            vec![row(b, 9, "earlier")],
             CAP,
             &audit("record.batch", "440106"),
         )
@@ -1769,7 +1769,7 @@ async fn batch_outcomes_answer_for_their_own_rows_and_totals_add_up() {
         row(c, 1, "c1"),
     ];
     let outcomes = store
-        .insert_records(&rows, CAP, &audit("record.batch", "440106"))
+        .insert_records(rows.clone(), CAP, &audit("record.batch", "440106"))
         .await
         .expect("the upload");
     assert_eq!(outcomes.len(), rows.len());
@@ -1842,7 +1842,7 @@ async fn uploaded_keys_made_before_migration_18_become_date_and_team_first() {
     );
     let again = entered(v.id, org.id, day, 60, &now, RecordStatus::Effective);
     let outcomes = store
-        .insert_records(&[again], CAP, &audit("record.batch", "440106"))
+        .insert_records(vec![again], CAP, &audit("record.batch", "440106"))
         .await
         .expect("the upload");
     assert_eq!(outcomes, [BatchOutcome::Duplicate]);
@@ -1972,7 +1972,7 @@ async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_
         ),
     ];
     let outcomes = store
-        .insert_records(&rows, Some(cap), &audit("record.batch", "440106"))
+        .insert_records(rows.clone(), Some(cap), &audit("record.batch", "440106"))
         .await
         .expect("the upload");
     let went_in: Vec<bool> = outcomes
@@ -1987,7 +1987,7 @@ async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_
     // The same rows again: those recorded are duplicates even though their day is full
     // (it holds them); the one refused is refused again.
     let again = store
-        .insert_records(&rows, Some(cap), &audit("record.batch", "440106"))
+        .insert_records(rows.clone(), Some(cap), &audit("record.batch", "440106"))
         .await
         .expect("the upload again");
     use BatchOutcome::{Duplicate, OverCap};
@@ -2000,7 +2000,7 @@ async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_
         entered(v.id, org.id, earlier, 60, "x", effective),
     ];
     store
-        .insert_records(&first, Some(cap), &audit("record.batch", "440106"))
+        .insert_records(first.to_vec(), Some(cap), &audit("record.batch", "440106"))
         .await
         .expect("600 minutes");
     let next = [
@@ -2008,7 +2008,7 @@ async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_
         entered(v.id, org.id, earlier, 120, "y", effective),
     ];
     let outcomes = store
-        .insert_records(&next, Some(cap), &audit("record.batch", "440106"))
+        .insert_records(next.to_vec(), Some(cap), &audit("record.batch", "440106"))
         .await
         .expect("x again and y");
     assert_eq!(outcomes[0], Duplicate);
@@ -2086,7 +2086,7 @@ async fn concurrent_writes_never_take_a_volunteers_day_over_the_cap() {
         );
         tasks.push(tokio::spawn(async move {
             let outcomes = store
-                .insert_records(&[row], Some(cap), &audit("record.batch", "440106"))
+                .insert_records(vec![row], Some(cap), &audit("record.batch", "440106"))
                 .await?;
             match outcomes[..] {
                 [BatchOutcome::Inserted(_)] => Ok(()),
@@ -2145,11 +2145,11 @@ async fn the_sequencer_integrates_each_entry_once_in_order_into_tiles_that_prove
     rows.extend((700..705).map(|i| record(i, RecordStatus::Pending)));
     // One volunteer's day holds them all: this test is about the ledger, not the cap.
     let outcomes = store
-        .insert_records(&rows, None, &audit("record.batch", "440106"))
+        .insert_records(rows.clone(), None, &audit("record.batch", "440106"))
         .await
         .unwrap();
     store
-        .insert_records(&rows[..1], None, &audit("record.batch", "440106"))
+        .insert_records(rows[..1].to_vec(), None, &audit("record.batch", "440106"))
         .await
         .unwrap();
     assert_eq!(store.ledger_pending().await.unwrap(), 700);

@@ -289,7 +289,7 @@ pub trait RecordStore {
     /// that knows the days are empty (the seed).
     async fn insert_records(
         &self,
-        rows: &[NewRecord],
+        rows: Vec<NewRecord>,
         cap: Option<DayCap>,
         audit: &AuditEntry,
     ) -> Result<Vec<BatchOutcome>>;
