@@ -20,9 +20,9 @@ use zhiyuan_domain::clock::CHINA;
 use zhiyuan_domain::ids::{AccountId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AuditRecord, ChannelKind, Delivery, DeliveryOutcome, DeliveryRecord, EVENTS, NewDelivery,
-    NewNotification, NewSubscription, Notification, Page, PageRequest, ProjectId, ShiftId,
-    Subscription,
+    AuditRecord, ChannelKind, CorrectionId, CorrectionStatus, Delivery, DeliveryOutcome,
+    DeliveryRecord, EVENTS, NewDelivery, NewNotification, NewSubscription, Notification, Page,
+    PageRequest, ProjectId, RecordId, ShiftId, StarApplicationId, Subscription,
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
@@ -253,6 +253,11 @@ impl Zhiyuan {
                     to => format!("项目「{name}」：{}", to.unwrap_or_default()),
                 }
             }
+            "record.decide" | "correction.decide" | "stars.decide" => self
+                .decision_for_volunteer(e)
+                .await?
+                .map(|(_, text)| text)
+                .unwrap_or_default(),
             a => match a.strip_prefix("signup.") {
                 Some(what) => describe_signup(
                     e,
@@ -261,6 +266,56 @@ impl Zhiyuan {
                 ),
                 None => describe_other(e),
             },
+        })
+    }
+
+    /// What one of a volunteer's own requests came to (a record or self-report, a
+    /// correction, a star application decided): the volunteer and their message, the
+    /// reason given with a refusal or a revocation.
+    async fn decision_for_volunteer(
+        &self,
+        e: &AuditRecord,
+    ) -> Result<Option<(VolunteerId, String)>> {
+        let Ok(id) = e.subject_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let store = &self.0.store;
+        Ok(match e.action.as_str() {
+            "record.decide" => store.get_record(RecordId(id)).await?.map(|r| {
+                let what = format!(
+                    "你在「{}」（{}）的服务记录",
+                    r.record.activity_name, r.record.service_date
+                );
+                let text = match e.details["status"].as_str() {
+                    Some("effective") => format!(
+                        "{what}已通过审核，计入 {} 小时",
+                        r.record.minutes as f64 / 60.0
+                    ),
+                    _ => with_reason(format!("{what}未通过审核"), e),
+                };
+                (r.record.volunteer, text)
+            }),
+            "correction.decide" => store.get_correction(CorrectionId(id)).await?.map(|c| {
+                let text = match c.status {
+                    CorrectionStatus::Approved => "你的记录更正申请已通过，记录已更新".into(),
+                    _ => with_reason("你的记录更正申请未通过".into(), e),
+                };
+                (c.correction.volunteer, text)
+            }),
+            "stars.decide" => store
+                .get_star_application(StarApplicationId(id))
+                .await?
+                .map(|a| {
+                    let label = &a.application.label;
+                    let text = match e.details["to"].as_str() {
+                        Some("in_notice") => format!("你的{label}认定申请已进入公示"),
+                        Some("certified") => format!("你已通过{label}认定"),
+                        Some("revoked") => with_reason(format!("你的{label}认定已被撤销"), e),
+                        _ => with_reason(format!("你的{label}认定申请未通过"), e),
+                    };
+                    (a.application.volunteer, text)
+                }),
+            _ => None,
         })
     }
 
@@ -323,6 +378,12 @@ impl Zhiyuan {
                 out.sort_unstable_by_key(|a| a.0);
                 out.dedup();
                 out
+            }
+            "record.decide" | "correction.decide" | "stars.decide" => {
+                match self.decision_for_volunteer(e).await? {
+                    Some((v, _)) => store.volunteer_account(v).await?.into_iter().collect(),
+                    None => Vec::new(),
+                }
             }
             a if a == "qualification.decide" || a.starts_with("signup.") => {
                 match e.details["volunteer"].as_i64() {

@@ -2957,6 +2957,11 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
         "signup.decided",
         "records.overdue",
         "record.enter",
+        "record.decide",
+        "correction.decide",
+        "correction.request",
+        "stars.decide",
+        "stars.apply",
         "call.issue",
         "qualification.decide",
     ];
@@ -2983,6 +2988,9 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
             "signup.absent",
             "signup.reinstate",
             "records.overdue",
+            "record.decide",
+            "correction.decide",
+            "stars.decide",
             "call.issue",
             "qualification.decide",
         ]

@@ -10,11 +10,14 @@ use zhiyuan_domain::region::RegionCode;
 /// The audit actions that are events, queued for the relay: every action of a prefix
 /// (ending in a dot), and single actions. Subscriptions ask for these or actions of the
 /// prefixes. The migrations' trigger lists the same.
-pub const EVENTS: [&str; 11] = [
+pub const EVENTS: [&str; 14] = [
     "order.",
     "call.",
     "qualification.",
     "records.",
+    "record.decide",
+    "correction.decide",
+    "stars.decide",
     "project.status",
     "shift.cancel",
     "signup.decide",

@@ -7,7 +7,7 @@ use zhiyuan_domain::access::GrantedRole;
 
 use zhiyuan_store::{DayCap, RecordId};
 
-use crate::participation::{World, audit, world};
+use crate::participation::{World, audit, inbox, world};
 
 /// Enters a record of `minutes` for `number` on 2026-11-02 and returns its id.
 async fn entered(w: &World, number: &str, minutes: i64) -> i64 {
@@ -132,6 +132,15 @@ async fn an_approved_correction_adds_a_version_moves_the_totals_and_keeps_the_hi
         .collect();
     assert_eq!(actions, ["correction.decide", "correction.request"]);
     assert_eq!(trail.body["items"][0]["reason"], "核实签到表");
+    // The volunteer is told.
+    let told = inbox(&w.app, &token).await;
+    assert_eq!(
+        told,
+        [(
+            "correction.decide".to_owned(),
+            "你的记录更正申请已通过，记录已更新".to_owned()
+        )]
+    );
 }
 
 #[tokio::test]

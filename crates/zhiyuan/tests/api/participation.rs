@@ -367,7 +367,7 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
 }
 
 /// The events relayed so far to `token`'s inbox, newest first: (event, text).
-async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String)> {
+pub(crate) async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String)> {
     app.zhiyuan
         .relay_events(OffsetDateTime::now_utc())
         .await
@@ -899,6 +899,14 @@ async fn reported_time_waits_for_the_team_and_is_reported_once() {
         .post(&decision, Some(&w.coordinator), json!({"approve": true}))
         .await;
     assert_eq!(w.totals(&number, &token).await["minutes"], 90);
+    let told = inbox(&w.app, &token).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, "record.decide");
+    assert!(
+        told[0].1.contains("已通过审核，计入 1.5 小时"),
+        "{}",
+        told[0].1
+    );
     // Another volunteer sees none of it.
     let (_, stranger) = w.volunteer(83).await;
     assert_eq!(

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use zhiyuan_service::Ctx;
 use zhiyuan_store::StarApplicationId;
 
-use crate::participation::{World, world};
+use crate::participation::{World, inbox, world};
 
 /// Gives `number` `days` records of 12 hours each.
 pub(crate) async fn hours(w: &World, number: &str, days: i64) {
@@ -172,6 +172,19 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         )
         .await;
     assert_eq!(revoked.body["status"], "revoked");
+    // The volunteer was told each step: the notice, the certification, the revocation.
+    let told: Vec<String> = inbox(&w.app, &token)
+        .await
+        .into_iter()
+        .map(|(event, text)| format!("{event} {text}"))
+        .collect();
+    assert_eq!(told.len(), 3, "{told:?}");
+    assert!(told[0].starts_with("stars.decide") && told[0].ends_with("已被撤销。原因：时长造假"));
+    assert!(
+        told[1].contains("认定") && told[1].contains("你已通过"),
+        "{told:?}"
+    );
+    assert!(told[2].ends_with("认定申请已进入公示"), "{told:?}");
     let standing = w
         .app
         .get(&format!("/api/v1/volunteers/{number}/star"), Some(&token))
