@@ -253,6 +253,11 @@ impl Zhiyuan {
                     to => format!("项目「{name}」：{}", to.unwrap_or_default()),
                 }
             }
+            "record.report" | "correction.request" | "correction.omission" => self
+                .request_for_team(e)
+                .await?
+                .map(|(_, text)| text)
+                .unwrap_or_default(),
             "record.decide" | "correction.decide" | "stars.decide" => self
                 .decision_for_volunteer(e)
                 .await?
@@ -319,6 +324,37 @@ impl Zhiyuan {
         })
     }
 
+    /// A volunteer's request the team must decide (a self-report, a correction, a
+    /// reported omission): the team and the message for its administrators.
+    async fn request_for_team(&self, e: &AuditRecord) -> Result<Option<(i64, String)>> {
+        let Ok(id) = e.subject_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let store = &self.0.store;
+        Ok(match e.action.as_str() {
+            "record.report" => store.get_record(RecordId(id)).await?.map(|r| {
+                let text = format!(
+                    "「{}」（{}）有一条志愿者自报的 {} 小时待审核",
+                    r.record.activity_name,
+                    r.record.service_date,
+                    r.record.minutes as f64 / 60.0
+                );
+                (r.record.org.0, text)
+            }),
+            "correction.request" | "correction.omission" => {
+                store.get_correction(CorrectionId(id)).await?.map(|c| {
+                    let what = match c.correction.record {
+                        Some(_) => "服务记录更正申请",
+                        None => "漏记补录申请",
+                    };
+                    let text = format!("有一条{what}待核实（申请 {id}）：{}", c.correction.reason);
+                    (c.correction.org.0, text)
+                })
+            }
+            _ => None,
+        })
+    }
+
     /// A shift as a volunteer knows it: 「project」and its start, China time.
     async fn shift_label(&self, shift: Option<i64>) -> Result<String> {
         let Some(id) = shift else {
@@ -378,6 +414,12 @@ impl Zhiyuan {
                 out.sort_unstable_by_key(|a| a.0);
                 out.dedup();
                 out
+            }
+            "record.report" | "correction.request" | "correction.omission" => {
+                match self.request_for_team(e).await? {
+                    Some((org, _)) => store.holder_accounts("org", org).await?,
+                    None => Vec::new(),
+                }
             }
             "record.decide" | "correction.decide" | "stars.decide" => {
                 match self.decision_for_volunteer(e).await? {

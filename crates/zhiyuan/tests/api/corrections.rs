@@ -141,6 +141,11 @@ async fn an_approved_correction_adds_a_version_moves_the_totals_and_keeps_the_hi
             "你的记录更正申请已通过，记录已更新".to_owned()
         )]
     );
+    // And the team was asked, with the volunteer's reason.
+    let asked_of_team = inbox(&w.app, &w.coordinator).await;
+    assert_eq!(asked_of_team.len(), 1, "{asked_of_team:?}");
+    assert_eq!(asked_of_team[0].0, "correction.request");
+    assert!(asked_of_team[0].1.ends_with("：实际服务到11点半"));
 }
 
 #[tokio::test]

@@ -886,6 +886,13 @@ async fn reported_time_waits_for_the_team_and_is_reported_once() {
         .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert_eq!(w.totals(&number, &token).await["minutes"], 0);
+    let asked = inbox(&w.app, &w.coordinator).await;
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].0, "record.report");
+    assert!(
+        asked[0].1.ends_with("有一条志愿者自报的 1.5 小时待审核"),
+        "{asked:?}"
+    );
     // The volunteer cannot approve their own report; the team can.
     let decision = format!("/api/v1/records/{}/decision", r.body["id"]);
     assert_eq!(
