@@ -236,42 +236,98 @@ fn with_reason(text: String, e: &AuditRecord) -> String {
 }
 
 impl Zhiyuan {
-    /// The inbox line for an event; those about a shift or a project name it.
-    async fn describe(&self, e: &AuditRecord) -> Result<String> {
+    /// Who an event concerns (never whoever caused it) and the line for their inboxes.
+    async fn notice(&self, e: &AuditRecord) -> Result<(Vec<AccountId>, String)> {
+        let store = &self.0.store;
         let subject = e.subject_id.parse::<i64>().ok();
-        Ok(match e.action.as_str() {
-            "shift.cancel" => with_reason(format!("{}已取消", self.shift_label(subject).await?), e),
+        let volunteer = |v: Option<i64>| async move {
+            Ok::<_, ServiceError>(match v {
+                Some(v) => store
+                    .volunteer_account(VolunteerId(v))
+                    .await?
+                    .into_iter()
+                    .collect(),
+                None => Vec::new(),
+            })
+        };
+        let (mut to, text) = match e.action.as_str() {
+            a if a.starts_with("order.") => {
+                let holder = &e.details["holder"];
+                let to = match (holder["kind"].as_str(), holder["id"].as_i64()) {
+                    (Some(kind), Some(id)) => store.holder_accounts(kind, id).await?,
+                    _ => Vec::new(),
+                };
+                (to, describe_other(e))
+            }
+            "records.overdue" => {
+                let to = match e.details["org"].as_i64() {
+                    Some(org) => store.holder_accounts("org", org).await?,
+                    None => Vec::new(),
+                };
+                (to, describe_other(e))
+            }
+            "call.issue" => {
+                let to = match subject {
+                    Some(call) => store.call_accounts(call).await?,
+                    None => Vec::new(),
+                };
+                (to, describe_other(e))
+            }
+            "qualification.decide" => (
+                volunteer(e.details["volunteer"].as_i64()).await?,
+                describe_other(e),
+            ),
+            "shift.cancel" => {
+                let to = match subject {
+                    Some(shift) => store.signup_accounts(ShiftId(shift)).await?,
+                    None => Vec::new(),
+                };
+                let text = format!("{}已取消", self.shift_label(subject).await?);
+                (to, with_reason(text, e))
+            }
+            // A project cancelled: those signed up for the shifts it cancelled with it
+            // (those of a shift cancelled before were told then). Its other changes of
+            // status are for subscribers.
             "project.status" => {
-                let name = match subject {
-                    Some(id) => self.0.store.get_project(ProjectId(id)).await?,
-                    None => None,
+                let shifts = e.details["shifts"].as_array().into_iter().flatten();
+                let mut to = Vec::new();
+                for shift in shifts.filter_map(serde_json::Value::as_i64) {
+                    to.extend(store.signup_accounts(ShiftId(shift)).await?);
                 }
-                .map(|p| p.project.name)
-                .unwrap_or_default();
-                match e.details["to"].as_str() {
-                    Some("cancelled") => with_reason(format!("项目「{name}」已取消"), e),
-                    to => format!("项目「{name}」：{}", to.unwrap_or_default()),
+                to.sort_unstable_by_key(|a| a.0);
+                to.dedup();
+                let name = match subject {
+                    Some(id) if !to.is_empty() => store.get_project(ProjectId(id)).await?,
+                    _ => None,
+                };
+                let name = name.map(|p| p.project.name).unwrap_or_default();
+                (to, with_reason(format!("项目「{name}」已取消"), e))
+            }
+            "record.report" | "correction.request" | "correction.omission" => {
+                match self.request_for_team(e).await? {
+                    Some((org, text)) => (store.holder_accounts("org", org).await?, text),
+                    None => (Vec::new(), String::new()),
                 }
             }
-            "record.report" | "correction.request" | "correction.omission" => self
-                .request_for_team(e)
-                .await?
-                .map(|(_, text)| text)
-                .unwrap_or_default(),
-            "record.decide" | "correction.decide" | "stars.decide" => self
-                .decision_for_volunteer(e)
-                .await?
-                .map(|(_, text)| text)
-                .unwrap_or_default(),
+            "record.decide" | "correction.decide" | "stars.decide" => {
+                match self.decision_for_volunteer(e).await? {
+                    Some((v, text)) => (volunteer(Some(v.0)).await?, text),
+                    None => (Vec::new(), String::new()),
+                }
+            }
             a => match a.strip_prefix("signup.") {
-                Some(what) => describe_signup(
-                    e,
-                    what,
-                    &self.shift_label(e.details["shift"].as_i64()).await?,
-                ),
-                None => describe_other(e),
+                Some(what) => {
+                    let label = self.shift_label(e.details["shift"].as_i64()).await?;
+                    (
+                        volunteer(e.details["volunteer"].as_i64()).await?,
+                        describe_signup(e, what, &label),
+                    )
+                }
+                None => (Vec::new(), String::new()),
             },
-        })
+        };
+        to.retain(|a| Some(*a) != e.actor);
+        Ok((to, text))
     }
 
     /// What one of a volunteer's own requests came to (a record or self-report, a
@@ -378,71 +434,6 @@ impl Zhiyuan {
         )
     }
 
-    /// Who an event concerns (besides whoever caused it).
-    async fn recipients(&self, e: &AuditRecord) -> Result<Vec<AccountId>> {
-        let store = &self.0.store;
-        let mut out = match e.action.as_str() {
-            a if a.starts_with("order.") => {
-                match (
-                    e.details["holder"]["kind"].as_str(),
-                    e.details["holder"]["id"].as_i64(),
-                ) {
-                    (Some(kind), Some(id)) => store.holder_accounts(kind, id).await?,
-                    _ => Vec::new(),
-                }
-            }
-            "records.overdue" => match e.details["org"].as_i64() {
-                Some(org) => store.holder_accounts("org", org).await?,
-                None => Vec::new(),
-            },
-            "call.issue" => match e.subject_id.parse() {
-                Ok(call) => store.call_accounts(call).await?,
-                Err(_) => Vec::new(),
-            },
-            "shift.cancel" => match e.subject_id.parse() {
-                Ok(shift) => store.signup_accounts(ShiftId(shift)).await?,
-                Err(_) => Vec::new(),
-            },
-            // A project cancelled: those signed up for the shifts it cancelled with it
-            // (those of a shift cancelled before were told then).
-            "project.status" => {
-                let shifts = e.details["shifts"].as_array().into_iter().flatten();
-                let mut out = Vec::new();
-                for shift in shifts.filter_map(serde_json::Value::as_i64) {
-                    out.extend(store.signup_accounts(ShiftId(shift)).await?);
-                }
-                out.sort_unstable_by_key(|a| a.0);
-                out.dedup();
-                out
-            }
-            "record.report" | "correction.request" | "correction.omission" => {
-                match self.request_for_team(e).await? {
-                    Some((org, _)) => store.holder_accounts("org", org).await?,
-                    None => Vec::new(),
-                }
-            }
-            "record.decide" | "correction.decide" | "stars.decide" => {
-                match self.decision_for_volunteer(e).await? {
-                    Some((v, _)) => store.volunteer_account(v).await?.into_iter().collect(),
-                    None => Vec::new(),
-                }
-            }
-            a if a == "qualification.decide" || a.starts_with("signup.") => {
-                match e.details["volunteer"].as_i64() {
-                    Some(v) => store
-                        .volunteer_account(VolunteerId(v))
-                        .await?
-                        .into_iter()
-                        .collect(),
-                    None => Vec::new(),
-                }
-            }
-            _ => Vec::new(),
-        };
-        out.retain(|a| Some(*a) != e.actor);
-        Ok(out)
-    }
-
     /// Relays queued events into inboxes and the outbox; returns how many. Safe to run on
     /// several servers at once (a pair written twice is written once).
     pub async fn relay_events(&self, now: OffsetDateTime) -> Result<usize> {
@@ -473,11 +464,7 @@ impl Zhiyuan {
                         at: now,
                     });
                 }
-                let recipients = self.recipients(e).await?;
-                let text = match recipients.is_empty() {
-                    true => String::new(),
-                    false => self.describe(e).await?,
-                };
+                let (recipients, text) = self.notice(e).await?;
                 for account in recipients {
                     notes.push(NewNotification {
                         account,
