@@ -17,7 +17,7 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::CHINA;
-use zhiyuan_domain::ids::{AccountId, VolunteerId};
+use zhiyuan_domain::ids::{AccountId, MembershipId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditRecord, ChannelKind, CorrectionId, CorrectionStatus, Delivery, DeliveryOutcome,
@@ -315,6 +315,7 @@ impl Zhiyuan {
                     None => (Vec::new(), String::new()),
                 }
             }
+            "membership.apply" | "membership.update" => self.membership_notice(e).await?,
             a => match a.strip_prefix("signup.") {
                 Some(what) => {
                     let label = self.shift_label(e.details["shift"].as_i64()).await?;
@@ -378,6 +379,47 @@ impl Zhiyuan {
                 }),
             _ => None,
         })
+    }
+
+    /// A membership applied for (to the team's administrators) or decided (to the
+    /// volunteer: accepted, refused, removed, a new role): who to tell and the message.
+    async fn membership_notice(&self, e: &AuditRecord) -> Result<(Vec<AccountId>, String)> {
+        let store = &self.0.store;
+        let m = match e.subject_id.parse() {
+            Ok(id) => store.get_membership(MembershipId(id)).await?,
+            Err(_) => None,
+        };
+        let Some(m) = m else {
+            return Ok((Vec::new(), String::new()));
+        };
+        let org = store
+            .get_org(m.org)
+            .await?
+            .map(|o| o.org.name)
+            .unwrap_or_default();
+        if e.action == "membership.apply" {
+            let text = format!("志愿者{}申请加入「{org}」，请审核", m.volunteer_name);
+            return Ok((store.holder_accounts("org", m.org.0).await?, text));
+        }
+        let text = match (
+            e.details["status"]["to"].as_str(),
+            e.details["role"]["to"].as_str(),
+        ) {
+            (Some("active"), _) => format!("你加入「{org}」的申请已通过"),
+            (Some("rejected"), _) => with_reason(format!("你加入「{org}」的申请未通过"), e),
+            (Some("left"), _) => with_reason(format!("你已被移出「{org}」"), e),
+            (_, Some(role)) => {
+                let role = match role {
+                    "admin" => "管理员",
+                    "coordinator" => "协调员",
+                    _ => "队员",
+                };
+                format!("你在「{org}」的角色已改为{role}")
+            }
+            _ => return Ok((Vec::new(), String::new())),
+        };
+        let to = store.volunteer_account(m.volunteer).await?;
+        Ok((to.into_iter().collect(), text))
     }
 
     /// A volunteer's request the team must decide (a self-report, a correction, a

@@ -2944,6 +2944,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
     let actions = [
         "order.verify",
         "site.create",
+        "membership.apply",
+        "membership.update",
         "project.status",
         "project.update",
         "shift.cancel",
@@ -2982,6 +2984,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
         queued,
         [
             "order.verify",
+            "membership.apply",
+            "membership.update",
             "project.status",
             "shift.cancel",
             "signup.decide",

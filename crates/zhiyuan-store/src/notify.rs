@@ -10,11 +10,13 @@ use zhiyuan_domain::region::RegionCode;
 /// The audit actions that are events, queued for the relay: every action of a prefix
 /// (ending in a dot), and single actions. Subscriptions ask for these or actions of the
 /// prefixes. The migrations' trigger lists the same.
-pub const EVENTS: [&str; 17] = [
+pub const EVENTS: [&str; 19] = [
     "order.",
     "call.",
     "qualification.",
     "records.",
+    "membership.apply",
+    "membership.update",
     "record.report",
     "record.decide",
     "correction.request",

@@ -210,6 +210,23 @@ async fn a_volunteer_applies_is_approved_promoted_and_leaves() {
         (back.status, back.body["status"].as_str()),
         (StatusCode::CREATED, Some("pending"))
     );
+    // The team's administrator was asked twice; the member told of the team's decisions
+    // (not of leaving, their own doing).
+    let asked = crate::participation::inbox(&app, &leader_tok).await;
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked
+            .iter()
+            .all(|(event, text)| event == "membership.apply" && text.ends_with("」，请审核"))
+    );
+    let told: Vec<String> = crate::participation::inbox(&app, &member_tok)
+        .await
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told[0].ends_with("的角色已改为协调员"), "{told:?}");
+    assert!(told[1].ends_with("的申请已通过"), "{told:?}");
 }
 
 #[tokio::test]
