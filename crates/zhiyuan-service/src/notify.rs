@@ -183,6 +183,9 @@ fn payload(e: &AuditRecord) -> serde_json::Value {
     })
 }
 
+/// The most unread notifications counted for a badge.
+pub const UNREAD_CAP: i64 = 1000;
+
 /// The inbox line for an event of an order, a call, a qualification or overdue records.
 fn describe_other(e: &AuditRecord) -> String {
     let id = &e.subject_id;
@@ -692,6 +695,20 @@ impl Zhiyuan {
             .store
             .notifications(account, unread_only, page)
             .await?)
+    }
+
+    /// How many of the signed-in user's notifications are unread, at most
+    /// [`UNREAD_CAP`] (a badge shows more as "999+").
+    pub async fn unread_notifications(&self, ctx: &Ctx) -> Result<i64> {
+        let account = ctx.account().ok_or(ServiceError::Unauthenticated)?;
+        Ok(self.0.store.unread_count(account, UNREAD_CAP).await?)
+    }
+
+    /// Marks read every notification of the signed-in user up to `up_to` (the newest the
+    /// user has seen: any that came later stay unread); returns how many were unread.
+    pub async fn read_all_notifications(&self, ctx: &Ctx, up_to: i64) -> Result<u64> {
+        let account = ctx.account().ok_or(ServiceError::Unauthenticated)?;
+        Ok(self.0.store.mark_all_read(account, up_to, ctx.now).await?)
     }
 
     pub async fn read_notification(&self, ctx: &Ctx, id: i64) -> Result<()> {

@@ -15,3 +15,6 @@ WHEN (NEW.action LIKE 'order.%' OR NEW.action LIKE 'call.%'
                      'signup.decide', 'signup.promote', 'signup.cancel', 'signup.absent',
                      'signup.reinstate'))
 EXECUTE FUNCTION queue_audit_event();
+
+-- The unread part of each inbox, counted for a badge and marked read at once.
+CREATE INDEX notifications_unread ON notifications (account_id, id) WHERE read_at IS NULL;

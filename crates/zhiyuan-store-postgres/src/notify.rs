@@ -412,6 +412,42 @@ impl NotifyStore for PgStore {
         Ok(n == 1)
     }
 
+    async fn mark_all_read(
+        &self,
+        account: AccountId,
+        up_to: i64,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE notifications SET read_at = $3
+                 WHERE account_id = $1 AND id <= $2 AND read_at IS NULL",
+            )
+            .await
+            .map_err(pg_err)?;
+        client
+            .execute(&stmt, &[&account.0, &up_to, &at])
+            .await
+            .map_err(pg_err)
+    }
+
+    async fn unread_count(&self, account: AccountId, cap: i64) -> Result<i64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM notifications
+                 WHERE account_id = $1 AND read_at IS NULL LIMIT $2) unread",
+            )
+            .await
+            .map_err(pg_err)?;
+        let row = client
+            .query_one(&stmt, &[&account.0, &cap])
+            .await
+            .map_err(pg_err)?;
+        get(&row, 0)
+    }
+
     async fn holder_accounts(&self, kind: &str, id: i64) -> Result<Vec<AccountId>> {
         let client = self.client().await?;
         match kind {

@@ -17,3 +17,6 @@ WHEN NEW.action LIKE 'order.%' OR NEW.action LIKE 'call.%'
 BEGIN
     INSERT INTO event_queue (audit_id) VALUES (NEW.id);
 END;
+
+-- The unread part of each inbox, counted for a badge and marked read at once.
+CREATE INDEX notifications_unread ON notifications (account_id, id) WHERE read_at IS NULL;

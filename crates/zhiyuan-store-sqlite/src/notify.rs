@@ -337,6 +337,36 @@ impl NotifyStore for SqliteStore {
         .await
     }
 
+    async fn mark_all_read(
+        &self,
+        account: AccountId,
+        up_to: i64,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE notifications SET read_at = ?3
+                     WHERE account_id = ?1 AND id <= ?2 AND read_at IS NULL",
+                )
+                .and_then(|mut q| q.execute(params![account.0, up_to, micros(at)]))
+                .map_err(store_err)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn unread_count(&self, account: AccountId, cap: i64) -> Result<i64> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM notifications
+                 WHERE account_id = ?1 AND read_at IS NULL LIMIT ?2)",
+            )?
+            .query_row([account.0, cap], |r| r.get(0))
+        })
+        .await
+    }
+
     async fn holder_accounts(&self, kind: &str, id: i64) -> Result<Vec<AccountId>> {
         let kind = kind.to_owned();
         self.read(move |c| match kind.as_str() {

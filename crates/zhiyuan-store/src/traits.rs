@@ -728,6 +728,16 @@ pub trait NotifyStore {
     ) -> Result<Page<Notification>>;
     /// `false` when the account has no such notification.
     async fn mark_read(&self, account: AccountId, id: i64, at: OffsetDateTime) -> Result<bool>;
+    /// Marks read every unread notification of the account up to and including `up_to`
+    /// (those that came later stay unread); returns how many.
+    async fn mark_all_read(
+        &self,
+        account: AccountId,
+        up_to: i64,
+        at: OffsetDateTime,
+    ) -> Result<u64>;
+    /// How many of the account's notifications are unread, counting at most `cap`.
+    async fn unread_count(&self, account: AccountId, cap: i64) -> Result<i64>;
     /// The accounts that act for an order's holder (`Holder::kind`): a volunteer's own,
     /// a team's administrators', a site's staff.
     async fn holder_accounts(&self, kind: &str, id: i64) -> Result<Vec<AccountId>>;

@@ -304,6 +304,8 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/calls/{id}/response", post(talent::answer))
         .route("/api/v1/me/calls", get(talent::my_calls))
         .route("/api/v1/me/notifications", get(notify::inbox))
+        .route("/api/v1/me/notifications/unread", get(notify::unread))
+        .route("/api/v1/me/notifications/read", post(notify::read_all))
         .route("/api/v1/me/notifications/{id}/read", post(notify::read))
         .route(
             "/api/v1/subscriptions",

@@ -82,6 +82,51 @@ pub async fn read(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadView {
+    /// Unread notifications, counted up to 1,000 (show more as "999+").
+    pub unread: i64,
+}
+
+/// How many of the signed-in user's notifications are unread (a badge).
+#[utoipa::path(get, path = "/api/v1/me/notifications/unread", tag = "notifications",
+    security(("bearer" = [])),
+    responses((status = 200, body = UnreadView), (status = 401, body = ErrorBody)))]
+pub async fn unread(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UnreadView>> {
+    let unread = state.app.unread_notifications(&caller.ctx).await?;
+    Ok(Json(UnreadView { unread }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadAll {
+    /// The newest notification the user has seen: it and every earlier one are marked
+    /// read; any that came after stay unread.
+    pub up_to: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadAllView {
+    /// How many were unread and are now read.
+    pub marked: u64,
+}
+
+/// Marks read every notification of the signed-in user up to `up_to`.
+#[utoipa::path(post, path = "/api/v1/me/notifications/read", tag = "notifications",
+    security(("bearer" = [])), request_body = ReadAll,
+    responses((status = 200, body = ReadAllView), (status = 401, body = ErrorBody)))]
+pub async fn read_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(b): Json<ReadAll>,
+) -> ApiResult<Json<ReadAllView>> {
+    let marked = state
+        .app
+        .read_all_notifications(&caller.ctx, b.up_to)
+        .await?;
+    Ok(Json(ReadAllView { marked }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SubscriptionView {
     pub id: i64,
     pub region: String,

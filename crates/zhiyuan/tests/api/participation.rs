@@ -1354,6 +1354,42 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told[0].1.contains("缺席记录已撤销") && told[0].1.ends_with("原因：误标"));
     assert!(told[1].1.contains("被记为缺席") && told[1].1.ends_with("原因：未到场，电话未接"));
+
+    // A badge counts them; marking read up to the older one leaves the newer unread.
+    let unread = || async {
+        let r = w
+            .app
+            .get("/api/v1/me/notifications/unread", Some(&absent_token))
+            .await;
+        r.body["unread"].as_i64().expect("unread")
+    };
+    let read_up_to = |id: Value| {
+        let app = &w.app;
+        let token = &absent_token;
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/me/notifications/read",
+                    Some(token),
+                    json!({"up_to": id}),
+                )
+                .await;
+            r.body["marked"].as_i64().expect("marked")
+        }
+    };
+    assert_eq!(unread().await, 2);
+    let listed = w
+        .app
+        .get("/api/v1/me/notifications", Some(&absent_token))
+        .await;
+    let (newer, older) = (
+        listed.body["items"][0]["id"].clone(),
+        listed.body["items"][1]["id"].clone(),
+    );
+    assert_eq!(read_up_to(older).await, 1);
+    assert_eq!(unread().await, 1);
+    assert_eq!(read_up_to(newer.clone()).await, 1);
+    assert_eq!((unread().await, read_up_to(newer).await), (0, 0));
 }
 
 #[tokio::test]
