@@ -17,6 +17,7 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::CHINA;
+use zhiyuan_domain::hours::hours;
 use zhiyuan_domain::ids::{AccountId, MembershipId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
@@ -352,10 +353,9 @@ impl Zhiyuan {
                     r.record.activity_name, r.record.service_date
                 );
                 let text = match e.details["status"].as_str() {
-                    Some("effective") => format!(
-                        "{what}已通过审核，计入 {} 小时",
-                        r.record.minutes as f64 / 60.0
-                    ),
+                    Some("effective") => {
+                        format!("{what}已通过审核，计入 {} 小时", hours(r.record.minutes))
+                    }
                     _ => with_reason(format!("{what}未通过审核"), e),
                 };
                 (r.record.volunteer, text)
@@ -438,7 +438,7 @@ impl Zhiyuan {
                     "「{}」（{}）有一条志愿者自报的 {} 小时待审核",
                     r.record.activity_name,
                     r.record.service_date,
-                    r.record.minutes as f64 / 60.0
+                    hours(r.record.minutes)
                 );
                 (r.record.org.0, text)
             }),
