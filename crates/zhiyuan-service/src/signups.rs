@@ -184,7 +184,7 @@ impl Zhiyuan {
     }
 
     /// A coordinator accepts (a place, or the waitlist when full) or rejects a pending
-    /// sign-up.
+    /// sign-up; nobody is accepted into a cancelled shift.
     pub async fn decide_signup(
         &self,
         ctx: &Ctx,
@@ -192,7 +192,13 @@ impl Zhiyuan {
         accept: bool,
         reason: Option<String>,
     ) -> Result<SignupRecord> {
-        let (s, _, audit) = self.team_change(ctx, id, "signup.decide", reason).await?;
+        let (s, shift, audit) = self.team_change(ctx, id, "signup.decide", reason).await?;
+        if accept && shift.cancelled {
+            return Err(ServiceError::Conflict {
+                field: "shift",
+                message: "the shift is cancelled".into(),
+            });
+        }
         let r = self
             .0
             .store

@@ -487,6 +487,21 @@ async fn overlapping_shifts_are_warned_about_and_approval_mode_waits_for_the_tea
         w.decide(&other.body["signup"]["id"], true).await.status,
         StatusCode::CONFLICT
     );
+    // Nobody is accepted into a cancelled shift (the pending sign-up can still be refused).
+    w.app
+        .patch(
+            &format!("/api/v1/shifts/{overlapping}"),
+            Some(&w.coordinator),
+            json!({"cancelled": true}),
+        )
+        .await;
+    let late = w.decide(&two.body["signup"]["id"], true).await;
+    assert_eq!(
+        (late.status, late.error_fields()),
+        (StatusCode::CONFLICT, vec!["shift".to_owned()])
+    );
+    let refused = w.decide(&two.body["signup"]["id"], false).await;
+    assert_eq!(refused.body["status"], "rejected");
 }
 
 #[tokio::test]
