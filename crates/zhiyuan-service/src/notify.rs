@@ -320,6 +320,21 @@ impl Zhiyuan {
                 }
             }
             "membership.apply" | "membership.update" => self.membership_notice(e).await?,
+            // Star applications and objections to a notice, for the certifier to decide.
+            "stars.apply" | "stars.objection" => {
+                let to = match e.region {
+                    Some(certifier) => store.admin_accounts(certifier).await?,
+                    None => Vec::new(),
+                };
+                let text = match e.action.as_str() {
+                    "stars.apply" => format!("有一份星级认定申请待审核（申请 {}）", e.subject_id),
+                    _ => format!(
+                        "公示中的星级认定申请（申请 {}）收到异议，请核实",
+                        e.details["application"]
+                    ),
+                };
+                (to, text)
+            }
             a => match a.strip_prefix("signup.") {
                 Some(what) => {
                     let label = self.shift_label(e.details["shift"].as_i64()).await?;

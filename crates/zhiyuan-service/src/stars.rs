@@ -250,12 +250,13 @@ impl Zhiyuan {
                 message: "objections are taken during the public notice only".into(),
             });
         }
-        let audit = ctx.audit(
+        let mut audit = ctx.audit(
             "stars.objection",
             "star_objection",
             "",
             Some(a.application.certifier),
         );
+        audit.details = serde_json::json!({ "application": id.0 });
         Ok(self
             .0
             .store

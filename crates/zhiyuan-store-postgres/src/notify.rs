@@ -478,6 +478,17 @@ impl NotifyStore for PgStore {
         }
     }
 
+    async fn admin_accounts(&self, region: RegionCode) -> Result<Vec<AccountId>> {
+        let client = self.client().await?;
+        accounts(
+            &client,
+            "SELECT DISTINCT account_id FROM grants
+             WHERE role = 'jurisdiction_admin' AND region_code = $1",
+            &[&region.as_i64()],
+        )
+        .await
+    }
+
     async fn call_accounts(&self, call: i64) -> Result<Vec<AccountId>> {
         let client = self.client().await?;
         accounts(

@@ -2,7 +2,8 @@
 -- volunteer's sign-up, a shift or project cancelled, and the decisions on a volunteer's
 -- records, corrections and star applications reach the volunteers' inboxes; a
 -- volunteer's self-report, correction, reported omission or application to join
--- reaches the team's, and the decision on an application the volunteer's.
+-- reaches the team's, and the decision on an application the volunteer's; a star
+-- application or an objection to its notice reaches the certifying jurisdiction's.
 -- Sign-ups made are not events (the volunteer made them), so the busiest write queues
 -- nothing. A project's changes of status are events for subscribers too.
 DROP TRIGGER audit_log_events;
@@ -11,9 +12,9 @@ WHEN NEW.action LIKE 'order.%' OR NEW.action LIKE 'call.%'
   OR NEW.action LIKE 'qualification.%' OR NEW.action LIKE 'records.%'
   OR NEW.action IN ('membership.apply', 'membership.update', 'record.report',
                     'record.decide', 'correction.request', 'correction.omission',
-                    'correction.decide', 'stars.decide', 'project.status', 'shift.cancel',
-                    'signup.decide', 'signup.promote', 'signup.cancel', 'signup.absent',
-                    'signup.reinstate')
+                    'correction.decide', 'stars.apply', 'stars.objection', 'stars.decide',
+                    'project.status', 'shift.cancel', 'signup.decide', 'signup.promote',
+                    'signup.cancel', 'signup.absent', 'signup.reinstate')
 BEGIN
     INSERT INTO event_queue (audit_id) VALUES (NEW.id);
 END;

@@ -387,6 +387,18 @@ impl NotifyStore for SqliteStore {
         .await
     }
 
+    async fn admin_accounts(&self, region: RegionCode) -> Result<Vec<AccountId>> {
+        self.read(move |c| {
+            accounts(
+                c,
+                "SELECT DISTINCT account_id FROM grants
+                 WHERE role = 'jurisdiction_admin' AND region_code = ?1",
+                [region.as_i64()],
+            )
+        })
+        .await
+    }
+
     async fn call_accounts(&self, call: i64) -> Result<Vec<AccountId>> {
         self.read(move |c| {
             accounts(

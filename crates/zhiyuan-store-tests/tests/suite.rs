@@ -2966,6 +2966,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
         "correction.omission",
         "stars.decide",
         "stars.apply",
+        "stars.objection",
+        "stars.rules",
         "call.issue",
         "qualification.decide",
     ];
@@ -3000,6 +3002,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
             "correction.request",
             "correction.omission",
             "stars.decide",
+            "stars.apply",
+            "stars.objection",
             "call.issue",
             "qualification.decide",
         ]

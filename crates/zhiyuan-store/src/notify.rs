@@ -10,7 +10,7 @@ use zhiyuan_domain::region::RegionCode;
 /// The audit actions that are events, queued for the relay: every action of a prefix
 /// (ending in a dot), and single actions. Subscriptions ask for these or actions of the
 /// prefixes. The migrations' trigger lists the same.
-pub const EVENTS: [&str; 19] = [
+pub const EVENTS: [&str; 21] = [
     "order.",
     "call.",
     "qualification.",
@@ -22,6 +22,8 @@ pub const EVENTS: [&str; 19] = [
     "correction.request",
     "correction.omission",
     "correction.decide",
+    "stars.apply",
+    "stars.objection",
     "stars.decide",
     "project.status",
     "shift.cancel",

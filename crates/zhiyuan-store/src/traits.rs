@@ -741,6 +741,8 @@ pub trait NotifyStore {
     /// The accounts that act for an order's holder (`Holder::kind`): a volunteer's own,
     /// a team's administrators', a site's staff.
     async fn holder_accounts(&self, kind: &str, id: i64) -> Result<Vec<AccountId>>;
+    /// The accounts of the administrators of exactly this jurisdiction.
+    async fn admin_accounts(&self, region: RegionCode) -> Result<Vec<AccountId>>;
     /// The accounts of the volunteers a mobilisation call called.
     async fn call_accounts(&self, call: i64) -> Result<Vec<AccountId>>;
     /// A volunteer's account, if they have one.

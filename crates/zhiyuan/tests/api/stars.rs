@@ -57,6 +57,7 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         )
         .await;
     assert_eq!(too_high.error_fields(), ["star"]);
+    let county = w.app.admin("th-admin", "440106").await;
     let applied = w
         .app
         .post("/api/v1/me/star-applications", Some(&token), json!({}))
@@ -116,6 +117,14 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         )
         .await;
     assert_eq!(objections.body[0]["text"], "时长存疑");
+    // The certifying county's administrators were asked to act on both.
+    let asked: Vec<String> = inbox(&w.app, &county)
+        .await
+        .into_iter()
+        .map(|(event, _)| event)
+        .collect();
+    assert_eq!(asked, ["stars.objection", "stars.apply"]);
+    assert!(inbox(&w.app, &gz).await.is_empty(), "not the city's");
     // Not before the notice has ended.
     let decision = format!("/api/v1/star-applications/{id}/decision");
     let premature = w
