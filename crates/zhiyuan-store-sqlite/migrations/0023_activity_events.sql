@@ -20,4 +20,13 @@ BEGIN
 END;
 
 -- The unread part of each inbox, counted for a badge and marked read at once.
-CREATE INDEX notifications_unread ON notifications (account_id, id) WHERE read_at IS NULL;
+CREATE INDEX IF NOT EXISTS notifications_unread ON notifications (account_id, id) WHERE read_at IS NULL;
+
+-- A project cancelled now cancels its shifts still to end (the store does it in the
+-- cancellation's transaction); projects cancelled before this version get the same: the
+-- shifts that were still to end when the project last changed (its cancellation).
+UPDATE shifts SET cancelled = 1, version = version + 1
+WHERE cancelled = 0
+  AND EXISTS (SELECT 1 FROM projects p
+              WHERE p.id = shifts.project_id AND p.status = 'cancelled'
+                AND shifts.ends_at > p.updated_at);

@@ -1816,15 +1816,7 @@ async fn uploaded_keys_made_before_migration_18_become_date_and_team_first() {
             .id;
         ids.push(id);
     }
-    let migration = match zhiyuan_testkit::Backend::current() {
-        zhiyuan_testkit::Backend::Sqlite => zhiyuan_store_sqlite::MIGRATIONS,
-        zhiyuan_testkit::Backend::Postgres => zhiyuan_store_postgres::MIGRATIONS,
-    }
-    .iter()
-    .find(|(version, ..)| *version == 18)
-    .expect("migration 18")
-    .2;
-    db.execute_raw(migration).await;
+    db.execute_raw(migration(18)).await;
     let mut keys = vec![];
     for id in ids {
         let stored = store.get_record(id).await.expect("read the record");
@@ -1846,6 +1838,96 @@ async fn uploaded_keys_made_before_migration_18_become_date_and_team_first() {
         .await
         .expect("the upload");
     assert_eq!(outcomes, [BatchOutcome::Duplicate]);
+}
+
+/// A project cancelled cancels its shifts still to end, not those over, and names them in
+/// its audit entry; migration 23 does the same for projects cancelled before it.
+#[tokio::test]
+async fn a_cancelled_project_cancels_its_shifts_still_to_end() {
+    let (db, store) = store().await;
+    let (_, org) = a_volunteer_and_a_team(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let (project, over) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (now - Duration::hours(5), now - Duration::hours(2)),
+        5,
+    )
+    .await;
+    let to_come = a_shift_to_come(&store, project.id, now).await;
+    let cancelled = |store: Arc<dyn Store>| async move {
+        let mut out = Vec::new();
+        for id in [over.id, to_come.id] {
+            out.push(
+                store
+                    .get_shift(id)
+                    .await
+                    .unwrap()
+                    .expect("the shift")
+                    .cancelled,
+            );
+        }
+        out
+    };
+    let mut p = project.clone();
+    p.project.status = zhiyuan_domain::project::ProjectStatus::Cancelled;
+    let mut entry = audit("project.status", "440106");
+    entry.details = serde_json::json!({ "to": "cancelled" });
+    store
+        .update_project(&p, &entry)
+        .await
+        .expect("cancel the project");
+    assert_eq!(cancelled(store.clone()).await, [false, true]);
+    let events = store.pending_events(50).await.unwrap();
+    let logged = events
+        .iter()
+        .find(|e| e.action == "project.status")
+        .expect("its event");
+    assert_eq!(logged.details["shifts"], serde_json::json!([to_come.id.0]));
+    assert_eq!(
+        logged.details["to"], "cancelled",
+        "the service's details kept"
+    );
+
+    // As a project cancelled before this version was left: the migration catches up.
+    db.execute_raw("UPDATE shifts SET cancelled = (1 = 0)")
+        .await;
+    db.execute_raw(migration(23)).await;
+    assert_eq!(cancelled(store.clone()).await, [false, true]);
+}
+
+/// The SQL of migration `version` of the backend under test.
+fn migration(version: i64) -> &'static str {
+    match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => zhiyuan_store_sqlite::MIGRATIONS,
+        zhiyuan_testkit::Backend::Postgres => zhiyuan_store_postgres::MIGRATIONS,
+    }
+    .iter()
+    .find(|(v, ..)| *v == version)
+    .expect("the migration")
+    .2
+}
+
+/// A shift of `project` a day after `now`.
+async fn a_shift_to_come(
+    store: &Arc<dyn Store>,
+    project: ProjectId,
+    now: OffsetDateTime,
+) -> ShiftRecord {
+    store
+        .insert_shift(
+            &NewShift {
+                project,
+                position: "岗位".into(),
+                starts_at: now + Duration::days(1),
+                ends_at: now + Duration::days(1) + Duration::hours(2),
+                capacity: 5,
+            },
+            &audit("shift.create", "440106"),
+        )
+        .await
+        .expect("a shift to come")
 }
 
 /// A record entered on `day` for `v` of team `org`, of `minutes`, under entry key `key`.
@@ -2630,23 +2712,16 @@ async fn order_tallies_follow_each_order_and_match_a_count_from_scratch() {
     );
 
     // Built again from the orders, as the migration builds them for an existing database.
-    let (drop, migration) = match zhiyuan_testkit::Backend::current() {
-        zhiyuan_testkit::Backend::Sqlite => (
+    let drop = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => {
             "DROP TRIGGER orders_tally_insert; DROP TRIGGER orders_tally_update;
-             DROP TABLE order_tallies;",
-            zhiyuan_store_sqlite::MIGRATIONS,
-        ),
-        zhiyuan_testkit::Backend::Postgres => (
-            "DROP TABLE order_tallies; DROP FUNCTION tally_order CASCADE;",
-            zhiyuan_store_postgres::MIGRATIONS,
-        ),
+             DROP TABLE order_tallies;"
+        }
+        zhiyuan_testkit::Backend::Postgres => {
+            "DROP TABLE order_tallies; DROP FUNCTION tally_order CASCADE;"
+        }
     };
-    let migration = migration
-        .iter()
-        .find(|(version, ..)| *version == 19)
-        .expect("migration 19")
-        .2;
-    db.execute_raw(&format!("{drop}\n{migration}")).await;
+    db.execute_raw(&format!("{drop}\n{}", migration(19))).await;
     assert_eq!(store.order_stats(code("440106")).await.unwrap(), county);
 }
 
@@ -3105,19 +3180,7 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
         2,
     )
     .await;
-    let coming = store
-        .insert_shift(
-            &NewShift {
-                project: project.id,
-                position: "岗位".into(),
-                starts_at: now + Duration::days(1),
-                ends_at: now + Duration::days(1) + Duration::hours(2),
-                capacity: 5,
-            },
-            &audit("shift.create", "440106"),
-        )
-        .await
-        .expect("a shift to come");
+    let coming = a_shift_to_come(&store, project.id, now).await;
     let sign_up = |shift: ShiftId, volunteer: VolunteerId| {
         let store = store.clone();
         async move {
@@ -3280,26 +3343,17 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     );
 
     // Set again from the rows, as the migration sets them on an existing database.
-    let (drop, migration) = match zhiyuan_testkit::Backend::current() {
-        zhiyuan_testkit::Backend::Sqlite => (
+    let drop = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => {
             "DROP TRIGGER records_remark_signup;
              DROP TRIGGER signups_recorded; DROP INDEX signups_unrecorded;
-             DROP INDEX signups_unrecorded_shift; ALTER TABLE signups DROP COLUMN recorded;",
-            zhiyuan_store_sqlite::MIGRATIONS,
-        ),
-        zhiyuan_testkit::Backend::Postgres => (
+             DROP INDEX signups_unrecorded_shift; ALTER TABLE signups DROP COLUMN recorded;"
+        }
+        zhiyuan_testkit::Backend::Postgres => {
             "DROP FUNCTION mark_signup_recorded CASCADE; DROP FUNCTION remark_signup_recorded CASCADE;
              DROP FUNCTION signup_recorded CASCADE;
-             DROP FUNCTION has_effective_record; ALTER TABLE signups DROP COLUMN recorded;",
-            zhiyuan_store_postgres::MIGRATIONS,
-        ),
-    };
-    let migration = |v| {
-        migration
-            .iter()
-            .find(|(version, ..)| *version == v)
-            .expect("the migration")
-            .2
+             DROP FUNCTION has_effective_record; ALTER TABLE signups DROP COLUMN recorded;"
+        }
     };
     db.execute_raw(&format!("{drop}\n{}\n{}", migration(20), migration(22)))
         .await;
