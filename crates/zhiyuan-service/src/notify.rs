@@ -23,7 +23,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditRecord, ChannelKind, CorrectionId, CorrectionStatus, Delivery, DeliveryOutcome,
     DeliveryRecord, EVENTS, NewDelivery, NewNotification, NewSubscription, Notification, Page,
-    PageRequest, ProjectId, RecordId, ShiftId, StarApplicationId, Subscription,
+    PageRequest, ProjectId, RecordId, ShiftId, StarApplicationId, Subscription, is_event,
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
@@ -337,11 +337,14 @@ impl Zhiyuan {
             }
             a => match a.strip_prefix("signup.") {
                 Some(what) => {
+                    let mut to = volunteer(e.details["volunteer"].as_i64()).await?;
+                    // Most a volunteer does themselves (a cancellation): nobody to tell.
+                    to.retain(|a| Some(*a) != e.actor);
+                    if to.is_empty() {
+                        return Ok((to, String::new()));
+                    }
                     let label = self.shift_label(e.details["shift"].as_i64()).await?;
-                    (
-                        volunteer(e.details["volunteer"].as_i64()).await?,
-                        describe_signup(e, what, &label),
-                    )
+                    (to, describe_signup(e, what, &label))
                 }
                 None => (Vec::new(), String::new()),
             },
@@ -627,7 +630,7 @@ impl Zhiyuan {
             return Err(ServiceError::invalid("events", "name at least one event"));
         }
         for (i, e) in events.iter().enumerate() {
-            if !EVENTS.iter().any(|p| e.starts_with(p)) {
+            if !is_event(e) {
                 return Err(ServiceError::invalid(
                     format!("events[{i}]"),
                     format!(

@@ -18,7 +18,8 @@ WHEN (NEW.action LIKE 'order.%' OR NEW.action LIKE 'call.%'
 EXECUTE FUNCTION queue_audit_event();
 
 -- The unread part of each inbox, counted for a badge and marked read at once.
-CREATE INDEX IF NOT EXISTS notifications_unread ON notifications (account_id, id) WHERE read_at IS NULL;
+CREATE INDEX IF NOT EXISTS notifications_unread ON notifications (account_id, id)
+    WHERE read_at IS NULL;
 
 -- A project cancelled now cancels its shifts still to end (the store does it in the
 -- cancellation's transaction); projects cancelled before this version get the same: the

@@ -342,8 +342,9 @@ impl SignupStore for SqliteStore {
             };
             set_status(tx, id.0, status, micros(at))?;
             let mut audit = audit;
-            audit.details =
-            serde_json::json!({ "shift": s.shift.0, "volunteer": s.volunteer.0, "status": status });
+            audit.details = serde_json::json!({
+                "shift": s.shift.0, "volunteer": s.volunteer.0, "status": status,
+            });
             write_audit(tx, &audit, None)?;
             existing(tx, id.0)
         })
