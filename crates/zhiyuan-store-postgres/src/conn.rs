@@ -195,6 +195,10 @@ pub struct PgStore {
     /// Check-outs waiting for their group commit (see [`crate::attendance`]).
     pub(crate) check_outs:
         Arc<Gather<Queued<crate::attendance::CheckOutRequest, AttendanceRecord>>>,
+    /// Orders by id: what every move reads first.
+    pub(crate) orders: Coalescer<i64, zhiyuan_store::OrderRecord>,
+    /// Order moves waiting for their group commit (see [`crate::orders`]).
+    pub(crate) moves: Arc<Gather<Queued<crate::orders::MoveRequest, zhiyuan_store::OrderRecord>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -239,6 +243,8 @@ impl PgStore {
             signups: Arc::new(Gather::new(SIGNUP_BATCHES)),
             check_ins: Arc::new(Gather::new(SIGNUP_BATCHES)),
             check_outs: Arc::new(Gather::new(SIGNUP_BATCHES)),
+            orders: Coalescer::new(LOOKUP_BATCHES),
+            moves: Arc::new(Gather::new(SIGNUP_BATCHES)),
         };
         store.migrate(options.migration_lock).await?;
         Ok(store)

@@ -19,7 +19,8 @@ use zhiyuan_store::{
 
 use crate::PgStore;
 use crate::conv::{
-    conv, eq_filter, get, json, pg_err, region, to_json, write_audit, write_audited,
+    AUDIT_INSERT, AuditColumns, audit_arrays, conv, eq_filter, get, json, pg_err, region, to_json,
+    write_audit,
 };
 
 macro_rules! menu_columns {
@@ -76,18 +77,43 @@ macro_rules! order_columns {
 
 const ORDER: &str = concat!("SELECT ", order_columns!(), " FROM orders");
 
-/// A move, written with its audit entry by `write_audited` (one statement): the audit
-/// row is written only when the update matched, i.e. the order was still at the version
-/// read.
-const MOVE: &str = concat!(
-    "UPDATE orders SET status = $3, holder_kind = $4, holder_id = $5, dispatcher_id = $6,
-        due_at = $7, note = $8, report = $9, rating = $10, comment = $11,
-        accepted_at = $12, completed_at = $13, rated_at = $14, updated_at = $15,
-        version = version + 1
-     WHERE id = $1 AND version = $2
-     RETURNING ",
-    order_columns!()
-);
+/// Moves of distinct orders, each with its audit entry, as one statement (atomic without a
+/// transaction; see [`PgStore::move_together`]). A move is written only if its order is
+/// still at the version read, and only a move written is audited.
+fn move_together_sql() -> String {
+    format!(
+        "WITH d AS (
+            SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[],
+                $5::BIGINT[], $6::BIGINT[], $7::TIMESTAMPTZ[], $8::TEXT[], $9::TEXT[],
+                $10::SMALLINT[], $11::TEXT[], $12::TIMESTAMPTZ[], $13::TIMESTAMPTZ[],
+                $14::TIMESTAMPTZ[], $15::TIMESTAMPTZ[], {audits})
+            AS d(d_id, d_version, d_status, d_holder_kind, d_holder_id, d_dispatcher,
+                d_due_at, d_note, d_report, d_rating, d_comment, d_accepted_at,
+                d_completed_at, d_rated_at, d_updated_at, a_at, a_actor, a_request, a_action,
+                a_subject_type, a_subject, a_region, a_reason, a_details)),
+         moved AS (
+            UPDATE orders SET status = d_status, holder_kind = d_holder_kind,
+                holder_id = d_holder_id, dispatcher_id = d_dispatcher, due_at = d_due_at,
+                note = d_note, report = d_report, rating = d_rating, comment = d_comment,
+                accepted_at = d_accepted_at, completed_at = d_completed_at,
+                rated_at = d_rated_at, updated_at = d_updated_at, version = version + 1
+            FROM d WHERE id = d_id AND version = d_version
+            RETURNING {columns}),
+         audited AS ({AUDIT_INSERT}
+            SELECT a_at, a_actor, a_request, a_action, a_subject_type, moved.id::TEXT,
+                a_region, a_reason, a_details
+            FROM moved JOIN d ON d_id = moved.id)
+         SELECT * FROM moved",
+        audits = audit_arrays(16),
+        columns = order_columns!(),
+    )
+}
+
+/// A move waiting for its group commit.
+pub(crate) struct MoveRequest {
+    order: OrderRecord,
+    audit: AuditEntry,
+}
 
 /// How the sites that received a region's orders answered them, from the running tallies
 /// (migration 0019): a row per village and site, not per order.
@@ -171,6 +197,69 @@ fn order_row(row: &Row) -> Result<OrderRecord> {
         updated_at: get(row, 28)?,
         version: get(row, 29)?,
     })
+}
+
+impl PgStore {
+    /// Moves of distinct orders (a round of [`crate::coalesce::commit_in_rounds`]) in one
+    /// statement: each its own outcome, the order as moved or a version conflict when
+    /// someone moved it first.
+    async fn move_together(&self, requests: &[&MoveRequest]) -> Result<Vec<Result<OrderRecord>>> {
+        let client = self.batch_client().await?;
+        let stmt = client
+            .prepare_cached(&move_together_sql())
+            .await
+            .map_err(pg_err)?;
+        let orders = || requests.iter().map(|r| &r.order);
+        let states = || orders().map(|o| &o.state);
+        let ids: Vec<i64> = orders().map(|o| o.id).collect();
+        let versions: Vec<i64> = orders().map(|o| o.version).collect();
+        let statuses: Vec<&str> = states().map(|s| s.status.as_str()).collect();
+        let holder_kinds: Vec<&str> = states().map(|s| s.holder.kind()).collect();
+        let holder_ids: Vec<i64> = states().map(|s| s.holder.id()).collect();
+        let dispatchers: Vec<Option<i64>> = states().map(|s| s.dispatcher.map(|d| d.0)).collect();
+        let due: Vec<Option<OffsetDateTime>> = orders().map(|o| o.due_at).collect();
+        let notes: Vec<Option<&str>> = orders().map(|o| o.note.as_deref()).collect();
+        let reports: Vec<Option<&str>> = orders().map(|o| o.report.as_deref()).collect();
+        let ratings: Vec<Option<i16>> = orders().map(|o| o.rating).collect();
+        let comments: Vec<Option<&str>> = orders().map(|o| o.comment.as_deref()).collect();
+        let accepted: Vec<Option<OffsetDateTime>> = orders().map(|o| o.accepted_at).collect();
+        let completed: Vec<Option<OffsetDateTime>> = orders().map(|o| o.completed_at).collect();
+        let rated: Vec<Option<OffsetDateTime>> = orders().map(|o| o.rated_at).collect();
+        let updated: Vec<OffsetDateTime> = requests.iter().map(|r| r.audit.at).collect();
+        // The subject (the order's id) is filled in by the statement.
+        let audits = AuditColumns::new(requests.iter().map(|r| (&r.audit, "")));
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &ids,
+            &versions,
+            &statuses,
+            &holder_kinds,
+            &holder_ids,
+            &dispatchers,
+            &due,
+            &notes,
+            &reports,
+            &ratings,
+            &comments,
+            &accepted,
+            &completed,
+            &rated,
+            &updated,
+        ];
+        params.extend(audits.params());
+        let rows = client.query(&stmt, &params).await.map_err(pg_err)?;
+        let mut moved: HashMap<i64, OrderRecord> = rows
+            .iter()
+            .map(|row| order_row(row).map(|o| (o.id, o)))
+            .collect::<Result<_>>()?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                moved
+                    .remove(id)
+                    .ok_or(StoreError::Conflict { field: "version" })
+            })
+            .collect())
+    }
 }
 
 async fn order_where(
@@ -331,7 +420,20 @@ impl OrderStore for PgStore {
     }
 
     async fn get_order(&self, id: i64) -> Result<Option<OrderRecord>> {
-        order_where(&self.client().await?, "id", &id).await
+        let store = self.clone();
+        self.orders
+            .get(id, move |ids| async move {
+                let client = store.batch_client().await?;
+                let stmt = client
+                    .prepare_cached(&format!("{ORDER} WHERE id = ANY($1)"))
+                    .await
+                    .map_err(pg_err)?;
+                let rows = client.query(&stmt, &[&ids]).await.map_err(pg_err)?;
+                rows.iter()
+                    .map(|row| order_row(row).map(|o| (o.id, o)))
+                    .collect()
+            })
+            .await
     }
 
     async fn order_by_tracking(&self, tracking: &str) -> Result<Option<OrderRecord>> {
@@ -339,35 +441,21 @@ impl OrderStore for PgStore {
     }
 
     async fn update_order(&self, o: &OrderRecord, audit: &AuditEntry) -> Result<OrderRecord> {
-        let client = self.client().await?;
-        let st = &o.state;
-        let row = write_audited(
-            &client,
-            MOVE,
-            &[
-                &o.id,
-                &o.version,
-                &st.status.as_str(),
-                &st.holder.kind(),
-                &st.holder.id(),
-                &st.dispatcher.map(|d| d.0),
-                &o.due_at,
-                &o.note,
-                &o.report,
-                &o.rating,
-                &o.comment,
-                &o.accepted_at,
-                &o.completed_at,
-                &o.rated_at,
-                &audit.at,
-            ],
-            audit,
-        )
-        .await?;
-        row.as_ref()
-            .map(order_row)
-            .transpose()?
-            .ok_or(StoreError::Conflict { field: "version" })
+        let store = self.clone();
+        let request = MoveRequest {
+            order: o.clone(),
+            audit: audit.clone(),
+        };
+        self.moves
+            .commit(
+                request,
+                |r| r.order.id,
+                move |requests| {
+                    let store = store.clone();
+                    Box::pin(async move { store.move_together(requests).await })
+                },
+            )
+            .await
     }
 
     async fn list_orders(&self, q: &OrderQuery, page: &PageRequest) -> Result<Page<OrderRecord>> {

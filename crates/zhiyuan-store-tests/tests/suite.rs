@@ -2564,6 +2564,83 @@ async fn of_many_takers_moving_one_order_at_once_exactly_one_wins() {
     assert_eq!(by_holder.items, vec![stored]);
 }
 
+/// Moves of many orders at once (a backend may write them together): each is written and
+/// audited once, with its own fields; a move from a version already passed is refused
+/// alone and leaves its order and the audit log as they were.
+#[tokio::test]
+async fn moves_of_many_orders_at_once_are_each_written_and_audited_once() {
+    use zhiyuan_domain::order::{Holder, OrderStatus};
+    let (_db, store) = store().await;
+    let [site, _] = two_stations(&store).await;
+    let now = OffsetDateTime::now_utc();
+    let mut orders = Vec::new();
+    for i in 0..24 {
+        let tracking = format!("M{i:010}");
+        orders.push(an_order(&store, &tracking, "440106001001", site, now).await);
+    }
+    let moves = orders.iter().enumerate().map(|(i, order)| {
+        let store = store.clone();
+        let mut moved = order.clone();
+        moved.state.status = OrderStatus::Accepted;
+        moved.state.holder = Holder::Org(OrgId(i as i64 + 1));
+        moved.accepted_at = Some(now);
+        moved.note = Some(format!("第{i}单"));
+        // Every fifth move was read at a version someone else has since moved past.
+        if i % 5 == 4 {
+            moved.version -= 1;
+        }
+        tokio::spawn(async move {
+            let mut entry = audit("order.accept", "440106001001");
+            entry.subject_type = "order";
+            entry.subject_id = moved.id.to_string();
+            entry.reason = Some(format!("reason {i}"));
+            store.update_order(&moved, &entry).await
+        })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(moves)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for (i, (order, outcome)) in orders.iter().zip(&outcomes).enumerate() {
+        let stored = store.get_order(order.id).await.unwrap().unwrap();
+        let trail = store
+            .list_audit(
+                &AuditQuery {
+                    within: None,
+                    subject: Some(("order".into(), order.id.to_string())),
+                },
+                &PageRequest::first(10),
+            )
+            .await
+            .unwrap();
+        let moves: Vec<_> = trail
+            .items
+            .iter()
+            .filter(|a| a.action == "order.accept")
+            .collect();
+        if i % 5 == 4 {
+            assert!(
+                matches!(outcome, Err(StoreError::Conflict { field: "version" })),
+                "move {i}: {outcome:?}"
+            );
+            assert_eq!(&stored, order, "a refused move leaves order {i} as it was");
+            assert!(moves.is_empty(), "a refused move is not audited");
+            continue;
+        }
+        let moved = outcome.as_ref().expect("a move from the current version");
+        assert_eq!(moved, &stored, "move {i} returns the order as stored");
+        assert_eq!(stored.version, order.version + 1);
+        assert_eq!(stored.state.holder, Holder::Org(OrgId(i as i64 + 1)));
+        assert_eq!(stored.note.as_deref(), Some(format!("第{i}单").as_str()));
+        assert_eq!(moves.len(), 1, "move {i} is audited once");
+        assert_eq!(
+            moves[0].reason.as_deref(),
+            Some(format!("reason {i}").as_str())
+        );
+    }
+}
+
 /// Two village stations of Tianhe, in 440106001001 and 440106002001.
 async fn two_stations(store: &Arc<dyn Store>) -> [SiteId; 2] {
     for c in [
