@@ -320,12 +320,19 @@ impl Zhiyuan {
                 }
             }
             "membership.apply" | "membership.update" => self.membership_notice(e).await?,
+            // A qualification declared, for the jurisdiction of the volunteer's residence
+            // to verify.
+            "qualification.add" => (
+                self.nearest_admins(e.region).await?,
+                format!(
+                    "有一份专业资质待核验：{}（资质 {}）",
+                    e.details["title"].as_str().unwrap_or_default(),
+                    e.subject_id
+                ),
+            ),
             // Star applications and objections to a notice, for the certifier to decide.
             "stars.apply" | "stars.objection" => {
-                let to = match e.region {
-                    Some(certifier) => store.admin_accounts(certifier).await?,
-                    None => Vec::new(),
-                };
+                let to = self.nearest_admins(e.region).await?;
                 let text = match e.action.as_str() {
                     "stars.apply" => format!("有一份星级认定申请待审核（申请 {}）", e.subject_id),
                     _ => format!(
@@ -351,6 +358,18 @@ impl Zhiyuan {
         };
         to.retain(|a| Some(*a) != e.actor);
         Ok((to, text))
+    }
+
+    /// The administrators of `region`'s jurisdiction or, when it has none, of the nearest
+    /// one above it that has: a jurisdiction above may decide whatever one below may.
+    async fn nearest_admins(&self, region: Option<RegionCode>) -> Result<Vec<AccountId>> {
+        for r in region.into_iter().flat_map(RegionCode::and_ancestors) {
+            let to = self.0.store.admin_accounts(r).await?;
+            if !to.is_empty() {
+                return Ok(to);
+            }
+        }
+        Ok(Vec::new())
     }
 
     /// What one of a volunteer's own requests came to (a record or self-report, a

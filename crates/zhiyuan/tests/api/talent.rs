@@ -6,6 +6,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use zhiyuan_testkit::{TestApp, VolunteerBuilder};
 
+use crate::participation::inbox;
+
 const COUNTY: &str = "440106";
 const VILLAGE: &str = "440106001001";
 
@@ -40,6 +42,19 @@ async fn a_qualification_joins_the_pool_only_once_its_jurisdiction_verifies_it()
     let id = added.body["id"].as_i64().unwrap();
     let pool = app.get(&pool_path, Some(&county)).await;
     assert_eq!(pool.body["items"], json!([]), "pending does not count");
+    // Nobody administers the village or the town: the county is asked to verify it.
+    let asked = inbox(&app, &county).await;
+    assert_eq!(
+        asked,
+        [(
+            "qualification.add".to_owned(),
+            format!("有一份专业资质待核验：执业医师（资质 {id}）")
+        )]
+    );
+    assert!(
+        inbox(&app, &elsewhere).await.is_empty(),
+        "not another county"
+    );
 
     let decide = |token: &str, body: serde_json::Value| {
         let (app, path, token) = (
