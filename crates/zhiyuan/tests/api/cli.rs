@@ -90,6 +90,15 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
         }
         printed.push(line);
     };
+    // The server runs without transparent huge pages (see main.rs).
+    #[cfg(target_os = "linux")]
+    {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        assert!(
+            status.lines().any(|l| l == "THP_enabled:\t0"),
+            "THP still enabled:\n{status}"
+        );
+    }
     let text = printed.join("\n");
     for role in [
         "province admin",
