@@ -137,9 +137,9 @@ enum LedgerCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // No transparent huge pages: the first touch of one zeroes all 2 MiB of it at once,
-    // and mimalloc's arenas ask for them, which put 5–11 ms into one request in twenty
-    // (docs/PERFORMANCE.md, "Twentieth round"). Small pages are zeroed as they are used.
-    // Best effort: a kernel without the setting serves the same, with that tail.
+    // and mimalloc's arenas ask for them, which put 5–11 ms into a few requests in a
+    // hundred (docs/PERFORMANCE.md, "Twentieth round"). Small pages are zeroed as they
+    // are used. Best effort: a kernel without the setting serves the same, with that tail.
     #[cfg(target_os = "linux")]
     rustix::thread::disable_transparent_huge_pages(true).ok();
     let cli = Cli::parse();
