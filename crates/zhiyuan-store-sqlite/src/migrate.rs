@@ -123,6 +123,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0023_activity_events",
         include_str!("../migrations/0023_activity_events.sql"),
     ),
+    (
+        24,
+        "0024_ledger_vacuum",
+        include_str!("../migrations/0024_ledger_vacuum.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.
