@@ -193,7 +193,8 @@ async fn the_sequencer_finds_pending_entries_through_their_index_whatever_the_st
         return;
     };
     // Statistics taken while every entry waited, as a seed or a large upload leaves them
-    // until the next ANALYZE (the entries are integrated meanwhile, the numbers stay).
+    // until the next ANALYZE (in the field the entries are integrated meanwhile, and the
+    // statistics go on saying they wait).
     let setup = store
         .batch_client()
         .await
