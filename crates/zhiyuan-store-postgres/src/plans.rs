@@ -3,7 +3,8 @@
 //! index in the generic plan too (the one PostgreSQL keeps for a prepared statement once
 //! custom plans look no cheaper), or it costs a walk of every record in the province; and
 //! the sequencer's frequent question must find pending ledger entries through their
-//! partial index even on statistics that call most entries pending.
+//! partial index even on statistics that call most entries pending. A server that lets
+//! statistics go stale (autovacuum off) is named in the log when the store opens.
 //! Runs in the PostgreSQL half of the suite (`ZHIYUAN_TEST_BACKEND=postgres`).
 
 use tokio_postgres::{NoTls, SimpleQueryMessage};
@@ -256,4 +257,50 @@ async fn ledger_entries_are_vacuumed_after_a_fixed_number_of_changes_indexes_inc
             "{option}: {options}"
         );
     }
+}
+
+/// Log lines written while a subscriber made by [`capture`] is the default.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_analyze_tables_as_they_grow_is_named_in_the_log() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runs on one thread, where the store is opened.
+    let guard = tracing::subscriber::set_default(subscriber);
+    let Some((client, name, store)) = scratch().await else {
+        return;
+    };
+    drop(guard);
+    let setting = client
+        .simple_query("SHOW autovacuum")
+        .await
+        .expect("read autovacuum");
+    drop_scratch(&client, &name, store).await;
+    let on = setting
+        .iter()
+        .any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("on")));
+    let text = String::from_utf8(log.0.lock().expect("log buffer").clone()).expect("UTF-8 log");
+    // CI's PostgreSQL runs with autovacuum off, production's with it on: either way the
+    // log says so exactly when it is off.
+    assert_eq!(
+        text.contains("PostgreSQL runs with autovacuum off"),
+        !on,
+        "autovacuum on: {on}; log: {text}"
+    );
 }
