@@ -138,6 +138,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0024_ledger_vacuum",
         include_str!("../migrations/0024_ledger_vacuum.sql"),
     ),
+    (
+        25,
+        "0025_ledger_pending_index",
+        include_str!("../migrations/0025_ledger_pending_index.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

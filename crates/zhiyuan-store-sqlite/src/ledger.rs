@@ -127,13 +127,21 @@ fn ledger_err(e: zhiyuan_ledger::ProofError) -> StoreError {
     StoreError::corrupt(format!("ledger: {e}"))
 }
 
+/// The next `?1` pending entries, in the order they were written.
+pub(crate) const PENDING: &str =
+    "SELECT id, commitment FROM ledger_entries WHERE seq IS NULL ORDER BY id LIMIT ?1";
+
+/// Whether the sequencer has work: an entry pending, or a tree larger than its last
+/// checkpoint.
+pub(crate) const HAS_WORK: &str = "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE seq IS NULL)
+     OR (SELECT size FROM ledger_tree WHERE id = 1)
+        > COALESCE((SELECT max(size) FROM ledger_checkpoints), 0)";
+
 /// One integration step: the next `limit` entries into the tree.
 fn integrate(tx: &Transaction<'_>, limit: usize) -> Result<Integration> {
     let before = tree(tx).map_err(store_err)?;
     let pending: Vec<(i64, Hash)> = tx
-        .prepare_cached(
-            "SELECT id, commitment FROM ledger_entries WHERE seq IS NULL ORDER BY id LIMIT ?1",
-        )
+        .prepare_cached(PENDING)
         .and_then(|mut s| {
             s.query_map([limit as i64], |r| Ok((r.get(0)?, hash(r, 1)?)))?
                 .collect()
@@ -340,14 +348,7 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn ledger_has_work(&self) -> Result<bool> {
-        self.lookup(|c| {
-            c.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM ledger_entries WHERE seq IS NULL)
-                 OR (SELECT size FROM ledger_tree WHERE id = 1)
-                    > COALESCE((SELECT max(size) FROM ledger_checkpoints), 0)",
-            )?
-            .query_row([], |r| r.get(0))
-        })
-        .await
+        self.lookup(|c| c.prepare_cached(HAS_WORK)?.query_row([], |r| r.get(0)))
+            .await
     }
 }

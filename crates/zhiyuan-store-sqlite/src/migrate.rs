@@ -128,6 +128,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0024_ledger_vacuum",
         include_str!("../migrations/0024_ledger_vacuum.sql"),
     ),
+    (
+        25,
+        "0025_ledger_pending_index",
+        include_str!("../migrations/0025_ledger_pending_index.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

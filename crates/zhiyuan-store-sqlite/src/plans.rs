@@ -2,7 +2,8 @@
 //! settings the store uses (the planner's stability guarantee on): a list filtered by a
 //! volunteer, a team, a site or an order's holder must search its index, never scan the
 //! table, or it costs a scan of every record in the province; a list of a county's (or
-//! wider) rows newest first walks them by id, not through the region index and a sort.
+//! wider) rows newest first walks them by id, not through the region index and a sort;
+//! pending ledger entries are found in id order through the unique index on `seq`.
 
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::order::Holder;
@@ -134,4 +135,24 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     )
     .await;
     assert!(!old.contains("volunteer_id=?"), "{old}");
+}
+
+#[tokio::test]
+async fn pending_ledger_entries_are_read_in_order_through_the_index_on_seq() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("plans.db").display());
+    let store = SqliteStore::open(&url).await.expect("open");
+
+    // NULL keys come first in the unique index on seq, in rowid order: no sort, no scan,
+    // and no other index needed (migration 0025 dropped the partial one).
+    let seq_index = "USING INDEX sqlite_autoindex_ledger_entries_1 (seq=?)";
+    let pending = plan(&store, crate::ledger::PENDING.to_owned()).await;
+    assert!(pending.contains(seq_index), "{pending}");
+    assert!(!pending.contains("TEMP B-TREE"), "{pending}");
+    let has_work = plan(&store, crate::ledger::HAS_WORK.to_owned()).await;
+    assert!(
+        has_work.contains("USING COVERING INDEX sqlite_autoindex_ledger_entries_1 (seq=?)"),
+        "{has_work}"
+    );
+    assert!(!has_work.contains("SCAN ledger_entries"), "{has_work}");
 }
