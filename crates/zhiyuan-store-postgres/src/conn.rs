@@ -267,16 +267,10 @@ impl PgStore {
     /// empty took 868 s, against 118 s analyzed on the way (docs/PERFORMANCE.md,
     /// "Twenty-second round").
     async fn warn_without_autovacuum(&self) -> Result<()> {
-        let client = self.client().await?;
-        let rows = client
-            .simple_query("SHOW autovacuum")
+        if !autovacuum_on(&**self.client().await?)
             .await
-            .map_err(pg_err)?;
-        let on = rows.iter().any(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("on"),
-            _ => false,
-        });
-        if !on {
+            .map_err(pg_err)?
+        {
             tracing::warn!(
                 "PostgreSQL runs with autovacuum off: run ANALYZE after large changes \
                  (or turn autovacuum on), or plans made on small tables will scan them whole"
@@ -366,6 +360,17 @@ impl PgStore {
         }
         Ok(applied)
     }
+}
+
+/// Whether the server `client` is connected to runs autovacuum.
+pub(crate) async fn autovacuum_on(
+    client: &tokio_postgres::Client,
+) -> std::result::Result<bool, tokio_postgres::Error> {
+    let rows = client.simple_query("SHOW autovacuum").await?;
+    Ok(rows.iter().any(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("on"),
+        _ => false,
+    }))
 }
 
 /// A pool of up to `size` connections made with `config`.

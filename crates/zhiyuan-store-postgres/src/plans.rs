@@ -259,7 +259,7 @@ async fn ledger_entries_are_vacuumed_after_a_fixed_number_of_changes_indexes_inc
     }
 }
 
-/// Log lines written while a subscriber made by [`capture`] is the default.
+/// Where a test's log subscriber writes its lines.
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -287,14 +287,9 @@ async fn a_server_that_does_not_analyze_tables_as_they_grow_is_named_in_the_log(
         return;
     };
     drop(guard);
-    let setting = client
-        .simple_query("SHOW autovacuum")
-        .await
-        .expect("read autovacuum");
+    let on = crate::conn::autovacuum_on(&client).await;
     drop_scratch(&client, &name, store).await;
-    let on = setting
-        .iter()
-        .any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("on")));
+    let on = on.expect("read autovacuum");
     let text = String::from_utf8(log.0.lock().expect("log buffer").clone()).expect("UTF-8 log");
     // CI's PostgreSQL runs with autovacuum off, production's with it on: either way the
     // log says so exactly when it is off.
