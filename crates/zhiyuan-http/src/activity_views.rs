@@ -135,16 +135,17 @@ impl From<SignupRecord> for SignupView {
     }
 }
 
-/// A sign-up with the shift and project, for the volunteer's schedule.
+/// A sign-up with its shift and project, as the volunteer sees it (their sign-ups, their
+/// schedule): what they signed up for, when and where.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ScheduleItem {
+pub struct SignupItem {
     pub signup: SignupView,
     pub shift: ShiftView,
     pub project_name: String,
     pub address: String,
 }
 
-impl From<SignupDetail> for ScheduleItem {
+impl From<SignupDetail> for SignupItem {
     fn from(d: SignupDetail) -> Self {
         Self {
             signup: d.signup.into(),

@@ -247,17 +247,18 @@ impl Zhiyuan {
                 },
                 page,
             )
-            .await?)
+            .await?
+            .map(|d| d.signup))
     }
 
-    /// Every sign-up of the signed-in volunteer, in the order made: whether they held a
-    /// place, waited, withdrew or were marked absent (Art. 12).
+    /// Every sign-up of the signed-in volunteer, in the order made, each with its shift and
+    /// project: whether they held a place, waited, withdrew or were marked absent (Art. 12).
     pub async fn my_signups(
         &self,
         ctx: &Ctx,
         status: Option<SignupStatus>,
         page: &PageRequest,
-    ) -> Result<Page<SignupRecord>> {
+    ) -> Result<Page<SignupDetail>> {
         let v = ctx.volunteer()?;
         Ok(self
             .0

@@ -628,13 +628,14 @@ impl SignupStore for PgStore {
         &self,
         q: &SignupQuery,
         page: &PageRequest,
-    ) -> Result<Page<SignupRecord>> {
+    ) -> Result<Page<SignupDetail>> {
         let after = page.after.as_ref().map_or(0, |c| c.key(0));
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "{SELECT} WHERE s.id > $1 AND {} AND {} AND ($4::TEXT IS NULL OR s.status = $4)
+                "{} WHERE s.id > $1 AND {} AND {} AND ($4::TEXT IS NULL OR s.status = $4)
                  ORDER BY s.id LIMIT $5",
+                detail_select(),
                 eq_filter("s.shift_id", 2, "BIGINT", q.shift.is_some()),
                 eq_filter("s.volunteer_id", 3, "BIGINT", q.volunteer.is_some()),
             ))
@@ -653,8 +654,11 @@ impl SignupStore for PgStore {
             )
             .await
             .map_err(pg_err)?;
-        let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(items, page.limit, |s| vec![s.id.0]))
+        let items = rows
+            .iter()
+            .map(detail_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |d| vec![d.signup.id.0]))
     }
 
     async fn volunteer_schedule(

@@ -355,7 +355,7 @@ impl SignupStore for SqliteStore {
         &self,
         q: &SignupQuery,
         page: &PageRequest,
-    ) -> Result<Page<SignupRecord>> {
+    ) -> Result<Page<SignupDetail>> {
         let shift = q.shift.map(|s| s.0);
         let volunteer = q.volunteer.map(|v| v.0);
         let status = q.status.map(SignupStatus::as_str);
@@ -363,7 +363,7 @@ impl SignupStore for SqliteStore {
         let limit = page.limit;
         // Equality on the filters given, so that their indexes can be used.
         let sql = format!(
-            "{SELECT} WHERE s.id > ?1 AND {} AND {} AND (?4 IS NULL OR s.status = ?4)
+            "{DETAIL} WHERE s.id > ?1 AND {} AND {} AND (?4 IS NULL OR s.status = ?4)
              ORDER BY s.id LIMIT ?5",
             eq_filter("s.shift_id", 2, shift.is_some()),
             eq_filter("s.volunteer_id", 3, volunteer.is_some()),
@@ -373,10 +373,10 @@ impl SignupStore for SqliteStore {
                 .prepare_cached(&sql)?
                 .query_map(
                     params![after, shift, volunteer, status, limit + 1],
-                    from_row,
+                    detail_from_row,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Page::from_rows(rows, limit, |s| vec![s.id.0]))
+            Ok(Page::from_rows(rows, limit, |d| vec![d.signup.id.0]))
         })
         .await
     }

@@ -222,8 +222,10 @@ pub trait SignupStore {
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<SignupRecord>;
+    /// Sign-ups in the order made, each with its shift and project (the volunteer's own
+    /// list names them; a team's list of one shift uses the sign-up alone).
     async fn list_signups(&self, q: &SignupQuery, page: &PageRequest)
-    -> Result<Page<SignupRecord>>;
+    -> Result<Page<SignupDetail>>;
     /// A volunteer's live sign-ups for shifts ending after `after`, soonest first.
     async fn volunteer_schedule(
         &self,

@@ -16,7 +16,7 @@ use zhiyuan_store::{RecordId, RecordStatus, ShiftId, SignupId};
 
 use crate::AppState;
 use crate::activity_views::{
-    AttendanceView, RecordView, ScheduleItem, ShiftView, SignupView, TotalsView,
+    AttendanceView, RecordView, ShiftView, SignupItem, SignupView, TotalsView,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, Json, Query, page};
@@ -510,30 +510,31 @@ pub async fn volunteer_totals(
 }
 
 /// Every sign-up of the signed-in volunteer, in the order made (`absent` when the team
-/// marked them as not having come).
+/// marked them as not having come), each with the project's name, the shift's position and
+/// window (and whether it was cancelled) and the address.
 #[utoipa::path(get, path = "/api/v1/me/signups", tag = "participation",
     security(("bearer" = [])), params(ListSignups),
-    responses((status = 200, body = PageView<SignupView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = PageView<SignupItem>), (status = 403, body = ErrorBody)))]
 pub async fn my_signups(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<ListSignups>,
-) -> ApiResult<Json<PageView<SignupView>>> {
+) -> ApiResult<Json<PageView<SignupItem>>> {
     let page = page(q.cursor.as_deref(), q.limit, 1)?;
     let result = state.app.my_signups(&caller.ctx, q.status, &page).await?;
-    Ok(Json(PageView::from_page(result, SignupView::from)))
+    Ok(Json(PageView::from_page(result, SignupItem::from)))
 }
 
 /// The signed-in volunteer's sign-ups for shifts not yet over, soonest first.
 #[utoipa::path(get, path = "/api/v1/me/schedule", tag = "participation",
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<ScheduleItem>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<SignupItem>), (status = 403, body = ErrorBody)))]
 pub async fn my_schedule(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<ScheduleItem>>> {
+) -> ApiResult<Json<Vec<SignupItem>>> {
     let items = state.app.my_schedule(&caller.ctx, 200).await?;
-    Ok(Json(items.into_iter().map(ScheduleItem::from).collect()))
+    Ok(Json(items.into_iter().map(SignupItem::from).collect()))
 }
 
 /// The maximum size of an uploaded table.

@@ -140,6 +140,70 @@ impl World {
 }
 
 #[tokio::test]
+async fn a_volunteers_own_sign_ups_name_the_project_the_shift_and_the_place_once_cancelled_too() {
+    let w = world().await;
+    let (early, late) = (
+        w.shift(Duration::hours(2), 5).await,
+        w.shift(Duration::hours(26), 5).await,
+    );
+    let (_, token) = w.volunteer(31).await;
+    let first = w.sign_up(early, &token).await.body["signup"]["id"].clone();
+    w.sign_up(late, &token).await;
+    let cancel = w
+        .app
+        .post(
+            &format!("/api/v1/signups/{first}/cancel"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{:?}", cancel.body);
+
+    let mine = w.app.get("/api/v1/me/signups", Some(&token)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{:?}", mine.body);
+    let seen: Vec<_> = mine.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["signup"]["status"].clone(),
+                i["shift"]["id"].clone(),
+                i["shift"]["position"].clone(),
+                i["project_name"].clone(),
+                i["address"].clone(),
+            )
+        })
+        .collect();
+    let named = |status: &str, shift: i64| {
+        (
+            json!(status),
+            json!(shift),
+            json!("清洁员"),
+            json!("社区环境清洁"),
+            json!("华工社区中心广场"),
+        )
+    };
+    assert_eq!(seen, [named("cancelled", early), named("accepted", late)]);
+    // Each item carries the shift's window, so a phone can show when without asking again.
+    assert!(
+        mine.body["items"][1]["shift"]["starts_at"].is_string(),
+        "{:?}",
+        mine.body
+    );
+    // The schedule lists only the live one.
+    let schedule = w.app.get("/api/v1/me/schedule", Some(&token)).await;
+    let live: Vec<_> = schedule
+        .body
+        .as_array()
+        .expect("schedule")
+        .iter()
+        .map(|i| i["shift"]["id"].clone())
+        .collect();
+    assert_eq!(live, [json!(late)]);
+}
+
+#[tokio::test]
 async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_waiting() {
     let w = world().await;
     let shift = w.shift(Duration::hours(2), 2).await;
@@ -1314,7 +1378,11 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
 
     // The volunteer sees it (and the trail below says who and why).
     let mine = w.app.get("/api/v1/me/signups", Some(&absent_token)).await;
-    assert_eq!(mine.body["items"][0]["status"], "absent", "{:?}", mine.body);
+    assert_eq!(
+        mine.body["items"][0]["signup"]["status"], "absent",
+        "{:?}",
+        mine.body
+    );
 
     // Marked in error: the team withdraws the absence (not the volunteer), the place is
     // taken back and the volunteer can check in after all; a second withdrawal is refused.
