@@ -234,8 +234,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                     "Demo province ready. Demo logins (password for all: {}):",
                     logins.password
                 );
+                // The logins in one column, however long the longest role.
+                let width = logins.accounts.iter().map(|(role, _)| role.len()).max();
                 for (role, login) in &logins.accounts {
-                    println!("  {role:<22} {login}");
+                    println!("  {role:<w$} {login}", w = width.unwrap_or_default());
                 }
             }
             Err(zhiyuan_service::ServiceError::Conflict { .. }) => {

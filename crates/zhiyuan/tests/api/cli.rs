@@ -111,6 +111,13 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
     ] {
         assert!(text.contains(role), "no {role} login in:\n{text}");
     }
+    // The logins stand in one column, whatever the longest role.
+    let columns: std::collections::BTreeSet<Option<usize>> = printed
+        .iter()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.rfind(' '))
+        .collect();
+    assert_eq!(columns.len(), 1, "logins not in one column:\n{text}");
     let login_of = |role: &str| {
         let line = printed
             .iter()
