@@ -15,7 +15,7 @@ use zhiyuan_store::{
     VolunteerRecord,
 };
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Result, ServiceError, on_blocking_pool};
 use crate::{Actor, Ctx, Zhiyuan};
 
 /// Most records listed on one certificate.
@@ -260,10 +260,10 @@ impl Zhiyuan {
         let c = self.load_certificate(number).await?;
         self.certificate_owner(ctx, &c, Access::Read).await?;
         let doc = document(&c, &self.0.config.public_url);
-        tokio::task::spawn_blocking(move || zhiyuan_pdf::render(&doc))
-            .await
-            .map_err(|e| ServiceError::Internal(e.into()))?
-            .map_err(|e| ServiceError::Internal(e.into()))
+        on_blocking_pool(move || {
+            zhiyuan_pdf::render(&doc).map_err(|e| ServiceError::Internal(e.into()))
+        })
+        .await
     }
 
     /// Verification for anyone holding the number: status and certified facts only.

@@ -70,3 +70,13 @@ impl From<StoreError> for ServiceError {
         }
     }
 }
+
+/// Runs CPU-heavy work (password hashing, a PDF, reading an uploaded table) on the blocking
+/// pool, so that the async workers go on answering other requests meanwhile.
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(e.into()))?
+}

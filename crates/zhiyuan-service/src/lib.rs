@@ -56,7 +56,7 @@ pub use ctx::{Actor, Changes, Ctx};
 pub use demo::{DEMO_PASSWORD, DemoLogins};
 pub use error::{Result, ServiceError};
 pub use housekeeping::{spawn_housekeeping, spawn_sequencer};
-pub use import::{Table, TableFormat, read_table};
+pub use import::TableFormat;
 pub use ledger::{
     INTEGRATE_BATCH, LedgerOpening, LedgerProblem, LedgerReport, LedgerSettings, ProblemKind,
     load_or_create_signer,

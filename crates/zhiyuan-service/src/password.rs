@@ -4,7 +4,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Result, ServiceError, on_blocking_pool};
 
 /// Argon2id cost. The default follows OWASP's recommendation (19 MiB, 2 passes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -31,7 +31,7 @@ impl PasswordCost {
 
     /// Hashes on a blocking thread.
     pub async fn hash(self, password: String) -> Result<String> {
-        tokio::task::spawn_blocking(move || {
+        on_blocking_pool(move || {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
             self.argon2()?
                 .hash_password(password.as_bytes(), &salt)
@@ -39,12 +39,11 @@ impl PasswordCost {
                 .map_err(|e| ServiceError::Internal(e.to_string().into()))
         })
         .await
-        .map_err(|e| ServiceError::Internal(e.into()))?
     }
 
     /// Verifies on a blocking thread. The parameters stored in the hash are used.
     pub async fn verify(self, password: String, hash: String) -> Result<bool> {
-        tokio::task::spawn_blocking(move || {
+        on_blocking_pool(move || {
             let parsed = PasswordHash::new(&hash)
                 .map_err(|e| ServiceError::Internal(e.to_string().into()))?;
             Ok(self
@@ -53,6 +52,5 @@ impl PasswordCost {
                 .is_ok())
         })
         .await
-        .map_err(|e| ServiceError::Internal(e.into()))?
     }
 }

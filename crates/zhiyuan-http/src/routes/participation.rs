@@ -610,8 +610,10 @@ pub async fn enter_batch(
             ));
         }
     };
-    let table = zhiyuan_service::read_table(&body, format)?;
-    let report = state.app.enter_batch(&caller.ctx, OrgId(id), table).await?;
+    let report = state
+        .app
+        .enter_batch(&caller.ctx, OrgId(id), body, format)
+        .await?;
     Ok(Json(BatchReportView {
         inserted: report.inserted,
         duplicates: report.duplicates,

@@ -241,6 +241,10 @@ async fn unreadable_or_unauthorised_uploads_are_refused_whole() {
         "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n";
     let (status, _) = upload(&w, &volunteer, "text/csv", header.as_bytes().to_vec()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The right is checked before the file is read: someone outside the team learns
+    // nothing about the file from the answer, and makes the server read none of it.
+    let (status, _) = upload(&w, &volunteer, "text/csv", vec![0xff, 0xfe, 0x00, 0xd8]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 /// A CSV saved by a spreadsheet under a Chinese locale writes dates as `2026/11/5` or
