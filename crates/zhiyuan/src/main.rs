@@ -236,8 +236,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 );
                 // The logins in one column, however long the longest role.
                 let width = logins.accounts.iter().map(|(role, _)| role.len()).max();
+                let width = width.unwrap_or(0);
                 for (role, login) in &logins.accounts {
-                    println!("  {role:<w$} {login}", w = width.unwrap_or_default());
+                    println!("  {role:<width$} {login}");
                 }
             }
             Err(zhiyuan_service::ServiceError::Conflict { .. }) => {
