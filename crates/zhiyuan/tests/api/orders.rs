@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime, Weekday};
 use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_testkit::{TestApp, VolunteerBuilder};
 
@@ -80,6 +80,17 @@ async fn network_with(tune: impl FnOnce(&mut zhiyuan::Config)) -> Network {
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     }
     n
+}
+
+/// 09:00 China time on a Saturday one to two weeks ahead: availability is by weekday and
+/// part of the day, and a need's wanted time must not be past (a fixed date was, once the
+/// calendar reached it).
+fn a_saturday_morning_to_come() -> String {
+    let mut day = (OffsetDateTime::now_utc() + Duration::hours(8)).date() + Duration::weeks(1);
+    while day.weekday() != Weekday::Saturday {
+        day += Duration::days(1);
+    }
+    format!("{day}T09:00:00+08:00")
 }
 
 impl Network {
@@ -921,7 +932,7 @@ async fn dispatchers_get_near_skilled_adult_candidates_ranked_with_every_term_ex
     let (no_area, _) = candidate(&n, 27, "1990-01-01", json!(["沟通"]), Value::Null).await;
 
     let (id, tracking, secret) = n
-        .need_with(json!({"wanted_at": "2026-12-05T09:00:00+08:00"}))
+        .need_with(json!({"wanted_at": a_saturday_morning_to_come()}))
         .await;
     let path = format!("/api/v1/orders/{id}/candidates");
     let r = n.app.get(&path, Some(&n.station_staff)).await;
