@@ -26,5 +26,11 @@ SELECT s.volunteer_id, p.org_id, p.id, s.shift_id, p.name, date(s.ends_at / 1000
 FROM signups s JOIN shifts sh ON sh.id = s.shift_id JOIN projects p ON p.id = sh.project_id
 WHERE NOT (s.ends_at > 1796342400000000 - 30 * 86400000000 AND s.volunteer_id % 10 = 7)
 ORDER BY s.shift_id, s.volunteer_id;
+-- Since migration 0022 the store marks a sign-up recorded when it inserts the record; a
+-- bulk insert in SQL does not, so the flags are set from the rows as migration 0020 does.
+UPDATE signups SET recorded = EXISTS (
+    SELECT 1 FROM service_records r
+    WHERE r.shift_id = signups.shift_id AND r.volunteer_id = signups.volunteer_id
+      AND r.is_current = 1 AND r.status = 'effective');
 COMMIT;
 ANALYZE;

@@ -113,7 +113,8 @@ impl Zhiyuan {
             }
             flagged += round;
             // A round that flagged nothing has only shifts not yet due by the calendar
-            // left (or another server's), and a short one has no more.
+            // left (or another server's, or sign-ups owed again on a shift flagged
+            // before, which the round flagged too), and a short one has no more.
             if round == 0 || due.len() < BATCH as usize {
                 return Ok(flagged);
             }

@@ -6,7 +6,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{AuditQuery, AuditRecord, AuditStore, Page, PageRequest, Result};
 
 use crate::PgStore;
-use crate::conv::{get, pg_err};
+use crate::conv::{get, pg_err, within_filter};
 
 /// The columns an [`audit_row`] reads, in order.
 pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor_account_id, request_id, action,
@@ -34,11 +34,7 @@ pub(crate) fn list_sql(within: bool, by_subject: bool) -> String {
         "SELECT {AUDIT_COLUMNS} FROM audit_log
          WHERE id < $1 AND {} AND {}
          ORDER BY id DESC LIMIT $6",
-        if within {
-            "region_code >= $2 AND region_code < $3"
-        } else {
-            "$2::BIGINT IS NULL AND $3::BIGINT IS NULL"
-        },
+        within_filter("region_code", 2, 3, within),
         if by_subject {
             "subject_type = $4 AND subject_id = $5"
         } else {

@@ -82,6 +82,18 @@ pub fn eq_filter(column: &str, n: usize, ty: &str, given: bool) -> String {
     }
 }
 
+/// A region subtree filter on `column` between parameters `$lo` and `$hi`, or, with no
+/// region, both bound NULL and tested once: a range of unknown bounds would make a generic
+/// plan count on a selective filter that passes every row (the overdue shifts to flag
+/// were then read team by team, 0.7 s, instead of from their own index).
+pub fn within_filter(column: &str, lo: usize, hi: usize, given: bool) -> String {
+    if given {
+        format!("{column} >= ${lo} AND {column} < ${hi}")
+    } else {
+        format!("${lo}::BIGINT IS NULL AND ${hi}::BIGINT IS NULL")
+    }
+}
+
 pub fn range(within: Option<RegionCode>) -> (i64, i64) {
     within.map_or((0, i64::MAX), RegionCode::subtree)
 }

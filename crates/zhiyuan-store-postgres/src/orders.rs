@@ -20,7 +20,7 @@ use zhiyuan_store::{
 use crate::PgStore;
 use crate::conv::{
     AUDIT_INSERT, AuditColumns, audit_arrays, conv, eq_filter, get, json, pg_err, region, to_json,
-    write_audit,
+    within_filter, write_audit,
 };
 
 macro_rules! menu_columns {
@@ -138,11 +138,7 @@ pub(crate) fn list_sql(q: &OrderQuery) -> String {
         } else {
             "$3::TEXT IS NULL AND $4::BIGINT IS NULL"
         },
-        if q.within.is_some() {
-            "region_code >= $6 AND region_code < $7"
-        } else {
-            "$6::BIGINT IS NULL AND $7::BIGINT IS NULL"
-        },
+        within_filter("region_code", 6, 7, q.within.is_some()),
     );
     if q.at_site.is_none() {
         return format!("{ORDER} WHERE {filters} AND $9::BIGINT IS NULL ORDER BY id DESC LIMIT $8");

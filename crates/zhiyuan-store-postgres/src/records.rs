@@ -21,7 +21,8 @@ use zhiyuan_store::ledger::{LedgerKind, record_content};
 
 use crate::PgStore;
 use crate::conv::{
-    conv, draw_ids, eq_filter, get, json, pg_err, to_json, write_audit, write_audited,
+    conv, draw_ids, eq_filter, get, json, pg_err, to_json, within_filter, write_audit,
+    write_audited,
 };
 use crate::ledger;
 use crate::projects::shift_at;
@@ -366,11 +367,13 @@ pub(crate) async fn insert_row(
 /// team or a region, read from the sign-ups still unrecorded (migration 0020): a team's
 /// report from its projects' shifts, a jurisdiction's oldest first. A sign-up carries its
 /// shift's end; the team's report reads the shift's, so that its plan cannot walk every
-/// sign-up still unrecorded in the province (in the generic plan it did).
-pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
+/// sign-up still unrecorded in the province (in the generic plan it did). With
+/// `unflagged`, from the sign-ups whose shift was not flagged while they were owed
+/// (migration 0026), so that housekeeping never walks the ones flagged before.
+pub(crate) fn unrecorded_sql(by_org: bool, within: bool, unflagged: bool) -> String {
     let ends = if by_org { "sh.ends_at" } else { "s.ends_at" };
     let unflagged = if unflagged {
-        " AND NOT sh.overdue_flagged"
+        " AND NOT s.overdue_flagged"
     } else {
         ""
     };
@@ -382,10 +385,11 @@ pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
          JOIN projects p ON p.id = sh.project_id
          WHERE s.status = 'accepted' AND NOT s.recorded AND {ends} < $1
            AND NOT sh.cancelled AND {}{unflagged}
-           AND p.region_code >= $3 AND p.region_code < $4
+           AND {}
          GROUP BY {ends}, sh.id, p.id
          ORDER BY {ends}, sh.id LIMIT $5",
         eq_filter("p.org_id", 2, "BIGINT", by_org),
+        within_filter("p.region_code", 3, 4, within),
     )
 }
 
@@ -570,10 +574,10 @@ impl RecordStore for PgStore {
         unflagged: bool,
         limit: u32,
     ) -> Result<Vec<UnrecordedShift>> {
-        let (lo, hi) = crate::conv::range(within);
+        let (lo, hi) = within.map(RegionCode::subtree).unzip();
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(&unrecorded_sql(org.is_some(), unflagged))
+            .prepare_cached(&unrecorded_sql(org.is_some(), within.is_some(), unflagged))
             .await
             .map_err(pg_err)?;
         let rows = client
@@ -603,14 +607,28 @@ impl RecordStore for PgStore {
     }
 
     async fn flag_overdue(&self, shift: ShiftId, audit: &AuditEntry) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
         let written = write_audited(
-            &self.client().await?,
+            &tx,
             "UPDATE shifts SET overdue_flagged = TRUE WHERE id = $1 AND NOT overdue_flagged
              RETURNING id",
             &[&shift.0],
             audit,
         )
         .await?;
+        // Also when another server flagged the shift, or a sign-up became owed again
+        // after it was (an absence withdrawn): each is read once more, not forever.
+        let mark = tx
+            .prepare_cached(
+                "UPDATE signups SET overdue_flagged = TRUE
+                 WHERE shift_id = $1 AND status = 'accepted' AND NOT recorded
+                   AND NOT overdue_flagged",
+            )
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&mark, &[&shift.0]).await.map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
         Ok(written.is_some())
     }
 

@@ -133,6 +133,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0025_ledger_pending_index",
         include_str!("../migrations/0025_ledger_pending_index.sql"),
     ),
+    (
+        26,
+        "0026_signups_flagged",
+        include_str!("../migrations/0026_signups_flagged.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

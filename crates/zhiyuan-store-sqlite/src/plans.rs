@@ -115,13 +115,18 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         overdue.contains("signups_unrecorded_shift (shift_id=?)"),
         "{overdue}"
     );
-    // A jurisdiction's: the sign-ups still unrecorded, oldest first, without a sort.
-    let overdue = plan(&store, crate::records::unrecorded_sql(false, true)).await;
-    assert!(
-        overdue.starts_with("SEARCH s USING COVERING INDEX signups_unrecorded (ends_at<?)"),
-        "{overdue}"
-    );
-    assert!(!overdue.contains("TEMP B-TREE"), "{overdue}");
+    // A jurisdiction's: the sign-ups still unrecorded, oldest first, without a sort; and
+    // housekeeping's, those not yet flagged.
+    for (unflagged, index) in [(false, "signups_unrecorded"), (true, "signups_unflagged")] {
+        let overdue = plan(&store, crate::records::unrecorded_sql(false, unflagged)).await;
+        assert!(
+            overdue.starts_with(&format!(
+                "SEARCH s USING COVERING INDEX {index} (ends_at<?)"
+            )),
+            "{overdue}"
+        );
+        assert!(!overdue.contains("TEMP B-TREE"), "{overdue}");
+    }
     let projects = plan(&store, crate::projects::list_sql(true)).await;
     assert!(projects.contains("projects_org (org_id=?"), "{projects}");
 

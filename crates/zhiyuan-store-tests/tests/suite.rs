@@ -3242,8 +3242,10 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
 /// one entered pending and then approved, a correction's new version replacing a record, a
 /// cancellation whose freed place goes to the waitlist after the shift ended, and a
 /// rejected record; a team's report and its jurisdiction's agree; a shift still to come is
-/// not listed; migration 20 sets the same flags on rows written before it; and a shift is
-/// flagged overdue once, however many ask at once.
+/// not listed; migration 20 sets the same flags on rows written before it; a shift is
+/// flagged overdue once, however many ask at once, and its sign-ups owed a record with it
+/// (also one owed again after the flag, and by migration 26 on rows written before it),
+/// so that housekeeping does not read them again.
 #[tokio::test]
 async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_count_from_scratch() {
     let (db, store) = store().await;
@@ -3422,18 +3424,25 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     // Set again from the rows, as the migration sets them on an existing database.
     let drop = match zhiyuan_testkit::Backend::current() {
         zhiyuan_testkit::Backend::Sqlite => {
-            "DROP TRIGGER records_remark_signup;
+            "DROP INDEX signups_unflagged; ALTER TABLE signups DROP COLUMN overdue_flagged;
+             DROP TRIGGER records_remark_signup;
              DROP TRIGGER signups_recorded; DROP INDEX signups_unrecorded;
              DROP INDEX signups_unrecorded_shift; ALTER TABLE signups DROP COLUMN recorded;"
         }
         zhiyuan_testkit::Backend::Postgres => {
-            "DROP FUNCTION mark_signup_recorded CASCADE; DROP FUNCTION remark_signup_recorded CASCADE;
+            "ALTER TABLE signups DROP COLUMN overdue_flagged;
+             DROP FUNCTION mark_signup_recorded CASCADE; DROP FUNCTION remark_signup_recorded CASCADE;
              DROP FUNCTION signup_recorded CASCADE;
              DROP FUNCTION has_effective_record; ALTER TABLE signups DROP COLUMN recorded;"
         }
     };
-    db.execute_raw(&format!("{drop}\n{}\n{}", migration(20), migration(22)))
-        .await;
+    db.execute_raw(&format!(
+        "{drop}\n{}\n{}\n{}",
+        migration(20),
+        migration(22),
+        migration(26)
+    ))
+    .await;
     assert_eq!(missing().await, [(ended.id, 1)]);
     // And the flags set by the migrations are kept as before; a sign-up written after
     // them starts unrecorded.
@@ -3455,6 +3464,12 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     )
     .await;
     sign_up(later.id, v[3].id).await;
+    let absent = sign_up(later.id, v[0].id).await;
+    assert_eq!(missing().await, [(later.id, 2)]);
+    store
+        .set_absent(absent.id, true, now, &audit("signup.absent", "440106"))
+        .await
+        .expect("mark absent");
     assert_eq!(missing().await, [(later.id, 1)]);
 
     // Flagged once, whichever of two servers asks first; then left out when only the
@@ -3486,4 +3501,28 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     assert_eq!(audit_count(&store).await, before + 1, "one event");
     assert_eq!(unflagged().await, 0);
     assert_eq!(missing().await, [(later.id, 1)]);
+
+    // An absence withdrawn after the flag: the sign-up is owed a record again and its
+    // shift is read once more, flagged with it without a second event, and left out again.
+    store
+        .set_absent(absent.id, false, now, &audit("signup.reinstate", "440106"))
+        .await
+        .expect("withdraw the absence");
+    assert_eq!(missing().await, [(later.id, 2)]);
+    assert_eq!(unflagged().await, 1);
+    let before = audit_count(&store).await;
+    assert!(!store.flag_overdue(later.id, &event).await.expect("flag"));
+    assert_eq!(audit_count(&store).await, before, "no second event");
+    assert_eq!(unflagged().await, 0);
+
+    // Migration 26 flags the sign-ups of the shifts flagged before it.
+    let drop = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => {
+            "DROP INDEX signups_unflagged; ALTER TABLE signups DROP COLUMN overdue_flagged;"
+        }
+        zhiyuan_testkit::Backend::Postgres => "ALTER TABLE signups DROP COLUMN overdue_flagged;",
+    };
+    db.execute_raw(&format!("{drop}\n{}", migration(26))).await;
+    assert_eq!(unflagged().await, 0);
+    assert_eq!(missing().await, [(later.id, 2)]);
 }
