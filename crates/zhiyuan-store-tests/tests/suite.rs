@@ -3421,23 +3421,28 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
         "a rejected record is not one"
     );
 
+    // What migration 26 adds, dropped so that it can run again on existing rows.
+    let undo_26 = match zhiyuan_testkit::Backend::current() {
+        zhiyuan_testkit::Backend::Sqlite => {
+            "DROP INDEX signups_unflagged; ALTER TABLE signups DROP COLUMN overdue_flagged;"
+        }
+        zhiyuan_testkit::Backend::Postgres => "ALTER TABLE signups DROP COLUMN overdue_flagged;",
+    };
     // Set again from the rows, as the migration sets them on an existing database.
     let drop = match zhiyuan_testkit::Backend::current() {
         zhiyuan_testkit::Backend::Sqlite => {
-            "DROP INDEX signups_unflagged; ALTER TABLE signups DROP COLUMN overdue_flagged;
-             DROP TRIGGER records_remark_signup;
+            "DROP TRIGGER records_remark_signup;
              DROP TRIGGER signups_recorded; DROP INDEX signups_unrecorded;
              DROP INDEX signups_unrecorded_shift; ALTER TABLE signups DROP COLUMN recorded;"
         }
         zhiyuan_testkit::Backend::Postgres => {
-            "ALTER TABLE signups DROP COLUMN overdue_flagged;
-             DROP FUNCTION mark_signup_recorded CASCADE; DROP FUNCTION remark_signup_recorded CASCADE;
+            "DROP FUNCTION mark_signup_recorded CASCADE; DROP FUNCTION remark_signup_recorded CASCADE;
              DROP FUNCTION signup_recorded CASCADE;
              DROP FUNCTION has_effective_record; ALTER TABLE signups DROP COLUMN recorded;"
         }
     };
     db.execute_raw(&format!(
-        "{drop}\n{}\n{}\n{}",
+        "{undo_26}\n{drop}\n{}\n{}\n{}",
         migration(20),
         migration(22),
         migration(26)
@@ -3516,13 +3521,8 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     assert_eq!(unflagged().await, 0);
 
     // Migration 26 flags the sign-ups of the shifts flagged before it.
-    let drop = match zhiyuan_testkit::Backend::current() {
-        zhiyuan_testkit::Backend::Sqlite => {
-            "DROP INDEX signups_unflagged; ALTER TABLE signups DROP COLUMN overdue_flagged;"
-        }
-        zhiyuan_testkit::Backend::Postgres => "ALTER TABLE signups DROP COLUMN overdue_flagged;",
-    };
-    db.execute_raw(&format!("{drop}\n{}", migration(26))).await;
+    db.execute_raw(&format!("{undo_26}\n{}", migration(26)))
+        .await;
     assert_eq!(unflagged().await, 0);
     assert_eq!(missing().await, [(later.id, 2)]);
 }
