@@ -148,6 +148,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0026_signups_flagged",
         include_str!("../migrations/0026_signups_flagged.sql"),
     ),
+    (
+        27,
+        "0027_signups_volunteer_time_cover",
+        include_str!("../migrations/0027_signups_volunteer_time_cover.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -172,6 +172,7 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
     for (i, (_, sql)) in overdue.iter().enumerate() {
         overdue_plans.push(generic_plan(&store, &format!("overdue_{i}"), sql).await);
     }
+    let overlaps = generic_plan(&store, "overlap_check", &crate::signups::overlaps_sql()).await;
     drop_scratch(&client, &name, store).await;
 
     let plans: Vec<String> = plans.into_iter().collect::<Result<_, _>>().expect("plans");
@@ -185,6 +186,16 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
     }
     let old = &plans[statements.len()];
     assert!(!searches(old, "volunteer_id = $2"), "{old}");
+    // A new sign-up's overlaps: the volunteer's sign-ups that do not overlap are passed
+    // over in the index, not read from the table and then filtered.
+    let overlaps = overlaps.expect("plan");
+    assert!(
+        index_conditions(&overlaps).contains(
+            &"Index Cond: ((volunteer_id = d.volunteer_id) AND (ends_at > d.starts_at) \
+              AND (starts_at < d.ends_at))"
+        ),
+        "{overlaps}"
+    );
     for ((index, _), plan) in overdue.iter().zip(overdue_plans) {
         let plan = plan.expect("plan");
         assert!(

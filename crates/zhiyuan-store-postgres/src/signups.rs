@@ -98,6 +98,20 @@ fn overlaps_select(volunteer: &str, starts: &str, ends: &str, own: &str) -> Stri
     )
 }
 
+/// The overlaps of each new sign-up of a round (volunteers, starts, ends and sign-ups in
+/// `$1`..`$4`), numbered by its place in the arrays. The index the volunteer's sign-ups are
+/// found by holds both times of the overlap test (migration 0027): the sign-ups that do
+/// not overlap are passed over in the index, never read from the table.
+pub(crate) fn overlaps_sql() -> String {
+    format!(
+        "SELECT d.i, x.*
+         FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::TIMESTAMPTZ[], $4::BIGINT[])
+             WITH ORDINALITY d(volunteer_id, starts_at, ends_at, id, i)
+         CROSS JOIN LATERAL ({}) x",
+        overlaps_select("d.volunteer_id", "d.starts_at", "d.ends_at", "d.id")
+    )
+}
+
 async fn fetch(c: &impl GenericClient, id: i64, lock: bool) -> Result<Option<SignupRecord>> {
     let sql = format!(
         "{SELECT} WHERE s.id = $1{}",
@@ -409,16 +423,7 @@ impl PgStore {
             if written.is_empty() {
                 return Ok(Vec::new());
             }
-            let stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT d.i, x.*
-                     FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::TIMESTAMPTZ[], $4::BIGINT[])
-                         WITH ORDINALITY d(volunteer_id, starts_at, ends_at, id, i)
-                     CROSS JOIN LATERAL ({}) x",
-                    overlaps_select("d.volunteer_id", "d.starts_at", "d.ends_at", "d.id")
-                ))
-                .await
-                .map_err(pg_err)?;
+            let stmt = tx.prepare_cached(&overlaps_sql()).await.map_err(pg_err)?;
             let volunteers: Vec<i64> = written.iter().map(|(r, _)| r.volunteer.0).collect();
             let starts: Vec<OffsetDateTime> = written.iter().map(|(_, d)| d.starts_at).collect();
             let ends: Vec<OffsetDateTime> = written.iter().map(|(_, d)| d.ends_at).collect();

@@ -138,6 +138,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0026_signups_flagged",
         include_str!("../migrations/0026_signups_flagged.sql"),
     ),
+    (
+        27,
+        "0027_signups_volunteer_time_cover",
+        include_str!("../migrations/0027_signups_volunteer_time_cover.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

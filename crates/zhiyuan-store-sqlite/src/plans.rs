@@ -127,6 +127,24 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         );
         assert!(!overdue.contains("TEMP B-TREE"), "{overdue}");
     }
+    // A new sign-up's overlap check: the volunteer's sign-ups that do not overlap are
+    // passed over in the index (what the filter reads, the index covers).
+    let overlaps = crate::signups::OVERLAPS;
+    let filter = plan(
+        &store,
+        format!("SELECT s.id FROM signups s WHERE {overlaps}"),
+    )
+    .await;
+    assert_eq!(
+        filter,
+        "SEARCH s USING COVERING INDEX signups_volunteer_time (volunteer_id=? AND ends_at>?)"
+    );
+    let detail = plan(&store, crate::signups::overlaps_sql()).await;
+    assert!(
+        detail
+            .contains("SEARCH s USING INDEX signups_volunteer_time (volunteer_id=? AND ends_at>?)"),
+        "{detail}"
+    );
     let projects = plan(&store, crate::projects::list_sql(true)).await;
     assert!(projects.contains("projects_org (org_id=?"), "{projects}");
 

@@ -43,6 +43,18 @@ const DETAIL: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.statu
      JOIN shifts sh ON sh.id = s.shift_id
      JOIN projects p ON p.id = sh.project_id";
 
+/// A volunteer's (`?1`) other (`?4`) live sign-ups overlapping `?2..?3`. Its columns are
+/// all in `signups_volunteer_time` (migration 0027), so the sign-ups that do not overlap
+/// are passed over in the index, each overlapping one alone read from the table.
+pub(crate) const OVERLAPS: &str = "s.volunteer_id = ?1
+    AND s.status IN ('pending', 'accepted', 'waitlisted')
+    AND s.ends_at > ?2 AND s.starts_at < ?3 AND s.id <> ?4";
+
+/// The first 20 of [`OVERLAPS`], in time order.
+pub(crate) fn overlaps_sql() -> String {
+    format!("{DETAIL} WHERE {OVERLAPS} ORDER BY s.starts_at, s.id LIMIT 20")
+}
+
 fn detail_from_row(row: &Row<'_>) -> rusqlite::Result<SignupDetail> {
     Ok(SignupDetail {
         signup: from_row(row)?,
@@ -210,12 +222,7 @@ impl SignupStore for SqliteStore {
             // page cache is warm, a reader's is emptied by every commit.
             let sh = &facts.shift.shift;
             let overlaps = tx
-                .prepare_cached(&format!(
-                    "{DETAIL} WHERE s.volunteer_id = ?1
-                       AND s.status IN ('pending', 'accepted', 'waitlisted')
-                       AND s.ends_at > ?2 AND s.starts_at < ?3 AND s.id <> ?4
-                     ORDER BY s.starts_at, s.id LIMIT 20"
-                ))
+                .prepare_cached(&overlaps_sql())
                 .and_then(|mut q| {
                     q.query_map(
                         params![volunteer.0, micros(sh.starts_at), micros(sh.ends_at), id],
