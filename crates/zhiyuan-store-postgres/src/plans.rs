@@ -67,6 +67,13 @@ fn index_conditions(plan: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Rows and statistics for a test, written on a batch connection; the result is checked
+/// after the scratch database is dropped.
+async fn load(store: &PgStore, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let client = store.batch_client().await.expect("a connection");
+    client.batch_execute(sql).await
+}
+
 /// A freshly migrated database of its own, the connection that will drop it, and its
 /// name; `None` outside the PostgreSQL half of the suite (`ZHIYUAN_TEST_BACKEND`).
 async fn scratch() -> Option<(tokio_postgres::Client, String, PgStore)> {
@@ -213,16 +220,13 @@ async fn the_sequencer_finds_pending_entries_through_their_index_whatever_the_st
     // Statistics taken while every entry waited, as a seed or a large upload leaves them
     // until the next ANALYZE (in the field the entries are integrated meanwhile, and the
     // statistics go on saying they wait).
-    let setup = store
-        .batch_client()
-        .await
-        .expect("a connection")
-        .batch_execute(
-            "INSERT INTO ledger_entries (kind, subject_id, salt, commitment, created_at)
+    let setup = load(
+        &store,
+        "INSERT INTO ledger_entries (kind, subject_id, salt, commitment, created_at)
              SELECT 1, g, '\\x00', '\\x00', now() FROM generate_series(1, 20000) g;
              ANALYZE ledger_entries",
-        )
-        .await;
+    )
+    .await;
     let has_work = generic_plan(&store, "has_work", crate::ledger::HAS_WORK).await;
     let as_exists = generic_plan(
         &store,
@@ -254,12 +258,9 @@ async fn housekeeping_finds_the_shifts_to_flag_through_the_unflagged_sign_ups_on
         return;
     };
     // Two years of shifts of 1,000 projects, one in ten sign-ups owed a record and flagged.
-    let setup = store
-        .batch_client()
-        .await
-        .expect("a connection")
-        .batch_execute(
-            "SET session_replication_role = replica;
+    let setup = load(
+        &store,
+        "SET session_replication_role = replica;
              INSERT INTO projects (id, org_id, name, category, description, region_code,
                  address, starts_on, ends_on, conditions, risky, risk_disclosure, signup_mode,
                  review_required, responsible_person, status, created_at, updated_at)
@@ -279,8 +280,8 @@ async fn housekeeping_finds_the_shifts_to_flag_through_the_unflagged_sign_ups_on
              FROM shifts sh, generate_series(1, 10) k;
              SET session_replication_role = DEFAULT;
              ANALYZE projects, shifts, signups",
-        )
-        .await;
+    )
+    .await;
     let province = generic_plan(
         &store,
         "to_flag",

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime, Weekday};
 use zhiyuan_domain::access::GrantedRole;
+use zhiyuan_domain::clock::china_date;
 use zhiyuan_testkit::{TestApp, VolunteerBuilder};
 
 const COUNTY: &str = "440106";
@@ -86,7 +87,7 @@ async fn network_with(tune: impl FnOnce(&mut zhiyuan::Config)) -> Network {
 /// part of the day, and a need's wanted time must not be past (a fixed date was, once the
 /// calendar reached it).
 fn a_saturday_morning_to_come() -> String {
-    let mut day = (OffsetDateTime::now_utc() + Duration::hours(8)).date() + Duration::weeks(1);
+    let mut day = china_date(OffsetDateTime::now_utc()) + Duration::weeks(1);
     while day.weekday() != Weekday::Saturday {
         day += Duration::days(1);
     }
