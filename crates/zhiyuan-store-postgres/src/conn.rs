@@ -153,6 +153,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0027_signups_volunteer_time_cover",
         include_str!("../migrations/0027_signups_volunteer_time_cover.sql"),
     ),
+    (
+        28,
+        "0028_shifts_owed",
+        include_str!("../migrations/0028_shifts_owed.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -105,27 +105,26 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     );
 
     let overdue = plan(&store, crate::records::unrecorded_sql(true, false)).await;
-    // A team's overdue records: from its projects to their sign-ups still unrecorded,
-    // not every shift that ever ended.
+    // A team's overdue records: from its projects to their shifts that owe records,
+    // not every shift that ever ended, nor any sign-up.
     assert!(
         overdue.starts_with("SEARCH p USING INDEX projects_org (org_id=?)"),
         "{overdue}"
     );
     assert!(
-        overdue.contains("signups_unrecorded_shift (shift_id=?)"),
+        overdue.contains("SEARCH sh USING INDEX shifts_owing_project (project_id=?)"),
         "{overdue}"
     );
-    // A jurisdiction's: the sign-ups still unrecorded, oldest first, without a sort; and
+    // A jurisdiction's: the shifts that owe records, oldest first, without a sort; and
     // housekeeping's, those not yet flagged.
-    for (unflagged, index) in [(false, "signups_unrecorded"), (true, "signups_unflagged")] {
+    for (unflagged, index) in [(false, "shifts_owing"), (true, "shifts_unflagged")] {
         let overdue = plan(&store, crate::records::unrecorded_sql(false, unflagged)).await;
         assert!(
-            overdue.starts_with(&format!(
-                "SEARCH s USING COVERING INDEX {index} (ends_at<?)"
-            )),
+            overdue.starts_with(&format!("SEARCH sh USING INDEX {index} (ends_at<?)")),
             "{overdue}"
         );
         assert!(!overdue.contains("TEMP B-TREE"), "{overdue}");
+        assert!(!overdue.contains("signups"), "{overdue}");
     }
     // A new sign-up's overlap check: the volunteer's sign-ups that do not overlap are
     // passed over in the index (what the filter reads, the index covers).

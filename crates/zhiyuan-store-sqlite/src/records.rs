@@ -237,41 +237,41 @@ pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
 }
 
 /// Shifts that ended before `?1` with accepted volunteers but no effective record, of a
-/// team or a region, read from the sign-ups still unrecorded (migration 0020): a team's
-/// report from its projects' shifts, a jurisdiction's oldest first. With `unflagged`,
-/// from the sign-ups whose shift was not flagged while they were owed (migration 0026),
-/// so that housekeeping never walks the ones flagged before. Without statistics the
-/// planner prefers the queue index, whose two equalities read every accepted sign-up of
-/// a team's shifts, so the index is named.
+/// team or a region, read from the shifts that owe records (migration 0028): a team's
+/// report from its projects, a jurisdiction's oldest first. With `unflagged`, from the
+/// owing shifts not yet flagged, so that housekeeping never walks the ones flagged
+/// before. The indexes are named: without statistics the planner would rather walk
+/// every shift by its end.
 pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
+    let from = match (by_org, unflagged) {
+        (true, _) => {
+            "projects p CROSS JOIN shifts sh INDEXED BY shifts_owing_project
+            ON sh.project_id = p.id"
+        }
+        (false, true) => {
+            "shifts sh INDEXED BY shifts_unflagged JOIN projects p
+            ON p.id = sh.project_id"
+        }
+        (false, false) => {
+            "shifts sh INDEXED BY shifts_owing JOIN projects p
+            ON p.id = sh.project_id"
+        }
+    };
     format!(
         "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
-            sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code, count(*)
-         FROM signups s INDEXED BY {}
-         JOIN shifts sh ON sh.id = s.shift_id
-         JOIN projects p ON p.id = sh.project_id
-         WHERE s.status = 'accepted' AND s.recorded = 0 AND s.ends_at < ?1
-           AND sh.cancelled = 0 AND {}{}
+            sh.accepted, sh.cancelled, sh.version, p.name, p.org_id, p.region_code, sh.owed
+         FROM {from}
+         WHERE sh.owing = 1 AND sh.cancelled = 0{} AND sh.ends_at < ?1 AND {}
            AND p.region_code >= ?3 AND p.region_code < ?4
-         GROUP BY s.ends_at, s.shift_id
-         ORDER BY s.ends_at, s.shift_id LIMIT ?5",
-        match (by_org, unflagged) {
-            (true, _) => "signups_unrecorded_shift",
-            (false, true) => "signups_unflagged",
-            (false, false) => "signups_unrecorded",
-        },
-        eq_filter("p.org_id", 2, by_org),
+         ORDER BY sh.ends_at, sh.id LIMIT ?5",
         if unflagged {
-            " AND s.overdue_flagged = 0"
+            " AND sh.overdue_flagged = 0"
         } else {
             ""
         },
+        eq_filter("p.org_id", 2, by_org),
     )
 }
-
-/// The sign-ups of a shift flagged as overdue that are owed a record: flagged with it.
-const MARK_SIGNUPS_FLAGGED: &str = "UPDATE signups SET overdue_flagged = 1
-    WHERE shift_id = ?1 AND status = 'accepted' AND recorded = 0 AND overdue_flagged = 0";
 
 const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
     WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1 AND status = 'effective'";
@@ -493,11 +493,6 @@ impl RecordStore for SqliteStore {
                 .and_then(|mut q| q.execute([shift.0]))
                 .map_err(store_err)?
                 == 1;
-            // Also when another server flagged the shift, or a sign-up became owed again
-            // after it was (an absence withdrawn): each is read once more, not forever.
-            tx.prepare_cached(MARK_SIGNUPS_FLAGGED)
-                .and_then(|mut q| q.execute([shift.0]))
-                .map_err(store_err)?;
             if flagged {
                 write_audit(tx, &audit, None)?;
             }

@@ -314,8 +314,9 @@ pub trait RecordStore {
     async fn day_minutes(&self, volunteer: VolunteerId, day: Date) -> Result<i64>;
     /// Shifts of a team (or of projects in a region subtree) that ended before
     /// `ended_before` and still have accepted volunteers without an effective record,
-    /// oldest first; with `unflagged`, only those with a sign-up owed a record that was
-    /// not yet flagged with its shift (normally: the shifts not yet flagged).
+    /// oldest first; with `unflagged`, only those not yet flagged (on PostgreSQL also a
+    /// flagged shift with a sign-up owed a record again since, until it is flagged
+    /// again: see its migration 0026).
     async fn unrecorded_shifts(
         &self,
         org: Option<OrgId>,
@@ -325,8 +326,8 @@ pub trait RecordStore {
         limit: u32,
     ) -> Result<Vec<UnrecordedShift>>;
     /// Notes that a shift's overdue records were flagged, with `audit` (the event), unless
-    /// it was already: whether this call flagged it. Either way its sign-ups owed a
-    /// record are flagged with it, and leave the `unflagged` shifts.
+    /// it was already: whether this call flagged it. Either way it leaves the
+    /// `unflagged` shifts.
     async fn flag_overdue(&self, shift: ShiftId, audit: &AuditEntry) -> Result<bool>;
 }
 
