@@ -243,19 +243,15 @@ pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
 /// before. The indexes are named: without statistics the planner would rather walk
 /// every shift by its end.
 pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
-    let from = match (by_org, unflagged) {
-        (true, _) => {
-            "projects p CROSS JOIN shifts sh INDEXED BY shifts_owing_project
-            ON sh.project_id = p.id"
-        }
-        (false, true) => {
-            "shifts sh INDEXED BY shifts_unflagged JOIN projects p
-            ON p.id = sh.project_id"
-        }
-        (false, false) => {
-            "shifts sh INDEXED BY shifts_owing JOIN projects p
-            ON p.id = sh.project_id"
-        }
+    let index = match (by_org, unflagged) {
+        (true, _) => "shifts_owing_project",
+        (false, true) => "shifts_unflagged",
+        (false, false) => "shifts_owing",
+    };
+    let from = if by_org {
+        format!("projects p CROSS JOIN shifts sh INDEXED BY {index} ON sh.project_id = p.id")
+    } else {
+        format!("shifts sh INDEXED BY {index} JOIN projects p ON p.id = sh.project_id")
     };
     format!(
         "SELECT sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,

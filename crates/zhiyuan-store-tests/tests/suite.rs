@@ -3239,10 +3239,9 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
 /// Art. 11 reports count the accepted sign-ups still without an effective record, a flag
 /// kept in each write's transaction (by triggers, and on SQLite by the store for an
 /// inserted record; on SQLite each shift also keeps their count, by triggers). The count
-/// follows a record entered effective,
-/// one entered pending and then approved, a correction's new version replacing a record, a
-/// cancellation whose freed place goes to the waitlist after the shift ended, a rejected
-/// record, an absence and its withdrawal; a team's report and its jurisdiction's agree; a
+/// follows a record entered effective, one entered pending and then approved, a
+/// correction's new version replacing a record, a cancellation whose freed place goes to
+/// the waitlist after the shift ended, a rejected record, an absence and its withdrawal; a team's report and its jurisdiction's agree; a
 /// shift still to come is not listed; migrations 20, 26 and 28 set the same flags and
 /// counts on rows written before them; a shift is flagged overdue once, however many ask
 /// at once, also when a sign-up is owed a record again after the flag, and housekeeping
