@@ -11,8 +11,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
+use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{AccountRecord, LoginFailures, NewSession};
 
+use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::{Ctx, Zhiyuan};
 
@@ -30,6 +32,7 @@ impl PrincipalCache {
             Cache::builder()
                 .max_capacity(200_000)
                 .time_to_live(ttl.unsigned_abs())
+                .support_invalidation_closures()
                 .build(),
         )
     }
@@ -37,6 +40,21 @@ impl PrincipalCache {
     /// Forgets every cached principal (after a change of grants or memberships).
     pub(crate) fn clear(&self) {
         self.0.invalidate_all();
+    }
+
+    /// Forgets the principal of one session.
+    pub(crate) fn forget(&self, token_hash: &[u8; 32]) {
+        self.0.invalidate(token_hash);
+    }
+
+    /// Forgets the principals of one volunteer's sessions (their team roles changed).
+    /// Reads check the condition at once; the entries go in the cache's maintenance.
+    pub(crate) fn forget_volunteer(&self, volunteer: VolunteerId) {
+        let of = move |_: &[u8; 32], p: &Arc<Principal>| p.volunteer == Some(volunteer);
+        if self.0.invalidate_entries_if(of).is_err() {
+            // Only when the cache was built without closures, which `new` does not do.
+            self.clear();
+        }
     }
 }
 
@@ -139,11 +157,11 @@ impl Zhiyuan {
         Ok(principal)
     }
 
-    /// Ends the session of `token`.
+    /// Ends the session of `token`, on every app server.
     pub async fn logout(&self, token: &str) -> Result<()> {
         let key = hash_token(token);
-        self.0.principals.0.invalidate(&key);
         self.0.store.delete_session(&key).await?;
+        self.forget(Stale::Session(key)).await;
         Ok(())
     }
 }

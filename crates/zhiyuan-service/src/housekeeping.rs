@@ -1,6 +1,6 @@
 //! Work the server does on its own, periodically: closing attendance people forgot to
-//! close, escalating orders nobody took in time, flagging records overdue (Art. 11) and
-//! purging expired sessions.
+//! close, escalating orders nobody took in time, flagging records overdue (Art. 11),
+//! purging expired sessions and announcements older than an hour.
 
 use time::{Duration, OffsetDateTime};
 
@@ -57,6 +57,10 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged expired sessions"),
                 Err(e) => tracing::warn!(error = ?e, "purging expired sessions failed"),
+            }
+            let kept = now - crate::announce::KEPT;
+            if let Err(e) = app.store().purge_announcements(kept).await {
+                tracing::warn!(error = ?e, "purging old announcements failed");
             }
         }
     })

@@ -3,6 +3,7 @@
 //! audits every change in the same transaction. HTTP handlers and the command line call
 //! these and nothing below them.
 
+mod announce;
 mod attendance;
 mod auth;
 mod batch;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 use time::Duration;
 use zhiyuan_store::Store;
 
+pub use announce::{Listener, spawn_listener};
 pub use attendance::{AttendanceOutcome, Presence};
 pub use auth::{LoginOutcome, hash_token};
 pub use batch::{BatchReport, RowOutcome};
@@ -149,6 +151,9 @@ struct Inner {
     vault: Vault,
     config: ServiceConfig,
     principals: auth::PrincipalCache,
+    /// This server among those sharing the database, in its announcements (see
+    /// `announce`).
+    instance: u64,
     /// Ledger tiles read recently (see `Zhiyuan::tiles`): proofs mostly read the same top tiles.
     tiles: moka::sync::Cache<zhiyuan_ledger::TileId, Arc<zhiyuan_ledger::ExpandedTile>>,
     /// For what partner platforms publish (their status lists).
@@ -165,9 +170,10 @@ struct Inner {
 }
 
 /// Reference data read on every request of a busy flow, kept ten seconds: a change made
-/// through this server empties the entry at once; other app servers see it within the ten
-/// seconds. Only for what may be that stale (routing, proposals), never for a decision a
-/// write depends on beyond that.
+/// through this server empties the entry at once, and other app servers when they read its
+/// announcement (about a second; see `announce`), at worst after the ten seconds. Only for
+/// what may be that stale (routing, proposals), never for a decision a write depends on
+/// beyond that.
 struct Brief<K, V>(moka::sync::Cache<K, V>);
 
 impl<K, V> Brief<K, V>
@@ -224,6 +230,7 @@ impl Zhiyuan {
             vault,
             config,
             principals,
+            instance: rand::random(),
             channels,
             // Up to 256 MiB of expanded tiles (16 KiB each when full): every tile above
             // level 0 of a billion-leaf log, and a share of its level-0 tiles.

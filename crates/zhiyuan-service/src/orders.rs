@@ -30,6 +30,7 @@ use zhiyuan_store::{
     PageRequest, SiteOrderStats, SiteRecord, StoreError,
 };
 
+use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::text;
 use crate::{Actor, Ctx, Zhiyuan};
@@ -346,7 +347,7 @@ impl Zhiyuan {
             serde_json::json!({ "site": site.0, "code": code, "offered": input.offered });
         let put = self.0.store.put_menu_item(&item, &audit).await?;
         // An item is inherited by every site below this one.
-        self.0.menus.forget_all();
+        self.forget(Stale::Menus).await;
         Ok(put)
     }
 

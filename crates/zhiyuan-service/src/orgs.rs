@@ -10,6 +10,7 @@ use zhiyuan_store::{
     PageRequest, SiteRecord,
 };
 
+use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::{Actor, Changes, Ctx, Zhiyuan};
 
@@ -135,9 +136,9 @@ impl Zhiyuan {
         });
         let record = self.0.store.insert_org(&org, admin, &audit).await?;
         // Matching's lists of a county's teams.
-        self.0.teams.forget_all();
-        if admin.is_some() {
-            self.0.principals.clear();
+        self.forget(Stale::Teams).await;
+        if let Some(admin) = admin {
+            self.forget(Stale::Volunteer(admin)).await;
         }
         Ok(record)
     }
@@ -210,7 +211,7 @@ impl Zhiyuan {
         let mut audit = ctx.audit("organisation.update", "organisation", id, Some(o.region));
         audit.details = changes.into_json();
         let updated = self.0.store.update_org(&record, &audit).await?;
-        self.0.teams.forget_all();
+        self.forget(Stale::Teams).await;
         Ok(updated)
     }
 
@@ -340,7 +341,7 @@ impl Zhiyuan {
         audit.reason = decision.reason;
         audit.details = changes.into_json();
         let updated = self.0.store.update_membership(&m, &audit).await?;
-        self.0.principals.clear();
+        self.forget(Stale::Volunteer(m.volunteer)).await;
         Ok(updated)
     }
 

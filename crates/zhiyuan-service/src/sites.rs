@@ -5,6 +5,7 @@ use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::site::{GeoPoint, SiteKind};
 use zhiyuan_store::{NewSite, Page, PageRequest, SiteQuery, SiteRecord};
 
+use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::{Changes, Ctx, Zhiyuan};
 
@@ -76,10 +77,8 @@ impl Zhiyuan {
         let mut audit = ctx.audit("site.update", "site", id, Some(s.region));
         audit.details = changes.into_json();
         let updated = self.0.store.update_site(&record, &audit).await?;
-        // The order flow's caches: this server sees the change at once, others within
-        // their ten seconds.
-        self.0.sites.forget(&id);
-        self.0.menus.forget_all();
+        // The order flow's caches, here and on the other app servers.
+        self.forget(Stale::Site(id)).await;
         Ok(updated)
     }
 }

@@ -158,6 +158,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0028_shifts_owed",
         include_str!("../migrations/0028_shifts_owed.sql"),
     ),
+    (
+        29,
+        "0029_announcements",
+        include_str!("../migrations/0029_announcements.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

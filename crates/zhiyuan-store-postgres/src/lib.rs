@@ -5,6 +5,7 @@
 //! no LISTEN/NOTIFY, no exclusion constraints, and a migration lock that can be turned off.
 
 mod accounts;
+mod announcements;
 mod attendance;
 mod audit;
 mod certificates;

@@ -7,6 +7,7 @@
 //! WAL on tokio's blocking threads.
 
 mod accounts;
+mod announcements;
 mod attendance;
 mod audit;
 mod certificates;

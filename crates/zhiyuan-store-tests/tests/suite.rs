@@ -670,6 +670,40 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
 }
 
 #[tokio::test]
+async fn announcements_are_read_in_order_from_a_stamp_and_purged_by_age() {
+    let (_db, store) = store().await;
+    let start = store.announcement_clock().await.unwrap();
+    store.announce("a principals").await.unwrap();
+    // Apart by more than a clock tick, so that the second's stamp is later.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store.announce("a site 7").await.unwrap();
+    let read = store.announcements_since(start, 10).await.unwrap();
+    let texts: Vec<&str> = read.iter().map(|a| a.message.as_str()).collect();
+    assert_eq!(texts, ["a principals", "a site 7"]);
+    assert!(read[0].id < read[1].id && read[0].at < read[1].at);
+    assert!(
+        read[0].at >= start,
+        "stamped by the same clock as the start"
+    );
+    // From the second's stamp, the first is not read; a limit cuts the oldest first.
+    let later = store.announcements_since(read[1].at, 10).await.unwrap();
+    assert!(later.iter().all(|a| a.id != read[0].id));
+    let first = store.announcements_since(start, 1).await.unwrap();
+    assert_eq!(first, read[..1]);
+    // Purging takes those stamped before the time given.
+    assert_eq!(store.purge_announcements(start).await.unwrap(), 0);
+    let after = read[1].at + Duration::microseconds(1);
+    assert_eq!(store.purge_announcements(after).await.unwrap(), 2);
+    assert!(
+        store
+            .announcements_since(start, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn login_failures_are_kept_and_cleared() {
     let (_db, store) = store().await;
     assert!(store.login_failures("someone").await.unwrap().is_none());

@@ -273,6 +273,16 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
+/// What an app server told the others sharing the database (see
+/// [`crate::AnnouncementStore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    pub id: i64,
+    /// By the database's clock, so that servers whose clocks differ read the same times.
+    pub at: OffsetDateTime,
+    pub message: String,
+}
+
 /// Failed logins for one login name, for throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginFailures {

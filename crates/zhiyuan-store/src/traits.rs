@@ -140,6 +140,25 @@ pub trait AccountStore {
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
 }
 
+/// Messages between the app servers sharing one database: each says which data kept in
+/// memory a change made stale, so that the others forget it too instead of serving it
+/// until it expires.
+#[async_trait]
+pub trait AnnouncementStore {
+    /// Records `message`, stamped by the database's clock.
+    async fn announce(&self, message: &str) -> Result<()>;
+    /// The database's clock now: where a server starts reading announcements.
+    async fn announcement_clock(&self) -> Result<OffsetDateTime>;
+    /// Up to `limit` announcements stamped at or after `since`, oldest first.
+    async fn announcements_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Announcement>>;
+    /// Deletes announcements stamped before `before`; returns how many.
+    async fn purge_announcements(&self, before: OffsetDateTime) -> Result<u64>;
+}
+
 #[async_trait]
 pub trait ProjectStore {
     async fn insert_project(&self, p: &NewProject, audit: &AuditEntry) -> Result<ProjectRecord>;
@@ -764,6 +783,7 @@ pub trait Store:
     + OrgStore
     + VolunteerStore
     + AccountStore
+    + AnnouncementStore
     + AuditStore
     + ProjectStore
     + SignupStore

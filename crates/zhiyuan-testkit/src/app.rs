@@ -46,6 +46,8 @@ pub struct TestApp {
     pub zhiyuan: Zhiyuan,
     pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The task reading other app servers' announcements, stopped with the app.
+    announcements: tokio::task::JoinHandle<()>,
     pub db: TestDb,
 }
 
@@ -82,17 +84,37 @@ impl TestApp {
         config.security.argon2_memory_kib = 256;
         config.security.argon2_iterations = 1;
         tune(&mut config);
+        Self::start(listener, config, db).await
+    }
+
+    /// A second app server on this one's database, with the same keys: for what app
+    /// servers sharing a database must agree on.
+    pub async fn spawn_beside(&self) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let mut config = self.config.clone();
+        config.server.public_url = format!("http://{}", listener.local_addr().expect("address"));
+        Self::start(listener, config, self.db.beside()).await
+    }
+
+    /// Serves on `listener`, reading the other servers' announcements as `serve` does.
+    async fn start(listener: tokio::net::TcpListener, config: Config, db: TestDb) -> Self {
+        let addr = listener.local_addr().expect("address");
         let app = zhiyuan::build(&config).await.expect("build app");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(zhiyuan::serve(listener, app.router, async {
             let _ = rx.await;
         }));
+        let every = std::time::Duration::from_millis(config.server.announcements_every_ms);
+        let announcements = zhiyuan_service::spawn_listener(app.zhiyuan.clone(), every);
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             zhiyuan: app.zhiyuan,
             config,
             shutdown: Some(tx),
+            announcements,
             db,
         }
     }
@@ -284,5 +306,6 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.announcements.abort();
     }
 }

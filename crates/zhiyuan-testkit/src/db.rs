@@ -71,6 +71,16 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second app server: dropping it leaves the database.
+    pub fn beside(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            backend: self.backend,
+            dir: tempfile::tempdir().expect("temporary folder"),
+            pg_name: None,
+        }
+    }
+
     pub fn config(&self) -> DatabaseConfig {
         DatabaseConfig {
             url: self.url.clone(),

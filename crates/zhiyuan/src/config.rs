@@ -174,6 +174,9 @@ pub struct ServerConfig {
     pub body_limit_kib: usize,
     /// The address the public reaches this platform at (in certificates' QR codes).
     pub public_url: String,
+    /// How often this server reads what the other app servers sharing its database
+    /// announce stale (a logout, a role, a site changed) and forgets its copies.
+    pub announcements_every_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -228,6 +231,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 body_limit_kib: 64,
                 public_url: "http://127.0.0.1:8080".into(),
+                announcements_every_ms: 1000,
             },
             database: DatabaseConfig {
                 url: "sqlite://./zhiyuan-data/zhiyuan.db".into(),
@@ -473,6 +477,9 @@ listen = "127.0.0.1:8080"
 body_limit_kib = 64
 # The address the public reaches this platform at: certificates' QR codes point here.
 public_url = "http://127.0.0.1:8080"
+# How often this server reads what the other app servers sharing its database announce
+# stale (a logout, a role, a site changed), and forgets its own copies.
+announcements_every_ms = 1000
 
 [database]
 # sqlite://PATH for the embedded database, or postgres://USER@HOST:PORT/DATABASE.
@@ -492,8 +499,9 @@ migration_lock = true
 document_key_file = "./zhiyuan-data/document.key"
 # How long a login lasts.
 session_ttl_hours = 12
-# How long a verified token is trusted without asking the database (logout on another
-# app server takes effect within this time).
+# How long a verified token is trusted without asking the database. A logout or a role
+# changed on another app server takes effect here when its announcement is read
+# (server.announcements_every_ms); this is the longest it can take if that fails.
 principal_cache_secs = 30
 # Argon2id cost for passwords.
 argon2_memory_kib = 19456

@@ -255,6 +255,10 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         app.zhiyuan.clone(),
         time::Duration::milliseconds(config.notify.every_ms.max(50) as i64),
     );
+    zhiyuan_service::spawn_listener(
+        app.zhiyuan.clone(),
+        std::time::Duration::from_millis(config.server.announcements_every_ms.max(10)),
+    );
     zhiyuan_service::spawn_sequencer(
         app.zhiyuan.clone(),
         std::time::Duration::from_millis(config.ledger.integrate_every_ms.max(10)),

@@ -20,6 +20,7 @@ mod participation;
 mod recognition;
 mod registration;
 mod scope;
+mod servers;
 mod stars;
 mod talent;
 
