@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::{Duration, OffsetDateTime};
-use zhiyuan_domain::ids::{SiteId, VolunteerId};
+use zhiyuan_domain::ids::{AccountId, SiteId, VolunteerId};
 
 use crate::Zhiyuan;
 use crate::error::Result;
@@ -31,6 +31,8 @@ pub(crate) const KEPT: Duration = Duration::hours(1);
 pub(crate) enum Stale {
     /// The principal behind one session (by its token's hash): a logout.
     Session([u8; 32]),
+    /// The principals of one account's sessions: it was disabled.
+    Account(AccountId),
     /// The principals of one volunteer's sessions: their team roles changed.
     Volunteer(VolunteerId),
     /// One site, and the merged menus that read it.
@@ -45,6 +47,7 @@ impl Stale {
     fn encode(&self) -> String {
         match self {
             Self::Session(hash) => format!("session {}", URL_SAFE_NO_PAD.encode(hash)),
+            Self::Account(id) => format!("account {}", id.0),
             Self::Volunteer(id) => format!("volunteer {}", id.0),
             Self::Site(id) => format!("site {}", id.0),
             Self::Menus => "menus".to_owned(),
@@ -60,6 +63,7 @@ impl Stale {
                 .ok()
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
                 .map(Self::Session),
+            ("account", id) => id.parse().ok().map(|id| Self::Account(AccountId(id))),
             ("volunteer", id) => id.parse().ok().map(|id| Self::Volunteer(VolunteerId(id))),
             ("site", id) => id.parse().ok().map(|id| Self::Site(SiteId(id))),
             ("menus", "") => Some(Self::Menus),
@@ -99,7 +103,12 @@ impl Zhiyuan {
         let inner = &self.0;
         match stale {
             Some(Stale::Session(hash)) => inner.principals.forget(hash),
-            Some(Stale::Volunteer(id)) => inner.principals.forget_volunteer(*id),
+            Some(&Stale::Account(id)) => inner.principals.forget_where(move |p| p.account == id),
+            Some(&Stale::Volunteer(id)) => {
+                inner
+                    .principals
+                    .forget_where(move |p| p.volunteer == Some(id));
+            }
             Some(Stale::Site(id)) => {
                 inner.sites.forget(id);
                 inner.menus.forget_all();
@@ -201,6 +210,7 @@ mod tests {
     fn every_kind_of_stale_data_reads_back_as_announced() {
         let kinds = [
             Stale::Session([7; 32]),
+            Stale::Account(AccountId(8)),
             Stale::Volunteer(VolunteerId(9)),
             Stale::Site(SiteId(42)),
             Stale::Menus,

@@ -11,7 +11,6 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
-use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_store::{AccountRecord, LoginFailures, NewSession};
 
 use crate::announce::Stale;
@@ -47,11 +46,10 @@ impl PrincipalCache {
         self.0.invalidate(token_hash);
     }
 
-    /// Forgets the principals of one volunteer's sessions (their team roles changed).
-    /// Reads check the condition at once; the entries go in the cache's maintenance.
-    pub(crate) fn forget_volunteer(&self, volunteer: VolunteerId) {
-        let of = move |_: &[u8; 32], p: &Arc<Principal>| p.volunteer == Some(volunteer);
-        if self.0.invalidate_entries_if(of).is_err() {
+    /// Forgets the principals `which` picks (an account's, a volunteer's). Reads check the
+    /// condition at once; the entries go in the cache's maintenance.
+    pub(crate) fn forget_where(&self, which: impl Fn(&Principal) -> bool + Send + Sync + 'static) {
+        if self.0.invalidate_entries_if(move |_, p| which(p)).is_err() {
             // Only when the cache was built without closures, which `new` does not do.
             self.clear();
         }

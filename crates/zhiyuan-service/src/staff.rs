@@ -1,12 +1,13 @@
 //! Staff accounts: administrators, auditors and site staff, created inside the creator's
 //! own jurisdiction (or by the operator at the command line, to bootstrap).
 
-use zhiyuan_domain::access::GrantedRole;
+use zhiyuan_domain::access::{Access, GrantedRole};
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::check_password;
 use zhiyuan_store::{AccountRecord, GrantRow, NewAccount};
 
+use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::{Ctx, Zhiyuan};
 
@@ -97,6 +98,66 @@ impl Zhiyuan {
             )
             .await?;
         Ok(account)
+    }
+
+    /// Takes a staff account's access away (`disabled`), or gives it back: an administrator
+    /// whose jurisdiction covers every role the account holds, with a reason when taking
+    /// it away. Disabling ends the account's sessions on every app server at once; nobody
+    /// disables their own account. Setting what is already set changes nothing.
+    pub async fn set_staff_disabled(
+        &self,
+        ctx: &Ctx,
+        login: &str,
+        disabled: bool,
+        reason: Option<String>,
+    ) -> Result<AccountRecord> {
+        let me = ctx.user()?.account;
+        // Only administrators learn whether a login exists.
+        ctx.require(|p| !p.regions(Access::Write).is_empty())?;
+        let account = self
+            .0
+            .store
+            .find_account(login)
+            .await?
+            .filter(|a| a.volunteer.is_none())
+            .ok_or(ServiceError::NotFound("staff account"))?;
+        let grants = self.0.store.account_grants(account.id).await?;
+        ctx.require(|p| !grants.is_empty() && grants.iter().all(|g| p.can_grant(g.region)))?;
+        if account.id == me && disabled {
+            return Err(ServiceError::Conflict {
+                field: "disabled",
+                message: "you cannot disable your own account".to_owned(),
+            });
+        }
+        if account.disabled == disabled {
+            return Ok(account);
+        }
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if disabled && reason.is_none() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "say why the account's access is taken away",
+            ));
+        }
+        let action = if disabled {
+            "account.disable"
+        } else {
+            "account.enable"
+        };
+        let mut audit = ctx.audit(action, "account", account.id.0, Some(grants[0].region));
+        audit.reason = reason;
+        audit.details = serde_json::json!({ "login": account.login });
+        let updated = self
+            .0
+            .store
+            .set_account_disabled(account.id, disabled, &audit)
+            .await?;
+        if disabled {
+            self.forget(Stale::Account(account.id)).await;
+        }
+        Ok(updated)
     }
 
     /// The signed-in account's grants as stored (roles given by administrators).

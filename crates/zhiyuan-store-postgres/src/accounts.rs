@@ -211,6 +211,51 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    async fn set_account_disabled(
+        &self,
+        account: AccountId,
+        disabled: bool,
+        audit: &AuditEntry,
+    ) -> Result<AccountRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let changed = tx
+            .execute(
+                &tx.prepare_cached("UPDATE accounts SET disabled = $2 WHERE id = $1")
+                    .await
+                    .map_err(pg_err)?,
+                &[&account.0, &disabled],
+            )
+            .await
+            .map_err(pg_err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if disabled {
+            tx.execute(
+                &tx.prepare_cached("DELETE FROM sessions WHERE account_id = $1")
+                    .await
+                    .map_err(pg_err)?,
+                &[&account.0],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
+        write_audit(&tx, audit, None).await?;
+        let row = tx
+            .query_one(
+                &tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = $1"))
+                    .await
+                    .map_err(pg_err)?,
+                &[&account.0],
+            )
+            .await
+            .map_err(pg_err)?;
+        let record = account_from_row(&row)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(record)
+    }
+
     async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
         let client = self.client().await?;
         // Probed by key in every plan, the oldest first along the expiry index: with the

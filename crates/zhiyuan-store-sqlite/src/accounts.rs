@@ -8,7 +8,7 @@ use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_store::{
     AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession,
-    Result,
+    Result, StoreError,
 };
 
 use crate::SqliteStore;
@@ -176,6 +176,34 @@ impl AccountStore for SqliteStore {
             )
             .map_err(store_err)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn set_account_disabled(
+        &self,
+        account: AccountId,
+        disabled: bool,
+        audit: &AuditEntry,
+    ) -> Result<AccountRecord> {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let changed = tx
+                .prepare_cached("UPDATE accounts SET disabled = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![account.0, disabled]))
+                .map_err(store_err)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if disabled {
+                tx.prepare_cached("DELETE FROM sessions WHERE account_id = ?1")
+                    .and_then(|mut s| s.execute([account.0]))
+                    .map_err(store_err)?;
+            }
+            write_audit(tx, &audit, None)?;
+            tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([account.0], account_from_row))
+                .map_err(store_err)
         })
         .await
     }

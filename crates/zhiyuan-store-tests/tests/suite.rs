@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::{Grant, GrantedRole};
-use zhiyuan_domain::ids::{OrgId, SiteId, VolunteerId};
+use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
 use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::region::{Region, RegionLevel, reference_regions};
@@ -667,6 +667,56 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
     assert!(store.load_principal(&[1; 32], now).await.unwrap().is_some());
     store.delete_session(&[1; 32]).await.unwrap();
     assert!(store.load_principal(&[1; 32], now).await.unwrap().is_none());
+    // Disabling an account ends every session of it, with its audit entry; enabling it
+    // again brings none back.
+    for hash in [[5; 32], [6; 32]] {
+        store
+            .insert_session(&NewSession {
+                token_hash: hash,
+                account: account.id,
+                created_at: now,
+                expires_at: now + Duration::hours(1),
+            })
+            .await
+            .unwrap();
+    }
+    let about = |action| {
+        let mut entry = audit(action, "440100");
+        entry.subject_type = "account";
+        entry.subject_id = account.id.0.to_string();
+        entry
+    };
+    let entry = about("account.disable");
+    let off = store
+        .set_account_disabled(account.id, true, &entry)
+        .await
+        .unwrap();
+    assert!(off.disabled);
+    let on = store
+        .set_account_disabled(account.id, false, &about("account.enable"))
+        .await
+        .unwrap();
+    assert!(!on.disabled);
+    for hash in [[5; 32], [6; 32]] {
+        assert!(store.load_principal(&hash, now).await.unwrap().is_none());
+    }
+    let subject = Some(("account".to_owned(), account.id.0.to_string()));
+    let trail = store
+        .list_audit(
+            &AuditQuery {
+                within: None,
+                subject,
+            },
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.items.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["account.enable", "account.disable"]);
+    let unknown = store
+        .set_account_disabled(AccountId(account.id.0 + 1000), true, &entry)
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
 }
 
 #[tokio::test]

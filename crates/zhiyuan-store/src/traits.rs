@@ -132,6 +132,14 @@ pub trait AccountStore {
         now: OffsetDateTime,
     ) -> Result<Option<Principal>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
+    /// Disables or enables an account; disabling also ends its sessions. Not found for an
+    /// unknown account.
+    async fn set_account_disabled(
+        &self,
+        account: AccountId,
+        disabled: bool,
+        audit: &AuditEntry,
+    ) -> Result<AccountRecord>;
     /// Deletes up to `limit` sessions expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64>;
     async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>>;

@@ -79,6 +79,7 @@ pub fn api() -> Router<AppState> {
             patch(organisations::decide_membership),
         )
         .route("/api/v1/staff", post(staff::create_staff))
+        .route("/api/v1/staff/{login}", patch(staff::update_staff))
         .route(
             "/api/v1/projects",
             get(projects::list_projects).post(projects::create_project),

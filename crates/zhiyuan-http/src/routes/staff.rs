@@ -1,8 +1,8 @@
 //! Staff accounts and the audit trail: the administration of a jurisdiction.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_domain::ids::SiteId;
@@ -67,6 +67,50 @@ pub async fn create_staff(
             display_name: account.display_name,
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStaff {
+    /// `true` takes the account's access away and ends its sessions on every app server;
+    /// `false` gives it back.
+    pub disabled: bool,
+    /// Why; required when taking access away. Kept in the audit trail.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffView {
+    pub id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub disabled: bool,
+}
+
+/// Takes a staff account's access away or gives it back (an administrator whose
+/// jurisdiction covers all the account's roles; not one's own account).
+#[utoipa::path(patch, path = "/api/v1/staff/{login}", tag = "staff", security(("bearer" = [])),
+    params(("login" = String, Path)), request_body = UpdateStaff,
+    responses((status = 200, body = StaffView), (status = 403, body = ErrorBody),
+        (status = 404, description = "no such staff account", body = ErrorBody),
+        (status = 409, description = "one's own account", body = ErrorBody),
+        (status = 422, description = "no reason given", body = ErrorBody)))]
+pub async fn update_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(login): Path<String>,
+    Json(b): Json<UpdateStaff>,
+) -> ApiResult<Json<StaffView>> {
+    let account = state
+        .app
+        .set_staff_disabled(&caller.ctx, &login, b.disabled, b.reason)
+        .await?;
+    Ok(Json(StaffView {
+        id: account.id.0,
+        login: account.login,
+        display_name: account.display_name,
+        disabled: account.disabled,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

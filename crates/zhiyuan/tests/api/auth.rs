@@ -117,3 +117,90 @@ async fn a_successful_login_clears_earlier_failures() {
         app.login("gz-admin", PASSWORD).await;
     }
 }
+
+#[tokio::test]
+async fn an_administrator_takes_a_staff_accounts_access_away_with_a_reason_and_gives_it_back() {
+    let app = TestApp::spawn().await;
+    let province = app.admin("gd-admin", "440000").await;
+    let gz = app.admin("gz-admin", "440100").await;
+    let sz = app.admin("sz-admin", "440300").await;
+    let (number, volunteer) = app
+        .volunteer(VolunteerBuilder::new("440106001001", 3))
+        .await;
+    let take = json!({"disabled": true, "reason": "调离岗位"});
+    // Only an administrator covering all the account's roles; a volunteer learns nothing,
+    // not even whether the login exists.
+    let by_sz = app
+        .patch("/api/v1/staff/gz-admin", Some(&sz), take.clone())
+        .await;
+    assert_eq!(by_sz.status, StatusCode::FORBIDDEN);
+    for login in ["gz-admin", "nobody"] {
+        let path = format!("/api/v1/staff/{login}");
+        let r = app.patch(&path, Some(&volunteer), take.clone()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{login}");
+    }
+    // Not one's own account; not a volunteer's; not a login that does not exist.
+    let own = app
+        .patch("/api/v1/staff/gz-admin", Some(&gz), take.clone())
+        .await;
+    assert_eq!(
+        (own.status, own.error_fields()),
+        (StatusCode::CONFLICT, vec!["disabled".to_owned()])
+    );
+    for login in [number.as_str(), "nobody"] {
+        let path = format!("/api/v1/staff/{login}");
+        let r = app.patch(&path, Some(&province), take.clone()).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{login}");
+    }
+    // Taking access away needs a reason.
+    let bare = app
+        .patch(
+            "/api/v1/staff/gz-admin",
+            Some(&province),
+            json!({"disabled": true, "reason": " "}),
+        )
+        .await;
+    assert_eq!(bare.error_fields(), ["reason"]);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&gz)).await.status,
+        StatusCode::OK
+    );
+    let taken = app
+        .patch("/api/v1/staff/gz-admin", Some(&province), take)
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{:?}", taken.body);
+    assert_eq!(taken.body["disabled"], true);
+    // The session it had is over, and no new one opens.
+    assert_eq!(
+        app.get("/api/v1/me", Some(&gz)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let login = json!({"login": "gz-admin", "password": PASSWORD});
+    let refused = app.post("/api/v1/auth/login", None, login.clone()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let trail = app
+        .get(
+            &format!(
+                "/api/v1/audit?subject_type=account&subject_id={}",
+                taken.body["id"]
+            ),
+            Some(&province),
+        )
+        .await;
+    let entry = &trail.body["items"][0];
+    assert_eq!(
+        (entry["action"].as_str(), entry["reason"].as_str()),
+        (Some("account.disable"), Some("调离岗位"))
+    );
+    // Given back: signing in works again.
+    let given = app
+        .patch(
+            "/api/v1/staff/gz-admin",
+            Some(&province),
+            json!({"disabled": false}),
+        )
+        .await;
+    assert_eq!(given.body["disabled"], false);
+    let back = app.post("/api/v1/auth/login", None, login).await;
+    assert_eq!(back.status, StatusCode::OK);
+}

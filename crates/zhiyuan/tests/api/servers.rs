@@ -57,6 +57,24 @@ async fn a_logout_on_one_app_server_ends_the_session_on_the_others() {
 }
 
 #[tokio::test]
+async fn a_staff_account_disabled_on_one_app_server_is_refused_on_the_others() {
+    let (a, b) = two_servers().await;
+    let province = a.admin("gd-admin", "440000").await;
+    let gz = a.admin("gz-admin", "440100").await;
+    assert_eq!(b.get("/api/v1/me", Some(&gz)).await.status, StatusCode::OK);
+    let taken = a
+        .patch(
+            "/api/v1/staff/gz-admin",
+            Some(&province),
+            json!({"disabled": true, "reason": "调离岗位"}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{:?}", taken.body);
+    let after = eventually(StatusCode::UNAUTHORIZED, || b.get("/api/v1/me", Some(&gz))).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{:?}", after.body);
+}
+
+#[tokio::test]
 async fn a_role_taken_away_on_one_app_server_is_refused_on_the_others() {
     let (a, b) = two_servers().await;
     let village = "440106001001";
