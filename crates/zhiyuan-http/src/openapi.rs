@@ -19,7 +19,7 @@ use crate::routes::{
     ),
     paths(
         health::healthz, health::readyz,
-        auth::login, auth::logout, auth::me,
+        auth::login, auth::logout, auth::me, auth::change_password,
         volunteers::register_volunteer, volunteers::get_volunteer, volunteers::update_volunteer,
         volunteers::list_volunteers, volunteers::list_volunteer_memberships,
         regions::list_regions, regions::get_region, regions::create_region, regions::update_region,

@@ -11,6 +11,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
+use zhiyuan_domain::registration::check_password;
 use zhiyuan_store::{AccountRecord, LoginFailures, NewSession};
 
 use crate::announce::Stale;
@@ -74,15 +75,7 @@ impl Zhiyuan {
     /// login lock it for a while (429 with the time to wait).
     pub async fn login(&self, ctx: &Ctx, login: &str, password: &str) -> Result<LoginOutcome> {
         let cfg = &self.0.config;
-        let failures = self.0.store.login_failures(login).await?;
-        if let Some(until) = failures
-            .and_then(|f| f.locked_until)
-            .filter(|u| *u > ctx.now)
-        {
-            return Err(ServiceError::TooManyRequests {
-                retry_after: until - ctx.now,
-            });
-        }
+        let failures = self.unless_locked(ctx, login).await?;
         let account = self.0.store.find_account(login).await?;
         let hash = account
             .as_ref()
@@ -99,19 +92,8 @@ impl Zhiyuan {
             .await?
             && hash.is_some();
         let Some(account) = account.filter(|_| verified) else {
-            let mut f = failures
-                .filter(|f| ctx.now - f.first_at < cfg.login_window)
-                .unwrap_or(LoginFailures {
-                    count: 0,
-                    first_at: ctx.now,
-                    locked_until: None,
-                });
-            f.count += 1;
-            if f.count >= cfg.login_max_failures {
-                f.locked_until = Some(ctx.now + cfg.login_lockout);
-            }
-            self.0.store.set_login_failures(login, Some(f)).await?;
-            tracing::info!(failures = f.count, "login refused");
+            self.count_failure(ctx, login, failures).await?;
+            tracing::info!("login refused");
             return Err(ServiceError::Unauthenticated);
         };
         if failures.is_some() {
@@ -136,6 +118,93 @@ impl Zhiyuan {
             expires_at,
             account,
         })
+    }
+
+    /// The failures counted for `login`; 429 with the time to wait while it is locked.
+    async fn unless_locked(&self, ctx: &Ctx, login: &str) -> Result<Option<LoginFailures>> {
+        let failures = self.0.store.login_failures(login).await?;
+        match failures.and_then(|f| f.locked_until) {
+            Some(until) if until > ctx.now => Err(ServiceError::TooManyRequests {
+                retry_after: until - ctx.now,
+            }),
+            _ => Ok(failures),
+        }
+    }
+
+    /// Counts a wrong password for `login` (on top of `failures`, if still in the window),
+    /// locking the login after too many.
+    async fn count_failure(
+        &self,
+        ctx: &Ctx,
+        login: &str,
+        failures: Option<LoginFailures>,
+    ) -> Result<()> {
+        let cfg = &self.0.config;
+        let mut f = failures
+            .filter(|f| ctx.now - f.first_at < cfg.login_window)
+            .unwrap_or(LoginFailures {
+                count: 0,
+                first_at: ctx.now,
+                locked_until: None,
+            });
+        f.count += 1;
+        if f.count >= cfg.login_max_failures {
+            f.locked_until = Some(ctx.now + cfg.login_lockout);
+        }
+        tracing::info!(failures = f.count, "wrong password");
+        self.0.store.set_login_failures(login, Some(f)).await?;
+        Ok(())
+    }
+
+    /// Changes the signed-in account's password, given the current one, and ends every
+    /// other session of the account on every app server; the session `token` stays. A
+    /// wrong current password counts toward the login's lock, as at login.
+    pub async fn change_password(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+        current: &str,
+        new: String,
+    ) -> Result<()> {
+        let me = ctx.user()?.account;
+        let account = self
+            .0
+            .store
+            .get_account(me)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let failures = self.unless_locked(ctx, &account.login).await?;
+        let cost = &self.0.config.password_cost;
+        let verified = match account.password_hash.clone() {
+            Some(hash) => cost.verify(current.to_owned(), hash).await?,
+            None => false,
+        };
+        if !verified {
+            self.count_failure(ctx, &account.login, failures).await?;
+            return Err(ServiceError::invalid(
+                "current_password",
+                "is not the account's password",
+            ));
+        }
+        check_password(&new).map_err(|e| ServiceError::invalid("new_password", e.reason))?;
+        if new == current {
+            return Err(ServiceError::invalid(
+                "new_password",
+                "must differ from the current password",
+            ));
+        }
+        if failures.is_some() {
+            self.0
+                .store
+                .set_login_failures(&account.login, None)
+                .await?;
+        }
+        let hash = cost.hash(new).await?;
+        let audit = ctx.audit("account.password", "account", me.0, None);
+        let key = hash_token(token);
+        self.0.store.set_password(me, &hash, &key, &audit).await?;
+        self.forget(Stale::Account(me)).await;
+        Ok(())
     }
 
     /// The principal behind a bearer token; 401 when unknown or expired.

@@ -211,6 +211,49 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    async fn get_account(&self, id: AccountId) -> Result<Option<AccountRecord>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = $1"))
+            .await
+            .map_err(pg_err)?;
+        let row = client.query_opt(&stmt, &[&id.0]).await.map_err(pg_err)?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn set_password(
+        &self,
+        account: AccountId,
+        password_hash: &str,
+        keep: &[u8; 32],
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let changed = tx
+            .execute(
+                &tx.prepare_cached("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+                    .await
+                    .map_err(pg_err)?,
+                &[&account.0, &password_hash],
+            )
+            .await
+            .map_err(pg_err)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            &tx.prepare_cached("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+                .await
+                .map_err(pg_err)?,
+            &[&account.0, &keep.as_slice()],
+        )
+        .await
+        .map_err(pg_err)?;
+        write_audit(&tx, audit, None).await?;
+        tx.commit().await.map_err(pg_err)
+    }
+
     async fn set_account_disabled(
         &self,
         account: AccountId,

@@ -180,6 +180,39 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn get_account(&self, id: AccountId) -> Result<Option<AccountRecord>> {
+        self.lookup(move |c| {
+            c.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = ?1"))?
+                .query_row([id.0], account_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        account: AccountId,
+        password_hash: &str,
+        keep: &[u8; 32],
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let (hash, keep, audit) = (password_hash.to_owned(), *keep, audit.clone());
+        self.write(move |tx| {
+            let changed = tx
+                .prepare_cached("UPDATE accounts SET password_hash = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![account.0, hash]))
+                .map_err(store_err)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.prepare_cached("DELETE FROM sessions WHERE account_id = ?1 AND token_hash <> ?2")
+                .and_then(|mut s| s.execute(params![account.0, keep.as_slice()]))
+                .map_err(store_err)?;
+            write_audit(tx, &audit, None)
+        })
+        .await
+    }
+
     async fn set_account_disabled(
         &self,
         account: AccountId,

@@ -717,6 +717,31 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
         .set_account_disabled(AccountId(account.id.0 + 1000), true, &entry)
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+    // A new password keeps the session it was set from and ends the others.
+    for hash in [[7; 32], [8; 32]] {
+        store
+            .insert_session(&NewSession {
+                token_hash: hash,
+                account: account.id,
+                created_at: now,
+                expires_at: now + Duration::hours(1),
+            })
+            .await
+            .unwrap();
+    }
+    let entry = about("account.password");
+    store
+        .set_password(account.id, "$argon2id$new", &[7; 32], &entry)
+        .await
+        .unwrap();
+    assert!(store.load_principal(&[7; 32], now).await.unwrap().is_some());
+    assert!(store.load_principal(&[8; 32], now).await.unwrap().is_none());
+    let stored = store.get_account(account.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash.as_deref(), Some("$argon2id$new"));
+    let unknown = AccountId(account.id.0 + 1000);
+    assert!(store.get_account(unknown).await.unwrap().is_none());
+    let missing = store.set_password(unknown, "x", &[7; 32], &entry).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
 
 #[tokio::test]

@@ -123,6 +123,16 @@ pub trait AccountStore {
     /// Conflict on `login` if taken.
     async fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> Result<AccountRecord>;
     async fn find_account(&self, login: &str) -> Result<Option<AccountRecord>>;
+    async fn get_account(&self, id: AccountId) -> Result<Option<AccountRecord>>;
+    /// Replaces an account's password hash and ends its sessions but `keep` (the one the
+    /// change was made from). Not found for an unknown account.
+    async fn set_password(
+        &self,
+        account: AccountId,
+        password_hash: &str,
+        keep: &[u8; 32],
+        audit: &AuditEntry,
+    ) -> Result<()>;
     async fn insert_session(&self, s: &NewSession) -> Result<()>;
     /// The principal behind a live session: account, volunteer, granted roles and the
     /// team roles of active memberships. `None` for unknown or expired tokens.

@@ -51,7 +51,7 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
-/// The password of every fixture account.
+/// The password of every staff fixture account (volunteers register with their builder's).
 pub const PASSWORD: &str = "test-password";
 
 impl TestApp {

@@ -74,6 +74,43 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// 8 to 128 characters, not the current one.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePassword").finish_non_exhaustive()
+    }
+}
+
+/// Changes the signed-in account's password. Every other session of the account ends, on
+/// every app server; this one stays. A wrong current password counts toward the login's
+/// lock (429 after five, as at login).
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePassword,
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 422, description = "wrong current password, or a new one refused",
+            body = ErrorBody),
+        (status = 429, description = "too many failures; see Retry-After", body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(b): Json<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    caller.ctx.user()?;
+    let token = caller.token.as_deref().unwrap_or_default();
+    state
+        .app
+        .change_password(&caller.ctx, token, &b.current_password, b.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
     pub account_id: i64,

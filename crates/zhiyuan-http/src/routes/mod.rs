@@ -34,6 +34,7 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/me/password", post(auth::change_password))
         .route(
             "/api/v1/volunteers",
             post(volunteers::register_volunteer).get(volunteers::list_volunteers),

@@ -204,3 +204,96 @@ async fn an_administrator_takes_a_staff_accounts_access_away_with_a_reason_and_g
     let back = app.post("/api/v1/auth/login", None, login).await;
     assert_eq!(back.status, StatusCode::OK);
 }
+
+fn new_password(current: &str, new: &str) -> serde_json::Value {
+    json!({"current_password": current, "new_password": new})
+}
+
+#[tokio::test]
+async fn a_volunteer_changes_their_password_and_their_other_sessions_end() {
+    let app = TestApp::spawn().await;
+    let builder = VolunteerBuilder::new("440106001001", 3);
+    let password = builder.body["password"].as_str().unwrap().to_owned();
+    let (number, phone) = app.volunteer(builder).await;
+    let laptop = app.login(&number, &password).await;
+    let path = "/api/v1/me/password";
+    let refused = [
+        (
+            new_password("wrong-password", "a-new-password"),
+            "current_password",
+        ),
+        (new_password(&password, "short"), "new_password"),
+        (new_password(&password, &password), "new_password"),
+    ];
+    for (body, field) in refused {
+        let r = app.post(path, Some(&phone), body).await;
+        assert_eq!(
+            (r.status, r.error_fields()),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()])
+        );
+    }
+    let anonymous = app
+        .post(path, None, new_password(&password, "a-new-password"))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let changed = app
+        .post(
+            path,
+            Some(&phone),
+            new_password(&password, "a-new-password"),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.body);
+    // The session it was changed from stays; the other one ends.
+    assert_eq!(
+        app.get("/api/v1/me", Some(&phone)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&laptop)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let old = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": number, "password": password}),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    app.login(&number, "a-new-password").await;
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_lock_the_login_as_failed_logins_do() {
+    let app = TestApp::spawn().await;
+    let token = app.admin("gz-admin", "440100").await;
+    let path = "/api/v1/me/password";
+    for attempt in 1..=5 {
+        let r = app
+            .post(
+                path,
+                Some(&token),
+                new_password("guess-number", "a-new-password"),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {attempt}"
+        );
+    }
+    // Locked now: the right password is not even checked, here or at login.
+    let right = app
+        .post(path, Some(&token), new_password(PASSWORD, "a-new-password"))
+        .await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "gz-admin", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::TOO_MANY_REQUESTS);
+}
