@@ -574,6 +574,27 @@ async fn bulk_loading_writes_volunteers_and_memberships_in_one_batch() {
     assert_eq!(store.count_volunteers().await.unwrap(), 1000);
 }
 
+/// Sessions of `account` for an hour from `now`.
+async fn open_sessions(
+    store: &Arc<dyn Store>,
+    account: AccountId,
+    hashes: &[[u8; 32]],
+    now: OffsetDateTime,
+) {
+    for &token_hash in hashes {
+        let session = NewSession {
+            token_hash,
+            account,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        };
+        store
+            .insert_session(&session)
+            .await
+            .expect("open a session");
+    }
+}
+
 #[tokio::test]
 async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
     let (_db, store) = store().await;
@@ -669,17 +690,7 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
     assert!(store.load_principal(&[1; 32], now).await.unwrap().is_none());
     // Disabling an account ends every session of it, with its audit entry; enabling it
     // again brings none back.
-    for hash in [[5; 32], [6; 32]] {
-        store
-            .insert_session(&NewSession {
-                token_hash: hash,
-                account: account.id,
-                created_at: now,
-                expires_at: now + Duration::hours(1),
-            })
-            .await
-            .unwrap();
-    }
+    open_sessions(&store, account.id, &[[5; 32], [6; 32]], now).await;
     let about = |action| {
         let mut entry = audit(action, "440100");
         entry.subject_type = "account";
@@ -718,17 +729,7 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
     // A new password keeps the session it was set from and ends the others.
-    for hash in [[7; 32], [8; 32]] {
-        store
-            .insert_session(&NewSession {
-                token_hash: hash,
-                account: account.id,
-                created_at: now,
-                expires_at: now + Duration::hours(1),
-            })
-            .await
-            .unwrap();
-    }
+    open_sessions(&store, account.id, &[[7; 32], [8; 32]], now).await;
     let entry = about("account.password");
     store
         .set_password(account.id, "$argon2id$new", &[7; 32], &entry)
