@@ -27,7 +27,7 @@ use crate::routes::{
         organisations::list_orgs, organisations::get_org, organisations::create_org,
         organisations::update_org, organisations::list_org_memberships,
         organisations::apply_for_membership, organisations::decide_membership,
-        staff::create_staff, staff::update_staff, staff::list_audit,
+        staff::create_staff, staff::list_staff, staff::update_staff, staff::list_audit,
         projects::create_project, projects::list_projects, projects::get_project,
         projects::update_project, projects::change_project_status, projects::create_shift,
         projects::list_shifts, projects::update_shift,

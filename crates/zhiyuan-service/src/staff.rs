@@ -5,7 +5,7 @@ use zhiyuan_domain::access::{Access, GrantedRole};
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::check_password;
-use zhiyuan_store::{AccountRecord, GrantRow, NewAccount};
+use zhiyuan_store::{AccountRecord, GrantRow, NewAccount, Page, PageRequest, StaffGrant};
 
 use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
@@ -158,6 +158,19 @@ impl Zhiyuan {
             self.forget(Stale::Account(account.id)).await;
         }
         Ok(updated)
+    }
+
+    /// The staff of a jurisdiction: every role given within it, with its account, in region
+    /// order (administrators and auditors covering it).
+    pub async fn list_staff(
+        &self,
+        ctx: &Ctx,
+        within: Option<RegionCode>,
+        page: &PageRequest,
+    ) -> Result<Page<StaffGrant>> {
+        let within = self.scope_of_listing(ctx, within)?;
+        ctx.require(|p| p.covers(within, Access::Read))?;
+        Ok(self.0.store.list_staff(within, page).await?)
     }
 
     /// The signed-in account's grants as stored (roles given by administrators).

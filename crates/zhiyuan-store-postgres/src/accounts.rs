@@ -8,8 +8,8 @@ use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession,
-    Result, StoreError,
+    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession, Page,
+    PageRequest, Result, StaffGrant, StoreError,
 };
 
 use crate::PgStore;
@@ -379,5 +379,47 @@ impl AccountStore for PgStore {
 
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
         grants_of(&self.client().await?, account.0).await
+    }
+
+    async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>> {
+        let (lo, hi) = within.subtree();
+        let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT g.id, a.id, a.login, a.display_name, a.disabled, g.role,
+                    g.region_code, g.site_id
+                 FROM grants g JOIN accounts a ON a.id = g.account_id
+                 WHERE g.region_code >= $1 AND g.region_code < $2
+                   AND (g.region_code, g.id) > ($3, $4)
+                 ORDER BY g.region_code, g.id LIMIT $5",
+            )
+            .await
+            .map_err(pg_err)?;
+        let limit = i64::from(page.limit) + 1;
+        let rows = client
+            .query(&stmt, &[&lo, &hi, &after.0, &after.1, &limit])
+            .await
+            .map_err(pg_err)?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                Ok(StaffGrant {
+                    grant_id: get(row, 0)?,
+                    account: AccountId(get(row, 1)?),
+                    login: get(row, 2)?,
+                    display_name: get(row, 3)?,
+                    disabled: get(row, 4)?,
+                    grant: GrantRow {
+                        role: conv(row, 5, |s: &str| GrantedRole::parse(s))?,
+                        region: region(row, 6)?,
+                        site: get::<Option<i64>>(row, 7)?.map(SiteId),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page.limit, |s| {
+            vec![s.grant.region.as_i64(), s.grant_id]
+        }))
     }
 }

@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 use zhiyuan_domain::access::{Grant, GrantedRole, Principal};
 use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
+use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession,
-    Result, StoreError,
+    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession, Page,
+    PageRequest, Result, StaffGrant, StoreError,
 };
 
 use crate::SqliteStore;
@@ -41,6 +42,13 @@ fn grants_of(c: &rusqlite::Connection, account: i64) -> rusqlite::Result<Vec<Gra
     })?
     .collect()
 }
+
+/// The roles given in a region range, with their accounts, after a (region, id) key.
+pub(crate) const STAFF_SQL: &str =
+    "SELECT g.id, a.id, a.login, a.display_name, a.disabled, g.role, g.region_code, g.site_id
+     FROM grants g JOIN accounts a ON a.id = g.account_id
+     WHERE g.region_code >= ?1 AND g.region_code < ?2 AND (g.region_code, g.id) > (?3, ?4)
+     ORDER BY g.region_code, g.id LIMIT ?5";
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -298,5 +306,34 @@ impl AccountStore for SqliteStore {
 
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
         self.lookup(move |c| grants_of(c, account.0)).await
+    }
+
+    async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>> {
+        let (lo, hi) = within.subtree();
+        let after = page.after.clone().map_or((0, 0), |c| (c.key(0), c.key(1)));
+        let limit = page.limit;
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(STAFF_SQL)?
+                .query_map(params![lo, hi, after.0, after.1, limit + 1], |row| {
+                    Ok(StaffGrant {
+                        grant_id: row.get(0)?,
+                        account: AccountId(row.get(1)?),
+                        login: row.get(2)?,
+                        display_name: row.get(3)?,
+                        disabled: row.get(4)?,
+                        grant: GrantRow {
+                            role: col(row, 5, |s: String| GrantedRole::parse(&s))?,
+                            region: region(row, 6)?,
+                            site: row.get::<_, Option<i64>>(7)?.map(SiteId),
+                        },
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::from_rows(rows, limit, |s| {
+                vec![s.grant.region.as_i64(), s.grant_id]
+            }))
+        })
+        .await
     }
 }

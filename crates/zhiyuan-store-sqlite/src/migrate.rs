@@ -153,6 +153,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0029_announcements",
         include_str!("../migrations/0029_announcements.sql"),
     ),
+    (
+        30,
+        "0030_grants_region",
+        include_str!("../migrations/0030_grants_region.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

@@ -40,6 +40,11 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     let by_org = plan(&store, crate::records::list_sql(false, true)).await;
     assert!(by_org.contains("records_org (org_id=?"), "{by_org}");
 
+    // A jurisdiction's staff, in region order without a sort.
+    let staff = plan(&store, crate::accounts::STAFF_SQL.to_owned()).await;
+    assert!(staff.contains("g USING INDEX grants_region"), "{staff}");
+    assert!(!staff.contains("TEMP B-TREE"), "{staff}");
+
     let members = plan(&store, crate::orgs::memberships_sql(true, false)).await;
     // Through the unique (org_id, volunteer_id) constraint's index.
     assert!(members.contains("SEARCH m USING INDEX"), "{members}");

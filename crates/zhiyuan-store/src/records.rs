@@ -273,6 +273,18 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
+/// A role given to a staff account, with the account: a row of a jurisdiction's list of
+/// staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffGrant {
+    pub grant_id: i64,
+    pub account: AccountId,
+    pub login: String,
+    pub display_name: String,
+    pub disabled: bool,
+    pub grant: GrantRow,
+}
+
 /// What an app server told the others sharing the database (see
 /// [`crate::AnnouncementStore`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

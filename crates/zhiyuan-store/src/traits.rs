@@ -156,6 +156,8 @@ pub trait AccountStore {
     async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()>;
     /// The grants of an account (for `/me` and staff management).
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
+    /// The roles given within `within`'s subtree, with their accounts, in region order.
+    async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>>;
 }
 
 /// Messages between the app servers sharing one database: each says which data kept in

@@ -79,7 +79,10 @@ pub fn api() -> Router<AppState> {
             "/api/v1/memberships/{id}",
             patch(organisations::decide_membership),
         )
-        .route("/api/v1/staff", post(staff::create_staff))
+        .route(
+            "/api/v1/staff",
+            get(staff::list_staff).post(staff::create_staff),
+        )
         .route("/api/v1/staff/{login}", patch(staff::update_staff))
         .route(
             "/api/v1/projects",

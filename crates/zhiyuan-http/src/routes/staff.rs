@@ -116,6 +116,57 @@ pub async fn update_staff(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+pub struct ListStaff {
+    /// Region subtree; defaults to the caller's only jurisdiction.
+    pub within: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// One role given to a staff account, with the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffRoleView {
+    pub account: StaffView,
+    pub role: GrantedRole,
+    /// The jurisdiction (of site staff: their site's region).
+    pub region: String,
+    /// The site of site staff.
+    pub site: Option<i64>,
+}
+
+/// The staff of a jurisdiction: every role given within it, with its account (disabled
+/// ones too), in region order. For the administrators and auditors covering it.
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])),
+    params(ListStaff),
+    responses((status = 200, body = PageView<StaffRoleView>), (status = 403, body = ErrorBody)))]
+pub async fn list_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListStaff>,
+) -> ApiResult<Json<PageView<StaffRoleView>>> {
+    let within = q
+        .within
+        .as_deref()
+        .map(|r| parse_region("within", r))
+        .transpose()?;
+    let page = page(q.cursor.as_deref(), q.limit, 2)?;
+    let result = state.app.list_staff(&caller.ctx, within, &page).await?;
+    Ok(Json(PageView::from_page(result, |s| StaffRoleView {
+        account: StaffView {
+            id: s.account.0,
+            login: s.login,
+            display_name: s.display_name,
+            disabled: s.disabled,
+        },
+        role: s.grant.role,
+        region: s.grant.region.to_string(),
+        site: s.grant.site.map(|id| id.0),
+    })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListAudit {
     /// Region subtree; defaults to the caller's only jurisdiction.
     pub within: Option<String>,

@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_testkit::{PASSWORD, TestApp, VolunteerBuilder};
 
 #[tokio::test]
@@ -296,4 +297,68 @@ async fn wrong_current_passwords_lock_the_login_as_failed_logins_do() {
         )
         .await;
     assert_eq!(login.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_jurisdiction_lists_its_staff_page_by_page_with_disabled_accounts_marked() {
+    let app = TestApp::spawn().await;
+    let province = app.admin("gd-admin", "440000").await;
+    let gz = app.admin("gz-admin", "440100").await;
+    let sz = app.admin("sz-admin", "440300").await;
+    let site = app.site("440106001", "practice_institute").await;
+    app.staff("th-staff", GrantedRole::SiteStaff, None, Some(site))
+        .await;
+    app.staff("gz-auditor", GrantedRole::Auditor, Some("440100"), None)
+        .await;
+    let (_, volunteer) = app
+        .volunteer(VolunteerBuilder::new("440106001001", 3))
+        .await;
+    let taken = app
+        .patch(
+            "/api/v1/staff/th-staff",
+            Some(&gz),
+            json!({"disabled": true, "reason": "离职"}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK);
+    // Page by page, one role a page, within Guangzhou (the admin's only jurisdiction).
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/staff?limit=1".to_owned();
+    loop {
+        let r = app.get(&path, Some(&gz)).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        for item in r.body["items"].as_array().unwrap() {
+            seen.push((
+                item["account"]["login"].as_str().unwrap().to_owned(),
+                item["role"].as_str().unwrap().to_owned(),
+                item["account"]["disabled"].as_bool().unwrap(),
+            ));
+            assert!(item["region"].as_str().unwrap().starts_with("4401"));
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/staff?limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    let want = [
+        ("gz-admin", "jurisdiction_admin", false),
+        ("gz-auditor", "auditor", false),
+        ("th-staff", "site_staff", true),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|(l, r, d)| ((*l).to_owned(), (*r).to_owned(), *d))
+        .collect();
+    assert_eq!(seen, want);
+    // The province sees Shenzhen's too; Shenzhen does not see Guangzhou's; a volunteer
+    // sees none.
+    let all = app
+        .get("/api/v1/staff?within=440000", Some(&province))
+        .await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 5);
+    let other = app.get("/api/v1/staff?within=440100", Some(&sz)).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let nobody = app.get("/api/v1/staff", Some(&volunteer)).await;
+    assert_eq!(nobody.status, StatusCode::FORBIDDEN);
 }
