@@ -106,6 +106,7 @@ async fn every_role_is_held_to_its_scope() {
     let site = |s: i64| format!("/api/v1/sites/{s}");
     let reason = json!({"phone": "13700000001", "reason": "更正"});
     let rename = json!({"name": "改名"});
+    let disable = json!({"disabled": true, "reason": "越权测试"});
     #[rustfmt::skip]
     let table: Vec<(&str, Method, String, Option<Value>, StatusCode)> = vec![
         // A Guangzhou admin: everything in Guangzhou, nothing in Shenzhen.
@@ -123,23 +124,29 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_admin", Method::GET, "/api/v1/volunteers?within=440300".into(), None, FORBIDDEN),
         ("gz_admin", Method::GET, "/api/v1/audit?within=440300".into(), None, FORBIDDEN),
         ("gz_admin", Method::GET, "/api/v1/audit?within=440000".into(), None, FORBIDDEN),
+        ("gz_admin", Method::GET, "/api/v1/staff?within=440300".into(), None, FORBIDDEN),
+        ("gz_admin", Method::PATCH, "/api/v1/staff/sz-admin".into(), Some(disable.clone()), FORBIDDEN),
         // ... but a Shenzhen resident in a Guangzhou team is visible to Guangzhou.
         ("gz_admin", Method::GET, v(&w.b_only_vol), None, OK),
         ("gz_admin", Method::GET, members(w.team_a), None, OK),
         ("gz_admin", Method::GET, "/api/v1/volunteers".into(), None, OK),
         ("gz_admin", Method::GET, "/api/v1/audit".into(), None, OK),
+        ("gz_admin", Method::GET, "/api/v1/staff".into(), None, OK),
         // An auditor reads the jurisdiction and changes nothing.
         ("gz_auditor", Method::GET, v(&w.gz_vol), None, OK),
         ("gz_auditor", Method::GET, v(&w.sz_vol), None, FORBIDDEN),
         ("gz_auditor", Method::PATCH, v(&w.gz_vol), Some(reason.clone()), FORBIDDEN),
         ("gz_auditor", Method::PATCH, site(w.gz_site), Some(rename.clone()), FORBIDDEN),
         ("gz_auditor", Method::GET, "/api/v1/audit".into(), None, OK),
+        ("gz_auditor", Method::GET, "/api/v1/staff".into(), None, OK),
+        ("gz_auditor", Method::PATCH, "/api/v1/staff/gz-site".into(), Some(disable.clone()), FORBIDDEN),
         // Site staff: their site and the teams based there.
         ("gz_site_staff", Method::GET, members(w.team_a), None, OK),
         ("gz_site_staff", Method::GET, members(w.team_b), None, FORBIDDEN),
         ("gz_site_staff", Method::PATCH, site(w.sz_site), Some(rename.clone()), FORBIDDEN),
         ("gz_site_staff", Method::GET, v(&w.sz_vol), None, FORBIDDEN),
         ("gz_site_staff", Method::GET, "/api/v1/volunteers".into(), None, FORBIDDEN),
+        ("gz_site_staff", Method::GET, "/api/v1/staff".into(), None, FORBIDDEN),
         // A team admin: their team, nothing of another.
         ("team_a_admin", Method::GET, members(w.team_a), None, OK),
         ("team_a_admin", Method::GET, v(&w.gz_vol), None, OK),
@@ -149,6 +156,7 @@ async fn every_role_is_held_to_its_scope() {
         ("team_a_admin", Method::GET, v(&w.b_only_vol), None, FORBIDDEN),
         ("team_a_admin", Method::PATCH, v(&w.gz_vol), Some(reason.clone()), FORBIDDEN),
         ("team_b_admin", Method::GET, v(&w.b_only_vol), None, OK),
+        ("team_a_admin", Method::PATCH, "/api/v1/staff/gz-site".into(), Some(disable.clone()), FORBIDDEN),
         ("team_b_admin", Method::PATCH, org(w.team_a), Some(rename.clone()), FORBIDDEN),
         // A volunteer: themselves, nobody else.
         ("gz_vol", Method::GET, v(&w.gz_vol), None, OK),
@@ -158,6 +166,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_vol", Method::GET, format!("{}/memberships", v(&w.sz_vol)), None, FORBIDDEN),
         ("gz_vol", Method::GET, "/api/v1/volunteers".into(), None, FORBIDDEN),
         ("gz_vol", Method::GET, "/api/v1/audit".into(), None, FORBIDDEN),
+        ("gz_vol", Method::GET, "/api/v1/staff".into(), None, FORBIDDEN),
         ("sz_vol", Method::GET, v(&w.gz_vol), None, FORBIDDEN),
         ("sz_vol", Method::PATCH, format!("/api/v1/memberships/{}", w.b_membership), Some(json!({"status": "left"})), FORBIDDEN),
         // Anonymous callers read the public directory only.
@@ -165,6 +174,7 @@ async fn every_role_is_held_to_its_scope() {
         ("anonymous", Method::GET, site(w.sz_site), None, OK),
         ("anonymous", Method::GET, org(w.team_a), None, OK),
         ("anonymous", Method::GET, members(w.team_a), None, StatusCode::UNAUTHORIZED),
+        ("anonymous", Method::GET, "/api/v1/staff".into(), None, StatusCode::UNAUTHORIZED),
         // The Shenzhen admin mirrors the Guangzhou one.
         ("sz_admin", Method::GET, v(&w.sz_vol), None, OK),
         ("sz_admin", Method::GET, v(&w.gz_vol), None, FORBIDDEN),
@@ -177,6 +187,11 @@ async fn every_role_is_held_to_its_scope() {
             .request(method.clone(), path, token, body.clone())
             .await;
         assert_eq!(r.status, *expected, "{who} {method} {path}: {:?}", r.body);
+    }
+    // Refused attempts to disable staff left their sessions working.
+    for who in ["sz_admin", "gz_site_staff"] {
+        let token = w.tokens.get(who).map(String::as_str);
+        assert_eq!(w.app.get("/api/v1/me", token).await.status, OK, "{who}");
     }
     // Refused writes left Shenzhen as it was.
     let sz_site = w.app.get(&site(w.sz_site), None).await;
