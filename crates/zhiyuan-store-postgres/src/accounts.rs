@@ -262,38 +262,43 @@ impl AccountStore for PgStore {
     ) -> Result<AccountRecord> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
+        // The row is locked by the update, so a concurrent request waits and then finds
+        // nothing to change.
         let changed = tx
             .execute(
-                &tx.prepare_cached("UPDATE accounts SET disabled = $2 WHERE id = $1")
-                    .await
-                    .map_err(pg_err)?,
+                &tx.prepare_cached(
+                    "UPDATE accounts SET disabled = $2 WHERE id = $1 AND disabled <> $2",
+                )
+                .await
+                .map_err(pg_err)?,
                 &[&account.0, &disabled],
             )
             .await
             .map_err(pg_err)?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
+        if changed > 0 {
+            if disabled {
+                tx.execute(
+                    &tx.prepare_cached("DELETE FROM sessions WHERE account_id = $1")
+                        .await
+                        .map_err(pg_err)?,
+                    &[&account.0],
+                )
+                .await
+                .map_err(pg_err)?;
+            }
+            write_audit(&tx, audit, None).await?;
         }
-        if disabled {
-            tx.execute(
-                &tx.prepare_cached("DELETE FROM sessions WHERE account_id = $1")
-                    .await
-                    .map_err(pg_err)?,
-                &[&account.0],
-            )
-            .await
-            .map_err(pg_err)?;
-        }
-        write_audit(&tx, audit, None).await?;
+        // Unknown, or already so (a concurrent request was first): nothing written.
         let row = tx
-            .query_one(
+            .query_opt(
                 &tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = $1"))
                     .await
                     .map_err(pg_err)?,
                 &[&account.0],
             )
             .await
-            .map_err(pg_err)?;
+            .map_err(pg_err)?
+            .ok_or(StoreError::NotFound)?;
         let record = account_from_row(&row)?;
         tx.commit().await.map_err(pg_err)?;
         Ok(record)

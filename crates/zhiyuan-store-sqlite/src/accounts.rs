@@ -230,11 +230,20 @@ impl AccountStore for SqliteStore {
         let audit = audit.clone();
         self.write(move |tx| {
             let changed = tx
-                .prepare_cached("UPDATE accounts SET disabled = ?2 WHERE id = ?1")
+                .prepare_cached(
+                    "UPDATE accounts SET disabled = ?2 WHERE id = ?1 AND disabled <> ?2",
+                )
                 .and_then(|mut s| s.execute(params![account.0, disabled]))
                 .map_err(store_err)?;
+            let read = |tx: &rusqlite::Transaction<'_>| {
+                tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = ?1"))
+                    .and_then(|mut s| s.query_row([account.0], account_from_row).optional())
+                    .map_err(store_err)?
+                    .ok_or(StoreError::NotFound)
+            };
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                // Unknown, or already so (a concurrent request was first): nothing to write.
+                return read(tx);
             }
             if disabled {
                 tx.prepare_cached("DELETE FROM sessions WHERE account_id = ?1")
@@ -242,9 +251,7 @@ impl AccountStore for SqliteStore {
                     .map_err(store_err)?;
             }
             write_audit(tx, &audit, None)?;
-            tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = ?1"))
-                .and_then(|mut s| s.query_row([account.0], account_from_row))
-                .map_err(store_err)
+            read(tx)
         })
         .await
     }

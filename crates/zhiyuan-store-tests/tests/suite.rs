@@ -703,6 +703,12 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
         .await
         .unwrap();
     assert!(off.disabled);
+    // Again: nothing to change, no second entry.
+    let again = store
+        .set_account_disabled(account.id, true, &entry)
+        .await
+        .unwrap();
+    assert!(again.disabled);
     let on = store
         .set_account_disabled(account.id, false, &about("account.enable"))
         .await

@@ -142,8 +142,9 @@ pub trait AccountStore {
         now: OffsetDateTime,
     ) -> Result<Option<Principal>>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
-    /// Disables or enables an account; disabling also ends its sessions. Not found for an
-    /// unknown account.
+    /// Disables or enables an account; disabling also ends its sessions. An account
+    /// already so is returned as it is, with no audit entry written (the second of two
+    /// concurrent requests). Not found for an unknown account.
     async fn set_account_disabled(
         &self,
         account: AccountId,
