@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
 use zhiyuan_domain::registration::check_password;
-use zhiyuan_store::{AccountRecord, LoginFailures, NewSession};
+use zhiyuan_store::{AccountRecord, LoginLimits, NewSession};
 
 use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
@@ -72,10 +72,10 @@ pub struct LoginOutcome {
 
 impl Zhiyuan {
     /// Checks a login and password; on success opens a session. Repeated failures for one
-    /// login lock it for a while (429 with the time to wait).
+    /// login lock it for a while (429 with the time to wait), however many arrive at once.
     pub async fn login(&self, ctx: &Ctx, login: &str, password: &str) -> Result<LoginOutcome> {
         let cfg = &self.0.config;
-        let failures = self.unless_locked(ctx, login).await?;
+        self.count_attempt(ctx, login).await?;
         let account = self.0.store.find_account(login).await?;
         let hash = account
             .as_ref()
@@ -92,13 +92,10 @@ impl Zhiyuan {
             .await?
             && hash.is_some();
         let Some(account) = account.filter(|_| verified) else {
-            self.count_failure(ctx, login, failures).await?;
             tracing::info!("login refused");
             return Err(ServiceError::Unauthenticated);
         };
-        if failures.is_some() {
-            self.0.store.set_login_failures(login, None).await?;
-        }
+        self.0.store.clear_login_attempts(login).await?;
         let mut raw = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let token = format!("zy1_{}", URL_SAFE_NO_PAD.encode(raw));
@@ -120,40 +117,30 @@ impl Zhiyuan {
         })
     }
 
-    /// The failures counted for `login`; 429 with the time to wait while it is locked.
-    async fn unless_locked(&self, ctx: &Ctx, login: &str) -> Result<Option<LoginFailures>> {
-        let failures = self.0.store.login_failures(login).await?;
-        match failures.and_then(|f| f.locked_until) {
-            Some(until) if until > ctx.now => Err(ServiceError::TooManyRequests {
-                retry_after: until - ctx.now,
-            }),
-            _ => Ok(failures),
-        }
-    }
-
-    /// Counts a wrong password for `login` (on top of `failures`, if still in the window),
-    /// locking the login after too many.
-    async fn count_failure(
-        &self,
-        ctx: &Ctx,
-        login: &str,
-        failures: Option<LoginFailures>,
-    ) -> Result<()> {
+    /// Counts an attempt to check a password of `login`, before checking it: 429 with the
+    /// time to wait when the login is locked. Counted in one statement, so a burst of
+    /// concurrent guesses has no more passwords checked than the same guesses one by one.
+    async fn count_attempt(&self, ctx: &Ctx, login: &str) -> Result<()> {
         let cfg = &self.0.config;
-        let mut f = failures
-            .filter(|f| ctx.now - f.first_at < cfg.login_window)
-            .unwrap_or(LoginFailures {
-                count: 0,
-                first_at: ctx.now,
-                locked_until: None,
-            });
-        f.count += 1;
-        if f.count >= cfg.login_max_failures {
-            f.locked_until = Some(ctx.now + cfg.login_lockout);
+        let limits = LoginLimits {
+            max: cfg.login_max_failures,
+            window: cfg.login_window,
+            lockout: cfg.login_lockout,
+        };
+        let attempts = self
+            .0
+            .store
+            .count_login_attempt(login, ctx.now, limits)
+            .await?;
+        match attempts.locked_until {
+            Some(until) if attempts.count > limits.max => {
+                tracing::info!(attempts = attempts.count, "login locked");
+                Err(ServiceError::TooManyRequests {
+                    retry_after: until - ctx.now,
+                })
+            }
+            _ => Ok(()),
         }
-        tracing::info!(failures = f.count, "wrong password");
-        self.0.store.set_login_failures(login, Some(f)).await?;
-        Ok(())
     }
 
     /// Changes the signed-in account's password, given the current one, and ends every
@@ -173,31 +160,25 @@ impl Zhiyuan {
             .get_account(me)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
-        let failures = self.unless_locked(ctx, &account.login).await?;
+        self.count_attempt(ctx, &account.login).await?;
         let cost = &self.0.config.password_cost;
         let verified = match account.password_hash.clone() {
             Some(hash) => cost.verify(current.to_owned(), hash).await?,
             None => false,
         };
         if !verified {
-            self.count_failure(ctx, &account.login, failures).await?;
             return Err(ServiceError::invalid(
                 "current_password",
                 "is not the account's password",
             ));
         }
+        self.0.store.clear_login_attempts(&account.login).await?;
         check_password(&new).map_err(|e| ServiceError::invalid("new_password", e.reason))?;
         if new == current {
             return Err(ServiceError::invalid(
                 "new_password",
                 "must differ from the current password",
             ));
-        }
-        if failures.is_some() {
-            self.0
-                .store
-                .set_login_failures(&account.login, None)
-                .await?;
         }
         let hash = cost.hash(new).await?;
         let audit = ctx.audit("account.password", "account", me.0, None);

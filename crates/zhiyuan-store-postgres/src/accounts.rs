@@ -8,8 +8,8 @@ use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession, Page,
-    PageRequest, Result, StaffGrant, StoreError,
+    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, LoginLimits, NewAccount,
+    NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
 };
 
 use crate::PgStore;
@@ -323,62 +323,62 @@ impl AccountStore for PgStore {
             .map_err(pg_err)
     }
 
-    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
+    async fn count_login_attempt(
+        &self,
+        login: &str,
+        now: OffsetDateTime,
+        limits: LoginLimits,
+    ) -> Result<LoginFailures> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                &client
-                    .prepare_cached(
-                        "SELECT count, first_at, locked_until FROM login_failures WHERE login = $1",
-                    )
-                    .await
-                    .map_err(pg_err)?,
-                &[&login],
+        // As on SQLite (see there): every right-hand side reads the row as it was.
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO login_failures (login, count, first_at, locked_until)
+                 VALUES ($1, 1, $2, CASE WHEN $3::INTEGER <= 1 THEN $5::TIMESTAMPTZ END)
+                 ON CONFLICT (login) DO UPDATE SET
+                    count = CASE WHEN login_failures.first_at <= $4
+                                   OR login_failures.locked_until <= $2
+                                 THEN 1 ELSE login_failures.count + 1 END,
+                    first_at = CASE WHEN login_failures.first_at <= $4
+                                      OR login_failures.locked_until <= $2
+                                    THEN $2 ELSE login_failures.first_at END,
+                    locked_until = CASE
+                        WHEN login_failures.first_at <= $4 OR login_failures.locked_until <= $2
+                            THEN CASE WHEN $3 <= 1 THEN $5 END
+                        WHEN login_failures.count + 1 = $3 THEN $5
+                        ELSE login_failures.locked_until END
+                 RETURNING count, first_at, locked_until",
             )
             .await
             .map_err(pg_err)?;
-        row.map(|r| {
-            Ok(LoginFailures {
-                count: get::<i32>(&r, 0)? as u32,
-                first_at: get(&r, 1)?,
-                locked_until: get(&r, 2)?,
-            })
+        let max = i32::try_from(limits.max).unwrap_or(i32::MAX);
+        let row = client
+            .query_one(
+                &stmt,
+                &[
+                    &login,
+                    &now,
+                    &max,
+                    &(now - limits.window),
+                    &(now + limits.lockout),
+                ],
+            )
+            .await
+            .map_err(pg_err)?;
+        Ok(LoginFailures {
+            count: u32::try_from(get::<i32>(&row, 0)?).unwrap_or(0),
+            first_at: get(&row, 1)?,
+            locked_until: get(&row, 2)?,
         })
-        .transpose()
     }
 
-    async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()> {
+    async fn clear_login_attempts(&self, login: &str) -> Result<()> {
         let client = self.client().await?;
-        match f {
-            None => {
-                client
-                    .execute(
-                        &client
-                            .prepare_cached("DELETE FROM login_failures WHERE login = $1")
-                            .await
-                            .map_err(pg_err)?,
-                        &[&login],
-                    )
-                    .await
-            }
-            Some(f) => {
-                client
-                    .execute(
-                        &client
-                            .prepare_cached(
-                                "INSERT INTO login_failures (login, count, first_at, locked_until)
-                         VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (login) DO UPDATE SET count = excluded.count,
-                            first_at = excluded.first_at, locked_until = excluded.locked_until",
-                            )
-                            .await
-                            .map_err(pg_err)?,
-                        &[&login, &(f.count as i32), &f.first_at, &f.locked_until],
-                    )
-                    .await
-            }
-        }
-        .map_err(pg_err)?;
+        let stmt = client
+            .prepare_cached("DELETE FROM login_failures WHERE login = $1")
+            .await
+            .map_err(pg_err)?;
+        client.execute(&stmt, &[&login]).await.map_err(pg_err)?;
         Ok(())
     }
 

@@ -8,8 +8,8 @@ use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, NewAccount, NewSession, Page,
-    PageRequest, Result, StaffGrant, StoreError,
+    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, LoginLimits, NewAccount,
+    NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
 };
 
 use crate::SqliteStore;
@@ -42,6 +42,21 @@ fn grants_of(c: &rusqlite::Connection, account: i64) -> rusqlite::Result<Vec<Gra
     })?
     .collect()
 }
+
+/// Counts an attempt (`?1` login, `?2` now, `?3` the maximum, `?4` the window's start,
+/// `?5` the end of a lock set now). Every right-hand side reads the row as it was. The
+/// count starts again when the window has passed or a lock has expired; the attempt that
+/// reaches the maximum sets the lock.
+const COUNT_ATTEMPT: &str = "INSERT INTO login_failures (login, count, first_at, locked_until)
+     VALUES (?1, 1, ?2, CASE WHEN ?3 <= 1 THEN ?5 END)
+     ON CONFLICT (login) DO UPDATE SET
+        count = CASE WHEN first_at <= ?4 OR locked_until <= ?2 THEN 1 ELSE count + 1 END,
+        first_at = CASE WHEN first_at <= ?4 OR locked_until <= ?2 THEN ?2 ELSE first_at END,
+        locked_until = CASE
+            WHEN first_at <= ?4 OR locked_until <= ?2 THEN CASE WHEN ?3 <= 1 THEN ?5 END
+            WHEN count + 1 = ?3 THEN ?5
+            ELSE locked_until END
+     RETURNING count, first_at, locked_until";
 
 /// The roles given in a region range, with their accounts, after a (region, id) key.
 pub(crate) const STAFF_SQL: &str =
@@ -269,43 +284,44 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>> {
+    async fn count_login_attempt(
+        &self,
+        login: &str,
+        now: OffsetDateTime,
+        limits: LoginLimits,
+    ) -> Result<LoginFailures> {
         let login = login.to_owned();
-        self.lookup(move |c| {
-            c.prepare_cached(
-                "SELECT count, first_at, locked_until FROM login_failures WHERE login = ?1",
-            )?
-            .query_row([login], |r| {
-                Ok(LoginFailures {
-                    count: r.get(0)?,
-                    first_at: time(r, 1)?,
-                    locked_until: opt_time(r, 2)?,
+        self.write(move |tx| {
+            tx.prepare_cached(COUNT_ATTEMPT)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![
+                            login,
+                            micros(now),
+                            limits.max,
+                            micros(now - limits.window),
+                            micros(now + limits.lockout),
+                        ],
+                        |r| {
+                            Ok(LoginFailures {
+                                count: r.get(0)?,
+                                first_at: time(r, 1)?,
+                                locked_until: opt_time(r, 2)?,
+                            })
+                        },
+                    )
                 })
-            })
-            .optional()
+                .map_err(store_err)
         })
         .await
     }
 
-    async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()> {
+    async fn clear_login_attempts(&self, login: &str) -> Result<()> {
         let login = login.to_owned();
         self.write(move |tx| {
-            match f {
-                None => tx.execute("DELETE FROM login_failures WHERE login = ?1", [login]),
-                Some(f) => tx.execute(
-                    "INSERT INTO login_failures (login, count, first_at, locked_until)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (login) DO UPDATE SET count = excluded.count,
-                        first_at = excluded.first_at, locked_until = excluded.locked_until",
-                    params![
-                        login,
-                        f.count,
-                        micros(f.first_at),
-                        f.locked_until.map(micros)
-                    ],
-                ),
-            }
-            .map_err(store_err)?;
+            tx.prepare_cached("DELETE FROM login_failures WHERE login = ?1")
+                .and_then(|mut s| s.execute([login]))
+                .map_err(store_err)?;
             Ok(())
         })
         .await

@@ -786,20 +786,80 @@ async fn announcements_are_read_in_order_from_a_stamp_and_purged_by_age() {
 }
 
 #[tokio::test]
-async fn login_failures_are_kept_and_cleared() {
+async fn login_attempts_count_up_to_a_lock_and_start_again_after_it_or_the_window() {
     let (_db, store) = store().await;
-    assert!(store.login_failures("someone").await.unwrap().is_none());
-    let now = time::macros::datetime!(2026-11-25 10:00 UTC);
-    let f = LoginFailures {
-        count: 3,
-        first_at: now,
-        locked_until: Some(now + Duration::minutes(15)),
+    let t0 = time::macros::datetime!(2026-11-25 10:00 UTC);
+    let limits = LoginLimits {
+        max: 3,
+        window: Duration::minutes(15),
+        lockout: Duration::minutes(30),
     };
-    store.set_login_failures("someone", Some(f)).await.unwrap();
-    store.set_login_failures("someone", Some(f)).await.unwrap();
-    assert_eq!(store.login_failures("someone").await.unwrap(), Some(f));
-    store.set_login_failures("someone", None).await.unwrap();
-    assert!(store.login_failures("someone").await.unwrap().is_none());
+    let at = |mins: i64| t0 + Duration::minutes(mins);
+    let mut seen = Vec::new();
+    for mins in [0, 1, 2, 3, 4] {
+        let a = store
+            .count_login_attempt("someone", at(mins), limits)
+            .await
+            .unwrap();
+        seen.push((a.count, a.first_at, a.locked_until));
+    }
+    // The third locks for the lockout from itself; later ones count on under the lock.
+    let lock = Some(at(2 + 30));
+    assert_eq!(
+        seen,
+        [
+            (1, t0, None),
+            (2, t0, None),
+            (3, t0, lock),
+            (4, t0, lock),
+            (5, t0, lock)
+        ]
+    );
+    // Past the lock (and the window): a fresh count.
+    let after = store
+        .count_login_attempt("someone", at(33), limits)
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.count, after.first_at, after.locked_until),
+        (1, at(33), None)
+    );
+    // Past the window without a lock: fresh too.
+    let later = store
+        .count_login_attempt("someone", at(49), limits)
+        .await
+        .unwrap();
+    assert_eq!((later.count, later.first_at), (1, at(49)));
+    // Cleared after a right password; other logins have counts of their own.
+    store.clear_login_attempts("someone").await.unwrap();
+    let other = store
+        .count_login_attempt("another", at(50), limits)
+        .await
+        .unwrap();
+    let again = store
+        .count_login_attempt("someone", at(50), limits)
+        .await
+        .unwrap();
+    assert_eq!((other.count, again.count), (1, 1));
+}
+
+#[tokio::test]
+async fn concurrent_login_attempts_each_count() {
+    let (_db, store) = store().await;
+    let now = OffsetDateTime::now_utc();
+    let limits = LoginLimits {
+        max: 5,
+        window: Duration::minutes(15),
+        lockout: Duration::minutes(15),
+    };
+    let attempts = (0..20).map(|_| store.count_login_attempt("someone", now, limits));
+    let mut counts: Vec<u32> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|a| a.unwrap().count)
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<u32>>());
 }
 
 #[tokio::test]

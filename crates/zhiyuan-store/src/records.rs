@@ -295,10 +295,20 @@ pub struct Announcement {
     pub message: String,
 }
 
-/// Failed logins for one login name, for throttling.
+/// Attempts to sign in as one login name, for throttling: how many since the first of the
+/// current window, and the lock that the last allowed one set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginFailures {
     pub count: u32,
     pub first_at: OffsetDateTime,
     pub locked_until: Option<OffsetDateTime>,
+}
+
+/// How attempts lock a login: the `max`-th attempt within `window` of the first locks it
+/// for `lockout`; attempts beyond `max` are refused without their password being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    pub max: u32,
+    pub window: time::Duration,
+    pub lockout: time::Duration,
 }

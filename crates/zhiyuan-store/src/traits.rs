@@ -153,8 +153,18 @@ pub trait AccountStore {
     ) -> Result<AccountRecord>;
     /// Deletes up to `limit` sessions expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: OffsetDateTime, limit: u32) -> Result<u64>;
-    async fn login_failures(&self, login: &str) -> Result<Option<LoginFailures>>;
-    async fn set_login_failures(&self, login: &str, f: Option<LoginFailures>) -> Result<()>;
+    /// Counts an attempt to sign in as `login` at `now`, before its password is checked,
+    /// and returns the count with the lock. One statement, so that concurrent attempts each
+    /// count: an attempt that finds the count above `limits.max` is refused unchecked. The
+    /// count starts again once the window has passed or the lock has expired.
+    async fn count_login_attempt(
+        &self,
+        login: &str,
+        now: OffsetDateTime,
+        limits: LoginLimits,
+    ) -> Result<LoginFailures>;
+    /// Forgets the attempts of `login` (its password was right).
+    async fn clear_login_attempts(&self, login: &str) -> Result<()>;
     /// The grants of an account (for `/me` and staff management).
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
     /// The roles given within `within`'s subtree, with their accounts, in region order.

@@ -362,3 +362,28 @@ async fn a_jurisdiction_lists_its_staff_page_by_page_with_disabled_accounts_mark
     let nobody = app.get("/api/v1/staff", Some(&volunteer)).await;
     assert_eq!(nobody.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_burst_of_concurrent_guesses_has_no_more_passwords_checked_than_one_at_a_time() {
+    let app = TestApp::spawn().await;
+    app.admin("gz-admin", "440100").await;
+    let guess = |n: usize| {
+        let body = json!({"login": "gz-admin", "password": format!("guess-{n:04}")});
+        app.post("/api/v1/auth/login", None, body)
+    };
+    let answers = futures::future::join_all((0..40).map(guess)).await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // Five passwords checked, as five guesses in a row would have; the rest refused
+    // unchecked; and the login is locked against the right password too.
+    assert_eq!((checked, refused), (5, 35));
+    let right = json!({"login": "gz-admin", "password": PASSWORD});
+    let locked = app.post("/api/v1/auth/login", None, right).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+}
