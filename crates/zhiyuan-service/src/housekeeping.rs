@@ -1,6 +1,7 @@
 //! Work the server does on its own, periodically: closing attendance people forgot to
 //! close, escalating orders nobody took in time, flagging records overdue (Art. 11),
-//! purging expired sessions and announcements older than an hour.
+//! purging expired sessions, announcements older than an hour and login attempts whose
+//! window has passed.
 
 use time::{Duration, OffsetDateTime};
 
@@ -61,6 +62,10 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
             let kept = now - crate::announce::KEPT;
             if let Err(e) = app.store().purge_announcements(kept).await {
                 tracing::warn!(error = ?e, "purging old announcements failed");
+            }
+            let window_start = now - app.config().login_window;
+            if let Err(e) = app.store().purge_login_attempts(window_start, now).await {
+                tracing::warn!(error = ?e, "purging old login attempts failed");
             }
         }
     })

@@ -336,14 +336,15 @@ impl AccountStore for PgStore {
                 "INSERT INTO login_failures (login, count, first_at, locked_until)
                  VALUES ($1, 1, $2, CASE WHEN $3::INTEGER <= 1 THEN $5::TIMESTAMPTZ END)
                  ON CONFLICT (login) DO UPDATE SET
-                    count = CASE WHEN login_failures.first_at <= $4
-                                   OR login_failures.locked_until <= $2
+                    count = CASE WHEN login_failures.locked_until <= $2
+                        OR (login_failures.locked_until IS NULL AND login_failures.first_at <= $4)
                                  THEN 1 ELSE login_failures.count + 1 END,
-                    first_at = CASE WHEN login_failures.first_at <= $4
-                                      OR login_failures.locked_until <= $2
+                    first_at = CASE WHEN login_failures.locked_until <= $2
+                        OR (login_failures.locked_until IS NULL AND login_failures.first_at <= $4)
                                     THEN $2 ELSE login_failures.first_at END,
                     locked_until = CASE
-                        WHEN login_failures.first_at <= $4 OR login_failures.locked_until <= $2
+                        WHEN login_failures.locked_until <= $2
+                        OR (login_failures.locked_until IS NULL AND login_failures.first_at <= $4)
                             THEN CASE WHEN $3 <= 1 THEN $5 END
                         WHEN login_failures.count + 1 = $3 THEN $5
                         ELSE login_failures.locked_until END
@@ -370,6 +371,25 @@ impl AccountStore for PgStore {
             first_at: get(&row, 1)?,
             locked_until: get(&row, 2)?,
         })
+    }
+
+    async fn purge_login_attempts(
+        &self,
+        window_start: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "DELETE FROM login_failures
+                 WHERE first_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
+            )
+            .await
+            .map_err(pg_err)?;
+        client
+            .execute(&stmt, &[&window_start, &now])
+            .await
+            .map_err(pg_err)
     }
 
     async fn clear_login_attempts(&self, login: &str) -> Result<()> {

@@ -45,15 +45,21 @@ fn grants_of(c: &rusqlite::Connection, account: i64) -> rusqlite::Result<Vec<Gra
 
 /// Counts an attempt (`?1` login, `?2` now, `?3` the maximum, `?4` the window's start,
 /// `?5` the end of a lock set now). Every right-hand side reads the row as it was. The
-/// count starts again when the window has passed or a lock has expired; the attempt that
-/// reaches the maximum sets the lock.
+/// count starts again when a lock has expired, or with no lock when the window has passed
+/// (a lock outlasts the window if the lockout is longer); the attempt that reaches the
+/// maximum sets the lock.
 const COUNT_ATTEMPT: &str = "INSERT INTO login_failures (login, count, first_at, locked_until)
      VALUES (?1, 1, ?2, CASE WHEN ?3 <= 1 THEN ?5 END)
      ON CONFLICT (login) DO UPDATE SET
-        count = CASE WHEN first_at <= ?4 OR locked_until <= ?2 THEN 1 ELSE count + 1 END,
-        first_at = CASE WHEN first_at <= ?4 OR locked_until <= ?2 THEN ?2 ELSE first_at END,
+        count = CASE
+            WHEN locked_until <= ?2 OR (locked_until IS NULL AND first_at <= ?4) THEN 1
+            ELSE count + 1 END,
+        first_at = CASE
+            WHEN locked_until <= ?2 OR (locked_until IS NULL AND first_at <= ?4) THEN ?2
+            ELSE first_at END,
         locked_until = CASE
-            WHEN first_at <= ?4 OR locked_until <= ?2 THEN CASE WHEN ?3 <= 1 THEN ?5 END
+            WHEN locked_until <= ?2 OR (locked_until IS NULL AND first_at <= ?4)
+                THEN CASE WHEN ?3 <= 1 THEN ?5 END
             WHEN count + 1 = ?3 THEN ?5
             ELSE locked_until END
      RETURNING count, first_at, locked_until";
@@ -312,6 +318,23 @@ impl AccountStore for SqliteStore {
                     )
                 })
                 .map_err(store_err)
+        })
+        .await
+    }
+
+    async fn purge_login_attempts(
+        &self,
+        window_start: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "DELETE FROM login_failures
+                 WHERE first_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
+            )
+            .and_then(|mut s| s.execute(params![micros(window_start), micros(now)]))
+            .map(|n| n as u64)
+            .map_err(store_err)
         })
         .await
     }

@@ -841,6 +841,28 @@ async fn login_attempts_count_up_to_a_lock_and_start_again_after_it_or_the_windo
         .await
         .unwrap();
     assert_eq!((other.count, again.count), (1, 1));
+    // Purging takes counts whose window has passed and that no lock holds.
+    for _ in 0..3 {
+        store
+            .count_login_attempt("locked", at(51), limits)
+            .await
+            .unwrap();
+    }
+    let purged = store
+        .purge_login_attempts(at(70) - limits.window, at(70))
+        .await
+        .unwrap();
+    assert_eq!(purged, 2, "someone and another; locked until 81");
+    let locked = store
+        .count_login_attempt("locked", at(70), limits)
+        .await
+        .unwrap();
+    assert_eq!(locked.count, 4);
+    let fresh = store
+        .count_login_attempt("someone", at(70), limits)
+        .await
+        .unwrap();
+    assert_eq!(fresh.count, 1);
 }
 
 #[tokio::test]

@@ -156,7 +156,8 @@ pub trait AccountStore {
     /// Counts an attempt to sign in as `login` at `now`, before its password is checked,
     /// and returns the count with the lock. One statement, so that concurrent attempts each
     /// count: an attempt that finds the count above `limits.max` is refused unchecked. The
-    /// count starts again once the window has passed or the lock has expired.
+    /// count starts again once the lock has expired, or with no lock once the window has
+    /// passed.
     async fn count_login_attempt(
         &self,
         login: &str,
@@ -165,6 +166,14 @@ pub trait AccountStore {
     ) -> Result<LoginFailures>;
     /// Forgets the attempts of `login` (its password was right).
     async fn clear_login_attempts(&self, login: &str) -> Result<()>;
+    /// Deletes the attempt counts of logins whose window started before `window_start` and
+    /// that no lock holds at `now` (a later attempt would start afresh anyway); returns how
+    /// many. Guesses at logins that do not exist leave a row each until then.
+    async fn purge_login_attempts(
+        &self,
+        window_start: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
     /// The grants of an account (for `/me` and staff management).
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
     /// The roles given within `within`'s subtree, with their accounts, in region order.
