@@ -163,7 +163,8 @@ pub struct AttendanceConfig {
     /// Attendance still open this long after its shift is closed automatically.
     pub checkout_grace_mins: i64,
     /// How often the server runs its housekeeping: closes forgotten check-outs, escalates
-    /// orders past their deadline, flags records become overdue, purges expired sessions.
+    /// orders past their deadline, flags records become overdue, purges expired sessions,
+    /// old announcements and stale login-attempt counts.
     pub auto_close_every_secs: i64,
 }
 
@@ -530,7 +531,8 @@ checkin_opens_before_mins = 60
 # left pending for the team to review.
 checkout_grace_mins = 120
 # How often the server looks for forgotten check-outs (and for records become overdue,
-# orders past their deadline and expired sessions).
+# orders past their deadline, expired sessions, old announcements and stale login-attempt
+# counts).
 auto_close_every_secs = 300
 
 [calendar]
