@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_domain::access::Principal;
 use zhiyuan_domain::registration::check_password;
-use zhiyuan_store::{AccountRecord, LoginLimits, NewSession};
+use zhiyuan_store::{AccountRecord, NewSession};
 
 use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
@@ -121,12 +121,7 @@ impl Zhiyuan {
     /// time to wait when the login is locked. Counted in one statement, so a burst of
     /// concurrent guesses has no more passwords checked than the same guesses one by one.
     async fn count_attempt(&self, ctx: &Ctx, login: &str) -> Result<()> {
-        let cfg = &self.0.config;
-        let limits = LoginLimits {
-            max: cfg.login_max_failures,
-            window: cfg.login_window,
-            lockout: cfg.login_lockout,
-        };
+        let limits = self.0.config.login_limits;
         let attempts = self
             .0
             .store

@@ -63,7 +63,7 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
             if let Err(e) = app.store().purge_announcements(kept).await {
                 tracing::warn!(error = ?e, "purging old announcements failed");
             }
-            let window_start = now - app.config().login_window;
+            let window_start = now - app.config().login_limits.window;
             if let Err(e) = app.store().purge_login_attempts(window_start, now).await {
                 tracing::warn!(error = ?e, "purging old login attempts failed");
             }

@@ -90,10 +90,8 @@ pub struct ServiceConfig {
     /// this server takes effect at once; on other servers within this time.
     pub principal_cache_ttl: Duration,
     pub password_cost: PasswordCost,
-    /// Failed logins for one login name within `login_window` before it is locked.
-    pub login_max_failures: u32,
-    pub login_window: Duration,
-    pub login_lockout: Duration,
+    /// Attempts to sign in as one login name before it is locked, and for how long.
+    pub login_limits: zhiyuan_store::LoginLimits,
     /// The privacy policy version registrations must accept.
     pub privacy_policy_version: String,
     /// How service minutes are measured, rounded and capped.
@@ -123,9 +121,11 @@ impl Default for ServiceConfig {
             session_ttl: Duration::hours(12),
             principal_cache_ttl: Duration::seconds(30),
             password_cost: PasswordCost::default(),
-            login_max_failures: 5,
-            login_window: Duration::minutes(15),
-            login_lockout: Duration::minutes(15),
+            login_limits: zhiyuan_store::LoginLimits {
+                max: 5,
+                window: Duration::minutes(15),
+                lockout: Duration::minutes(15),
+            },
             privacy_policy_version: "2026-01".to_owned(),
             hours: zhiyuan_domain::hours::HoursPolicy::default(),
             checkin_opens_before: Duration::hours(1),

@@ -37,15 +37,16 @@ async fn grants_of(c: &impl GenericClient, account: i64) -> Result<Vec<GrantRow>
         .await
         .map_err(pg_err)?;
     let rows = c.query(&stmt, &[&account]).await.map_err(pg_err)?;
-    rows.iter()
-        .map(|row| {
-            Ok(GrantRow {
-                role: conv(row, 0, |s: &str| GrantedRole::parse(s))?,
-                region: region(row, 1)?,
-                site: get::<Option<i64>>(row, 2)?.map(SiteId),
-            })
-        })
-        .collect()
+    rows.iter().map(|row| grant_at(row, 0)).collect()
+}
+
+/// A grant from its role, region code and site id, in that order from column `first`.
+fn grant_at(row: &tokio_postgres::Row, first: usize) -> Result<GrantRow> {
+    Ok(GrantRow {
+        role: conv(row, first, |s: &str| GrantedRole::parse(s))?,
+        region: region(row, first + 1)?,
+        site: get::<Option<i64>>(row, first + 2)?.map(SiteId),
+    })
 }
 
 #[async_trait]
@@ -435,11 +436,7 @@ impl AccountStore for PgStore {
                     login: get(row, 2)?,
                     display_name: get(row, 3)?,
                     disabled: get(row, 4)?,
-                    grant: GrantRow {
-                        role: conv(row, 5, |s: &str| GrantedRole::parse(s))?,
-                        region: region(row, 6)?,
-                        site: get::<Option<i64>>(row, 7)?.map(SiteId),
-                    },
+                    grant: grant_at(row, 5)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

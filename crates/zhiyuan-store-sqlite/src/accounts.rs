@@ -33,14 +33,17 @@ fn grants_of(c: &rusqlite::Connection, account: i64) -> rusqlite::Result<Vec<Gra
     c.prepare_cached(
         "SELECT role, region_code, site_id FROM grants WHERE account_id = ?1 ORDER BY id",
     )?
-    .query_map([account], |row| {
-        Ok(GrantRow {
-            role: col(row, 0, |s: String| GrantedRole::parse(&s))?,
-            region: region(row, 1)?,
-            site: row.get::<_, Option<i64>>(2)?.map(SiteId),
-        })
-    })?
+    .query_map([account], |row| grant_at(row, 0))?
     .collect()
+}
+
+/// A grant from its role, region code and site id, in that order from column `first`.
+fn grant_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<GrantRow> {
+    Ok(GrantRow {
+        role: col(row, first, |s: String| GrantedRole::parse(&s))?,
+        region: region(row, first + 1)?,
+        site: row.get::<_, Option<i64>>(first + 2)?.map(SiteId),
+    })
 }
 
 /// Counts an attempt (`?1` login, `?2` now, `?3` the maximum, `?4` the window's start,
@@ -368,11 +371,7 @@ impl AccountStore for SqliteStore {
                         login: row.get(2)?,
                         display_name: row.get(3)?,
                         disabled: row.get(4)?,
-                        grant: GrantRow {
-                            role: col(row, 5, |s: String| GrantedRole::parse(&s))?,
-                            region: region(row, 6)?,
-                            site: row.get::<_, Option<i64>>(7)?.map(SiteId),
-                        },
+                        grant: grant_at(row, 5)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -424,9 +424,11 @@ impl Config {
                 memory_kib: s.argon2_memory_kib,
                 iterations: s.argon2_iterations,
             },
-            login_max_failures: s.login_max_failures,
-            login_window: time::Duration::minutes(s.login_window_mins),
-            login_lockout: time::Duration::minutes(s.login_lockout_mins),
+            login_limits: zhiyuan_store::LoginLimits {
+                max: s.login_max_failures,
+                window: time::Duration::minutes(s.login_window_mins),
+                lockout: time::Duration::minutes(s.login_lockout_mins),
+            },
             privacy_policy_version: self.privacy.policy_version.clone(),
             hours: zhiyuan_domain::hours::HoursPolicy {
                 rounding: self.hours.rounding,
