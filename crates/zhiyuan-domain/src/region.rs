@@ -145,6 +145,14 @@ impl RegionCode {
         (lo..hi).contains(&other.as_i64())
     }
 
+    /// The smallest region holding this one and every one of `others` (this one's
+    /// province when they lie in other provinces).
+    pub fn enclosing(self, others: impl IntoIterator<Item = RegionCode> + Clone) -> Self {
+        self.and_ancestors()
+            .find(|a| others.clone().into_iter().all(|o| a.contains(o)))
+            .unwrap_or_else(|| self.province())
+    }
+
     /// The code of the province, as a region.
     pub fn province(self) -> Self {
         Self(self.0 / SPAN[0] * SPAN[0])
@@ -299,6 +307,15 @@ mod tests {
         assert!(!gz.contains(code("440304")));
         assert!(!gz.contains(code("440000")));
         assert!(code("440000").contains(code("440304")));
+    }
+
+    #[test]
+    fn the_enclosing_region_is_the_smallest_holding_them_all() {
+        let village = code("440106001002");
+        assert_eq!(village.enclosing([code("440106002")]), code("440106"));
+        assert_eq!(village.enclosing([code("440304"), village]), code("440000"));
+        assert_eq!(village.enclosing([]), village);
+        assert_eq!(code("440100").enclosing([code("810000")]), code("440000"));
     }
 
     #[test]

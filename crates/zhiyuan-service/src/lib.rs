@@ -75,7 +75,7 @@ pub use recognition::{CHALLENGE_TTL, PartnerPatch, RecognitionChallenge, Recogni
 pub use records::{Entry, SelfReport};
 pub use signups::SignupOutcome;
 pub use sites::SitePatch;
-pub use staff::NewStaff;
+pub use staff::{NewStaff, Role};
 pub use stars::StarStanding;
 pub use talent::{CHECK_IN_RADIUS_M, CallInput, MAX_NOTIFIED, QualificationInput};
 pub use vault::{Vault, VaultError};
@@ -279,6 +279,13 @@ fn text(field: &str, value: &str, max: usize, errors: &mut zhiyuan_domain::Inval
             String::new()
         }
     }
+}
+
+/// A reason as given, trimmed; `None` when blank.
+fn stated(reason: Option<String>) -> Option<String> {
+    reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
 }
 
 /// Refuses a change based on a version the record has moved past.

@@ -876,9 +876,7 @@ impl Zhiyuan {
         reason: Option<String>,
         details: Option<serde_json::Value>,
     ) -> Result<OrderRecord> {
-        let reason = reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
+        let reason = crate::stated(reason);
         if action.needs_reason() && reason.is_none() {
             return Err(ServiceError::invalid(
                 "reason",

@@ -5,7 +5,9 @@ use zhiyuan_domain::access::{Access, GrantedRole};
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::registration::check_password;
-use zhiyuan_store::{AccountRecord, GrantRow, NewAccount, Page, PageRequest, StaffGrant};
+use zhiyuan_store::{
+    AccountRecord, GrantRow, NewAccount, Page, PageRequest, StaffGrant, StoreError,
+};
 
 use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
@@ -23,6 +25,20 @@ pub struct NewStaff {
     /// The site of site staff.
     pub site: Option<SiteId>,
 }
+
+/// A role to give a staff account: an admin's or auditor's jurisdiction, or site staff's
+/// site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub role: GrantedRole,
+    /// The jurisdiction of an admin or auditor.
+    pub region: Option<RegionCode>,
+    /// The site of site staff.
+    pub site: Option<SiteId>,
+}
+
+/// An account can hold a few roles, not a directory's worth.
+const MAX_ROLES: usize = 20;
 
 /// Logins of staff: 3 to 40 lowercase letters, digits, `.`, `-` or `_`, starting with a
 /// letter, so they can never be mistaken for a volunteer number.
@@ -48,35 +64,16 @@ impl Zhiyuan {
         check_password(&s.password)?;
         let display_name = zhiyuan_domain::person::parse_person_name(&s.display_name)
             .map_err(|e| e.under("display_name"))?;
-        let grant = match s.role {
-            GrantedRole::SiteStaff => {
-                let id = s
-                    .site
-                    .ok_or_else(|| ServiceError::invalid("site", "site staff need a site"))?;
-                let site = self
-                    .0
-                    .store
-                    .get_site(id)
-                    .await?
-                    .ok_or_else(|| ServiceError::invalid("site", "no such site"))?;
-                GrantRow {
+        let grant = self
+            .resolve_role(
+                &Role {
                     role: s.role,
-                    region: site.site.region,
-                    site: Some(id),
-                }
-            }
-            _ => {
-                let region = s.region.ok_or_else(|| {
-                    ServiceError::invalid("region", "admins and auditors need a jurisdiction")
-                })?;
-                self.require_region(region, "region").await?;
-                GrantRow {
-                    role: s.role,
-                    region,
-                    site: None,
-                }
-            }
-        };
+                    region: s.region,
+                    site: s.site,
+                },
+                "",
+            )
+            .await?;
         ctx.require(|p| p.can_grant(grant.region))?;
         let password_hash = self.0.config.password_cost.hash(s.password).await?;
         let mut audit = ctx.audit("account.create", "account", "", Some(grant.region));
@@ -111,19 +108,8 @@ impl Zhiyuan {
         disabled: bool,
         reason: Option<String>,
     ) -> Result<AccountRecord> {
-        let me = ctx.user()?.account;
-        // Only administrators learn whether a login exists.
-        ctx.require(|p| !p.regions(Access::Write).is_empty())?;
-        let account = self
-            .0
-            .store
-            .find_account(login)
-            .await?
-            .filter(|a| a.volunteer.is_none())
-            .ok_or(ServiceError::NotFound("staff account"))?;
-        let grants = self.0.store.account_grants(account.id).await?;
-        ctx.require(|p| !grants.is_empty() && grants.iter().all(|g| p.can_grant(g.region)))?;
-        if account.id == me && disabled {
+        let (account, grants) = self.staff_in_my_charge(ctx, login).await?;
+        if account.id == ctx.user()?.account && disabled {
             return Err(ServiceError::Conflict {
                 field: "disabled",
                 message: "you cannot disable your own account".to_owned(),
@@ -132,9 +118,7 @@ impl Zhiyuan {
         if account.disabled == disabled {
             return Ok(account);
         }
-        let reason = reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
+        let reason = crate::stated(reason);
         if disabled && reason.is_none() {
             return Err(ServiceError::invalid(
                 "reason",
@@ -160,6 +144,138 @@ impl Zhiyuan {
         Ok(updated)
     }
 
+    /// Replaces the roles of a staff account, to move an administrator to another
+    /// jurisdiction or a station's staff to another station, or to add or take away a
+    /// role: an administrator whose jurisdiction covers every role the account holds and
+    /// every role it is given, with a reason. Roles kept keep their rows. The account's
+    /// sessions go on, with the new roles on every app server at once. Nobody changes
+    /// their own roles; an account without any role is disabled instead.
+    pub async fn set_staff_roles(
+        &self,
+        ctx: &Ctx,
+        login: &str,
+        roles: Vec<Role>,
+        reason: Option<String>,
+    ) -> Result<(AccountRecord, Vec<GrantRow>)> {
+        let (account, before) = self.staff_in_my_charge(ctx, login).await?;
+        if roles.is_empty() {
+            return Err(ServiceError::invalid(
+                "roles",
+                "give at least one role; to take every role away, disable the account",
+            ));
+        }
+        if roles.len() > MAX_ROLES {
+            return Err(ServiceError::invalid(
+                "roles",
+                format!("at most {MAX_ROLES} roles"),
+            ));
+        }
+        let mut after: Vec<GrantRow> = Vec::with_capacity(roles.len());
+        for (i, role) in roles.iter().enumerate() {
+            let grant = self.resolve_role(role, &format!("roles[{i}].")).await?;
+            if !after.contains(&grant) {
+                after.push(grant);
+            }
+        }
+        ctx.require(|p| after.iter().all(|g| p.can_grant(g.region)))?;
+        if account.id == ctx.user()?.account {
+            return Err(ServiceError::Conflict {
+                field: "roles",
+                message: "you cannot change your own roles".to_owned(),
+            });
+        }
+        let reason = crate::stated(reason);
+        if reason.is_none() {
+            return Err(ServiceError::invalid(
+                "reason",
+                "say why the account's roles change",
+            ));
+        }
+        // Where both the roles taken away and the roles given lie, so that the audit trail
+        // of the jurisdiction that made the change shows it.
+        let region = after[0]
+            .region
+            .enclosing(before.iter().chain(&after).map(|g| g.region));
+        let mut audit = ctx.audit("account.roles", "account", account.id.0, Some(region));
+        audit.reason = reason;
+        audit.details = serde_json::json!({
+            "login": account.login,
+            "before": before.iter().map(role_json).collect::<Vec<_>>(),
+            "after": after.iter().map(role_json).collect::<Vec<_>>(),
+        });
+        let held = self
+            .0
+            .store
+            .replace_grants(account.id, &before, &after, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field: "roles" } => ServiceError::Conflict {
+                    field: "roles",
+                    message: "the account's roles changed meanwhile; read them and try again"
+                        .to_owned(),
+                },
+                other => other.into(),
+            })?;
+        self.forget(Stale::Account(account.id)).await;
+        Ok((account, held))
+    }
+
+    /// A staff account by login, with its roles, for an administrator whose jurisdiction
+    /// covers every one of them. Only administrators learn whether a login exists.
+    async fn staff_in_my_charge(
+        &self,
+        ctx: &Ctx,
+        login: &str,
+    ) -> Result<(AccountRecord, Vec<GrantRow>)> {
+        ctx.require(|p| !p.regions(Access::Write).is_empty())?;
+        let account = self
+            .0
+            .store
+            .find_account(login)
+            .await?
+            .filter(|a| a.volunteer.is_none())
+            .ok_or(ServiceError::NotFound("staff account"))?;
+        let grants = self.0.store.account_grants(account.id).await?;
+        ctx.require(|p| !grants.is_empty() && grants.iter().all(|g| p.can_grant(g.region)))?;
+        Ok((account, grants))
+    }
+
+    /// The grant a role stands for: site staff take their site's region. Fields are named
+    /// under `prefix` (`roles[2].` for the third of a list).
+    async fn resolve_role(&self, r: &Role, prefix: &str) -> Result<GrantRow> {
+        match r.role {
+            GrantedRole::SiteStaff => {
+                let field = format!("{prefix}site");
+                let id = r
+                    .site
+                    .ok_or_else(|| ServiceError::invalid(&field, "site staff need a site"))?;
+                let site = self
+                    .0
+                    .store
+                    .get_site(id)
+                    .await?
+                    .ok_or_else(|| ServiceError::invalid(&field, "no such site"))?;
+                Ok(GrantRow {
+                    role: r.role,
+                    region: site.site.region,
+                    site: Some(id),
+                })
+            }
+            _ => {
+                let field = format!("{prefix}region");
+                let region = r.region.ok_or_else(|| {
+                    ServiceError::invalid(&field, "admins and auditors need a jurisdiction")
+                })?;
+                self.require_region(region, &field).await?;
+                Ok(GrantRow {
+                    role: r.role,
+                    region,
+                    site: None,
+                })
+            }
+        }
+    }
+
     /// The staff of a jurisdiction: every role given within it, with its account, in region
     /// order (administrators and auditors covering it).
     pub async fn list_staff(
@@ -172,10 +288,9 @@ impl Zhiyuan {
         ctx.require(|p| p.covers(within, Access::Read))?;
         Ok(self.0.store.list_staff(within, page).await?)
     }
+}
 
-    /// The signed-in account's grants as stored (roles given by administrators).
-    pub async fn my_grants(&self, ctx: &Ctx) -> Result<Vec<GrantRow>> {
-        let p = ctx.user()?;
-        Ok(self.0.store.account_grants(p.account).await?)
-    }
+/// A role as an audit entry's details show it.
+fn role_json(g: &GrantRow) -> serde_json::Value {
+    serde_json::json!({ "role": g.role, "region": g.region, "site": g.site })
 }

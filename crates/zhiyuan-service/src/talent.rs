@@ -146,9 +146,7 @@ impl Zhiyuan {
         let region = v.profile.residence_region;
         ctx.require(|p| p.covers(region, Access::Write))?;
         crate::check_version(version, q.version)?;
-        let reason = reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
+        let reason = crate::stated(reason);
         let to = if verified {
             QualificationStatus::Verified
         } else {

@@ -8,8 +8,8 @@ use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, LoginLimits, NewAccount,
-    NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
+    AccountRecord, AccountStore, AuditEntry, GrantChanges, GrantRow, LoginFailures, LoginLimits,
+    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
 };
 
 use crate::PgStore;
@@ -38,6 +38,34 @@ async fn grants_of(c: &impl GenericClient, account: i64) -> Result<Vec<GrantRow>
         .map_err(pg_err)?;
     let rows = c.query(&stmt, &[&account]).await.map_err(pg_err)?;
     rows.iter().map(|row| grant_at(row, 0)).collect()
+}
+
+async fn insert_grant(
+    c: &impl GenericClient,
+    account: i64,
+    g: &GrantRow,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await
+        .map_err(pg_err)?;
+    c.execute(
+        &stmt,
+        &[
+            &account,
+            &g.role.as_str(),
+            &g.region.as_i64(),
+            &g.site.map(|s| s.0),
+            &at,
+        ],
+    )
+    .await
+    .map_err(pg_err)?;
+    Ok(())
 }
 
 /// A grant from its role, region code and site id, in that order from column `first`.
@@ -74,23 +102,7 @@ impl AccountStore for PgStore {
             .map_err(pg_err)?;
         let id: i64 = get(&row, 0)?;
         for g in &a.grants {
-            tx.execute(
-                &tx.prepare_cached(
-                    "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                )
-                .await
-                .map_err(pg_err)?,
-                &[
-                    &id,
-                    &g.role.as_str(),
-                    &g.region.as_i64(),
-                    &g.site.map(|s| s.0),
-                    &audit.at,
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
+            insert_grant(&tx, id, g, audit.at).await?;
         }
         write_audit(&tx, audit, Some(id.to_string())).await?;
         let row = tx
@@ -405,6 +417,58 @@ impl AccountStore for PgStore {
 
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
         grants_of(&self.client().await?, account.0).await
+    }
+
+    async fn replace_grants(
+        &self,
+        account: AccountId,
+        expected: &[GrantRow],
+        roles: &[GrantRow],
+        audit: &AuditEntry,
+    ) -> Result<Vec<GrantRow>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        // The account's row is locked first, so a concurrent replacement waits for this one
+        // and then plans against the roles it left.
+        let lock = tx
+            .prepare_cached("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+            .await
+            .map_err(pg_err)?;
+        tx.query_opt(&lock, &[&account.0])
+            .await
+            .map_err(pg_err)?
+            .ok_or(StoreError::NotFound)?;
+        let stmt = tx
+            .prepare_cached(
+                "SELECT id, role, region_code, site_id FROM grants WHERE account_id = $1",
+            )
+            .await
+            .map_err(pg_err)?;
+        let current = tx
+            .query(&stmt, &[&account.0])
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|row| Ok((get(row, 0)?, grant_at(row, 1)?)))
+            .collect::<Result<Vec<(i64, GrantRow)>>>()?;
+        let changes = GrantChanges::plan(&current, expected, roles)?;
+        if changes.is_empty() {
+            return grants_of(&tx, account.0).await;
+        }
+        let delete = tx
+            .prepare_cached("DELETE FROM grants WHERE id = ANY($1)")
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&delete, &[&changes.remove])
+            .await
+            .map_err(pg_err)?;
+        for g in &changes.add {
+            insert_grant(&tx, account.0, g, audit.at).await?;
+        }
+        write_audit(&tx, audit, None).await?;
+        let held = grants_of(&tx, account.0).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(held)
     }
 
     async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>> {

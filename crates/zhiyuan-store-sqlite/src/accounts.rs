@@ -8,8 +8,8 @@ use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
-    AccountRecord, AccountStore, AuditEntry, GrantRow, LoginFailures, LoginLimits, NewAccount,
-    NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
+    AccountRecord, AccountStore, AuditEntry, GrantChanges, GrantRow, LoginFailures, LoginLimits,
+    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
 };
 
 use crate::SqliteStore;
@@ -35,6 +35,24 @@ fn grants_of(c: &rusqlite::Connection, account: i64) -> rusqlite::Result<Vec<Gra
     )?
     .query_map([account], |row| grant_at(row, 0))?
     .collect()
+}
+
+fn insert_grant(tx: &rusqlite::Transaction<'_>, account: i64, g: &GrantRow, at: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            account,
+            g.role.as_str(),
+            g.region.as_i64(),
+            g.site.map(|s| s.0),
+            at
+        ])
+    })
+    .map_err(store_err)?;
+    Ok(())
 }
 
 /// A grant from its role, region code and site id, in that order from column `first`.
@@ -94,18 +112,7 @@ impl AccountStore for SqliteStore {
             .map_err(store_err)?;
             let id = tx.last_insert_rowid();
             for g in &a.grants {
-                tx.execute(
-                    "INSERT INTO grants (account_id, role, region_code, site_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        id,
-                        g.role.as_str(),
-                        g.region.as_i64(),
-                        g.site.map(|s| s.0),
-                        now
-                    ],
-                )
-                .map_err(store_err)?;
+                insert_grant(tx, id, g, now)?;
             }
             write_audit(tx, &audit, Some(id.to_string()))?;
             tx.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE id = ?1"))
@@ -355,6 +362,45 @@ impl AccountStore for SqliteStore {
 
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>> {
         self.lookup(move |c| grants_of(c, account.0)).await
+    }
+
+    async fn replace_grants(
+        &self,
+        account: AccountId,
+        expected: &[GrantRow],
+        roles: &[GrantRow],
+        audit: &AuditEntry,
+    ) -> Result<Vec<GrantRow>> {
+        let (expected, roles, audit) = (expected.to_vec(), roles.to_vec(), audit.clone());
+        self.write(move |tx| {
+            tx.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")
+                .and_then(|mut s| s.query_row([account.0], |_| Ok(())).optional())
+                .map_err(store_err)?
+                .ok_or(StoreError::NotFound)?;
+            let current = tx
+                .prepare_cached(
+                    "SELECT id, role, region_code, site_id FROM grants WHERE account_id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map([account.0], |row| Ok((row.get(0)?, grant_at(row, 1)?)))?
+                        .collect::<rusqlite::Result<Vec<(i64, GrantRow)>>>()
+                })
+                .map_err(store_err)?;
+            let changes = GrantChanges::plan(&current, &expected, &roles)?;
+            if !changes.is_empty() {
+                for id in &changes.remove {
+                    tx.prepare_cached("DELETE FROM grants WHERE id = ?1")
+                        .and_then(|mut s| s.execute([id]))
+                        .map_err(store_err)?;
+                }
+                for g in &changes.add {
+                    insert_grant(tx, account.0, g, micros(audit.at))?;
+                }
+                write_audit(tx, &audit, None)?;
+            }
+            grants_of(tx, account.0).map_err(store_err)
+        })
+        .await
     }
 
     async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>> {

@@ -38,6 +38,18 @@ async fn add_region(store: &Arc<dyn Store>, c: &str) {
         .expect("insert region");
 }
 
+/// A practice center in Tianhe, 440106 (the region added first).
+async fn a_center_in_tianhe(store: &Arc<dyn Store>) -> SiteRecord {
+    add_region(store, "440106").await;
+    store
+        .insert_site(
+            &new_site("440106", SiteKind::PracticeCenter),
+            &audit("site.create", "440106"),
+        )
+        .await
+        .expect("create the center")
+}
+
 async fn audit_count(store: &Arc<dyn Store>) -> usize {
     let mut n = 0;
     let mut page = PageRequest::first(200);
@@ -259,14 +271,7 @@ async fn a_taken_region_code_is_a_conflict_and_writes_no_audit() {
 #[tokio::test]
 async fn sites_update_with_their_version_and_refuse_a_stale_one() {
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let site = store
-        .insert_site(
-            &new_site("440106", SiteKind::PracticeCenter),
-            &audit("site.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let site = a_center_in_tianhe(&store).await;
     assert_eq!(site.version, 1);
     assert_eq!(store.get_site(site.id).await.unwrap().unwrap(), site);
     let mut changed = site.clone();
@@ -598,14 +603,7 @@ async fn open_sessions(
 #[tokio::test]
 async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
     let (_db, store) = store().await;
-    add_region(&store, "440106").await;
-    let site = store
-        .insert_site(
-            &new_site("440106", SiteKind::PracticeCenter),
-            &audit("site.create", "440106"),
-        )
-        .await
-        .unwrap();
+    let site = a_center_in_tianhe(&store).await;
     let account = store
         .insert_account(
             &NewAccount {
@@ -749,6 +747,137 @@ async fn sessions_expire_end_are_purged_and_carry_granted_roles() {
     assert!(store.get_account(unknown).await.unwrap().is_none());
     let missing = store.set_password(unknown, "x", &[7; 32], &entry).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+#[tokio::test]
+async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
+    let (_db, store) = store().await;
+    let site = a_center_in_tianhe(&store).await;
+    let admin = |region: &str| GrantRow {
+        role: GrantedRole::JurisdictionAdmin,
+        region: code(region),
+        site: None,
+    };
+    let station = GrantRow {
+        role: GrantedRole::SiteStaff,
+        region: code("440106"),
+        site: Some(site.id),
+    };
+    let account = store
+        .insert_account(
+            &NewAccount {
+                login: "mover".into(),
+                display_name: "调动".into(),
+                password_hash: "$argon2id$fake".into(),
+                volunteer: None,
+                grants: vec![admin("440100"), station.clone()],
+            },
+            &audit("account.create", "440000"),
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    open_sessions(&store, account.id, &[[9; 32]], now).await;
+    let grant_ids = |store: Arc<dyn Store>| async move {
+        let page = store
+            .list_staff(code("440000"), &PageRequest::first(10))
+            .await
+            .unwrap();
+        page.items
+            .into_iter()
+            .map(|s| (s.grant, s.grant_id))
+            .collect::<Vec<_>>()
+    };
+    let before = grant_ids(store.clone()).await;
+    let audits = audit_count(&store).await;
+    // Guangzhou's admin moves to Shenzhen; the station stays, with its row.
+    let moved = vec![station.clone(), admin("440300")];
+    let held = store
+        .replace_grants(
+            account.id,
+            &[station.clone(), admin("440100")],
+            &moved,
+            &audit("account.roles", "440000"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held, [station.clone(), admin("440300")]);
+    let after = grant_ids(store.clone()).await;
+    let kept = |rows: &[(GrantRow, i64)]| rows.iter().find(|(g, _)| *g == station).map(|r| r.1);
+    assert_eq!(kept(&after), kept(&before));
+    assert!(!after.iter().any(|(g, _)| *g == admin("440100")));
+    assert_eq!(audit_count(&store).await, audits + 1);
+    // The session goes on, with the new roles.
+    let p = store.load_principal(&[9; 32], now).await.unwrap().unwrap();
+    assert!(p.grants.contains(&Grant::JurisdictionAdmin {
+        region: code("440300")
+    }));
+    assert!(!p.grants.contains(&Grant::JurisdictionAdmin {
+        region: code("440100")
+    }));
+    // The same roles again: nothing written.
+    let same = store
+        .replace_grants(
+            account.id,
+            &moved,
+            &moved,
+            &audit("account.roles", "440000"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(same, held);
+    assert_eq!(audit_count(&store).await, audits + 1);
+    // Planned on the roles as they were: refused, nothing changed.
+    let stale = store
+        .replace_grants(
+            account.id,
+            &[admin("440100"), station.clone()],
+            &[admin("440100")],
+            &audit("account.roles", "440000"),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { field: "roles" })),
+        "{stale:?}"
+    );
+    assert_eq!(store.account_grants(account.id).await.unwrap(), held);
+    // Two administrators at once, both planning on what they read: one wins.
+    let attempts = ["440100", "440400"].map(|region| {
+        let (store, moved) = (store.clone(), moved.clone());
+        tokio::spawn(async move {
+            store
+                .replace_grants(
+                    account.id,
+                    &moved,
+                    &[admin(region)],
+                    &audit("account.roles", "440000"),
+                )
+                .await
+        })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let won: Vec<_> = outcomes.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Conflict { field: "roles" })))
+    );
+    assert_eq!(&store.account_grants(account.id).await.unwrap(), won[0]);
+    assert_eq!(audit_count(&store).await, audits + 2);
+    let unknown = store
+        .replace_grants(
+            AccountId(account.id.0 + 1000),
+            &[],
+            &[admin("440100")],
+            &audit("account.roles", "440000"),
+        )
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
 }
 
 #[tokio::test]

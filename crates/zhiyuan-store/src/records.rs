@@ -236,6 +236,44 @@ pub struct GrantRow {
     pub site: Option<SiteId>,
 }
 
+/// What replacing an account's roles writes: the stored grants (by id) that the new roles
+/// no longer hold, and the new roles not yet stored. Roles held before and after keep
+/// their rows (their ids and creation times).
+#[derive(Debug, PartialEq, Eq)]
+pub struct GrantChanges<'a> {
+    pub remove: Vec<i64>,
+    pub add: Vec<&'a GrantRow>,
+}
+
+impl<'a> GrantChanges<'a> {
+    /// Plans the replacement of `current` (the stored grants with their ids) by `roles`,
+    /// refused on `roles` unless `current` holds the same roles as `expected`, which the
+    /// caller's right to change them was decided on (another administrator changed them
+    /// meanwhile). Both are compared as sets.
+    pub fn plan(
+        current: &[(i64, GrantRow)],
+        expected: &[GrantRow],
+        roles: &'a [GrantRow],
+    ) -> Result<Self, crate::StoreError> {
+        let held = |g: &GrantRow| current.iter().any(|(_, c)| c == g);
+        if !expected.iter().all(held) || !current.iter().all(|(_, c)| expected.contains(c)) {
+            return Err(crate::StoreError::Conflict { field: "roles" });
+        }
+        Ok(Self {
+            remove: current
+                .iter()
+                .filter(|(_, g)| !roles.contains(g))
+                .map(|(id, _)| *id)
+                .collect(),
+            add: roles.iter().filter(|g| !held(g)).collect(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.add.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccount {
     pub login: String,

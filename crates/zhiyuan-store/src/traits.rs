@@ -174,8 +174,20 @@ pub trait AccountStore {
         window_start: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<u64>;
-    /// The grants of an account (for `/me` and staff management).
+    /// The grants of an account, in the order given.
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
+    /// Replaces an account's roles with `roles` (distinct) and audits the change, if the
+    /// account still holds `expected` (see [`GrantChanges::plan`]; refused on `roles`
+    /// otherwise). Roles kept keep their rows. Replacing roles with the same ones writes
+    /// nothing. Returns the roles now held, in the order given; not found for an unknown
+    /// account.
+    async fn replace_grants(
+        &self,
+        account: AccountId,
+        expected: &[GrantRow],
+        roles: &[GrantRow],
+        audit: &AuditEntry,
+    ) -> Result<Vec<GrantRow>>;
     /// The roles given within `within`'s subtree, with their accounts, in region order.
     async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>>;
 }

@@ -158,6 +158,10 @@ impl TestApp {
         self.request(Method::PATCH, path, token, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
     /// Signs in and returns the token (panics on failure).
     pub async fn login(&self, login: &str, password: &str) -> String {
         let r = self

@@ -85,6 +85,10 @@ pub fn api() -> Router<AppState> {
         )
         .route("/api/v1/staff/{login}", patch(staff::update_staff))
         .route(
+            "/api/v1/staff/{login}/roles",
+            axum::routing::put(staff::set_staff_roles),
+        )
+        .route(
             "/api/v1/projects",
             get(projects::list_projects).post(projects::create_project),
         )

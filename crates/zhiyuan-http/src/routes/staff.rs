@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_domain::ids::SiteId;
-use zhiyuan_service::NewStaff;
+use zhiyuan_service::{NewStaff, Role};
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -110,6 +110,100 @@ pub async fn update_staff(
         login: account.login,
         display_name: account.display_name,
         disabled: account.disabled,
+    }))
+}
+
+/// A role to give: an admin's or auditor's jurisdiction, or site staff's site.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    pub role: GrantedRole,
+    /// The jurisdiction of an admin or auditor.
+    pub region: Option<String>,
+    /// The site of site staff.
+    pub site: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoles {
+    /// Every role the account is to hold (at least one, at most 20); roles it holds and
+    /// this list leaves out are taken away.
+    pub roles: Vec<RoleRequest>,
+    /// Why; kept in the audit trail.
+    pub reason: Option<String>,
+}
+
+/// A role held.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleView {
+    pub role: GrantedRole,
+    /// The jurisdiction (of site staff: their site's region).
+    pub region: String,
+    /// The site of site staff.
+    pub site: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffRolesView {
+    pub account: StaffView,
+    pub roles: Vec<RoleView>,
+}
+
+/// Replaces a staff account's roles: moves an administrator to another jurisdiction or a
+/// station's staff to another station, or adds or takes away a role (an administrator
+/// whose jurisdiction covers every role held and every role given; not one's own
+/// account). The account's sessions go on with the new roles, on every app server at once.
+#[utoipa::path(put, path = "/api/v1/staff/{login}/roles", tag = "staff",
+    security(("bearer" = [])), params(("login" = String, Path)), request_body = SetRoles,
+    responses((status = 200, body = StaffRolesView), (status = 403, body = ErrorBody),
+        (status = 404, description = "no such staff account", body = ErrorBody),
+        (status = 409, description = "one's own account, or the roles changed meanwhile",
+            body = ErrorBody),
+        (status = 422, description = "no role, an unknown region or site, or no reason",
+            body = ErrorBody)))]
+pub async fn set_staff_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(login): Path<String>,
+    Json(b): Json<SetRoles>,
+) -> ApiResult<Json<StaffRolesView>> {
+    let roles = b
+        .roles
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let region = r
+                .region
+                .as_deref()
+                .map(|code| parse_region(&format!("roles[{i}].region"), code))
+                .transpose()?;
+            Ok(Role {
+                role: r.role,
+                region,
+                site: r.site.map(SiteId),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let (account, held) = state
+        .app
+        .set_staff_roles(&caller.ctx, &login, roles, b.reason)
+        .await?;
+    Ok(Json(StaffRolesView {
+        account: StaffView {
+            id: account.id.0,
+            login: account.login,
+            display_name: account.display_name,
+            disabled: account.disabled,
+        },
+        roles: held
+            .into_iter()
+            .map(|g| RoleView {
+                role: g.role,
+                region: g.region.to_string(),
+                site: g.site.map(|id| id.0),
+            })
+            .collect(),
     }))
 }
 

@@ -206,6 +206,165 @@ async fn an_administrator_takes_a_staff_accounts_access_away_with_a_reason_and_g
     assert_eq!(back.status, StatusCode::OK);
 }
 
+#[tokio::test]
+async fn an_administrator_moves_a_staff_account_and_its_session_carries_the_new_roles() {
+    let app = TestApp::spawn().await;
+    let province = app.admin("gd-admin", "440000").await;
+    let gz = app.admin("gz-admin", "440100").await;
+    let sz = app.admin("sz-admin", "440300").await;
+    let mover = app.admin("mover", "440100").await;
+    let site = app.site("440106001", "practice_institute").await;
+    let (number, volunteer) = app
+        .volunteer(VolunteerBuilder::new("440106001001", 3))
+        .await;
+    let path = "/api/v1/staff/mover/roles";
+    let to_shenzhen = json!({
+        "roles": [
+            {"role": "jurisdiction_admin", "region": "440300"},
+            {"role": "auditor", "region": "440100"},
+        ],
+        "reason": "调往深圳",
+    });
+    // The administrator must cover the roles held (Shenzhen does not cover Guangzhou's)
+    // and the roles given (Guangzhou cannot give Shenzhen's); a volunteer learns nothing.
+    for (caller, login) in [
+        (&sz, "mover"),
+        (&gz, "mover"),
+        (&volunteer, "mover"),
+        (&volunteer, "nobody"),
+    ] {
+        let r = app
+            .put(
+                &format!("/api/v1/staff/{login}/roles"),
+                Some(caller),
+                to_shenzhen.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{login}: {:?}", r.body);
+    }
+    for login in [number.as_str(), "nobody"] {
+        let r = app
+            .put(
+                &format!("/api/v1/staff/{login}/roles"),
+                Some(&province),
+                to_shenzhen.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{login}");
+    }
+    let own = app
+        .put(
+            "/api/v1/staff/gd-admin/roles",
+            Some(&province),
+            to_shenzhen.clone(),
+        )
+        .await;
+    assert_eq!(
+        (own.status, own.error_fields()),
+        (StatusCode::CONFLICT, vec!["roles".to_owned()])
+    );
+    // Each malformed request is named by its field; nothing changes.
+    for (body, field) in [
+        (json!({"roles": [], "reason": "x"}), "roles"),
+        (
+            json!({"roles": [{"role": "site_staff", "site": 999_999}], "reason": "x"}),
+            "roles[0].site",
+        ),
+        (
+            json!({"roles": [{"role": "auditor", "region": "440100"}, {"role": "auditor"}], "reason": "x"}),
+            "roles[1].region",
+        ),
+        (
+            json!({"roles": [{"role": "auditor", "region": "449900"}], "reason": "x"}),
+            "roles[0].region",
+        ),
+        (
+            json!({"roles": [{"role": "auditor", "region": "440100"}]}),
+            "reason",
+        ),
+    ] {
+        let r = app.put(path, Some(&province), body).await;
+        assert_eq!(
+            (r.status, r.error_fields()),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]),
+            "{:?}",
+            r.body
+        );
+    }
+    let me = app.get("/api/v1/me", Some(&mover)).await;
+    assert_eq!(me.body["grants"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/v1/staff?within=440300", Some(&mover))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let moved = app.put(path, Some(&province), to_shenzhen.clone()).await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    assert_eq!(
+        moved.body["roles"],
+        json!([
+            {"role": "jurisdiction_admin", "region": "440300", "site": null},
+            {"role": "auditor", "region": "440100", "site": null},
+        ])
+    );
+    // The session it had goes on, with the new roles at once (not after the cache of
+    // verified tokens expires): Shenzhen's staff are its to list now.
+    assert_eq!(
+        app.get("/api/v1/staff?within=440300", Some(&mover))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let grants = app.get("/api/v1/me", Some(&mover)).await.body["grants"].clone();
+    assert_eq!(grants.as_array().unwrap().len(), 2, "{grants}");
+    assert!(
+        !grants
+            .to_string()
+            .contains("\"jurisdiction_admin\",\"region\":\"440100"),
+        "{grants}"
+    );
+    // Guangzhou's administrator covered only the roles held before; now Shenzhen's part
+    // is beyond it, and Shenzhen's admin does not cover the Guangzhou auditor.
+    let station = json!({"roles": [{"role": "site_staff", "site": site.0}], "reason": "调往站点"});
+    for caller in [&gz, &sz] {
+        let r = app.put(path, Some(caller), station.clone()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    }
+    // The province can; the same roles again change nothing and write no entry.
+    let to_station = app.put(path, Some(&province), station.clone()).await;
+    assert_eq!(to_station.body["roles"][0]["site"], site.0);
+    assert_eq!(to_station.body["roles"][0]["region"], "440106001");
+    let again = app.put(path, Some(&province), station).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let trail = app
+        .get(
+            &format!(
+                "/api/v1/audit?subject_type=account&subject_id={}",
+                moved.body["account"]["id"]
+            ),
+            Some(&province),
+        )
+        .await;
+    let entries = trail.body["items"].as_array().unwrap();
+    let actions: Vec<_> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["account.roles", "account.roles", "account.create"],
+        "{entries:?}"
+    );
+    let first = &entries[1];
+    assert_eq!(first["reason"], "调往深圳");
+    assert_eq!(first["region"], "440000");
+    assert_eq!(
+        first["details"]["before"],
+        json!([{"role": "jurisdiction_admin", "region": "440100", "site": null}])
+    );
+}
+
 fn new_password(current: &str, new: &str) -> serde_json::Value {
     json!({"current_password": current, "new_password": new})
 }

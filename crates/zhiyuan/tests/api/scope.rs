@@ -107,6 +107,7 @@ async fn every_role_is_held_to_its_scope() {
     let reason = json!({"phone": "13700000001", "reason": "更正"});
     let rename = json!({"name": "改名"});
     let disable = json!({"disabled": true, "reason": "越权测试"});
+    let to_gz = json!({"roles": [{"role": "jurisdiction_admin", "region": "440100"}], "reason": "越权测试"});
     #[rustfmt::skip]
     let table: Vec<(&str, Method, String, Option<Value>, StatusCode)> = vec![
         // A Guangzhou admin: everything in Guangzhou, nothing in Shenzhen.
@@ -126,6 +127,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_admin", Method::GET, "/api/v1/audit?within=440000".into(), None, FORBIDDEN),
         ("gz_admin", Method::GET, "/api/v1/staff?within=440300".into(), None, FORBIDDEN),
         ("gz_admin", Method::PATCH, "/api/v1/staff/sz-admin".into(), Some(disable.clone()), FORBIDDEN),
+        ("gz_admin", Method::PUT, "/api/v1/staff/sz-admin/roles".into(), Some(to_gz.clone()), FORBIDDEN),
         // ... but a Shenzhen resident in a Guangzhou team is visible to Guangzhou.
         ("gz_admin", Method::GET, v(&w.b_only_vol), None, OK),
         ("gz_admin", Method::GET, members(w.team_a), None, OK),
@@ -140,6 +142,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_auditor", Method::GET, "/api/v1/audit".into(), None, OK),
         ("gz_auditor", Method::GET, "/api/v1/staff".into(), None, OK),
         ("gz_auditor", Method::PATCH, "/api/v1/staff/gz-site".into(), Some(disable.clone()), FORBIDDEN),
+        ("gz_auditor", Method::PUT, "/api/v1/staff/gz-site/roles".into(), Some(to_gz.clone()), FORBIDDEN),
         // Site staff: their site and the teams based there.
         ("gz_site_staff", Method::GET, members(w.team_a), None, OK),
         ("gz_site_staff", Method::GET, members(w.team_b), None, FORBIDDEN),
@@ -147,6 +150,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_site_staff", Method::GET, v(&w.sz_vol), None, FORBIDDEN),
         ("gz_site_staff", Method::GET, "/api/v1/volunteers".into(), None, FORBIDDEN),
         ("gz_site_staff", Method::GET, "/api/v1/staff".into(), None, FORBIDDEN),
+        ("gz_site_staff", Method::PUT, "/api/v1/staff/gz-auditor/roles".into(), Some(to_gz.clone()), FORBIDDEN),
         // A team admin: their team, nothing of another.
         ("team_a_admin", Method::GET, members(w.team_a), None, OK),
         ("team_a_admin", Method::GET, v(&w.gz_vol), None, OK),
@@ -157,6 +161,7 @@ async fn every_role_is_held_to_its_scope() {
         ("team_a_admin", Method::PATCH, v(&w.gz_vol), Some(reason.clone()), FORBIDDEN),
         ("team_b_admin", Method::GET, v(&w.b_only_vol), None, OK),
         ("team_a_admin", Method::PATCH, "/api/v1/staff/gz-site".into(), Some(disable.clone()), FORBIDDEN),
+        ("team_a_admin", Method::PUT, "/api/v1/staff/gz-site/roles".into(), Some(to_gz.clone()), FORBIDDEN),
         ("team_b_admin", Method::PATCH, org(w.team_a), Some(rename.clone()), FORBIDDEN),
         // A volunteer: themselves, nobody else.
         ("gz_vol", Method::GET, v(&w.gz_vol), None, OK),

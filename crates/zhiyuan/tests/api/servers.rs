@@ -75,6 +75,31 @@ async fn a_staff_account_disabled_on_one_app_server_is_refused_on_the_others() {
 }
 
 #[tokio::test]
+async fn a_staff_account_moved_on_one_app_server_acts_with_its_new_roles_on_the_others() {
+    let (a, b) = two_servers().await;
+    let province = a.admin("gd-admin", "440000").await;
+    let mover = a.admin("mover", "440100").await;
+    let shenzhen = "/api/v1/staff?within=440300";
+    assert_eq!(
+        b.get(shenzhen, Some(&mover)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let moved = a
+        .put(
+            "/api/v1/staff/mover/roles",
+            Some(&province),
+            json!({"roles": [{"role": "jurisdiction_admin", "region": "440300"}],
+                   "reason": "调往深圳"}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let after = eventually(StatusCode::OK, || b.get(shenzhen, Some(&mover))).await;
+    assert_eq!(after.status, StatusCode::OK, "{:?}", after.body);
+    let guangzhou = b.get("/api/v1/staff?within=440100", Some(&mover)).await;
+    assert_eq!(guangzhou.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn a_role_taken_away_on_one_app_server_is_refused_on_the_others() {
     let (a, b) = two_servers().await;
     let village = "440106001001";
