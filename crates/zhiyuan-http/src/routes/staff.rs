@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_service::{NewStaff, Role};
+use zhiyuan_store::AccountRecord;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -87,6 +88,17 @@ pub struct StaffView {
     pub disabled: bool,
 }
 
+impl From<AccountRecord> for StaffView {
+    fn from(a: AccountRecord) -> Self {
+        Self {
+            id: a.id.0,
+            login: a.login,
+            display_name: a.display_name,
+            disabled: a.disabled,
+        }
+    }
+}
+
 /// Takes a staff account's access away or gives it back (an administrator whose
 /// jurisdiction covers all the account's roles; not one's own account).
 #[utoipa::path(patch, path = "/api/v1/staff/{login}", tag = "staff", security(("bearer" = [])),
@@ -105,12 +117,7 @@ pub async fn update_staff(
         .app
         .set_staff_disabled(&caller.ctx, &login, b.disabled, b.reason)
         .await?;
-    Ok(Json(StaffView {
-        id: account.id.0,
-        login: account.login,
-        display_name: account.display_name,
-        disabled: account.disabled,
-    }))
+    Ok(Json(StaffView::from(account)))
 }
 
 /// A role to give: an admin's or auditor's jurisdiction, or site staff's site.
@@ -190,12 +197,7 @@ pub async fn set_staff_roles(
         .set_staff_roles(&caller.ctx, &login, roles, b.reason)
         .await?;
     Ok(Json(StaffRolesView {
-        account: StaffView {
-            id: account.id.0,
-            login: account.login,
-            display_name: account.display_name,
-            disabled: account.disabled,
-        },
+        account: StaffView::from(account),
         roles: held
             .into_iter()
             .map(|g| RoleView {
