@@ -1,8 +1,9 @@
 //! Connections: opening the file with the right pragmas, the writer, and the reader pool.
 
+use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -114,7 +115,9 @@ impl SqliteStore {
         }
         let mut writer = open_conn(&path, false)?;
         crate::migrate::migrate(&mut writer)?;
-        // Checkpoints run on a thread of their own, off the writer's path.
+        // Checkpoints run on a thread of their own, off the writer's path; the writer only
+        // learns from its WAL hook how long the WAL has grown (this replaces SQLite's
+        // automatic checkpoints, which would run on the writer after a commit).
         writer
             .execute_batch(&format!(
                 "PRAGMA wal_autocheckpoint = 0;
@@ -122,9 +125,9 @@ impl SqliteStore {
                 limits.file_bytes
             ))
             .map_err(store_err)?;
+        writer.wal_hook(Some(note_wal_pages));
         let checkpointer = open_conn(&path, false)?;
         let commits = Arc::new(AtomicU64::new(0));
-        let wal_frames = Arc::new(AtomicI64::new(0));
         let (jobs, queue) = mpsc::channel(WRITE_QUEUE);
         let (stop, stopped) = std::sync::mpsc::channel();
         let start = |name: &str, run: Box<dyn FnOnce() + Send>| {
@@ -133,19 +136,16 @@ impl SqliteStore {
                 .spawn(run)
                 .map_err(|e| StoreError::Unavailable(format!("cannot start {name}: {e}")))
         };
-        let wal = Wal {
-            commits,
-            frames: wal_frames,
-            restart_frames: limits.restart_frames,
-        };
-        let seen = wal.clone();
+        let counted = commits.clone();
         start(
             "zhiyuan-sqlite-writer",
-            Box::new(move || run_writer(writer, queue, &seen)),
+            Box::new(move || run_writer(writer, queue, &counted, limits.restart_frames)),
         )?;
         start(
             "zhiyuan-sqlite-checkpointer",
-            Box::new(move || run_checkpointer(checkpointer, &wal, &stopped)),
+            Box::new(move || {
+                run_checkpointer(checkpointer, &commits, limits.checkpoint_every, &stopped)
+            }),
         )?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
@@ -292,26 +292,29 @@ fn in_savepoint<T>(
     result
 }
 
-/// What the writer and the checkpointer tell each other about the WAL.
-#[derive(Clone)]
-struct Wal {
-    /// Transactions committed so far (by the writer).
-    commits: Arc<AtomicU64>,
-    /// Frames in the WAL at the last checkpoint (seen by the checkpointer).
-    frames: Arc<AtomicI64>,
-    /// See [`WalLimits::restart_frames`].
-    restart_frames: i64,
+thread_local! {
+    /// Pages in the WAL after this thread's last commit, as SQLite's WAL hook reports it.
+    static WAL_PAGES: Cell<i64> = const { Cell::new(0) };
 }
 
-/// How large the WAL may grow.
+/// The writer's WAL hook: SQLite calls it on the committing thread after each commit.
+fn note_wal_pages(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(pages.into());
+    Ok(())
+}
+
+/// How large the WAL may grow, and how often it is copied into the database file.
 #[derive(Debug, Clone, Copy)]
 struct WalLimits {
-    /// Frames (pages, 4 KiB each) beyond which the writer restarts the WAL. Passive
-    /// checkpoints copy pages into the database file but never let the WAL start over
-    /// while writes keep coming, so without this it would grow as long as a load lasts.
+    /// Pages (4 KiB each) beyond which the writer restarts the WAL. SQLite starts a WAL
+    /// over by itself only when a write begins with every page already copied, which a
+    /// steady stream of writes rarely allows, so without this it would grow as long as a
+    /// load lasts.
     restart_frames: i64,
     /// The size the WAL file is cut back to when it restarts (`journal_size_limit`).
     file_bytes: i64,
+    /// How often the checkpointer looks for new commits to copy into the database file.
+    checkpoint_every: Duration,
 }
 
 impl Default for WalLimits {
@@ -319,13 +322,23 @@ impl Default for WalLimits {
         Self {
             restart_frames: 32_768,
             file_bytes: 64 << 20,
+            checkpoint_every: Duration::from_millis(50),
         }
     }
 }
 
 /// The writer thread: takes the waiting writes (at most [`GROUP_MAX`]) into one immediate
-/// transaction, commits, then reports each outcome. Stops when every store handle is gone.
-fn run_writer(mut conn: Connection, mut queue: mpsc::Receiver<Job>, wal: &Wal) {
+/// transaction, commits, then reports each outcome. Restarts the WAL once it holds more
+/// than `restart_frames` pages; if a reader keeps it from starting over, tries again
+/// each time it has grown by another eighth of that. Stops when every store handle is
+/// gone.
+fn run_writer(
+    mut conn: Connection,
+    mut queue: mpsc::Receiver<Job>,
+    commits: &AtomicU64,
+    restart_frames: i64,
+) {
+    let mut restart_above = restart_frames;
     while let Some(first) = queue.blocking_recv() {
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
@@ -342,13 +355,16 @@ fn run_writer(mut conn: Connection, mut queue: mpsc::Receiver<Job>, wal: &Wal) {
             delivers.push(job(Some(&tx)));
         }
         let committed = tx.commit().map_err(store_err);
-        wal.commits.fetch_add(1, Ordering::Relaxed);
+        commits.fetch_add(1, Ordering::Relaxed);
         for deliver in delivers {
             deliver(committed.as_ref().map(|_| ()));
         }
-        if wal.frames.load(Ordering::Relaxed) > wal.restart_frames {
+        let pages = WAL_PAGES.get();
+        if pages <= restart_frames {
+            restart_above = restart_frames;
+        } else if pages > restart_above {
             restart_wal(&conn);
-            wal.frames.store(0, Ordering::Relaxed);
+            restart_above = pages + (restart_frames / 8).max(1);
         }
     }
 }
@@ -357,7 +373,7 @@ fn run_writer(mut conn: Connection, mut queue: mpsc::Receiver<Job>, wal: &Wal) {
 /// commits in between, so that the next transaction finds the WAL fully copied and writes
 /// it from the start again (the file is then cut back to `journal_size_limit`). A passive
 /// checkpoint never waits: if the checkpointer holds the checkpoint lock, or a reader
-/// still needs the WAL, the writer tries again after the checkpointer's next report.
+/// still needs the WAL, the writer tries again once the WAL has grown a little more.
 /// (A `RESTART` checkpoint would wait for readers, in the busy handler's sleeps of up to
 /// 100 ms: under load it stalled every write for as long.)
 fn restart_wal(conn: &Connection) {
@@ -366,24 +382,23 @@ fn restart_wal(conn: &Connection) {
     }
 }
 
-/// How often the checkpointer looks for new commits to copy into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
-
 /// The checkpointer thread: copies committed pages from the WAL into the database file
-/// (a passive checkpoint: it never blocks the writer or readers), when there were new
-/// commits, and tells the writer how long the WAL has grown. Stops when the store is
-/// dropped.
-fn run_checkpointer(conn: Connection, wal: &Wal, stop: &std::sync::mpsc::Receiver<()>) {
+/// (a passive checkpoint: it never blocks the writer or readers) when there were new
+/// commits, so that the writer's restarts find little left to copy. Stops when the store
+/// is dropped.
+fn run_checkpointer(
+    conn: Connection,
+    commits: &AtomicU64,
+    every: Duration,
+    stop: &std::sync::mpsc::Receiver<()>,
+) {
     let mut seen = 0;
-    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
-    {
-        let now = wal.commits.load(Ordering::Relaxed);
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        let now = commits.load(Ordering::Relaxed);
         if now != seen {
             seen = now;
-            // One row: busy, frames in the WAL, frames copied.
-            match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-                Ok(frames) => wal.frames.store(frames, Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; retrying later"),
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying later");
             }
         }
     }
@@ -393,15 +408,13 @@ fn run_checkpointer(conn: Connection, wal: &Wal, stop: &std::sync::mpsc::Receive
 mod tests {
     use super::*;
 
-    /// Under a steady stream of writes the WAL file stays near its limit: the writer
-    /// restarts it once the checkpointer has seen it grow past `restart_frames`.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_wal_does_not_grow_without_bound_under_steady_writes() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    /// A store whose checkpointer never runs, with a WAL limit of 64 pages.
+    async fn store_without_checkpointer(dir: &tempfile::TempDir) -> (SqliteStore, PathBuf) {
         let path = dir.path().join("wal.db");
         let limits = WalLimits {
             restart_frames: 64,
             file_bytes: 256 << 10,
+            checkpoint_every: Duration::from_secs(3600),
         };
         let store = tokio::task::spawn_blocking({
             let path = path.clone();
@@ -417,10 +430,12 @@ mod tests {
             })
             .await
             .expect("create table");
-        // About 8 MB of pages over 3 seconds: six checkpoint periods.
-        let started = std::time::Instant::now();
-        let mut written = 0;
-        while started.elapsed() < Duration::from_secs(3) || written < 2_000 {
+        (store, path.with_extension("db-wal"))
+    }
+
+    /// Commits `n` writes of a page each, one after the other.
+    async fn fill(store: &SqliteStore, n: usize) {
+        for _ in 0..n {
             store
                 .write(|tx| {
                     tx.execute("INSERT INTO filler (body) VALUES (zeroblob(4000))", [])
@@ -428,12 +443,51 @@ mod tests {
                 })
                 .await
                 .expect("insert");
-            written += 1;
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let wal = std::fs::metadata(path.with_extension("db-wal"))
-            .expect("WAL file")
-            .len();
-        assert!(wal < 2 << 20, "the WAL file has grown to {wal} bytes");
+    }
+
+    fn size(wal: &Path) -> u64 {
+        std::fs::metadata(wal).expect("WAL file").len()
+    }
+
+    /// Under 64 pages, the pages of the commit that crossed the limit, and the header.
+    const NEAR_THE_LIMIT: u64 = 512 << 10;
+
+    /// The writer alone keeps the WAL near its limit: with no checkpointer copying pages
+    /// (nor SQLite starting the WAL over by itself, which needs every page copied), 2,000
+    /// writes of a page each would grow it past 8 MB; the writer restarts it each time
+    /// its WAL hook reports more than `restart_frames` pages.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_restarts_the_wal_past_its_limit_without_the_checkpointer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, wal) = store_without_checkpointer(&dir).await;
+        fill(&store, 2_000).await;
+        assert!(
+            size(&wal) < NEAR_THE_LIMIT,
+            "the WAL has grown to {} bytes",
+            size(&wal)
+        );
+    }
+
+    /// A reader in the middle of a transaction keeps the WAL from starting over, so it
+    /// grows; once the reader lets go, the writer's next try restarts it and the file is
+    /// cut back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wal_held_by_a_reader_is_restarted_once_the_reader_lets_go() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, wal) = store_without_checkpointer(&dir).await;
+        let reader = open_conn(&dir.path().join("wal.db"), true).expect("reader");
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM filler;")
+            .expect("read transaction");
+        fill(&store, 500).await;
+        assert!(
+            size(&wal) > 2 * NEAR_THE_LIMIT,
+            "held: {} bytes",
+            size(&wal)
+        );
+        reader.execute_batch("COMMIT").expect("end of the read");
+        fill(&store, 100).await;
+        assert!(size(&wal) < NEAR_THE_LIMIT, "let go: {} bytes", size(&wal));
     }
 }
