@@ -141,7 +141,8 @@ impl Listener {
 
     /// Reads the announcements made since the last call and forgets, on `app`, what those
     /// of other servers name. Returns how many of theirs it applied. The first call only
-    /// notes where to start: what was announced before concerns copies made before it.
+    /// notes where to start: what was announced before it returns concerns copies made
+    /// before, so it must return before `app` keeps any copy ([`spawn_listener`]).
     pub async fn listen(&mut self, app: &Zhiyuan) -> Result<usize> {
         let store = app.store();
         let Some(since) = self.since else {
@@ -187,10 +188,16 @@ impl Listener {
     }
 }
 
-/// Runs a [`Listener`] every `every` until the app stops.
-pub fn spawn_listener(app: Zhiyuan, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut listener = Listener::new();
+/// Starts a [`Listener`], then runs it every `every` until the app stops. Call it before
+/// the server serves: its first read notes where to start and applies nothing, which is
+/// right only while this server holds no copy that an announcement then could concern.
+pub async fn spawn_listener(
+    app: Zhiyuan,
+    every: std::time::Duration,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let mut listener = Listener::new();
+    listener.listen(&app).await?;
+    Ok(tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -199,7 +206,7 @@ pub fn spawn_listener(app: Zhiyuan, every: std::time::Duration) -> tokio::task::
                 tracing::warn!(error = ?e, "reading other app servers' announcements failed");
             }
         }
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -102,12 +102,14 @@ impl TestApp {
     async fn start(listener: tokio::net::TcpListener, config: Config, db: TestDb) -> Self {
         let addr = listener.local_addr().expect("address");
         let app = zhiyuan::build(&config).await.expect("build app");
+        let every = std::time::Duration::from_millis(config.server.announcements_every_ms);
+        let announcements = zhiyuan_service::spawn_listener(app.zhiyuan.clone(), every)
+            .await
+            .expect("start reading announcements");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(zhiyuan::serve(listener, app.router, async {
             let _ = rx.await;
         }));
-        let every = std::time::Duration::from_millis(config.server.announcements_every_ms);
-        let announcements = zhiyuan_service::spawn_listener(app.zhiyuan.clone(), every);
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),

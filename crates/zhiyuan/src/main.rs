@@ -258,7 +258,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     zhiyuan_service::spawn_listener(
         app.zhiyuan.clone(),
         std::time::Duration::from_millis(config.server.announcements_every_ms.max(10)),
-    );
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("reading other app servers' announcements: {e:?}"))?;
     zhiyuan_service::spawn_sequencer(
         app.zhiyuan.clone(),
         std::time::Duration::from_millis(config.ledger.integrate_every_ms.max(10)),
