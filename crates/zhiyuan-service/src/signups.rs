@@ -105,13 +105,14 @@ impl Zhiyuan {
     }
 
     /// The volunteer withdraws before the shift starts, or the team removes them before it
-    /// ends; a freed place goes to the first on the waitlist.
+    /// ends; the shift's free places go to the waitlist in order, and those promoted are
+    /// returned.
     pub async fn cancel_signup(
         &self,
         ctx: &Ctx,
         id: SignupId,
         reason: Option<String>,
-    ) -> Result<(SignupRecord, Option<SignupRecord>)> {
+    ) -> Result<(SignupRecord, Vec<SignupRecord>)> {
         let s = self.load_signup(id).await?;
         let (shift, project) = self.load_shift(s.shift).await?;
         let org = self.project_org(&project).await?;

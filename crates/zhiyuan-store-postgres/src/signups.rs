@@ -529,7 +529,7 @@ impl SignupStore for PgStore {
         id: SignupId,
         at: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> Result<(SignupRecord, Option<SignupRecord>)> {
+    ) -> Result<(SignupRecord, Vec<SignupRecord>)> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let s = lock_signup(&tx, id).await?;
@@ -537,20 +537,17 @@ impl SignupStore for PgStore {
             return Err(StoreError::Conflict { field: "status" });
         }
         set_status(&tx, id.0, SignupStatus::Cancelled, at).await?;
-        let mut promoted = None;
+        let mut promoted = Vec::new();
         if s.status == SignupStatus::Accepted {
             give_up_place(&tx, s.shift.0).await?;
-            promoted = promote_waitlist(&tx, s.shift.0, at, audit)
-                .await?
-                .into_iter()
-                .next();
+            promoted = promote_waitlist(&tx, s.shift.0, at, audit).await?;
         }
         let mut audit = audit.clone();
         audit.details = serde_json::json!({
             "shift": s.shift.0,
             "volunteer": s.volunteer.0,
             "from": s.status,
-            "promoted": promoted.as_ref().map(|p| p.id.0),
+            "promoted": promoted.iter().map(|p| p.id.0).collect::<Vec<_>>(),
         });
         write_audit(&tx, &audit, None).await?;
         let cancelled = fetch(&tx, id.0, false).await?.ok_or(StoreError::NotFound)?;

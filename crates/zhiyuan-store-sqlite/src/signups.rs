@@ -260,7 +260,7 @@ impl SignupStore for SqliteStore {
         id: SignupId,
         at: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> Result<(SignupRecord, Option<SignupRecord>)> {
+    ) -> Result<(SignupRecord, Vec<SignupRecord>)> {
         let audit = audit.clone();
         self.write(move |tx| {
             let s = existing(tx, id.0)?;
@@ -268,19 +268,17 @@ impl SignupStore for SqliteStore {
                 return Err(StoreError::Conflict { field: "status" });
             }
             set_status(tx, id.0, SignupStatus::Cancelled, micros(at))?;
-            let mut promoted = None;
+            let mut promoted = Vec::new();
             if s.status == SignupStatus::Accepted {
                 give_up_place(tx, s.shift.0)?;
-                promoted = promote_waitlist(tx, s.shift.0, micros(at), &audit)?
-                    .into_iter()
-                    .next();
+                promoted = promote_waitlist(tx, s.shift.0, micros(at), &audit)?;
             }
             let mut audit = audit;
             audit.details = serde_json::json!({
                 "shift": s.shift.0,
                 "volunteer": s.volunteer.0,
                 "from": s.status,
-                "promoted": promoted.as_ref().map(|p| p.id.0),
+                "promoted": promoted.iter().map(|p| p.id.0).collect::<Vec<_>>(),
             });
             write_audit(tx, &audit, None)?;
             let cancelled = existing(tx, id.0)?;

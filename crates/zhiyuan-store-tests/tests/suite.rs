@@ -1769,6 +1769,91 @@ async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
     );
 }
 
+/// A cancel gives every free place to the waitlist, not only the one it frees: a place
+/// given up by an absence (which promotes nobody) goes with it. The cancel names both
+/// promoted, in order, in its answer and its audit entry; each promotion is audited too.
+#[tokio::test]
+async fn a_cancel_promotes_into_every_free_place_and_names_each_promoted() {
+    let (_db, store) = store().await;
+    let (volunteers, org) = volunteers_and_a_team(&store, 5).await;
+    let now = OffsetDateTime::now_utc();
+    let (_, shift) = a_project_with_a_shift(
+        &store,
+        org.id,
+        now,
+        (
+            now + Duration::days(1),
+            now + Duration::days(1) + Duration::hours(2),
+        ),
+        2,
+    )
+    .await;
+    let mut signups = Vec::new();
+    for v in &volunteers {
+        signups.push(signed_up(&store, shift.id, v.id).await);
+    }
+    store
+        .set_absent(signups[0].id, true, now, &audit("signup.absent", "440106"))
+        .await
+        .expect("absent");
+    assert_eq!(
+        store
+            .get_shift(shift.id)
+            .await
+            .unwrap()
+            .expect("shift")
+            .accepted,
+        1,
+        "the absence freed a place and promoted nobody"
+    );
+    let trail = audit_count(&store).await;
+
+    let (cancelled, promoted) = store
+        .cancel_signup(signups[1].id, now, &audit("signup.cancel", "440106"))
+        .await
+        .expect("cancel");
+    assert_eq!(cancelled.status, SignupStatus::Cancelled);
+    let ids: Vec<SignupId> = promoted.iter().map(|s| s.id).collect();
+    assert_eq!(ids, [signups[2].id, signups[3].id], "the first two waiting");
+    assert!(promoted.iter().all(|s| s.status == SignupStatus::Accepted));
+    assert_eq!(
+        store
+            .get_shift(shift.id)
+            .await
+            .unwrap()
+            .expect("shift")
+            .accepted,
+        2
+    );
+    assert_eq!(
+        store
+            .get_signup(signups[4].id)
+            .await
+            .unwrap()
+            .expect("last")
+            .status,
+        SignupStatus::Waitlisted
+    );
+    assert_eq!(
+        audit_count(&store).await,
+        trail + 3,
+        "the cancel and two promotions"
+    );
+    let entries = store
+        .list_audit(&AuditQuery::default(), &PageRequest::first(50))
+        .await
+        .expect("trail");
+    let cancel = entries
+        .items
+        .iter()
+        .find(|a| a.action == "signup.cancel")
+        .expect("the cancel's entry");
+    assert_eq!(
+        cancel.details["promoted"],
+        serde_json::json!([signups[2].id.0, signups[3].id.0])
+    );
+}
+
 /// Signs volunteer `v` up for `shift` and checks them in at `at`.
 async fn signed_up_and_checked_in(
     store: &Arc<dyn Store>,
@@ -3722,7 +3807,10 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
         .cancel_signup(signups[1].id, now, &audit("signup.cancel", "440106"))
         .await
         .expect("cancel");
-    assert_eq!(promoted.map(|s| s.volunteer), Some(v[2].id));
+    assert_eq!(
+        promoted.iter().map(|s| s.volunteer).collect::<Vec<_>>(),
+        [v[2].id]
+    );
     assert_eq!(missing().await, [(ended.id, 1)]);
     let third = store
         .insert_record(

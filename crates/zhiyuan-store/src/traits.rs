@@ -263,14 +263,15 @@ pub trait SignupStore {
         shift: ShiftId,
         volunteer: VolunteerId,
     ) -> Result<Option<SignupRecord>>;
-    /// Cancels a live sign-up; a freed place goes to the first on the waitlist, who is
-    /// returned as well.
+    /// Cancels a live sign-up; the shift's free places (the one freed, and any freed
+    /// earlier without promotion, as by an absence) go to the waitlist in order. Returns
+    /// the cancelled sign-up and those promoted.
     async fn cancel_signup(
         &self,
         id: SignupId,
         at: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> Result<(SignupRecord, Option<SignupRecord>)>;
+    ) -> Result<(SignupRecord, Vec<SignupRecord>)>;
     /// Marks an accepted sign-up absent (`absent`) and gives up its place (nobody is
     /// promoted: the shift has started), or withdraws an absence marked in error (not
     /// `absent`), the sign-up accepted again and taking its place back. Refused on

@@ -87,8 +87,9 @@ pub struct Reason {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CancelResponse {
     pub cancelled: SignupView,
-    /// Who took the freed place from the waitlist.
-    pub promoted: Option<SignupView>,
+    /// Who took free places from the waitlist, in its order: the place freed, and any
+    /// freed earlier without promotion (as by an absence). Empty if nobody was waiting.
+    pub promoted: Vec<SignupView>,
 }
 
 /// Cancels a sign-up (the volunteer before the shift, the team before its end).
@@ -108,7 +109,7 @@ pub async fn cancel_signup(
         .await?;
     Ok(Json(CancelResponse {
         cancelled: cancelled.into(),
-        promoted: promoted.map(SignupView::from),
+        promoted: promoted.into_iter().map(SignupView::from).collect(),
     }))
 }
 
