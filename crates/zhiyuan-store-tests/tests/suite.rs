@@ -1696,29 +1696,39 @@ async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
     );
 }
 
-/// A larger capacity gives the new places to the waitlist in the order they signed up,
-/// each promotion with its own audit entry (an event for the volunteer), and nobody
-/// beyond the places.
-#[tokio::test]
-async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
-    let (_db, store) = store().await;
-    let (volunteers, org) = volunteers_and_a_team(&store, 4).await;
+/// A shift of `capacity` places tomorrow, and `volunteers` signed up for it in order.
+async fn signed_up_for_a_shift_tomorrow(
+    store: &Arc<dyn Store>,
+    volunteers: u64,
+    capacity: i64,
+) -> (ShiftRecord, Vec<SignupRecord>) {
+    let (volunteers, org) = volunteers_and_a_team(store, volunteers).await;
     let now = OffsetDateTime::now_utc();
     let (_, shift) = a_project_with_a_shift(
-        &store,
+        store,
         org.id,
         now,
         (
             now + Duration::days(1),
             now + Duration::days(1) + Duration::hours(2),
         ),
-        1,
+        capacity,
     )
     .await;
     let mut signups = Vec::new();
     for v in &volunteers {
-        signups.push(signed_up(&store, shift.id, v.id).await);
+        signups.push(signed_up(store, shift.id, v.id).await);
     }
+    (shift, signups)
+}
+
+/// A larger capacity gives the new places to the waitlist in the order they signed up,
+/// each promotion with its own audit entry (an event for the volunteer), and nobody
+/// beyond the places.
+#[tokio::test]
+async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
+    let (_db, store) = store().await;
+    let (shift, signups) = signed_up_for_a_shift_tomorrow(&store, 4, 1).await;
     let statuses = |store: Arc<dyn Store>, ids: Vec<SignupId>| async move {
         let mut out = Vec::new();
         for id in ids {
@@ -1775,23 +1785,8 @@ async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
 #[tokio::test]
 async fn a_cancel_promotes_into_every_free_place_and_names_each_promoted() {
     let (_db, store) = store().await;
-    let (volunteers, org) = volunteers_and_a_team(&store, 5).await;
     let now = OffsetDateTime::now_utc();
-    let (_, shift) = a_project_with_a_shift(
-        &store,
-        org.id,
-        now,
-        (
-            now + Duration::days(1),
-            now + Duration::days(1) + Duration::hours(2),
-        ),
-        2,
-    )
-    .await;
-    let mut signups = Vec::new();
-    for v in &volunteers {
-        signups.push(signed_up(&store, shift.id, v.id).await);
-    }
+    let (shift, signups) = signed_up_for_a_shift_tomorrow(&store, 5, 2).await;
     store
         .set_absent(signups[0].id, true, now, &audit("signup.absent", "440106"))
         .await
