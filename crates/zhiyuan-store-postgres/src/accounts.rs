@@ -77,6 +77,11 @@ fn grant_at(row: &tokio_postgres::Row, first: usize) -> Result<GrantRow> {
     })
 }
 
+/// Deletes the attempts counted in a window that has passed (`$1` its start), unless they
+/// set a lock still running at `$2`.
+pub(crate) const PURGE_LOGIN_ATTEMPTS: &str = "DELETE FROM login_failures
+     WHERE first_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)";
+
 #[async_trait]
 impl AccountStore for PgStore {
     async fn insert_account(&self, a: &NewAccount, audit: &AuditEntry) -> Result<AccountRecord> {
@@ -393,10 +398,7 @@ impl AccountStore for PgStore {
     ) -> Result<u64> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "DELETE FROM login_failures
-                 WHERE first_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
-            )
+            .prepare_cached(PURGE_LOGIN_ATTEMPTS)
             .await
             .map_err(pg_err)?;
         client

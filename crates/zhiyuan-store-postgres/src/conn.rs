@@ -168,6 +168,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0030_grants_region",
         include_str!("../migrations/0030_grants_region.sql"),
     ),
+    (
+        31,
+        "0031_login_failures_first_at",
+        include_str!("../migrations/0031_login_failures_first_at.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

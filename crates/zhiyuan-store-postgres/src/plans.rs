@@ -3,7 +3,8 @@
 //! index in the generic plan too (the one PostgreSQL keeps for a prepared statement once
 //! custom plans look no cheaper), or it costs a walk of every record in the province; and
 //! the sequencer's frequent question must find pending ledger entries through their
-//! partial index even on statistics that call most entries pending. A server that lets
+//! partial index even on statistics that call most entries pending; housekeeping's purge
+//! of failed sign-ins reads a range of their start times. A server that lets
 //! statistics go stale (autovacuum off) is named in the log when the store opens.
 //! Runs in the PostgreSQL half of the suite (`ZHIYUAN_TEST_BACKEND=postgres`).
 
@@ -180,6 +181,7 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
         overdue_plans.push(generic_plan(&store, &format!("overdue_{i}"), sql).await);
     }
     let overlaps = generic_plan(&store, "overlap_check", &crate::signups::overlaps_sql()).await;
+    let purge = generic_plan(&store, "purge", crate::accounts::PURGE_LOGIN_ATTEMPTS).await;
     drop_scratch(&client, &name, store).await;
 
     let plans: Vec<String> = plans.into_iter().collect::<Result<_, _>>().expect("plans");
@@ -202,6 +204,12 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
               AND (starts_at < d.ends_at))"
         ),
         "{overlaps}"
+    );
+    // Housekeeping's purge of failed sign-ins, by the window's start.
+    let purge = purge.expect("plan");
+    assert!(
+        index_conditions(&purge).contains(&"Index Cond: (first_at <= $1)"),
+        "{purge}"
     );
     for ((index, _), plan) in overdue.iter().zip(overdue_plans) {
         let plan = plan.expect("plan");

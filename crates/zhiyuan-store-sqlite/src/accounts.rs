@@ -85,6 +85,11 @@ const COUNT_ATTEMPT: &str = "INSERT INTO login_failures (login, count, first_at,
             ELSE locked_until END
      RETURNING count, first_at, locked_until";
 
+/// Deletes the attempts counted in a window that has passed (`?1` its start), unless they
+/// set a lock still running at `?2`.
+pub(crate) const PURGE_LOGIN_ATTEMPTS: &str = "DELETE FROM login_failures
+     WHERE first_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?2)";
+
 /// The roles given in a region range, with their accounts, after a (region, id) key.
 pub(crate) const STAFF_SQL: &str =
     "SELECT g.id, a.id, a.login, a.display_name, a.disabled, g.role, g.region_code, g.site_id
@@ -338,13 +343,10 @@ impl AccountStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<u64> {
         self.write(move |tx| {
-            tx.prepare_cached(
-                "DELETE FROM login_failures
-                 WHERE first_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
-            )
-            .and_then(|mut s| s.execute(params![micros(window_start), micros(now)]))
-            .map(|n| n as u64)
-            .map_err(store_err)
+            tx.prepare_cached(PURGE_LOGIN_ATTEMPTS)
+                .and_then(|mut s| s.execute(params![micros(window_start), micros(now)]))
+                .map(|n| n as u64)
+                .map_err(store_err)
         })
         .await
     }

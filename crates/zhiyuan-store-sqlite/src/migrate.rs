@@ -158,6 +158,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0030_grants_region",
         include_str!("../migrations/0030_grants_region.sql"),
     ),
+    (
+        31,
+        "0031_login_failures_first_at",
+        include_str!("../migrations/0031_login_failures_first_at.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

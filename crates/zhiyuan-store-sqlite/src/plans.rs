@@ -3,7 +3,8 @@
 //! volunteer, a team, a site or an order's holder must search its index, never scan the
 //! table, or it costs a scan of every record in the province; a list of a county's (or
 //! wider) rows newest first walks them by id, not through the region index and a sort;
-//! pending ledger entries are found in id order through the unique index on `seq`.
+//! pending ledger entries are found in id order through the unique index on `seq`;
+//! housekeeping's purge of failed sign-ins reads a range of their start times.
 
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::order::Holder;
@@ -44,6 +45,13 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     let staff = plan(&store, crate::accounts::STAFF_SQL.to_owned()).await;
     assert!(staff.contains("g USING INDEX grants_region"), "{staff}");
     assert!(!staff.contains("TEMP B-TREE"), "{staff}");
+
+    // Housekeeping's purge of failed sign-ins, by the window's start.
+    let purge = plan(&store, crate::accounts::PURGE_LOGIN_ATTEMPTS.to_owned()).await;
+    assert!(
+        purge.contains("USING INDEX login_failures_first_at (first_at<?)"),
+        "{purge}"
+    );
 
     let members = plan(&store, crate::orgs::memberships_sql(true, false)).await;
     // Through the unique (org_id, volunteer_id) constraint's index.
