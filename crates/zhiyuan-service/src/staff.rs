@@ -108,7 +108,7 @@ impl Zhiyuan {
         disabled: bool,
         reason: Option<String>,
     ) -> Result<AccountRecord> {
-        let (account, grants) = self.staff_in_my_charge(ctx, login).await?;
+        let (account, grants) = self.staff_in_reach(ctx, login, Access::Write).await?;
         if account.id == ctx.user()?.account && disabled {
             return Err(ServiceError::Conflict {
                 field: "disabled",
@@ -157,7 +157,7 @@ impl Zhiyuan {
         roles: Vec<Role>,
         reason: Option<String>,
     ) -> Result<(AccountRecord, Vec<GrantRow>)> {
-        let (account, before) = self.staff_in_my_charge(ctx, login).await?;
+        let (account, before) = self.staff_in_reach(ctx, login, Access::Write).await?;
         if roles.is_empty() {
             return Err(ServiceError::invalid(
                 "roles",
@@ -220,14 +220,26 @@ impl Zhiyuan {
         Ok((account, held))
     }
 
-    /// A staff account by login, with its roles, for an administrator whose jurisdiction
-    /// covers every one of them. Only administrators learn whether a login exists.
-    async fn staff_in_my_charge(
+    /// A staff account and every role it holds, for an administrator or auditor whose
+    /// jurisdiction covers each of those roles: what to read before changing them.
+    pub async fn get_staff(
         &self,
         ctx: &Ctx,
         login: &str,
     ) -> Result<(AccountRecord, Vec<GrantRow>)> {
-        ctx.require(|p| !p.regions(Access::Write).is_empty())?;
+        self.staff_in_reach(ctx, login, Access::Read).await
+    }
+
+    /// A staff account by login, with its roles, for a caller whose jurisdiction covers
+    /// every one of them with `access` (to write: an administrator; to read, an auditor
+    /// too). Only such callers learn whether a login exists.
+    async fn staff_in_reach(
+        &self,
+        ctx: &Ctx,
+        login: &str,
+        access: Access,
+    ) -> Result<(AccountRecord, Vec<GrantRow>)> {
+        ctx.require(|p| !p.regions(access).is_empty())?;
         let account = self
             .0
             .store
@@ -236,7 +248,7 @@ impl Zhiyuan {
             .filter(|a| a.volunteer.is_none())
             .ok_or(ServiceError::NotFound("staff account"))?;
         let grants = self.0.store.account_grants(account.id).await?;
-        ctx.require(|p| !grants.is_empty() && grants.iter().all(|g| p.can_grant(g.region)))?;
+        ctx.require(|p| !grants.is_empty() && grants.iter().all(|g| p.covers(g.region, access)))?;
         Ok((account, grants))
     }
 

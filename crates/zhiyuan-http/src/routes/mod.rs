@@ -83,7 +83,10 @@ pub fn api() -> Router<AppState> {
             "/api/v1/staff",
             get(staff::list_staff).post(staff::create_staff),
         )
-        .route("/api/v1/staff/{login}", patch(staff::update_staff))
+        .route(
+            "/api/v1/staff/{login}",
+            get(staff::get_staff).patch(staff::update_staff),
+        )
         .route(
             "/api/v1/staff/{login}/roles",
             axum::routing::put(staff::set_staff_roles),

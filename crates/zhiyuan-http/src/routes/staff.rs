@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_service::{NewStaff, Role};
-use zhiyuan_store::AccountRecord;
+use zhiyuan_store::{AccountRecord, GrantRow};
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -151,10 +151,45 @@ pub struct RoleView {
     pub site: Option<i64>,
 }
 
+impl From<GrantRow> for RoleView {
+    fn from(g: GrantRow) -> Self {
+        Self {
+            role: g.role,
+            region: g.region.to_string(),
+            site: g.site.map(|id| id.0),
+        }
+    }
+}
+
+/// A staff account and every role it holds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffRolesView {
     pub account: StaffView,
     pub roles: Vec<RoleView>,
+}
+
+impl StaffRolesView {
+    fn new(account: AccountRecord, roles: Vec<GrantRow>) -> Self {
+        Self {
+            account: account.into(),
+            roles: roles.into_iter().map(RoleView::from).collect(),
+        }
+    }
+}
+
+/// A staff account and every role it holds, to read before changing them (an
+/// administrator or auditor whose jurisdiction covers each of its roles).
+#[utoipa::path(get, path = "/api/v1/staff/{login}", tag = "staff", security(("bearer" = [])),
+    params(("login" = String, Path)),
+    responses((status = 200, body = StaffRolesView), (status = 403, body = ErrorBody),
+        (status = 404, description = "no such staff account", body = ErrorBody)))]
+pub async fn get_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(login): Path<String>,
+) -> ApiResult<Json<StaffRolesView>> {
+    let (account, roles) = state.app.get_staff(&caller.ctx, &login).await?;
+    Ok(Json(StaffRolesView::new(account, roles)))
 }
 
 /// Replaces a staff account's roles: moves an administrator to another jurisdiction or a
@@ -196,17 +231,7 @@ pub async fn set_staff_roles(
         .app
         .set_staff_roles(&caller.ctx, &login, roles, b.reason)
         .await?;
-    Ok(Json(StaffRolesView {
-        account: StaffView::from(account),
-        roles: held
-            .into_iter()
-            .map(|g| RoleView {
-                role: g.role,
-                region: g.region.to_string(),
-                site: g.site.map(|id| id.0),
-            })
-            .collect(),
-    }))
+    Ok(Json(StaffRolesView::new(account, held)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -251,7 +251,26 @@ async fn an_administrator_moves_a_staff_account_and_its_session_carries_the_new_
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{login}");
+        let read = app
+            .get(&format!("/api/v1/staff/{login}"), Some(&province))
+            .await;
+        assert_eq!(read.status, StatusCode::NOT_FOUND, "{login}");
     }
+    // What is read before a change: the account and every role it holds, for those whose
+    // jurisdiction covers them all (Shenzhen's does not; a volunteer learns nothing).
+    for caller in [&sz, &volunteer] {
+        let r = app.get("/api/v1/staff/mover", Some(caller)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    }
+    let read = app.get("/api/v1/staff/mover", Some(&gz)).await;
+    assert_eq!(read.status, StatusCode::OK, "{:?}", read.body);
+    assert_eq!(
+        (&read.body["account"]["login"], &read.body["roles"]),
+        (
+            &json!("mover"),
+            &json!([{"role": "jurisdiction_admin", "region": "440100", "site": null}])
+        )
+    );
     let own = app
         .put(
             "/api/v1/staff/gd-admin/roles",
@@ -308,6 +327,8 @@ async fn an_administrator_moves_a_staff_account_and_its_session_carries_the_new_
             {"role": "auditor", "region": "440100", "site": null},
         ])
     );
+    let read = app.get("/api/v1/staff/mover", Some(&province)).await;
+    assert_eq!(read.body, moved.body, "read back as replaced");
     // The session it had goes on, with the new roles at once (not after the cache of
     // verified tokens expires): Shenzhen's staff are its to list now.
     assert_eq!(

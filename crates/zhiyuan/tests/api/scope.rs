@@ -128,6 +128,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_admin", Method::GET, "/api/v1/staff?within=440300".into(), None, FORBIDDEN),
         ("gz_admin", Method::PATCH, "/api/v1/staff/sz-admin".into(), Some(disable.clone()), FORBIDDEN),
         ("gz_admin", Method::PUT, "/api/v1/staff/sz-admin/roles".into(), Some(to_gz.clone()), FORBIDDEN),
+        ("gz_admin", Method::GET, "/api/v1/staff/sz-admin".into(), None, FORBIDDEN),
         // ... but a Shenzhen resident in a Guangzhou team is visible to Guangzhou.
         ("gz_admin", Method::GET, v(&w.b_only_vol), None, OK),
         ("gz_admin", Method::GET, members(w.team_a), None, OK),
@@ -143,6 +144,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_auditor", Method::GET, "/api/v1/staff".into(), None, OK),
         ("gz_auditor", Method::PATCH, "/api/v1/staff/gz-site".into(), Some(disable.clone()), FORBIDDEN),
         ("gz_auditor", Method::PUT, "/api/v1/staff/gz-site/roles".into(), Some(to_gz.clone()), FORBIDDEN),
+        ("gz_auditor", Method::GET, "/api/v1/staff/gz-site".into(), None, OK),
         // Site staff: their site and the teams based there.
         ("gz_site_staff", Method::GET, members(w.team_a), None, OK),
         ("gz_site_staff", Method::GET, members(w.team_b), None, FORBIDDEN),
@@ -151,6 +153,7 @@ async fn every_role_is_held_to_its_scope() {
         ("gz_site_staff", Method::GET, "/api/v1/volunteers".into(), None, FORBIDDEN),
         ("gz_site_staff", Method::GET, "/api/v1/staff".into(), None, FORBIDDEN),
         ("gz_site_staff", Method::PUT, "/api/v1/staff/gz-auditor/roles".into(), Some(to_gz.clone()), FORBIDDEN),
+        ("gz_site_staff", Method::GET, "/api/v1/staff/gz-auditor".into(), None, FORBIDDEN),
         // A team admin: their team, nothing of another.
         ("team_a_admin", Method::GET, members(w.team_a), None, OK),
         ("team_a_admin", Method::GET, v(&w.gz_vol), None, OK),
