@@ -99,7 +99,8 @@ impl Zhiyuan {
 
     /// Takes a staff account's access away (`disabled`), or gives it back: an administrator
     /// whose jurisdiction covers every role the account holds, with a reason when taking
-    /// it away. Disabling ends the account's sessions on every app server at once; nobody
+    /// it away. Disabling ends the account's sessions on every app server at once; giving
+    /// access back lifts the lock that sign-ins tried meanwhile may have set. Nobody
     /// disables their own account. Setting what is already set changes nothing.
     pub async fn set_staff_disabled(
         &self,
@@ -140,6 +141,8 @@ impl Zhiyuan {
             .await?;
         if disabled {
             self.forget(Stale::Account(account.id)).await;
+        } else {
+            self.0.store.clear_login_attempts(&account.login).await?;
         }
         Ok(updated)
     }

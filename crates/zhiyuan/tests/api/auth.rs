@@ -176,9 +176,15 @@ async fn an_administrator_takes_a_staff_accounts_access_away_with_a_reason_and_g
         app.get("/api/v1/me", Some(&gz)).await.status,
         StatusCode::UNAUTHORIZED
     );
+    // Trying anyway, with the right password, counts toward the login's lock as any
+    // failed sign-in does (nobody learns that the account is disabled).
     let login = json!({"login": "gz-admin", "password": PASSWORD});
-    let refused = app.post("/api/v1/auth/login", None, login.clone()).await;
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    for _ in 0..5 {
+        let refused = app.post("/api/v1/auth/login", None, login.clone()).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = app.post("/api/v1/auth/login", None, login.clone()).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     let trail = app
         .get(
             &format!(
@@ -193,7 +199,7 @@ async fn an_administrator_takes_a_staff_accounts_access_away_with_a_reason_and_g
         (entry["action"].as_str(), entry["reason"].as_str()),
         (Some("account.disable"), Some("调离岗位"))
     );
-    // Given back: signing in works again.
+    // Given back: signing in works again at once, the lock the attempts set lifted.
     let given = app
         .patch(
             "/api/v1/staff/gz-admin",
