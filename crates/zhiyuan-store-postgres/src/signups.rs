@@ -153,7 +153,8 @@ async fn give_up_place(c: &impl GenericClient, shift: i64) -> Result<()> {
 
 /// Gives the free places of `shift` (its row locked by the caller) to the first on its
 /// waitlist, in the order they signed up, each promotion audited as a consequence of
-/// `cause`. Returns those promoted.
+/// `cause`; nobody once the shift has ended at `at` (they could not have come, and would
+/// be owed a record). Returns those promoted.
 pub(crate) async fn promote_waitlist(
     tx: &impl GenericClient,
     shift: i64,
@@ -163,12 +164,17 @@ pub(crate) async fn promote_waitlist(
     let next_stmt = tx
         .prepare_cached(
             "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted'
+                AND ends_at > $2
              ORDER BY created_at, id LIMIT 1",
         )
         .await
         .map_err(pg_err)?;
     let mut promoted = Vec::new();
-    while let Some(next) = tx.query_opt(&next_stmt, &[&shift]).await.map_err(pg_err)? {
+    while let Some(next) = tx
+        .query_opt(&next_stmt, &[&shift, &at])
+        .await
+        .map_err(pg_err)?
+    {
         let next: i64 = get(&next, 0)?;
         if !take_place(tx, shift).await? {
             break;

@@ -103,7 +103,9 @@ const ATTENDED: &str =
                AND is_current = 1 AND status IN ('effective', 'pending'))";
 
 /// Gives the free places of `shift` to the first on its waitlist, in the order they
-/// signed up, each promotion audited as a consequence of `cause`. Returns those promoted.
+/// signed up, each promotion audited as a consequence of `cause`; nobody once the shift
+/// has ended at `at` (they could not have come, and would be owed a record). Returns
+/// those promoted.
 pub(crate) fn promote_waitlist(
     tx: &Transaction<'_>,
     shift: i64,
@@ -115,9 +117,10 @@ pub(crate) fn promote_waitlist(
         let next: Option<i64> = tx
             .prepare_cached(
                 "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted'
+                    AND ends_at > ?2
                  ORDER BY created_at, id LIMIT 1",
             )
-            .and_then(|mut q| q.query_row([shift], |r| r.get(0)).optional())
+            .and_then(|mut q| q.query_row([shift, at], |r| r.get(0)).optional())
             .map_err(store_err)?;
         let Some(next) = next else { break };
         if !take_place(tx, shift)? {

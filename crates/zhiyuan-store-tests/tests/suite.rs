@@ -1283,10 +1283,7 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
         StoreError::Refused(Refusal { field: "shift", .. })
     ));
     assert!(store.find_signup(shift.id, v.id).await.unwrap().is_none());
-    assert_eq!(
-        store.get_shift(shift.id).await.unwrap().unwrap().accepted,
-        0
-    );
+    assert_eq!(places_taken(&store, shift.id).await, 0);
     assert_eq!(audit_count(&store).await, before);
 }
 
@@ -1646,15 +1643,7 @@ async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
             .await
             .expect("mark absent");
     }
-    let places = |store: Arc<dyn Store>| async move {
-        store
-            .get_shift(shift.id)
-            .await
-            .unwrap()
-            .expect("the shift")
-            .accepted
-    };
-    assert_eq!(places(store.clone()).await, 0);
+    assert_eq!(places_taken(&store, shift.id).await, 0);
     let trail = audit_count(&store).await;
 
     let back = store
@@ -1662,7 +1651,7 @@ async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
         .await
         .expect("withdraw the absence");
     assert_eq!(back.status, SignupStatus::Accepted);
-    assert_eq!(places(store.clone()).await, 1);
+    assert_eq!(places_taken(&store, shift.id).await, 1);
     assert_eq!(audit_count(&store).await, trail + 1, "one audit entry");
     let again = store
         .set_absent(first.id, false, now, &audit("signup.reinstate", "440106"))
@@ -1688,7 +1677,7 @@ async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
         .unwrap()
         .expect("the sign-up");
     assert_eq!(stored.status, SignupStatus::Absent);
-    assert_eq!(places(store.clone()).await, 2);
+    assert_eq!(places_taken(&store, shift.id).await, 2);
     assert_eq!(
         audit_count(&store).await,
         trail + 2,
@@ -1696,22 +1685,46 @@ async fn a_withdrawn_absence_takes_the_place_back_unless_the_shift_is_full() {
     );
 }
 
-/// A shift of `capacity` places tomorrow, and `volunteers` signed up for it in order.
-async fn signed_up_for_a_shift_tomorrow(
+/// The places taken on `shift`.
+async fn places_taken(store: &Arc<dyn Store>, shift: ShiftId) -> i64 {
+    store
+        .get_shift(shift)
+        .await
+        .expect("read the shift")
+        .expect("the shift")
+        .accepted
+}
+
+/// Gives `shift` `capacity` places.
+async fn with_capacity(store: &Arc<dyn Store>, shift: ShiftId, capacity: i64) -> ShiftRecord {
+    let mut changed = store
+        .get_shift(shift)
+        .await
+        .expect("read the shift")
+        .expect("the shift");
+    changed.shift.capacity = capacity;
+    store
+        .update_shift(&changed, &audit("shift.update", "440106"))
+        .await
+        .expect("a new capacity")
+}
+
+/// A shift of `capacity` places from `hours` from now for two hours, and `volunteers`
+/// signed up for it in order.
+async fn signed_up_for_a_shift(
     store: &Arc<dyn Store>,
     volunteers: u64,
     capacity: i64,
+    hours: i64,
 ) -> (ShiftRecord, Vec<SignupRecord>) {
     let (volunteers, org) = volunteers_and_a_team(store, volunteers).await;
     let now = OffsetDateTime::now_utc();
+    let starts = now + Duration::hours(hours);
     let (_, shift) = a_project_with_a_shift(
         store,
         org.id,
         now,
-        (
-            now + Duration::days(1),
-            now + Duration::days(1) + Duration::hours(2),
-        ),
+        (starts, starts + Duration::hours(2)),
         capacity,
     )
     .await;
@@ -1728,7 +1741,7 @@ async fn signed_up_for_a_shift_tomorrow(
 #[tokio::test]
 async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
     let (_db, store) = store().await;
-    let (shift, signups) = signed_up_for_a_shift_tomorrow(&store, 4, 1).await;
+    let (shift, signups) = signed_up_for_a_shift(&store, 4, 1, 24).await;
     let statuses = |store: Arc<dyn Store>, ids: Vec<SignupId>| async move {
         let mut out = Vec::new();
         for id in ids {
@@ -1747,12 +1760,7 @@ async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
         store.pending_events(50).await.unwrap().len(),
     );
 
-    let mut larger = store.get_shift(shift.id).await.unwrap().expect("the shift");
-    larger.shift.capacity = 3;
-    let updated = store
-        .update_shift(&larger, &audit("shift.update", "440106"))
-        .await
-        .expect("a larger capacity");
+    let updated = with_capacity(&store, shift.id, 3).await;
     assert_eq!(updated.accepted, 3);
     assert_eq!(
         statuses(store.clone(), ids).await,
@@ -1786,18 +1794,13 @@ async fn a_larger_capacity_promotes_the_waitlist_in_order_each_audited() {
 async fn a_cancel_promotes_into_every_free_place_and_names_each_promoted() {
     let (_db, store) = store().await;
     let now = OffsetDateTime::now_utc();
-    let (shift, signups) = signed_up_for_a_shift_tomorrow(&store, 5, 2).await;
+    let (shift, signups) = signed_up_for_a_shift(&store, 5, 2, 24).await;
     store
         .set_absent(signups[0].id, true, now, &audit("signup.absent", "440106"))
         .await
         .expect("absent");
     assert_eq!(
-        store
-            .get_shift(shift.id)
-            .await
-            .unwrap()
-            .expect("shift")
-            .accepted,
+        places_taken(&store, shift.id).await,
         1,
         "the absence freed a place and promoted nobody"
     );
@@ -1811,15 +1814,7 @@ async fn a_cancel_promotes_into_every_free_place_and_names_each_promoted() {
     let ids: Vec<SignupId> = promoted.iter().map(|s| s.id).collect();
     assert_eq!(ids, [signups[2].id, signups[3].id], "the first two waiting");
     assert!(promoted.iter().all(|s| s.status == SignupStatus::Accepted));
-    assert_eq!(
-        store
-            .get_shift(shift.id)
-            .await
-            .unwrap()
-            .expect("shift")
-            .accepted,
-        2
-    );
+    assert_eq!(places_taken(&store, shift.id).await, 2);
     assert_eq!(
         store
             .get_signup(signups[4].id)
@@ -1847,6 +1842,32 @@ async fn a_cancel_promotes_into_every_free_place_and_names_each_promoted() {
         cancel.details["promoted"],
         serde_json::json!([signups[2].id.0, signups[3].id.0])
     );
+}
+
+/// Once a shift has ended nobody is promoted into it, neither by a larger capacity nor
+/// by a cancel: they could not have come, and would be owed a record (Art. 11).
+#[tokio::test]
+async fn nobody_is_promoted_into_a_shift_that_has_ended() {
+    let (_db, store) = store().await;
+    let now = OffsetDateTime::now_utc();
+    let (shift, signups) = signed_up_for_a_shift(&store, 3, 1, -3).await;
+    let updated = with_capacity(&store, shift.id, 3).await;
+    assert_eq!((updated.shift.capacity, updated.accepted), (3, 1));
+    let (_, promoted) = store
+        .cancel_signup(signups[0].id, now, &audit("signup.cancel", "440106"))
+        .await
+        .expect("cancel");
+    assert!(promoted.is_empty(), "{promoted:?}");
+    for s in &signups[1..] {
+        let status = store
+            .get_signup(s.id)
+            .await
+            .unwrap()
+            .expect("sign-up")
+            .status;
+        assert_eq!(status, SignupStatus::Waitlisted);
+    }
+    assert_eq!(places_taken(&store, shift.id).await, 0);
 }
 
 /// Signs volunteer `v` up for `shift` and checks them in at `at`.
@@ -2028,10 +2049,7 @@ async fn a_sign_up_reads_back_as_returned_and_a_repeated_check_in_is_written_and
         Some(made.signup.clone()),
         "the sign-up returned is the one stored"
     );
-    assert_eq!(
-        store.get_shift(shift.id).await.unwrap().unwrap().accepted,
-        1
-    );
+    assert_eq!(places_taken(&store, shift.id).await, 1);
 
     let check_in = NewAttendance {
         shift: shift.id,
@@ -3647,8 +3665,8 @@ async fn events_are_queued_with_their_change_and_deliveries_survive_a_crashed_se
 /// kept in each write's transaction (by triggers, and on SQLite by the store for an
 /// inserted record; on SQLite each shift also keeps their count, by triggers). The count
 /// follows a record entered effective, one entered pending and then approved, a
-/// correction's new version replacing a record, a cancellation whose freed place goes to
-/// the waitlist after the shift ended, a rejected record, an absence and its withdrawal;
+/// correction's new version replacing a record, a cancellation during the shift whose
+/// freed place goes to the waitlist, a rejected record, an absence and its withdrawal;
 /// a team's report and its jurisdiction's agree; a shift still to come is not listed;
 /// migrations 20, 26 and 28 set the same flags and counts on rows written before them; a
 /// shift is flagged overdue once, however many ask at once, also when a sign-up is owed a
@@ -3796,10 +3814,14 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     assert_ne!(corrected.record.id, first.id);
     assert_eq!(missing().await, []);
 
-    // The second volunteer is removed; the freed place goes to the third, who has no
-    // record, after the shift ended.
+    // The second volunteer is removed during the shift; the freed place goes to the
+    // third, who has no record once it has ended.
     let (_, promoted) = store
-        .cancel_signup(signups[1].id, now, &audit("signup.cancel", "440106"))
+        .cancel_signup(
+            signups[1].id,
+            now - Duration::hours(2),
+            &audit("signup.cancel", "440106"),
+        )
         .await
         .expect("cancel");
     assert_eq!(

@@ -236,7 +236,8 @@ pub trait ProjectStore {
         Ok(project.map(|p| (shift, p)))
     }
     /// Writes window, capacity and cancellation if the row is still at `s.version`;
-    /// conflict on `capacity` when it would fall below the places already taken.
+    /// conflict on `capacity` when it would fall below the places already taken. New
+    /// places go to the waitlist in order, unless the shift has ended at the audit's time.
     async fn update_shift(&self, s: &ShiftRecord, audit: &AuditEntry) -> Result<ShiftRecord>;
     async fn list_shifts(&self, project: ProjectId) -> Result<Vec<ShiftRecord>>;
 }
@@ -264,8 +265,8 @@ pub trait SignupStore {
         volunteer: VolunteerId,
     ) -> Result<Option<SignupRecord>>;
     /// Cancels a live sign-up; the shift's free places (the one freed, and any freed
-    /// earlier without promotion, as by an absence) go to the waitlist in order. Returns
-    /// the cancelled sign-up and those promoted.
+    /// earlier without promotion, as by an absence) go to the waitlist in order, unless
+    /// the shift has ended at `at`. Returns the cancelled sign-up and those promoted.
     async fn cancel_signup(
         &self,
         id: SignupId,
