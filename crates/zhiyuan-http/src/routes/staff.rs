@@ -272,16 +272,19 @@ pub async fn list_staff(
         .transpose()?;
     let page = page(q.cursor.as_deref(), q.limit, 2)?;
     let result = state.app.list_staff(&caller.ctx, within, &page).await?;
-    Ok(Json(PageView::from_page(result, |s| StaffRoleView {
-        account: StaffView {
-            id: s.account.0,
-            login: s.login,
-            display_name: s.display_name,
-            disabled: s.disabled,
-        },
-        role: s.grant.role,
-        region: s.grant.region.to_string(),
-        site: s.grant.site.map(|id| id.0),
+    Ok(Json(PageView::from_page(result, |s| {
+        let RoleView { role, region, site } = s.grant.into();
+        StaffRoleView {
+            account: StaffView {
+                id: s.account.0,
+                login: s.login,
+                display_name: s.display_name,
+                disabled: s.disabled,
+            },
+            role,
+            region,
+            site,
+        }
     })))
 }
 
