@@ -4,7 +4,8 @@
 //! custom plans look no cheaper), or it costs a walk of every record in the province; and
 //! the sequencer's frequent question must find pending ledger entries through their
 //! partial index even on statistics that call most entries pending; housekeeping's purge
-//! of failed sign-ins reads a range of their start times. A server that lets
+//! of failed sign-ins reads a range of their start times; a freed place finds the first
+//! on the waitlist without sorting the waitlist. A server that lets
 //! statistics go stale (autovacuum off) is named in the log when the store opens.
 //! Runs in the PostgreSQL half of the suite (`ZHIYUAN_TEST_BACKEND=postgres`).
 
@@ -182,6 +183,7 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
     }
     let overlaps = generic_plan(&store, "overlap_check", &crate::signups::overlaps_sql()).await;
     let purge = generic_plan(&store, "purge", crate::accounts::PURGE_LOGIN_ATTEMPTS).await;
+    let waitlist = generic_plan(&store, "waitlist", crate::signups::NEXT_WAITLISTED).await;
     drop_scratch(&client, &name, store).await;
 
     let plans: Vec<String> = plans.into_iter().collect::<Result<_, _>>().expect("plans");
@@ -211,6 +213,13 @@ async fn lists_by_a_key_search_its_index_in_the_generic_plan() {
         index_conditions(&purge).contains(&"Index Cond: (first_at <= $1)"),
         "{purge}"
     );
+    // The first on a shift's waitlist, in the order served, without a sort.
+    let waitlist = waitlist.expect("plan");
+    assert!(
+        waitlist.contains(" using signups_waitlist on signups"),
+        "{waitlist}"
+    );
+    assert!(!waitlist.contains("Sort"), "{waitlist}");
     for ((index, _), plan) in overdue.iter().zip(overdue_plans) {
         let plan = plan.expect("plan");
         assert!(

@@ -151,6 +151,12 @@ async fn give_up_place(c: &impl GenericClient, shift: i64) -> Result<()> {
     Ok(())
 }
 
+/// The first on shift `$1`'s waitlist, if the shift has not ended at `$2` (through the
+/// waitlist's own index, migration 0032).
+pub(crate) const NEXT_WAITLISTED: &str =
+    "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted' AND ends_at > $2
+     ORDER BY created_at, id LIMIT 1";
+
 /// Gives the free places of `shift` (its row locked by the caller) to the first on its
 /// waitlist, in the order they signed up, each promotion audited as a consequence of
 /// `cause`; nobody once the shift has ended at `at` (they could not have come, and would
@@ -161,14 +167,7 @@ pub(crate) async fn promote_waitlist(
     at: OffsetDateTime,
     cause: &AuditEntry,
 ) -> Result<Vec<SignupRecord>> {
-    let next_stmt = tx
-        .prepare_cached(
-            "SELECT id FROM signups WHERE shift_id = $1 AND status = 'waitlisted'
-                AND ends_at > $2
-             ORDER BY created_at, id LIMIT 1",
-        )
-        .await
-        .map_err(pg_err)?;
+    let next_stmt = tx.prepare_cached(NEXT_WAITLISTED).await.map_err(pg_err)?;
     let mut promoted = Vec::new();
     while let Some(next) = tx
         .query_opt(&next_stmt, &[&shift, &at])

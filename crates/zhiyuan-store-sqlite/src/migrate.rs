@@ -163,6 +163,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0031_login_failures_first_at",
         include_str!("../migrations/0031_login_failures_first_at.sql"),
     ),
+    (
+        32,
+        "0032_signups_waitlist",
+        include_str!("../migrations/0032_signups_waitlist.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

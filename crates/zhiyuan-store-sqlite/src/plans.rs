@@ -4,7 +4,8 @@
 //! table, or it costs a scan of every record in the province; a list of a county's (or
 //! wider) rows newest first walks them by id, not through the region index and a sort;
 //! pending ledger entries are found in id order through the unique index on `seq`;
-//! housekeeping's purge of failed sign-ins reads a range of their start times.
+//! housekeeping's purge of failed sign-ins reads a range of their start times; a freed
+//! place finds the first on the waitlist without sorting the waitlist.
 
 use zhiyuan_domain::ids::SiteId;
 use zhiyuan_domain::order::Holder;
@@ -52,6 +53,14 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         purge.contains("USING INDEX login_failures_first_at (first_at<?)"),
         "{purge}"
     );
+
+    // The first on a shift's waitlist, without reading and sorting the others.
+    let waitlist = plan(&store, crate::signups::NEXT_WAITLISTED.to_owned()).await;
+    assert!(
+        waitlist.contains("USING INDEX signups_waitlist (shift_id=?)"),
+        "{waitlist}"
+    );
+    assert!(!waitlist.contains("TEMP B-TREE"), "{waitlist}");
 
     let members = plan(&store, crate::orgs::memberships_sql(true, false)).await;
     // Through the unique (org_id, volunteer_id) constraint's index.

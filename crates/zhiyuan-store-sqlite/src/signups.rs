@@ -106,6 +106,12 @@ const ATTENDED: &str =
 /// signed up, each promotion audited as a consequence of `cause`; nobody once the shift
 /// has ended at `at` (they could not have come, and would be owed a record). Returns
 /// those promoted.
+/// The first on shift `?1`'s waitlist, if the shift has not ended at `?2` (through the
+/// waitlist's own index, migration 0032).
+pub(crate) const NEXT_WAITLISTED: &str =
+    "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted' AND ends_at > ?2
+     ORDER BY created_at, id LIMIT 1";
+
 pub(crate) fn promote_waitlist(
     tx: &Transaction<'_>,
     shift: i64,
@@ -115,11 +121,7 @@ pub(crate) fn promote_waitlist(
     let mut promoted = Vec::new();
     loop {
         let next: Option<i64> = tx
-            .prepare_cached(
-                "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted'
-                    AND ends_at > ?2
-                 ORDER BY created_at, id LIMIT 1",
-            )
+            .prepare_cached(NEXT_WAITLISTED)
             .and_then(|mut q| q.query_row([shift, at], |r| r.get(0)).optional())
             .map_err(store_err)?;
         let Some(next) = next else { break };
