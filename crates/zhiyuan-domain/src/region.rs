@@ -145,12 +145,17 @@ impl RegionCode {
         (lo..hi).contains(&other.as_i64())
     }
 
-    /// The smallest region holding this one and every one of `others` (this one's
-    /// province when they lie in other provinces).
-    pub fn enclosing(self, others: impl IntoIterator<Item = RegionCode> + Clone) -> Self {
-        self.and_ancestors()
-            .find(|a| others.clone().into_iter().all(|o| a.contains(o)))
-            .unwrap_or_else(|| self.province())
+    /// Those of `regions` that no other of them contains, each once, in the order given:
+    /// the fewest of them whose subtrees hold them all.
+    pub fn outermost(regions: impl IntoIterator<Item = RegionCode>) -> Vec<RegionCode> {
+        let all: Vec<RegionCode> = regions.into_iter().collect();
+        let mut out: Vec<RegionCode> = Vec::new();
+        for &r in &all {
+            if !out.contains(&r) && !all.iter().any(|&o| o != r && o.contains(r)) {
+                out.push(r);
+            }
+        }
+        out
     }
 
     /// The code of the province, as a region.
@@ -310,12 +315,23 @@ mod tests {
     }
 
     #[test]
-    fn the_enclosing_region_is_the_smallest_holding_them_all() {
-        let village = code("440106001002");
-        assert_eq!(village.enclosing([code("440106002")]), code("440106"));
-        assert_eq!(village.enclosing([code("440304"), village]), code("440000"));
-        assert_eq!(village.enclosing([]), village);
-        assert_eq!(code("440100").enclosing([code("810000")]), code("440000"));
+    fn the_outermost_regions_hold_the_others_and_none_holds_another() {
+        let codes = |cs: &[&str]| cs.iter().map(|c| code(c)).collect::<Vec<_>>();
+        let outermost = |cs: &[&str]| RegionCode::outermost(codes(cs));
+        assert_eq!(
+            outermost(&["440106001002", "440100", "440300", "440106"]),
+            codes(&["440100", "440300"])
+        );
+        assert_eq!(outermost(&["440304", "440304"]), codes(&["440304"]));
+        assert_eq!(
+            outermost(&["440106001", "440106002"]),
+            codes(&["440106001", "440106002"])
+        );
+        assert_eq!(
+            outermost(&["810000", "440000"]),
+            codes(&["810000", "440000"])
+        );
+        assert_eq!(outermost(&[]), codes(&[]));
     }
 
     #[test]

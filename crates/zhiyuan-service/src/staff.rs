@@ -194,18 +194,23 @@ impl Zhiyuan {
                 "say why the account's roles change",
             ));
         }
-        // Where both the roles taken away and the roles given lie, so that the audit trail
-        // of the jurisdiction that made the change shows it.
-        let region = after[0]
-            .region
-            .enclosing(before.iter().chain(&after).map(|g| g.region));
-        let mut audit = ctx.audit("account.roles", "account", account.id.0, Some(region));
-        audit.reason = reason;
-        audit.details = serde_json::json!({
+        // The trail of every jurisdiction a role taken away or given lies in shows the
+        // change: one entry for each outermost region among them (a move between two
+        // cities, one in each city's trail), the same but for the region.
+        let details = serde_json::json!({
             "login": account.login,
             "before": before.iter().map(role_json).collect::<Vec<_>>(),
             "after": after.iter().map(role_json).collect::<Vec<_>>(),
         });
+        let audit: Vec<_> = RegionCode::outermost(before.iter().chain(&after).map(|g| g.region))
+            .into_iter()
+            .map(|region| {
+                let mut entry = ctx.audit("account.roles", "account", account.id.0, Some(region));
+                entry.reason = reason.clone();
+                entry.details = details.clone();
+                entry
+            })
+            .collect();
         let held = self
             .0
             .store

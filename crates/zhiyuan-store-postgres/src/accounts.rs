@@ -9,7 +9,7 @@ use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AccountRecord, AccountStore, AuditEntry, GrantChanges, GrantRow, LoginFailures, LoginLimits,
-    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
+    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError, unaudited,
 };
 
 use crate::PgStore;
@@ -426,8 +426,9 @@ impl AccountStore for PgStore {
         account: AccountId,
         expected: &[GrantRow],
         roles: &[GrantRow],
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> Result<Vec<GrantRow>> {
+        let at = audit.first().ok_or_else(unaudited)?.at;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         // The account's row is locked first, so a concurrent replacement waits for this one
@@ -465,9 +466,11 @@ impl AccountStore for PgStore {
             .await
             .map_err(pg_err)?;
         for g in &changes.add {
-            insert_grant(&tx, account.0, g, audit.at).await?;
+            insert_grant(&tx, account.0, g, at).await?;
         }
-        write_audit(&tx, audit, None).await?;
+        for entry in audit {
+            write_audit(&tx, entry, None).await?;
+        }
         let held = grants_of(&tx, account.0).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(held)

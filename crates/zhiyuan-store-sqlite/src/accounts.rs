@@ -9,7 +9,7 @@ use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AccountRecord, AccountStore, AuditEntry, GrantChanges, GrantRow, LoginFailures, LoginLimits,
-    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError,
+    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError, unaudited,
 };
 
 use crate::SqliteStore;
@@ -371,9 +371,10 @@ impl AccountStore for SqliteStore {
         account: AccountId,
         expected: &[GrantRow],
         roles: &[GrantRow],
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> Result<Vec<GrantRow>> {
-        let (expected, roles, audit) = (expected.to_vec(), roles.to_vec(), audit.clone());
+        let (expected, roles, audit) = (expected.to_vec(), roles.to_vec(), audit.to_vec());
+        let at = audit.first().ok_or_else(unaudited)?.at;
         self.write(move |tx| {
             tx.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")
                 .and_then(|mut s| s.query_row([account.0], |_| Ok(())).optional())
@@ -396,9 +397,11 @@ impl AccountStore for SqliteStore {
                         .map_err(store_err)?;
                 }
                 for g in &changes.add {
-                    insert_grant(tx, account.0, g, micros(audit.at))?;
+                    insert_grant(tx, account.0, g, micros(at))?;
                 }
-                write_audit(tx, &audit, None)?;
+                for entry in &audit {
+                    write_audit(tx, entry, None)?;
+                }
             }
             grants_of(tx, account.0).map_err(store_err)
         })

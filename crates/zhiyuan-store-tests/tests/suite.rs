@@ -797,7 +797,10 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
             account.id,
             &[station.clone(), admin("440100")],
             &moved,
-            &audit("account.roles", "440000"),
+            &[
+                audit("account.roles", "440100"),
+                audit("account.roles", "440300"),
+            ],
         )
         .await
         .unwrap();
@@ -806,7 +809,7 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
     let kept = |rows: &[(GrantRow, i64)]| rows.iter().find(|(g, _)| *g == station).map(|r| r.1);
     assert_eq!(kept(&after), kept(&before));
     assert!(!after.iter().any(|(g, _)| *g == admin("440100")));
-    assert_eq!(audit_count(&store).await, audits + 1);
+    assert_eq!(audit_count(&store).await, audits + 2, "an entry for each");
     // The session goes on, with the new roles.
     let p = store.load_principal(&[9; 32], now).await.unwrap().unwrap();
     assert!(p.grants.contains(&Grant::JurisdictionAdmin {
@@ -821,19 +824,28 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
             account.id,
             &moved,
             &moved,
-            &audit("account.roles", "440000"),
+            &[audit("account.roles", "440000")],
         )
         .await
         .unwrap();
     assert_eq!(same, held);
-    assert_eq!(audit_count(&store).await, audits + 1);
+    assert_eq!(audit_count(&store).await, audits + 2);
+    // A change without an audit entry is a caller's bug: refused, nothing changed.
+    let unaudited = store
+        .replace_grants(account.id, &moved, &[admin("440100")], &[])
+        .await;
+    assert!(
+        matches!(unaudited, Err(StoreError::Internal(_))),
+        "{unaudited:?}"
+    );
+    assert_eq!(store.account_grants(account.id).await.unwrap(), held);
     // Planned on the roles as they were: refused, nothing changed.
     let stale = store
         .replace_grants(
             account.id,
             &[admin("440100"), station.clone()],
             &[admin("440100")],
-            &audit("account.roles", "440000"),
+            &[audit("account.roles", "440000")],
         )
         .await;
     assert!(
@@ -850,7 +862,7 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
                     account.id,
                     &moved,
                     &[admin(region)],
-                    &audit("account.roles", "440000"),
+                    &[audit("account.roles", "440000")],
                 )
                 .await
         })
@@ -868,13 +880,13 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
             .any(|r| matches!(r, Err(StoreError::Conflict { field: "roles" })))
     );
     assert_eq!(&store.account_grants(account.id).await.unwrap(), won[0]);
-    assert_eq!(audit_count(&store).await, audits + 2);
+    assert_eq!(audit_count(&store).await, audits + 3);
     let unknown = store
         .replace_grants(
             AccountId(account.id.0 + 1000),
             &[],
             &[admin("440100")],
-            &audit("account.roles", "440000"),
+            &[audit("account.roles", "440000")],
         )
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");

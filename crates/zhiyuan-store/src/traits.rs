@@ -176,7 +176,8 @@ pub trait AccountStore {
     ) -> Result<u64>;
     /// The grants of an account, in the order given.
     async fn account_grants(&self, account: AccountId) -> Result<Vec<GrantRow>>;
-    /// Replaces an account's roles with `roles` (distinct) and audits the change, if the
+    /// Replaces an account's roles with `roles` (distinct) and audits the change with each
+    /// of `audit` (one for each jurisdiction whose trail shows it; at least one), if the
     /// account still holds `expected` (see [`GrantChanges::plan`]; refused on `roles`
     /// otherwise). Roles kept keep their rows. Replacing roles with the same ones writes
     /// nothing. Returns the roles now held, in the order given; not found for an unknown
@@ -186,7 +187,7 @@ pub trait AccountStore {
         account: AccountId,
         expected: &[GrantRow],
         roles: &[GrantRow],
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> Result<Vec<GrantRow>>;
     /// The roles given within `within`'s subtree, with their accounts, in region order.
     async fn list_staff(&self, within: RegionCode, page: &PageRequest) -> Result<Page<StaffGrant>>;

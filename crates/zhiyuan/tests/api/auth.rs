@@ -364,28 +364,55 @@ async fn an_administrator_moves_a_staff_account_and_its_session_carries_the_new_
     assert_eq!(to_station.body["roles"][0]["region"], "440106001");
     let again = app.put(path, Some(&province), station).await;
     assert_eq!(again.status, StatusCode::OK);
-    let trail = app
-        .get(
-            &format!(
-                "/api/v1/audit?subject_type=account&subject_id={}",
-                moved.body["account"]["id"]
-            ),
-            Some(&province),
-        )
-        .await;
-    let entries = trail.body["items"].as_array().unwrap();
-    let actions: Vec<_> = entries
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    // Each city's trail shows each change its roles took part in: the move between the
+    // two cities in both, the move to the station (in Guangzhou) in both too, as the
+    // Shenzhen role was taken away; the province's shows every entry.
+    let account = &moved.body["account"]["id"];
+    let trail = |caller, within| {
+        let path =
+            format!("/api/v1/audit?within={within}&subject_type=account&subject_id={account}");
+        let app = &app;
+        async move {
+            let r = app.get(&path, Some(caller)).await;
+            assert_eq!(r.status, StatusCode::OK, "{within}: {:?}", r.body);
+            r.body["items"].as_array().unwrap().clone()
+        }
+    };
+    let summary = |entries: &[serde_json::Value]| {
+        entries
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_owned(),
+                    e["region"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let roles = |region: &str| ("account.roles".to_owned(), region.to_owned());
+    let gz_trail = trail(&gz, "440100").await;
     assert_eq!(
-        actions,
-        ["account.roles", "account.roles", "account.create"],
-        "{entries:?}"
+        summary(&gz_trail),
+        [
+            roles("440100"),
+            roles("440100"),
+            ("account.create".to_owned(), "440100".to_owned())
+        ]
     );
-    let first = &entries[1];
+    let sz_trail = trail(&sz, "440300").await;
+    assert_eq!(summary(&sz_trail), [roles("440300"), roles("440300")]);
+    let all = trail(&province, "440000").await;
+    assert_eq!(
+        all.len(),
+        5,
+        "two entries for each change, and the creation"
+    );
+    for (gz_entry, sz_entry) in [(&gz_trail[1], &sz_trail[1]), (&gz_trail[0], &sz_trail[0])] {
+        assert_eq!(gz_entry["request_id"], sz_entry["request_id"]);
+        assert_eq!(gz_entry["details"], sz_entry["details"]);
+    }
+    let first = &gz_trail[1];
     assert_eq!(first["reason"], "调往深圳");
-    assert_eq!(first["region"], "440000");
     assert_eq!(
         first["details"]["before"],
         json!([{"role": "jurisdiction_admin", "region": "440100", "site": null}])
