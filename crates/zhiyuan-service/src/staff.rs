@@ -194,23 +194,16 @@ impl Zhiyuan {
                 "say why the account's roles change",
             ));
         }
-        // The trail of every jurisdiction a role taken away or given lies in shows the
-        // change: one entry for each outermost region among them (a move between two
-        // cities, one in each city's trail), the same but for the region.
-        let details = serde_json::json!({
+        let mut audit = ctx.audit("account.roles", "account", account.id.0, None);
+        audit.reason = reason;
+        audit.details = serde_json::json!({
             "login": account.login,
             "before": before.iter().map(role_json).collect::<Vec<_>>(),
             "after": after.iter().map(role_json).collect::<Vec<_>>(),
         });
-        let audit: Vec<_> = RegionCode::outermost(before.iter().chain(&after).map(|g| g.region))
-            .into_iter()
-            .map(|region| {
-                let mut entry = ctx.audit("account.roles", "account", account.id.0, Some(region));
-                entry.reason = reason.clone();
-                entry.details = details.clone();
-                entry
-            })
-            .collect();
+        // In the trail of every jurisdiction a role taken away or given lies in (a move
+        // between two cities, in each city's).
+        let audit = audit.in_each(before.iter().chain(&after).map(|g| g.region));
         let held = self
             .0
             .store

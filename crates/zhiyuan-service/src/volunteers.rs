@@ -243,6 +243,9 @@ impl Zhiyuan {
         );
         audit.reason = patch.reason;
         audit.details = changes.into_json();
+        // A move to another jurisdiction is in both one's trails: the new one learns who
+        // moved the volunteer in, and why.
+        let audit = audit.in_each([before.residence_region, p.residence_region]);
         Ok(self.0.store.update_volunteer(&v, &audit).await?)
     }
 

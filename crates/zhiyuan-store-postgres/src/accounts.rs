@@ -9,7 +9,7 @@ use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AccountRecord, AccountStore, AuditEntry, GrantChanges, GrantRow, LoginFailures, LoginLimits,
-    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError, unaudited,
+    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError, audited_at,
 };
 
 use crate::PgStore;
@@ -428,7 +428,7 @@ impl AccountStore for PgStore {
         roles: &[GrantRow],
         audit: &[AuditEntry],
     ) -> Result<Vec<GrantRow>> {
-        let at = audit.first().ok_or_else(unaudited)?.at;
+        let at = audited_at(audit)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         // The account's row is locked first, so a concurrent replacement waits for this one

@@ -15,7 +15,7 @@ use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     AuditEntry, MatchQuery, MatchRow, NewVolunteer, Page, PageRequest, Result, StoreError,
-    VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore,
+    VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore, audited_at,
 };
 
 use crate::PgStore;
@@ -400,8 +400,9 @@ impl VolunteerStore for PgStore {
     async fn update_volunteer(
         &self,
         v: &VolunteerRecord,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> Result<VolunteerRecord> {
+        let at = audited_at(audit)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let p = &v.profile;
@@ -424,7 +425,7 @@ impl VolunteerStore for PgStore {
                     &p.phone,
                     &to_json(&p.skills),
                     &to_json(&p.service_categories),
-                    &audit.at,
+                    &at,
                     &p.service.map(|a| a.location.lat),
                     &p.service.map(|a| a.location.lng),
                     &p.service.map_or(0, |a| a.availability.bits() as i32),
@@ -442,7 +443,9 @@ impl VolunteerStore for PgStore {
         )
         .await
         .map_err(pg_err)?;
-        write_audit(&tx, audit, None).await?;
+        for entry in audit {
+            write_audit(&tx, entry, None).await?;
+        }
         let record = fetch_by(&tx, "id", v.id.0)
             .await?
             .ok_or(StoreError::NotFound)?;

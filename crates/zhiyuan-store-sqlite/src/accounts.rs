@@ -9,7 +9,7 @@ use zhiyuan_domain::org::MembershipRole;
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AccountRecord, AccountStore, AuditEntry, GrantChanges, GrantRow, LoginFailures, LoginLimits,
-    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError, unaudited,
+    NewAccount, NewSession, Page, PageRequest, Result, StaffGrant, StoreError, audited_at,
 };
 
 use crate::SqliteStore;
@@ -373,8 +373,8 @@ impl AccountStore for SqliteStore {
         roles: &[GrantRow],
         audit: &[AuditEntry],
     ) -> Result<Vec<GrantRow>> {
+        let at = audited_at(audit)?;
         let (expected, roles, audit) = (expected.to_vec(), roles.to_vec(), audit.to_vec());
-        let at = audit.first().ok_or_else(unaudited)?.at;
         self.write(move |tx| {
             tx.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")
                 .and_then(|mut s| s.query_row([account.0], |_| Ok(())).optional())

@@ -13,7 +13,7 @@ use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     AuditEntry, MatchQuery, MatchRow, NewMembership, NewVolunteer, Page, PageRequest, Result,
-    StoreError, VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore,
+    StoreError, VolunteerProfile, VolunteerQuery, VolunteerRecord, VolunteerStore, audited_at,
 };
 
 use crate::SqliteStore;
@@ -254,9 +254,10 @@ impl VolunteerStore for SqliteStore {
     async fn update_volunteer(
         &self,
         v: &VolunteerRecord,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> Result<VolunteerRecord> {
-        let (v, audit) = (v.clone(), audit.clone());
+        let at = audited_at(audit)?;
+        let (v, audit) = (v.clone(), audit.to_vec());
         self.write(move |tx| {
             let p = &v.profile;
             let changed = tx
@@ -274,7 +275,7 @@ impl VolunteerStore for SqliteStore {
                         p.phone,
                         to_json(&p.skills),
                         to_json(&p.service_categories),
-                        micros(audit.at),
+                        micros(at),
                         p.service.map(|a| a.location.lat),
                         p.service.map(|a| a.location.lng),
                         p.service.map_or(0, |a| a.availability.bits()),
@@ -288,7 +289,9 @@ impl VolunteerStore for SqliteStore {
                 params![v.id.0, p.name],
             )
             .map_err(store_err)?;
-            write_audit(tx, &audit, None)?;
+            for entry in &audit {
+                write_audit(tx, entry, None)?;
+            }
             get_by(tx, "id", v.id.0)
                 .map_err(store_err)?
                 .ok_or(StoreError::NotFound)

@@ -502,7 +502,7 @@ async fn a_volunteer_reads_back_as_written_and_updates_with_its_version() {
     let mut moved = read.clone();
     moved.profile.residence_region = code("440304");
     let moved = store
-        .update_volunteer(&moved, &audit("volunteer.update", "440106"))
+        .update_volunteer(&moved, &[audit("volunteer.update", "440106")])
         .await
         .unwrap();
     assert_eq!(moved.version, 2);
@@ -1042,7 +1042,7 @@ async fn the_audit_trail_lists_newest_first_by_region_and_subject() {
     entry.subject_type = "volunteer";
     entry.subject_id = v.number.to_string();
     entry.reason = Some("更正".into());
-    store.update_volunteer(&changed, &entry).await.unwrap();
+    store.update_volunteer(&changed, &[entry]).await.unwrap();
 
     let gz = store
         .list_audit(
@@ -3503,20 +3503,20 @@ async fn volunteers_are_found_by_grid_cell_and_every_skill_and_follow_their_prof
     moved.profile.skills = vec!["急救".into()];
     moved.profile.service = area(23.60, 113.90);
     store
-        .update_volunteer(&moved, &audit("volunteer.update", "440106"))
+        .update_volunteer(&moved, &[audit("volunteer.update", "440106")])
         .await
         .unwrap();
     let mut near = rows[2].clone();
     near.profile.service = area(23.13, 113.33);
     let near = store
-        .update_volunteer(&near, &audit("volunteer.update", "440106"))
+        .update_volunteer(&near, &[audit("volunteer.update", "440106")])
         .await
         .unwrap();
     assert_eq!(near.profile.service, area(23.13, 113.33));
     let mut withdrawn = rows[1].clone();
     withdrawn.profile.service = None;
     let withdrawn = store
-        .update_volunteer(&withdrawn, &audit("volunteer.update", "440106"))
+        .update_volunteer(&withdrawn, &[audit("volunteer.update", "440106")])
         .await
         .unwrap();
     assert_eq!(withdrawn.profile.service, None);

@@ -25,6 +25,24 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// This entry once for each of the outermost of `regions` (see
+    /// [`RegionCode::outermost`]), for a change that concerns several jurisdictions or
+    /// moves its subject from one to another: it is then in each one's trail. The entry
+    /// as it is when `regions` is empty.
+    pub fn in_each(self, regions: impl IntoIterator<Item = RegionCode>) -> Vec<AuditEntry> {
+        let regions = RegionCode::outermost(regions);
+        if regions.is_empty() {
+            return vec![self];
+        }
+        regions
+            .into_iter()
+            .map(|region| AuditEntry {
+                region: Some(region),
+                ..self.clone()
+            })
+            .collect()
+    }
+
     /// Adds to `details` a fact the backend learns in the write, such as the rows a change
     /// carried with it.
     pub fn add_detail(&mut self, key: &str, value: serde_json::Value) {
@@ -35,6 +53,16 @@ impl AuditEntry {
             d.insert(key.to_owned(), value);
         }
     }
+}
+
+/// When the change that `entries` audit happened (the first's time), for a write that
+/// files one change in several trails; refused when there is none, a caller's bug: every
+/// change is audited.
+pub fn audited_at(entries: &[AuditEntry]) -> Result<OffsetDateTime, crate::StoreError> {
+    entries
+        .first()
+        .map(|e| e.at)
+        .ok_or_else(|| crate::StoreError::corrupt("a change without an audit entry"))
 }
 
 /// An entry as stored.

@@ -24,7 +24,7 @@ mod talent;
 mod traits;
 
 pub use activity::*;
-pub use audit::{AuditEntry, AuditQuery, AuditRecord};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, audited_at};
 pub use certificates::*;
 pub use corrections::*;
 pub use error::{Check, Refusal, StoreError, conflict_field};

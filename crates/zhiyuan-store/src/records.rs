@@ -274,11 +274,6 @@ impl<'a> GrantChanges<'a> {
     }
 }
 
-/// Refusal of a change of roles given no audit entry to write: a caller's bug.
-pub fn unaudited() -> crate::StoreError {
-    crate::StoreError::corrupt("a change of roles without an audit entry")
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccount {
     pub login: String,

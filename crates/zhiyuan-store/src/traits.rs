@@ -93,11 +93,13 @@ pub trait VolunteerStore {
         &self,
         number: VolunteerNumber,
     ) -> Result<Option<VolunteerRecord>>;
-    /// Writes the profile if the row is still at `v.version`.
+    /// Writes `v`'s profile, if its version is still the one read (a conflict on
+    /// `version` otherwise), with each of `audit` (at least one; see
+    /// [`AuditEntry::in_each`]).
     async fn update_volunteer(
         &self,
         v: &VolunteerRecord,
-        audit: &AuditEntry,
+        audit: &[AuditEntry],
     ) -> Result<VolunteerRecord>;
     async fn list_volunteers(
         &self,

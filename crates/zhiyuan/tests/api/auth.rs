@@ -107,14 +107,17 @@ async fn a_successful_login_clears_earlier_failures() {
     app.admin("gz-admin", "440100").await;
     for _round in 0..3 {
         for _ in 0..4 {
-            app.post(
-                "/api/v1/auth/login",
-                None,
-                json!({"login": "gz-admin", "password": "nope-nope"}),
-            )
-            .await;
+            let failed = app
+                .post(
+                    "/api/v1/auth/login",
+                    None,
+                    json!({"login": "gz-admin", "password": "nope-nope"}),
+                )
+                .await;
+            assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "{:?}", failed.body);
         }
-        // Panics unless the login succeeds: four failures never lock.
+        // Panics unless the login succeeds: four failures in a row, three times over
+        // (twelve in all, past the limit of five), never lock.
         app.login("gz-admin", PASSWORD).await;
     }
 }

@@ -288,6 +288,41 @@ async fn profile_changes_are_audited_with_reason_and_guarded_by_version() {
     // Phones appear masked in the trail.
     assert_eq!(items[1]["details"]["phone"]["to"], "13*******00");
     assert!(!items[1].to_string().contains("13700137000"));
+    // A move to Shenzhen is in both cities' trails: Shenzhen learns who moved the
+    // volunteer in; Guangzhou keeps the record of the volunteer leaving.
+    let moved = app
+        .patch(
+            &path,
+            Some(&token),
+            json!({"residence_region": "440300", "version": 3}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let sz = app.admin("sz-admin", "440300").await;
+    for (caller, within, filed_under) in [
+        (&admin, "440100", "440106001001"),
+        (&sz, "440300", "440300"),
+    ] {
+        let trail = app
+            .get(
+                &format!(
+                    "/api/v1/audit?within={within}&subject_type=volunteer&subject_id={number}"
+                ),
+                Some(caller),
+            )
+            .await;
+        let newest = &trail.body["items"][0];
+        assert_eq!(
+            (
+                newest["action"].as_str(),
+                newest["region"].as_str(),
+                newest["details"]["residence_region"]["to"].as_str()
+            ),
+            (Some("volunteer.update"), Some(filed_under), Some("440300")),
+            "{within}: {:?}",
+            trail.body
+        );
+    }
 }
 
 #[tokio::test]
