@@ -28,8 +28,10 @@ impl AuditEntry {
     /// This entry once for each of the outermost of `regions` (see
     /// [`RegionCode::outermost`]), for a change that concerns several jurisdictions or
     /// moves its subject from one to another: it is then in each one's trail. The entry
-    /// as it is when `regions` is empty.
+    /// as it is when `regions` is empty. Not for a notifiable action ([`crate::EVENTS`]):
+    /// each entry would be an event of its own.
     pub fn in_each(self, regions: impl IntoIterator<Item = RegionCode>) -> Vec<AuditEntry> {
+        debug_assert!(!crate::is_event(self.action), "{} is an event", self.action);
         let regions = RegionCode::outermost(regions);
         if regions.is_empty() {
             return vec![self];
