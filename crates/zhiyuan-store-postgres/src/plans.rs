@@ -5,8 +5,8 @@
 //! the sequencer's frequent question must find pending ledger entries through their
 //! partial index even on statistics that call most entries pending; housekeeping's purge
 //! of failed sign-ins reads a range of their start times; a freed place finds the first
-//! on the waitlist without sorting the waitlist. A server that lets
-//! statistics go stale (autovacuum off) is named in the log when the store opens.
+//! on the waitlist without sorting the waitlist. A server that lets statistics go stale
+//! (autovacuum off) is named in the log when the store opens.
 //! Runs in the PostgreSQL half of the suite (`ZHIYUAN_TEST_BACKEND=postgres`).
 
 use tokio_postgres::{NoTls, SimpleQueryMessage};
