@@ -15,6 +15,7 @@ use zhiyuan_store::CertificateRecord;
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json, Query, page};
+use crate::lang::Lang;
 use crate::routes::volunteers::PageOnly;
 use crate::views::PageView;
 
@@ -256,18 +257,105 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
-/// The page a scanned QR code opens; a client that asks for a credential (`Accept:
-/// application/vc+ld+json`, `application/ld+json` or `application/json`) gets the
-/// certificate as a Verifiable Credential instead.
+/// The verification page's own words, in one language.
+struct PageWords {
+    title: &'static str,
+    heading: &'static str,
+    valid: &'static str,
+    revoked: &'static str,
+    not_found: &'static str,
+    number: &'static str,
+    name: &'static str,
+    volunteer_number: &'static str,
+    total: &'static str,
+    hours_in_records: fn(f64, i64) -> String,
+    issuer: &'static str,
+    issued_on: &'static str,
+    unit: &'static str,
+    hours: &'static str,
+    records: &'static str,
+    credential: &'static str,
+}
+
+fn page_words(lang: Lang) -> PageWords {
+    match lang {
+        Lang::ZhHans => PageWords {
+            title: "证明核验",
+            heading: "志愿服务记录证明核验",
+            valid: "有效 · Valid",
+            revoked: "已撤销 · Revoked",
+            not_found: "未找到该证明 · Not found",
+            number: "证明编号",
+            name: "姓名",
+            volunteer_number: "志愿者编号",
+            total: "累计服务时长",
+            hours_in_records: |h, n| format!("{h} 小时（{n} 条记录）"),
+            issuer: "出具单位",
+            issued_on: "出具时间",
+            unit: "记录单位",
+            hours: "小时",
+            records: "记录数",
+            credential: "可验证凭证 · Verifiable Credential",
+        },
+        Lang::ZhHk => PageWords {
+            title: "證明核驗",
+            heading: "志願服務記錄證明核驗",
+            valid: "有效 · Valid",
+            revoked: "已撤銷 · Revoked",
+            not_found: "找不到該證明 · Not found",
+            number: "證明編號",
+            name: "姓名",
+            volunteer_number: "志願者編號",
+            total: "累計服務時數",
+            hours_in_records: |h, n| format!("{h} 小時（{n} 條記錄）"),
+            issuer: "出具單位",
+            issued_on: "出具日期",
+            unit: "記錄單位",
+            hours: "小時",
+            records: "記錄數",
+            credential: "可驗證憑證 · Verifiable Credential",
+        },
+        Lang::En => PageWords {
+            title: "Certificate verification",
+            heading: "Volunteer service record certificate: verification",
+            valid: "Valid",
+            revoked: "Revoked",
+            not_found: "Certificate not found",
+            number: "Certificate number",
+            name: "Name",
+            volunteer_number: "Volunteer number",
+            total: "Total service hours",
+            hours_in_records: |h, n| {
+                format!("{h} hours ({n} record{})", if n == 1 { "" } else { "s" })
+            },
+            issuer: "Issued by",
+            issued_on: "Issued on",
+            unit: "Recording unit",
+            hours: "Hours",
+            records: "Records",
+            credential: "Verifiable Credential",
+        },
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageLang {
+    /// `zh-CN`, `zh-HK` or `en`; else the browser's `Accept-Language`.
+    lang: Option<String>,
+}
+
+/// The page a scanned QR code opens, in Simplified Chinese, Hong Kong's Traditional
+/// Chinese or English (see [`Lang::negotiate`]), with links to the other two; a client
+/// that asks for a credential (`Accept: application/vc+ld+json`, `application/ld+json`
+/// or `application/json`) gets the certificate as a Verifiable Credential instead.
 pub async fn verify_page(
     State(state): State<AppState>,
     Path(number): Path<String>,
+    Query(q): Query<PageLang>,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .unwrap_or_default();
+    let header_text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let accept = header_text(header::ACCEPT).unwrap_or_default();
     if [
         "application/vc+ld+json",
         "application/ld+json",
@@ -281,12 +369,14 @@ pub async fn verify_page(
             Err(e) => crate::error::ApiError::from(e).into_response(),
         };
     }
-    let body = match state.app.verify_certificate(&number).await {
+    let lang = Lang::negotiate(q.lang.as_deref(), header_text(header::ACCEPT_LANGUAGE));
+    let w = page_words(lang);
+    let (status, body) = match state.app.verify_certificate(&number).await {
         Ok(c) => {
             let v = VerificationView::from(c);
             let (badge, colour) = match v.status {
-                "valid" => ("有效 · Valid", "#1a7f37"),
-                _ => ("已撤销 · Revoked", "#b42318"),
+                "valid" => (w.valid, "#1a7f37"),
+                _ => (w.revoked, "#b42318"),
             };
             let units: String = v
                 .units
@@ -300,36 +390,81 @@ pub async fn verify_page(
                     )
                 })
                 .collect();
-            format!(
-                "<h1>志愿服务记录证明核验</h1>\
+            let body = format!(
+                "<h1>{}</h1>\
                  <p class=\"badge\" style=\"background:{colour}\">{badge}</p>\
-                 <dl><dt>证明编号</dt><dd>{}</dd><dt>姓名</dt><dd>{}</dd>\
-                 <dt>志愿者编号</dt><dd>{}</dd><dt>累计服务时长</dt><dd>{} 小时（{} 条记录）</dd>\
-                 <dt>出具单位</dt><dd>{}</dd><dt>出具时间</dt><dd>{}</dd></dl>\
-                 <table><tr><th>记录单位</th><th>小时</th><th>记录数</th></tr>{units}</table>",
+                 <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
+                 <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
+                 <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>\
+                 <table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{units}</table>",
+                w.heading,
+                w.number,
                 escape(&v.number),
+                w.name,
                 escape(&v.name),
+                w.volunteer_number,
                 escape(&v.volunteer_number),
-                v.hours,
-                v.records,
+                w.total,
+                (w.hours_in_records)(v.hours, v.records),
+                w.issuer,
                 escape(&v.issuer),
+                w.issued_on,
                 zhiyuan_domain::clock::china_date(v.issued_at),
-            )
+                w.unit,
+                w.hours,
+                w.records,
+            );
+            (StatusCode::OK, body)
         }
-        Err(_) => "<h1>志愿服务记录证明核验</h1><p class=\"badge\" style=\"background:#b42318\">\
-                   未找到该证明 · Not found</p>"
-            .to_owned(),
+        Err(ServiceError::NotFound(_)) => (
+            StatusCode::NOT_FOUND,
+            format!(
+                "<h1>{}</h1><p class=\"badge\" style=\"background:#b42318\">{}</p>",
+                w.heading, w.not_found
+            ),
+        ),
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    Html(format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+    let number = escape(&number);
+    let others: String = [
+        (Lang::ZhHans, "简体中文"),
+        (Lang::ZhHk, "繁體中文"),
+        (Lang::En, "English"),
+    ]
+    .iter()
+    .filter(|(l, _)| *l != lang)
+    .map(|(l, name)| {
+        format!(
+            " · <a href=\"/verify/{number}?lang={}\">{name}</a>",
+            l.tag()
+        )
+    })
+    .collect();
+    let mut page = (
+        status,
+        Html(format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>证明核验</title><style>body{{font-family:sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}}\
+         <title>{}</title><style>body{{font-family:sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}}\
          .badge{{color:#fff;display:inline-block;padding:.3rem .8rem;border-radius:1rem}}\
          dt{{color:#555;margin-top:.6rem}}dd{{margin:0;font-size:1.1rem}}\
          table{{border-collapse:collapse;margin-top:1rem;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}}\
-         </style></head><body>{body}<p><a href=\"/api/v1/certificates/{}/credential\">\
-         可验证凭证 · Verifiable Credential</a></p></body></html>",
-        escape(&number)
-    ))
-    .into_response()
+         </style></head><body>{body}<p><a href=\"/api/v1/certificates/{number}/credential\">\
+         {}</a>{others}</p></body></html>",
+            lang.tag(),
+            w.title,
+            w.credential,
+        )),
+    )
+        .into_response();
+    page.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        header::HeaderValue::from_static(lang.tag()),
+    );
+    // The page differs by the browser's language: caches must not serve one to another.
+    page.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept, Accept-Language"),
+    );
+    page
 }

@@ -103,6 +103,65 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         .await
         .unwrap();
     assert!(page.text().await.unwrap().contains("陈测试"));
+    // A school in Hong Kong, a partner abroad: the page's own words in their language,
+    // from the browser's preference or the link's; the name as recorded, never converted.
+    let read = |query: &'static str, accept_language: &'static str| {
+        let url = format!("{}/verify/{cert}{query}", w.app.base);
+        let client = w.app.client.clone();
+        async move {
+            let r = client
+                .get(url)
+                .header("accept-language", accept_language)
+                .send()
+                .await
+                .unwrap();
+            let language = r.headers()["content-language"].to_str().unwrap().to_owned();
+            (r.status(), language, r.text().await.unwrap())
+        }
+    };
+    for (query, accept_language, tag, heading) in [
+        (
+            "",
+            "zh-HK,zh;q=0.9,en;q=0.8",
+            "zh-HK",
+            "志願服務記錄證明核驗",
+        ),
+        (
+            "",
+            "en-GB,en;q=0.9",
+            "en",
+            "Volunteer service record certificate",
+        ),
+        ("", "fr-FR", "zh-CN", "志愿服务记录证明核验"),
+        (
+            "?lang=en",
+            "zh-HK",
+            "en",
+            "Volunteer service record certificate",
+        ),
+    ] {
+        let (status, language, text) = read(query, accept_language).await;
+        assert_eq!((status, language.as_str()), (StatusCode::OK, tag));
+        assert!(text.contains(&format!("<html lang=\"{tag}\">")), "{text}");
+        assert!(text.contains(heading), "{tag}: {text}");
+        assert!(text.contains("陈测试"), "{tag}: the name as recorded");
+    }
+    let (_, _, english) = read("", "en").await;
+    assert!(english.contains("4 hours (2 records)"), "{english}");
+    assert!(
+        english.contains(&format!("/verify/{cert}?lang=zh-HK")),
+        "{english}"
+    );
+    let unknown = w
+        .app
+        .client
+        .get(format!("{}/verify/ZY-0000-0000-0000-0000", w.app.base))
+        .header("accept-language", "zh-HK")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(unknown.text().await.unwrap().contains("找不到該證明"));
     let missing = w
         .app
         .get(
