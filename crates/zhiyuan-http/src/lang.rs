@@ -12,6 +12,17 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub const ALL: [Self; 3] = [Self::ZhHans, Self::ZhHk, Self::En];
+
+    /// The language's name in itself, for a link to a page in it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ZhHans => "简体中文",
+            Self::ZhHk => "繁體中文",
+            Self::En => "English",
+        }
+    }
+
     /// The BCP 47 tag, for `<html lang>` and `Content-Language`.
     pub fn tag(self) -> &'static str {
         match self {

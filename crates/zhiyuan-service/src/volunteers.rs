@@ -235,12 +235,7 @@ impl Zhiyuan {
         if changes.is_empty() {
             return Ok(v);
         }
-        let mut audit = ctx.audit(
-            "volunteer.update",
-            "volunteer",
-            v.number,
-            Some(before.residence_region),
-        );
+        let mut audit = ctx.audit("volunteer.update", "volunteer", v.number, None);
         audit.reason = patch.reason;
         audit.details = changes.into_json();
         // A move to another jurisdiction is in both one's trails: the new one learns who

@@ -102,16 +102,16 @@ const ATTENDED: &str =
     OR EXISTS (SELECT 1 FROM service_records WHERE shift_id = ?1 AND volunteer_id = ?2
                AND is_current = 1 AND status IN ('effective', 'pending'))";
 
-/// Gives the free places of `shift` to the first on its waitlist, in the order they
-/// signed up, each promotion audited as a consequence of `cause`; nobody once the shift
-/// has ended at `at` (they could not have come, and would be owed a record). Returns
-/// those promoted.
 /// The first on shift `?1`'s waitlist, if the shift has not ended at `?2` (through the
 /// waitlist's own index, migration 0032).
 pub(crate) const NEXT_WAITLISTED: &str =
     "SELECT id FROM signups WHERE shift_id = ?1 AND status = 'waitlisted' AND ends_at > ?2
      ORDER BY created_at, id LIMIT 1";
 
+/// Gives the free places of `shift` to the first on its waitlist, in the order they
+/// signed up, each promotion audited as a consequence of `cause`; nobody once the shift
+/// has ended at `at` (they could not have come, and would be owed a record). Returns
+/// those promoted.
 pub(crate) fn promote_waitlist(
     tx: &Transaction<'_>,
     shift: i64,

@@ -426,20 +426,17 @@ pub async fn verify_page(
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
     let number = escape(&number);
-    let others: String = [
-        (Lang::ZhHans, "简体中文"),
-        (Lang::ZhHk, "繁體中文"),
-        (Lang::En, "English"),
-    ]
-    .iter()
-    .filter(|(l, _)| *l != lang)
-    .map(|(l, name)| {
-        format!(
-            " · <a href=\"/verify/{number}?lang={}\">{name}</a>",
-            l.tag()
-        )
-    })
-    .collect();
+    let others: String = Lang::ALL
+        .into_iter()
+        .filter(|&l| l != lang)
+        .map(|l| {
+            format!(
+                " · <a href=\"/verify/{number}?lang={}\">{}</a>",
+                l.tag(),
+                l.name()
+            )
+        })
+        .collect();
     let mut page = (
         status,
         Html(format!(
