@@ -10,6 +10,7 @@ use std::fmt;
 use time::{Date, Month};
 
 use crate::FieldError;
+use crate::lang::Lang;
 use crate::person::Gender;
 
 /// The kinds of identity document.
@@ -43,15 +44,31 @@ impl DocumentKind {
         }
     }
 
-    /// The document's name as printed on certificates.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Self::MainlandId => "居民身份证",
-            Self::ResidencePermit => "港澳台居民居住证",
-            Self::TravelPermit => "港澳居民来往内地通行证",
-            Self::HkId => "香港居民身份证",
-            Self::MacauId => "澳门居民身份证",
-            Self::Passport => "外国护照",
+    /// The document's name as printed on certificates, in `lang`.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::MainlandId, Lang::ZhHans) => "居民身份证",
+            (Self::MainlandId, Lang::ZhHk) => "居民身份證",
+            (Self::MainlandId, Lang::En) => "Resident Identity Card",
+            (Self::ResidencePermit, Lang::ZhHans) => "港澳台居民居住证",
+            (Self::ResidencePermit, Lang::ZhHk) => "港澳台居民居住證",
+            (Self::ResidencePermit, Lang::En) => {
+                "Residence Permit for Hong Kong, Macao and Taiwan Residents"
+            }
+            (Self::TravelPermit, Lang::ZhHans) => "港澳居民来往内地通行证",
+            (Self::TravelPermit, Lang::ZhHk) => "港澳居民來往內地通行證",
+            (Self::TravelPermit, Lang::En) => {
+                "Mainland Travel Permit for Hong Kong and Macao Residents"
+            }
+            (Self::HkId, Lang::ZhHans) => "香港居民身份证",
+            (Self::HkId, Lang::ZhHk) => "香港居民身份證",
+            (Self::HkId, Lang::En) => "Hong Kong Identity Card",
+            (Self::MacauId, Lang::ZhHans) => "澳门居民身份证",
+            (Self::MacauId, Lang::ZhHk) => "澳門居民身份證",
+            (Self::MacauId, Lang::En) => "Macao Resident Identity Card",
+            (Self::Passport, Lang::ZhHans) => "外国护照",
+            (Self::Passport, Lang::ZhHk) => "外國護照",
+            (Self::Passport, Lang::En) => "Foreign passport",
         }
     }
 

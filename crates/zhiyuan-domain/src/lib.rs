@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod hours;
 pub mod ids;
+pub mod lang;
 pub mod matching;
 pub mod order;
 pub mod org;

@@ -6,7 +6,6 @@ pub mod activity_views;
 pub mod error;
 pub mod extract;
 pub mod ical;
-pub mod lang;
 pub mod openapi;
 pub mod routes;
 pub mod views;

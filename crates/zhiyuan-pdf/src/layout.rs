@@ -10,6 +10,7 @@ const WIDTH: f32 = 595.28;
 const HEIGHT: f32 = 841.89;
 const MARGIN: f32 = 56.0;
 const QR_SIZE: f32 = 92.0;
+/// The narrowest column of field labels; wider labels widen it, up to half the text.
 const LABEL_WIDTH: f32 = 104.0;
 
 /// One line of a document, top to bottom.
@@ -17,7 +18,7 @@ const LABEL_WIDTH: f32 = 104.0;
 pub enum Line {
     /// A centred title.
     Title(String),
-    /// A label and its value (the value wraps).
+    /// A label (with its punctuation: `姓名：`, `Name:`) and its value, which wraps.
     Field(String, String),
     /// A heading above a section.
     Heading(String),
@@ -43,8 +44,11 @@ pub struct Document {
     /// The text of the QR code on the first page (e.g. the verification address).
     pub qr: String,
     pub qr_caption: String,
-    /// Printed at the foot of every page, with the page number.
+    /// Printed at the foot of every page, before the page number.
     pub footer: String,
+    /// The page number's words, with `{page}` and `{pages}` in place of the numbers:
+    /// `第 {page} 页 / 共 {pages} 页`, `Page {page} of {pages}`.
+    pub page_numbers: String,
 }
 
 /// What goes on a page, before glyphs are known.
@@ -100,22 +104,43 @@ impl Pages<'_> {
         });
     }
 
-    /// Splits `text` into lines no wider than `width` at `size`.
+    /// Splits `text` into lines no wider than `width` at `size`: between words at their
+    /// spaces, between any two Chinese characters, and inside a word only when the word
+    /// alone is wider than a line. A line broken at spaces neither ends nor begins with one.
     fn wrap(&self, text: &str, width: f32, size: f32) -> Vec<String> {
         let mut lines = Vec::new();
         let mut line = String::new();
         let mut w = 0.0;
+        // The byte offset in `line` of its last place to break, if it has one.
+        let mut brk: Option<usize> = None;
         for c in text.chars() {
-            let cw = self.font.width(&c.to_string(), size);
-            if w + cw > width && !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-                w = 0.0;
+            if c == ' ' && line.is_empty() && !lines.is_empty() {
+                continue;
+            }
+            let wide = is_wide(c);
+            if wide {
+                brk = Some(line.len());
+            }
+            let cw = self.font.width(c.encode_utf8(&mut [0; 4]), size);
+            if w + cw > width && !line.is_empty() && c != ' ' {
+                let rest = match brk.filter(|&b| b > 0) {
+                    Some(b) => line.split_off(b),
+                    None => String::new(),
+                };
+                lines.push(line.trim_end().to_owned());
+                line = rest.trim_start().to_owned();
+                w = self.font.width(&line, size);
+                brk = None;
             }
             line.push(c);
             w += cw;
+            if c == ' ' || wide {
+                brk = Some(line.len());
+            }
         }
-        if !line.is_empty() || lines.is_empty() {
-            lines.push(line);
+        let last = line.trim_end();
+        if !last.is_empty() || lines.is_empty() {
+            lines.push(last.to_owned());
         }
         lines
     }
@@ -137,6 +162,12 @@ impl Pages<'_> {
     }
 }
 
+/// Whether a line may break on either side of `c`: Chinese, Japanese and Korean characters
+/// and full-width forms, which are written without spaces between words.
+fn is_wide(c: char) -> bool {
+    c >= '\u{2E80}'
+}
+
 fn lay_out(doc: &Document, font: &Font) -> Vec<Vec<Op>> {
     let text_width = WIDTH - 2.0 * MARGIN;
     let mut p = Pages {
@@ -155,6 +186,16 @@ fn lay_out(doc: &Document, font: &Font) -> Vec<Vec<Op>> {
         size: caption_size,
         text: doc.qr_caption.clone(),
     });
+    let label_size = 11.0;
+    let label_width = doc
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Field(label, _) => Some(font.width(label, label_size) + 8.0),
+            _ => None,
+        })
+        .fold(LABEL_WIDTH, f32::max)
+        .min(text_width / 2.0);
     // Keep the first lines clear of the QR code.
     let beside_qr = text_width - QR_SIZE - 16.0;
     for line in &doc.lines {
@@ -179,12 +220,12 @@ fn lay_out(doc: &Document, font: &Font) -> Vec<Vec<Op>> {
                 p.y -= size * 1.6;
             }
             Line::Field(label, value) => {
-                let size = 11.0;
-                let lines = p.wrap(value, width - LABEL_WIDTH, size);
+                let size = label_size;
+                let lines = p.wrap(value, width - label_width, size);
                 p.need(size * 1.7 * lines.len() as f32);
-                p.text(MARGIN, size, format!("{label}："));
+                p.text(MARGIN, size, p.fit(label, label_width - 4.0, size));
                 for l in lines {
-                    p.text(MARGIN + LABEL_WIDTH, size, l);
+                    p.text(MARGIN + label_width, size, l);
                     p.y -= size * 1.7;
                 }
             }
@@ -233,7 +274,13 @@ fn lay_out(doc: &Document, font: &Font) -> Vec<Vec<Op>> {
             x: MARGIN,
             y: MARGIN - 20.0,
             size: 8.0,
-            text: format!("{}    第 {} 页 / 共 {} 页", doc.footer, i + 1, total),
+            text: format!(
+                "{}    {}",
+                doc.footer,
+                doc.page_numbers
+                    .replace("{page}", &(i + 1).to_string())
+                    .replace("{pages}", &total.to_string())
+            ),
         });
     }
     p.pages
@@ -400,8 +447,8 @@ mod tests {
     fn sample(rows: usize) -> Document {
         let mut lines = vec![
             Line::Title("志愿服务记录证明".into()),
-            Line::Field("姓名".into(), "陈志愿".into()),
-            Line::Field("证件号码".into(), "4401**********123X".into()),
+            Line::Field("姓名：".into(), "陈志愿".into()),
+            Line::Field("证件号码：".into(), "4401**********123X".into()),
             Line::Heading("服务记录".into()),
             Line::Header(vec![
                 "日期".into(),
@@ -425,6 +472,7 @@ mod tests {
             qr: "https://zhiyuan.example.gd/verify/ZY-ABCD-EFGH-JKMN-PQRS".into(),
             qr_caption: "扫码核验".into(),
             footer: "证明编号 ZY-ABCD-EFGH-JKMN-PQRS".into(),
+            page_numbers: "第 {page} 页 / 共 {pages} 页".into(),
         }
     }
 
@@ -443,6 +491,93 @@ mod tests {
         }
         // A subset, not the 5 MB font.
         assert!(bytes.len() < 200_000, "{} bytes", bytes.len());
+    }
+
+    fn wrapped(text: &str, width: f32) -> Vec<String> {
+        let font = Font::load().unwrap();
+        let p = Pages {
+            font: &font,
+            pages: Vec::new(),
+            y: 0.0,
+        };
+        let lines = p.wrap(text, width, 10.0);
+        for l in &lines {
+            assert!(font.width(l, 10.0) <= width, "{l:?} is wider than {width}");
+        }
+        lines
+    }
+
+    #[test]
+    fn english_wraps_between_words_and_chinese_between_characters() {
+        let english = "Scan the QR code or visit the address below to verify that this \
+                       certificate is genuine and valid.";
+        let lines = wrapped(english, 120.0);
+        assert!(lines.len() > 2, "{lines:?}");
+        for l in &lines {
+            assert_eq!(l.trim(), l, "no line begins or ends with a space");
+        }
+        assert_eq!(lines.join(" "), english, "every word whole, in order");
+
+        let chinese = "本证明依据《志愿服务记录与证明出具办法（试行）》免费出具，所载服务时长为实际服务时间。";
+        let lines = wrapped(chinese, 120.0);
+        assert!(lines.len() > 2, "{lines:?}");
+        assert_eq!(lines.concat(), chinese);
+        assert!(
+            lines[..lines.len() - 1]
+                .iter()
+                .all(|l| l.chars().count() == 12),
+            "a Chinese line is filled, not cut at the first break: {lines:?}"
+        );
+
+        // An address between Chinese words moves to the next line whole when it fits there.
+        let mixed = "扫描二维码或访问 https://zhiyuan.example.gd/verify/ZY-ABCD 可核验";
+        let lines = wrapped(mixed, 200.0);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("https://zhiyuan.example.gd/verify/ZY-ABCD")),
+            "{lines:?}"
+        );
+        assert_eq!(lines.concat().replace(' ', ""), mixed.replace(' ', ""));
+    }
+
+    #[test]
+    fn a_word_wider_than_the_line_is_cut_inside_it() {
+        let word = "https://zhiyuan.example.gd/verify/ZY-ABCD-EFGH-JKMN-PQRS";
+        let lines = wrapped(word, 60.0);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert_eq!(lines.concat(), word);
+    }
+
+    #[test]
+    fn long_labels_widen_their_column_and_pages_are_numbered_in_the_documents_words() {
+        let mut doc = sample(1);
+        doc.lines.insert(
+            1,
+            Line::Field(
+                "Identity document number:".into(),
+                "4401**********123X".into(),
+            ),
+        );
+        doc.page_numbers = "Page {page} of {pages}".into();
+        let font = Font::load().unwrap();
+        let x_of = |wanted: &str| {
+            lay_out(&doc, &font)[0]
+                .iter()
+                .find_map(|op| match op {
+                    Op::Text { x, text, .. } if text == wanted => Some(*x),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{wanted} not laid out whole"))
+        };
+        let label_ends =
+            x_of("Identity document number:") + font.width("Identity document number:", 11.0);
+        assert!(
+            x_of("4401**********123X") > label_ends,
+            "the value starts after its label"
+        );
+        let text = pdf_extract::extract_text_from_mem(&render(&doc).unwrap()).unwrap();
+        assert!(text.contains("Page 1 of 1"), "{text}");
     }
 
     #[test]

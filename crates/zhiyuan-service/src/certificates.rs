@@ -1,14 +1,16 @@
 //! Record certificates (Art. 14, 15, 17): a volunteer issues their own free certificate of
 //! their effective records, in total or listed one by one. The certified facts are kept as
-//! issued; the PDF carries a QR code to a public verification page that confirms validity
-//! and those facts, and nothing more. Numbers carry 80 random bits and cannot be guessed;
-//! a certificate can be revoked.
+//! issued; the PDF, printed in Simplified Chinese, Hong Kong's Traditional Chinese or
+//! English, carries a QR code to a public verification page that confirms validity and
+//! those facts, and nothing more. Numbers carry 80 random bits and cannot be guessed; a
+//! certificate can be revoked.
 
 use rand::RngCore;
 use time::Date;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::hours::hours;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_pdf::{Document, Line};
 use zhiyuan_store::{
     CertificateFacts, CertificateRecord, NewCertificate, Page, PageRequest, StoreError,
@@ -52,37 +54,183 @@ pub fn verification_url(public_url: &str, number: &str) -> String {
     format!("{}/verify/{number}", public_url.trim_end_matches('/'))
 }
 
-fn period(f: &CertificateFacts) -> String {
-    match (f.from, f.until) {
-        (None, None) => "全部记录".to_owned(),
-        (Some(a), None) => format!("{a} 起"),
-        (None, Some(b)) => format!("截至 {b}"),
-        (Some(a), Some(b)) => format!("{a} 至 {b}"),
+/// A certificate's own words, in one language. What people wrote (the name, units,
+/// activities, the issuer) is printed as recorded, in whatever script it was written.
+struct Words {
+    title: &'static str,
+    /// What follows a field's label.
+    colon: &'static str,
+    revoked: &'static str,
+    name: &'static str,
+    document_kind: &'static str,
+    document_number: &'static str,
+    volunteer_number: &'static str,
+    period: &'static str,
+    all_records: &'static str,
+    since: fn(Date) -> String,
+    until: fn(Date) -> String,
+    between: fn(Date, Date) -> String,
+    total: &'static str,
+    hours_in_records: fn(f64, i64) -> String,
+    units: &'static str,
+    unit: &'static str,
+    unit_hours: &'static str,
+    records: &'static str,
+    listed: &'static str,
+    date: &'static str,
+    activity: &'static str,
+    content: &'static str,
+    hours: &'static str,
+    issuer: &'static str,
+    number: &'static str,
+    issued_on: &'static str,
+    statement: fn(&str) -> String,
+    scan: &'static str,
+    page_numbers: &'static str,
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::ZhHans => Words {
+            title: "志愿服务记录证明",
+            colon: "：",
+            revoked: "本证明已被撤销，不再有效。",
+            name: "姓名",
+            document_kind: "证件类型",
+            document_number: "证件号码",
+            volunteer_number: "志愿者编号",
+            period: "服务期间",
+            all_records: "全部记录",
+            since: |a| format!("{a} 起"),
+            until: |b| format!("截至 {b}"),
+            between: |a, b| format!("{a} 至 {b}"),
+            total: "累计服务时长",
+            hours_in_records: |h, n| format!("{h} 小时（{n} 条记录）"),
+            units: "记录单位",
+            unit: "记录单位",
+            unit_hours: "服务时长（小时）",
+            records: "记录数",
+            listed: "服务记录",
+            date: "日期",
+            activity: "活动名称",
+            content: "服务内容",
+            hours: "时长",
+            issuer: "出具单位",
+            number: "证明编号",
+            issued_on: "出具日期",
+            statement: |url| {
+                format!(
+                    "本证明依据《志愿服务记录与证明出具办法（试行）》免费出具，所载服务时长为实际服务时间。\
+                     扫描二维码或访问 {url} 可核验本证明的真实性与有效性。"
+                )
+            },
+            scan: "扫码核验",
+            page_numbers: "第 {page} 页 / 共 {pages} 页",
+        },
+        Lang::ZhHk => Words {
+            title: "志願服務記錄證明",
+            colon: "：",
+            revoked: "本證明已被撤銷，不再有效。",
+            name: "姓名",
+            document_kind: "證件類型",
+            document_number: "證件號碼",
+            volunteer_number: "志願者編號",
+            period: "服務期間",
+            all_records: "全部記錄",
+            since: |a| format!("{a} 起"),
+            until: |b| format!("截至 {b}"),
+            between: |a, b| format!("{a} 至 {b}"),
+            total: "累計服務時數",
+            hours_in_records: |h, n| format!("{h} 小時（{n} 條記錄）"),
+            units: "記錄單位",
+            unit: "記錄單位",
+            unit_hours: "服務時數（小時）",
+            records: "記錄數",
+            listed: "服務記錄",
+            date: "日期",
+            activity: "活動名稱",
+            content: "服務內容",
+            hours: "時數",
+            issuer: "出具單位",
+            number: "證明編號",
+            issued_on: "出具日期",
+            statement: |url| {
+                format!(
+                    "本證明依據《志願服務記錄與證明出具辦法（試行）》免費出具，所載服務時數為實際服務時間。\
+                     掃描二維碼或瀏覽 {url} 可核驗本證明的真實性與有效性。"
+                )
+            },
+            scan: "掃碼核驗",
+            page_numbers: "第 {page} 頁 / 共 {pages} 頁",
+        },
+        Lang::En => Words {
+            title: "Volunteer Service Record Certificate",
+            colon: ": ",
+            revoked: "This certificate has been revoked and is no longer valid.",
+            name: "Name",
+            document_kind: "Identity document",
+            document_number: "Document number",
+            volunteer_number: "Volunteer number",
+            period: "Period",
+            all_records: "All records",
+            since: |a| format!("From {a}"),
+            until: |b| format!("Until {b}"),
+            between: |a, b| format!("{a} to {b}"),
+            total: "Total service hours",
+            hours_in_records: |h, n| {
+                format!("{h} hours ({n} record{})", if n == 1 { "" } else { "s" })
+            },
+            units: "Recording units",
+            unit: "Recording unit",
+            unit_hours: "Service hours",
+            records: "Records",
+            listed: "Service records",
+            date: "Date",
+            activity: "Activity",
+            content: "Service content",
+            hours: "Hours",
+            issuer: "Issued by",
+            number: "Certificate number",
+            issued_on: "Issue date",
+            statement: |url| {
+                format!(
+                    "Issued free of charge under the Measures for Recording Volunteer Services \
+                     and Issuing Certificates (Trial) of the Ministry of Civil Affairs. The hours \
+                     stated are time actually served. Names, recording units and activities \
+                     appear as recorded. Scan the QR code or visit {url} to verify that this \
+                     certificate is genuine and valid."
+                )
+            },
+            scan: "Scan to verify",
+            page_numbers: "Page {page} of {pages}",
+        },
     }
 }
 
-/// The certificate as a printable document.
-pub fn document(c: &CertificateRecord, public_url: &str) -> Document {
+/// The certificate as a printable document in `lang`. Whatever the language, it certifies
+/// the same facts and its QR code leads to the same verification page.
+pub fn document(c: &CertificateRecord, public_url: &str, lang: Lang) -> Document {
+    let w = words(lang);
     let f = &c.certificate.facts;
     let number = &c.certificate.number;
     let url = verification_url(public_url, number);
+    let period = match (f.from, f.until) {
+        (None, None) => w.all_records.to_owned(),
+        (Some(a), None) => (w.since)(a),
+        (None, Some(b)) => (w.until)(b),
+        (Some(a), Some(b)) => (w.between)(a, b),
+    };
+    let field = |label: &str, value: String| Line::Field(format!("{label}{}", w.colon), value);
     let mut lines = vec![
-        Line::Title("志愿服务记录证明".into()),
-        Line::Field("姓名".into(), f.name.clone()),
-        Line::Field("证件类型".into(), f.document_kind.label_zh().into()),
-        Line::Field("证件号码".into(), f.document_masked.clone()),
-        Line::Field("志愿者编号".into(), f.volunteer_number.clone()),
-        Line::Field("服务期间".into(), period(f)),
-        Line::Field(
-            "累计服务时长".into(),
-            format!("{} 小时（{} 条记录）", hours(f.minutes), f.records),
-        ),
-        Line::Heading("记录单位".into()),
-        Line::Header(vec![
-            "记录单位".into(),
-            "服务时长（小时）".into(),
-            "记录数".into(),
-        ]),
+        Line::Title(w.title.into()),
+        field(w.name, f.name.clone()),
+        field(w.document_kind, f.document_kind.label(lang).into()),
+        field(w.document_number, f.document_masked.clone()),
+        field(w.volunteer_number, f.volunteer_number.clone()),
+        field(w.period, period),
+        field(w.total, (w.hours_in_records)(hours(f.minutes), f.records)),
+        Line::Heading(w.units.into()),
+        Line::Header(vec![w.unit.into(), w.unit_hours.into(), w.records.into()]),
     ];
     for u in &f.units {
         lines.push(Line::Row(vec![
@@ -92,13 +240,13 @@ pub fn document(c: &CertificateRecord, public_url: &str) -> Document {
         ]));
     }
     if !f.listed.is_empty() {
-        lines.push(Line::Heading("服务记录".into()));
+        lines.push(Line::Heading(w.listed.into()));
         lines.push(Line::Header(vec![
-            "日期".into(),
-            "活动名称".into(),
-            "服务内容".into(),
-            "时长".into(),
-            "记录单位".into(),
+            w.date.into(),
+            w.activity.into(),
+            w.content.into(),
+            w.hours.into(),
+            w.unit.into(),
         ]));
         for r in &f.listed {
             lines.push(Line::Row(vec![
@@ -112,28 +260,23 @@ pub fn document(c: &CertificateRecord, public_url: &str) -> Document {
     }
     lines.extend([
         Line::Gap,
-        Line::Field("出具单位".into(), f.issuer.clone()),
-        Line::Field("证明编号".into(), number.clone()),
-        Line::Field(
-            "出具日期".into(),
-            china_date(c.certificate.issued_at).to_string(),
-        ),
+        field(w.issuer, f.issuer.clone()),
+        field(w.number, number.clone()),
+        field(w.issued_on, china_date(c.certificate.issued_at).to_string()),
         Line::Gap,
-        Line::Text(format!(
-            "本证明依据《志愿服务记录与证明出具办法（试行）》免费出具，所载服务时长为实际服务时间。\
-             扫描二维码或访问 {url} 可核验本证明的真实性与有效性。"
-        )),
+        Line::Text((w.statement)(&url)),
     ]);
     if c.revoked_at.is_some() {
-        lines.insert(1, Line::Text("本证明已被撤销，不再有效。".into()));
+        lines.insert(1, Line::Text(w.revoked.into()));
     }
     Document {
-        title: format!("志愿服务记录证明 {number}"),
+        title: format!("{} {number}", w.title),
         lines,
         columns: vec![0.14, 0.26, 0.26, 0.1, 0.24],
         qr: url,
-        qr_caption: "扫码核验".into(),
-        footer: format!("证明编号 {number}"),
+        qr_caption: w.scan.into(),
+        footer: format!("{} {number}", w.number),
+        page_numbers: w.page_numbers.into(),
     }
 }
 
@@ -255,11 +398,11 @@ impl Zhiyuan {
         Ok(v)
     }
 
-    /// The certificate as PDF, for its volunteer and the jurisdiction.
-    pub async fn certificate_pdf(&self, ctx: &Ctx, number: &str) -> Result<Vec<u8>> {
+    /// The certificate as PDF in `lang`, for its volunteer and the jurisdiction.
+    pub async fn certificate_pdf(&self, ctx: &Ctx, number: &str, lang: Lang) -> Result<Vec<u8>> {
         let c = self.load_certificate(number).await?;
         self.certificate_owner(ctx, &c, Access::Read).await?;
-        let doc = document(&c, &self.0.config.public_url);
+        let doc = document(&c, &self.0.config.public_url, lang);
         on_blocking_pool(move || {
             zhiyuan_pdf::render(&doc).map_err(|e| ServiceError::Internal(e.into()))
         })

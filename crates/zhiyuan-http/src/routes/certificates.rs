@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 use zhiyuan_domain::hours::hours;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::registration::parse_date;
 use zhiyuan_service::{CertificateRequest, ServiceError, verification_url};
 use zhiyuan_store::CertificateRecord;
@@ -15,7 +16,6 @@ use zhiyuan_store::CertificateRecord;
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json, Query, page};
-use crate::lang::Lang;
 use crate::routes::volunteers::PageOnly;
 use crate::views::PageView;
 
@@ -103,16 +103,27 @@ pub async fn mine(
 }
 
 /// The certificate as PDF (its volunteer and their jurisdiction).
+///
+/// Printed in the language `lang` names, else the first of `Accept-Language` that is one of
+/// the three, else Simplified Chinese. Every language certifies the same facts under the
+/// same number and QR code.
 #[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates",
-    security(("bearer" = [])), params(("number" = String, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+    security(("bearer" = [])), params(("number" = String, Path), PageLang),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>,
+            headers(("Content-Language" = String, description = "`zh-CN`, `zh-HK` or `en`"))),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn pdf(
     State(state): State<AppState>,
     caller: Caller,
     Path(number): Path<String>,
+    Query(q): Query<PageLang>,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let bytes = state.app.certificate_pdf(&caller.ctx, &number).await?;
+    let lang = negotiate(q.lang.as_deref(), &headers);
+    let bytes = state
+        .app
+        .certificate_pdf(&caller.ctx, &number, lang)
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -120,9 +131,19 @@ pub async fn pdf(
                 header::CONTENT_DISPOSITION,
                 format!("inline; filename=\"{number}.pdf\""),
             ),
+            (header::CONTENT_LANGUAGE, lang.tag().to_owned()),
+            (header::VARY, "Accept-Language".to_owned()),
         ],
         bytes,
     ))
+}
+
+/// The language `lang` (the query's) or the request's `Accept-Language` asks for.
+fn negotiate(lang: Option<&str>, headers: &axum::http::HeaderMap) -> Lang {
+    let accept_language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::negotiate(lang, accept_language)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -338,7 +359,8 @@ fn page_words(lang: Lang) -> PageWords {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageLang {
     /// `zh-CN`, `zh-HK` or `en`; else the browser's `Accept-Language`.
     lang: Option<String>,
@@ -369,7 +391,7 @@ pub async fn verify_page(
             Err(e) => crate::error::ApiError::from(e).into_response(),
         };
     }
-    let lang = Lang::negotiate(q.lang.as_deref(), header_text(header::ACCEPT_LANGUAGE));
+    let lang = negotiate(q.lang.as_deref(), &headers);
     let w = page_words(lang);
     let (status, body) = match state.app.verify_certificate(&number).await {
         Ok(c) => {

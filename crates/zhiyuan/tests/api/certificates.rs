@@ -79,6 +79,67 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
     }
     assert!(text.contains("4401**********"), "the masked document");
 
+    // A volunteer from Hong Kong, a school abroad: the same facts in Hong Kong's Traditional
+    // Chinese or in English, chosen by the link or the browser; names as recorded.
+    let printed = |query: &'static str, accept_language: &'static str| {
+        let url = format!("{}/api/v1/certificates/{cert}/pdf{query}", w.app.base);
+        let request = w.app.client.get(url).bearer_auth(&token);
+        async move {
+            let r = request
+                .header("accept-language", accept_language)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let language = r.headers()["content-language"].to_str().unwrap().to_owned();
+            let bytes = r.bytes().await.unwrap();
+            (
+                language,
+                pdf_extract::extract_text_from_mem(&bytes).unwrap(),
+            )
+        }
+    };
+    for (query, accept_language, tag, expected) in [
+        (
+            "?lang=zh-HK",
+            "en",
+            "zh-HK",
+            ["志願服務記錄證明", "4 小時（2 條記錄）", "居民身份證"],
+        ),
+        (
+            "",
+            "en-GB,en;q=0.9",
+            "en",
+            [
+                "Volunteer Service Record Certificate",
+                "4 hours (2 records)",
+                "Resident Identity Card",
+            ],
+        ),
+        (
+            "",
+            "fr-FR",
+            "zh-CN",
+            ["志愿服务记录证明", "4 小时（2 条记录）", "居民身份证"],
+        ),
+    ] {
+        let (language, text) = printed(query, accept_language).await;
+        assert_eq!(language, tag);
+        for expected in expected
+            .iter()
+            .chain(&["陈测试", "测量血压", cert.as_str()])
+        {
+            assert!(
+                text.contains(expected),
+                "{tag}: {expected} missing from:\n{text}"
+            );
+        }
+        assert!(
+            text.contains(&format!("/verify/{cert}")),
+            "{tag}: the same QR address"
+        );
+    }
+
     // Anyone verifies it, and learns the certified facts but no identity document.
     let v = w
         .app

@@ -1,8 +1,8 @@
-//! The language a page is shown in: Simplified Chinese (the default), Traditional Chinese
-//! as written in Hong Kong, or English. `?lang=` chooses (`zh-CN`, `zh-HK`, `en`); without
-//! it, the first of the browser's `Accept-Language` that is one of these. Only the page's
-//! own words change: what people wrote (names, units, activities) is shown as recorded,
-//! and a name is never converted between scripts.
+//! The language a page or a document is shown in: Simplified Chinese (the default),
+//! Traditional Chinese as written in Hong Kong, or English. `?lang=` chooses (`zh-CN`,
+//! `zh-HK`, `en`); without it, the first of the browser's `Accept-Language` that is one of
+//! these. Only the page's own words change: what people wrote (names, units, activities)
+//! is shown as recorded, and a name is never converted between scripts.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
