@@ -13,7 +13,7 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, get, json, pg_err, region, write_audit};
+use crate::conv::{conv, get, json, pg_err, region, write_audit, write_audit_in_each};
 
 const ACCOUNT_SELECT: &str =
     "SELECT id, login, display_name, password_hash, volunteer_id, disabled FROM accounts";
@@ -468,9 +468,7 @@ impl AccountStore for PgStore {
         for g in &changes.add {
             insert_grant(&tx, account.0, g, at).await?;
         }
-        for entry in audit {
-            write_audit(&tx, entry, None).await?;
-        }
+        write_audit_in_each(&tx, audit).await?;
         let held = grants_of(&tx, account.0).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(held)

@@ -28,17 +28,22 @@ pub(crate) fn audit_row(r: &tokio_postgres::Row) -> Result<AuditRecord> {
 }
 
 /// The audit log newest first, of a region and/or a subject (see
-/// [`crate::conv::eq_filter`]).
+/// [`crate::conv::eq_filter`]). A change filed in several trails shows once in each: a
+/// copy (migration 0033) only where its first entry is not.
 pub(crate) fn list_sql(within: bool, by_subject: bool) -> String {
     format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log
-         WHERE id < $1 AND {} AND {}
+         WHERE id < $1 AND {} AND {} AND {}
          ORDER BY id DESC LIMIT $6",
         within_filter("region_code", 2, 3, within),
         if by_subject {
             "subject_type = $4 AND subject_id = $5"
         } else {
             "$4::TEXT IS NULL AND $5::TEXT IS NULL"
+        },
+        match within {
+            true => "(copy_of_region IS NULL OR copy_of_region < $2 OR copy_of_region >= $3)",
+            false => "copy_of_region IS NULL",
         },
     )
 }

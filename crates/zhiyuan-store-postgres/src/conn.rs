@@ -178,6 +178,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0032_signups_waitlist",
         include_str!("../migrations/0032_signups_waitlist.sql"),
     ),
+    (
+        33,
+        "0033_audit_copies",
+        include_str!("../migrations/0033_audit_copies.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

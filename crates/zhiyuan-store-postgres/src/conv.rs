@@ -107,10 +107,35 @@ pub async fn write_audit(
     entry: &AuditEntry,
     subject_id: Option<String>,
 ) -> Result<()> {
+    insert_audit(tx, entry, subject_id, None).await
+}
+
+/// Writes the entries of one change filed in several trails ([`AuditEntry::in_each`]):
+/// the first as it is, the others as copies of it (migration 0033), so that a trail
+/// that holds the first shows the change once. Refused when there is none.
+pub async fn write_audit_in_each(tx: &impl GenericClient, entries: &[AuditEntry]) -> Result<()> {
+    let (first, copies) = entries
+        .split_first()
+        .ok_or_else(|| StoreError::corrupt("a change without an audit entry"))?;
+    insert_audit(tx, first, None, None).await?;
+    for copy in copies {
+        insert_audit(tx, copy, None, first.region).await?;
+    }
+    Ok(())
+}
+
+async fn insert_audit(
+    tx: &impl GenericClient,
+    entry: &AuditEntry,
+    subject_id: Option<String>,
+    copy_of_region: Option<RegionCode>,
+) -> Result<()> {
     let stmt = tx
-        .prepare_cached(&format!(
-            "{AUDIT_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
+        .prepare_cached(
+            "INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
+                subject_id, region_code, reason, details, copy_of_region)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
         .await
         .map_err(pg_err)?;
     tx.execute(
@@ -125,6 +150,7 @@ pub async fn write_audit(
             &entry.region.map(RegionCode::as_i64),
             &entry.reason,
             &entry.details,
+            &copy_of_region.map(RegionCode::as_i64),
         ],
     )
     .await

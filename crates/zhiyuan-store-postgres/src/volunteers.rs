@@ -19,7 +19,9 @@ use zhiyuan_store::{
 };
 
 use crate::PgStore;
-use crate::conv::{conv, expect_one, get, json, pg_err, range, region, to_json, write_audit};
+use crate::conv::{
+    conv, expect_one, get, json, pg_err, range, region, to_json, write_audit, write_audit_in_each,
+};
 
 const COLUMNS: &str = "id, number, name, gender, birth_date, document_kind, document_country,
     document_masked, residence_region, phone, skills, service_categories, guardian_name,
@@ -443,9 +445,7 @@ impl VolunteerStore for PgStore {
         )
         .await
         .map_err(pg_err)?;
-        for entry in audit {
-            write_audit(&tx, entry, None).await?;
-        }
+        write_audit_in_each(&tx, audit).await?;
         let record = fetch_by(&tx, "id", v.id.0)
             .await?
             .ok_or(StoreError::NotFound)?;

@@ -13,7 +13,9 @@ use zhiyuan_store::{
 };
 
 use crate::SqliteStore;
-use crate::conv::{col, micros, opt_time, region, store_err, time, write_audit};
+use crate::conv::{
+    col, micros, opt_time, region, store_err, time, write_audit, write_audit_in_each,
+};
 
 const ACCOUNT_SELECT: &str =
     "SELECT id, login, display_name, password_hash, volunteer_id, disabled FROM accounts";
@@ -399,9 +401,7 @@ impl AccountStore for SqliteStore {
                 for g in &changes.add {
                     insert_grant(tx, account.0, g, micros(at))?;
                 }
-                for entry in &audit {
-                    write_audit(tx, entry, None)?;
-                }
+                write_audit_in_each(tx, &audit)?;
             }
             grants_of(tx, account.0).map_err(store_err)
         })

@@ -29,17 +29,22 @@ pub(crate) fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> 
 }
 
 /// The audit log newest first, of a region and/or a subject: the filters given are
-/// spelled out, so that their indexes can be used.
+/// spelled out, so that their indexes can be used. A change filed in several trails
+/// shows once in each: a copy (migration 0033) only where its first entry is not.
 pub(crate) fn list_sql(within: Option<RegionCode>, by_subject: bool) -> String {
     format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log
-         WHERE id < ?1 AND {} AND {}
+         WHERE id < ?1 AND {} AND {} AND {}
          ORDER BY id DESC LIMIT ?6",
         within_filter("region_code", 2, 3, within),
         if by_subject {
             "subject_type = ?4 AND subject_id = ?5"
         } else {
             "?4 IS NULL AND ?5 IS NULL"
+        },
+        match within {
+            Some(_) => "(copy_of_region IS NULL OR copy_of_region < ?2 OR copy_of_region >= ?3)",
+            None => "copy_of_region IS NULL",
         },
     )
 }

@@ -133,11 +133,34 @@ pub fn write_audit(
     entry: &AuditEntry,
     subject_id: Option<String>,
 ) -> Result<(), StoreError> {
+    insert_audit(tx, entry, subject_id, None)
+}
+
+/// Writes the entries of one change filed in several trails ([`AuditEntry::in_each`]):
+/// the first as it is, the others as copies of it (migration 0033), so that a trail
+/// that holds the first shows the change once. Refused when there is none.
+pub fn write_audit_in_each(tx: &Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    let (first, copies) = entries
+        .split_first()
+        .ok_or_else(|| StoreError::corrupt("a change without an audit entry"))?;
+    insert_audit(tx, first, None, None)?;
+    for copy in copies {
+        insert_audit(tx, copy, None, first.region)?;
+    }
+    Ok(())
+}
+
+fn insert_audit(
+    tx: &Transaction<'_>,
+    entry: &AuditEntry,
+    subject_id: Option<String>,
+    copy_of_region: Option<RegionCode>,
+) -> Result<(), StoreError> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO audit_log (at, actor_account_id, request_id, action, subject_type,
-                subject_id, region_code, reason, details)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                subject_id, region_code, reason, details, copy_of_region)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(store_err)?;
     stmt.execute(params![
@@ -150,6 +173,7 @@ pub fn write_audit(
         entry.region.map(RegionCode::as_i64),
         entry.reason,
         entry.details.to_string(),
+        copy_of_region.map(RegionCode::as_i64),
     ])
     .map_err(store_err)?;
     Ok(())

@@ -168,6 +168,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0032_signups_waitlist",
         include_str!("../migrations/0032_signups_waitlist.sql"),
     ),
+    (
+        33,
+        "0033_audit_copies",
+        include_str!("../migrations/0033_audit_copies.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

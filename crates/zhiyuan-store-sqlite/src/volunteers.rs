@@ -19,7 +19,7 @@ use zhiyuan_store::{
 use crate::SqliteStore;
 use crate::conv::{
     col, date, date_text, expect_one, json, micros, opt_time, placeholders, region, store_err,
-    time, to_json, write_audit,
+    time, to_json, write_audit, write_audit_in_each,
 };
 use crate::orgs::insert_membership_row;
 
@@ -289,9 +289,7 @@ impl VolunteerStore for SqliteStore {
                 params![v.id.0, p.name],
             )
             .map_err(store_err)?;
-            for entry in &audit {
-                write_audit(tx, entry, None)?;
-            }
+            write_audit_in_each(tx, &audit)?;
             get_by(tx, "id", v.id.0)
                 .map_err(store_err)?
                 .ok_or(StoreError::NotFound)

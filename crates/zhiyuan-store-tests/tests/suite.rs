@@ -809,7 +809,8 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
     let kept = |rows: &[(GrantRow, i64)]| rows.iter().find(|(g, _)| *g == station).map(|r| r.1);
     assert_eq!(kept(&after), kept(&before));
     assert!(!after.iter().any(|(g, _)| *g == admin("440100")));
-    assert_eq!(audit_count(&store).await, audits + 2, "an entry for each");
+    // Filed under each city; the whole trail shows the change once.
+    assert_eq!(audit_count(&store).await, audits + 1);
     // The session goes on, with the new roles.
     let p = store.load_principal(&[9; 32], now).await.unwrap().unwrap();
     assert!(p.grants.contains(&Grant::JurisdictionAdmin {
@@ -829,7 +830,7 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
         .await
         .unwrap();
     assert_eq!(same, held);
-    assert_eq!(audit_count(&store).await, audits + 2);
+    assert_eq!(audit_count(&store).await, audits + 1);
     // A change without an audit entry is a caller's bug: refused, nothing changed.
     let unaudited = store
         .replace_grants(account.id, &moved, &[admin("440100")], &[])
@@ -880,7 +881,7 @@ async fn replacing_roles_keeps_the_rows_kept_and_refuses_a_stale_view() {
             .any(|r| matches!(r, Err(StoreError::Conflict { field: "roles" })))
     );
     assert_eq!(&store.account_grants(account.id).await.unwrap(), won[0]);
-    assert_eq!(audit_count(&store).await, audits + 3);
+    assert_eq!(audit_count(&store).await, audits + 2);
     let unknown = store
         .replace_grants(
             AccountId(account.id.0 + 1000),
@@ -1077,6 +1078,42 @@ async fn the_audit_trail_lists_newest_first_by_region_and_subject() {
         .unwrap();
     // The registration's subject id is the number the backend fills in.
     assert_eq!(subject.items.len(), 2);
+
+    // The volunteer moves to Shenzhen: the change is filed under both cities, and shows
+    // once in each city's trail, once in the province's and once in the volunteer's own.
+    let mut moved = store.get_volunteer(v.id).await.unwrap().unwrap();
+    moved.profile.residence_region = code("440304");
+    let mut entry = audit("volunteer.update", "440000");
+    entry.subject_type = "volunteer";
+    entry.subject_id = v.number.to_string();
+    entry.reason = Some("搬家".into());
+    let entries = entry.in_each([code("440106"), code("440304")]);
+    assert_eq!(entries.len(), 2);
+    store.update_volunteer(&moved, &entries).await.unwrap();
+    for (within, subject) in [
+        (Some("440100"), None),
+        (Some("440300"), None),
+        (Some("440000"), None),
+        (None, Some(("volunteer".to_owned(), v.number.to_string()))),
+        (None, None),
+    ] {
+        let trail = store
+            .list_audit(
+                &AuditQuery {
+                    within: within.map(code),
+                    subject,
+                },
+                &PageRequest::first(50),
+            )
+            .await
+            .unwrap();
+        let moves = trail
+            .items
+            .iter()
+            .filter(|a| a.reason.as_deref() == Some("搬家"))
+            .count();
+        assert_eq!(moves, 1, "the move once in the trail of {within:?}");
+    }
     // A page boundary does not skip or repeat entries.
     let first = store
         .list_audit(&AuditQuery::default(), &PageRequest::first(2))

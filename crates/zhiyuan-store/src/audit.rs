@@ -28,8 +28,11 @@ impl AuditEntry {
     /// This entry once for each of the outermost of `regions` (see
     /// [`RegionCode::outermost`]), for a change that concerns several jurisdictions or
     /// moves its subject from one to another: it is then in each one's trail. The entry
-    /// as it is when `regions` is empty. Not for a notifiable action ([`crate::EVENTS`]):
-    /// each entry would be an event of its own.
+    /// as it is when `regions` is empty. Backends store the entries after the first as its
+    /// copies, which a trail shows only when it does not hold the first: a trail that
+    /// covers several of the regions (the province's, the subject's own) shows the change
+    /// once. Not for a notifiable action ([`crate::EVENTS`]): each entry would be an event
+    /// of its own.
     pub fn in_each(self, regions: impl IntoIterator<Item = RegionCode>) -> Vec<AuditEntry> {
         debug_assert!(!crate::is_event(self.action), "{} is an event", self.action);
         let regions = RegionCode::outermost(regions);
