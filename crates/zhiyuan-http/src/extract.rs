@@ -1,12 +1,14 @@
 //! Extractors that turn bad input into the API's error shape, naming the field:
 //! [`Json`] (content type, size, syntax, unknown and missing fields, types), [`Caller`]
-//! (the bearer token behind a request) and [`Paging`] (cursor and limit).
+//! (the bearer token behind a request) and [`Paging`] (cursor and limit); and
+//! [`Language`], the language a page or document for people is asked in.
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_service::{Actor, Ctx};
 use zhiyuan_store::{Cursor, PageRequest};
 
@@ -213,5 +215,29 @@ where
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// The language a page or a document for people is asked in: `?lang=` (`zh-CN`, `zh-HK`,
+/// `en`), else the request's `Accept-Language`, else Simplified Chinese (see
+/// [`Lang::negotiate`]). Never refuses: an unknown language falls back as the browser's
+/// would. A handler taking it names `Vary: Accept-Language` in its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Language(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for Language {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let asked = parts.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(key, _)| key == "lang")
+                .map(|(_, value)| value.into_owned())
+        });
+        let accept_language = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(Lang::negotiate(asked.as_deref(), accept_language)))
     }
 }

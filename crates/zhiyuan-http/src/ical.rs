@@ -1,6 +1,9 @@
-//! iCalendar (RFC 5545) for a volunteer's upcoming shifts, so calendar apps remind them.
+//! iCalendar (RFC 5545) for a volunteer's upcoming shifts, so calendar apps remind them;
+//! the calendar's own words in the volunteer's language, projects and positions as
+//! recorded.
 
 use time::OffsetDateTime;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_store::SignupDetail;
 
@@ -40,15 +43,52 @@ fn fold(line: &str, out: &mut String) {
     out.push_str("\r\n");
 }
 
-/// A calendar of the shifts, stamped `now`.
-pub fn calendar(items: &[SignupDetail], now: OffsetDateTime) -> String {
+/// The calendar's own words in one language: its name, the marks of a shift not (or no
+/// longer) certain, and the summary of an event.
+struct Words {
+    name: &'static str,
+    cancelled: &'static str,
+    waitlisted: &'static str,
+    pending: &'static str,
+    summary: fn(&str, &str, &str) -> String,
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::ZhHans => Words {
+            name: "志愿服务班次",
+            cancelled: "[已取消] ",
+            waitlisted: "[候补] ",
+            pending: "[待确认] ",
+            summary: |tag, project, position| format!("{tag}{project}（{position}）"),
+        },
+        Lang::ZhHk => Words {
+            name: "志願服務班次",
+            cancelled: "[已取消] ",
+            waitlisted: "[候補] ",
+            pending: "[待確認] ",
+            summary: |tag, project, position| format!("{tag}{project}（{position}）"),
+        },
+        Lang::En => Words {
+            name: "Volunteer shifts",
+            cancelled: "[Cancelled] ",
+            waitlisted: "[Waitlisted] ",
+            pending: "[Pending] ",
+            summary: |tag, project, position| format!("{tag}{project} ({position})"),
+        },
+    }
+}
+
+/// A calendar of the shifts in `lang`, stamped `now`.
+pub fn calendar(items: &[SignupDetail], now: OffsetDateTime, lang: Lang) -> String {
+    let w = words(lang);
     let mut out = String::new();
     for line in [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//zhiyuan//volunteer shifts//ZH",
         "CALSCALE:GREGORIAN",
-        "X-WR-CALNAME:志愿服务班次",
+        &format!("X-WR-CALNAME:{}", w.name),
     ] {
         fold(line, &mut out);
     }
@@ -56,12 +96,12 @@ pub fn calendar(items: &[SignupDetail], now: OffsetDateTime) -> String {
         // A cancelled shift stays in the calendar as cancelled (a subscribed calendar
         // then marks the event it holds), without a reminder.
         let (status, tag) = match (d.shift.cancelled, d.signup.status) {
-            (true, _) => ("CANCELLED", "[已取消] "),
+            (true, _) => ("CANCELLED", w.cancelled),
             (false, SignupStatus::Accepted) => ("CONFIRMED", ""),
-            (false, SignupStatus::Waitlisted) => ("TENTATIVE", "[候补] "),
-            (false, _) => ("TENTATIVE", "[待确认] "),
+            (false, SignupStatus::Waitlisted) => ("TENTATIVE", w.waitlisted),
+            (false, _) => ("TENTATIVE", w.pending),
         };
-        let summary = format!("{tag}{}（{}）", d.project_name, d.shift.shift.position);
+        let summary = (w.summary)(tag, &d.project_name, &d.shift.shift.position);
         let mut lines = vec![
             "BEGIN:VEVENT".to_owned(),
             format!("UID:signup-{}@zhiyuan", d.signup.id.0),

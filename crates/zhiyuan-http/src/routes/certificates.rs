@@ -15,7 +15,7 @@ use zhiyuan_store::CertificateRecord;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Caller, Json, Query, page};
+use crate::extract::{Caller, Json, Language, Query, page};
 use crate::routes::volunteers::PageOnly;
 use crate::views::PageView;
 
@@ -108,7 +108,9 @@ pub async fn mine(
 /// the three, else Simplified Chinese. Every language certifies the same facts under the
 /// same number and QR code.
 #[utoipa::path(get, path = "/api/v1/certificates/{number}/pdf", tag = "certificates",
-    security(("bearer" = [])), params(("number" = String, Path), PageLang),
+    security(("bearer" = [])),
+    params(("number" = String, Path), ("lang" = Option<String>, Query,
+        description = "`zh-CN`, `zh-HK` or `en`; else the first of `Accept-Language` that is one of them")),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>,
             headers(("Content-Language" = String, description = "`zh-CN`, `zh-HK` or `en`"))),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -116,10 +118,8 @@ pub async fn pdf(
     State(state): State<AppState>,
     caller: Caller,
     Path(number): Path<String>,
-    Query(q): Query<PageLang>,
-    headers: axum::http::HeaderMap,
+    Language(lang): Language,
 ) -> ApiResult<impl IntoResponse> {
-    let lang = negotiate(q.lang.as_deref(), &headers);
     let bytes = state
         .app
         .certificate_pdf(&caller.ctx, &number, lang)
@@ -136,14 +136,6 @@ pub async fn pdf(
         ],
         bytes,
     ))
-}
-
-/// The language `lang` (the query's) or the request's `Accept-Language` asks for.
-fn negotiate(lang: Option<&str>, headers: &axum::http::HeaderMap) -> Lang {
-    let accept_language = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Lang::negotiate(lang, accept_language)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -359,13 +351,6 @@ fn page_words(lang: Lang) -> PageWords {
     }
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageLang {
-    /// `zh-CN`, `zh-HK` or `en`; else the browser's `Accept-Language`.
-    lang: Option<String>,
-}
-
 /// The page a scanned QR code opens, in Simplified Chinese, Hong Kong's Traditional
 /// Chinese or English (see [`Lang::negotiate`]), with links to the other two; a client
 /// that asks for a credential (`Accept: application/vc+ld+json`, `application/ld+json`
@@ -373,11 +358,13 @@ pub struct PageLang {
 pub async fn verify_page(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    Query(q): Query<PageLang>,
+    Language(lang): Language,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
-    let header_text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let accept = header_text(header::ACCEPT).unwrap_or_default();
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if [
         "application/vc+ld+json",
         "application/ld+json",
@@ -391,7 +378,6 @@ pub async fn verify_page(
             Err(e) => crate::error::ApiError::from(e).into_response(),
         };
     }
-    let lang = negotiate(q.lang.as_deref(), &headers);
     let w = page_words(lang);
     let (status, body) = match state.app.verify_certificate(&number).await {
         Ok(c) => {

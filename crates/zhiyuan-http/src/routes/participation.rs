@@ -19,7 +19,7 @@ use crate::activity_views::{
     AttendanceView, RecordView, ShiftView, SignupItem, SignupView, TotalsView,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, Json, Query, page};
+use crate::extract::{Caller, Json, Language, Query, page};
 use crate::routes::volunteers::{PageOnly, parse_number};
 use crate::views::PageView;
 
@@ -716,20 +716,29 @@ pub async fn region_overdue(
 
 /// The signed-in volunteer's upcoming shifts as an iCalendar file, with a reminder two
 /// hours before each.
+///
+/// The calendar's own words (its name, the marks of a waitlisted, pending or cancelled
+/// shift) in the language `lang` names, else the first of `Accept-Language` that is one of
+/// the three, else Simplified Chinese; projects and positions as recorded.
 #[utoipa::path(get, path = "/api/v1/me/schedule.ics", tag = "participation",
     security(("bearer" = [])),
+    params(("lang" = Option<String>, Query,
+        description = "`zh-CN`, `zh-HK` or `en`; else the first of `Accept-Language` that is one of them")),
     responses((status = 200, content_type = "text/calendar", body = String),
         (status = 403, body = ErrorBody)))]
 pub async fn my_calendar(
     State(state): State<AppState>,
     caller: Caller,
+    Language(lang): Language,
 ) -> ApiResult<impl axum::response::IntoResponse> {
+    use axum::http::header;
     let items = state.app.my_schedule(&caller.ctx, 200).await?;
     Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/calendar; charset=utf-8",
-        )],
-        crate::ical::calendar(&items, caller.ctx.now),
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CONTENT_LANGUAGE, lang.tag()),
+            (header::VARY, "Accept-Language"),
+        ],
+        crate::ical::calendar(&items, caller.ctx.now, lang),
     ))
 }

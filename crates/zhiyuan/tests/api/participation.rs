@@ -1604,4 +1604,51 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
             .contains("SUMMARY:社区环境清洁（清洁员）")
     );
     assert!(body.contains("STATUS:CONFIRMED"));
+    assert!(body.contains("X-WR-CALNAME:志愿服务班次"));
+
+    // A volunteer who reads English, or Hong Kong's Traditional Chinese, subscribes with
+    // `?lang=` (calendar apps send no Accept-Language) or asks from the browser; the
+    // project and position stay as recorded. Waitlisted, the event says so.
+    let full = w.shift(Duration::hours(40), 1).await;
+    let (_, first) = w.volunteer(172).await;
+    w.sign_up(full, &first).await;
+    let waitlisted = w.sign_up(full, &token).await;
+    assert_eq!(waitlisted.body["signup"]["status"], "waitlisted", "{:?}", waitlisted.body);
+    let calendar = |query: &'static str, accept_language: &'static str| {
+        let request = w
+            .app
+            .client
+            .get(format!("{}/api/v1/me/schedule.ics{query}", w.app.base))
+            .bearer_auth(&token)
+            .header("accept-language", accept_language);
+        async move {
+            let r = request.send().await.unwrap();
+            let language = r.headers()["content-language"].to_str().unwrap().to_owned();
+            (language, r.text().await.unwrap().replace("\r\n ", ""))
+        }
+    };
+    let (language, english) = calendar("?lang=en", "zh-CN").await;
+    assert_eq!(language, "en");
+    assert!(
+        english.contains("X-WR-CALNAME:Volunteer shifts"),
+        "{english}"
+    );
+    assert!(
+        english.contains("SUMMARY:社区环境清洁 (清洁员)"),
+        "{english}"
+    );
+    assert!(
+        english.contains("SUMMARY:[Waitlisted] 社区环境清洁 (清洁员)"),
+        "{english}"
+    );
+    let (language, traditional) = calendar("", "zh-HK,en;q=0.5").await;
+    assert_eq!(language, "zh-HK");
+    assert!(
+        traditional.contains("X-WR-CALNAME:志願服務班次"),
+        "{traditional}"
+    );
+    assert!(
+        traditional.contains("SUMMARY:[候補] 社区环境清洁（清洁员）"),
+        "{traditional}"
+    );
 }
