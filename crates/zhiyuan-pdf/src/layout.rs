@@ -131,6 +131,11 @@ impl Pages<'_> {
                 line = rest.trim_start().to_owned();
                 w = self.font.width(&line, size);
                 brk = None;
+                if w + cw > width && !line.is_empty() {
+                    // The word moved down is still too wide with `c`: cut it here.
+                    lines.push(std::mem::take(&mut line));
+                    w = 0.0;
+                }
             }
             line.push(c);
             w += cw;
@@ -517,6 +522,21 @@ mod tests {
             assert_eq!(l.trim(), l, "no line begins or ends with a space");
         }
         assert_eq!(lines.join(" "), english, "every word whole, in order");
+        // At any width, down to less than a word's: no line wider (`wrapped` checks).
+        for width in (20..=200).step_by(3) {
+            for text in [
+                english,
+                "I WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+                "i mmmmmmmmmmmmmmmmmmmmmm",
+            ] {
+                let lines = wrapped(text, width as f32);
+                assert_eq!(
+                    lines.concat().replace(' ', ""),
+                    text.replace(' ', ""),
+                    "at {width}"
+                );
+            }
+        }
 
         let chinese = "本证明依据《志愿服务记录与证明出具办法（试行）》免费出具，所载服务时长为实际服务时间。";
         let lines = wrapped(chinese, 120.0);

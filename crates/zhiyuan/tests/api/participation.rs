@@ -1613,7 +1613,11 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
     let (_, first) = w.volunteer(172).await;
     w.sign_up(full, &first).await;
     let waitlisted = w.sign_up(full, &token).await;
-    assert_eq!(waitlisted.body["signup"]["status"], "waitlisted", "{:?}", waitlisted.body);
+    assert_eq!(
+        waitlisted.body["signup"]["status"], "waitlisted",
+        "{:?}",
+        waitlisted.body
+    );
     let calendar = |query: &'static str, accept_language: &'static str| {
         let request = w
             .app
