@@ -302,6 +302,15 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         .get(&format!("/api/v1/certificates/{cert}/verification"), None)
         .await;
     assert_eq!(v.body["status"], "revoked");
+    // Printed after its revocation, it says so first, in its language.
+    for (query, revoked) in [
+        ("?lang=zh-CN", "本证明已被撤销，不再有效。"),
+        ("?lang=zh-HK", "本證明已被撤銷，不再有效。"),
+        ("?lang=en", "This certificate has been revoked"),
+    ] {
+        let (_, text) = printed(query, "").await;
+        assert!(text.contains(revoked), "{query}: {text}");
+    }
     let mine = w.app.get("/api/v1/me/certificates", Some(&token)).await;
     assert_eq!(mine.body["items"][0]["number"], cert);
 }
