@@ -54,44 +54,47 @@ pub fn verification_url(public_url: &str, number: &str) -> String {
     format!("{}/verify/{number}", public_url.trim_end_matches('/'))
 }
 
-/// A certificate's own words, in one language. What people wrote (the name, units,
-/// activities, the issuer) is printed as recorded, in whatever script it was written.
-struct Words {
-    title: &'static str,
+/// A certificate's own words, in one language, for the PDF and for the page that verifies
+/// it. What people wrote (the name, units, activities, the issuer) is shown as recorded,
+/// in whatever script it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct CertificateWords {
+    pub title: &'static str,
     /// What follows a field's label.
-    colon: &'static str,
-    revoked: &'static str,
-    name: &'static str,
-    document_kind: &'static str,
-    document_number: &'static str,
-    volunteer_number: &'static str,
-    period: &'static str,
-    all_records: &'static str,
-    since: fn(Date) -> String,
-    until: fn(Date) -> String,
-    between: fn(Date, Date) -> String,
-    total: &'static str,
-    hours_in_records: fn(f64, i64) -> String,
-    units: &'static str,
-    unit: &'static str,
-    unit_hours: &'static str,
-    records: &'static str,
-    listed: &'static str,
-    date: &'static str,
-    activity: &'static str,
-    content: &'static str,
-    hours: &'static str,
-    issuer: &'static str,
-    number: &'static str,
-    issued_on: &'static str,
-    statement: fn(&str) -> String,
-    scan: &'static str,
-    page_numbers: &'static str,
+    pub colon: &'static str,
+    pub revoked: &'static str,
+    pub name: &'static str,
+    pub document_kind: &'static str,
+    pub document_number: &'static str,
+    pub volunteer_number: &'static str,
+    pub period: &'static str,
+    pub all_records: &'static str,
+    pub since: fn(Date) -> String,
+    pub until: fn(Date) -> String,
+    pub between: fn(Date, Date) -> String,
+    pub total: &'static str,
+    pub hours_in_records: fn(f64, i64) -> String,
+    pub units: &'static str,
+    pub unit: &'static str,
+    pub unit_hours: &'static str,
+    pub records: &'static str,
+    pub listed: &'static str,
+    pub date: &'static str,
+    pub activity: &'static str,
+    pub content: &'static str,
+    pub hours: &'static str,
+    pub issuer: &'static str,
+    pub number: &'static str,
+    pub issued_on: &'static str,
+    pub statement: fn(&str) -> String,
+    pub scan: &'static str,
+    pub page_numbers: &'static str,
 }
 
-fn words(lang: Lang) -> Words {
+/// The words of a certificate in `lang`.
+pub fn certificate_words(lang: Lang) -> CertificateWords {
     match lang {
-        Lang::ZhHans => Words {
+        Lang::ZhHans => CertificateWords {
             title: "志愿服务记录证明",
             colon: "：",
             revoked: "本证明已被撤销，不再有效。",
@@ -127,7 +130,7 @@ fn words(lang: Lang) -> Words {
             scan: "扫码核验",
             page_numbers: "第 {page} 页 / 共 {pages} 页",
         },
-        Lang::ZhHk => Words {
+        Lang::ZhHk => CertificateWords {
             title: "志願服務記錄證明",
             colon: "：",
             revoked: "本證明已被撤銷，不再有效。",
@@ -163,7 +166,7 @@ fn words(lang: Lang) -> Words {
             scan: "掃碼核驗",
             page_numbers: "第 {page} 頁 / 共 {pages} 頁",
         },
-        Lang::En => Words {
+        Lang::En => CertificateWords {
             title: "Volunteer Service Record Certificate",
             colon: ": ",
             revoked: "This certificate has been revoked and is no longer valid.",
@@ -210,7 +213,7 @@ fn words(lang: Lang) -> Words {
 /// The certificate as a printable document in `lang`. Whatever the language, it certifies
 /// the same facts and its QR code leads to the same verification page.
 pub fn document(c: &CertificateRecord, public_url: &str, lang: Lang) -> Document {
-    let w = words(lang);
+    let w = certificate_words(lang);
     let f = &c.certificate.facts;
     let number = &c.certificate.number;
     let url = verification_url(public_url, number);

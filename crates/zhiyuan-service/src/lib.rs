@@ -46,7 +46,7 @@ pub use announce::{Listener, spawn_listener};
 pub use attendance::{AttendanceOutcome, Presence};
 pub use auth::{LoginOutcome, hash_token};
 pub use batch::{BatchReport, RowOutcome};
-pub use certificates::{CertificateRequest, verification_url};
+pub use certificates::{CertificateRequest, CertificateWords, certificate_words, verification_url};
 pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;
 pub use credentials::{

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use zhiyuan_domain::hours::hours;
 use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::registration::parse_date;
-use zhiyuan_service::{CertificateRequest, ServiceError, verification_url};
+use zhiyuan_service::{CertificateRequest, ServiceError, certificate_words, verification_url};
 use zhiyuan_store::CertificateRecord;
 
 use crate::AppState;
@@ -270,23 +270,14 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
-/// The verification page's own words, in one language.
+/// The verification page's own words, in one language; the certificate's labels (name,
+/// number, hours, units) are the PDF's ([`certificate_words`]).
 struct PageWords {
     title: &'static str,
     heading: &'static str,
     valid: &'static str,
     revoked: &'static str,
     not_found: &'static str,
-    number: &'static str,
-    name: &'static str,
-    volunteer_number: &'static str,
-    total: &'static str,
-    hours_in_records: fn(f64, i64) -> String,
-    issuer: &'static str,
-    issued_on: &'static str,
-    unit: &'static str,
-    hours: &'static str,
-    records: &'static str,
     credential: &'static str,
 }
 
@@ -298,16 +289,6 @@ fn page_words(lang: Lang) -> PageWords {
             valid: "有效 · Valid",
             revoked: "已撤销 · Revoked",
             not_found: "未找到该证明 · Not found",
-            number: "证明编号",
-            name: "姓名",
-            volunteer_number: "志愿者编号",
-            total: "累计服务时长",
-            hours_in_records: |h, n| format!("{h} 小时（{n} 条记录）"),
-            issuer: "出具单位",
-            issued_on: "出具时间",
-            unit: "记录单位",
-            hours: "小时",
-            records: "记录数",
             credential: "可验证凭证 · Verifiable Credential",
         },
         Lang::ZhHk => PageWords {
@@ -316,16 +297,6 @@ fn page_words(lang: Lang) -> PageWords {
             valid: "有效 · Valid",
             revoked: "已撤銷 · Revoked",
             not_found: "找不到該證明 · Not found",
-            number: "證明編號",
-            name: "姓名",
-            volunteer_number: "志願者編號",
-            total: "累計服務時數",
-            hours_in_records: |h, n| format!("{h} 小時（{n} 條記錄）"),
-            issuer: "出具單位",
-            issued_on: "出具日期",
-            unit: "記錄單位",
-            hours: "小時",
-            records: "記錄數",
             credential: "可驗證憑證 · Verifiable Credential",
         },
         Lang::En => PageWords {
@@ -334,18 +305,6 @@ fn page_words(lang: Lang) -> PageWords {
             valid: "Valid",
             revoked: "Revoked",
             not_found: "Certificate not found",
-            number: "Certificate number",
-            name: "Name",
-            volunteer_number: "Volunteer number",
-            total: "Total service hours",
-            hours_in_records: |h, n| {
-                format!("{h} hours ({n} record{})", if n == 1 { "" } else { "s" })
-            },
-            issuer: "Issued by",
-            issued_on: "Issued on",
-            unit: "Recording unit",
-            hours: "Hours",
-            records: "Records",
             credential: "Verifiable Credential",
         },
     }
@@ -379,6 +338,7 @@ pub async fn verify_page(
         };
     }
     let w = page_words(lang);
+    let labels = certificate_words(lang);
     let (status, body) = match state.app.verify_certificate(&number).await {
         Ok(c) => {
             let v = VerificationView::from(c);
@@ -406,21 +366,21 @@ pub async fn verify_page(
                  <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl>\
                  <table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{units}</table>",
                 w.heading,
-                w.number,
+                labels.number,
                 escape(&v.number),
-                w.name,
+                labels.name,
                 escape(&v.name),
-                w.volunteer_number,
+                labels.volunteer_number,
                 escape(&v.volunteer_number),
-                w.total,
-                (w.hours_in_records)(v.hours, v.records),
-                w.issuer,
+                labels.total,
+                (labels.hours_in_records)(v.hours, v.records),
+                labels.issuer,
                 escape(&v.issuer),
-                w.issued_on,
+                labels.issued_on,
                 zhiyuan_domain::clock::china_date(v.issued_at),
-                w.unit,
-                w.hours,
-                w.records,
+                labels.unit,
+                labels.unit_hours,
+                labels.records,
             );
             (StatusCode::OK, body)
         }
