@@ -10,6 +10,7 @@ use zhiyuan_domain::FieldError;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::hours::HoursPolicy;
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::site::parse_text;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{BatchOutcome, NewRecord, RecordId, RecordSource, RecordStatus};
@@ -42,53 +43,138 @@ pub struct BatchReport {
     pub invalid: usize,
 }
 
-/// The columns of an upload, by their accepted headers (English or Chinese).
-const COLUMNS: [(&str, &[&str]); 8] = [
-    (
-        "volunteer_number",
-        &["volunteer_number", "volunteer", "志愿者编号"],
-    ),
-    ("activity_name", &["activity_name", "活动名称"]),
-    ("service_date", &["service_date", "date", "服务日期"]),
-    ("place", &["place", "服务地点"]),
-    ("content", &["content", "服务内容"]),
-    (
-        "hours",
-        &[
-            "hours",
+/// A column of an upload. Its name is its English header; the template (see
+/// [`record_template`]) heads it in the caller's language, and an upload may head it in any
+/// of the three or with another name people write.
+struct Column {
+    name: &'static str,
+    zh_hans: &'static str,
+    zh_hk: &'static str,
+    /// Other headers accepted.
+    also: &'static [&'static str],
+    /// How the template's cells are formatted, so that a spreadsheet keeps what is typed.
+    cells: Cells,
+}
+
+/// The format of a template column's cells.
+#[derive(Clone, Copy)]
+enum Cells {
+    /// Text: a 13-digit volunteer number typed into a general cell would be shown, and
+    /// saved to CSV, as `4.34292E+12`.
+    Text,
+    Date,
+    Number,
+}
+
+impl Column {
+    fn header(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::ZhHans => self.zh_hans,
+            Lang::ZhHk => self.zh_hk,
+            Lang::En => self.name,
+        }
+    }
+
+    fn accepts(&self, header: &str) -> bool {
+        [self.name, self.zh_hans, self.zh_hk]
+            .iter()
+            .chain(self.also)
+            .any(|a| header.eq_ignore_ascii_case(a))
+    }
+}
+
+/// The columns of an upload; `hours` and `minutes` are alternatives (the template offers
+/// hours).
+const COLUMNS: [Column; 8] = [
+    Column {
+        name: "volunteer_number",
+        zh_hans: "志愿者编号",
+        zh_hk: "志願者編號",
+        also: &["volunteer", "义工编号", "義工編號"],
+        cells: Cells::Text,
+    },
+    Column {
+        name: "activity_name",
+        zh_hans: "活动名称",
+        zh_hk: "活動名稱",
+        also: &[],
+        cells: Cells::Text,
+    },
+    Column {
+        name: "service_date",
+        zh_hans: "服务日期",
+        zh_hk: "服務日期",
+        also: &["date"],
+        cells: Cells::Date,
+    },
+    Column {
+        name: "place",
+        zh_hans: "服务地点",
+        zh_hk: "服務地點",
+        also: &[],
+        cells: Cells::Text,
+    },
+    Column {
+        name: "content",
+        zh_hans: "服务内容",
+        zh_hk: "服務內容",
+        also: &[],
+        cells: Cells::Text,
+    },
+    Column {
+        name: "hours",
+        zh_hans: "服务时长（小时）",
+        zh_hk: "服務時數（小時）",
+        also: &[
             "服务时长",
-            "服务时长（小时）",
             "服务时长(小时)",
             "时长",
+            "服務時數",
+            "服務時數(小時)",
+            "服務時長",
+            "時數",
+            "時長",
         ],
-    ),
-    ("minutes", &["minutes", "分钟"]),
-    ("responsible_person", &["responsible_person", "负责人"]),
+        cells: Cells::Number,
+    },
+    Column {
+        name: "minutes",
+        zh_hans: "分钟",
+        zh_hk: "分鐘",
+        also: &[],
+        cells: Cells::Number,
+    },
+    Column {
+        name: "responsible_person",
+        zh_hans: "负责人",
+        zh_hk: "負責人",
+        also: &[],
+        cells: Cells::Text,
+    },
 ];
 
+/// Column names to their places in an upload's header row.
 struct Columns(HashMap<&'static str, usize>);
 
 impl Columns {
     fn find(header: &[String]) -> Result<Self> {
         let mut found = HashMap::new();
-        for (name, aliases) in COLUMNS {
-            if let Some(i) = header
-                .iter()
-                .position(|h| aliases.iter().any(|a| h.eq_ignore_ascii_case(a)))
-            {
-                found.insert(name, i);
+        for c in &COLUMNS {
+            if let Some(i) = header.iter().position(|h| c.accepts(h)) {
+                found.insert(c.name, i);
             }
         }
         let missing: Vec<&str> = COLUMNS
             .iter()
-            .map(|(n, _)| *n)
+            .map(|c| c.name)
             .filter(|n| !matches!(*n, "hours" | "minutes") && !found.contains_key(n))
             .collect();
         if !missing.is_empty() || !(found.contains_key("hours") || found.contains_key("minutes")) {
             return Err(ServiceError::invalid(
                 "file",
                 format!(
-                    "the header row needs the columns {} and hours or minutes{}",
+                    "the header row needs the columns {} and hours or minutes{}; \
+                     GET /api/v1/records/batch-template gives a file headed for upload",
                     "volunteer_number, activity_name, service_date, place, content, responsible_person",
                     if missing.is_empty() {
                         String::new()
@@ -107,6 +193,49 @@ impl Columns {
             .and_then(|i| row.get(*i))
             .map_or("", |s| s.trim())
     }
+}
+
+/// An empty table for batch entry, headed in `lang`: a workbook whose volunteer numbers
+/// are text cells and dates date cells, or a CSV (UTF-8 with a byte-order mark, which
+/// Excel needs to open Chinese text as UTF-8). Whatever it is filled with uploads as is.
+pub fn record_template(lang: Lang, format: TableFormat) -> Result<Vec<u8>> {
+    match format {
+        TableFormat::Csv => {
+            let header: Vec<&str> = template_columns().map(|c| c.header(lang)).collect();
+            Ok(format!("\u{FEFF}{}\r\n", header.join(",")).into_bytes())
+        }
+        TableFormat::Xlsx => record_workbook(lang, template_columns())
+            .map_err(|e| ServiceError::Internal(format!("the template workbook: {e}").into())),
+    }
+}
+
+/// The template's columns, in order: all but `minutes` (hours are offered).
+fn template_columns() -> impl Iterator<Item = &'static Column> {
+    COLUMNS.iter().filter(|c| c.name != "minutes")
+}
+
+fn record_workbook<'c>(
+    lang: Lang,
+    columns: impl Iterator<Item = &'c Column>,
+) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = Format::new().set_bold();
+    for (i, c) in columns.enumerate() {
+        let col = i as u16;
+        let (cells, width) = match c.cells {
+            // Excel's own Text format (built-in 49, `@`).
+            Cells::Text => (Format::new().set_num_format_index(49), 24),
+            Cells::Date => (Format::new().set_num_format("yyyy-mm-dd"), 14),
+            Cells::Number => (Format::new().set_num_format("0.0#"), 16),
+        };
+        sheet.write_string_with_format(0, col, c.header(lang), &bold)?;
+        sheet.set_column_width(col, width)?;
+        sheet.set_column_format(col, &cells)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    book.save_to_buffer()
 }
 
 /// One row, parsed.
@@ -170,11 +299,11 @@ fn without_unit<'t>(text: &'t str, units: &[&str]) -> &'t str {
 fn minutes_of(cols: &Columns, row: &[String]) -> std::result::Result<i64, FieldError> {
     let minutes = cols.get(row, "minutes");
     if !minutes.is_empty() {
-        return without_unit(minutes, &["分钟", "分", "min"])
+        return without_unit(minutes, &["分钟", "分鐘", "分", "min"])
             .parse::<i64>()
             .map_err(|_| FieldError::new("minutes", "must be a whole number of minutes"));
     }
-    let hours: f64 = without_unit(cols.get(row, "hours"), &["小时", "h", "H"])
+    let hours: f64 = without_unit(cols.get(row, "hours"), &["小时", "小時", "h", "H"])
         .parse()
         .map_err(|_| FieldError::new("hours", "must be a number of hours, e.g. 2.5"))?;
     if !hours.is_finite() {
@@ -411,7 +540,116 @@ mod tests {
     use zhiyuan_domain::ids::OrgId;
     use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
-    use super::{Columns, entry_key, minutes_of, parse_table_date};
+    use super::{
+        Columns, entry_key, minutes_of, parse_table_date, record_template, template_columns,
+    };
+    use crate::import::{TableFormat, read_table};
+    use zhiyuan_domain::lang::Lang;
+
+    /// The template, in every language and both formats, reads back as an empty table
+    /// whose header the upload recognises, headed in that language.
+    #[test]
+    fn every_template_uploads_as_it_is_headed_in_its_language() {
+        for lang in Lang::ALL {
+            for format in [TableFormat::Csv, TableFormat::Xlsx] {
+                let bytes = record_template(lang, format).unwrap();
+                let table = read_table(&bytes, format).unwrap();
+                assert!(table.rows.is_empty(), "{lang:?} {format:?}");
+                let cols = Columns::find(&table.header).unwrap();
+                assert_eq!(cols.0.len(), 7, "{lang:?} {format:?}: {:?}", table.header);
+                let (first, hours) = (&table.header[0], &table.header[5]);
+                match lang {
+                    Lang::ZhHans => {
+                        assert_eq!((&**first, &**hours), ("志愿者编号", "服务时长（小时）"))
+                    }
+                    Lang::ZhHk => {
+                        assert_eq!((&**first, &**hours), ("志願者編號", "服務時數（小時）"))
+                    }
+                    Lang::En => assert_eq!((&**first, &**hours), ("volunteer_number", "hours")),
+                }
+            }
+        }
+        let csv = record_template(Lang::ZhHans, TableFormat::Csv).unwrap();
+        assert!(
+            csv.starts_with(b"\xEF\xBB\xBF"),
+            "Excel needs the BOM to read UTF-8"
+        );
+    }
+
+    /// Headers as people in Hong Kong and Macao write them are recognised, whatever the
+    /// template said.
+    #[test]
+    fn traditional_chinese_headers_are_recognised() {
+        let header = [
+            "義工編號",
+            "活動名稱",
+            "服務日期",
+            "服務地點",
+            "服務內容",
+            "服務時數",
+            "負責人",
+        ]
+        .map(String::from);
+        let cols = Columns::find(&header).unwrap();
+        assert_eq!(cols.0.get("volunteer_number"), Some(&0));
+        assert_eq!(cols.0.get("hours"), Some(&5));
+        assert_eq!(cols.0.get("responsible_person"), Some(&6));
+    }
+
+    /// In the workbook, the volunteer number's column is formatted as text (built-in
+    /// number format 49, `@`), so that Excel keeps all 13 digits instead of `4.34292E+12`,
+    /// and the date's column as a date.
+    #[test]
+    fn the_template_workbook_keeps_volunteer_numbers_as_text() {
+        use std::io::Read;
+        let bytes = record_template(Lang::ZhHans, TableFormat::Xlsx).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut part = |name: &str| {
+            let mut text = String::new();
+            zip.by_name(name)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        };
+        let (sheet, styles) = (part("xl/worksheets/sheet1.xml"), part("xl/styles.xml"));
+        // Columns alike are written as one range: `<col min="1" max="2" … style="2"/>`.
+        let attr = |tag: &str, name: &str| -> usize {
+            let tag = format!(" {tag}");
+            let rest = &tag[tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3..];
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        };
+        let style_of = |col: usize| -> usize {
+            sheet
+                .split("<col ")
+                .skip(1)
+                .find(|tag| (attr(tag, "min")..=attr(tag, "max")).contains(&col))
+                .map(|tag| attr(tag, "style"))
+                .unwrap_or_else(|| panic!("column {col}: {sheet}"))
+        };
+        let xfs = &styles[styles.find("<cellXfs").unwrap()..];
+        let xf = |i: usize| format!(" {}", xfs.split("<xf ").nth(i + 1).unwrap());
+        // The format a column's cells take: built-in 49 is Text; others are declared.
+        let format_of = |col: &str| -> String {
+            let col = template_columns().position(|c| c.name == col).unwrap() + 1;
+            let id = attr(&xf(style_of(col)), "numFmtId");
+            if id == 49 {
+                return "@".into();
+            }
+            let declared = format!("<numFmt numFmtId=\"{id}\" formatCode=\"");
+            let rest = &styles[styles.find(&declared).unwrap() + declared.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        };
+        assert_eq!(format_of("volunteer_number"), "@");
+        assert_eq!(
+            format_of("place"),
+            "@",
+            "free text is not turned into dates"
+        );
+        assert_eq!(format_of("service_date"), "yyyy-mm-dd");
+        assert_eq!(format_of("hours"), "0.0#");
+        assert_eq!(format_of("responsible_person"), "@");
+    }
 
     /// Keys begin with the date and the team, and keep the hash of keys made before
     /// (`batch:` and 64 hex digits), cut to 32 digits: migration 0018 rewrites stored keys
@@ -466,11 +704,18 @@ mod tests {
             ("2.5", 150),
             ("2.5小时", 150),
             ("2.5 小时", 150),
+            ("2.5小時", 150),
             ("3h", 180),
         ] {
             assert_eq!(minutes_of(&hours, &row(written)), Ok(expected), "{written}");
         }
-        for (written, expected) in [("90", 90), ("90分钟", 90), ("90 分", 90), ("90min", 90)] {
+        for (written, expected) in [
+            ("90", 90),
+            ("90分钟", 90),
+            ("90分鐘", 90),
+            ("90 分", 90),
+            ("90min", 90),
+        ] {
             assert_eq!(
                 minutes_of(&minutes, &row(written)),
                 Ok(expected),

@@ -146,6 +146,10 @@ pub fn api() -> Router<AppState> {
             get(participation::org_records).post(participation::enter_record),
         )
         .route(
+            "/api/v1/records/batch-template",
+            get(participation::batch_template),
+        )
+        .route(
             "/api/v1/organisations/{id}/records/batch",
             post(participation::enter_batch)
                 .layer(DefaultBodyLimit::max(participation::UPLOAD_LIMIT)),

@@ -560,11 +560,77 @@ pub struct BatchReportView {
     pub rows: Vec<BatchRowView>,
 }
 
-/// Enters records from a CSV (UTF-8 or GB18030) or XLSX file. The header row names the
+/// The format of the batch-entry template.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateFormat {
+    #[default]
+    Xlsx,
+    Csv,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateParams {
+    /// `xlsx` (the default) or `csv`.
+    pub format: Option<TemplateFormat>,
+    /// `zh-CN`, `zh-HK` or `en`; else the first of `Accept-Language` that is one of them.
+    pub lang: Option<String>,
+}
+
+/// An empty table to fill in for batch entry, headed in the caller's language.
+///
+/// The workbook's volunteer-number and text columns are text cells (Excel would otherwise
+/// show a 13-digit number as `4.34292E+12` and save it so), its dates date cells. The CSV is
+/// UTF-8 with a byte-order mark, which Excel needs to read Chinese. Either, once filled,
+/// uploads as it is to `POST /api/v1/organisations/{id}/records/batch`.
+#[utoipa::path(get, path = "/api/v1/records/batch-template", tag = "records",
+    params(TemplateParams),
+    responses((status = 200, body = Vec<u8>,
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            description = "or text/csv with `format=csv`",
+            headers(("Content-Language" = String, description = "`zh-CN`, `zh-HK` or `en`"))),
+        (status = 422, description = "an unknown `format`", body = ErrorBody)))]
+pub async fn batch_template(
+    Query(q): Query<TemplateParams>,
+    Language(lang): Language,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    use axum::http::header;
+    let (format, content_type, file) = match q.format.unwrap_or_default() {
+        TemplateFormat::Xlsx => (
+            zhiyuan_service::TableFormat::Xlsx,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "records-template.xlsx",
+        ),
+        TemplateFormat::Csv => (
+            zhiyuan_service::TableFormat::Csv,
+            "text/csv; charset=utf-8",
+            "records-template.csv",
+        ),
+    };
+    let bytes = zhiyuan_service::record_template(lang, format)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CONTENT_LANGUAGE, lang.tag().to_owned()),
+            (header::VARY, "Accept-Language".to_owned()),
+        ],
+        bytes,
+    ))
+}
+
+/// Enters records from a CSV (UTF-8, GB18030 or Big5) or XLSX file. The header row names the
 /// columns: volunteer_number, activity_name, service_date, place, content, hours (or
-/// minutes) and responsible_person (Chinese headers such as 志愿者编号 and 服务时长 also
-/// work). Dates may be written 2026-11-05, 2026/11/5, 2026.11.5 or 2026年11月5日, or be
-/// date cells of the workbook; time as 2.5 or 2.5小时 (hours), 90 or 90分钟 (minutes).
+/// minutes) and responsible_person; Chinese headers such as 志愿者编号 and 服务时长, or
+/// 志願者編號 and 服務時數, also work (`GET /api/v1/records/batch-template` gives a file
+/// headed for upload). Dates may be written 2026-11-05, 2026/11/5, 2026.11.5 or
+/// 2026年11月5日, or be date cells of the workbook; time as 2.5 or 2.5小时 (hours), 90 or
+/// 90分钟 (minutes).
 /// Good rows land; each bad row is reported with its line and reason; uploading the same
 /// file again adds nothing.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/records/batch", tag = "records",

@@ -288,3 +288,64 @@ async fn dates_written_the_chinese_spreadsheet_way_land_once_however_written() {
     );
     assert_eq!(w.totals(&a, &a_token).await["minutes"], 210);
 }
+
+/// A coordinator in Hong Kong downloads the template: it comes headed in Traditional
+/// Chinese (the browser's `Accept-Language`), filled in with hours written `2.5小時` it
+/// uploads as it is; the workbook, the default, uploads as it is too; an unknown format is
+/// refused naming `format`. No sign-in is needed for an empty table.
+#[tokio::test]
+async fn the_template_in_the_callers_language_uploads_as_it_is() {
+    let w = world().await;
+    let (a, token) = w.volunteer(161).await;
+    let template = |query: &str, language: &str| {
+        w.app
+            .client
+            .get(format!(
+                "{}/api/v1/records/batch-template{query}",
+                w.app.base
+            ))
+            .header("accept-language", language)
+            .send()
+    };
+    let r = template("?format=csv", "zh-HK,zh;q=0.8,en;q=0.5")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let header = |name: &str| r.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(header("content-language"), "zh-HK");
+    assert!(header("content-disposition").starts_with("attachment"));
+    let csv = r.text().await.unwrap();
+    let first = csv.lines().next().unwrap().trim_start_matches('\u{FEFF}');
+    assert_eq!(
+        first,
+        "志願者編號,活動名稱,服務日期,服務地點,服務內容,服務時數（小時）,負責人"
+    );
+    let filled = format!("{csv}{a},海濱清潔,2026-11-07,南沙濱海公園,清理垃圾,2.5小時,黃主任\r\n");
+    let (status, report) = upload(&w, &w.coordinator, "text/csv", filled.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    assert_eq!(outcomes(&report), [(2, "inserted".into(), None)]);
+    assert_eq!(w.totals(&a, &token).await["minutes"], 150);
+
+    let r = template("?lang=en", "zh-HK").await.unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(r.headers()["content-language"], "en");
+    let book = r.bytes().await.unwrap().to_vec();
+    let (status, report) = upload(
+        &w,
+        &w.coordinator,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        book,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    assert_eq!(report["rows"].as_array().map(Vec::len), Some(0));
+
+    let r = template("?format=pdf", "en").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "format", "{body}");
+}
