@@ -83,10 +83,12 @@ fn words(lang: Lang) -> Words {
 pub fn calendar(items: &[SignupDetail], now: OffsetDateTime, lang: Lang) -> String {
     let w = words(lang);
     let mut out = String::new();
+    // The product identifier's last part names the language of its own text (RFC 5545
+    // §3.7.3), which is English whatever the calendar's language.
     for line in [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
-        "PRODID:-//zhiyuan//volunteer shifts//ZH",
+        "PRODID:-//zhiyuan//volunteer shifts//EN",
         "CALSCALE:GREGORIAN",
         &format!("X-WR-CALNAME:{}", w.name),
     ] {
