@@ -197,7 +197,7 @@ impl Columns {
 
 /// An empty table for batch entry, headed in `lang`: a workbook whose volunteer numbers
 /// are text cells and dates date cells, or a CSV (UTF-8 with a byte-order mark, which
-/// Excel needs to open Chinese text as UTF-8). Whatever it is filled with uploads as is.
+/// Excel needs to open Chinese text as UTF-8). Filled in, it uploads as it is.
 pub fn record_template(lang: Lang, format: TableFormat) -> Result<Vec<u8>> {
     match format {
         TableFormat::Csv => {
