@@ -17,6 +17,27 @@ pub enum TableFormat {
     Xlsx,
 }
 
+impl TableFormat {
+    pub const ALL: [Self; 2] = [Self::Csv, Self::Xlsx];
+
+    /// The media type a table in this format is sent with (`Content-Type`, without
+    /// parameters).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    /// The file name's extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+        }
+    }
+}
+
 /// A table: the header row, and the data rows with their line numbers (the header is
 /// line 1).
 #[derive(Debug, Clone, PartialEq, Eq)]

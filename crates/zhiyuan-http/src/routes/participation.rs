@@ -11,7 +11,7 @@ use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::registration::parse_date;
 use zhiyuan_domain::site::{GeoPoint, parse_text};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_service::{Entry, Presence, SelfReport, ServiceError};
+use zhiyuan_service::{Entry, Presence, SelfReport, ServiceError, TableFormat};
 use zhiyuan_store::{RecordId, RecordStatus, ShiftId, SignupId};
 
 use crate::AppState;
@@ -597,25 +597,27 @@ pub async fn batch_template(
     Language(lang): Language,
 ) -> ApiResult<impl axum::response::IntoResponse> {
     use axum::http::header;
-    let (format, content_type, file) = match q.format.unwrap_or_default() {
-        TemplateFormat::Xlsx => (
-            zhiyuan_service::TableFormat::Xlsx,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "records-template.xlsx",
-        ),
-        TemplateFormat::Csv => (
-            zhiyuan_service::TableFormat::Csv,
-            "text/csv; charset=utf-8",
-            "records-template.csv",
-        ),
+    let format = match q.format.unwrap_or_default() {
+        TemplateFormat::Xlsx => TableFormat::Xlsx,
+        TemplateFormat::Csv => TableFormat::Csv,
     };
     let bytes = zhiyuan_service::record_template(lang, format)?;
+    let charset = match format {
+        TableFormat::Csv => "; charset=utf-8",
+        TableFormat::Xlsx => "",
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_TYPE,
+                format!("{}{charset}", format.media_type()),
+            ),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
+                format!(
+                    "attachment; filename=\"records-template.{}\"",
+                    format.extension()
+                ),
             ),
             (header::CONTENT_LANGUAGE, lang.tag().to_owned()),
             (header::VARY, "Accept-Language".to_owned()),
@@ -664,19 +666,16 @@ pub async fn enter_batch(
         .and_then(|v| v.split(';').next())
         .map(str::trim)
         .unwrap_or_default();
-    let format = match content_type {
-        "text/csv" => zhiyuan_service::TableFormat::Csv,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
-            zhiyuan_service::TableFormat::Xlsx
-        }
-        _ => {
-            return Err(ApiError::new(
+    let format = TableFormat::ALL
+        .into_iter()
+        .find(|f| f.media_type() == content_type)
+        .ok_or_else(|| {
+            ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send text/csv or an XLSX workbook",
-            ));
-        }
-    };
+            )
+        })?;
     let report = state
         .app
         .enter_batch(&caller.ctx, OrgId(id), body, format)
