@@ -183,6 +183,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0033_audit_copies",
         include_str!("../migrations/0033_audit_copies.sql"),
     ),
+    (
+        34,
+        "0034_records_by_volunteer",
+        include_str!("../migrations/0034_records_by_volunteer.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -173,6 +173,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0033_audit_copies",
         include_str!("../migrations/0033_audit_copies.sql"),
     ),
+    (
+        34,
+        "0034_records_by_volunteer",
+        include_str!("../migrations/0034_records_by_volunteer.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

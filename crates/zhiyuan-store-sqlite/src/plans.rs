@@ -34,10 +34,21 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     let url = format!("sqlite://{}", dir.path().join("plans.db").display());
     let store = SqliteStore::open(&url).await.expect("open");
 
+    // A volunteer's page: their ids sorted from their index alone, then its rows read.
     let by_volunteer = plan(&store, crate::records::list_sql(true, false)).await;
     assert!(
-        by_volunteer.contains("records_volunteer (volunteer_id=?"),
+        by_volunteer.contains("USING COVERING INDEX records_volunteer (volunteer_id=?"),
         "{by_volunteer}"
+    );
+    assert!(
+        by_volunteer.contains("SEARCH service_records USING INTEGER PRIMARY KEY (rowid=?)"),
+        "{by_volunteer}"
+    );
+    // The per-day cap, from the same index alone.
+    let day = plan(&store, crate::records::DAY_MINUTES.to_owned()).await;
+    assert!(
+        day.contains("USING COVERING INDEX records_volunteer (volunteer_id=? AND service_date=?)"),
+        "{day}"
     );
     let by_org = plan(&store, crate::records::list_sql(false, true)).await;
     assert!(by_org.contains("records_org (org_id=?"), "{by_org}");

@@ -224,13 +224,17 @@ pub(crate) fn page_after(
     .collect()
 }
 
-/// Records newest first, by volunteer and/or team when given.
+/// Records newest first, by volunteer and/or team when given. The page's ids are chosen
+/// first and its rows read after: a volunteer's index is in date order and covers the
+/// filters, so their ids are sorted from it alone, and only the page's rows are read.
 pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
     format!(
-        "SELECT {COLUMNS} FROM service_records
-         WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
-           AND (?5 = 0 OR is_current = 1)
-         ORDER BY id DESC LIMIT ?6",
+        "SELECT {COLUMNS} FROM service_records WHERE id IN (
+            SELECT id FROM service_records
+            WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
+              AND (?5 = 0 OR is_current = 1)
+            ORDER BY id DESC LIMIT ?6)
+         ORDER BY id DESC",
         eq_filter("volunteer_id", 2, by_volunteer),
         eq_filter("org_id", 3, by_org),
     )
@@ -269,7 +273,7 @@ pub(crate) fn unrecorded_sql(by_org: bool, unflagged: bool) -> String {
     )
 }
 
-const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
+pub(crate) const DAY_MINUTES: &str = "SELECT coalesce(sum(minutes), 0) FROM service_records
     WHERE volunteer_id = ?1 AND service_date = ?2 AND is_current = 1 AND status = 'effective'";
 
 #[async_trait]

@@ -11,12 +11,17 @@ use crate::participation::{World, audit, inbox, world};
 
 /// Enters a record of `minutes` for `number` on 2026-11-02 and returns its id.
 async fn entered(w: &World, number: &str, minutes: i64) -> i64 {
+    entered_on(w, number, "2026-11-02", minutes).await
+}
+
+/// Enters a record of `minutes` for `number` on `day` and returns its id.
+async fn entered_on(w: &World, number: &str, day: &str, minutes: i64) -> i64 {
     let r = w
         .app
         .post(
             &format!("/api/v1/organisations/{}/records", w.team),
             Some(&w.coordinator),
-            json!({"volunteer": number, "activity_name": "义务植树", "service_date": "2026-11-02",
+            json!({"volunteer": number, "activity_name": "义务植树", "service_date": day,
                    "place": "白云山", "content": "植树", "minutes": minutes, "responsible_person": "陈志愿"}),
         )
         .await;
@@ -32,6 +37,40 @@ async fn decide(w: &World, correction: &Value, approve: bool) -> zhiyuan_testkit
             json!({"approve": approve, "note": "核实签到表"}),
         )
         .await
+}
+
+#[tokio::test]
+async fn a_volunteers_records_page_newest_entered_first_whatever_their_days() {
+    let w = world().await;
+    let (number, token) = w.volunteer(95).await;
+    // Entered in this order, for days out of order. The store finds a volunteer's
+    // records through an index in day order; the list is still in the order entered.
+    let mut in_order_entered = Vec::new();
+    for day in [
+        "2026-09-15",
+        "2026-11-20",
+        "2026-10-01",
+        "2026-11-01",
+        "2026-11-03",
+    ] {
+        in_order_entered.push(entered_on(&w, &number, day, 60).await);
+    }
+    let first = format!("/api/v1/volunteers/{number}/records?limit=2");
+    let mut path = first.clone();
+    let mut seen = Vec::new();
+    loop {
+        let page = w.app.get(&path, Some(&token)).await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        let items = page.body["items"].as_array().expect("items");
+        assert!(items.len() <= 2, "{items:?}");
+        seen.extend(items.iter().map(|r| r["id"].as_i64().expect("id")));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => path = format!("{first}&cursor={c}"),
+            None => break,
+        }
+    }
+    in_order_entered.reverse();
+    assert_eq!(seen, in_order_entered);
 }
 
 #[tokio::test]
