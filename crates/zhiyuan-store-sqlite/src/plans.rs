@@ -52,6 +52,8 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
     );
     let by_org = plan(&store, crate::records::list_sql(false, true)).await;
     assert!(by_org.contains("records_org (org_id=?"), "{by_org}");
+    // A team's index is in id order: its page is read as it is walked, once.
+    assert!(!by_org.contains("SUBQUERY"), "{by_org}");
 
     // A jurisdiction's staff, in region order without a sort.
     let staff = plan(&store, crate::accounts::STAFF_SQL.to_owned()).await;

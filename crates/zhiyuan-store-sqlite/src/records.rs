@@ -224,20 +224,28 @@ pub(crate) fn page_after(
     .collect()
 }
 
-/// Records newest first, by volunteer and/or team when given. The page's ids are chosen
-/// first and its rows read after: a volunteer's index is in date order and covers the
-/// filters, so their ids are sorted from it alone, and only the page's rows are read.
+/// Records newest first, by volunteer and/or team when given. A volunteer's page has its
+/// ids chosen first and its rows read after: their index is in date order and covers the
+/// filters, so the ids are sorted from it alone and only the page's rows are read. A
+/// team's index is in id order already, so its page is read as it is walked.
 pub(crate) fn list_sql(by_volunteer: bool, by_org: bool) -> String {
-    format!(
-        "SELECT {COLUMNS} FROM service_records WHERE id IN (
-            SELECT id FROM service_records
-            WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
-              AND (?5 = 0 OR is_current = 1)
-            ORDER BY id DESC LIMIT ?6)
-         ORDER BY id DESC",
-        eq_filter("volunteer_id", 2, by_volunteer),
-        eq_filter("org_id", 3, by_org),
-    )
+    let page = |columns: &str| {
+        format!(
+            "SELECT {columns} FROM service_records
+             WHERE id < ?1 AND {} AND {} AND (?4 IS NULL OR status = ?4)
+               AND (?5 = 0 OR is_current = 1)
+             ORDER BY id DESC LIMIT ?6",
+            eq_filter("volunteer_id", 2, by_volunteer),
+            eq_filter("org_id", 3, by_org),
+        )
+    };
+    match by_volunteer {
+        true => format!(
+            "SELECT {COLUMNS} FROM service_records WHERE id IN ({}) ORDER BY id DESC",
+            page("id")
+        ),
+        false => page(COLUMNS),
+    }
 }
 
 /// Shifts that ended before `?1` with accepted volunteers but no effective record, of a
