@@ -4,11 +4,14 @@
 
 use std::collections::HashMap;
 
+use rust_xlsxwriter::{
+    DataValidation, DataValidationRule, Format, Formula, Workbook, XlsxError, column_number_to_name,
+};
 use sha2::{Digest, Sha256};
 use time::{Date, Month};
 use zhiyuan_domain::FieldError;
 use zhiyuan_domain::clock::china_date;
-use zhiyuan_domain::hours::HoursPolicy;
+use zhiyuan_domain::hours::{HoursPolicy, hours};
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
 use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::site::parse_text;
@@ -52,18 +55,24 @@ struct Column {
     zh_hk: &'static str,
     /// Other headers accepted.
     also: &'static [&'static str],
-    /// How the template's cells are formatted, so that a spreadsheet keeps what is typed.
+    /// What its cells hold: how the template formats them, so that a spreadsheet keeps
+    /// what is typed, and what it tells and checks as they are filled in.
     cells: Cells,
 }
 
-/// The format of a template column's cells.
+/// What a column's cells hold.
 #[derive(Clone, Copy)]
 enum Cells {
-    /// Text: a 13-digit volunteer number typed into a general cell would be shown, and
-    /// saved to CSV, as `4.34292E+12`.
-    Text,
-    Date,
+    /// A volunteer number, in a text cell: typed into a general cell, its 13 digits would
+    /// be shown, and saved to CSV, as `4.34292E+12`.
     Number,
+    /// Text of up to this many characters, required.
+    Text(u32),
+    /// The day of the service, not after today.
+    Date,
+    /// The time given (hours in the template, or minutes): more than none, within the
+    /// daily cap.
+    Time,
 }
 
 impl Column {
@@ -81,6 +90,72 @@ impl Column {
             .chain(self.also)
             .any(|a| header.eq_ignore_ascii_case(a))
     }
+
+    /// What a spreadsheet checks in this column's cells of the template (its column
+    /// `col`), and says, in `lang`, when one is selected and when what is typed is refused.
+    fn validation(
+        &self,
+        col: u16,
+        lang: Lang,
+        policy: HoursPolicy,
+    ) -> std::result::Result<DataValidation, XlsxError> {
+        // The column's cell in the first row below the header; the spreadsheet moves it
+        // along with each cell checked.
+        let cell = format!("{}2", column_number_to_name(col));
+        let (rule, says) = match self.cells {
+            Cells::Number => (
+                DataValidation::new().allow_text_length(DataValidationRule::EqualTo(13)),
+                match lang {
+                    Lang::ZhHans => "志愿者登记时取得的13位编号".to_owned(),
+                    Lang::ZhHk => "志願者登記時取得的13位編號".to_owned(),
+                    Lang::En => "The volunteer's 13-digit number, given at registration".to_owned(),
+                },
+            ),
+            Cells::Text(max) => (
+                DataValidation::new().allow_text_length(DataValidationRule::Between(1, max)),
+                match lang {
+                    Lang::ZhHans => format!("必填，不超过{max}个字"),
+                    Lang::ZhHk => format!("必填，不超過{max}個字"),
+                    Lang::En => format!("Required; at most {max} characters"),
+                },
+            ),
+            Cells::Date => (
+                DataValidation::new().allow_custom(Formula::new(format!(
+                    "AND(ISNUMBER({cell}),{cell}<=TODAY())"
+                ))),
+                match lang {
+                    Lang::ZhHans => "服务当天的日期，如 2026-11-05，不晚于今天".to_owned(),
+                    Lang::ZhHk => "服務當日的日期，如 2026-11-05，不遲於今日".to_owned(),
+                    Lang::En => {
+                        "The day of the service, e.g. 2026-11-05, not after today".to_owned()
+                    }
+                },
+            ),
+            // As the upload counts it: hours to whole minutes, more than none, within the cap.
+            Cells::Time => {
+                let (cap, minutes) = (policy.daily_cap_minutes, format!("ROUND({cell}*60,0)"));
+                let hours = hours(cap);
+                (
+                    DataValidation::new().allow_custom(Formula::new(format!(
+                        "AND(ISNUMBER({cell}),{minutes}>=1,{minutes}<={cap})"
+                    ))),
+                    match lang {
+                        Lang::ZhHans => {
+                            format!("实际服务的小时数，如 2.5；每人每天最多 {hours} 小时")
+                        }
+                        Lang::ZhHk => format!("實際服務的時數，如 2.5；每人每日最多 {hours} 小時"),
+                        Lang::En => format!(
+                            "Hours actually given, e.g. 2.5; at most {hours} a day for one volunteer"
+                        ),
+                    },
+                )
+            }
+        };
+        rule.set_input_title(self.header(lang))?
+            .set_input_message(&says)?
+            .set_error_title(self.header(lang))?
+            .set_error_message(says)
+    }
 }
 
 /// The columns of an upload; `hours` and `minutes` are alternatives (the template offers
@@ -91,14 +166,14 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "志愿者编号",
         zh_hk: "志願者編號",
         also: &["volunteer", "义工编号", "義工編號"],
-        cells: Cells::Text,
+        cells: Cells::Number,
     },
     Column {
         name: "activity_name",
         zh_hans: "活动名称",
         zh_hk: "活動名稱",
         also: &[],
-        cells: Cells::Text,
+        cells: Cells::Text(100),
     },
     Column {
         name: "service_date",
@@ -112,14 +187,14 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "服务地点",
         zh_hk: "服務地點",
         also: &[],
-        cells: Cells::Text,
+        cells: Cells::Text(200),
     },
     Column {
         name: "content",
         zh_hans: "服务内容",
         zh_hk: "服務內容",
         also: &[],
-        cells: Cells::Text,
+        cells: Cells::Text(500),
     },
     Column {
         name: "hours",
@@ -135,21 +210,21 @@ const COLUMNS: [Column; 8] = [
             "時數",
             "時長",
         ],
-        cells: Cells::Number,
+        cells: Cells::Time,
     },
     Column {
         name: "minutes",
         zh_hans: "分钟",
         zh_hk: "分鐘",
         also: &[],
-        cells: Cells::Number,
+        cells: Cells::Time,
     },
     Column {
         name: "responsible_person",
         zh_hans: "负责人",
         zh_hk: "負責人",
         also: &[],
-        cells: Cells::Text,
+        cells: Cells::Text(50),
     },
 ];
 
@@ -193,18 +268,35 @@ impl Columns {
             .and_then(|i| row.get(*i))
             .map_or("", |s| s.trim())
     }
+
+    /// Text column `name` of `row`, within its length (the one the template states).
+    fn text(&self, row: &[String], name: &'static str) -> std::result::Result<String, FieldError> {
+        let max = COLUMNS.iter().find_map(|c| match c.cells {
+            Cells::Text(max) if c.name == name => Some(max as usize),
+            _ => None,
+        });
+        // A name that is not a text column's leaves no room: every row would say so.
+        parse_text(self.get(row, name), max.unwrap_or(0)).map_err(|e| e.under(name))
+    }
 }
 
 /// An empty table for batch entry, headed in `lang`: a workbook whose volunteer numbers
 /// are text cells and dates date cells, or a CSV (UTF-8 with a byte-order mark, which
-/// Excel needs to open Chinese text as UTF-8). Filled in, it uploads as it is.
-pub fn record_template(lang: Lang, format: TableFormat) -> Result<Vec<u8>> {
+/// Excel needs to open Chinese text as UTF-8). Filled in, it uploads as it is. In the
+/// workbook, selecting a cell says what its column wants, and a spreadsheet refuses what
+/// the upload would (a number that is not 13 digits, text too long, a day after today,
+/// time beyond `policy`'s daily cap) as it is typed, in `lang`.
+pub(crate) fn record_template(
+    lang: Lang,
+    format: TableFormat,
+    policy: HoursPolicy,
+) -> Result<Vec<u8>> {
     match format {
         TableFormat::Csv => {
             let header: Vec<&str> = template_columns().map(|c| c.header(lang)).collect();
             Ok(format!("\u{FEFF}{}\r\n", header.join(",")).into_bytes())
         }
-        TableFormat::Xlsx => record_workbook(lang, template_columns())
+        TableFormat::Xlsx => record_workbook(lang, policy)
             .map_err(|e| ServiceError::Internal(format!("the template workbook: {e}").into())),
     }
 }
@@ -214,25 +306,24 @@ fn template_columns() -> impl Iterator<Item = &'static Column> {
     COLUMNS.iter().filter(|c| c.name != "minutes")
 }
 
-fn record_workbook<'c>(
-    lang: Lang,
-    columns: impl Iterator<Item = &'c Column>,
-) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, Workbook};
+fn record_workbook(lang: Lang, policy: HoursPolicy) -> std::result::Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     let bold = Format::new().set_bold();
-    for (i, c) in columns.enumerate() {
+    for (i, c) in template_columns().enumerate() {
         let col = i as u16;
         let (cells, width) = match c.cells {
             // Excel's own Text format (built-in 49, `@`).
-            Cells::Text => (Format::new().set_num_format_index(49), 24),
+            Cells::Number | Cells::Text(_) => (Format::new().set_num_format_index(49), 24),
             Cells::Date => (Format::new().set_num_format("yyyy-mm-dd"), 14),
-            Cells::Number => (Format::new().set_num_format("0.0#"), 16),
+            Cells::Time => (Format::new().set_num_format("0.0#"), 16),
         };
         sheet.write_string_with_format(0, col, c.header(lang), &bold)?;
         sheet.set_column_width(col, width)?;
         sheet.set_column_format(col, &cells)?;
+        // The rows an upload may hold, below the header.
+        let checks = c.validation(col, lang, policy)?;
+        sheet.add_data_validation(1, col, MAX_ROWS as u32, col, &checks)?;
     }
     sheet.set_freeze_panes(1, 0)?;
     book.save_to_buffer()
@@ -342,17 +433,15 @@ fn parse_row(
     let at = |f: &'static str| move |e: FieldError| e.under(f);
     let number = VolunteerNumber::parse(cols.get(row, "volunteer_number"))
         .map_err(at("volunteer_number"))?;
-    let activity_name =
-        parse_text(cols.get(row, "activity_name"), 100).map_err(at("activity_name"))?;
+    let activity_name = cols.text(row, "activity_name")?;
     let service_date =
         parse_table_date(cols.get(row, "service_date")).map_err(at("service_date"))?;
     if service_date > china_date(ctx.now) {
         return Err(FieldError::new("service_date", "is in the future"));
     }
-    let place = parse_text(cols.get(row, "place"), 200).map_err(at("place"))?;
-    let content = parse_text(cols.get(row, "content"), 500).map_err(at("content"))?;
-    let responsible_person =
-        parse_text(cols.get(row, "responsible_person"), 50).map_err(at("responsible_person"))?;
+    let place = cols.text(row, "place")?;
+    let content = cols.text(row, "content")?;
+    let responsible_person = cols.text(row, "responsible_person")?;
     let minutes = minutes_of(cols, row)?;
     let key = entry_key(
         org,
@@ -433,6 +522,12 @@ fn read_rows(
 }
 
 impl Zhiyuan {
+    /// The table for batch entry in `format`, headed and explained in `lang`, its time
+    /// checked against this platform's daily cap (see [`record_template`]).
+    pub fn record_template(&self, lang: Lang, format: TableFormat) -> Result<Vec<u8>> {
+        record_template(lang, format, self.0.config.hours)
+    }
+
     /// Enters the records of an uploaded table (`file`, a CSV or XLSX) for team `org`. The
     /// caller's right is checked before the file is read, and the file is read on the
     /// blocking pool: 100,000 rows take a few tenths of a second of CPU (a large workbook,
@@ -544,6 +639,7 @@ mod tests {
         Columns, entry_key, minutes_of, parse_table_date, record_template, template_columns,
     };
     use crate::import::{TableFormat, read_table};
+    use zhiyuan_domain::hours::HoursPolicy;
     use zhiyuan_domain::lang::Lang;
 
     /// The template, in every language and both formats, reads back as an empty table
@@ -552,7 +648,7 @@ mod tests {
     fn every_template_uploads_as_it_is_headed_in_its_language() {
         for lang in Lang::ALL {
             for format in [TableFormat::Csv, TableFormat::Xlsx] {
-                let bytes = record_template(lang, format).unwrap();
+                let bytes = record_template(lang, format, HoursPolicy::default()).unwrap();
                 let table = read_table(&bytes, format).unwrap();
                 assert!(table.rows.is_empty(), "{lang:?} {format:?}");
                 let cols = Columns::find(&table.header).unwrap();
@@ -569,7 +665,7 @@ mod tests {
                 }
             }
         }
-        let csv = record_template(Lang::ZhHans, TableFormat::Csv).unwrap();
+        let csv = record_template(Lang::ZhHans, TableFormat::Csv, HoursPolicy::default()).unwrap();
         assert!(
             csv.starts_with(b"\xEF\xBB\xBF"),
             "Excel needs the BOM to read UTF-8"
@@ -601,18 +697,11 @@ mod tests {
     /// and the date's column as a date.
     #[test]
     fn the_template_workbook_keeps_volunteer_numbers_as_text() {
-        use std::io::Read;
-        let bytes = record_template(Lang::ZhHans, TableFormat::Xlsx).unwrap();
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-        let mut part = |name: &str| {
-            let mut text = String::new();
-            zip.by_name(name)
-                .unwrap()
-                .read_to_string(&mut text)
-                .unwrap();
-            text
-        };
-        let (sheet, styles) = (part("xl/worksheets/sheet1.xml"), part("xl/styles.xml"));
+        let bytes = record_template(Lang::ZhHans, TableFormat::Xlsx, HoursPolicy::default());
+        let [sheet, styles] = parts(
+            &bytes.unwrap(),
+            ["xl/worksheets/sheet1.xml", "xl/styles.xml"],
+        );
         // Columns alike are written as one range: `<col min="1" max="2" … style="2"/>`.
         let attr = |tag: &str, name: &str| -> usize {
             let tag = format!(" {tag}");
@@ -649,6 +738,125 @@ mod tests {
         assert_eq!(format_of("service_date"), "yyyy-mm-dd");
         assert_eq!(format_of("hours"), "0.0#");
         assert_eq!(format_of("responsible_person"), "@");
+    }
+
+    /// The text of the named parts of a workbook.
+    fn parts<const N: usize>(book: &[u8], names: [&str; N]) -> [String; N] {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(book)).unwrap();
+        names.map(|name| {
+            let mut text = String::new();
+            zip.by_name(name)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        })
+    }
+
+    /// Each column of the workbook, down to the last row an upload may hold, checks what
+    /// is typed as the upload would and says what it wants when a cell is selected, in the
+    /// caller's language: 13 characters for a volunteer number, text within the length
+    /// the upload accepts, a day not after today, hours that come to at least a minute
+    /// and no more than this platform's daily cap.
+    #[test]
+    fn the_template_workbook_checks_each_column_as_the_upload_does() {
+        let policy = HoursPolicy {
+            daily_cap_minutes: 8 * 60,
+            ..HoursPolicy::default()
+        };
+        let book = record_template(Lang::ZhHk, TableFormat::Xlsx, policy).unwrap();
+        let [sheet] = parts(&book, ["xl/worksheets/sheet1.xml"]);
+        let checks: Vec<&str> = sheet.split("<dataValidation ").skip(1).collect();
+        assert_eq!(checks.len(), 7, "{sheet}");
+        let check = |col: char| -> &str {
+            let range = format!("sqref=\"{col}2:{col}100001\"");
+            checks
+                .iter()
+                .find(|c| c.contains(&range))
+                .unwrap_or_else(|| panic!("{col}: {sheet}"))
+        };
+        let has = |col: char, parts: &[&str]| {
+            let c = check(col);
+            for part in parts {
+                assert!(c.contains(part), "{col} lacks {part}: {c}");
+            }
+        };
+        has(
+            'A',
+            &[
+                "type=\"textLength\"",
+                "operator=\"equal\"",
+                "<formula1>13</formula1>",
+                "promptTitle=\"志願者編號\"",
+                "13位編號",
+            ],
+        );
+        has(
+            'B',
+            &[
+                "type=\"textLength\"",
+                "<formula1>1</formula1><formula2>100</formula2>",
+                "不超過100個字",
+            ],
+        );
+        has(
+            'C',
+            &[
+                "type=\"custom\"",
+                "<formula1>AND(ISNUMBER(C2),C2&lt;=TODAY())</formula1>",
+                "不遲於今日",
+            ],
+        );
+        has('E', &["<formula2>500</formula2>"]);
+        has(
+            'F',
+            &[
+                "<formula1>AND(ISNUMBER(F2),ROUND(F2*60,0)&gt;=1,ROUND(F2*60,0)&lt;=480)</formula1>",
+                "每日最多 8 小時",
+            ],
+        );
+        has('G', &["<formula2>50</formula2>", "promptTitle=\"負責人\""]);
+
+        let en = record_template(Lang::En, TableFormat::Xlsx, policy).unwrap();
+        let [sheet] = parts(&en, ["xl/worksheets/sheet1.xml"]);
+        assert!(
+            sheet.contains("at most 8 a day for one volunteer"),
+            "{sheet}"
+        );
+    }
+
+    /// The lengths the template states are the ones an upload holds text to.
+    #[test]
+    fn uploaded_text_is_held_to_the_lengths_the_template_states() {
+        let header = template_columns()
+            .map(|c| c.name.to_owned())
+            .collect::<Vec<_>>();
+        let cols = Columns::find(&header).unwrap();
+        for (name, max) in [
+            ("activity_name", 100),
+            ("place", 200),
+            ("content", 500),
+            ("responsible_person", 50),
+        ] {
+            let mut row = vec![String::new(); header.len()];
+            let at = header.iter().position(|h| h == name).unwrap();
+            row[at] = "长".repeat(max);
+            assert_eq!(
+                cols.text(&row, name).map(|t| t.chars().count()),
+                Ok(max),
+                "{name}"
+            );
+            row[at].push('长');
+            let refused = cols.text(&row, name).unwrap_err();
+            assert_eq!(refused.field, name);
+            row[at].clear();
+            assert_eq!(
+                cols.text(&row, name).unwrap_err().field,
+                name,
+                "{name} is required"
+            );
+        }
     }
 
     /// Keys begin with the date and the team, and keep the hash of keys made before

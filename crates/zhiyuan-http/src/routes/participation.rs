@@ -582,9 +582,12 @@ pub struct TemplateParams {
 /// An empty table to fill in for batch entry, headed in the caller's language.
 ///
 /// The workbook's volunteer-number and text columns are text cells (Excel would otherwise
-/// show a 13-digit number as `4.34292E+12` and save it so), its dates date cells. The CSV is
-/// UTF-8 with a byte-order mark, which Excel needs to read Chinese. Either, once filled,
-/// uploads as it is to `POST /api/v1/organisations/{id}/records/batch`.
+/// show a 13-digit number as `4.34292E+12` and save it so), its dates date cells. Selecting
+/// a cell says, in the caller's language, what its column wants; the spreadsheet refuses
+/// as it is typed what the upload would (a number not of 13 digits, text too long, a day
+/// after today, hours beyond the daily cap). The CSV is UTF-8 with a byte-order mark,
+/// which Excel needs to read Chinese. Either, once filled, uploads as it is to
+/// `POST /api/v1/organisations/{id}/records/batch`.
 #[utoipa::path(get, path = "/api/v1/records/batch-template", tag = "records",
     params(TemplateParams),
     responses((status = 200, body = Vec<u8>,
@@ -593,6 +596,7 @@ pub struct TemplateParams {
             headers(("Content-Language" = String, description = "`zh-CN`, `zh-HK` or `en`"))),
         (status = 422, description = "an unknown `format`", body = ErrorBody)))]
 pub async fn batch_template(
+    State(state): State<AppState>,
     Query(q): Query<TemplateParams>,
     Language(lang): Language,
 ) -> ApiResult<impl axum::response::IntoResponse> {
@@ -601,7 +605,7 @@ pub async fn batch_template(
         TemplateFormat::Xlsx => TableFormat::Xlsx,
         TemplateFormat::Csv => TableFormat::Csv,
     };
-    let bytes = zhiyuan_service::record_template(lang, format)?;
+    let bytes = state.app.record_template(lang, format)?;
     let charset = match format {
         TableFormat::Csv => "; charset=utf-8",
         TableFormat::Xlsx => "",
