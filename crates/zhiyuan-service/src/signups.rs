@@ -105,14 +105,15 @@ impl Zhiyuan {
     }
 
     /// The volunteer withdraws before the shift starts, or the team removes them before it
-    /// ends; the shift's free places go to the waitlist in order, and those promoted are
-    /// returned.
+    /// ends; the shift's free places go to the waitlist in order. Those promoted are
+    /// returned to the team only (`None` to a volunteer withdrawing: who took their place
+    /// is not theirs to see).
     pub async fn cancel_signup(
         &self,
         ctx: &Ctx,
         id: SignupId,
         reason: Option<String>,
-    ) -> Result<(SignupRecord, Vec<SignupRecord>)> {
+    ) -> Result<(SignupRecord, Option<Vec<SignupRecord>>)> {
         let s = self.load_signup(id).await?;
         let (shift, project) = self.load_shift(s.shift).await?;
         let org = self.project_org(&project).await?;
@@ -134,7 +135,8 @@ impl Zhiyuan {
         }
         let mut audit = ctx.audit("signup.cancel", "signup", id, Some(project.project.region));
         audit.reason = reason;
-        self.0
+        let (cancelled, promoted) = self
+            .0
             .store
             .cancel_signup(id, ctx.now, &audit)
             .await
@@ -144,7 +146,8 @@ impl Zhiyuan {
                     message: format!("a {} sign-up cannot be cancelled", s.status.as_str()),
                 },
                 other => other.into(),
-            })
+            })?;
+        Ok((cancelled, by_team.then_some(promoted)))
     }
 
     /// The team marks a volunteer who held a place and did not come absent, once the

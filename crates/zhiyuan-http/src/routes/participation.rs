@@ -88,8 +88,11 @@ pub struct Reason {
 pub struct CancelResponse {
     pub cancelled: SignupView,
     /// Who took free places from the waitlist, in its order: the place freed, and any
-    /// freed earlier without promotion (as by an absence). Empty if nobody was waiting.
-    pub promoted: Vec<SignupView>,
+    /// freed earlier without promotion (as by an absence). Empty if nobody was waiting;
+    /// absent when a volunteer withdraws their own sign-up (who took the place is the
+    /// team's to see, not theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promoted: Option<Vec<SignupView>>,
 }
 
 /// Cancels a sign-up (the volunteer before the shift, the team before its end).
@@ -109,7 +112,7 @@ pub async fn cancel_signup(
         .await?;
     Ok(Json(CancelResponse {
         cancelled: cancelled.into(),
-        promoted: promoted.into_iter().map(SignupView::from).collect(),
+        promoted: promoted.map(|p| p.into_iter().map(SignupView::from).collect()),
     }))
 }
 

@@ -208,7 +208,7 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
     let w = world().await;
     let shift = w.shift(Duration::hours(2), 2).await;
     let mut tokens = Vec::new();
-    for seq in [11, 13, 15, 17] {
+    for seq in [11, 13, 15, 17, 19] {
         tokens.push(w.volunteer(seq).await.1);
     }
     let mut statuses = Vec::new();
@@ -221,7 +221,13 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
     }
     assert_eq!(
         statuses,
-        ["accepted", "accepted", "waitlisted", "waitlisted"]
+        [
+            "accepted",
+            "accepted",
+            "waitlisted",
+            "waitlisted",
+            "waitlisted"
+        ]
     );
     let again = w.sign_up(shift, &tokens[0]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
@@ -234,8 +240,9 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
         )
         .await;
     assert_eq!(cancel.status, StatusCode::OK, "{:?}", cancel.body);
-    assert_eq!(cancel.body["promoted"][0]["id"], ids[2]);
-    assert_eq!(cancel.body["promoted"].as_array().map(Vec::len), Some(1));
+    assert_eq!(cancel.body["cancelled"]["status"], "cancelled");
+    // Who took her place is not hers to see.
+    assert_eq!(cancel.body.get("promoted"), None, "{:?}", cancel.body);
     let shifts = w
         .app
         .get(&format!("/api/v1/projects/{}/shifts", w.project), None)
@@ -265,25 +272,8 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
         )
         .await;
     assert_eq!((r.status, &r.body["accepted"]), (StatusCode::OK, &json!(3)));
-    let theirs = w
-        .app
-        .get(
-            &format!("/api/v1/shifts/{shift}/signups"),
-            Some(&w.coordinator),
-        )
-        .await;
-    let status_of = |id: i64| {
-        theirs.body["items"]
-            .as_array()
-            .and_then(|items| items.iter().find(|s| s["id"] == id))
-            .map(|s| s["status"].clone())
-    };
-    assert_eq!(
-        status_of(ids[3]),
-        Some(json!("accepted")),
-        "{:?}",
-        theirs.body
-    );
+    assert_eq!(status_after(&w, shift, ids[3]).await, json!("accepted"));
+    assert_eq!(status_after(&w, shift, ids[4]).await, json!("waitlisted"));
 
     // Both promoted volunteers are told; the one who cancelled is not (she did it).
     w.app
@@ -308,6 +298,37 @@ async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_wai
             );
         }
     }
+
+    // The team removing someone is told who took the place.
+    let cancel = w
+        .app
+        .post(
+            &format!("/api/v1/signups/{}/cancel", ids[0]),
+            Some(&w.coordinator),
+            json!({"reason": "家中有事"}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{:?}", cancel.body);
+    let promoted = cancel.body["promoted"].as_array().expect("promoted");
+    assert_eq!(promoted.len(), 1, "{promoted:?}");
+    assert_eq!(promoted[0]["id"], ids[4]);
+    assert_eq!(promoted[0]["status"], "accepted");
+    assert_eq!(status_after(&w, shift, ids[0]).await, json!("cancelled"));
+}
+
+/// The status of sign-up `id` as the team lists `shift`'s sign-ups.
+async fn status_after(w: &World, shift: i64, id: i64) -> Value {
+    let r = w
+        .app
+        .get(
+            &format!("/api/v1/shifts/{shift}/signups"),
+            Some(&w.coordinator),
+        )
+        .await;
+    r.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|s| s["id"] == id))
+        .map_or(Value::Null, |s| s["status"].clone())
 }
 
 /// Cancelling a shift tells everyone holding a sign-up for it (a place or the waitlist);
@@ -350,7 +371,7 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
         .app
         .post(
             &format!("/api/v1/signups/{}/cancel", signups[0]),
-            Some(&tokens[0]),
+            Some(&w.coordinator),
             json!({}),
         )
         .await;
