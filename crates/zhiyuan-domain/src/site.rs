@@ -122,17 +122,29 @@ impl GeoPoint {
     }
 }
 
-/// A short free text (names, addresses): trimmed, 1..=`max` characters, no control chars.
+/// A short free text (names, addresses): trimmed, 1..=`max` characters. Line breaks
+/// are kept as `\n`, however they were written (`\r\n` from Windows tools, `\r`); any
+/// other control character (a tab, say) is refused, and told apart from a wrong length.
 pub fn parse_text(input: &str, max: usize) -> Result<String, FieldError> {
     let s = input.trim();
+    let s = match s.contains('\r') {
+        true => s.replace("\r\n", "\n").replace('\r', "\n"),
+        false => s.to_owned(),
+    };
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(FieldError::new(
+            "",
+            "must not contain control characters such as tabs",
+        ));
+    }
     let n = s.chars().count();
-    if n == 0 || n > max || s.chars().any(|c| c.is_control() && c != '\n') {
+    if n == 0 || n > max {
         return Err(FieldError::new(
             "",
             format!("must be 1 to {max} characters"),
         ));
     }
-    Ok(s.to_owned())
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -180,5 +192,24 @@ mod tests {
         assert!((100.0..110.0).contains(&km), "{km}");
         assert!(GeoPoint::parse(91.0, 0.0).is_err());
         assert!(GeoPoint::parse(0.0, f64::NAN).is_err());
+    }
+
+    /// A line break is kept as `\n` whichever way it was written, and counts as one
+    /// character; a tab is refused as a control character, not as a wrong length.
+    #[test]
+    fn text_keeps_line_breaks_however_written_and_names_control_characters() {
+        assert_eq!(
+            parse_text(" 植树\r\n护绿\r浇水\n ", 8).as_deref(),
+            Ok("植树\n护绿\n浇水")
+        );
+        assert_eq!(parse_text("ab\r\ncd", 5).as_deref(), Ok("ab\ncd"));
+        let tab = parse_text("植树\t护绿", 100).unwrap_err();
+        assert!(tab.reason.contains("control characters"), "{tab:?}");
+        let long = parse_text("植树护绿", 3).unwrap_err();
+        assert_eq!(long.reason, "must be 1 to 3 characters");
+        assert_eq!(
+            parse_text(" \r\n ", 3).unwrap_err().reason,
+            "must be 1 to 3 characters"
+        );
     }
 }

@@ -349,3 +349,33 @@ async fn the_template_in_the_callers_language_uploads_as_it_is() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["fields"][0]["field"], "format", "{body}");
 }
+
+/// A cell broken over two lines by a Windows tool (CRLF inside the quotes) lands with its
+/// line break as `\n`, the next row numbered as the spreadsheet shows it; a tab inside a
+/// cell is refused naming the column and saying why, not as a wrong length.
+#[tokio::test]
+async fn a_cell_over_two_lines_lands_with_its_line_break_and_a_tab_is_refused_as_such() {
+    let w = world().await;
+    let (a, token) = w.volunteer(181).await;
+    let csv = format!(
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\r\n\
+         {a},社区探访,2026-11-04,幸福社区,\"陪伴长者\r\n协助购物\",2,陈志愿\r\n\
+         {a},社区探访,2026-11-05,幸福社区,陪伴\t长者,2,陈志愿\r\n"
+    );
+    let (status, report) = upload(&w, &w.coordinator, "text/csv", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report:?}");
+    assert_eq!(
+        outcomes(&report),
+        [
+            (2, "inserted".into(), None),
+            (4, "invalid".into(), Some("content".into())),
+        ]
+    );
+    let why = report["rows"][1]["reason"].as_str().unwrap();
+    assert!(why.contains("control characters"), "{why}");
+    let records = w
+        .app
+        .get(&format!("/api/v1/volunteers/{a}/records"), Some(&token))
+        .await;
+    assert_eq!(records.body["items"][0]["content"], "陪伴长者\n协助购物");
+}
