@@ -204,7 +204,8 @@ async fn a_volunteers_own_sign_ups_name_the_project_the_shift_and_the_place_once
 }
 
 #[tokio::test]
-async fn places_fill_then_the_waitlist_and_a_cancellation_promotes_the_first_waiting() {
+async fn places_fill_then_the_waitlist_a_cancellation_promotes_the_first_waiting_shown_to_the_team_only()
+ {
     let w = world().await;
     let shift = w.shift(Duration::hours(2), 2).await;
     let mut tokens = Vec::new();
