@@ -301,6 +301,15 @@ pub(crate) fn record_template(
     }
 }
 
+/// The template's file name in `lang`, without its extension.
+pub fn record_template_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::ZhHans => "志愿服务记录批量录入模板",
+        Lang::ZhHk => "志願服務記錄批量錄入範本",
+        Lang::En => "records-template",
+    }
+}
+
 /// The template's columns, in order: all but `minutes` (hours are offered).
 fn template_columns() -> impl Iterator<Item = &'static Column> {
     COLUMNS.iter().filter(|c| c.name != "minutes")

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use zhiyuan_domain::ids::OrgId;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::registration::parse_date;
 use zhiyuan_domain::site::{GeoPoint, parse_text};
@@ -619,18 +620,26 @@ pub async fn batch_template(
                 header::CONTENT_TYPE,
                 format!("{}{charset}", format.media_type()),
             ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"records-template.{}\"",
-                    format.extension()
-                ),
-            ),
+            (header::CONTENT_DISPOSITION, attachment(lang, format)),
             (header::CONTENT_LANGUAGE, lang.tag().to_owned()),
             (header::VARY, "Accept-Language".to_owned()),
         ],
         bytes,
     ))
+}
+
+/// Saves the template under its name in `lang` (RFC 6266's `filename*`, UTF-8), with an
+/// ASCII name for clients that know only `filename`.
+fn attachment(lang: Lang, format: TableFormat) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// What RFC 8187 lets stand unencoded (of it, what names here hold).
+    const KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
+    let ext = format.extension();
+    let name = format!("{}.{ext}", zhiyuan_service::record_template_name(lang));
+    format!(
+        "attachment; filename=\"records-template.{ext}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(&name, KEPT)
+    )
 }
 
 /// Enters records from a CSV (UTF-8, GB18030 or Big5) or XLSX file. The header row names the
