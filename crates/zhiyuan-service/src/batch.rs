@@ -65,7 +65,7 @@ struct Column {
 enum Cells {
     /// A volunteer number, in a text cell: typed into a general cell, its 13 digits would
     /// be shown, and saved to CSV, as `4.34292E+12`.
-    Number,
+    VolunteerNumber,
     /// Text of up to this many characters, required.
     Text(u32),
     /// The day of the service, not after today.
@@ -103,7 +103,7 @@ impl Column {
         // along with each cell checked.
         let cell = format!("{}2", column_number_to_name(col));
         let (rule, says) = match self.cells {
-            Cells::Number => (
+            Cells::VolunteerNumber => (
                 DataValidation::new().allow_text_length(DataValidationRule::EqualTo(13)),
                 match lang {
                     Lang::ZhHans => "志愿者登记时取得的13位编号".to_owned(),
@@ -166,7 +166,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "志愿者编号",
         zh_hk: "志願者編號",
         also: &["volunteer", "义工编号", "義工編號"],
-        cells: Cells::Number,
+        cells: Cells::VolunteerNumber,
     },
     Column {
         name: "activity_name",
@@ -323,7 +323,7 @@ fn record_workbook(lang: Lang, policy: HoursPolicy) -> std::result::Result<Vec<u
         let col = i as u16;
         let (cells, width) = match c.cells {
             // Excel's own Text format (built-in 49, `@`).
-            Cells::Number | Cells::Text(_) => (Format::new().set_num_format_index(49), 24),
+            Cells::VolunteerNumber | Cells::Text(_) => (Format::new().set_num_format_index(49), 24),
             Cells::Date => (Format::new().set_num_format("yyyy-mm-dd"), 14),
             Cells::Time => (Format::new().set_num_format("0.0#"), 16),
         };
