@@ -9,9 +9,9 @@ use std::fmt;
 
 use time::{Date, Month};
 
-use crate::FieldError;
 use crate::lang::Lang;
 use crate::person::Gender;
+use crate::{FieldError, Reason};
 
 /// The kinds of identity document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -162,7 +162,7 @@ fn parse_resident_number(raw: &str, kind: DocumentKind) -> Result<String, FieldE
         return Err(err("contains an impossible birth date"));
     }
     if resident_check_char(&bytes[..17]) != bytes[17] {
-        return Err(err("check digit is wrong"));
+        return Err(FieldError::because("number", Reason::CheckDigit));
     }
     Ok(number)
 }
@@ -224,7 +224,7 @@ fn parse_hk_id(raw: &str) -> Result<String, FieldError> {
         ));
     }
     if hk_check_char(&b[..letters], &b[letters..letters + 6]) != b[letters + 6] {
-        return Err(err("check digit is wrong"));
+        return Err(FieldError::because("number", Reason::CheckDigit));
     }
     Ok(format!("{}({})", &s[..letters + 6], &s[letters + 6..]))
 }

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::FieldError;
+use crate::{FieldError, Reason};
 
 /// How measured minutes are rounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,15 +50,14 @@ impl HoursPolicy {
     /// Checks minutes entered by hand: positive and within the daily cap.
     pub fn check_entered(&self, minutes: i64) -> Result<(), FieldError> {
         if minutes <= 0 {
-            return Err(FieldError::new("minutes", "must be positive"));
+            return Err(FieldError::because("minutes", Reason::NotPositive));
         }
         if minutes > self.daily_cap_minutes {
-            return Err(FieldError::new(
+            return Err(FieldError::because(
                 "minutes",
-                format!(
-                    "exceeds the cap of {} hours a day",
-                    self.daily_cap_minutes as f64 / 60.0
-                ),
+                Reason::OverDailyCap {
+                    cap_minutes: self.daily_cap_minutes,
+                },
             ));
         }
         Ok(())

@@ -25,4 +25,4 @@ pub mod talent;
 pub mod volunteer_number;
 pub mod workdays;
 
-pub use error::{FieldError, Invalid};
+pub use error::{FieldError, Invalid, Reason};

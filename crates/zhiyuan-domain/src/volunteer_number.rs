@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::FieldError;
+use crate::{FieldError, Reason};
 
 const BODY_MIN: u64 = 100_000_000_000;
 const BODY_SPAN: u64 = 900_000_000_000;
@@ -89,13 +89,13 @@ impl VolunteerNumber {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let s = input.trim();
         if s.len() != 13 || !s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with('0') {
-            return Err(FieldError::new("", "a volunteer number has 13 digits"));
+            return Err(FieldError::because("", Reason::VolunteerNumberDigits));
         }
         let n: u64 = s
             .parse()
-            .map_err(|_| FieldError::new("", "a volunteer number has 13 digits"))?;
+            .map_err(|_| FieldError::because("", Reason::VolunteerNumberDigits))?;
         if luhn_check_digit(n / 10) != n % 10 {
-            return Err(FieldError::new("", "check digit is wrong"));
+            return Err(FieldError::because("", Reason::CheckDigit));
         }
         Ok(Self(n))
     }

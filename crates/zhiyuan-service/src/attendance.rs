@@ -5,6 +5,7 @@
 //! closed by the system and left pending for review.
 
 use time::OffsetDateTime;
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::SignupStatus;
@@ -125,7 +126,8 @@ impl Zhiyuan {
                     Ok(self.0.store.get_volunteer_by_number(*volunteer).await?)
                 })?;
                 ctx.require(|p| p.can_run_projects(&org))?;
-                let v = v.ok_or_else(|| ServiceError::invalid("volunteer", "no such volunteer"))?;
+                let v =
+                    v.ok_or_else(|| ServiceError::because("volunteer", Reason::NoSuchVolunteer))?;
                 Ok((v.id, AttendanceMethod::Coordinator, None))
             }
         }

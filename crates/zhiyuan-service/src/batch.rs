@@ -9,13 +9,13 @@ use rust_xlsxwriter::{
 };
 use sha2::{Digest, Sha256};
 use time::{Date, Month};
-use zhiyuan_domain::FieldError;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::hours::{HoursPolicy, hours};
 use zhiyuan_domain::ids::{OrgId, VolunteerId};
 use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::site::parse_text;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_domain::{FieldError, Reason};
 use zhiyuan_store::{BatchOutcome, NewRecord, RecordId, RecordSource, RecordStatus};
 
 use crate::error::{Result, ServiceError, on_blocking_pool};
@@ -31,10 +31,8 @@ pub enum RowOutcome {
     Inserted(RecordId),
     /// The same row was recorded before (or earlier in this file).
     Duplicate,
-    Invalid {
-        field: String,
-        reason: String,
-    },
+    /// Refused: the field at fault and why, to be said in the reader's language.
+    Invalid(FieldError),
 }
 
 /// The report of an upload, one entry per data row.
@@ -349,12 +347,7 @@ struct Row {
 /// without a leading zero. The record keeps the date itself, so the same day written two
 /// ways is the same row.
 fn parse_table_date(input: &str) -> std::result::Result<Date, FieldError> {
-    let invalid = || {
-        FieldError::new(
-            "",
-            "must be a real date, written 2026-11-05, 2026/11/5 or 2026年11月5日",
-        )
-    };
+    let invalid = || FieldError::because("", Reason::NotADate);
     let text = input.trim();
     let (year, month, day) = if let Some((year, rest)) = text.split_once('年') {
         let (month, day) = rest.split_once('月').ok_or_else(invalid)?;
@@ -401,13 +394,13 @@ fn minutes_of(cols: &Columns, row: &[String]) -> std::result::Result<i64, FieldE
     if !minutes.is_empty() {
         return without_unit(minutes, &["分钟", "分鐘", "分", "min"])
             .parse::<i64>()
-            .map_err(|_| FieldError::new("minutes", "must be a whole number of minutes"));
+            .map_err(|_| FieldError::because("minutes", Reason::NotMinutes));
     }
     let hours: f64 = without_unit(cols.get(row, "hours"), &["小时", "小時", "h", "H"])
         .parse()
-        .map_err(|_| FieldError::new("hours", "must be a number of hours, e.g. 2.5"))?;
+        .map_err(|_| FieldError::because("hours", Reason::NotHours))?;
     if !hours.is_finite() {
-        return Err(FieldError::new("hours", "must be a number of hours"));
+        return Err(FieldError::because("hours", Reason::NotHours));
     }
     Ok((hours * 60.0).round() as i64)
 }
@@ -446,7 +439,7 @@ fn parse_row(
     let service_date =
         parse_table_date(cols.get(row, "service_date")).map_err(at("service_date"))?;
     if service_date > china_date(ctx.now) {
-        return Err(FieldError::new("service_date", "is in the future"));
+        return Err(FieldError::because("service_date", Reason::InTheFuture));
     }
     let place = cols.text(row, "place")?;
     let content = cols.text(row, "content")?;
@@ -518,13 +511,7 @@ fn read_rows(
                 outcomes.push((*line, None));
                 parsed.push((i, row));
             }
-            Err(e) => outcomes.push((
-                *line,
-                Some(RowOutcome::Invalid {
-                    field: e.field,
-                    reason: e.reason,
-                }),
-            )),
+            Err(e) => outcomes.push((*line, Some(RowOutcome::Invalid(e)))),
         }
     }
     Ok((outcomes, parsed))
@@ -567,10 +554,10 @@ impl Zhiyuan {
                     valid.push((i, row.record));
                 }
                 None => {
-                    outcomes[i].1 = Some(RowOutcome::Invalid {
-                        field: "volunteer_number".into(),
-                        reason: "no such volunteer".into(),
-                    });
+                    outcomes[i].1 = Some(RowOutcome::Invalid(FieldError::because(
+                        "volunteer_number",
+                        Reason::NoSuchVolunteer,
+                    )));
                 }
             }
         }
@@ -603,13 +590,13 @@ impl Zhiyuan {
             outcomes[i].1 = Some(match result {
                 BatchOutcome::Inserted(id) => RowOutcome::Inserted(id),
                 BatchOutcome::Duplicate => RowOutcome::Duplicate,
-                BatchOutcome::OverCap => RowOutcome::Invalid {
-                    field: "minutes".into(),
-                    reason: format!(
-                        "the volunteer's {} would exceed the cap of {} minutes",
-                        day, policy.daily_cap_minutes
-                    ),
-                },
+                BatchOutcome::OverCap => RowOutcome::Invalid(FieldError::because(
+                    "minutes",
+                    Reason::DayOverCap {
+                        day,
+                        cap_minutes: policy.daily_cap_minutes,
+                    },
+                )),
             });
         }
         let mut report = BatchReport::default();
@@ -621,7 +608,7 @@ impl Zhiyuan {
             match &outcome {
                 RowOutcome::Inserted(_) => report.inserted += 1,
                 RowOutcome::Duplicate => report.duplicates += 1,
-                RowOutcome::Invalid { .. } => report.invalid += 1,
+                RowOutcome::Invalid(_) => report.invalid += 1,
             }
             report.rows.push((line, outcome));
         }
@@ -645,7 +632,7 @@ mod tests {
     use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
     use super::{
-        Columns, entry_key, minutes_of, parse_table_date, record_template, template_columns,
+        Columns, Reason, entry_key, minutes_of, parse_table_date, record_template, template_columns,
     };
     use crate::import::{TableFormat, read_table};
     use zhiyuan_domain::hours::HoursPolicy;
@@ -858,12 +845,15 @@ mod tests {
             );
             row[at].push('长');
             let refused = cols.text(&row, name).unwrap_err();
-            assert_eq!(refused.field, name);
-            row[at].clear();
             assert_eq!(
-                cols.text(&row, name).unwrap_err().field,
-                name,
-                "{name} is required"
+                (refused.field.as_str(), refused.why),
+                (name, Some(Reason::TooLong { max }))
+            );
+            row[at].clear();
+            let refused = cols.text(&row, name).unwrap_err();
+            assert_eq!(
+                (refused.field.as_str(), refused.why),
+                (name, Some(Reason::Required))
             );
         }
     }
@@ -990,10 +980,7 @@ mod tests {
             "二〇二六年十一月五日",
         ] {
             let refused = parse_table_date(written).expect_err(written);
-            assert!(
-                refused.reason.contains("2026/11/5"),
-                "{written}: {refused:?}"
-            );
+            assert_eq!(refused.why, Some(Reason::NotADate), "{written}");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! a version, and the history stays visible to the volunteer and to auditors. Also the
 //! training, award and evaluation entries of Art. 8 to 10.
 
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::{Access, VolunteerFacts};
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::OrgId;
@@ -22,9 +23,9 @@ impl Zhiyuan {
             self.0.config.hours.check_entered(m)?;
         }
         if c.service_date.is_some_and(|d| d > china_date(now)) {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "changes.service_date",
-                "is in the future",
+                Reason::InTheFuture,
             ));
         }
         Ok(())
@@ -376,7 +377,7 @@ impl Zhiyuan {
             .store
             .get_volunteer_by_number(volunteer)
             .await?
-            .ok_or_else(|| ServiceError::invalid("volunteer", "no such volunteer"))?;
+            .ok_or_else(|| ServiceError::because("volunteer", Reason::NoSuchVolunteer))?;
         match entry.kind {
             EntryKind::Training if entry.duration_minutes.is_none_or(|m| m <= 0) => {
                 return Err(ServiceError::invalid(

@@ -1,7 +1,7 @@
 //! The service's error: what went wrong in terms of the request, mapped once to HTTP.
 
 use time::Duration;
-use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,11 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 impl ServiceError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid(Invalid::one(field, reason))
+    }
+
+    /// One field refused for a reason said in every language.
+    pub fn because(field: impl Into<String>, why: Reason) -> Self {
+        Self::Invalid(FieldError::because(field, why).into())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Organisations and teams, and volunteers' memberships: apply, decide, change role, leave.
 
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::ids::{MembershipId, OrgId, SiteId};
@@ -118,7 +119,7 @@ impl Zhiyuan {
                     .store
                     .get_volunteer_by_number(number)
                     .await?
-                    .ok_or_else(|| ServiceError::invalid("admin", "no such volunteer"))?
+                    .ok_or_else(|| ServiceError::because("admin", Reason::NoSuchVolunteer))?
                     .id,
             ),
             None => None,

@@ -2,6 +2,7 @@
 //! listings, and a volunteer's totals (Art. 12).
 
 use time::Date;
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::OrgId;
@@ -172,14 +173,14 @@ impl Zhiyuan {
     ) -> Result<(NewRecord, VolunteerRecord)> {
         self.0.config.hours.check_entered(e.minutes)?;
         if e.service_date > china_date(ctx.now) {
-            return Err(ServiceError::invalid("service_date", "is in the future"));
+            return Err(ServiceError::because("service_date", Reason::InTheFuture));
         }
         let v = self
             .0
             .store
             .get_volunteer_by_number(e.volunteer)
             .await?
-            .ok_or_else(|| ServiceError::invalid("volunteer", "no such volunteer"))?;
+            .ok_or_else(|| ServiceError::because("volunteer", Reason::NoSuchVolunteer))?;
         let record = NewRecord {
             volunteer: v.id,
             org,

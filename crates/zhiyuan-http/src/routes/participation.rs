@@ -552,7 +552,12 @@ pub struct BatchRowView {
     /// `inserted`, `duplicate` (recorded before, or earlier in the file) or `invalid`.
     pub outcome: &'static str,
     pub record: Option<i64>,
+    /// The field at fault, when `invalid`.
     pub field: Option<String>,
+    /// Why, as a stable code (`too_long`, `not_a_date`, `no_such_volunteer`, …; see the
+    /// error codes in docs/API.md), when `invalid`.
+    pub code: Option<&'static str>,
+    /// Why, in the request's language (`?lang=` or `Accept-Language`), when `invalid`.
     pub reason: Option<String>,
 }
 
@@ -649,22 +654,28 @@ fn attachment(lang: Lang, format: TableFormat) -> String {
 /// headed for upload). Dates may be written 2026-11-05, 2026/11/5, 2026.11.5 or
 /// 2026年11月5日, or be date cells of the workbook; time as 2.5 or 2.5小时 (hours), 90 or
 /// 90分钟 (minutes).
-/// Good rows land; each bad row is reported with its line and reason; uploading the same
-/// file again adds nothing.
+/// Good rows land; each bad row is reported with its line, the field at fault and why,
+/// as a stable code and in the caller's language (`?lang=`, else `Accept-Language`);
+/// uploading the same file again adds nothing.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/records/batch", tag = "records",
-    security(("bearer" = [])), params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    params(("id" = i64, Path),
+        ("lang" = Option<String>, Query, description = "`zh-CN`, `zh-HK` or `en` for the reasons; else the first of `Accept-Language` that is one of them")),
     request_body(content = String, content_type = "text/csv",
         description = "or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    responses((status = 200, body = BatchReportView), (status = 403, body = ErrorBody),
+    responses((status = 200, body = BatchReportView,
+            headers(("Content-Language" = String, description = "the reasons' language"))),
+        (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "unreadable file or missing columns", body = ErrorBody)))]
 pub async fn enter_batch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Language(lang): Language,
     headers: axum::http::HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<Json<BatchReportView>> {
+) -> ApiResult<impl axum::response::IntoResponse> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -696,7 +707,7 @@ pub async fn enter_batch(
         .app
         .enter_batch(&caller.ctx, OrgId(id), body, format)
         .await?;
-    Ok(Json(BatchReportView {
+    let view = BatchReportView {
         inserted: report.inserted,
         duplicates: report.duplicates,
         invalid: report.invalid,
@@ -709,6 +720,7 @@ pub async fn enter_batch(
                     outcome: "inserted",
                     record: Some(id.0),
                     field: None,
+                    code: None,
                     reason: None,
                 },
                 zhiyuan_service::RowOutcome::Duplicate => BatchRowView {
@@ -716,18 +728,27 @@ pub async fn enter_batch(
                     outcome: "duplicate",
                     record: None,
                     field: None,
+                    code: None,
                     reason: None,
                 },
-                zhiyuan_service::RowOutcome::Invalid { field, reason } => BatchRowView {
+                zhiyuan_service::RowOutcome::Invalid(e) => BatchRowView {
                     line,
                     outcome: "invalid",
                     record: None,
-                    field: Some(field),
-                    reason: Some(reason),
+                    code: Some(e.code()),
+                    reason: Some(e.say(lang)),
+                    field: Some(e.field),
                 },
             })
             .collect(),
-    }))
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_LANGUAGE, lang.tag()),
+            (axum::http::header::VARY, "Accept-Language"),
+        ],
+        Json(view),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

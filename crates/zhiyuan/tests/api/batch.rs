@@ -6,6 +6,19 @@ use serde_json::Value;
 use crate::participation::{World, world};
 
 async fn upload(w: &World, token: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let (status, report, _) = upload_in(w, token, content_type, body, "en").await;
+    (status, report)
+}
+
+/// An upload whose report is asked for in `accept_language`, with the report's
+/// `Content-Language`.
+async fn upload_in(
+    w: &World,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    accept_language: &str,
+) -> (StatusCode, Value, String) {
     let r = w
         .app
         .client
@@ -15,12 +28,18 @@ async fn upload(w: &World, token: &str, content_type: &str, body: Vec<u8>) -> (S
         ))
         .bearer_auth(token)
         .header("content-type", content_type)
+        .header("accept-language", accept_language)
         .body(body)
         .send()
         .await
         .unwrap();
     let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let language = r
+        .headers()
+        .get("content-language")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, r.json().await.unwrap_or(Value::Null), language)
 }
 
 fn outcomes(report: &Value) -> Vec<(i64, String, Option<String>)> {
@@ -81,6 +100,81 @@ async fn good_rows_land_bad_rows_are_reported_by_line_and_a_reupload_adds_nothin
     assert_eq!(again["inserted"], 0);
     assert_eq!(again["duplicates"], 3);
     assert_eq!(w.totals(&a, &a_token).await["minutes"], 150);
+}
+
+/// Each refused row says why as a stable code, and in the language the uploader reads:
+/// Hong Kong's Traditional Chinese, Simplified Chinese (also when none is asked for) or
+/// English. The daily cap is 12 hours.
+#[tokio::test]
+async fn each_refused_row_says_why_as_a_code_and_in_the_uploaders_language() {
+    let w = world().await;
+    let (a, _) = w.volunteer(115).await;
+    let typo = format!("{}{}", &a[..12], (a.as_bytes()[12] - b'0' + 1) % 10);
+    let csv = format!(
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n\
+         {typo},义务植树,2026-11-02,白云山,植树,2,陈志愿\n\
+         1000000000009,义务植树,2026-11-02,白云山,植树,2,陈志愿\n\
+         {a},义务植树,2026-02-30,白云山,植树,2,陈志愿\n\
+         {a},义务植树,2099-01-01,白云山,植树,2,陈志愿\n\
+         {a},义务植树,2026-11-02,白云山,植树,两小时,陈志愿\n\
+         {a},义务植树,2026-11-02,白云山,植树,13,陈志愿\n\
+         {a},,2026-11-02,白云山,植树,2,陈志愿\n"
+    );
+    let said = |report: &Value| -> Vec<(String, String)> {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = |key: &str| r[key].as_str().unwrap_or_default().to_owned();
+                (text("code"), text("reason"))
+            })
+            .collect()
+    };
+    let (status, hk, language) = upload_in(
+        &w,
+        &w.coordinator,
+        "text/csv",
+        csv.clone().into_bytes(),
+        "zh-HK",
+    )
+    .await;
+    assert_eq!(
+        (status, language.as_str()),
+        (StatusCode::OK, "zh-HK"),
+        "{hk:?}"
+    );
+    assert_eq!(
+        said(&hk),
+        [
+            ("check_digit", "校驗位不正確"),
+            ("no_such_volunteer", "查無此志願者"),
+            (
+                "not_a_date",
+                "應為真實日期，寫作 2026-11-05、2026/11/5 或 2026年11月5日"
+            ),
+            ("in_the_future", "不能遲於今天"),
+            ("not_hours", "應為小時數，如 2.5"),
+            ("over_daily_cap", "超過每日上限12小時"),
+            ("required", "必填"),
+        ]
+        .map(|(code, reason)| (code.to_owned(), reason.to_owned()))
+    );
+    let (_, hans, language) =
+        upload_in(&w, &w.coordinator, "text/csv", csv.clone().into_bytes(), "").await;
+    assert_eq!(language, "zh-CN");
+    assert_eq!(
+        said(&hans)[3],
+        ("in_the_future".into(), "不能晚于今天".into())
+    );
+    let (_, en) = upload(&w, &w.coordinator, "text/csv", csv.into_bytes()).await;
+    assert_eq!(
+        said(&en)[5],
+        (
+            "over_daily_cap".into(),
+            "exceeds the cap of 12 hours a day".into()
+        )
+    );
 }
 
 /// Two uploads at once, each giving one volunteer 8 hours on the same day: whatever each
