@@ -57,22 +57,28 @@ impl Lang {
         if let Some(lang) = query.and_then(Self::of_tag) {
             return lang;
         }
-        let mut offered: Vec<(f32, Self)> = accept_language
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|item| {
-                let mut parts = item.split(';');
-                let lang = Self::of_tag(parts.next()?)?;
-                let q = parts
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
-                (q > 0.0).then_some((q, lang))
-            })
-            .collect();
-        // Stable: among equal weights, the order the browser gave.
-        offered.sort_by(|a, b| b.0.total_cmp(&a.0));
-        offered.first().map_or(Self::ZhHans, |(_, lang)| *lang)
+        preferred(accept_language.unwrap_or_default(), Self::of_tag).unwrap_or(Self::ZhHans)
     }
+}
+
+/// Of a weighted list as HTTP's `Accept` headers write it (`zh-HK, en;q=0.5`), the most
+/// preferred item that `known` recognises: highest `q`, the first among equals; `q=0`
+/// refuses the item.
+pub fn preferred<T>(list: &str, known: impl Fn(&str) -> Option<T>) -> Option<T> {
+    let mut offered: Vec<(f32, T)> = list
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            let value = known(parts.next()?.trim())?;
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+            (q > 0.0).then_some((q, value))
+        })
+        .collect();
+    // Stable: among equal weights, the order the client gave.
+    offered.sort_by(|a, b| b.0.total_cmp(&a.0));
+    offered.into_iter().next().map(|(_, value)| value)
 }
 
 #[cfg(test)]

@@ -308,6 +308,15 @@ pub fn record_template_name(lang: Lang) -> &'static str {
     }
 }
 
+/// The file name, in `lang` and without its extension, of an upload's refused rows.
+pub fn refused_rows_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::ZhHans => "未录入的记录",
+        Lang::ZhHk => "未錄入的記錄",
+        Lang::En => "refused-rows",
+    }
+}
+
 /// The template's columns, in order: all but `minutes` (hours are offered).
 fn template_columns() -> impl Iterator<Item = &'static Column> {
     COLUMNS.iter().filter(|c| c.name != "minutes")
@@ -331,6 +340,109 @@ fn record_workbook(lang: Lang, policy: HoursPolicy) -> std::result::Result<Vec<u
         // The rows an upload may hold, below the header.
         let checks = c.validation(col, lang, policy)?;
         sheet.add_data_validation(1, col, MAX_ROWS as u32, col, &checks)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    book.save_to_buffer()
+}
+
+/// The two columns a table of refused rows adds: the row's line in the upload, and why it
+/// was refused. An upload ignores them (they are no column of [`COLUMNS`]), and a table of
+/// refused rows uploaded and refused again has them once, anew.
+const LINE_AND_REASON: [[&str; 3]; 2] = [["原行号", "原行號", "line"], ["原因", "原因", "reason"]];
+
+/// The rows of an upload (`file`, in `uploaded`) that `refused` names by line, as a table
+/// in `format` to fix and upload again: each row as it was sent, under the header it was
+/// sent with, then its line in the upload and why, in `lang`, beginning with the column at
+/// fault as the upload headed it.
+fn refused_table(
+    file: &[u8],
+    uploaded: TableFormat,
+    refused: &HashMap<usize, FieldError>,
+    lang: Lang,
+    format: TableFormat,
+) -> Result<Vec<u8>> {
+    let table = read_table(file, uploaded)?;
+    let cols = Columns::find(&table.header)?;
+    let said = |words: [&'static str; 3]| match lang {
+        Lang::ZhHans => words[0],
+        Lang::ZhHk => words[1],
+        Lang::En => words[2],
+    };
+    // The upload's columns, but those a table of refused rows added.
+    let kept: Vec<usize> = (0..table.header.len())
+        .filter(|i| {
+            let h = table.header[*i].trim();
+            !LINE_AND_REASON
+                .iter()
+                .flatten()
+                .any(|w| h.eq_ignore_ascii_case(w))
+        })
+        .collect();
+    let column_of = |field: &str| {
+        // A day over the cap is refused on `minutes`, which an upload in hours lacks.
+        let at = cols.0.get(field).or_else(|| match field {
+            "minutes" => cols.0.get("hours"),
+            _ => None,
+        });
+        at.map_or(field, |i| table.header[*i].trim()).to_owned()
+    };
+    let header: Vec<String> = kept
+        .iter()
+        .map(|i| table.header[*i].clone())
+        .chain(LINE_AND_REASON.map(|w| said(w).to_owned()))
+        .collect();
+    let colon = match lang {
+        Lang::En => ": ",
+        Lang::ZhHans | Lang::ZhHk => "：",
+    };
+    let rows: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .filter_map(|(line, cells)| {
+            let why = refused.get(line)?;
+            let cells = kept
+                .iter()
+                .map(|i| cells.get(*i).cloned().unwrap_or_default());
+            let reason = format!("{}{colon}{}", column_of(&why.field), why.say(lang));
+            Some(cells.chain([line.to_string(), reason]).collect())
+        })
+        .collect();
+    let written = match format {
+        TableFormat::Csv => refused_csv(&header, &rows),
+        TableFormat::Xlsx => refused_workbook(&header, &rows).map_err(|e| e.to_string()),
+    };
+    written.map_err(|e| ServiceError::Internal(format!("the refused rows: {e}").into()))
+}
+
+/// A CSV as Excel opens it: UTF-8 with a byte-order mark, lines ending in CRLF.
+fn refused_csv(header: &[String], rows: &[Vec<String>]) -> std::result::Result<Vec<u8>, String> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{FEFF}".as_bytes().to_vec());
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        out.write_record(row).map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.to_string())
+}
+
+/// A workbook of text cells (a volunteer number stays 13 digits, a date as written).
+fn refused_workbook(
+    header: &[String],
+    rows: &[Vec<String>],
+) -> std::result::Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format_index(49);
+    for (col, name) in header.iter().enumerate() {
+        let col = col as u16;
+        sheet.write_string_with_format(0, col, name, &bold)?;
+        sheet.set_column_width(col, 18)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (col, cell) in row.iter().enumerate() {
+            sheet.write_string_with_format(r as u32 + 1, col as u16, cell, &text)?;
+        }
     }
     sheet.set_freeze_panes(1, 0)?;
     book.save_to_buffer()
@@ -522,6 +634,29 @@ impl Zhiyuan {
     /// checked against this platform's daily cap (see [`record_template`]).
     pub fn record_template(&self, lang: Lang, format: TableFormat) -> Result<Vec<u8>> {
         record_template(lang, format, self.0.config.hours)
+    }
+
+    /// The rows of an upload (`file`, in `uploaded`) that its `report` refused, as a table
+    /// in `format` to fix and upload again as it is: each row as it was sent, then its line
+    /// in the upload and why, in `lang`. Reads the file again, on the blocking pool.
+    pub async fn refused_rows(
+        &self,
+        file: impl AsRef<[u8]> + Send + 'static,
+        uploaded: TableFormat,
+        report: &BatchReport,
+        lang: Lang,
+        format: TableFormat,
+    ) -> Result<Vec<u8>> {
+        let refused: HashMap<usize, FieldError> = report
+            .rows
+            .iter()
+            .filter_map(|(line, outcome)| match outcome {
+                RowOutcome::Invalid(why) => Some((*line, why.clone())),
+                _ => None,
+            })
+            .collect();
+        on_blocking_pool(move || refused_table(file.as_ref(), uploaded, &refused, lang, format))
+            .await
     }
 
     /// Enters the records of an uploaded table (`file`, a CSV or XLSX) for team `org`. The

@@ -45,7 +45,7 @@ use zhiyuan_store::Store;
 pub use announce::{Listener, spawn_listener};
 pub use attendance::{AttendanceOutcome, Presence};
 pub use auth::{LoginOutcome, hash_token};
-pub use batch::{BatchReport, RowOutcome, record_template_name};
+pub use batch::{BatchReport, RowOutcome, record_template_name, refused_rows_name};
 pub use certificates::{CertificateRequest, CertificateWords, certificate_words, verification_url};
 pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;

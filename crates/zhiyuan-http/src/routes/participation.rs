@@ -2,7 +2,8 @@
 //! records and totals.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -608,43 +609,76 @@ pub async fn batch_template(
     State(state): State<AppState>,
     Query(q): Query<TemplateParams>,
     Language(lang): Language,
-) -> ApiResult<impl axum::response::IntoResponse> {
-    use axum::http::header;
+) -> ApiResult<Response> {
     let format = match q.format.unwrap_or_default() {
         TemplateFormat::Xlsx => TableFormat::Xlsx,
         TemplateFormat::Csv => TableFormat::Csv,
     };
     let bytes = state.app.record_template(lang, format)?;
+    let name = zhiyuan_service::record_template_name(lang);
+    Ok(table_file(
+        bytes,
+        format,
+        (name, "records-template"),
+        lang,
+        "Accept-Language",
+    ))
+}
+
+/// A table for people to save, in `format`, its words in `lang`: saved under the first of
+/// `names` (RFC 6266's `filename*`, UTF-8), or the second, in ASCII, by clients that know
+/// only `filename`; both take the format's extension. `vary` names the request headers
+/// the answer depends on.
+fn table_file(
+    bytes: Vec<u8>,
+    format: TableFormat,
+    (name, ascii): (&str, &str),
+    lang: Lang,
+    vary: &'static str,
+) -> Response {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// What RFC 8187 lets stand unencoded (of it, what names here hold).
+    const KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
+    let ext = format.extension();
     let charset = match format {
         TableFormat::Csv => "; charset=utf-8",
         TableFormat::Xlsx => "",
     };
-    Ok((
+    let disposition = format!(
+        "attachment; filename=\"{ascii}.{ext}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(&format!("{name}.{ext}"), KEPT)
+    );
+    (
         [
             (
                 header::CONTENT_TYPE,
                 format!("{}{charset}", format.media_type()),
             ),
-            (header::CONTENT_DISPOSITION, attachment(lang, format)),
+            (header::CONTENT_DISPOSITION, disposition),
             (header::CONTENT_LANGUAGE, lang.tag().to_owned()),
-            (header::VARY, "Accept-Language".to_owned()),
+            (header::VARY, vary.to_owned()),
         ],
         bytes,
-    ))
+    )
+        .into_response()
 }
 
-/// Saves the template under its name in `lang` (RFC 6266's `filename*`, UTF-8), with an
-/// ASCII name for clients that know only `filename`.
-fn attachment(lang: Lang, format: TableFormat) -> String {
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    /// What RFC 8187 lets stand unencoded (of it, what names here hold).
-    const KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
-    let ext = format.extension();
-    let name = format!("{}.{ext}", zhiyuan_service::record_template_name(lang));
-    format!(
-        "attachment; filename=\"records-template.{ext}\"; filename*=UTF-8''{}",
-        utf8_percent_encode(&name, KEPT)
-    )
+/// The table format `Accept` prefers for a batch upload's answer to JSON, if it names
+/// one (highest `q`, the first among equals; `q=0` refuses): the refused rows then come
+/// back as a table instead of the report.
+fn table_wanted(headers: &axum::http::HeaderMap) -> Option<TableFormat> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    zhiyuan_domain::lang::preferred(accept, |media| {
+        match TableFormat::ALL
+            .into_iter()
+            .find(|f| media.eq_ignore_ascii_case(f.media_type()))
+        {
+            Some(format) => Some(Some(format)),
+            None => media
+                .eq_ignore_ascii_case("application/json")
+                .then_some(None),
+        }
+    })?
 }
 
 /// Enters records from a CSV (UTF-8, GB18030 or Big5) or XLSX file. The header row names the
@@ -656,14 +690,18 @@ fn attachment(lang: Lang, format: TableFormat) -> String {
 /// 90分钟 (minutes).
 /// Good rows land; each bad row is reported with its line, the field at fault and why,
 /// as a stable code and in the caller's language (`?lang=`, else `Accept-Language`);
-/// uploading the same file again adds nothing.
+/// uploading the same file again adds nothing. With `Accept: text/csv` or the XLSX media
+/// type, the answer is instead a table of the refused rows, each as it was sent with its
+/// line and why: fixed, it uploads as it is.
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/records/batch", tag = "records",
     security(("bearer" = [])),
     params(("id" = i64, Path),
         ("lang" = Option<String>, Query, description = "`zh-CN`, `zh-HK` or `en` for the reasons; else the first of `Accept-Language` that is one of them")),
     request_body(content = String, content_type = "text/csv",
         description = "or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    responses((status = 200, body = BatchReportView,
+    responses((status = 200, description = "the report, or the refused rows as a table",
+            content((BatchReportView = "application/json"), (Vec<u8> = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
             headers(("Content-Language" = String, description = "the reasons' language"))),
         (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -675,7 +713,7 @@ pub async fn enter_batch(
     Language(lang): Language,
     headers: axum::http::HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> ApiResult<impl axum::response::IntoResponse> {
+) -> ApiResult<Response> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -705,8 +743,22 @@ pub async fn enter_batch(
         })?;
     let report = state
         .app
-        .enter_batch(&caller.ctx, OrgId(id), body, format)
+        .enter_batch(&caller.ctx, OrgId(id), body.clone(), format)
         .await?;
+    if let Some(wanted) = table_wanted(&headers) {
+        let table = state
+            .app
+            .refused_rows(body, format, &report, lang, wanted)
+            .await?;
+        let name = zhiyuan_service::refused_rows_name(lang);
+        return Ok(table_file(
+            table,
+            wanted,
+            (name, "refused-rows"),
+            lang,
+            "Accept, Accept-Language",
+        ));
+    }
     let view = BatchReportView {
         inserted: report.inserted,
         duplicates: report.duplicates,
@@ -744,11 +796,12 @@ pub async fn enter_batch(
     };
     Ok((
         [
-            (axum::http::header::CONTENT_LANGUAGE, lang.tag()),
-            (axum::http::header::VARY, "Accept-Language"),
+            (header::CONTENT_LANGUAGE, lang.tag()),
+            (header::VARY, "Accept, Accept-Language"),
         ],
         Json(view),
-    ))
+    )
+        .into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -833,7 +886,6 @@ pub async fn my_calendar(
     caller: Caller,
     Language(lang): Language,
 ) -> ApiResult<impl axum::response::IntoResponse> {
-    use axum::http::header;
     let items = state.app.my_schedule(&caller.ctx, 200).await?;
     Ok((
         [

@@ -19,7 +19,20 @@ async fn upload_in(
     body: Vec<u8>,
     accept_language: &str,
 ) -> (StatusCode, Value, String) {
-    let r = w
+    let headers = [("accept-language", accept_language)];
+    let r = send_upload(w, token, content_type, body, &headers).await;
+    let (status, language) = (r.status(), header_of(&r, "content-language"));
+    (status, r.json().await.unwrap_or(Value::Null), language)
+}
+
+async fn send_upload(
+    w: &World,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = w
         .app
         .client
         .post(format!(
@@ -27,19 +40,18 @@ async fn upload_in(
             w.app.base, w.team
         ))
         .bearer_auth(token)
-        .header("content-type", content_type)
-        .header("accept-language", accept_language)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let language = r
-        .headers()
-        .get("content-language")
+        .header("content-type", content_type);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(body).send().await.unwrap()
+}
+
+fn header_of(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
         .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, r.json().await.unwrap_or(Value::Null), language)
+        .unwrap_or_default()
 }
 
 fn outcomes(report: &Value) -> Vec<(i64, String, Option<String>)> {
@@ -477,4 +489,106 @@ async fn a_cell_over_two_lines_lands_with_its_line_break_and_a_tab_is_refused_as
         .get(&format!("/api/v1/volunteers/{a}/records"), Some(&token))
         .await;
     assert_eq!(records.body["items"][0]["content"], "陪伴长者\n协助购物");
+}
+
+/// An upload sent with a table format in `accept`, in Simplified Chinese: its answer's
+/// status, `Content-Type`, `Content-Disposition` and body.
+async fn upload_for_table(
+    w: &World,
+    content_type: &str,
+    body: Vec<u8>,
+    accept: &str,
+) -> (StatusCode, String, String, Vec<u8>) {
+    let headers = [("accept", accept), ("accept-language", "zh-CN")];
+    let r = send_upload(w, &w.coordinator, content_type, body, &headers).await;
+    let (status, content_type) = (r.status(), header_of(&r, "content-type"));
+    let disposition = header_of(&r, "content-disposition");
+    (
+        status,
+        content_type,
+        disposition,
+        r.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// Asked for a table, an upload answers with its refused rows as they were sent, each
+/// with its line and why in the uploader's language, under the header it was sent with.
+/// Fixed, that table lands as it is; refused again, it has the two columns once, anew;
+/// once every row landed, it is its header alone. A workbook answers as a workbook.
+#[tokio::test]
+async fn the_refused_rows_come_back_as_a_table_to_fix_and_upload_again() {
+    let w = world().await;
+    let (a, token) = w.volunteer(117).await;
+    let csv = format!(
+        "志愿者编号,活动名称,服务日期,服务地点,服务内容,服务时长,负责人\r\n\
+         {a},义务植树,2026-11-02,白云山,植树,2,陈志愿\r\n\
+         {a},关爱老人,2026-02-30,敬老院,\"陪伴, 聊天\",3,陈志愿\r\n\
+         {a},社区探访,2026-11-04,幸福社区,探访,两小时,陈志愿\r\n"
+    );
+    let (status, content_type, disposition, body) =
+        upload_for_table(&w, "text/csv", csv.into_bytes(), "text/csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/csv; charset=utf-8");
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"refused-rows.csv\"; \
+         filename*=UTF-8''%E6%9C%AA%E5%BD%95%E5%85%A5%E7%9A%84%E8%AE%B0%E5%BD%95.csv"
+    );
+    let refused = String::from_utf8(body).unwrap();
+    assert_eq!(
+        refused,
+        format!(
+            "\u{FEFF}志愿者编号,活动名称,服务日期,服务地点,服务内容,服务时长,负责人,原行号,原因\r\n\
+             {a},关爱老人,2026-02-30,敬老院,\"陪伴, 聊天\",3,陈志愿,3,\
+             服务日期：应为真实日期，写作 2026-11-05、2026/11/5 或 2026年11月5日\r\n\
+             {a},社区探访,2026-11-04,幸福社区,探访,两小时,陈志愿,4,服务时长：应为小时数，如 2.5\r\n"
+        )
+    );
+    // Refused again as it is: the rows at their lines in this table, the columns once.
+    let (_, _, _, again) =
+        upload_for_table(&w, "text/csv", refused.clone().into_bytes(), "text/csv").await;
+    let again = String::from_utf8(again).unwrap();
+    assert_eq!(again.matches("原行号").count(), 1, "{again}");
+    assert!(again.contains(",陈志愿,2,服务日期："), "{again}");
+    assert!(again.contains(",陈志愿,3,服务时长："), "{again}");
+    // Fixed, it lands as it is: the first row was entered the first time.
+    let fixed = refused
+        .replace("2026-02-30", "2026-11-03")
+        .replace("两小时", "2");
+    let (status, report) = upload(&w, &w.coordinator, "text/csv", fixed.clone().into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["inserted"].as_i64(), report["invalid"].as_i64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(w.totals(&a, &token).await["minutes"], (2 + 3 + 2) * 60);
+    let (_, _, _, nothing) = upload_for_table(&w, "text/csv", fixed.into_bytes(), "text/csv").await;
+    assert_eq!(
+        String::from_utf8(nothing).unwrap(),
+        "\u{FEFF}志愿者编号,活动名称,服务日期,服务地点,服务内容,服务时长,负责人,原行号,原因\r\n"
+    );
+    // A workbook: what it holds, uploaded again, is refused on the same fields.
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let bad = format!(
+        "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n\
+         {a},义务植树,2099-01-01,白云山,植树,2,陈志愿\n\
+         1000000000009,义务植树,2026-11-02,白云山,植树,2,陈志愿\n"
+    );
+    let (status, content_type, _, book) = upload_for_table(
+        &w,
+        "text/csv",
+        bad.into_bytes(),
+        &format!("application/json;q=0.5, {xlsx}"),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, xlsx));
+    let (status, report) = upload(&w, &w.coordinator, xlsx, book).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        outcomes(&report),
+        [
+            (2, "invalid".into(), Some("service_date".into())),
+            (3, "invalid".into(), Some("volunteer_number".into())),
+        ]
+    );
 }
