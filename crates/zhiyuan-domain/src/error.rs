@@ -63,6 +63,12 @@ impl FieldError {
             .map_or_else(|| self.reason.clone(), |why| why.say(lang))
     }
 
+    /// The same error, said of `field` instead (a value parsed alone, then named).
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+
     /// The same error, moved under a parent field (`number` -> `id_document.number`).
     pub fn under(mut self, parent: &str) -> Self {
         self.field = if self.field.is_empty() {

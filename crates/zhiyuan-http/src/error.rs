@@ -72,6 +72,13 @@ impl ApiError {
     }
 }
 
+/// 422 naming the field, with its reason's code.
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {

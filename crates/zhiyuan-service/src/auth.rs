@@ -168,7 +168,7 @@ impl Zhiyuan {
             ));
         }
         self.0.store.clear_login_attempts(&account.login).await?;
-        check_password(&new).map_err(|e| ServiceError::invalid("new_password", e.reason))?;
+        check_password(&new).map_err(|e| ServiceError::from(e.at("new_password")))?;
         if new == current {
             return Err(ServiceError::invalid(
                 "new_password",

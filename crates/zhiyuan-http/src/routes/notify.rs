@@ -182,7 +182,7 @@ pub async fn subscribe(
     caller: Caller,
     Json(b): Json<Subscribe>,
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
-    let region = RegionCode::parse(&b.region).map_err(|e| ApiError::invalid("region", e.reason))?;
+    let region = RegionCode::parse(&b.region).map_err(|e| ApiError::from(e.at("region")))?;
     let channel = ChannelKind::parse(&b.channel)
         .ok_or_else(|| ApiError::invalid("channel", "webhook or email"))?;
     let s = state
@@ -208,7 +208,7 @@ pub async fn subscriptions(
     caller: Caller,
     Query(q): Query<SubscriptionsQuery>,
 ) -> ApiResult<Json<Vec<SubscriptionView>>> {
-    let within = RegionCode::parse(&q.within).map_err(|e| ApiError::invalid("within", e.reason))?;
+    let within = RegionCode::parse(&q.within).map_err(|e| ApiError::from(e.at("within")))?;
     let list = state.app.subscriptions(&caller.ctx, within).await?;
     Ok(Json(
         list.into_iter()

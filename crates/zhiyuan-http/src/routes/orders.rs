@@ -108,7 +108,7 @@ pub async fn menu_at(
     State(state): State<AppState>,
     Query(q): Query<PlaceQuery>,
 ) -> ApiResult<Json<MenuView>> {
-    let region = RegionCode::parse(&q.region).map_err(|e| ApiError::invalid("region", e.reason))?;
+    let region = RegionCode::parse(&q.region).map_err(|e| ApiError::from(e.at("region")))?;
     let (site, items) = state.app.menu_at(region).await?;
     Ok(Json(MenuView {
         site: site_ref(&site),
@@ -461,7 +461,7 @@ pub async fn list_orders(
         within: q
             .region
             .as_deref()
-            .map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason)))
+            .map(|r| RegionCode::parse(r).map_err(|e| ApiError::from(e.at("region"))))
             .transpose()?,
     };
     let result = state.app.list_orders(&caller.ctx, &query, &page).await?;
@@ -624,7 +624,7 @@ pub async fn candidates(
             .map(str::to_owned)
             .collect();
         req.skills = zhiyuan_domain::category::parse_skills(&list)
-            .map_err(|e| ApiError::invalid("skills", e.reason))?;
+            .map_err(|e| ApiError::from(e.at("skills")))?;
     }
     let c = state.app.order_candidates(&caller.ctx, id, req).await?;
     let (mut volunteers, mut teams) = (Vec::new(), Vec::new());
@@ -716,8 +716,7 @@ pub async fn act(
             (Some(s), None, None) => OrderCommand::AssignSite(SiteId(s)),
             (None, Some(o), None) => OrderCommand::AssignOrg(OrgId(o)),
             (None, None, Some(v)) => OrderCommand::AssignVolunteer(
-                VolunteerNumber::parse(v)
-                    .map_err(|e| ApiError::invalid("to_volunteer", e.reason))?,
+                VolunteerNumber::parse(v).map_err(|e| ApiError::from(e.at("to_volunteer")))?,
             ),
             _ => {
                 return Err(ApiError::invalid(
@@ -729,7 +728,7 @@ pub async fn act(
         "offer" => OrderCommand::Offer(
             b.area
                 .as_deref()
-                .map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("area", e.reason)))
+                .map(|r| RegionCode::parse(r).map_err(|e| ApiError::from(e.at("area"))))
                 .transpose()?,
         ),
         "accept" => OrderCommand::Accept,
@@ -748,9 +747,7 @@ pub async fn act(
                 .map(|(i, a)| {
                     VolunteerNumber::parse(&a.volunteer)
                         .map(|n| (n, a.minutes))
-                        .map_err(|e| {
-                            ApiError::invalid(format!("attendees[{i}].volunteer"), e.reason)
-                        })
+                        .map_err(|e| ApiError::from(e.at(format!("attendees[{i}].volunteer"))))
                 })
                 .collect::<Result<_, _>>()?,
             responsible_person: b.responsible_person,
@@ -820,7 +817,7 @@ pub async fn stats(
     caller: Caller,
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<Json<OrderStatsView>> {
-    let region = RegionCode::parse(&q.region).map_err(|e| ApiError::invalid("region", e.reason))?;
+    let region = RegionCode::parse(&q.region).map_err(|e| ApiError::from(e.at("region")))?;
     let (total, sites) = state.app.order_stats(&caller.ctx, region).await?;
     Ok(Json(OrderStatsView {
         total: stats_view(&total),

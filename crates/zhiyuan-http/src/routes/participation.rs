@@ -246,7 +246,7 @@ impl PresenceInput {
             (None, Some(code), None) => Ok(Presence::VolunteerCode { code }),
             (None, None, Some(n)) => Ok(Presence::Coordinator {
                 volunteer: VolunteerNumber::parse(&n)
-                    .map_err(|e| ApiError::invalid("volunteer", e.reason))?,
+                    .map_err(|e| ApiError::from(e.at("volunteer")))?,
             }),
             _ => Err(ApiError::invalid(
                 "code",

@@ -161,7 +161,7 @@ fn parse_near(near: &str, radius: Option<f64>) -> ApiResult<(GeoPoint, f64)> {
     let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
     let lng: f64 = lng.trim().parse().map_err(|_| bad())?;
     let point =
-        GeoPoint::parse(lat, lng).map_err(|e| crate::error::ApiError::invalid("near", e.reason))?;
+        GeoPoint::parse(lat, lng).map_err(|e| crate::error::ApiError::from(e.at("near")))?;
     let km = radius.unwrap_or(10.0);
     if !(km > 0.0 && km <= 200.0) {
         return Err(crate::error::ApiError::invalid(

@@ -13,7 +13,7 @@ use crate::extract::{Caller, Json, Query, page};
 use crate::views::{PageView, RegionView};
 
 pub(crate) fn parse_region(field: &str, s: &str) -> ApiResult<RegionCode> {
-    RegionCode::parse(s).map_err(|e| ApiError::invalid(field, e.reason))
+    RegionCode::parse(s).map_err(|e| ApiError::from(e.at(field)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -85,7 +85,7 @@ pub async fn create_region(
     Json(b): Json<CreateRegion>,
 ) -> ApiResult<(StatusCode, Json<RegionView>)> {
     let code = parse_region("code", &b.code)?;
-    let name = parse_region_name(&b.name).map_err(|e| ApiError::invalid("name", e.reason))?;
+    let name = parse_region_name(&b.name).map_err(|e| ApiError::from(e.at("name")))?;
     let region = state
         .app
         .create_region(&caller.ctx, Region { code, name })
@@ -111,7 +111,7 @@ pub async fn update_region(
     Json(b): Json<RenameRegion>,
 ) -> ApiResult<Json<RegionView>> {
     let code = parse_region("code", &code)?;
-    let name = parse_region_name(&b.name).map_err(|e| ApiError::invalid("name", e.reason))?;
+    let name = parse_region_name(&b.name).map_err(|e| ApiError::from(e.at("name")))?;
     Ok(Json(
         state
             .app

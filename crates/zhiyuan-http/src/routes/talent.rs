@@ -158,7 +158,7 @@ pub async fn pool(
 ) -> ApiResult<Json<PageView<QualificationView>>> {
     let kind = QualificationKind::parse(&q.kind)
         .ok_or_else(|| ApiError::invalid("kind", "not a qualification kind"))?;
-    let region = RegionCode::parse(&q.region).map_err(|e| ApiError::invalid("region", e.reason))?;
+    let region = RegionCode::parse(&q.region).map_err(|e| ApiError::from(e.at("region")))?;
     let page = page(q.cursor.as_deref(), q.limit, 1)?;
     let result = state
         .app

@@ -112,7 +112,7 @@ pub async fn register_volunteer(
 }
 
 pub(crate) fn parse_number(s: &str) -> ApiResult<VolunteerNumber> {
-    VolunteerNumber::parse(s).map_err(|e| ApiError::invalid("number", e.reason))
+    VolunteerNumber::parse(s).map_err(|e| ApiError::from(e.at("number")))
 }
 
 /// A volunteer's profile: for the volunteer, their teams and their jurisdiction.
@@ -264,7 +264,7 @@ pub async fn list_volunteers(
         .as_deref()
         .map(RegionCode::parse)
         .transpose()
-        .map_err(|e| ApiError::invalid("within", e.reason))?;
+        .map_err(|e| ApiError::from(e.at("within")))?;
     let page = page(q.cursor.as_deref(), q.limit, 2)?;
     let result = state
         .app

@@ -109,6 +109,60 @@ async fn a_minor_with_a_guardian_registers_and_the_guardian_is_recorded() {
     assert_eq!(r.body["guardian"]["name"], "陈家长");
 }
 
+/// A refused field carries why as a stable code for clients to word: a wrong check digit
+/// in an identity number or in a volunteer number is `check_digit`, however the number
+/// reached the server; a refusal without a more precise code is `invalid`.
+#[tokio::test]
+async fn a_refused_field_says_why_as_a_stable_code() {
+    let app = app().await;
+    let code_of = |r: &Response, field: &str| {
+        r.body["error"]["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["field"] == field)
+            .map(|f| f["code"].as_str().unwrap_or_default().to_owned())
+    };
+    let mut b = VolunteerBuilder::new(VILLAGE, 2);
+    let n = b.body["id_document"]["number"].as_str().unwrap().to_owned();
+    let last = if n.ends_with('0') { "1" } else { "0" };
+    b.body["id_document"]["number"] = json!(format!("{}{last}", &n[..17]));
+    let r = register(&app, &b).await;
+    assert_eq!(
+        code_of(&r, "id_document.number").as_deref(),
+        Some("check_digit"),
+        "{:?}",
+        r.body
+    );
+    let r = register(
+        &app,
+        &VolunteerBuilder::new(VILLAGE, 3).with("password", json!("short")),
+    )
+    .await;
+    assert_eq!(
+        code_of(&r, "password").as_deref(),
+        Some("invalid"),
+        "{:?}",
+        r.body
+    );
+    let builder = VolunteerBuilder::new(VILLAGE, 4);
+    let password = builder.body["password"].as_str().unwrap().to_owned();
+    let (number, _) = app.volunteer(builder).await;
+    let token = app.login(&number, &password).await;
+    let last = (number.as_bytes()[12] - b'0' + 1) % 10;
+    let typo = format!("{}{last}", &number[..12]);
+    let r = app
+        .get(&format!("/api/v1/volunteers/{typo}"), Some(&token))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(
+        code_of(&r, "number").as_deref(),
+        Some("check_digit"),
+        "{:?}",
+        r.body
+    );
+}
+
 /// Every refused registration: status, the field named, and nothing written.
 #[tokio::test]
 async fn bad_registrations_name_the_field_and_write_nothing() {
