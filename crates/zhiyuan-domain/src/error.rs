@@ -113,6 +113,18 @@ pub enum Reason {
     NoSuchVolunteer,
     /// With what the volunteer's day already holds, more than it may credit.
     DayOverCap { day: Date, cap_minutes: i64 },
+    /// Not an attendance code at all.
+    CodeMalformed,
+    /// An attendance code whose minute or two has passed.
+    CodeExpired,
+    /// An attendance code this platform did not sign.
+    CodeForged,
+    /// A site's attendance code for another shift.
+    CodeOfAnotherShift,
+    /// The project checks where a volunteer checks in, and no location was shared.
+    LocationNeeded,
+    /// Checked in this far from the project, beyond its geofence.
+    OutsideGeofence { distance_m: i64, radius_m: i64 },
 }
 
 impl Reason {
@@ -132,6 +144,12 @@ impl Reason {
             Self::OverDailyCap { .. } => "over_daily_cap",
             Self::NoSuchVolunteer => "no_such_volunteer",
             Self::DayOverCap { .. } => "day_over_cap",
+            Self::CodeMalformed => "code_malformed",
+            Self::CodeExpired => "code_expired",
+            Self::CodeForged => "code_forged",
+            Self::CodeOfAnotherShift => "code_of_another_shift",
+            Self::LocationNeeded => "location_needed",
+            Self::OutsideGeofence { .. } => "outside_geofence",
         }
     }
 
@@ -205,6 +223,39 @@ impl Reason {
                     format!("the volunteer's {day} would exceed the cap of {cap} hours"),
                 )
             }
+            Self::CodeMalformed => (
+                "不是签到码".into(),
+                "不是簽到碼".into(),
+                "is not an attendance code".into(),
+            ),
+            Self::CodeExpired => (
+                "已过期，请扫描当前的签到码".into(),
+                "已過期，請掃描當前的簽到碼".into(),
+                "has expired; scan the current code".into(),
+            ),
+            Self::CodeForged => (
+                "签到码无效".into(),
+                "簽到碼無效".into(),
+                "is not a valid code".into(),
+            ),
+            Self::CodeOfAnotherShift => (
+                "是另一个班次的签到码".into(),
+                "是另一個班次的簽到碼".into(),
+                "is the code of another shift".into(),
+            ),
+            Self::LocationNeeded => (
+                "本项目需核对签到位置，请允许获取位置后再签到".into(),
+                "本項目需核對簽到位置，請允許取得位置後再簽到".into(),
+                "this project checks your location; share it to check in".into(),
+            ),
+            Self::OutsideGeofence {
+                distance_m,
+                radius_m,
+            } => (
+                format!("您距项目地点{distance_m}米，请在{radius_m}米范围内签到"),
+                format!("您距項目地點{distance_m}米，請在{radius_m}米範圍內簽到"),
+                format!("you are {distance_m} m from the project; check in within {radius_m} m"),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,

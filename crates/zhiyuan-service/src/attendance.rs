@@ -43,7 +43,12 @@ pub struct AttendanceOutcome {
 }
 
 fn code_error(field: &str, e: codes::CodeError) -> ServiceError {
-    ServiceError::invalid(field, e.to_string())
+    let why = match e {
+        codes::CodeError::Malformed => Reason::CodeMalformed,
+        codes::CodeError::Expired => Reason::CodeExpired,
+        codes::CodeError::Forged => Reason::CodeForged,
+    };
+    ServiceError::because(field, why)
 }
 
 impl Zhiyuan {
@@ -86,26 +91,21 @@ impl Zhiyuan {
                 let subject = codes::verify(&self.0.vault, code, CodeKind::Shift, ctx.now)
                     .map_err(|e| code_error("code", e))?;
                 if subject != shift.id.0 {
-                    return Err(ServiceError::invalid(
-                        "code",
-                        "is the code of another shift",
-                    ));
+                    return Err(ServiceError::because("code", Reason::CodeOfAnotherShift));
                 }
                 let distance = match (project.project.location, project.project.geofence_m) {
                     (Some(site), Some(radius)) => {
                         let here = location.ok_or_else(|| {
-                            ServiceError::invalid(
-                                "location",
-                                "this project checks your location; share it to check in",
-                            )
+                            ServiceError::because("location", Reason::LocationNeeded)
                         })?;
                         let d = here.distance_m(site).round() as i64;
                         if d > radius {
-                            return Err(ServiceError::invalid(
+                            return Err(ServiceError::because(
                                 "location",
-                                format!(
-                                    "you are {d} m from the project; check in within {radius} m"
-                                ),
+                                Reason::OutsideGeofence {
+                                    distance_m: d,
+                                    radius_m: radius,
+                                },
                             ));
                         }
                         Some(d)

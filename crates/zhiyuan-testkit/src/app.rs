@@ -33,6 +33,19 @@ impl Response {
             .unwrap_or_default()
     }
 
+    /// Each field an error names, with the code of why.
+    pub fn field_codes(&self) -> Vec<(String, String)> {
+        self.body["error"]["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                let text = |key: &str| f[key].as_str().unwrap_or_default().to_owned();
+                (text("field"), text("code"))
+            })
+            .collect()
+    }
+
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Principal;
 use zhiyuan_domain::ids::{AccountId, VolunteerId};
 use zhiyuan_domain::project::SignupStatus;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_service::{Actor, Ctx, Presence};
+use zhiyuan_service::{Actor, Ctx, Presence, ServiceError};
 use zhiyuan_store::{AuditEntry, NewVolunteer, ShiftId, SignupId};
 use zhiyuan_testkit::{TestApp, VolunteerBuilder, volunteer_row};
 
@@ -683,7 +684,9 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
         )
         .await;
     assert_eq!(early_out.status, StatusCode::CONFLICT);
-    // Far from the site, without a location, with a forged code: refused.
+    // Far from the site, without a location, with a code cut short or signed for another
+    // shift's: refused, each saying why.
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     let far = w
         .app
         .post(
@@ -692,21 +695,29 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
             json!({"code": code, "location": {"lat": 23.2, "lng": 113.4}}),
         )
         .await;
-    assert_eq!(far.error_fields(), ["location"]);
+    assert_eq!(far.field_codes(), why("location", "outside_geofence"));
     let nowhere = w
         .app
         .post(&path, Some(&volunteer), json!({"code": code}))
         .await;
-    assert_eq!(nowhere.error_fields(), ["location"]);
-    let forged = w
+    assert_eq!(nowhere.field_codes(), why("location", "location_needed"));
+    let with_code =
+        |code: String| json!({"code": code, "location": {"lat": 23.1510, "lng": 113.3405}});
+    let cut = w
         .app
         .post(
             &path,
             Some(&volunteer),
-            json!({"code": format!("{code}x"), "location": {"lat": 23.1510, "lng": 113.3405}}),
+            with_code(code[..code.len() - 1].to_owned()),
         )
         .await;
-    assert_eq!(forged.error_fields(), ["code"]);
+    assert_eq!(cut.field_codes(), why("code", "code_malformed"));
+    // `zyc1.s.{shift}.{window}.{signature}`: another subject under this signature.
+    let parts: Vec<&str> = code.split('.').collect();
+    let other = (parts[2].parse::<i64>().unwrap() + 1).to_string();
+    let forged = [parts[0], parts[1], &other, parts[3], parts[4]].join(".");
+    let forged = w.app.post(&path, Some(&volunteer), with_code(forged)).await;
+    assert_eq!(forged.field_codes(), why("code", "code_forged"));
     let first = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
     assert!(first.body["distance_m"].as_i64().unwrap() < 300);
@@ -839,7 +850,12 @@ async fn codes_expire_and_a_coordinator_can_scan_the_volunteers_code() {
         )
         .await
         .unwrap_err();
-    assert!(format!("{err:?}").contains("expired"), "{err:?}");
+    match &err {
+        ServiceError::Invalid(invalid) => {
+            assert_eq!(invalid.0[0].why, Some(Reason::CodeExpired), "{err:?}")
+        }
+        other => panic!("{other:?}"),
+    }
     let (mine, _) = w.app.zhiyuan.my_code(&me).unwrap();
     let r = w
         .app

@@ -116,12 +116,9 @@ async fn a_minor_with_a_guardian_registers_and_the_guardian_is_recorded() {
 async fn a_refused_field_says_why_as_a_stable_code() {
     let app = app().await;
     let code_of = |r: &Response, field: &str| {
-        r.body["error"]["fields"]
-            .as_array()
+        r.field_codes()
             .into_iter()
-            .flatten()
-            .find(|f| f["field"] == field)
-            .map(|f| f["code"].as_str().unwrap_or_default().to_owned())
+            .find_map(|(f, code)| (f == field).then_some(code))
     };
     let mut b = VolunteerBuilder::new(VILLAGE, 2);
     let n = b.body["id_document"]["number"].as_str().unwrap().to_owned();
