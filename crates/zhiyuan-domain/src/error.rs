@@ -125,6 +125,26 @@ pub enum Reason {
     LocationNeeded,
     /// Checked in this far from the project, beyond its geofence.
     OutsideGeofence { distance_m: i64, radius_m: i64 },
+    /// Checked in without an accepted sign-up for the shift.
+    NoSignup,
+    /// The project is not published (a draft, closed or cancelled).
+    ProjectNotOpen,
+    /// The shift is cancelled.
+    ShiftCancelled,
+    /// The shift has started (or is over).
+    ShiftStarted,
+    /// Signed up for this shift before.
+    AlreadySignedUp,
+    /// Younger than the project's minimum age on the day.
+    TooYoung { min: i32 },
+    /// Older than the project's maximum age on the day.
+    TooOld { max: i32 },
+    /// Under 18, and the project takes no minors.
+    MinorsNotAllowed,
+    /// Without skills the project requires.
+    MissingSkills(Vec<String>),
+    /// Past the time a sign-up may still be cancelled.
+    TooLateToCancel,
 }
 
 impl Reason {
@@ -150,6 +170,16 @@ impl Reason {
             Self::CodeOfAnotherShift => "code_of_another_shift",
             Self::LocationNeeded => "location_needed",
             Self::OutsideGeofence { .. } => "outside_geofence",
+            Self::NoSignup => "no_signup",
+            Self::ProjectNotOpen => "project_not_open",
+            Self::ShiftCancelled => "shift_cancelled",
+            Self::ShiftStarted => "shift_started",
+            Self::AlreadySignedUp => "already_signed_up",
+            Self::TooYoung { .. } => "too_young",
+            Self::TooOld { .. } => "too_old",
+            Self::MinorsNotAllowed => "minors_not_allowed",
+            Self::MissingSkills(_) => "missing_skills",
+            Self::TooLateToCancel => "too_late_to_cancel",
         }
     }
 
@@ -256,6 +286,56 @@ impl Reason {
                 format!("您距項目地點{distance_m}米，請在{radius_m}米範圍內簽到"),
                 format!("you are {distance_m} m from the project; check in within {radius_m} m"),
             ),
+            Self::NoSignup => (
+                "您没有该班次已确认的报名".into(),
+                "您沒有該班次已確認的報名".into(),
+                "no accepted sign-up for this shift".into(),
+            ),
+            Self::ProjectNotOpen => (
+                "该项目未开放报名".into(),
+                "該項目未開放報名".into(),
+                "the project is not open for sign-up".into(),
+            ),
+            Self::ShiftCancelled => (
+                "该班次已取消".into(),
+                "該班次已取消".into(),
+                "the shift is cancelled".into(),
+            ),
+            Self::ShiftStarted => (
+                "该班次已开始".into(),
+                "該班次已開始".into(),
+                "the shift has already started".into(),
+            ),
+            Self::AlreadySignedUp => (
+                "您已报名该班次".into(),
+                "您已報名該班次".into(),
+                "you are already signed up for this shift".into(),
+            ),
+            Self::TooYoung { min } => (
+                format!("志愿者须年满{min}岁"),
+                format!("志願者須年滿{min}歲"),
+                format!("volunteers must be at least {min}"),
+            ),
+            Self::TooOld { max } => (
+                format!("志愿者年龄须不超过{max}岁"),
+                format!("志願者年齡須不超過{max}歲"),
+                format!("volunteers must be at most {max}"),
+            ),
+            Self::MinorsNotAllowed => (
+                "本项目不接受未满18岁的志愿者".into(),
+                "本項目不接受未滿18歲的志願者".into(),
+                "this project is not open to volunteers under 18".into(),
+            ),
+            Self::MissingSkills(skills) => (
+                format!("需具备技能：{}", skills.join("、")),
+                format!("需具備技能：{}", skills.join("、")),
+                format!("requires the skills: {}", skills.join(", ")),
+            ),
+            Self::TooLateToCancel => (
+                "已过取消报名的时限".into(),
+                "已過取消報名的時限".into(),
+                "it is too late to cancel this sign-up".into(),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,
@@ -325,3 +405,90 @@ impl fmt::Display for Invalid {
 }
 
 impl std::error::Error for Invalid {}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::{FieldError, Reason};
+    use crate::lang::Lang;
+
+    fn every_reason() -> Vec<Reason> {
+        vec![
+            Reason::Required,
+            Reason::TooLong { max: 50 },
+            Reason::ControlCharacters,
+            Reason::VolunteerNumberDigits,
+            Reason::CheckDigit,
+            Reason::NotADate,
+            Reason::InTheFuture,
+            Reason::NotMinutes,
+            Reason::NotHours,
+            Reason::NotPositive,
+            Reason::OverDailyCap { cap_minutes: 720 },
+            Reason::NoSuchVolunteer,
+            Reason::DayOverCap {
+                day: date!(2026 - 11 - 05),
+                cap_minutes: 720,
+            },
+            Reason::CodeMalformed,
+            Reason::CodeExpired,
+            Reason::CodeForged,
+            Reason::CodeOfAnotherShift,
+            Reason::LocationNeeded,
+            Reason::OutsideGeofence {
+                distance_m: 1200,
+                radius_m: 300,
+            },
+            Reason::NoSignup,
+            Reason::ProjectNotOpen,
+            Reason::ShiftCancelled,
+            Reason::ShiftStarted,
+            Reason::AlreadySignedUp,
+            Reason::TooYoung { min: 16 },
+            Reason::TooOld { max: 60 },
+            Reason::MinorsNotAllowed,
+            Reason::MissingSkills(vec!["急救".into(), "手语".into()]),
+            Reason::TooLateToCancel,
+        ]
+    }
+
+    /// A client acts on the code, so no two reasons share one, and none is the code of
+    /// an error without a reason; each is said in all three languages: two sentences in
+    /// Chinese, one in English that is neither.
+    #[test]
+    fn every_reason_has_its_own_code_and_a_sentence_in_each_language() {
+        let reasons = every_reason();
+        let mut codes: Vec<&str> = reasons.iter().map(Reason::code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), reasons.len());
+        assert!(!codes.contains(&"invalid"));
+        for why in &reasons {
+            let [hans, hk, en] = Lang::ALL.map(|lang| why.say(lang));
+            assert!(!hans.is_ascii() && !hk.is_ascii(), "{why:?}");
+            assert!(!en.is_empty() && en != hans && en != hk, "{why:?}");
+        }
+        let hk = Reason::CheckDigit.say(Lang::ZhHk);
+        assert_eq!(
+            (Reason::CheckDigit.say(Lang::ZhHans), hk.as_str()),
+            ("校验位不正确".into(), "校驗位不正確")
+        );
+    }
+
+    /// An error with a reason serializes its code and says its sentence in English; one
+    /// without says what it was given, under `invalid`, in every language.
+    #[test]
+    fn a_field_error_carries_its_code_and_says_its_reason() {
+        let coded = FieldError::because("", Reason::TooYoung { min: 16 }).at("conditions");
+        assert_eq!(
+            serde_json::to_value(&coded).unwrap(),
+            serde_json::json!({"field": "conditions", "code": "too_young",
+                "reason": "volunteers must be at least 16"})
+        );
+        assert_eq!(coded.say(Lang::ZhHk), "志願者須年滿16歲");
+        let plain = FieldError::new("rating", "1 to 5");
+        assert_eq!(plain.code(), "invalid");
+        assert_eq!(plain.say(Lang::ZhHans), "1 to 5");
+    }
+}

@@ -4,8 +4,8 @@
 
 use time::{Date, OffsetDateTime};
 
-use crate::FieldError;
 use crate::clock::age_on;
+use crate::{FieldError, Reason};
 
 /// Where a project stands. Drafts are private to the team; published projects are open
 /// for sign-up; closed and cancelled ones are history.
@@ -118,26 +118,6 @@ pub struct Conditions {
     pub minors_allowed: bool,
 }
 
-/// Why a volunteer may not sign up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ineligible {
-    TooYoung { min: i32 },
-    TooOld { max: i32 },
-    Minor,
-    MissingSkills(Vec<String>),
-}
-
-impl std::fmt::Display for Ineligible {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::TooYoung { min } => write!(f, "volunteers must be at least {min}"),
-            Self::TooOld { max } => write!(f, "volunteers must be at most {max}"),
-            Self::Minor => write!(f, "this project is not open to volunteers under 18"),
-            Self::MissingSkills(s) => write!(f, "requires the skills: {}", s.join(", ")),
-        }
-    }
-}
-
 impl Conditions {
     pub fn check(&self) -> Result<(), FieldError> {
         if let (Some(min), Some(max)) = (self.min_age, self.max_age)
@@ -152,16 +132,18 @@ impl Conditions {
     }
 
     /// Whether someone born on `birth` with `skills` may serve on `day`.
-    pub fn admits(&self, birth: Date, skills: &[String], day: Date) -> Result<(), Ineligible> {
+    /// Why not, when not: [`Reason::TooYoung`], [`Reason::TooOld`],
+    /// [`Reason::MinorsNotAllowed`] or [`Reason::MissingSkills`].
+    pub fn admits(&self, birth: Date, skills: &[String], day: Date) -> Result<(), Reason> {
         let age = age_on(birth, day);
         if let Some(min) = self.min_age.filter(|m| age < *m) {
-            return Err(Ineligible::TooYoung { min });
+            return Err(Reason::TooYoung { min });
         }
         if let Some(max) = self.max_age.filter(|m| age > *m) {
-            return Err(Ineligible::TooOld { max });
+            return Err(Reason::TooOld { max });
         }
         if age < crate::registration::ADULT_AGE && !self.minors_allowed {
-            return Err(Ineligible::Minor);
+            return Err(Reason::MinorsNotAllowed);
         }
         let missing: Vec<String> = self
             .skills
@@ -170,7 +152,7 @@ impl Conditions {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            return Err(Ineligible::MissingSkills(missing));
+            return Err(Reason::MissingSkills(missing));
         }
         Ok(())
     }
@@ -287,20 +269,20 @@ mod tests {
         let first_aid = vec!["急救".to_owned()];
         assert_eq!(
             c.admits(date!(2011 - 01 - 01), &first_aid, day),
-            Err(Ineligible::TooYoung { min: 16 })
+            Err(Reason::TooYoung { min: 16 })
         );
         assert_eq!(
             c.admits(date!(2009 - 01 - 01), &first_aid, day),
-            Err(Ineligible::Minor)
+            Err(Reason::MinorsNotAllowed)
         );
         assert!(matches!(
             c.admits(date!(1990 - 01 - 01), &[], day),
-            Err(Ineligible::MissingSkills(_))
+            Err(Reason::MissingSkills(_))
         ));
         assert_eq!(c.admits(date!(1990 - 01 - 01), &first_aid, day), Ok(()));
         assert_eq!(
             c.admits(date!(1960 - 01 - 01), &first_aid, day),
-            Err(Ineligible::TooOld { max: 60 })
+            Err(Reason::TooOld { max: 60 })
         );
     }
 

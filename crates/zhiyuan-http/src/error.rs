@@ -92,9 +92,18 @@ impl From<ServiceError> for ApiError {
                 api
             }
             ServiceError::NotFound(what) => Self::not_found(what),
-            ServiceError::Conflict { field, message } => {
-                Self::new(StatusCode::CONFLICT, "conflict", message.clone())
-                    .with_field(field, message)
+            ServiceError::Conflict {
+                field,
+                message,
+                why,
+            } => {
+                let mut api = Self::new(StatusCode::CONFLICT, "conflict", message.clone());
+                api.fields.push(FieldError {
+                    field: field.to_owned(),
+                    why,
+                    reason: message,
+                });
+                api
             }
             ServiceError::Unauthenticated => Self::new(
                 StatusCode::UNAUTHORIZED,

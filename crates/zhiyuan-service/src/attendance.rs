@@ -159,10 +159,10 @@ impl Zhiyuan {
         }
         let opens = shift.shift.starts_at - self.0.config.checkin_opens_before;
         if ctx.now < opens || ctx.now >= shift.shift.ends_at || shift.cancelled {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "check-in is open from an hour before the shift until its end".into(),
-            });
+            return Err(ServiceError::conflict(
+                "shift",
+                "check-in is open from an hour before the shift until its end",
+            ));
         }
         let mut audit = ctx.audit(
             "attendance.check_in",
@@ -209,10 +209,7 @@ impl Zhiyuan {
             .store
             .get_attendance(shift_id, volunteer)
             .await?
-            .ok_or_else(|| ServiceError::Conflict {
-                field: "shift",
-                message: "check in before checking out".into(),
-            })?;
+            .ok_or_else(|| ServiceError::conflict("shift", "check in before checking out"))?;
         if attendance.checked_out_at.is_some() {
             return Ok(AttendanceOutcome {
                 attendance,
@@ -266,10 +263,9 @@ impl Zhiyuan {
         }
         outcome.map_err(|e| match e {
             // Someone closed it first: the check-out already happened.
-            StoreError::Conflict { field: "version" } => ServiceError::Conflict {
-                field: "shift",
-                message: "this attendance was just closed".into(),
-            },
+            StoreError::Conflict { field: "version" } => {
+                ServiceError::conflict("shift", "this attendance was just closed")
+            }
             other => other.into(),
         })
     }

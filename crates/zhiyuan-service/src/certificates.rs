@@ -309,10 +309,10 @@ impl Zhiyuan {
             .await?;
         let records: i64 = units.iter().map(|u| u.records).sum();
         if records == 0 {
-            return Err(ServiceError::Conflict {
-                field: "records",
-                message: "no effective records in this period to certify".into(),
-            });
+            return Err(ServiceError::conflict(
+                "records",
+                "no effective records in this period to certify",
+            ));
         }
         let listed = if request.list_records {
             if records > i64::from(MAX_LISTED) {
@@ -458,10 +458,9 @@ impl Zhiyuan {
             .revoke_certificate(number, by, ctx.now, reason, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "status",
-                    message: "the certificate is already revoked".into(),
-                },
+                StoreError::Conflict { field: "status" } => {
+                    ServiceError::conflict("status", "the certificate is already revoked")
+                }
                 other => other.into(),
             })
     }

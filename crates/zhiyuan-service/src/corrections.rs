@@ -50,10 +50,10 @@ impl Zhiyuan {
             return Err(ServiceError::Forbidden("this is not your record"));
         }
         if !r.is_current {
-            return Err(ServiceError::Conflict {
-                field: "record",
-                message: "a newer version of this record exists; correct that one".into(),
-            });
+            return Err(ServiceError::conflict(
+                "record",
+                "a newer version of this record exists; correct that one",
+            ));
         }
         if changes.is_empty() {
             return Err(ServiceError::invalid(
@@ -79,10 +79,10 @@ impl Zhiyuan {
             .iter()
             .any(|c| c.correction.record == Some(record))
         {
-            return Err(ServiceError::Conflict {
-                field: "record",
-                message: "a correction of this record is already waiting".into(),
-            });
+            return Err(ServiceError::conflict(
+                "record",
+                "a correction of this record is already waiting",
+            ));
         }
         let org = self.load_org_record(r.record.org).await?;
         let mut audit = ctx.audit("correction.request", "correction", "", Some(org.org.region));
@@ -166,10 +166,10 @@ impl Zhiyuan {
         let org = self.load_org_record(c.correction.org).await?;
         ctx.require(|p| p.can_run_projects(&org.facts()))?;
         if c.status != CorrectionStatus::Pending {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: format!("the correction is already {}", c.status.as_str()),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                format!("the correction is already {}", c.status.as_str()),
+            ));
         }
         let mut audit = ctx.audit(
             "correction.decide",
@@ -266,14 +266,13 @@ impl Zhiyuan {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "record" } => ServiceError::Conflict {
-                    field: "record",
-                    message: "the record was changed meanwhile; review the correction again".into(),
-                },
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "status",
-                    message: "the correction was decided meanwhile".into(),
-                },
+                StoreError::Conflict { field: "record" } => ServiceError::conflict(
+                    "record",
+                    "the record was changed meanwhile; review the correction again",
+                ),
+                StoreError::Conflict { field: "status" } => {
+                    ServiceError::conflict("status", "the correction was decided meanwhile")
+                }
                 other => other.into(),
             })?;
         Ok(CorrectionOutcome {

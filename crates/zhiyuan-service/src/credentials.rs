@@ -336,10 +336,10 @@ impl Zhiyuan {
             .ok_or(ServiceError::NotFound("star application"))?;
         // The same readers as the volunteer's record.
         self.get_volunteer(ctx, a.volunteer_number).await?;
-        let content = star_content(&a).ok_or(ServiceError::Conflict {
-            field: "status",
-            message: "the star is not certified".into(),
-        })?;
+        let content = star_content(&a).ok_or(ServiceError::conflict(
+            "status",
+            "the star is not certified",
+        ))?;
         let evidence = self
             .ledger_evidence(LedgerKind::Star, a.id.0, &content)
             .await?;

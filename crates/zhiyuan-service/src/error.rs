@@ -1,6 +1,7 @@
 //! The service's error: what went wrong in terms of the request, mapped once to HTTP.
 
 use time::Duration;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::StoreError;
 
@@ -11,11 +12,13 @@ pub enum ServiceError {
     Invalid(Invalid),
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A unique value is taken or the object changed meanwhile.
+    /// A unique value is taken, the object changed meanwhile, or a rule refuses the change
+    /// in the state things are in; `why`, when a [`Reason`] says it in every language.
     #[error("{message}")]
     Conflict {
         field: &'static str,
         message: String,
+        why: Option<Reason>,
     },
     #[error("authentication required")]
     Unauthenticated,
@@ -34,6 +37,24 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 impl ServiceError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid(Invalid::one(field, reason))
+    }
+
+    /// A conflict on `field`, said in English.
+    pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field,
+            message: message.into(),
+            why: None,
+        }
+    }
+
+    /// A conflict on `field` for a reason said in every language.
+    pub fn conflict_because(field: &'static str, why: Reason) -> Self {
+        Self::Conflict {
+            field,
+            message: why.say(Lang::En),
+            why: Some(why),
+        }
     }
 
     /// One field refused for a reason said in every language.
@@ -58,17 +79,17 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound("record"),
-            StoreError::Conflict { field: "version" } => Self::Conflict {
-                field: "version",
-                message: "the record was changed by someone else; reload and try again".into(),
-            },
-            StoreError::Conflict { field } => Self::Conflict {
-                field,
-                message: format!("{field} is already registered"),
-            },
+            StoreError::Conflict { field: "version" } => Self::conflict(
+                "version",
+                "the record was changed by someone else; reload and try again",
+            ),
+            StoreError::Conflict { field } => {
+                Self::conflict(field, format!("{field} is already registered"))
+            }
             StoreError::Refused(r) => Self::Conflict {
                 field: r.field,
                 message: r.message,
+                why: r.why,
             },
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Internal(e) => Self::Internal(e),

@@ -291,10 +291,10 @@ fn stated(reason: Option<String>) -> Option<String> {
 /// Refuses a change based on a version the record has moved past.
 fn check_version(expected: Option<i64>, actual: i64) -> Result<()> {
     match expected {
-        Some(v) if v != actual => Err(ServiceError::Conflict {
-            field: "version",
-            message: format!("the record is at version {actual}, not {v}; reload and try again"),
-        }),
+        Some(v) if v != actual => Err(ServiceError::conflict(
+            "version",
+            format!("the record is at version {actual}, not {v}; reload and try again"),
+        )),
         _ => Ok(()),
     }
 }

@@ -172,13 +172,13 @@ impl Zhiyuan {
             o.state.status,
             OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Rejected
         ) {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: format!(
+            return Err(ServiceError::conflict(
+                "status",
+                format!(
                     "the order is {}: nobody is to be proposed",
                     o.state.status.as_str()
                 ),
-            });
+            ));
         }
         if !(100.0..=MAX_RADIUS_M).contains(&req.radius_m) {
             return Err(ServiceError::invalid(

@@ -34,17 +34,16 @@ impl Zhiyuan {
     ) -> Result<(ProjectRecord, ShiftRecord)> {
         let o = self.get_order(ctx, id).await?;
         let (OrderStatus::Accepted, Holder::Org(org)) = (o.state.status, o.state.holder) else {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: "only the team that accepted an order carries it out as an activity"
-                    .into(),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                "only the team that accepted an order carries it out as an activity",
+            ));
         };
         if self.0.store.order_activity(id).await?.is_some() {
-            return Err(ServiceError::Conflict {
-                field: "activity",
-                message: "the order already has its activity".into(),
-            });
+            return Err(ServiceError::conflict(
+                "activity",
+                "the order already has its activity",
+            ));
         }
         let need = &o.order.need;
         let starts_at = input.starts_at.or(need.wanted_at).ok_or_else(|| {

@@ -508,19 +508,19 @@ impl Zhiyuan {
     ) -> Result<OrderRecord> {
         let mut o = self.requester_order(tracking, secret).await?;
         if o.state.status != OrderStatus::Completed {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: format!(
+            return Err(ServiceError::conflict(
+                "status",
+                format!(
                     "only a completed order is rated; this one is {}",
                     o.state.status.as_str()
                 ),
-            });
+            ));
         }
         if o.rating.is_some() {
-            return Err(ServiceError::Conflict {
-                field: "rating",
-                message: "the order is rated already".into(),
-            });
+            return Err(ServiceError::conflict(
+                "rating",
+                "the order is rated already",
+            ));
         }
         if !(1..=5).contains(&rating) {
             return Err(ServiceError::invalid("rating", "1 to 5"));
@@ -542,13 +542,18 @@ impl Zhiyuan {
         o: &OrderRecord,
         audit: &zhiyuan_store::AuditEntry,
     ) -> Result<OrderRecord> {
-        self.0.store.update_order(o, audit).await.map_err(|e| match e {
-            StoreError::Conflict { field: "version" } => ServiceError::Conflict {
-                field: "version",
-                message: "the order was moved by someone else meanwhile (taken, reassigned or cancelled); reload it".into(),
-            },
-            other => other.into(),
-        })
+        self.0
+            .store
+            .update_order(o, audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field: "version" } => ServiceError::conflict(
+                    "version",
+                    "the order was moved by someone else meanwhile (taken, reassigned or \
+                 cancelled); reload it",
+                ),
+                other => other.into(),
+            })
     }
 
     async fn load_order(&self, id: i64) -> Result<OrderRecord> {
@@ -695,10 +700,10 @@ impl Zhiyuan {
             OrderCommand::Accept => (OrderAction::Accept, vec![holder]),
             OrderCommand::Grab(org) => {
                 let Holder::Area(area) = holder else {
-                    return Err(ServiceError::Conflict {
-                        field: "status",
-                        message: "the order is not offered for taking".into(),
-                    });
+                    return Err(ServiceError::conflict(
+                        "status",
+                        "the order is not offered for taking",
+                    ));
                 };
                 let taker = match org {
                     Some(org) => {
@@ -752,12 +757,9 @@ impl Zhiyuan {
                 }
                 if o.state.status != OrderStatus::Accepted {
                     // The state machine's own refusal, before any record is written.
-                    o.state.apply(OrderAction::Complete).map_err(|message| {
-                        ServiceError::Conflict {
-                            field: "status",
-                            message,
-                        }
-                    })?;
+                    o.state
+                        .apply(OrderAction::Complete)
+                        .map_err(|message| ServiceError::conflict("status", message))?;
                 }
                 self.record_order_hours(ctx, &o, &c, &report).await?;
                 let mut o = o;
@@ -886,10 +888,7 @@ impl Zhiyuan {
         let from = o.state;
         o.state = from
             .apply(action)
-            .map_err(|message| ServiceError::Conflict {
-                field: "status",
-                message,
-            })?;
+            .map_err(|message| ServiceError::conflict("status", message))?;
         o.due_at = o
             .state
             .status
@@ -933,10 +932,7 @@ impl Zhiyuan {
                     ServiceError::Conflict {
                         field: "version", ..
                     },
-                ) => ServiceError::Conflict {
-                    field: "status",
-                    message: "someone else took the order first".into(),
-                },
+                ) => ServiceError::conflict("status", "someone else took the order first"),
                 (_, e) => e,
             })
     }
@@ -1045,10 +1041,10 @@ impl Zhiyuan {
 }
 
 fn no_site_above() -> ServiceError {
-    ServiceError::Conflict {
-        field: "escalation",
-        message: "there is no practice site above to escalate to".into(),
-    }
+    ServiceError::conflict(
+        "escalation",
+        "there is no practice site above to escalate to",
+    )
 }
 
 #[cfg(test)]

@@ -269,10 +269,10 @@ impl Zhiyuan {
                 m.decided_by = None;
                 Ok(self.0.store.update_membership(&m, &audit).await?)
             }
-            Some(m) => Err(ServiceError::Conflict {
-                field: "organisation",
-                message: format!("you already have a {} membership", m.status.as_str()),
-            }),
+            Some(m) => Err(ServiceError::conflict(
+                "organisation",
+                format!("you already have a {} membership", m.status.as_str()),
+            )),
         }
     }
 
@@ -299,15 +299,15 @@ impl Zhiyuan {
         let before = (m.status, m.role);
         if let Some(status) = decision.status.filter(|s| *s != m.status) {
             if !m.status.may_move_to(status, by_team) {
-                return Err(ServiceError::Conflict {
-                    field: "status",
-                    message: format!(
+                return Err(ServiceError::conflict(
+                    "status",
+                    format!(
                         "a {} membership cannot become {} by {}",
                         m.status.as_str(),
                         status.as_str(),
                         if by_team { "the team" } else { "the volunteer" }
                     ),
-                });
+                ));
             }
             m.status = status;
             if by_team {

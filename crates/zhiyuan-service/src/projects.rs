@@ -187,10 +187,10 @@ impl Zhiyuan {
             r.project.status,
             ProjectStatus::Closed | ProjectStatus::Cancelled
         ) {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: "a closed or cancelled project cannot change".into(),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                "a closed or cancelled project cannot change",
+            ));
         }
         let before = r.project.clone();
         let p = &mut r.project;
@@ -275,19 +275,19 @@ impl Zhiyuan {
             ctx.require(|pr| pr.can_run_projects(&org))?;
         }
         if !from.may_move_to(to, reviewing) {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: format!("a {} project cannot become {}", from.as_str(), to.as_str()),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                format!("a {} project cannot become {}", from.as_str(), to.as_str()),
+            ));
         }
         if from == ProjectStatus::Draft
             && to == ProjectStatus::Published
             && r.project.review_required
         {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: "this project must be reviewed before it is published".into(),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                "this project must be reviewed before it is published",
+            ));
         }
         if to == ProjectStatus::Published && r.project.risky {
             check_insurance(&r.project)?;
@@ -308,10 +308,10 @@ impl Zhiyuan {
             p.project.status,
             ProjectStatus::Closed | ProjectStatus::Cancelled
         ) {
-            return Err(ServiceError::Conflict {
-                field: "project",
-                message: "the project is closed or cancelled".into(),
-            });
+            return Err(ServiceError::conflict(
+                "project",
+                "the project is closed or cancelled",
+            ));
         }
         let day = china_date(s.starts_at);
         if day < p.project.starts_on || day > p.project.ends_on {
@@ -370,10 +370,10 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 zhiyuan_store::StoreError::Conflict { field: "capacity" } => {
-                    ServiceError::Conflict {
-                        field: "capacity",
-                        message: format!("{} places are already taken", s.accepted),
-                    }
+                    ServiceError::conflict(
+                        "capacity",
+                        format!("{} places are already taken", s.accepted),
+                    )
                 }
                 other => other.into(),
             })

@@ -184,10 +184,9 @@ impl Zhiyuan {
             .insert_partner(&p, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "did" } => ServiceError::Conflict {
-                    field: "did",
-                    message: "a partner with this DID is registered already".into(),
-                },
+                StoreError::Conflict { field: "did" } => {
+                    ServiceError::conflict("did", "a partner with this DID is registered already")
+                }
                 other => other.into(),
             })
     }
@@ -553,18 +552,28 @@ impl Zhiyuan {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "challenge" } => ServiceError::Conflict {
-                    field: "bundle.proof.challenge",
-                    message: "the challenge is not one this platform gave you, or it was answered already or expired: ask for a new one".into(),
-                },
-                StoreError::Conflict { field: "partner_subject" } => ServiceError::Conflict {
-                    field: "bundle.holder",
-                    message: format!("this account at {} is linked to another volunteer here", p.name),
-                },
-                StoreError::Conflict { field: "partner" } => ServiceError::Conflict {
-                    field: "bundle.holder",
-                    message: format!("you are linked to another account at {}: withdraw that recognition first", p.name),
-                },
+                StoreError::Conflict { field: "challenge" } => ServiceError::conflict(
+                    "bundle.proof.challenge",
+                    "the challenge is not one this platform gave you, or it was answered \
+                     already or expired: ask for a new one",
+                ),
+                StoreError::Conflict {
+                    field: "partner_subject",
+                } => ServiceError::conflict(
+                    "bundle.holder",
+                    format!(
+                        "this account at {} is linked to another volunteer here",
+                        p.name
+                    ),
+                ),
+                StoreError::Conflict { field: "partner" } => ServiceError::conflict(
+                    "bundle.holder",
+                    format!(
+                        "you are linked to another account at {}: withdraw that recognition \
+                         first",
+                        p.name
+                    ),
+                ),
                 other => other.into(),
             })?;
         Ok((recognition, partner))

@@ -51,10 +51,10 @@ impl Zhiyuan {
             .await?
             .is_some_and(|s| s.status == SignupStatus::Accepted);
         if !accepted {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "no accepted sign-up for this shift".into(),
-            });
+            return Err(ServiceError::conflict(
+                "shift",
+                "no accepted sign-up for this shift",
+            ));
         }
         if ctx.now < shift.shift.starts_at {
             return Err(ServiceError::invalid(
@@ -69,10 +69,10 @@ impl Zhiyuan {
             .await?
             .is_some()
         {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "attendance was already taken for this shift".into(),
-            });
+            return Err(ServiceError::conflict(
+                "shift",
+                "attendance was already taken for this shift",
+            ));
         }
         let window = (shift.shift.ends_at - shift.shift.starts_at).whole_minutes();
         if r.minutes > window {
@@ -110,10 +110,7 @@ impl Zhiyuan {
             .map_err(|e| match e {
                 StoreError::Conflict {
                     field: "dedupe_key",
-                } => ServiceError::Conflict {
-                    field: "shift",
-                    message: "you already reported time for this shift".into(),
-                },
+                } => ServiceError::conflict("shift", "you already reported time for this shift"),
                 other => other.into(),
             })
     }
@@ -156,10 +153,9 @@ impl Zhiyuan {
             .decide_record(id, status, ctx.account(), ctx.now, self.day_cap(), &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "status",
-                    message: "only a pending record can be decided".into(),
-                },
+                StoreError::Conflict { field: "status" } => {
+                    ServiceError::conflict("status", "only a pending record can be decided")
+                }
                 other => other.into(),
             })
     }
@@ -284,8 +280,5 @@ impl Zhiyuan {
 }
 
 fn duplicate_entry() -> ServiceError {
-    ServiceError::Conflict {
-        field: "dedupe_key",
-        message: "this entry was already recorded".into(),
-    }
+    ServiceError::conflict("dedupe_key", "this entry was already recorded")
 }

@@ -541,10 +541,10 @@ impl crate::Zhiyuan {
         use crate::{Ctx, ServiceError};
         let store = &self.0.store;
         if store.count_volunteers().await? > 0 {
-            return Err(ServiceError::Conflict {
-                field: "database",
-                message: "the database already holds volunteers; seed into an empty one".into(),
-            });
+            return Err(ServiceError::conflict(
+                "database",
+                "the database already holds volunteers; seed into an empty one",
+            ));
         }
         let ctx = Ctx::system("seed");
         self.ensure_reference_data().await?;

@@ -1,6 +1,7 @@
 //! Signing up for shifts: conditions enforced, places never over-allocated, a waitlist
 //! promoted automatically, overlapping shifts warned about.
 
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::VolunteerId;
@@ -32,16 +33,16 @@ impl Ctx {
 
 /// Whether a volunteer may sign up for a shift at `now`.
 fn admits(facts: &SignupFacts, now: time::OffsetDateTime) -> std::result::Result<(), Refusal> {
-    let refuse = |field: &'static str, message: String| Err(Refusal { field, message });
+    let refuse = |field, why| Err(Refusal::because(field, why));
     let (shift, p) = (&facts.shift, &facts.project.project);
     if p.status != ProjectStatus::Published {
-        return refuse("shift", "the project is not open for sign-up".into());
+        return refuse("shift", Reason::ProjectNotOpen);
     }
     if shift.cancelled {
-        return refuse("shift", "the shift is cancelled".into());
+        return refuse("shift", Reason::ShiftCancelled);
     }
     if shift.shift.starts_at <= now {
-        return refuse("shift", "the shift has already started".into());
+        return refuse("shift", Reason::ShiftStarted);
     }
     p.conditions
         .admits(
@@ -49,7 +50,7 @@ fn admits(facts: &SignupFacts, now: time::OffsetDateTime) -> std::result::Result
             &facts.volunteer.profile.skills,
             china_date(shift.shift.starts_at),
         )
-        .or_else(|why| refuse("conditions", why.to_string()))
+        .or_else(|why| refuse("conditions", why))
 }
 
 impl Zhiyuan {
@@ -73,10 +74,9 @@ impl Zhiyuan {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "volunteer" } => ServiceError::Conflict {
-                    field: "shift",
-                    message: "you are already signed up for this shift".into(),
-                },
+                StoreError::Conflict { field: "volunteer" } => {
+                    ServiceError::conflict_because("shift", Reason::AlreadySignedUp)
+                }
                 StoreError::NotFound => ServiceError::NotFound("shift"),
                 other => other.into(),
             })?;
@@ -128,10 +128,10 @@ impl Zhiyuan {
             shift.shift.starts_at
         };
         if ctx.now >= deadline {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "it is too late to cancel this sign-up".into(),
-            });
+            return Err(ServiceError::conflict_because(
+                "shift",
+                Reason::TooLateToCancel,
+            ));
         }
         let mut audit = ctx.audit("signup.cancel", "signup", id, Some(project.project.region));
         audit.reason = reason;
@@ -141,10 +141,10 @@ impl Zhiyuan {
             .cancel_signup(id, ctx.now, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "status",
-                    message: format!("a {} sign-up cannot be cancelled", s.status.as_str()),
-                },
+                StoreError::Conflict { field: "status" } => ServiceError::conflict(
+                    "status",
+                    format!("a {} sign-up cannot be cancelled", s.status.as_str()),
+                ),
                 other => other.into(),
             })?;
         Ok((cancelled, by_team.then_some(promoted)))
@@ -162,10 +162,10 @@ impl Zhiyuan {
     ) -> Result<SignupRecord> {
         let (s, shift, audit) = self.team_change(ctx, id, "signup.absent", reason).await?;
         if ctx.now < shift.shift.starts_at {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "the shift has not started; cancel the sign-up instead".into(),
-            });
+            return Err(ServiceError::conflict(
+                "shift",
+                "the shift has not started; cancel the sign-up instead",
+            ));
         }
         let r = self.0.store.set_absent(id, true, ctx.now, &audit).await;
         r.map_err(|e| refusal(&s, "accepted", e))
@@ -198,10 +198,10 @@ impl Zhiyuan {
     ) -> Result<SignupRecord> {
         let (s, shift, audit) = self.team_change(ctx, id, "signup.decide", reason).await?;
         if accept && shift.cancelled {
-            return Err(ServiceError::Conflict {
-                field: "shift",
-                message: "the shift is cancelled".into(),
-            });
+            return Err(ServiceError::conflict_because(
+                "shift",
+                Reason::ShiftCancelled,
+            ));
         }
         let r = self
             .0
@@ -303,5 +303,5 @@ fn refusal(s: &SignupRecord, wanted: &str, e: StoreError) -> ServiceError {
         }
         other => return other.into(),
     };
-    ServiceError::Conflict { field, message }
+    ServiceError::conflict(field, message)
 }

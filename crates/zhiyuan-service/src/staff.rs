@@ -111,10 +111,10 @@ impl Zhiyuan {
     ) -> Result<AccountRecord> {
         let (account, grants) = self.staff_in_reach(ctx, login, Access::Write).await?;
         if account.id == ctx.user()?.account && disabled {
-            return Err(ServiceError::Conflict {
-                field: "disabled",
-                message: "you cannot disable your own account".to_owned(),
-            });
+            return Err(ServiceError::conflict(
+                "disabled",
+                "you cannot disable your own account".to_owned(),
+            ));
         }
         if account.disabled == disabled {
             return Ok(account);
@@ -182,10 +182,10 @@ impl Zhiyuan {
         }
         ctx.require(|p| after.iter().all(|g| p.can_grant(g.region)))?;
         if account.id == ctx.user()?.account {
-            return Err(ServiceError::Conflict {
-                field: "roles",
-                message: "you cannot change your own roles".to_owned(),
-            });
+            return Err(ServiceError::conflict(
+                "roles",
+                "you cannot change your own roles".to_owned(),
+            ));
         }
         let reason = crate::stated(reason);
         if reason.is_none() {
@@ -210,11 +210,10 @@ impl Zhiyuan {
             .replace_grants(account.id, &before, &after, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "roles" } => ServiceError::Conflict {
-                    field: "roles",
-                    message: "the account's roles changed meanwhile; read them and try again"
-                        .to_owned(),
-                },
+                StoreError::Conflict { field: "roles" } => ServiceError::conflict(
+                    "roles",
+                    "the account's roles changed meanwhile; read them and try again".to_owned(),
+                ),
                 other => other.into(),
             })?;
         self.forget(Stale::Account(account.id)).await;

@@ -106,10 +106,10 @@ impl Zhiyuan {
             .and_then(|c| c.barred_until)
             .filter(|u| *u >= today)
         {
-            return Err(ServiceError::Conflict {
-                field: "star",
-                message: format!("a revoked certification bars applying until {until}"),
-            });
+            return Err(ServiceError::conflict(
+                "star",
+                format!("a revoked certification bars applying until {until}"),
+            ));
         }
         let current = s.certified.as_ref().map_or(0, |c| c.star);
         let star = star.unwrap_or(s.eligible);
@@ -157,10 +157,9 @@ impl Zhiyuan {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "volunteer" } => ServiceError::Conflict {
-                    field: "star",
-                    message: "an application of yours is already open".into(),
-                },
+                StoreError::Conflict { field: "volunteer" } => {
+                    ServiceError::conflict("star", "an application of yours is already open")
+                }
                 other => other.into(),
             })
     }
@@ -182,14 +181,14 @@ impl Zhiyuan {
         barred_until: Option<time::Date>,
     ) -> Result<StarApplication> {
         if !a.status.may_move_to(to) {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: format!(
+            return Err(ServiceError::conflict(
+                "status",
+                format!(
                     "a {} application cannot become {}",
                     a.status.as_str(),
                     to.as_str()
                 ),
-            });
+            ));
         }
         let from = a.status;
         a.status = to;
@@ -245,10 +244,10 @@ impl Zhiyuan {
         let a = self.load_star_application(id).await?;
         let today = china_date(ctx.now);
         if a.status != StarStatus::InNotice || a.notice_until.is_some_and(|u| today > u) {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: "objections are taken during the public notice only".into(),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                "objections are taken during the public notice only",
+            ));
         }
         let mut audit = ctx.audit(
             "stars.objection",
@@ -277,10 +276,10 @@ impl Zhiyuan {
         if certify {
             let today = china_date(ctx.now);
             if a.notice_until.is_none_or(|u| today <= u) {
-                return Err(ServiceError::Conflict {
-                    field: "status",
-                    message: "certify after the public notice has ended".into(),
-                });
+                return Err(ServiceError::conflict(
+                    "status",
+                    "certify after the public notice has ended",
+                ));
             }
             self.move_star(ctx, a, StarStatus::Certified, reason, None)
                 .await

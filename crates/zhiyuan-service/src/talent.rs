@@ -156,10 +156,10 @@ impl Zhiyuan {
             return Err(ServiceError::invalid("reason", "say why it is rejected"));
         }
         if q.status == to {
-            return Err(ServiceError::Conflict {
-                field: "status",
-                message: format!("the qualification is already {}", to.as_str()),
-            });
+            return Err(ServiceError::conflict(
+                "status",
+                format!("the qualification is already {}", to.as_str()),
+            ));
         }
         let from = q.status;
         q.status = to;
@@ -315,14 +315,14 @@ impl Zhiyuan {
             .ok_or(ServiceError::Forbidden("you were not called"))?;
         let from = m.status;
         if !from.may_move_to(to) {
-            return Err(ServiceError::Conflict {
-                field: "response",
-                message: format!(
+            return Err(ServiceError::conflict(
+                "response",
+                format!(
                     "a {} volunteer cannot become {}",
                     from.as_str(),
                     to.as_str()
                 ),
-            });
+            ));
         }
         if to == MemberStatus::CheckedIn
             && let Some(point) = call.call.location
@@ -350,10 +350,9 @@ impl Zhiyuan {
             .update_call_member(&m, from, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::Conflict {
-                    field: "response",
-                    message: "your answer changed meanwhile; reload".into(),
-                },
+                StoreError::Conflict { field: "status" } => {
+                    ServiceError::conflict("response", "your answer changed meanwhile; reload")
+                }
                 other => other.into(),
             })
     }

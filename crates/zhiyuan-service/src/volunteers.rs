@@ -97,10 +97,10 @@ impl Zhiyuan {
                 Err(StoreError::Conflict {
                     field: "id_document.number",
                 }) => {
-                    return Err(ServiceError::Conflict {
-                        field: "id_document.number",
-                        message: "this identity document is already registered".into(),
-                    });
+                    return Err(ServiceError::conflict(
+                        "id_document.number",
+                        "this identity document is already registered",
+                    ));
                 }
                 other => {
                     let record = other?;

@@ -1318,10 +1318,7 @@ async fn a_refused_sign_up_leaves_nothing_behind() {
             now,
             Box::new(|facts| {
                 assert_eq!(facts.project.project.status, ProjectStatus::Draft);
-                Err(Refusal {
-                    field: "shift",
-                    message: "the project is not open for sign-up".into(),
-                })
+                Err(Refusal::new("shift", "the project is not open for sign-up"))
             }),
             &audit("signup.create", "440106"),
         )
@@ -1386,10 +1383,7 @@ async fn concurrent_sign_ups_each_get_the_outcome_they_would_get_alone() {
                     volunteer,
                     now,
                     Box::new(move |_| match refuse {
-                        true => Err(Refusal {
-                            field: "shift",
-                            message: "refused".into(),
-                        }),
+                        true => Err(Refusal::new("shift", "refused")),
                         false => Ok(()),
                     }),
                     &audit("signup.create", "440106"),

@@ -1,6 +1,7 @@
 //! Projects, shifts, sign-ups, attendance and service records, as rows.
 
 use time::{Date, OffsetDateTime};
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::ids::{AccountId, OrgId, SiteId, VolunteerId};
 use zhiyuan_domain::project::{Conditions, Insurance, ProjectStatus, SignupMode, SignupStatus};
@@ -355,14 +356,13 @@ impl DayCap {
 
     /// The refusal of a write that would take `day` over the cap.
     pub fn refusal(self, day: Date) -> crate::StoreError {
-        crate::StoreError::Refused(crate::Refusal {
-            field: "minutes",
-            message: format!(
-                "with the volunteer's other records on {day} this exceeds the daily cap of {} \
-                 minutes",
-                self.0
-            ),
-        })
+        crate::StoreError::Refused(crate::Refusal::because(
+            "minutes",
+            Reason::DayOverCap {
+                day,
+                cap_minutes: self.0,
+            },
+        ))
     }
 
     /// What becomes of each of `rows`, taken in order: `None` to write it, or its outcome
@@ -411,10 +411,7 @@ pub struct NewAttendance {
 impl NewAttendance {
     /// The refusal of a check-in by a volunteer who holds no accepted sign-up for the shift.
     pub fn without_signup() -> crate::StoreError {
-        crate::StoreError::Refused(crate::Refusal {
-            field: "shift",
-            message: "no accepted sign-up for this shift".into(),
-        })
+        crate::StoreError::Refused(crate::Refusal::because("shift", Reason::NoSignup))
     }
 }
 

@@ -1,5 +1,8 @@
 //! The one error type of every backend.
 
+use zhiyuan_domain::Reason;
+use zhiyuan_domain::lang::Lang;
+
 /// What can go wrong in storage, in terms the layers above can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,11 +33,31 @@ impl StoreError {
     }
 }
 
-/// Why a [`Check`] refused: the request field at fault and a message for the person.
+/// Why a [`Check`] refused: the request field at fault and a message for the person, with
+/// its [`Reason`] when one says it in every language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub field: &'static str,
     pub message: String,
+    pub why: Option<Reason>,
+}
+
+impl Refusal {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+            why: None,
+        }
+    }
+
+    pub fn because(field: &'static str, why: Reason) -> Self {
+        Self {
+            field,
+            message: why.say(Lang::En),
+            why: Some(why),
+        }
+    }
 }
 
 /// A rule of the caller's, run inside a write's transaction on what it read, so that

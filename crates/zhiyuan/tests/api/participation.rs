@@ -232,7 +232,13 @@ async fn places_fill_then_the_waitlist_a_cancellation_promotes_the_first_waiting
         ]
     );
     let again = w.sign_up(shift, &tokens[0]).await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (again.status, again.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("shift".to_owned(), "already_signed_up".to_owned())]
+        )
+    );
     let cancel = w
         .app
         .post(
@@ -475,12 +481,13 @@ pub(crate) async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
     let w = world_with(json!({"conditions": {"skills": ["急救"], "minors_allowed": false}})).await;
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     let unpublished = w.shift(Duration::hours(2), 5).await;
     let (_, volunteer) = w.volunteer(21).await;
     let r = w.sign_up(unpublished, &volunteer).await;
     assert_eq!(
-        (r.status, r.error_fields()),
-        (StatusCode::CONFLICT, vec!["shift".to_owned()])
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("shift", "project_not_open"))
     );
     w.publish().await;
     // The fixture volunteer has the first-aid skill; one without it is refused.
@@ -489,7 +496,7 @@ async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
         .volunteer(VolunteerBuilder::new(VILLAGE, 23).with("skills", json!(["摄影"])))
         .await;
     let r = w.sign_up(unpublished, &unskilled).await;
-    assert_eq!(r.error_fields(), ["conditions"]);
+    assert_eq!(r.field_codes(), why("conditions", "missing_skills"));
     assert!(
         r.body["error"]["message"]
             .as_str()
@@ -505,8 +512,8 @@ async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
         ))
         .await;
     assert_eq!(
-        w.sign_up(unpublished, &minor).await.error_fields(),
-        ["conditions"]
+        w.sign_up(unpublished, &minor).await.field_codes(),
+        why("conditions", "minors_not_allowed")
     );
     // A cancelled shift and a shift already under way.
     let cancelled = w.shift(Duration::hours(2), 5).await;
@@ -517,13 +524,17 @@ async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
             json!({"cancelled": true}),
         )
         .await;
+    let r = w.sign_up(cancelled, &volunteer).await;
     assert_eq!(
-        w.sign_up(cancelled, &volunteer).await.status,
-        StatusCode::CONFLICT
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("shift", "shift_cancelled"))
     );
     let started = w.shift(-Duration::minutes(30), 5).await;
     let r = w.sign_up(started, &volunteer).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("shift", "shift_started"))
+    );
     assert!(
         r.body["error"]["message"]
             .as_str()
@@ -672,7 +683,13 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
     let at_site = json!({"code": code, "location": {"lat": 23.1510, "lng": 113.3405}});
     let path = format!("/api/v1/shifts/{shift}/check-in");
     let r = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("shift".to_owned(), "no_signup".to_owned())]
+        )
+    );
     // Check-out before check-in: refused.
     w.sign_up(shift, &volunteer).await;
     let early_out = w
