@@ -145,6 +145,18 @@ pub enum Reason {
     MissingSkills(Vec<String>),
     /// Past the time a sign-up may still be cancelled.
     TooLateToCancel,
+    /// Not a mainland mobile number nor an international one.
+    NotAPhone,
+    /// A password shorter or longer than allowed.
+    PasswordLength { min: usize, max: usize },
+    /// A birth date other than the one the identity document holds.
+    BirthDateNotDocuments,
+    /// A gender other than the one the identity document holds.
+    GenderNotDocuments,
+    /// A birth date after today, or more than 120 years ago.
+    ImplausibleBirthDate,
+    /// Under 18, registering without a guardian.
+    GuardianNeeded,
 }
 
 impl Reason {
@@ -180,6 +192,12 @@ impl Reason {
             Self::MinorsNotAllowed => "minors_not_allowed",
             Self::MissingSkills(_) => "missing_skills",
             Self::TooLateToCancel => "too_late_to_cancel",
+            Self::NotAPhone => "not_a_phone",
+            Self::PasswordLength { .. } => "password_length",
+            Self::BirthDateNotDocuments => "birth_date_not_documents",
+            Self::GenderNotDocuments => "gender_not_documents",
+            Self::ImplausibleBirthDate => "implausible_birth_date",
+            Self::GuardianNeeded => "guardian_needed",
         }
     }
 
@@ -336,6 +354,36 @@ impl Reason {
                 "已過取消報名的時限".into(),
                 "it is too late to cancel this sign-up".into(),
             ),
+            Self::NotAPhone => (
+                "应为11位手机号码，或“+国家代码+号码”".into(),
+                "應為11位內地手機號碼，或「+國家代碼+號碼」".into(),
+                "must be an 11-digit mainland mobile number or +<country code><number>".into(),
+            ),
+            Self::PasswordLength { min, max } => (
+                format!("密码应为{min}至{max}个字符"),
+                format!("密碼應為{min}至{max}個字元"),
+                format!("must be {min} to {max} characters"),
+            ),
+            Self::BirthDateNotDocuments => (
+                "与证件上的出生日期不符".into(),
+                "與證件上的出生日期不符".into(),
+                "does not match the birth date in the identity document".into(),
+            ),
+            Self::GenderNotDocuments => (
+                "与证件上的性别不符".into(),
+                "與證件上的性別不符".into(),
+                "does not match the gender in the identity document".into(),
+            ),
+            Self::ImplausibleBirthDate => (
+                "出生日期不合理".into(),
+                "出生日期不合理".into(),
+                "is not a plausible birth date".into(),
+            ),
+            Self::GuardianNeeded => (
+                "未满18岁的志愿者须填写监护人姓名、电话及同意时间".into(),
+                "未滿18歲的志願者須填寫監護人姓名、電話及同意時間".into(),
+                "a volunteer under 18 needs a guardian's name, phone and consent time".into(),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,
@@ -450,6 +498,12 @@ mod tests {
             Reason::MinorsNotAllowed,
             Reason::MissingSkills(vec!["急救".into(), "手语".into()]),
             Reason::TooLateToCancel,
+            Reason::NotAPhone,
+            Reason::PasswordLength { min: 8, max: 128 },
+            Reason::BirthDateNotDocuments,
+            Reason::GenderNotDocuments,
+            Reason::ImplausibleBirthDate,
+            Reason::GuardianNeeded,
         ]
     }
 

@@ -1,6 +1,6 @@
 //! A person's name, gender, phone and guardian: the plain personal fields of Art. 5.
 
-use crate::FieldError;
+use crate::{FieldError, Reason};
 
 /// Gender as the identity document records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -31,14 +31,14 @@ impl Gender {
 /// with spaces and the middle dot of ethnic-minority names (·) are all accepted.
 pub fn parse_person_name(input: &str) -> Result<String, FieldError> {
     let name = input.trim();
-    let count = name.chars().count();
-    if count == 0 || count > 50 {
-        return Err(FieldError::new("", "must be 1 to 50 characters"));
-    }
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new("", "must not contain control characters"));
+        return Err(FieldError::because("", Reason::ControlCharacters));
     }
-    Ok(name.to_owned())
+    match name.chars().count() {
+        0 => Err(FieldError::because("", Reason::Required)),
+        n if n > 50 => Err(FieldError::because("", Reason::TooLong { max: 50 })),
+        _ => Ok(name.to_owned()),
+    }
 }
 
 /// A phone number: a mainland mobile (11 digits starting with 1), or an international
@@ -54,10 +54,7 @@ pub fn parse_phone(input: &str) -> Result<String, FieldError> {
     if ok {
         Ok(compact)
     } else {
-        Err(FieldError::new(
-            "",
-            "must be an 11-digit mainland mobile number or +<country code><number>",
-        ))
+        Err(FieldError::because("", Reason::NotAPhone))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::clock::age_on;
 use crate::document::{DocumentKind, IdDocument};
 use crate::person::{Gender, parse_person_name, parse_phone};
 use crate::region::RegionCode;
-use crate::{FieldError, Invalid};
+use crate::{FieldError, Invalid, Reason};
 
 /// The youngest age at which anyone may register (Youth League rule).
 pub const MIN_AGE: i32 = 14;
@@ -87,7 +87,10 @@ pub fn parse_timestamp(input: &str) -> Result<OffsetDateTime, FieldError> {
 pub fn check_password(password: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if !(8..=128).contains(&n) {
-        return Err(FieldError::new("password", "must be 8 to 128 characters"));
+        return Err(FieldError::because(
+            "password",
+            Reason::PasswordLength { min: 8, max: 128 },
+        ));
     }
     Ok(())
 }
@@ -142,37 +145,31 @@ impl Registration {
             && let Some(facts) = doc.embedded_facts()
         {
             if facts.birth_date != birth {
-                errors.push(FieldError::new(
+                errors.push(FieldError::because(
                     "birth_date",
-                    "does not match the birth date in the identity document",
+                    Reason::BirthDateNotDocuments,
                 ));
             }
             if facts.gender != gender {
-                errors.push(FieldError::new(
-                    "gender",
-                    "does not match the gender in the identity document",
-                ));
+                errors.push(FieldError::because("gender", Reason::GenderNotDocuments));
             }
         }
         let mut guardian = None;
         if let Some(birth) = birth_date {
             let age = age_on(birth, today);
             if birth > today || age > 120 {
-                errors.push(FieldError::new(
+                errors.push(FieldError::because(
                     "birth_date",
-                    "is not a plausible birth date",
+                    Reason::ImplausibleBirthDate,
                 ));
             } else if age < MIN_AGE {
-                errors.push(FieldError::new(
+                errors.push(FieldError::because(
                     "birth_date",
-                    format!("volunteers must be at least {MIN_AGE} years old"),
+                    Reason::TooYoung { min: MIN_AGE },
                 ));
             } else if age < ADULT_AGE {
                 match &d.guardian {
-                    None => errors.push(FieldError::new(
-                        "guardian",
-                        "a volunteer under 18 needs a guardian's name, phone and consent time",
-                    )),
+                    None => errors.push(FieldError::because("guardian", Reason::GuardianNeeded)),
                     Some(g) => {
                         guardian =
                             errors.check(Self::guardian(g, now).map_err(|e| e.under("guardian")))
@@ -201,7 +198,7 @@ impl Registration {
         let phone = at("phone", parse_phone(g.phone))?;
         let consented_at = at("consented_at", parse_timestamp(g.consented_at))?;
         if consented_at > now + time::Duration::minutes(5) {
-            return Err(FieldError::new("consented_at", "is in the future"));
+            return Err(FieldError::because("consented_at", Reason::InTheFuture));
         }
         Ok(Guardian {
             name,

@@ -109,9 +109,10 @@ async fn a_minor_with_a_guardian_registers_and_the_guardian_is_recorded() {
     assert_eq!(r.body["guardian"]["name"], "陈家长");
 }
 
-/// A refused field carries why as a stable code for clients to word: a wrong check digit
-/// in an identity number or in a volunteer number is `check_digit`, however the number
-/// reached the server; a refusal without a more precise code is `invalid`.
+/// A refused field carries why as a stable code for clients to word: what a volunteer
+/// registering on a phone gets wrong has one (a wrong check digit in an identity number
+/// or in a volunteer number is `check_digit`, however the number reached the server); a
+/// refusal without a more precise code is `invalid`.
 #[tokio::test]
 async fn a_refused_field_says_why_as_a_stable_code() {
     let app = app().await;
@@ -120,28 +121,57 @@ async fn a_refused_field_says_why_as_a_stable_code() {
             .into_iter()
             .find_map(|(f, code)| (f == field).then_some(code))
     };
-    let mut b = VolunteerBuilder::new(VILLAGE, 2);
-    let n = b.body["id_document"]["number"].as_str().unwrap().to_owned();
+    let mut wrong_check = VolunteerBuilder::new(VILLAGE, 2);
+    let n = wrong_check.body["id_document"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let last = if n.ends_with('0') { "1" } else { "0" };
-    b.body["id_document"]["number"] = json!(format!("{}{last}", &n[..17]));
-    let r = register(&app, &b).await;
-    assert_eq!(
-        code_of(&r, "id_document.number").as_deref(),
-        Some("check_digit"),
-        "{:?}",
-        r.body
-    );
-    let r = register(
-        &app,
-        &VolunteerBuilder::new(VILLAGE, 3).with("password", json!("short")),
-    )
-    .await;
-    assert_eq!(
-        code_of(&r, "password").as_deref(),
-        Some("invalid"),
-        "{:?}",
-        r.body
-    );
+    wrong_check.body["id_document"]["number"] = json!(format!("{}{last}", &n[..17]));
+    let base = VolunteerBuilder::new(VILLAGE, 3);
+    let cases = [
+        (wrong_check, "id_document.number", "check_digit"),
+        (base.clone().with("name", json!(" ")), "name", "required"),
+        (
+            base.clone().with("name", json!("名".repeat(51))),
+            "name",
+            "too_long",
+        ),
+        (
+            base.clone().with("phone", json!("1380013800")),
+            "phone",
+            "not_a_phone",
+        ),
+        (
+            base.clone().with("password", json!("short")),
+            "password",
+            "password_length",
+        ),
+        (
+            base.clone().with("birth_date", json!("1990-01-02")),
+            "birth_date",
+            "birth_date_not_documents",
+        ),
+        (
+            base.clone().born(&born_years_ago(12), 3),
+            "birth_date",
+            "too_young",
+        ),
+        (
+            base.clone().born(&born_years_ago(16), 3),
+            "guardian",
+            "guardian_needed",
+        ),
+        (
+            base.clone().with("privacy_consent_version", json!("")),
+            "privacy_consent_version",
+            "invalid",
+        ),
+    ];
+    for (builder, field, code) in cases {
+        let r = register(&app, &builder).await;
+        assert_eq!(code_of(&r, field).as_deref(), Some(code), "{:?}", r.body);
+    }
     let builder = VolunteerBuilder::new(VILLAGE, 4);
     let password = builder.body["password"].as_str().unwrap().to_owned();
     let (number, _) = app.volunteer(builder).await;
