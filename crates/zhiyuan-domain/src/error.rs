@@ -127,6 +127,11 @@ pub enum Reason {
     OutsideGeofence { distance_m: i64, radius_m: i64 },
     /// Checked in without an accepted sign-up for the shift.
     NoSignup,
+    /// Checked in before check-in opens (this many minutes before the shift starts),
+    /// after the shift ended, or to a cancelled shift.
+    CheckInClosed { opens_before_minutes: i64 },
+    /// Checked out without having checked in.
+    NotCheckedIn,
     /// The project is not published (a draft, closed or cancelled).
     ProjectNotOpen,
     /// The shift is cancelled.
@@ -183,6 +188,8 @@ impl Reason {
             Self::LocationNeeded => "location_needed",
             Self::OutsideGeofence { .. } => "outside_geofence",
             Self::NoSignup => "no_signup",
+            Self::CheckInClosed { .. } => "check_in_closed",
+            Self::NotCheckedIn => "not_checked_in",
             Self::ProjectNotOpen => "project_not_open",
             Self::ShiftCancelled => "shift_cancelled",
             Self::ShiftStarted => "shift_started",
@@ -308,6 +315,21 @@ impl Reason {
                 "您没有该班次已确认的报名".into(),
                 "您沒有該班次已確認的報名".into(),
                 "no accepted sign-up for this shift".into(),
+            ),
+            Self::CheckInClosed {
+                opens_before_minutes,
+            } => (
+                format!("签到时间为班次开始前{opens_before_minutes}分钟至班次结束"),
+                format!("簽到時間為班次開始前{opens_before_minutes}分鐘至班次結束"),
+                format!(
+                    "check-in is open from {opens_before_minutes} minutes before the shift \
+                     until its end"
+                ),
+            ),
+            Self::NotCheckedIn => (
+                "请先签到再签退".into(),
+                "請先簽到再簽退".into(),
+                "check in before checking out".into(),
             ),
             Self::ProjectNotOpen => (
                 "该项目未开放报名".into(),
@@ -489,6 +511,10 @@ mod tests {
                 radius_m: 300,
             },
             Reason::NoSignup,
+            Reason::CheckInClosed {
+                opens_before_minutes: 60,
+            },
+            Reason::NotCheckedIn,
             Reason::ProjectNotOpen,
             Reason::ShiftCancelled,
             Reason::ShiftStarted,

@@ -159,9 +159,11 @@ impl Zhiyuan {
         }
         let opens = shift.shift.starts_at - self.0.config.checkin_opens_before;
         if ctx.now < opens || ctx.now >= shift.shift.ends_at || shift.cancelled {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "shift",
-                "check-in is open from an hour before the shift until its end",
+                Reason::CheckInClosed {
+                    opens_before_minutes: self.0.config.checkin_opens_before.whole_minutes(),
+                },
             ));
         }
         let mut audit = ctx.audit(
@@ -209,7 +211,7 @@ impl Zhiyuan {
             .store
             .get_attendance(shift_id, volunteer)
             .await?
-            .ok_or_else(|| ServiceError::conflict("shift", "check in before checking out"))?;
+            .ok_or_else(|| ServiceError::conflict_because("shift", Reason::NotCheckedIn))?;
         if attendance.checked_out_at.is_some() {
             return Ok(AttendanceOutcome {
                 attendance,

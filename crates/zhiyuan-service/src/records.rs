@@ -51,10 +51,7 @@ impl Zhiyuan {
             .await?
             .is_some_and(|s| s.status == SignupStatus::Accepted);
         if !accepted {
-            return Err(ServiceError::conflict(
-                "shift",
-                "no accepted sign-up for this shift",
-            ));
+            return Err(ServiceError::conflict_because("shift", Reason::NoSignup));
         }
         if ctx.now < shift.shift.starts_at {
             return Err(ServiceError::invalid(

@@ -112,6 +112,18 @@ impl World {
             .await
     }
 
+    /// The site's current attendance code of `shift`, as its coordinator shows it, and the
+    /// body of a check-in with it at the site.
+    async fn at_site(&self, shift: i64) -> (String, Value) {
+        let path = format!("/api/v1/shifts/{shift}/code");
+        let code = self.app.get(&path, Some(&self.coordinator)).await.body["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = json!({"code": code, "location": {"lat": 23.1510, "lng": 113.3405}});
+        (code, body)
+    }
+
     pub(crate) async fn sign_up(&self, shift: i64, token: &str) -> zhiyuan_testkit::Response {
         self.app
             .post(
@@ -663,24 +675,41 @@ async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after
     assert_eq!(reviewed.body["status"], "published", "{:?}", reviewed.body);
 }
 
+/// Check-in opens the configured time before a shift (an hour here): earlier, a
+/// volunteer with a place is refused and told when it opens, in minutes.
+#[tokio::test]
+async fn checking_in_before_check_in_opens_is_refused_saying_when_it_opens() {
+    let w = world().await;
+    let shift = w.shift(Duration::hours(2), 5).await;
+    let (_, volunteer) = w.volunteer(43).await;
+    w.sign_up(shift, &volunteer).await;
+    let (_, at_site) = w.at_site(shift).await;
+    let path = format!("/api/v1/shifts/{shift}/check-in");
+    let r = w.app.post(&path, Some(&volunteer), at_site).await;
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("shift".to_owned(), "check_in_closed".to_owned())]
+        )
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("60 minutes before"),
+        "{:?}",
+        r.body
+    );
+}
+
 #[tokio::test]
 async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
     let w = world().await;
     let shift = w.shift(Duration::minutes(30), 5).await;
     let (number, volunteer) = w.volunteer(41).await;
     // No sign-up yet: refused.
-    let code = w
-        .app
-        .get(
-            &format!("/api/v1/shifts/{shift}/code"),
-            Some(&w.coordinator),
-        )
-        .await
-        .body["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let at_site = json!({"code": code, "location": {"lat": 23.1510, "lng": 113.3405}});
+    let (code, at_site) = w.at_site(shift).await;
     let path = format!("/api/v1/shifts/{shift}/check-in");
     let r = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
     assert_eq!(
@@ -700,7 +729,13 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
             at_site.clone(),
         )
         .await;
-    assert_eq!(early_out.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (early_out.status, early_out.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("shift".to_owned(), "not_checked_in".to_owned())]
+        )
+    );
     // Far from the site, without a location, with a code cut short or signed for another
     // shift's: refused, each saying why.
     let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
