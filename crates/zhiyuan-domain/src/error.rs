@@ -7,6 +7,7 @@ use std::fmt;
 
 use time::Date;
 
+use crate::document::DocumentKind;
 use crate::hours::hours;
 use crate::lang::Lang;
 
@@ -162,6 +163,19 @@ pub enum Reason {
     ImplausibleBirthDate,
     /// Under 18, registering without a guardian.
     GuardianNeeded,
+    /// An identity document number not in its kind's form.
+    DocumentShape(DocumentKind),
+    /// A resident identity number whose first two digits are no mainland province.
+    NotAProvince,
+    /// A residence permit number not beginning with Hong Kong's, Macao's or Taiwan's
+    /// region code.
+    ResidencePermitRegion,
+    /// An identity number holding a birth date that does not exist.
+    ImpossibleBirthDate,
+    /// A passport without its issuing country as an ISO 3166-1 alpha-3 code.
+    PassportCountry,
+    /// A passport of the People's Republic: the mainland registers with its identity card.
+    MainlandPassport,
 }
 
 impl Reason {
@@ -205,6 +219,12 @@ impl Reason {
             Self::GenderNotDocuments => "gender_not_documents",
             Self::ImplausibleBirthDate => "implausible_birth_date",
             Self::GuardianNeeded => "guardian_needed",
+            Self::DocumentShape(_) => "document_shape",
+            Self::NotAProvince => "not_a_province",
+            Self::ResidencePermitRegion => "residence_permit_region",
+            Self::ImpossibleBirthDate => "impossible_birth_date",
+            Self::PassportCountry => "passport_country",
+            Self::MainlandPassport => "mainland_passport",
         }
     }
 
@@ -406,6 +426,59 @@ impl Reason {
                 "未滿18歲的志願者須填寫監護人姓名、電話及同意時間".into(),
                 "a volunteer under 18 needs a guardian's name, phone and consent time".into(),
             ),
+            Self::DocumentShape(kind) => match kind {
+                DocumentKind::MainlandId | DocumentKind::ResidencePermit => (
+                    "应为17位数字加1位数字或X".into(),
+                    "應為17位數字加1位數字或X".into(),
+                    "must be 17 digits followed by a digit or X".into(),
+                ),
+                DocumentKind::HkId => (
+                    "格式应如 A123456(3)：1至2个字母、6位数字及校验位".into(),
+                    "格式應如 A123456(3)：1至2個英文字母、6位數字及校驗位".into(),
+                    "must look like A123456(3): 1-2 letters, 6 digits, check".into(),
+                ),
+                DocumentKind::MacauId => (
+                    "格式应如 1234567(8)：首位为1、5或7，再加6位数字及校验位".into(),
+                    "格式應如 1234567(8)：首位為1、5或7，再加6位數字及校驗位".into(),
+                    "must look like 1234567(8): first digit 1, 5 or 7, 6 more digits, check digit"
+                        .into(),
+                ),
+                DocumentKind::TravelPermit => (
+                    "应为H或M加8位数字，可另加2位换证次数".into(),
+                    "應為H或M加8位數字，可另加2位換證次數".into(),
+                    "must be H or M, 8 digits and an optional 2-digit renewal count".into(),
+                ),
+                DocumentKind::Passport => (
+                    "应为5至20位字母或数字".into(),
+                    "應為5至20位英文字母或數字".into(),
+                    "must be 5 to 20 letters and digits".into(),
+                ),
+            },
+            Self::NotAProvince => (
+                "前两位不是内地省级行政区代码".into(),
+                "前兩位不是內地省級行政區代碼".into(),
+                "does not start with a mainland province code".into(),
+            ),
+            Self::ResidencePermitRegion => (
+                "居住证号码应以810000、820000或830000开头".into(),
+                "居住證號碼應以810000、820000或830000開頭".into(),
+                "a residence permit number starts with 810000, 820000 or 830000".into(),
+            ),
+            Self::ImpossibleBirthDate => (
+                "号码中的出生日期不存在".into(),
+                "號碼中的出生日期不存在".into(),
+                "contains an impossible birth date".into(),
+            ),
+            Self::PassportCountry => (
+                "应为签发国家的三字母代码（ISO 3166-1），如 USA".into(),
+                "應為簽發國家的三字母代碼（ISO 3166-1），如 USA".into(),
+                "must be an ISO 3166-1 alpha-3 code".into(),
+            ),
+            Self::MainlandPassport => (
+                "内地居民请使用居民身份证登记".into(),
+                "內地居民請使用居民身份證登記".into(),
+                "citizens of the mainland register with their resident identity card".into(),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,
@@ -481,6 +554,7 @@ mod tests {
     use time::macros::date;
 
     use super::{FieldError, Reason};
+    use crate::document::DocumentKind;
     use crate::lang::Lang;
 
     fn every_reason() -> Vec<Reason> {
@@ -530,6 +604,12 @@ mod tests {
             Reason::GenderNotDocuments,
             Reason::ImplausibleBirthDate,
             Reason::GuardianNeeded,
+            Reason::DocumentShape(DocumentKind::HkId),
+            Reason::NotAProvince,
+            Reason::ResidencePermitRegion,
+            Reason::ImpossibleBirthDate,
+            Reason::PassportCountry,
+            Reason::MainlandPassport,
         ]
     }
 

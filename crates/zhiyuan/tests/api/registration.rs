@@ -131,6 +131,22 @@ async fn a_refused_field_says_why_as_a_stable_code() {
     let base = VolunteerBuilder::new(VILLAGE, 3);
     let cases = [
         (wrong_check, "id_document.number", "check_digit"),
+        (
+            base.clone().with(
+                "id_document",
+                json!({"type": "hk_id", "number": "A12345(6)"}),
+            ),
+            "id_document.number",
+            "document_shape",
+        ),
+        (
+            base.clone().with(
+                "id_document",
+                json!({"type": "passport", "number": "X1234567"}),
+            ),
+            "id_document.country",
+            "passport_country",
+        ),
         (base.clone().with("name", json!(" ")), "name", "required"),
         (
             base.clone().with("name", json!("名".repeat(51))),
