@@ -10,6 +10,7 @@ use time::Date;
 use crate::document::DocumentKind;
 use crate::hours::hours;
 use crate::lang::Lang;
+use crate::region::RegionCode;
 
 /// One field that failed validation, with a human-readable reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -176,6 +177,10 @@ pub enum Reason {
     PassportCountry,
     /// A passport of the People's Republic: the mainland registers with its identity card.
     MainlandPassport,
+    /// Not a region code of GB/T 2260's form.
+    NotARegionCode,
+    /// A region code of the right form that this platform does not know.
+    UnknownRegion(RegionCode),
 }
 
 impl Reason {
@@ -225,6 +230,8 @@ impl Reason {
             Self::ImpossibleBirthDate => "impossible_birth_date",
             Self::PassportCountry => "passport_country",
             Self::MainlandPassport => "mainland_passport",
+            Self::NotARegionCode => "not_a_region_code",
+            Self::UnknownRegion(_) => "unknown_region",
         }
     }
 
@@ -479,6 +486,16 @@ impl Reason {
                 "內地居民請使用居民身份證登記".into(),
                 "citizens of the mainland register with their resident identity card".into(),
             ),
+            Self::NotARegionCode => (
+                "应为6位、9位或12位行政区划代码（GB/T 2260）".into(),
+                "應為6位、9位或12位行政區劃代碼（GB/T 2260）".into(),
+                "must be a 6-, 9- or 12-digit region code (GB/T 2260)".into(),
+            ),
+            Self::UnknownRegion(code) => (
+                format!("本平台没有行政区划 {code}"),
+                format!("本平台沒有行政區劃 {code}"),
+                format!("region {code} is not known"),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,
@@ -610,6 +627,8 @@ mod tests {
             Reason::ImpossibleBirthDate,
             Reason::PassportCountry,
             Reason::MainlandPassport,
+            Reason::NotARegionCode,
+            Reason::UnknownRegion(crate::region::RegionCode::parse("440199").unwrap()),
         ]
     }
 

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::FieldError;
+use crate::{FieldError, Reason};
 
 /// The five levels of the tree. Cities without a county level (东莞 441900, 中山 442000)
 /// have towns directly beneath them.
@@ -69,15 +69,12 @@ impl RegionCode {
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let s = input.trim();
         if !matches!(s.len(), 6 | 9 | 12) || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FieldError::new(
-                "",
-                "must be a 6-, 9- or 12-digit region code (GB/T 2260)",
-            ));
+            return Err(FieldError::because("", Reason::NotARegionCode));
         }
-        let mut value: u64 = s.parse().map_err(|_| FieldError::new("", "not a number"))?;
+        let not_a_code = || FieldError::because("", Reason::NotARegionCode);
+        let mut value: u64 = s.parse().map_err(|_| not_a_code())?;
         value *= 10u64.pow(12 - s.len() as u32);
-        Self::from_i64(value as i64)
-            .ok_or_else(|| FieldError::new("", "is not a well-formed region code"))
+        Self::from_i64(value as i64).ok_or_else(not_a_code)
     }
 
     /// Rebuilds a code from its stored 12-digit integer, checking its shape.

@@ -1,6 +1,7 @@
 //! Volunteers: registration, reading and correcting a profile, listing by jurisdiction.
 
 use rand::RngCore;
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::{Access, VolunteerFacts};
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::matching::ServiceArea;
@@ -37,10 +38,7 @@ impl Zhiyuan {
     pub(crate) async fn require_region(&self, code: RegionCode, field: &str) -> Result<()> {
         match self.0.store.get_region(code).await? {
             Some(_) => Ok(()),
-            None => Err(ServiceError::invalid(
-                field,
-                format!("region {code} is not known"),
-            )),
+            None => Err(ServiceError::because(field, Reason::UnknownRegion(code))),
         }
     }
 

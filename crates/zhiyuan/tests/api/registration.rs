@@ -147,6 +147,16 @@ async fn a_refused_field_says_why_as_a_stable_code() {
             "id_document.country",
             "passport_country",
         ),
+        (
+            base.clone().with("residence_region", json!("440199")),
+            "residence_region",
+            "unknown_region",
+        ),
+        (
+            base.clone().with("residence_region", json!("44A1")),
+            "residence_region",
+            "not_a_region_code",
+        ),
         (base.clone().with("name", json!(" ")), "name", "required"),
         (
             base.clone().with("name", json!("名".repeat(51))),
