@@ -181,6 +181,70 @@ pub enum Reason {
     NotARegionCode,
     /// A region code of the right form that this platform does not know.
     UnknownRegion(RegionCode),
+    /// A field the request does not have.
+    UnknownField,
+    /// Names something that does not exist (a site, a tier).
+    NotFound,
+    /// Outside the allowed range, both ends included.
+    OutOfRange { min: i64, max: i64 },
+    /// Below the allowed minimum.
+    AtLeast { min: i64 },
+    /// An end before its start.
+    BeforeStart,
+    /// A lower bound above its upper bound.
+    AboveMaximum,
+    /// Someone else changed it since it was read.
+    ChangedMeanwhile,
+    /// A request that was already decided.
+    AlreadyDecided,
+    /// A geofence on a project without a location.
+    GeofenceNeedsLocation,
+    /// The project is closed or cancelled, and changes no more.
+    ProjectEnded,
+    /// The project must be reviewed before it is published.
+    ReviewNeeded,
+    /// A risky project without accident insurance cannot open sign-up (Art. 17).
+    InsuranceNeeded,
+    /// The insurance does not cover the whole project period.
+    InsuranceShort,
+    /// A shift outside its project's period.
+    OutsideProjectPeriod,
+    /// A shift longer than this many hours.
+    ShiftTooLong { max_hours: i64 },
+    /// Fewer places than are already taken.
+    PlacesTaken { taken: i64 },
+    /// The shift has not started yet.
+    ShiftNotStarted,
+    /// The volunteer's attendance of the shift was already taken.
+    AttendanceTaken,
+    /// More time than the shift lasted (this many minutes).
+    LongerThanShift { minutes: i64 },
+    /// The volunteer already reported time for this shift.
+    AlreadyReported,
+    /// The same entry was recorded before.
+    AlreadyRecorded,
+    /// A record with a newer version: the newer one is the one to correct.
+    NewerVersionExists,
+    /// A correction of the record is already waiting.
+    CorrectionWaiting,
+    /// A revoked star certification bars applying until this day.
+    StarBarred { until: Date },
+    /// The volunteer already holds this many stars.
+    StarHeld { current: u8 },
+    /// The volunteer's hours and tenure qualify for this many stars only.
+    StarNotEligible { eligible: u8 },
+    /// An application of the volunteer's is already open.
+    ApplicationOpen,
+    /// Objections are taken during the public notice only.
+    NotInNotice,
+    /// Certified only after the public notice has ended.
+    NoticeRunning,
+    /// No effective records in the period to certify.
+    NothingToCertify,
+    /// Too many records to list one by one on a certificate.
+    TooManyToList { records: i64, max: i64 },
+    /// Already revoked.
+    AlreadyRevoked,
 }
 
 impl Reason {
@@ -232,6 +296,38 @@ impl Reason {
             Self::MainlandPassport => "mainland_passport",
             Self::NotARegionCode => "not_a_region_code",
             Self::UnknownRegion(_) => "unknown_region",
+            Self::UnknownField => "unknown_field",
+            Self::NotFound => "not_found",
+            Self::OutOfRange { .. } => "out_of_range",
+            Self::AtLeast { .. } => "at_least",
+            Self::BeforeStart => "before_start",
+            Self::AboveMaximum => "above_maximum",
+            Self::ChangedMeanwhile => "changed_meanwhile",
+            Self::AlreadyDecided => "already_decided",
+            Self::GeofenceNeedsLocation => "geofence_needs_location",
+            Self::ProjectEnded => "project_ended",
+            Self::ReviewNeeded => "review_needed",
+            Self::InsuranceNeeded => "insurance_needed",
+            Self::InsuranceShort => "insurance_short",
+            Self::OutsideProjectPeriod => "outside_project_period",
+            Self::ShiftTooLong { .. } => "shift_too_long",
+            Self::PlacesTaken { .. } => "places_taken",
+            Self::ShiftNotStarted => "shift_not_started",
+            Self::AttendanceTaken => "attendance_taken",
+            Self::LongerThanShift { .. } => "longer_than_shift",
+            Self::AlreadyReported => "already_reported",
+            Self::AlreadyRecorded => "already_recorded",
+            Self::NewerVersionExists => "newer_version_exists",
+            Self::CorrectionWaiting => "correction_waiting",
+            Self::StarBarred { .. } => "star_barred",
+            Self::StarHeld { .. } => "star_held",
+            Self::StarNotEligible { .. } => "star_not_eligible",
+            Self::ApplicationOpen => "application_open",
+            Self::NotInNotice => "not_in_notice",
+            Self::NoticeRunning => "notice_running",
+            Self::NothingToCertify => "nothing_to_certify",
+            Self::TooManyToList { .. } => "too_many_to_list",
+            Self::AlreadyRevoked => "already_revoked",
         }
     }
 
@@ -496,6 +592,167 @@ impl Reason {
                 format!("本平台沒有行政區劃 {code}"),
                 format!("region {code} is not known"),
             ),
+            Self::UnknownField => (
+                "不是可识别的字段".into(),
+                "不是可識別的欄位".into(),
+                "is not a known field".into(),
+            ),
+            Self::NotFound => ("不存在".into(), "不存在".into(), "does not exist".into()),
+            Self::OutOfRange { min, max } => (
+                format!("应为{min}至{max}"),
+                format!("應為{min}至{max}"),
+                format!("must be {min} to {max}"),
+            ),
+            Self::AtLeast { min } => (
+                format!("不能少于{min}"),
+                format!("不能少於{min}"),
+                format!("must be at least {min}"),
+            ),
+            Self::BeforeStart => (
+                "不能早于开始".into(),
+                "不能早於開始".into(),
+                "is before the start".into(),
+            ),
+            Self::AboveMaximum => (
+                "不能高于上限".into(),
+                "不能高於上限".into(),
+                "is above the maximum".into(),
+            ),
+            Self::ChangedMeanwhile => (
+                "已被他人更改，请刷新后重试".into(),
+                "已被他人更改，請重新載入後再試".into(),
+                "was changed meanwhile; reload and try again".into(),
+            ),
+            Self::AlreadyDecided => (
+                "已经处理过了".into(),
+                "已經處理過了".into(),
+                "has already been decided".into(),
+            ),
+            Self::GeofenceNeedsLocation => (
+                "设置签到范围须先填写项目地点的坐标".into(),
+                "設定簽到範圍須先填寫項目地點的座標".into(),
+                "a geofence needs the project's location".into(),
+            ),
+            Self::ProjectEnded => (
+                "项目已结束或已取消，不能再更改".into(),
+                "項目已結束或已取消，不能再更改".into(),
+                "the project is closed or cancelled".into(),
+            ),
+            Self::ReviewNeeded => (
+                "本项目须经审核后才能发布".into(),
+                "本項目須經審核後才能發佈".into(),
+                "this project must be reviewed before it is published".into(),
+            ),
+            Self::InsuranceNeeded => (
+                "有风险的项目须先登记意外保险，才能开放报名".into(),
+                "有風險的項目須先登記意外保險，才能開放報名".into(),
+                "a risky project needs accident insurance before sign-up opens (Art. 17)".into(),
+            ),
+            Self::InsuranceShort => (
+                "保险期间未覆盖整个项目期间".into(),
+                "保險期未覆蓋整個項目期間".into(),
+                "the policy does not cover the whole project period".into(),
+            ),
+            Self::OutsideProjectPeriod => (
+                "班次须在项目期间之内".into(),
+                "班次須在項目期間之內".into(),
+                "the shift must fall within the project's period".into(),
+            ),
+            Self::ShiftTooLong { max_hours } => (
+                format!("一个班次最长{max_hours}小时"),
+                format!("一個班次最長{max_hours}小時"),
+                format!("a shift lasts at most {max_hours} hours"),
+            ),
+            Self::PlacesTaken { taken } => (
+                format!("已有{taken}人确认报名，名额不能少于此数"),
+                format!("已有{taken}人確認報名，名額不能少於此數"),
+                format!("{taken} places are already taken"),
+            ),
+            Self::ShiftNotStarted => (
+                "该班次尚未开始".into(),
+                "該班次尚未開始".into(),
+                "the shift has not started yet".into(),
+            ),
+            Self::AttendanceTaken => (
+                "该班次已有您的签到记录".into(),
+                "該班次已有您的簽到紀錄".into(),
+                "attendance was already taken for this shift".into(),
+            ),
+            Self::LongerThanShift { minutes } => (
+                format!("不能超过班次的时长{minutes}分钟"),
+                format!("不能超過班次的時長{minutes}分鐘"),
+                format!("the shift lasted {minutes} minutes"),
+            ),
+            Self::AlreadyReported => (
+                "您已申报过该班次的服务时长".into(),
+                "您已申報過該班次的服務時數".into(),
+                "you already reported time for this shift".into(),
+            ),
+            Self::AlreadyRecorded => (
+                "这条记录已经录入".into(),
+                "這項紀錄已經錄入".into(),
+                "this entry was already recorded".into(),
+            ),
+            Self::NewerVersionExists => (
+                "该记录已有更新的版本，请更正新版本".into(),
+                "該紀錄已有較新的版本，請更正新版本".into(),
+                "a newer version of this record exists; correct that one".into(),
+            ),
+            Self::CorrectionWaiting => (
+                "该记录已有一份更正申请待处理".into(),
+                "該紀錄已有一份更正申請待處理".into(),
+                "a correction of this record is already waiting".into(),
+            ),
+            Self::StarBarred { until } => (
+                format!("星级认定已被撤销，{until}前不能再申请"),
+                format!("星級認定已被撤銷，{until}前不能再申請"),
+                format!("a revoked certification bars applying until {until}"),
+            ),
+            Self::StarHeld { current } => (
+                format!("您已认定为{current}星志愿者"),
+                format!("您已認定為{current}星志願者"),
+                format!("you already hold {current} stars"),
+            ),
+            Self::StarNotEligible { eligible: 0 } => (
+                "您的服务时长和注册时间尚未达到一星的条件".into(),
+                "您的服務時數和註冊時間尚未達到一星的條件".into(),
+                "your hours and tenure do not yet qualify for a star".into(),
+            ),
+            Self::StarNotEligible { eligible } => (
+                format!("按您的服务时长和注册时间，可申请{eligible}星"),
+                format!("按您的服務時數和註冊時間，可申請{eligible}星"),
+                format!("your hours and tenure make you eligible for {eligible} stars"),
+            ),
+            Self::ApplicationOpen => (
+                "您已有一份申请正在办理".into(),
+                "您已有一份申請正在辦理".into(),
+                "an application of yours is already open".into(),
+            ),
+            Self::NotInNotice => (
+                "只在公示期内受理异议".into(),
+                "只在公示期內受理異議".into(),
+                "objections are taken during the public notice only".into(),
+            ),
+            Self::NoticeRunning => (
+                "公示期结束后才能认定".into(),
+                "公示期結束後才能認定".into(),
+                "certify after the public notice has ended".into(),
+            ),
+            Self::NothingToCertify => (
+                "该期间没有可以证明的有效记录".into(),
+                "該期間沒有可以證明的有效紀錄".into(),
+                "no effective records in this period to certify".into(),
+            ),
+            Self::TooManyToList { records, max } => (
+                format!("共{records}条记录，逐条列出最多{max}条，请缩短期间"),
+                format!("共{records}項紀錄，逐項列出最多{max}項，請縮短期間"),
+                format!("{records} records: list at most {max}, or choose a shorter period"),
+            ),
+            Self::AlreadyRevoked => (
+                "已被撤销".into(),
+                "已被撤銷".into(),
+                "is already revoked".into(),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,
@@ -573,63 +830,115 @@ mod tests {
     use super::{FieldError, Reason};
     use crate::document::DocumentKind;
     use crate::lang::Lang;
+    use crate::region::RegionCode;
 
-    fn every_reason() -> Vec<Reason> {
-        vec![
-            Reason::Required,
-            Reason::TooLong { max: 50 },
-            Reason::ControlCharacters,
-            Reason::VolunteerNumberDigits,
-            Reason::CheckDigit,
-            Reason::NotADate,
-            Reason::InTheFuture,
-            Reason::NotMinutes,
-            Reason::NotHours,
-            Reason::NotPositive,
-            Reason::OverDailyCap { cap_minutes: 720 },
-            Reason::NoSuchVolunteer,
-            Reason::DayOverCap {
+    /// One example of each reason, in order. The match has no wildcard, so a new variant
+    /// does not compile until it is given a place in the chain, and so in the test.
+    fn after(why: Option<&Reason>) -> Option<Reason> {
+        Some(match why {
+            None => Reason::Required,
+            Some(Reason::Required) => Reason::TooLong { max: 50 },
+            Some(Reason::TooLong { .. }) => Reason::ControlCharacters,
+            Some(Reason::ControlCharacters) => Reason::VolunteerNumberDigits,
+            Some(Reason::VolunteerNumberDigits) => Reason::CheckDigit,
+            Some(Reason::CheckDigit) => Reason::NotADate,
+            Some(Reason::NotADate) => Reason::InTheFuture,
+            Some(Reason::InTheFuture) => Reason::NotMinutes,
+            Some(Reason::NotMinutes) => Reason::NotHours,
+            Some(Reason::NotHours) => Reason::NotPositive,
+            Some(Reason::NotPositive) => Reason::OverDailyCap { cap_minutes: 720 },
+            Some(Reason::OverDailyCap { .. }) => Reason::NoSuchVolunteer,
+            Some(Reason::NoSuchVolunteer) => Reason::DayOverCap {
                 day: date!(2026 - 11 - 05),
                 cap_minutes: 720,
             },
-            Reason::CodeMalformed,
-            Reason::CodeExpired,
-            Reason::CodeForged,
-            Reason::CodeOfAnotherShift,
-            Reason::LocationNeeded,
-            Reason::OutsideGeofence {
+            Some(Reason::DayOverCap { .. }) => Reason::CodeMalformed,
+            Some(Reason::CodeMalformed) => Reason::CodeExpired,
+            Some(Reason::CodeExpired) => Reason::CodeForged,
+            Some(Reason::CodeForged) => Reason::CodeOfAnotherShift,
+            Some(Reason::CodeOfAnotherShift) => Reason::LocationNeeded,
+            Some(Reason::LocationNeeded) => Reason::OutsideGeofence {
                 distance_m: 1200,
                 radius_m: 300,
             },
-            Reason::NoSignup,
-            Reason::CheckInClosed {
+            Some(Reason::OutsideGeofence { .. }) => Reason::NoSignup,
+            Some(Reason::NoSignup) => Reason::CheckInClosed {
                 opens_before_minutes: 60,
             },
-            Reason::NotCheckedIn,
-            Reason::ProjectNotOpen,
-            Reason::ShiftCancelled,
-            Reason::ShiftStarted,
-            Reason::AlreadySignedUp,
-            Reason::TooYoung { min: 16 },
-            Reason::TooOld { max: 60 },
-            Reason::MinorsNotAllowed,
-            Reason::MissingSkills(vec!["急救".into(), "手语".into()]),
-            Reason::TooLateToCancel,
-            Reason::NotAPhone,
-            Reason::PasswordLength { min: 8, max: 128 },
-            Reason::BirthDateNotDocuments,
-            Reason::GenderNotDocuments,
-            Reason::ImplausibleBirthDate,
-            Reason::GuardianNeeded,
-            Reason::DocumentShape(DocumentKind::HkId),
-            Reason::NotAProvince,
-            Reason::ResidencePermitRegion,
-            Reason::ImpossibleBirthDate,
-            Reason::PassportCountry,
-            Reason::MainlandPassport,
-            Reason::NotARegionCode,
-            Reason::UnknownRegion(crate::region::RegionCode::parse("440199").unwrap()),
-        ]
+            Some(Reason::CheckInClosed { .. }) => Reason::NotCheckedIn,
+            Some(Reason::NotCheckedIn) => Reason::ProjectNotOpen,
+            Some(Reason::ProjectNotOpen) => Reason::ShiftCancelled,
+            Some(Reason::ShiftCancelled) => Reason::ShiftStarted,
+            Some(Reason::ShiftStarted) => Reason::AlreadySignedUp,
+            Some(Reason::AlreadySignedUp) => Reason::TooYoung { min: 16 },
+            Some(Reason::TooYoung { .. }) => Reason::TooOld { max: 60 },
+            Some(Reason::TooOld { .. }) => Reason::MinorsNotAllowed,
+            Some(Reason::MinorsNotAllowed) => {
+                Reason::MissingSkills(vec!["急救".into(), "手语".into()])
+            }
+            Some(Reason::MissingSkills(_)) => Reason::TooLateToCancel,
+            Some(Reason::TooLateToCancel) => Reason::NotAPhone,
+            Some(Reason::NotAPhone) => Reason::PasswordLength { min: 8, max: 128 },
+            Some(Reason::PasswordLength { .. }) => Reason::BirthDateNotDocuments,
+            Some(Reason::BirthDateNotDocuments) => Reason::GenderNotDocuments,
+            Some(Reason::GenderNotDocuments) => Reason::ImplausibleBirthDate,
+            Some(Reason::ImplausibleBirthDate) => Reason::GuardianNeeded,
+            Some(Reason::GuardianNeeded) => Reason::DocumentShape(DocumentKind::HkId),
+            Some(Reason::DocumentShape(_)) => Reason::NotAProvince,
+            Some(Reason::NotAProvince) => Reason::ResidencePermitRegion,
+            Some(Reason::ResidencePermitRegion) => Reason::ImpossibleBirthDate,
+            Some(Reason::ImpossibleBirthDate) => Reason::PassportCountry,
+            Some(Reason::PassportCountry) => Reason::MainlandPassport,
+            Some(Reason::MainlandPassport) => Reason::NotARegionCode,
+            Some(Reason::NotARegionCode) => {
+                Reason::UnknownRegion(RegionCode::parse("440199").unwrap())
+            }
+            Some(Reason::UnknownRegion(_)) => Reason::UnknownField,
+            Some(Reason::UnknownField) => Reason::NotFound,
+            Some(Reason::NotFound) => Reason::OutOfRange { min: 1, max: 200 },
+            Some(Reason::OutOfRange { .. }) => Reason::AtLeast { min: 5 },
+            Some(Reason::AtLeast { .. }) => Reason::BeforeStart,
+            Some(Reason::BeforeStart) => Reason::AboveMaximum,
+            Some(Reason::AboveMaximum) => Reason::ChangedMeanwhile,
+            Some(Reason::ChangedMeanwhile) => Reason::AlreadyDecided,
+            Some(Reason::AlreadyDecided) => Reason::GeofenceNeedsLocation,
+            Some(Reason::GeofenceNeedsLocation) => Reason::ProjectEnded,
+            Some(Reason::ProjectEnded) => Reason::ReviewNeeded,
+            Some(Reason::ReviewNeeded) => Reason::InsuranceNeeded,
+            Some(Reason::InsuranceNeeded) => Reason::InsuranceShort,
+            Some(Reason::InsuranceShort) => Reason::OutsideProjectPeriod,
+            Some(Reason::OutsideProjectPeriod) => Reason::ShiftTooLong { max_hours: 24 },
+            Some(Reason::ShiftTooLong { .. }) => Reason::PlacesTaken { taken: 7 },
+            Some(Reason::PlacesTaken { .. }) => Reason::ShiftNotStarted,
+            Some(Reason::ShiftNotStarted) => Reason::AttendanceTaken,
+            Some(Reason::AttendanceTaken) => Reason::LongerThanShift { minutes: 180 },
+            Some(Reason::LongerThanShift { .. }) => Reason::AlreadyReported,
+            Some(Reason::AlreadyReported) => Reason::AlreadyRecorded,
+            Some(Reason::AlreadyRecorded) => Reason::NewerVersionExists,
+            Some(Reason::NewerVersionExists) => Reason::CorrectionWaiting,
+            Some(Reason::CorrectionWaiting) => Reason::StarBarred {
+                until: date!(2027 - 11 - 05),
+            },
+            Some(Reason::StarBarred { .. }) => Reason::StarHeld { current: 2 },
+            Some(Reason::StarHeld { .. }) => Reason::StarNotEligible { eligible: 1 },
+            Some(Reason::StarNotEligible { .. }) => Reason::ApplicationOpen,
+            Some(Reason::ApplicationOpen) => Reason::NotInNotice,
+            Some(Reason::NotInNotice) => Reason::NoticeRunning,
+            Some(Reason::NoticeRunning) => Reason::NothingToCertify,
+            Some(Reason::NothingToCertify) => Reason::TooManyToList {
+                records: 812,
+                max: 500,
+            },
+            Some(Reason::TooManyToList { .. }) => Reason::AlreadyRevoked,
+            Some(Reason::AlreadyRevoked) => return None,
+        })
+    }
+
+    /// The chain, cut short should an arm point back (the test then finds a code twice).
+    fn every_reason() -> Vec<Reason> {
+        std::iter::successors(after(None), |why| after(Some(why)))
+            .take(1_000)
+            .collect()
     }
 
     /// A client acts on the code, so no two reasons share one, and none is the code of

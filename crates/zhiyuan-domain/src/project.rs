@@ -123,10 +123,16 @@ impl Conditions {
         if let (Some(min), Some(max)) = (self.min_age, self.max_age)
             && min > max
         {
-            return Err(FieldError::new("conditions.min_age", "is above max_age"));
+            return Err(FieldError::because(
+                "conditions.min_age",
+                Reason::AboveMaximum,
+            ));
         }
         if self.min_age.is_some_and(|a| !(14..=120).contains(&a)) {
-            return Err(FieldError::new("conditions.min_age", "must be 14 to 120"));
+            return Err(FieldError::because(
+                "conditions.min_age",
+                Reason::OutOfRange { min: 14, max: 120 },
+            ));
         }
         Ok(())
     }
@@ -165,13 +171,22 @@ pub fn check_shift(
     capacity: i64,
 ) -> Result<(), FieldError> {
     if ends_at <= starts_at {
-        return Err(FieldError::new("ends_at", "must be after starts_at"));
+        return Err(FieldError::because("ends_at", Reason::BeforeStart));
     }
     if ends_at - starts_at > time::Duration::hours(24) {
-        return Err(FieldError::new("ends_at", "a shift lasts at most 24 hours"));
+        return Err(FieldError::because(
+            "ends_at",
+            Reason::ShiftTooLong { max_hours: 24 },
+        ));
     }
     if !(1..=100_000).contains(&capacity) {
-        return Err(FieldError::new("capacity", "must be 1 to 100000"));
+        return Err(FieldError::because(
+            "capacity",
+            Reason::OutOfRange {
+                min: 1,
+                max: 100_000,
+            },
+        ));
     }
     Ok(())
 }

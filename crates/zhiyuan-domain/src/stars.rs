@@ -4,8 +4,8 @@
 
 use time::{Date, Duration};
 
-use crate::FieldError;
 use crate::region::RegionLevel;
+use crate::{FieldError, Reason};
 
 /// One star tier.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -60,7 +60,10 @@ impl StarRules {
     /// 5 working days.
     pub fn check(&self) -> Result<(), FieldError> {
         if self.tiers.is_empty() || self.tiers.len() > 10 {
-            return Err(FieldError::new("tiers", "between 1 and 10 tiers"));
+            return Err(FieldError::because(
+                "tiers",
+                Reason::OutOfRange { min: 1, max: 10 },
+            ));
         }
         for (i, w) in self.tiers.windows(2).enumerate() {
             if w[1].hours <= w[0].hours {
@@ -77,16 +80,19 @@ impl StarRules {
             }
         }
         if self.tiers[0].hours <= 0 {
-            return Err(FieldError::new("tiers[0].hours", "must be positive"));
+            return Err(FieldError::because("tiers[0].hours", Reason::NotPositive));
         }
         if self.notice_workdays < 5 {
-            return Err(FieldError::new(
+            return Err(FieldError::because(
                 "notice_workdays",
-                "public notice lasts at least 5 working days",
+                Reason::AtLeast { min: 5 },
             ));
         }
         if !(0..=5).contains(&self.bar_years) {
-            return Err(FieldError::new("bar_years", "0 to 5 years"));
+            return Err(FieldError::because(
+                "bar_years",
+                Reason::OutOfRange { min: 0, max: 5 },
+            ));
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use zhiyuan_domain::lang::Lang;
+use zhiyuan_domain::{FieldError, Reason};
 use zhiyuan_service::{Actor, Ctx};
 use zhiyuan_store::{Cursor, PageRequest};
 
@@ -40,23 +41,16 @@ fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         }
     };
     let quoted = |msg: &str| msg.split('`').nth(1).map(str::to_owned);
-    let (field, reason) = if message.starts_with("unknown field ") {
+    if message.starts_with("unknown field ") {
         // The path already ends with the unknown field's name.
-        (path, "is not a known field".to_owned())
-    } else if let Some(rest) = message.strip_prefix("missing field ") {
-        (
-            join(&quoted(rest).unwrap_or_default()),
-            "is required".to_owned(),
-        )
-    } else {
-        let field = if path == "." { "body".to_owned() } else { path };
-        let reason = message
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        (field, reason)
-    };
+        return FieldError::because(path, Reason::UnknownField).into();
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let field = join(&quoted(rest).unwrap_or_default());
+        return FieldError::because(field, Reason::Required).into();
+    }
+    let field = if path == "." { "body".to_owned() } else { path };
+    let reason = message.split(" at line ").next().unwrap_or_default();
     ApiError::invalid(field, reason)
 }
 
@@ -159,7 +153,14 @@ pub fn page(
 ) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
     if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be 1 to 200"));
+        return Err(FieldError::because(
+            "limit",
+            Reason::OutOfRange {
+                min: 1,
+                max: PageRequest::MAX_LIMIT.into(),
+            },
+        )
+        .into());
     }
     let after = match cursor {
         None => None,

@@ -7,6 +7,7 @@
 
 use rand::RngCore;
 use time::Date;
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::hours::hours;
@@ -294,7 +295,7 @@ impl Zhiyuan {
         if let (Some(a), Some(b)) = (request.from, request.until)
             && a > b
         {
-            return Err(ServiceError::invalid("until", "is before from"));
+            return Err(ServiceError::because("until", Reason::BeforeStart));
         }
         let v = self
             .0
@@ -309,18 +310,19 @@ impl Zhiyuan {
             .await?;
         let records: i64 = units.iter().map(|u| u.records).sum();
         if records == 0 {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "records",
-                "no effective records in this period to certify",
+                Reason::NothingToCertify,
             ));
         }
         let listed = if request.list_records {
             if records > i64::from(MAX_LISTED) {
-                return Err(ServiceError::invalid(
+                return Err(ServiceError::because(
                     "list_records",
-                    format!(
-                        "{records} records: list at most {MAX_LISTED}, or choose a shorter period"
-                    ),
+                    Reason::TooManyToList {
+                        records,
+                        max: MAX_LISTED.into(),
+                    },
                 ));
             }
             self.0
@@ -437,10 +439,7 @@ impl Zhiyuan {
         let c = self.load_certificate(number).await?;
         let v = self.certificate_owner(ctx, &c, Access::Write).await?;
         if reason.trim().is_empty() {
-            return Err(ServiceError::invalid(
-                "reason",
-                "a revocation needs a reason",
-            ));
+            return Err(ServiceError::because("reason", Reason::Required));
         }
         let mut audit = ctx.audit(
             "certificate.revoke",
@@ -459,7 +458,7 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "status" } => {
-                    ServiceError::conflict("status", "the certificate is already revoked")
+                    ServiceError::conflict_because("status", Reason::AlreadyRevoked)
                 }
                 other => other.into(),
             })

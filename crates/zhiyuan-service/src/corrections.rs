@@ -3,11 +3,11 @@
 //! a version, and the history stays visible to the volunteer and to auditors. Also the
 //! training, award and evaluation entries of Art. 8 to 10.
 
-use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::{Access, VolunteerFacts};
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::ids::OrgId;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::{
     CorrectionId, CorrectionQuery, CorrectionRecord, CorrectionStatus, DayCap, EntryKind,
     EntryRecord, NewCorrection, NewEntry, NewRecord, Page, PageRequest, RecordChanges, RecordId,
@@ -18,13 +18,23 @@ use crate::error::{Result, ServiceError};
 use crate::{Actor, Ctx, Zhiyuan};
 
 impl Zhiyuan {
-    fn check_changes(&self, c: &RecordChanges, now: time::OffsetDateTime) -> Result<()> {
+    /// Checks proposed fields, named under `under` as the request names them.
+    fn check_changes(
+        &self,
+        c: &RecordChanges,
+        under: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<()> {
         if let Some(m) = c.minutes {
-            self.0.config.hours.check_entered(m)?;
+            self.0
+                .config
+                .hours
+                .check_entered(m)
+                .map_err(|e| e.under(under))?;
         }
         if c.service_date.is_some_and(|d| d > china_date(now)) {
             return Err(ServiceError::because(
-                "changes.service_date",
+                format!("{under}.service_date"),
                 Reason::InTheFuture,
             ));
         }
@@ -50,18 +60,15 @@ impl Zhiyuan {
             return Err(ServiceError::Forbidden("this is not your record"));
         }
         if !r.is_current {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "record",
-                "a newer version of this record exists; correct that one",
+                Reason::NewerVersionExists,
             ));
         }
         if changes.is_empty() {
-            return Err(ServiceError::invalid(
-                "changes",
-                "propose at least one change",
-            ));
+            return Err(ServiceError::because("changes", Reason::Required));
         }
-        self.check_changes(&changes, ctx.now)?;
+        self.check_changes(&changes, "changes", ctx.now)?;
         let pending = self
             .0
             .store
@@ -79,9 +86,9 @@ impl Zhiyuan {
             .iter()
             .any(|c| c.correction.record == Some(record))
         {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "record",
-                "a correction of this record is already waiting",
+                Reason::CorrectionWaiting,
             ));
         }
         let org = self.load_org_record(r.record.org).await?;
@@ -114,19 +121,25 @@ impl Zhiyuan {
     ) -> Result<CorrectionRecord> {
         let volunteer = ctx.volunteer()?;
         let o = self.load_org_record(org).await?;
-        let complete = record.activity_name.is_some()
-            && record.service_date.is_some()
-            && record.place.is_some()
-            && record.content.is_some()
-            && record.minutes.is_some()
-            && record.responsible_person.is_some();
-        if !complete {
-            return Err(ServiceError::invalid(
-                "record",
-                "an omission needs activity_name, service_date, place, content, minutes and responsible_person",
-            ));
+        // A missing record is reported whole: each field it lacks is named.
+        let mut missing = Invalid::default();
+        for (field, given) in [
+            ("activity_name", record.activity_name.is_some()),
+            ("service_date", record.service_date.is_some()),
+            ("place", record.place.is_some()),
+            ("content", record.content.is_some()),
+            ("minutes", record.minutes.is_some()),
+            ("responsible_person", record.responsible_person.is_some()),
+        ] {
+            if !given {
+                missing.push(FieldError::because(
+                    format!("record.{field}"),
+                    Reason::Required,
+                ));
+            }
         }
-        self.check_changes(&record, ctx.now)?;
+        missing.finish(|| ())?;
+        self.check_changes(&record, "record", ctx.now)?;
         let mut audit = ctx.audit("correction.omission", "correction", "", Some(o.org.region));
         audit.details = serde_json::json!({ "record": record });
         Ok(self
@@ -166,9 +179,9 @@ impl Zhiyuan {
         let org = self.load_org_record(c.correction.org).await?;
         ctx.require(|p| p.can_run_projects(&org.facts()))?;
         if c.status != CorrectionStatus::Pending {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                format!("the correction is already {}", c.status.as_str()),
+                Reason::AlreadyDecided,
             ));
         }
         let mut audit = ctx.audit(
@@ -266,12 +279,11 @@ impl Zhiyuan {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "record" } => ServiceError::conflict(
-                    "record",
-                    "the record was changed meanwhile; review the correction again",
-                ),
+                StoreError::Conflict { field: "record" } => {
+                    ServiceError::conflict_because("record", Reason::ChangedMeanwhile)
+                }
                 StoreError::Conflict { field: "status" } => {
-                    ServiceError::conflict("status", "the correction was decided meanwhile")
+                    ServiceError::conflict_because("status", Reason::AlreadyDecided)
                 }
                 other => other.into(),
             })?;
@@ -379,16 +391,10 @@ impl Zhiyuan {
             .ok_or_else(|| ServiceError::because("volunteer", Reason::NoSuchVolunteer))?;
         match entry.kind {
             EntryKind::Training if entry.duration_minutes.is_none_or(|m| m <= 0) => {
-                return Err(ServiceError::invalid(
-                    "duration_minutes",
-                    "a training needs its duration",
-                ));
+                return Err(ServiceError::because("duration_minutes", Reason::Required));
             }
             EntryKind::Evaluation if entry.rating.is_none() => {
-                return Err(ServiceError::invalid(
-                    "rating",
-                    "an evaluation needs a rating",
-                ));
+                return Err(ServiceError::because("rating", Reason::Required));
             }
             _ => {}
         }

@@ -291,9 +291,9 @@ fn stated(reason: Option<String>) -> Option<String> {
 /// Refuses a change based on a version the record has moved past.
 fn check_version(expected: Option<i64>, actual: i64) -> Result<()> {
     match expected {
-        Some(v) if v != actual => Err(ServiceError::conflict(
+        Some(v) if v != actual => Err(ServiceError::conflict_because(
             "version",
-            format!("the record is at version {actual}, not {v}; reload and try again"),
+            zhiyuan_domain::Reason::ChangedMeanwhile,
         )),
         _ => Ok(()),
     }

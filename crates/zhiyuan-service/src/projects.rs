@@ -1,6 +1,7 @@
 //! Projects and shifts: a team publishes activities, optionally after review; risky ones
 //! need accident insurance first (Art. 17).
 
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::{Access, OrgFacts};
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::project::{Conditions, Insurance, ProjectStatus, SignupMode, check_shift};
@@ -81,16 +82,16 @@ impl Zhiyuan {
                 .store
                 .get_site(site)
                 .await?
-                .ok_or_else(|| ServiceError::invalid("site", "no such site"))?;
+                .ok_or_else(|| ServiceError::because("site", Reason::NotFound))?;
         }
         if p.ends_on < p.starts_on {
-            return Err(ServiceError::invalid("ends_on", "is before starts_on"));
+            return Err(ServiceError::because("ends_on", Reason::BeforeStart));
         }
         p.conditions.check()?;
         if p.geofence_m.is_some() && p.location.is_none() {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "geofence_m",
-                "a geofence needs the project's location",
+                Reason::GeofenceNeedsLocation,
             ));
         }
         ctx.require(|pr| pr.can_run_projects(&org.facts()))?;
@@ -187,9 +188,9 @@ impl Zhiyuan {
             r.project.status,
             ProjectStatus::Closed | ProjectStatus::Cancelled
         ) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                "a closed or cancelled project cannot change",
+                Reason::ProjectEnded,
             ));
         }
         let before = r.project.clone();
@@ -213,9 +214,9 @@ impl Zhiyuan {
         );
         p.conditions.check()?;
         if p.geofence_m.is_some() && p.location.is_none() {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "geofence_m",
-                "a geofence needs the project's location",
+                Reason::GeofenceNeedsLocation,
             ));
         }
         if p.status == ProjectStatus::Published && p.risky {
@@ -284,9 +285,9 @@ impl Zhiyuan {
             && to == ProjectStatus::Published
             && r.project.review_required
         {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                "this project must be reviewed before it is published",
+                Reason::ReviewNeeded,
             ));
         }
         if to == ProjectStatus::Published && r.project.risky {
@@ -308,16 +309,16 @@ impl Zhiyuan {
             p.project.status,
             ProjectStatus::Closed | ProjectStatus::Cancelled
         ) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "project",
-                "the project is closed or cancelled",
+                Reason::ProjectEnded,
             ));
         }
         let day = china_date(s.starts_at);
         if day < p.project.starts_on || day > p.project.ends_on {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "starts_at",
-                "the shift must fall within the project's period",
+                Reason::OutsideProjectPeriod,
             ));
         }
         let mut audit = ctx.audit("shift.create", "shift", "", Some(p.project.region));
@@ -370,9 +371,9 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 zhiyuan_store::StoreError::Conflict { field: "capacity" } => {
-                    ServiceError::conflict(
+                    ServiceError::conflict_because(
                         "capacity",
-                        format!("{} places are already taken", s.accepted),
+                        Reason::PlacesTaken { taken: s.accepted },
                     )
                 }
                 other => other.into(),
@@ -383,13 +384,7 @@ impl Zhiyuan {
 fn check_insurance(p: &NewProject) -> Result<()> {
     match &p.insurance {
         Some(i) if i.covers(p.starts_on, p.ends_on) => Ok(()),
-        Some(_) => Err(ServiceError::invalid(
-            "insurance",
-            "the policy does not cover the whole project period",
-        )),
-        None => Err(ServiceError::invalid(
-            "insurance",
-            "a risky project needs accident insurance before sign-up opens (Art. 17)",
-        )),
+        Some(_) => Err(ServiceError::because("insurance", Reason::InsuranceShort)),
+        None => Err(ServiceError::because("insurance", Reason::InsuranceNeeded)),
     }
 }

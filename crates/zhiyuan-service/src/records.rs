@@ -54,10 +54,7 @@ impl Zhiyuan {
             return Err(ServiceError::conflict_because("shift", Reason::NoSignup));
         }
         if ctx.now < shift.shift.starts_at {
-            return Err(ServiceError::invalid(
-                "shift",
-                "the shift has not started yet",
-            ));
+            return Err(ServiceError::because("shift", Reason::ShiftNotStarted));
         }
         if self
             .0
@@ -66,16 +63,16 @@ impl Zhiyuan {
             .await?
             .is_some()
         {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "shift",
-                "attendance was already taken for this shift",
+                Reason::AttendanceTaken,
             ));
         }
         let window = (shift.shift.ends_at - shift.shift.starts_at).whole_minutes();
         if r.minutes > window {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "minutes",
-                format!("the shift lasted {window} minutes"),
+                Reason::LongerThanShift { minutes: window },
             ));
         }
         let p = &project.project;
@@ -107,7 +104,7 @@ impl Zhiyuan {
             .map_err(|e| match e {
                 StoreError::Conflict {
                     field: "dedupe_key",
-                } => ServiceError::conflict("shift", "you already reported time for this shift"),
+                } => ServiceError::conflict_because("shift", Reason::AlreadyReported),
                 other => other.into(),
             })
     }
@@ -151,7 +148,7 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "status" } => {
-                    ServiceError::conflict("status", "only a pending record can be decided")
+                    ServiceError::conflict_because("status", Reason::AlreadyDecided)
                 }
                 other => other.into(),
             })
@@ -277,5 +274,5 @@ impl Zhiyuan {
 }
 
 fn duplicate_entry() -> ServiceError {
-    ServiceError::conflict("dedupe_key", "this entry was already recorded")
+    ServiceError::conflict_because("dedupe_key", Reason::AlreadyRecorded)
 }

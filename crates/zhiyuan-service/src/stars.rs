@@ -3,6 +3,7 @@
 //! with objections, certification or rejection by the certifying jurisdiction, and
 //! revocation when hours prove false (with a bar on re-applying).
 
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
 use zhiyuan_domain::region::RegionCode;
@@ -106,32 +107,28 @@ impl Zhiyuan {
             .and_then(|c| c.barred_until)
             .filter(|u| *u >= today)
         {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "star",
-                format!("a revoked certification bars applying until {until}"),
+                Reason::StarBarred { until },
             ));
         }
         let current = s.certified.as_ref().map_or(0, |c| c.star);
         let star = star.unwrap_or(s.eligible);
-        if star <= current {
-            return Err(ServiceError::invalid(
-                "star",
-                format!("you already hold {current} stars"),
-            ));
+        if star <= current && current > 0 {
+            return Err(ServiceError::because("star", Reason::StarHeld { current }));
         }
-        if star > s.eligible {
-            return Err(ServiceError::invalid(
+        if star == 0 || star > s.eligible {
+            return Err(ServiceError::because(
                 "star",
-                format!(
-                    "your hours and tenure make you eligible for {} stars",
-                    s.eligible
-                ),
+                Reason::StarNotEligible {
+                    eligible: s.eligible,
+                },
             ));
         }
         let tier = s
             .rules
             .tier(star)
-            .ok_or_else(|| ServiceError::invalid("star", "no such tier"))?;
+            .ok_or_else(|| ServiceError::because("star", Reason::NotFound))?;
         // The certifier: the first ancestor at the tier's level or above (a city certifies
         // county-level tiers where there are no counties, as in 东莞 and 中山).
         let certifier = v
@@ -158,7 +155,7 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "volunteer" } => {
-                    ServiceError::conflict("star", "an application of yours is already open")
+                    ServiceError::conflict_because("star", Reason::ApplicationOpen)
                 }
                 other => other.into(),
             })
@@ -244,9 +241,9 @@ impl Zhiyuan {
         let a = self.load_star_application(id).await?;
         let today = china_date(ctx.now);
         if a.status != StarStatus::InNotice || a.notice_until.is_some_and(|u| today > u) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                "objections are taken during the public notice only",
+                Reason::NotInNotice,
             ));
         }
         let mut audit = ctx.audit(
@@ -276,19 +273,16 @@ impl Zhiyuan {
         if certify {
             let today = china_date(ctx.now);
             if a.notice_until.is_none_or(|u| today <= u) {
-                return Err(ServiceError::conflict(
+                return Err(ServiceError::conflict_because(
                     "status",
-                    "certify after the public notice has ended",
+                    Reason::NoticeRunning,
                 ));
             }
             self.move_star(ctx, a, StarStatus::Certified, reason, None)
                 .await
         } else {
             if reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                return Err(ServiceError::invalid(
-                    "reason",
-                    "a rejection needs a reason",
-                ));
+                return Err(ServiceError::because("reason", Reason::Required));
             }
             self.move_star(ctx, a, StarStatus::Rejected, reason, None)
                 .await
@@ -306,10 +300,7 @@ impl Zhiyuan {
         let a = self.load_star_application(id).await?;
         ctx.require(|p| p.covers(a.application.certifier, Access::Write))?;
         if reason.trim().is_empty() {
-            return Err(ServiceError::invalid(
-                "reason",
-                "a revocation needs a reason",
-            ));
+            return Err(ServiceError::because("reason", Reason::Required));
         }
         let (_, rules) = self.star_rules_at(a.application.certifier).await?;
         let bar = rules.barred_until(china_date(ctx.now));

@@ -9,7 +9,7 @@ use zhiyuan_domain::ids::{OrgId, SiteId};
 use zhiyuan_domain::project::{Conditions, Insurance, ProjectStatus, SignupMode};
 use zhiyuan_domain::registration::{parse_date, parse_timestamp};
 use zhiyuan_domain::site::{GeoPoint, parse_text};
-use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_service::{ProjectPatch, ServiceError, ShiftPatch};
 use zhiyuan_store::{NewProject, NewShift, ProjectId, ProjectQuery, ShiftId};
 
@@ -28,7 +28,13 @@ fn geofence(m: i64) -> Result<i64, FieldError> {
     if (10..=50_000).contains(&m) {
         Ok(m)
     } else {
-        Err(FieldError::new("geofence_m", "must be 10 to 50000 metres"))
+        Err(FieldError::because(
+            "geofence_m",
+            Reason::OutOfRange {
+                min: 10,
+                max: 50_000,
+            },
+        ))
     }
 }
 

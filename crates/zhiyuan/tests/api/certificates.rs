@@ -28,7 +28,13 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         .app
         .post("/api/v1/me/certificates", Some(&token), json!({}))
         .await;
-    assert_eq!(none.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (none.status, none.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("records".to_owned(), "nothing_to_certify".to_owned())]
+        )
+    );
     let first = record(&w, &number, "2026-10-01", 150).await;
     record(&w, &number, "2026-10-02", 90).await;
     let issued = w
@@ -290,12 +296,16 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         )
         .await;
     assert!(r.body["revoked_at"].is_string(), "{:?}", r.body);
+    let again = w
+        .app
+        .post(&revoke, Some(&token), json!({"reason": "again"}))
+        .await;
     assert_eq!(
-        w.app
-            .post(&revoke, Some(&token), json!({"reason": "again"}))
-            .await
-            .status,
-        StatusCode::CONFLICT
+        (again.status, again.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("status".to_owned(), "already_revoked".to_owned())]
+        )
     );
     let v = w
         .app
@@ -338,7 +348,10 @@ async fn a_certificate_can_cover_a_period_and_refuses_an_inverted_one() {
             json!({"from": "2026-10-31", "until": "2026-10-01"}),
         )
         .await;
-    assert_eq!(inverted.error_fields(), ["until"]);
+    assert_eq!(
+        inverted.field_codes(),
+        [("until".to_owned(), "before_start".to_owned())]
+    );
     let bad = w
         .app
         .post(

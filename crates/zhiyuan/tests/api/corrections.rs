@@ -197,7 +197,8 @@ async fn corrections_are_refused_when_they_cannot_apply() {
         .app
         .post(&path, Some(&token), json!({"reason": "x", "changes": {}}))
         .await;
-    assert_eq!(empty.error_fields(), ["changes"]);
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
+    assert_eq!(empty.field_codes(), why("changes", "required"));
     let over = w
         .app
         .post(
@@ -206,7 +207,7 @@ async fn corrections_are_refused_when_they_cannot_apply() {
             json!({"reason": "x", "changes": {"minutes": 800}}),
         )
         .await;
-    assert_eq!(over.error_fields(), ["minutes"]);
+    assert_eq!(over.field_codes(), why("changes.minutes", "over_daily_cap"));
     let bad_date = w
         .app
         .post(
@@ -242,7 +243,10 @@ async fn corrections_are_refused_when_they_cannot_apply() {
             json!({"reason": "漏记", "changes": {"minutes": 95}}),
         )
         .await;
-    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (second.status, second.field_codes()),
+        (StatusCode::CONFLICT, why("record", "correction_waiting"))
+    );
     // The volunteer cannot decide their own correction.
     let own = w
         .app
@@ -256,9 +260,10 @@ async fn corrections_are_refused_when_they_cannot_apply() {
     let rejected = decide(&w, &first.body["id"], false).await;
     assert_eq!(rejected.body["correction"]["status"], "rejected");
     assert!(rejected.body["record"].is_null());
+    let decided = decide(&w, &first.body["id"], true).await;
     assert_eq!(
-        decide(&w, &first.body["id"], true).await.status,
-        StatusCode::CONFLICT
+        (decided.status, decided.field_codes()),
+        (StatusCode::CONFLICT, why("status", "already_decided"))
     );
     assert_eq!(w.totals(&number, &token).await["minutes"], 60);
     // Once corrected, the old version cannot be corrected again.
@@ -279,7 +284,10 @@ async fn corrections_are_refused_when_they_cannot_apply() {
             json!({"reason": "再核", "changes": {"minutes": 80}}),
         )
         .await;
-    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (stale.status, stale.field_codes()),
+        (StatusCode::CONFLICT, why("record", "newer_version_exists"))
+    );
 }
 
 /// A correction that would take its day over the daily cap is refused on `minutes`; one
@@ -343,7 +351,17 @@ async fn a_reported_omission_becomes_a_record_once_approved() {
             json!({"reason": "漏记", "record": {"minutes": 60}}),
         )
         .await;
-    assert_eq!(incomplete.error_fields(), ["record"]);
+    // Each field the missing record lacks is named, so a form can mark them all.
+    let missing: Vec<(String, String)> = [
+        "activity_name",
+        "service_date",
+        "place",
+        "content",
+        "responsible_person",
+    ]
+    .map(|f| (format!("record.{f}"), "required".to_owned()))
+    .into();
+    assert_eq!(incomplete.field_codes(), missing);
     let reported = w
         .app
         .post(

@@ -615,6 +615,120 @@ async fn overlapping_shifts_are_warned_about_and_approval_mode_waits_for_the_tea
     assert_eq!(refused.body["status"], "rejected");
 }
 
+/// What a coordinator gets wrong in a project's or a shift's form is named, field by
+/// field, with a code the web interface words in its reader's language.
+#[tokio::test]
+async fn a_project_or_shift_form_names_each_mistake_with_its_code() {
+    let w = world().await;
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
+    let today = zhiyuan_domain::clock::china_date(OffsetDateTime::now_utc());
+    let project = |change: Value| {
+        let mut body = json!({
+            "organisation": w.team, "name": "河涌巡查", "category": "environment",
+            "description": "沿河巡查", "region": VILLAGE, "address": "华工社区",
+            "starts_on": today.to_string(), "ends_on": (today + Duration::days(9)).to_string(),
+            "signup_mode": "automatic", "responsible_person": "陈志愿",
+        });
+        for (k, v) in change.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let cases = [
+        (
+            json!({"ends_on": (today - Duration::days(1)).to_string()}),
+            why("ends_on", "before_start"),
+        ),
+        (
+            json!({"geofence_m": 300}),
+            why("geofence_m", "geofence_needs_location"),
+        ),
+        (
+            json!({"geofence_m": 5, "location": {"lat": SITE.lat, "lng": SITE.lng}}),
+            why("geofence_m", "out_of_range"),
+        ),
+        (
+            json!({"conditions": {"min_age": 30, "max_age": 20}}),
+            why("conditions.min_age", "above_maximum"),
+        ),
+        (json!({"site": 999_999}), why("site", "not_found")),
+        (json!({"colour": "red"}), why("colour", "unknown_field")),
+    ];
+    for (change, expected) in cases {
+        let r = w
+            .app
+            .post(
+                "/api/v1/projects",
+                Some(&w.coordinator),
+                project(change.clone()),
+            )
+            .await;
+        assert_eq!(r.field_codes(), expected, "{change}");
+    }
+    let mut nameless = project(json!({}));
+    nameless.as_object_mut().unwrap().remove("name");
+    let r = w
+        .app
+        .post("/api/v1/projects", Some(&w.coordinator), nameless)
+        .await;
+    assert_eq!(r.field_codes(), why("name", "required"));
+
+    let start = OffsetDateTime::now_utc() + Duration::hours(2);
+    let shifts = format!("/api/v1/projects/{}/shifts", w.project);
+    let shift = |from: OffsetDateTime, hours: i64, capacity: i64| {
+        json!({"position": "巡查员", "starts_at": rfc3339(from),
+               "ends_at": rfc3339(from + Duration::hours(hours)), "capacity": capacity})
+    };
+    let cases = [
+        (shift(start, -1, 5), why("ends_at", "before_start")),
+        (shift(start, 25, 5), why("ends_at", "shift_too_long")),
+        (shift(start, 3, 0), why("capacity", "out_of_range")),
+        (
+            shift(start + Duration::days(60), 3, 5),
+            why("starts_at", "outside_project_period"),
+        ),
+    ];
+    for (body, expected) in cases {
+        let r = w
+            .app
+            .post(&shifts, Some(&w.coordinator), body.clone())
+            .await;
+        assert_eq!(r.field_codes(), expected, "{body}");
+    }
+
+    // A shift's places cannot drop below those taken; an edit of a stale copy is refused.
+    let id = w.shift(Duration::hours(30), 3).await;
+    for seq in [301, 302] {
+        let (_, token) = w.volunteer(seq).await;
+        assert_eq!(w.sign_up(id, &token).await.status, StatusCode::CREATED);
+    }
+    let path = format!("/api/v1/shifts/{id}");
+    let r = w
+        .app
+        .patch(&path, Some(&w.coordinator), json!({"capacity": 1}))
+        .await;
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("capacity", "places_taken"))
+    );
+    assert_eq!(
+        r.body["error"]["fields"][0]["reason"],
+        "2 places are already taken"
+    );
+    let r = w
+        .app
+        .patch(
+            &path,
+            Some(&w.coordinator),
+            json!({"capacity": 4, "version": 99}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("version", "changed_meanwhile"))
+    );
+}
+
 #[tokio::test]
 async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after_review() {
     let w = world_with(json!({"risky": true, "risk_disclosure": "水边作业，注意安全"})).await;
@@ -623,11 +737,12 @@ async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after
         .app
         .post(&path, Some(&w.coordinator), json!({"status": "published"}))
         .await;
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(
-        (r.status, r.error_fields()),
+        (r.status, r.field_codes()),
         (
             StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["insurance".to_owned()]
+            why("insurance", "insurance_needed")
         )
     );
     let today = zhiyuan_domain::clock::china_date(OffsetDateTime::now_utc());
@@ -647,7 +762,10 @@ async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after
         .app
         .post(&path, Some(&w.coordinator), json!({"status": "published"}))
         .await;
-    assert_eq!(direct.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (direct.status, direct.field_codes()),
+        (StatusCode::CONFLICT, why("status", "review_needed"))
+    );
     let submitted = w
         .app
         .post(
@@ -853,12 +971,13 @@ async fn time_given_is_rounded_capped_and_counted_in_the_totals() {
         .app
         .post(&path, Some(&w.coordinator), entry(600, "a"))
         .await;
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(over.error_fields(), ["minutes"]);
     let over_single = w
         .app
         .post(&path, Some(&w.coordinator), entry(721, "b"))
         .await;
-    assert_eq!(over_single.error_fields(), ["minutes"]);
+    assert_eq!(over_single.field_codes(), why("minutes", "over_daily_cap"));
     let fits = w
         .app
         .post(&path, Some(&w.coordinator), entry(595, "c"))
@@ -867,7 +986,10 @@ async fn time_given_is_rounded_capped_and_counted_in_the_totals() {
     let duplicate = w.app.post(&path, Some(&w.coordinator), entry(5, "c")).await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT);
     // On a full day, a repeated entry is still reported as the duplicate it is.
-    assert_eq!(duplicate.error_fields(), ["dedupe_key"]);
+    assert_eq!(
+        duplicate.field_codes(),
+        why("dedupe_key", "already_recorded")
+    );
     assert_eq!(w.totals(&number, &token).await["minutes"], 720);
 }
 
@@ -1033,7 +1155,10 @@ async fn reported_time_waits_for_the_team_and_is_reported_once() {
             json!({"minutes": 200, "content": "清扫"}),
         )
         .await;
-    assert_eq!(too_long.error_fields(), ["minutes"]);
+    assert_eq!(
+        too_long.field_codes(),
+        [("minutes".to_owned(), "longer_than_shift".to_owned())]
+    );
     let r = w
         .app
         .post(

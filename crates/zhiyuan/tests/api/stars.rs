@@ -34,7 +34,12 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         .app
         .post("/api/v1/me/star-applications", Some(&token), json!({}))
         .await;
-    assert_eq!(early.error_fields(), ["star"]);
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
+    assert_eq!(early.field_codes(), why("star", "star_not_eligible"));
+    assert_eq!(
+        early.body["error"]["fields"][0]["reason"],
+        "your hours and tenure do not yet qualify for a star"
+    );
     hours(&w, &number, 9).await;
     let standing = w
         .app
@@ -56,7 +61,7 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
             json!({"star": 2}),
         )
         .await;
-    assert_eq!(too_high.error_fields(), ["star"]);
+    assert_eq!(too_high.field_codes(), why("star", "star_not_eligible"));
     let county = w.app.admin("th-admin", "440106").await;
     let applied = w
         .app
@@ -72,7 +77,10 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         .app
         .post("/api/v1/me/star-applications", Some(&token), json!({}))
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (again.status, again.field_codes()),
+        (StatusCode::CONFLICT, why("star", "application_open"))
+    );
     let id = applied.body["id"].as_i64().unwrap();
 
     // Shenzhen has no say; Guangzhou (above the county) does.
@@ -131,7 +139,10 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         .app
         .post(&decision, Some(&gz), json!({"certify": true}))
         .await;
-    assert_eq!(premature.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (premature.status, premature.field_codes()),
+        (StatusCode::CONFLICT, why("status", "notice_running"))
+    );
     let later = Ctx {
         now: OffsetDateTime::now_utc() + Duration::days(10),
         ..w.ctx(&gz, OffsetDateTime::now_utc()).await
@@ -151,6 +162,11 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         certified.status,
         zhiyuan_domain::stars::StarStatus::Certified
     );
+    let held = w
+        .app
+        .post("/api/v1/me/star-applications", Some(&token), json!({}))
+        .await;
+    assert_eq!(held.field_codes(), why("star", "star_held"));
     let standing = w
         .app
         .get(&format!("/api/v1/volunteers/{number}/star"), Some(&token))
@@ -171,7 +187,7 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
             json!({"reason": " "}),
         )
         .await;
-    assert_eq!(no_reason.error_fields(), ["reason"]);
+    assert_eq!(no_reason.field_codes(), why("reason", "required"));
     let revoked = w
         .app
         .post(
@@ -204,7 +220,10 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         .app
         .post("/api/v1/me/star-applications", Some(&token), json!({}))
         .await;
-    assert_eq!(barred.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (barred.status, barred.field_codes()),
+        (StatusCode::CONFLICT, why("star", "star_barred"))
+    );
 }
 
 #[tokio::test]
