@@ -245,6 +245,20 @@ pub enum Reason {
     TooManyToList { records: i64, max: i64 },
     /// Already revoked.
     AlreadyRevoked,
+    /// A need without its place: neither a region nor coordinates.
+    PlaceNeeded,
+    /// No practice station, institute or center covers the place.
+    NoSiteHere,
+    /// No practice site within this many metres of the place.
+    NoSiteNear { within_m: i64 },
+    /// A service not on the menu of the site (named) that serves the place.
+    NotOnMenu { site: String },
+    /// A time already past.
+    InThePast,
+    /// Only a completed order is rated.
+    NotCompleted,
+    /// The order is rated already.
+    AlreadyRated,
 }
 
 impl Reason {
@@ -328,6 +342,13 @@ impl Reason {
             Self::NothingToCertify => "nothing_to_certify",
             Self::TooManyToList { .. } => "too_many_to_list",
             Self::AlreadyRevoked => "already_revoked",
+            Self::PlaceNeeded => "place_needed",
+            Self::NoSiteHere => "no_site_here",
+            Self::NoSiteNear { .. } => "no_site_near",
+            Self::NotOnMenu { .. } => "not_on_menu",
+            Self::InThePast => "in_the_past",
+            Self::NotCompleted => "not_completed",
+            Self::AlreadyRated => "already_rated",
         }
     }
 
@@ -753,6 +774,44 @@ impl Reason {
                 "已被撤銷".into(),
                 "is already revoked".into(),
             ),
+            Self::PlaceNeeded => (
+                "请选择所在地区，或允许获取位置".into(),
+                "請選擇所在地區，或允許取得位置".into(),
+                "give the region or the coordinates of the place".into(),
+            ),
+            Self::NoSiteHere => (
+                "该地暂无新时代文明实践中心、所、站受理".into(),
+                "該地暫無新時代文明實踐中心、所、站受理".into(),
+                "no practice station, institute or center covers this place".into(),
+            ),
+            Self::NoSiteNear { within_m } => {
+                let km = *within_m as f64 / 1000.0;
+                (
+                    format!("{km}公里内没有新时代文明实践中心、所、站"),
+                    format!("{km}公里內沒有新時代文明實踐中心、所、站"),
+                    format!("no practice site within {km} km of this place"),
+                )
+            }
+            Self::NotOnMenu { site } => (
+                format!("不在{site}的服务菜单上，请查看其菜单"),
+                format!("不在{site}的服務菜單上，請查看其菜單"),
+                format!("not on the menu of {site} (see its menu)"),
+            ),
+            Self::InThePast => (
+                "不能早于现在".into(),
+                "不能早於現在".into(),
+                "is in the past".into(),
+            ),
+            Self::NotCompleted => (
+                "服务完成后才能评价".into(),
+                "服務完成後才能評價".into(),
+                "only a completed order is rated".into(),
+            ),
+            Self::AlreadyRated => (
+                "您已评价过这项服务".into(),
+                "您已評價過這項服務".into(),
+                "the order is rated already".into(),
+            ),
         };
         match lang {
             Lang::ZhHans => zh_hans,
@@ -930,7 +989,16 @@ mod tests {
                 max: 500,
             },
             Some(Reason::TooManyToList { .. }) => Reason::AlreadyRevoked,
-            Some(Reason::AlreadyRevoked) => return None,
+            Some(Reason::AlreadyRevoked) => Reason::PlaceNeeded,
+            Some(Reason::PlaceNeeded) => Reason::NoSiteHere,
+            Some(Reason::NoSiteHere) => Reason::NoSiteNear { within_m: 5_000 },
+            Some(Reason::NoSiteNear { .. }) => Reason::NotOnMenu {
+                site: "华工社区新时代文明实践站".into(),
+            },
+            Some(Reason::NotOnMenu { .. }) => Reason::InThePast,
+            Some(Reason::InThePast) => Reason::NotCompleted,
+            Some(Reason::NotCompleted) => Reason::AlreadyRated,
+            Some(Reason::AlreadyRated) => return None,
         })
     }
 

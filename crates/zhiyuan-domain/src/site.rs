@@ -92,10 +92,19 @@ pub struct GeoPoint {
 impl GeoPoint {
     pub fn parse(lat: f64, lng: f64) -> Result<Self, FieldError> {
         if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
-            return Err(FieldError::new("lat", "must be between -90 and 90"));
+            return Err(FieldError::because(
+                "lat",
+                Reason::OutOfRange { min: -90, max: 90 },
+            ));
         }
         if !(lng.is_finite() && (-180.0..=180.0).contains(&lng)) {
-            return Err(FieldError::new("lng", "must be between -180 and 180"));
+            return Err(FieldError::because(
+                "lng",
+                Reason::OutOfRange {
+                    min: -180,
+                    max: 180,
+                },
+            ));
         }
         Ok(Self { lat, lng })
     }

@@ -24,7 +24,7 @@ use zhiyuan_domain::order::{Holder, OrderAction, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::{GeoPoint, SiteKind};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::{
     MenuItem, MenuItemRecord, Need, NewOrder, OrderQuery, OrderRecord, OrderStats, Page,
     PageRequest, SiteOrderStats, SiteRecord, StoreError,
@@ -276,12 +276,10 @@ impl Zhiyuan {
     /// The site that receives needs at a place, and its menu.
     pub async fn menu_at(&self, region: RegionCode) -> Result<(SiteRecord, Vec<MenuItemRecord>)> {
         let (chain, menu) = self.covering_menu(region).await?;
-        let site = chain.first().cloned().ok_or_else(|| {
-            ServiceError::invalid(
-                "region",
-                "no practice station, institute or center covers this place",
-            )
-        })?;
+        let site = chain
+            .first()
+            .cloned()
+            .ok_or_else(|| ServiceError::because("region", Reason::NoSiteHere))?;
         Ok((site, menu))
     }
 
@@ -363,10 +361,7 @@ impl Zhiyuan {
             return Ok((code, location));
         }
         let Some(point) = location else {
-            return Err(ServiceError::invalid(
-                "region",
-                "give the region or the coordinates of the place",
-            ));
+            return Err(ServiceError::because("region", Reason::PlaceNeeded));
         };
         let radius = self.0.config.orders.site_radius_m;
         let nearest = self
@@ -386,12 +381,11 @@ impl Zhiyuan {
             });
         match nearest {
             Some((_, s)) => Ok((s.site.region, Some(point))),
-            None => Err(ServiceError::invalid(
+            None => Err(ServiceError::because(
                 "location",
-                format!(
-                    "no practice site within {} km of this place",
-                    radius / 1000.0
-                ),
+                Reason::NoSiteNear {
+                    within_m: radius.round() as i64,
+                },
             )),
         }
     }
@@ -404,9 +398,11 @@ impl Zhiyuan {
             .iter()
             .find(|m| m.item.code == input.service_code.trim())
             .ok_or_else(|| {
-                ServiceError::invalid(
+                ServiceError::because(
                     "service_code",
-                    format!("not on the menu of {} (see its menu)", site.site.name),
+                    Reason::NotOnMenu {
+                        site: site.site.name.clone(),
+                    },
                 )
             })?;
         let mut errors = Invalid::default();
@@ -422,7 +418,7 @@ impl Zhiyuan {
             .wanted_at
             .is_some_and(|t| t < ctx.now - Duration::days(1))
         {
-            errors.push(FieldError::new("wanted_at", "is in the past"));
+            errors.push(FieldError::because("wanted_at", Reason::InThePast));
         }
         errors.finish(|| ())?;
         let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>());
@@ -508,22 +504,22 @@ impl Zhiyuan {
     ) -> Result<OrderRecord> {
         let mut o = self.requester_order(tracking, secret).await?;
         if o.state.status != OrderStatus::Completed {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                format!(
-                    "only a completed order is rated; this one is {}",
-                    o.state.status.as_str()
-                ),
+                Reason::NotCompleted,
             ));
         }
         if o.rating.is_some() {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "rating",
-                "the order is rated already",
+                Reason::AlreadyRated,
             ));
         }
         if !(1..=5).contains(&rating) {
-            return Err(ServiceError::invalid("rating", "1 to 5"));
+            return Err(ServiceError::because(
+                "rating",
+                Reason::OutOfRange { min: 1, max: 5 },
+            ));
         }
         let mut errors = Invalid::default();
         o.comment = comment
@@ -547,11 +543,9 @@ impl Zhiyuan {
             .update_order(o, audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "version" } => ServiceError::conflict(
-                    "version",
-                    "the order was moved by someone else meanwhile (taken, reassigned or \
-                 cancelled); reload it",
-                ),
+                StoreError::Conflict { field: "version" } => {
+                    ServiceError::conflict_because("version", Reason::ChangedMeanwhile)
+                }
                 other => other.into(),
             })
     }

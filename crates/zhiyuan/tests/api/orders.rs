@@ -388,7 +388,13 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
     let again = n
         .rate(&tracking, json!({"secret": secret, "rating": 4}))
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (again.status, again.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("rating".to_owned(), "already_rated".to_owned())]
+        )
+    );
 
     // Reported per site and for the jurisdiction.
     let admin = n.app.admin("county-admin", COUNTY).await;
@@ -615,24 +621,44 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
     // A place no site covers, a service not on the menu, a missing contact.
     let base = json!({"service_code": "elderly-visit", "description": "探访", "region": ELSEWHERE,
                       "contact_name": "张先生", "contact_phone": "13700137002"});
+    n.app.region(ELSEWHERE).await;
     let r = n.submit(base.clone()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    assert_eq!(r.error_fields(), ["region"]);
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
+    assert_eq!(r.field_codes(), why("region", "no_site_here"));
+    let mut nowhere = base.clone();
+    nowhere["region"] = Value::Null;
+    let r = n.submit(nowhere).await;
+    assert_eq!(r.field_codes(), why("region", "place_needed"));
     let mut unknown = base.clone();
     unknown["region"] = json!(VILLAGE);
     unknown["service_code"] = json!("haircut");
     let r = n.submit(unknown).await;
-    assert_eq!(r.error_fields(), ["service_code"]);
+    assert_eq!(r.field_codes(), why("service_code", "not_on_menu"));
     let mut far = base.clone();
     far["region"] = Value::Null;
     far["location"] = json!({"lat": 22.5, "lng": 114.0});
     let r = n.submit(far).await;
-    assert_eq!(r.error_fields(), ["location"]);
+    assert_eq!(r.field_codes(), why("location", "no_site_near"));
+    assert_eq!(
+        r.body["error"]["fields"][0]["reason"],
+        "no practice site within 5 km of this place"
+    );
+    let mut off_the_map = base.clone();
+    off_the_map["region"] = Value::Null;
+    off_the_map["location"] = json!({"lat": 123.0, "lng": 114.0});
+    let r = n.submit(off_the_map).await;
+    assert_eq!(r.field_codes(), why("location.lat", "out_of_range"));
+    let mut yesterday = base.clone();
+    yesterday["region"] = json!(VILLAGE);
+    yesterday["wanted_at"] = json!("2020-01-01T09:00:00+08:00");
+    let r = n.submit(yesterday).await;
+    assert_eq!(r.field_codes(), why("wanted_at", "in_the_past"));
     let mut nameless = base.clone();
     nameless["region"] = json!(VILLAGE);
     nameless["contact_phone"] = json!("");
     let r = n.submit(nameless).await;
-    assert_eq!(r.error_fields(), ["contact_phone"]);
+    assert_eq!(r.field_codes(), why("contact_phone", "required"));
 
     let (id, tracking, secret) = n.need().await;
     // Not offered to anyone yet: a volunteer cannot take it.
@@ -689,7 +715,7 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
             json!({"action": "recall", "version": 1}),
         )
         .await;
-    assert_eq!(r.error_fields(), ["version"]);
+    assert_eq!(r.field_codes(), why("version", "changed_meanwhile"));
     let r = n
         .app
         .post(
