@@ -53,6 +53,9 @@ struct Column {
     zh_hk: &'static str,
     /// Other headers accepted.
     also: &'static [&'static str],
+    /// A cell as one would fill it in, in Simplified Chinese, Hong Kong's Traditional
+    /// Chinese and English (the template's instructions show it).
+    example: [&'static str; 3],
     /// What its cells hold: how the template formats them, so that a spreadsheet keeps
     /// what is typed, and what it tells and checks as they are filled in.
     cells: Cells,
@@ -89,6 +92,40 @@ impl Column {
             .any(|a| header.eq_ignore_ascii_case(a))
     }
 
+    /// What the column's cells want, in `lang`: what the template's cells say when
+    /// selected, and its instructions sheet.
+    fn guidance(&self, lang: Lang, policy: HoursPolicy) -> String {
+        match self.cells {
+            Cells::VolunteerNumber => match lang {
+                Lang::ZhHans => "志愿者登记时取得的13位编号".to_owned(),
+                Lang::ZhHk => "志願者登記時取得的13位編號".to_owned(),
+                Lang::En => "The volunteer's 13-digit number, given at registration".to_owned(),
+            },
+            Cells::Text(max) => match lang {
+                Lang::ZhHans => format!("必填，不超过{max}个字"),
+                Lang::ZhHk => format!("必填，不超過{max}個字"),
+                Lang::En => format!("Required; at most {max} characters"),
+            },
+            Cells::Date => match lang {
+                Lang::ZhHans => "服务当天的日期，如 2026-11-05，不晚于今天".to_owned(),
+                Lang::ZhHk => "服務當日的日期，如 2026-11-05，不遲於今日".to_owned(),
+                Lang::En => "The day of the service, e.g. 2026-11-05, not after today".to_owned(),
+            },
+            Cells::Time => {
+                let hours = hours(policy.daily_cap_minutes);
+                match lang {
+                    Lang::ZhHans => {
+                        format!("实际服务的小时数，如 2.5；每人每天最多 {hours} 小时")
+                    }
+                    Lang::ZhHk => format!("實際服務的時數，如 2.5；每人每日最多 {hours} 小時"),
+                    Lang::En => format!(
+                        "Hours actually given, e.g. 2.5; at most {hours} a day for one volunteer"
+                    ),
+                }
+            }
+        }
+    }
+
     /// What a spreadsheet checks in this column's cells of the template (its column
     /// `col`), and says, in `lang`, when one is selected and when what is typed is refused.
     fn validation(
@@ -100,55 +137,25 @@ impl Column {
         // The column's cell in the first row below the header; the spreadsheet moves it
         // along with each cell checked.
         let cell = format!("{}2", column_number_to_name(col));
-        let (rule, says) = match self.cells {
-            Cells::VolunteerNumber => (
-                DataValidation::new().allow_text_length(DataValidationRule::EqualTo(13)),
-                match lang {
-                    Lang::ZhHans => "志愿者登记时取得的13位编号".to_owned(),
-                    Lang::ZhHk => "志願者登記時取得的13位編號".to_owned(),
-                    Lang::En => "The volunteer's 13-digit number, given at registration".to_owned(),
-                },
-            ),
-            Cells::Text(max) => (
-                DataValidation::new().allow_text_length(DataValidationRule::Between(1, max)),
-                match lang {
-                    Lang::ZhHans => format!("必填，不超过{max}个字"),
-                    Lang::ZhHk => format!("必填，不超過{max}個字"),
-                    Lang::En => format!("Required; at most {max} characters"),
-                },
-            ),
-            Cells::Date => (
-                DataValidation::new().allow_custom(Formula::new(format!(
-                    "AND(ISNUMBER({cell}),{cell}<=TODAY())"
-                ))),
-                match lang {
-                    Lang::ZhHans => "服务当天的日期，如 2026-11-05，不晚于今天".to_owned(),
-                    Lang::ZhHk => "服務當日的日期，如 2026-11-05，不遲於今日".to_owned(),
-                    Lang::En => {
-                        "The day of the service, e.g. 2026-11-05, not after today".to_owned()
-                    }
-                },
-            ),
+        let rule = match self.cells {
+            Cells::VolunteerNumber => {
+                DataValidation::new().allow_text_length(DataValidationRule::EqualTo(13))
+            }
+            Cells::Text(max) => {
+                DataValidation::new().allow_text_length(DataValidationRule::Between(1, max))
+            }
+            Cells::Date => DataValidation::new().allow_custom(Formula::new(format!(
+                "AND(ISNUMBER({cell}),{cell}<=TODAY())"
+            ))),
             // As the upload counts it: hours to whole minutes, more than none, within the cap.
             Cells::Time => {
                 let (cap, minutes) = (policy.daily_cap_minutes, format!("ROUND({cell}*60,0)"));
-                let hours = hours(cap);
-                (
-                    DataValidation::new().allow_custom(Formula::new(format!(
-                        "AND(ISNUMBER({cell}),{minutes}>=1,{minutes}<={cap})"
-                    ))),
-                    match lang {
-                        Lang::ZhHans => {
-                            format!("实际服务的小时数，如 2.5；每人每天最多 {hours} 小时")
-                        }
-                        Lang::ZhHk => format!("實際服務的時數，如 2.5；每人每日最多 {hours} 小時"),
-                        Lang::En => format!(
-                            "Hours actually given, e.g. 2.5; at most {hours} a day for one volunteer"
-                        ),
-                    },
-                )
+                DataValidation::new().allow_custom(Formula::new(format!(
+                    "AND(ISNUMBER({cell}),{minutes}>=1,{minutes}<={cap})"
+                )))
             }
         };
+        let says = self.guidance(lang, policy);
         rule.set_input_title(self.header(lang))?
             .set_input_message(&says)?
             .set_error_title(self.header(lang))?
@@ -164,6 +171,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "志愿者编号",
         zh_hk: "志願者編號",
         also: &["volunteer", "义工编号", "義工編號"],
+        example: ["4401060000011", "4401060000011", "4401060000011"],
         cells: Cells::VolunteerNumber,
     },
     Column {
@@ -171,6 +179,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "活动名称",
         zh_hk: "活動名稱",
         also: &[],
+        example: ["社区环境清洁", "社區環境清潔", "Community clean-up"],
         cells: Cells::Text(100),
     },
     Column {
@@ -178,6 +187,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "服务日期",
         zh_hk: "服務日期",
         also: &["date"],
+        example: ["2026-11-05", "2026-11-05", "2026-11-05"],
         cells: Cells::Date,
     },
     Column {
@@ -185,6 +195,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "服务地点",
         zh_hk: "服務地點",
         also: &[],
+        example: ["华工社区中心广场", "南沙濱海公園", "Riverside Park"],
         cells: Cells::Text(200),
     },
     Column {
@@ -192,6 +203,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "服务内容",
         zh_hk: "服務內容",
         also: &[],
+        example: ["清扫公共区域", "清理垃圾", "Litter picking"],
         cells: Cells::Text(500),
     },
     Column {
@@ -208,6 +220,7 @@ const COLUMNS: [Column; 8] = [
             "時數",
             "時長",
         ],
+        example: ["2.5", "2.5", "2.5"],
         cells: Cells::Time,
     },
     Column {
@@ -215,6 +228,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "分钟",
         zh_hk: "分鐘",
         also: &[],
+        example: ["150", "150", "150"],
         cells: Cells::Time,
     },
     Column {
@@ -222,6 +236,7 @@ const COLUMNS: [Column; 8] = [
         zh_hans: "负责人",
         zh_hk: "負責人",
         also: &[],
+        example: ["陈志愿", "黃主任", "Chan Tai Man"],
         cells: Cells::Text(50),
     },
 ];
@@ -322,9 +337,18 @@ fn template_columns() -> impl Iterator<Item = &'static Column> {
     COLUMNS.iter().filter(|c| c.name != "minutes")
 }
 
+/// The name of the template's sheet of records, in `lang`.
+fn records_sheet(lang: Lang) -> &'static str {
+    match lang {
+        Lang::ZhHans => "志愿服务记录",
+        Lang::ZhHk => "志願服務記錄",
+        Lang::En => "Records",
+    }
+}
+
 fn record_workbook(lang: Lang, policy: HoursPolicy) -> std::result::Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
+    let sheet = book.add_worksheet().set_name(records_sheet(lang))?;
     let bold = Format::new().set_bold();
     for (i, c) in template_columns().enumerate() {
         let col = i as u16;
@@ -342,7 +366,108 @@ fn record_workbook(lang: Lang, policy: HoursPolicy) -> std::result::Result<Vec<u
         sheet.add_data_validation(1, col, MAX_ROWS as u32, col, &checks)?;
     }
     sheet.set_freeze_panes(1, 0)?;
+    instructions(book.add_worksheet(), lang, policy, &bold)?;
     book.save_to_buffer()
+}
+
+/// The template's second sheet: each column, what it wants and an example, then how an
+/// upload goes. An upload reads the first sheet only.
+fn instructions(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    lang: Lang,
+    policy: HoursPolicy,
+    bold: &Format,
+) -> std::result::Result<(), XlsxError> {
+    let said = |words: [&'static str; 3]| match lang {
+        Lang::ZhHans => words[0],
+        Lang::ZhHk => words[1],
+        Lang::En => words[2],
+    };
+    let cap = hours(policy.daily_cap_minutes);
+    let header = |name: &'static str| {
+        COLUMNS
+            .iter()
+            .find(|c| c.name == name)
+            .map_or(name, |c| c.header(lang))
+    };
+    let (hours, minutes) = (header("hours"), header("minutes"));
+    sheet.set_name(said(["填写说明", "填寫說明", "How to fill in"]))?;
+    sheet.set_column_width(0, 20)?;
+    sheet.set_column_width(1, 60)?;
+    sheet.set_column_width(2, 20)?;
+    for (col, words) in [
+        ["列名", "欄名", "Column"],
+        ["填写要求", "填寫要求", "What it holds"],
+        ["示例", "示例", "Example"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sheet.write_string_with_format(0, col as u16, said(words), bold)?;
+    }
+    let mut row = 1;
+    for c in template_columns() {
+        sheet.write_string(row, 0, c.header(lang))?;
+        sheet.write_string(row, 1, c.guidance(lang, policy))?;
+        sheet.write_string(row, 2, said(c.example))?;
+        row += 1;
+    }
+    let notes = [
+        match lang {
+            Lang::ZhHans => format!(
+                "在“{}”工作表中每行填写一条记录，第一行的列名请勿更改。",
+                records_sheet(lang)
+            ),
+            Lang::ZhHk => format!(
+                "在「{}」工作表中每行填寫一項紀錄，第一行的欄名請勿更改。",
+                records_sheet(lang)
+            ),
+            Lang::En => format!(
+                "On the {} sheet, one record per row; keep the first row's headers.",
+                records_sheet(lang)
+            ),
+        },
+        match lang {
+            Lang::ZhHans => format!(
+                "每位志愿者每天最多计入 {cap} 小时，已录入的时长一并计算。\
+                 也可把“{hours}”列换成“{minutes}”列，填写整数分钟，如 150。"
+            ),
+            Lang::ZhHk => format!(
+                "每位志願者每日最多計入 {cap} 小時，已錄入的時數一併計算。\
+                 亦可把「{hours}」欄換成「{minutes}」欄，填寫整數分鐘，如 150。"
+            ),
+            Lang::En => format!(
+                "At most {cap} hours a day count for one volunteer, with those already \
+                 recorded. The {hours} column may be replaced by a {minutes} column of whole \
+                 minutes, e.g. 150."
+            ),
+        },
+        match lang {
+            Lang::ZhHans => {
+                "有误的行不录入，其余照常录入；结果逐行说明原因，也可下载未录入的记录，改正后重新上传。"
+                    .to_owned()
+            }
+            Lang::ZhHk => {
+                "有誤的行不錄入，其餘照常錄入；結果逐行說明原因，亦可下載未錄入的紀錄，改正後重新上載。"
+                    .to_owned()
+            }
+            Lang::En => "Rows with mistakes are not recorded and the rest are; the result \
+                         gives each row's reason, and the refused rows can be downloaded, \
+                         fixed and uploaded again."
+                .to_owned(),
+        },
+        match lang {
+            Lang::ZhHans => "同一文件重复上传，已录入的记录不会重复计入。".to_owned(),
+            Lang::ZhHk => "同一檔案重複上載，已錄入的紀錄不會重複計入。".to_owned(),
+            Lang::En => "Uploading the same file again records nothing twice.".to_owned(),
+        },
+    ];
+    row += 1;
+    for (i, note) in notes.iter().enumerate() {
+        sheet.write_string(row, 0, format!("{}. {note}", i + 1))?;
+        row += 1;
+    }
+    Ok(())
 }
 
 /// The two columns a table of refused rows adds: the row's line in the upload, and why it
@@ -767,8 +892,10 @@ mod tests {
     use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
     use super::{
-        Columns, Reason, entry_key, minutes_of, parse_table_date, record_template, template_columns,
+        Columns, Reason, entry_key, minutes_of, parse_row, parse_table_date, record_template,
+        template_columns,
     };
+    use crate::Ctx;
     use crate::import::{TableFormat, read_table};
     use zhiyuan_domain::hours::HoursPolicy;
     use zhiyuan_domain::lang::Lang;
@@ -955,6 +1082,59 @@ mod tests {
             sheet.contains("at most 8 a day for one volunteer"),
             "{sheet}"
         );
+    }
+
+    /// The workbook's second sheet, named in the caller's language, lists each column
+    /// with what it wants and an example, then how an upload goes (the daily cap
+    /// included); the examples, as a row under the template's header, upload as they are.
+    #[test]
+    fn the_template_explains_each_column_with_an_example_that_uploads() {
+        use calamine::{Reader, Xlsx};
+        let policy = HoursPolicy {
+            daily_cap_minutes: 8 * 60,
+            ..HoursPolicy::default()
+        };
+        for (lang, name, first) in [
+            (Lang::ZhHans, "填写说明", "志愿者编号"),
+            (Lang::ZhHk, "填寫說明", "志願者編號"),
+            (Lang::En, "How to fill in", "volunteer_number"),
+        ] {
+            let bytes = record_template(lang, TableFormat::Xlsx, policy).unwrap();
+            let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+            let sheet = book.worksheet_range(name).unwrap();
+            let cell = |row: u32, col: u32| {
+                sheet
+                    .get_value((row, col))
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            };
+            assert_eq!(cell(1, 0), first, "{lang:?}");
+            let columns: Vec<_> = template_columns().collect();
+            let mut example = Vec::new();
+            for (i, c) in columns.iter().enumerate() {
+                let row = i as u32 + 1;
+                assert_eq!(cell(row, 0), c.header(lang), "{lang:?}");
+                assert_eq!(cell(row, 1), c.guidance(lang, policy), "{lang:?}");
+                example.push(cell(row, 2));
+            }
+            let notes: String = (columns.len() as u32 + 2..columns.len() as u32 + 6)
+                .map(|row| cell(row, 0))
+                .collect();
+            assert!(
+                notes.contains(" 8 "),
+                "{lang:?}: the cap of 8 hours: {notes}"
+            );
+
+            let header: Vec<String> = columns.iter().map(|c| c.header(lang).to_owned()).collect();
+            let cols = Columns::find(&header).unwrap();
+            let row = parse_row(&cols, &example, OrgId(1), &Ctx::system("test"));
+            let row = row.unwrap_or_else(|e| panic!("{lang:?}: {e}"));
+            assert_eq!(
+                (row.number.to_string(), row.record.minutes),
+                ("4401060000011".to_owned(), 150),
+                "{lang:?}"
+            );
+        }
     }
 
     /// The lengths the template states are the ones an upload holds text to.
