@@ -245,6 +245,8 @@ pub enum Reason {
     TooManyToList { records: i64, max: i64 },
     /// Already revoked.
     AlreadyRevoked,
+    /// Already cancelled.
+    AlreadyCancelled,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -342,6 +344,7 @@ impl Reason {
             Self::NothingToCertify => "nothing_to_certify",
             Self::TooManyToList { .. } => "too_many_to_list",
             Self::AlreadyRevoked => "already_revoked",
+            Self::AlreadyCancelled => "already_cancelled",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -695,8 +698,8 @@ impl Reason {
                 "the shift has not started yet".into(),
             ),
             Self::AttendanceTaken => (
-                "该班次已有您的签到记录".into(),
-                "該班次已有您的簽到紀錄".into(),
+                "该班次已有签到记录".into(),
+                "該班次已有簽到紀錄".into(),
                 "attendance was already taken for this shift".into(),
             ),
             Self::LongerThanShift { minutes } => (
@@ -773,6 +776,11 @@ impl Reason {
                 "已被撤销".into(),
                 "已被撤銷".into(),
                 "is already revoked".into(),
+            ),
+            Self::AlreadyCancelled => (
+                "已经取消了".into(),
+                "已經取消了".into(),
+                "is already cancelled".into(),
             ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
@@ -998,7 +1006,8 @@ mod tests {
             Some(Reason::NotOnMenu { .. }) => Reason::InThePast,
             Some(Reason::InThePast) => Reason::NotCompleted,
             Some(Reason::NotCompleted) => Reason::AlreadyRated,
-            Some(Reason::AlreadyRated) => return None,
+            Some(Reason::AlreadyRated) => Reason::AlreadyCancelled,
+            Some(Reason::AlreadyCancelled) => return None,
         })
     }
 

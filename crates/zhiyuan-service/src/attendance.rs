@@ -266,7 +266,7 @@ impl Zhiyuan {
         outcome.map_err(|e| match e {
             // Someone closed it first: the check-out already happened.
             StoreError::Conflict { field: "version" } => {
-                ServiceError::conflict("shift", "this attendance was just closed")
+                ServiceError::conflict_because("shift", Reason::ChangedMeanwhile)
             }
             other => other.into(),
         })

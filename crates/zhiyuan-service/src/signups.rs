@@ -141,9 +141,13 @@ impl Zhiyuan {
             .cancel_signup(id, ctx.now, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "status" } => ServiceError::conflict(
+                // Cancelled twice (a second tap), or rejected or marked absent meanwhile.
+                StoreError::Conflict { field: "status" } => ServiceError::conflict_because(
                     "status",
-                    format!("a {} sign-up cannot be cancelled", s.status.as_str()),
+                    match s.status {
+                        SignupStatus::Cancelled => Reason::AlreadyCancelled,
+                        _ => Reason::AlreadyDecided,
+                    },
                 ),
                 other => other.into(),
             })?;
@@ -162,9 +166,9 @@ impl Zhiyuan {
     ) -> Result<SignupRecord> {
         let (s, shift, audit) = self.team_change(ctx, id, "signup.absent", reason).await?;
         if ctx.now < shift.shift.starts_at {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "shift",
-                "the shift has not started; cancel the sign-up instead",
+                Reason::ShiftNotStarted,
             ));
         }
         let r = self.0.store.set_absent(id, true, ctx.now, &audit).await;
@@ -294,10 +298,7 @@ fn refusal(s: &SignupRecord, wanted: &str, e: StoreError) -> ServiceError {
         ),
         StoreError::Conflict {
             field: "attendance",
-        } => (
-            "attendance",
-            "the volunteer checked in or has a record of this shift".into(),
-        ),
+        } => return ServiceError::conflict_because("attendance", Reason::AttendanceTaken),
         StoreError::Conflict { field: "shift" } => {
             ("shift", "the shift is full or cancelled".into())
         }

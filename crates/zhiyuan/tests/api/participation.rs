@@ -277,7 +277,13 @@ async fn places_fill_then_the_waitlist_a_cancellation_promotes_the_first_waiting
             json!({}),
         )
         .await;
-    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (twice.status, twice.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("status".to_owned(), "already_cancelled".to_owned())]
+        )
+    );
     // The volunteer's schedule lists the promoted sign-up.
     let schedule = w.app.get("/api/v1/me/schedule", Some(&tokens[2])).await;
     assert_eq!(schedule.body[0]["signup"]["status"], "accepted");
@@ -1491,8 +1497,11 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
         .post(&absence, Some(&w.coordinator), json!({"reason": "未到场"}))
         .await;
     assert_eq!(
-        (r.status, r.error_fields()),
-        (StatusCode::CONFLICT, vec!["shift".to_owned()])
+        (r.status, r.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("shift".to_owned(), "shift_not_started".to_owned())]
+        )
     );
     let r = w.app.post(&absence, Some(&absent_token), json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -1533,6 +1542,7 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
             refused,
             zhiyuan_service::ServiceError::Conflict {
                 field: "attendance",
+                why: Some(Reason::AttendanceTaken),
                 ..
             }
         ),
