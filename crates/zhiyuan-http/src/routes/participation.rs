@@ -546,19 +546,26 @@ pub async fn my_schedule(
 /// The maximum size of an uploaded table.
 pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 
+/// One row of an upload's report. Only what applies to its outcome is present: a report
+/// has a row for each of up to 100,000 lines, and absent fields halve its size.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchRowView {
     /// The line in the file (the header is line 1).
     pub line: usize,
     /// `inserted`, `duplicate` (recorded before, or earlier in the file) or `invalid`.
     pub outcome: &'static str,
+    /// The record made, when `inserted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<i64>,
     /// The field at fault, when `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Why, as a stable code (`too_long`, `not_a_date`, `no_such_volunteer`, …; see the
     /// error codes in docs/API.md), when `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     /// Why, in the request's language (`?lang=` or `Accept-Language`), when `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 

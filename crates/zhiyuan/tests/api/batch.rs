@@ -1,7 +1,7 @@
 //! Batch entry of records from CSV and XLSX files.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::participation::{World, world};
 
@@ -106,6 +106,21 @@ async fn good_rows_land_bad_rows_are_reported_by_line_and_a_reupload_adds_nothin
     assert_eq!(
         (report["inserted"].as_i64(), report["invalid"].as_i64()),
         (Some(2), Some(6))
+    );
+    // Each row holds only what applies to its outcome.
+    let rows = &report["rows"];
+    let record = rows[0]["record"].as_i64().expect("the record made");
+    assert_eq!(
+        [&rows[0], &rows[7]],
+        [
+            &json!({"line": 2, "outcome": "inserted", "record": record}),
+            &json!({"line": 9, "outcome": "duplicate"})
+        ]
+    );
+    assert_eq!(
+        rows[6],
+        json!({"line": 8, "outcome": "invalid", "field": "minutes", "code": "over_daily_cap",
+               "reason": "exceeds the cap of 12 hours a day"})
     );
     assert_eq!(w.totals(&a, &a_token).await["minutes"], 150);
     let (_, again) = upload(&w, &w.coordinator, "text/csv", csv.into_bytes()).await;
