@@ -247,6 +247,19 @@ pub enum Reason {
     AlreadyRevoked,
     /// Already cancelled.
     AlreadyCancelled,
+    /// An uploaded file that is neither UTF-8, GB18030 nor Big5 text.
+    NotText,
+    /// An uploaded file that stops being CSV at this line.
+    NotCsv { line: usize },
+    /// An uploaded file that is no XLSX workbook.
+    NotAWorkbook,
+    /// An uploaded table without a header row.
+    NoHeader,
+    /// An uploaded table whose header lacks these columns, each headed in the three
+    /// languages (Simplified Chinese, Hong Kong's Traditional Chinese, English).
+    MissingColumns(Vec<[&'static str; 3]>),
+    /// More rows than one upload may hold.
+    TooManyRows { max: usize },
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -345,6 +358,12 @@ impl Reason {
             Self::TooManyToList { .. } => "too_many_to_list",
             Self::AlreadyRevoked => "already_revoked",
             Self::AlreadyCancelled => "already_cancelled",
+            Self::NotText => "not_text",
+            Self::NotCsv { .. } => "not_csv",
+            Self::NotAWorkbook => "not_a_workbook",
+            Self::NoHeader => "no_header",
+            Self::MissingColumns(_) => "missing_columns",
+            Self::TooManyRows { .. } => "too_many_rows",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -782,6 +801,45 @@ impl Reason {
                 "已經取消了".into(),
                 "is already cancelled".into(),
             ),
+            Self::NotText => (
+                "文件不是 UTF-8、GB18030 或 Big5 编码的文本，请另存为 CSV 或 XLSX".into(),
+                "檔案不是 UTF-8、GB18030 或 Big5 編碼的文字，請另存為 CSV 或 XLSX".into(),
+                "the file is neither UTF-8, GB18030 nor Big5 text; save it as CSV or XLSX".into(),
+            ),
+            Self::NotCsv { line } => (
+                format!("第{line}行不是有效的 CSV"),
+                format!("第{line}行不是有效的 CSV"),
+                format!("line {line} is not valid CSV"),
+            ),
+            Self::NotAWorkbook => (
+                "不是可读取的 XLSX 工作簿，请另存为 .xlsx 或 CSV".into(),
+                "不是可讀取的 XLSX 活頁簿，請另存為 .xlsx 或 CSV".into(),
+                "not a readable XLSX workbook; save it as .xlsx or CSV".into(),
+            ),
+            Self::NoHeader => (
+                "文件没有表头行，请使用批量录入模板".into(),
+                "檔案沒有標題列，請使用批量錄入範本".into(),
+                "the file has no header row; use the batch template".into(),
+            ),
+            Self::MissingColumns(columns) => {
+                let names = |i: usize, sep: &str| {
+                    columns.iter().map(|c| c[i]).collect::<Vec<_>>().join(sep)
+                };
+                (
+                    format!("表头缺少：{}，请使用批量录入模板", names(0, "、")),
+                    format!("標題列缺少：{}，請使用批量錄入範本", names(1, "、")),
+                    format!(
+                        "the header row lacks {}; use the batch template (GET \
+                         /api/v1/records/batch-template)",
+                        names(2, ", ")
+                    ),
+                )
+            }
+            Self::TooManyRows { max } => (
+                format!("每次最多上传{max}行，请拆分文件"),
+                format!("每次最多上載{max}行，請拆分檔案"),
+                format!("at most {max} rows per upload; split the file"),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1007,7 +1065,15 @@ mod tests {
             Some(Reason::InThePast) => Reason::NotCompleted,
             Some(Reason::NotCompleted) => Reason::AlreadyRated,
             Some(Reason::AlreadyRated) => Reason::AlreadyCancelled,
-            Some(Reason::AlreadyCancelled) => return None,
+            Some(Reason::AlreadyCancelled) => Reason::NotText,
+            Some(Reason::NotText) => Reason::NotCsv { line: 7 },
+            Some(Reason::NotCsv { .. }) => Reason::NotAWorkbook,
+            Some(Reason::NotAWorkbook) => Reason::NoHeader,
+            Some(Reason::NoHeader) => {
+                Reason::MissingColumns(vec![["服务日期", "服務日期", "service_date"]])
+            }
+            Some(Reason::MissingColumns(_)) => Reason::TooManyRows { max: 100_000 },
+            Some(Reason::TooManyRows { .. }) => return None,
         })
     }
 

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use zhiyuan_domain::FieldError;
+use zhiyuan_domain::lang::Lang;
 use zhiyuan_service::ServiceError;
 
 /// The body of every error response.
@@ -35,6 +36,8 @@ pub struct ApiError {
     message: String,
     fields: Vec<FieldError>,
     retry_after: Option<u64>,
+    /// The language the fields' reasons are said in, when the caller's was asked for.
+    language: Option<Lang>,
 }
 
 impl ApiError {
@@ -45,7 +48,19 @@ impl ApiError {
             message: message.into(),
             fields: Vec::new(),
             retry_after: None,
+            language: None,
         }
+    }
+
+    /// The same error with its fields' reasons said in `lang` (those with a code; the
+    /// rest stay English), and `Content-Language` saying so: for the artifacts people
+    /// read as they are, such as an upload refused whole.
+    pub fn said_in(mut self, lang: Lang) -> Self {
+        for f in &mut self.fields {
+            f.reason = f.say(lang);
+        }
+        self.language = Some(lang);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -154,6 +169,14 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(lang) = self.language {
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_LANGUAGE,
+                HeaderValue::from_static(lang.tag()),
+            );
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
         }
         response
     }

@@ -252,24 +252,20 @@ impl Columns {
                 found.insert(c.name, i);
             }
         }
-        let missing: Vec<&str> = COLUMNS
-            .iter()
-            .map(|c| c.name)
-            .filter(|n| !matches!(*n, "hours" | "minutes") && !found.contains_key(n))
+        // Each column the header lacks, as the template heads it; time is in hours or
+        // minutes, and the template offers hours.
+        let time = found.contains_key("hours") || found.contains_key("minutes");
+        let missing: Vec<[&'static str; 3]> = template_columns()
+            .filter(|c| match c.name {
+                "hours" => !time,
+                name => !found.contains_key(name),
+            })
+            .map(|c| [c.zh_hans, c.zh_hk, c.name])
             .collect();
-        if !missing.is_empty() || !(found.contains_key("hours") || found.contains_key("minutes")) {
-            return Err(ServiceError::invalid(
+        if !missing.is_empty() {
+            return Err(ServiceError::because(
                 "file",
-                format!(
-                    "the header row needs the columns {} and hours or minutes{}; \
-                     GET /api/v1/records/batch-template gives a file headed for upload",
-                    "volunteer_number, activity_name, service_date, place, content, responsible_person",
-                    if missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (missing: {})", missing.join(", "))
-                    }
-                ),
+                Reason::MissingColumns(missing),
             ));
         }
         Ok(Self(found))
@@ -731,9 +727,9 @@ fn read_rows(
 ) -> Result<ParsedRows> {
     let table = read_table(file, format)?;
     if table.rows.len() > MAX_ROWS {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::because(
             "file",
-            format!("at most {MAX_ROWS} rows per upload; split the file"),
+            Reason::TooManyRows { max: MAX_ROWS },
         ));
     }
     let cols = Columns::find(&table.header)?;
@@ -892,8 +888,8 @@ mod tests {
     use zhiyuan_domain::volunteer_number::VolunteerNumber;
 
     use super::{
-        Columns, Reason, entry_key, minutes_of, parse_row, parse_table_date, record_template,
-        template_columns,
+        Columns, MAX_ROWS, Reason, entry_key, minutes_of, parse_row, parse_table_date, read_rows,
+        record_template, template_columns,
     };
     use crate::Ctx;
     use crate::import::{TableFormat, read_table};
@@ -1134,6 +1130,29 @@ mod tests {
                 ("4401060000011".to_owned(), 150),
                 "{lang:?}"
             );
+        }
+    }
+
+    /// A table of more rows than one upload holds is refused whole, saying the most.
+    #[test]
+    fn an_upload_of_more_rows_than_allowed_is_refused_whole() {
+        let mut csv = String::from("志愿者编号,活动名称,服务日期,服务地点,服务内容,分钟,负责人\n");
+        for _ in 0..=MAX_ROWS {
+            csv.push_str("4401060000011,植树,2026-11-05,白云山,植树,60,陈志愿\n");
+        }
+        let refused = read_rows(
+            csv.as_bytes(),
+            TableFormat::Csv,
+            OrgId(1),
+            &Ctx::system("test"),
+            HoursPolicy::default(),
+        );
+        match refused {
+            Err(crate::ServiceError::Invalid(e)) => assert_eq!(
+                (e.0[0].field.as_str(), e.0[0].why.clone()),
+                ("file", Some(Reason::TooManyRows { max: MAX_ROWS }))
+            ),
+            other => panic!("{:?}", other.map(|(rows, _)| rows.len())),
         }
     }
 

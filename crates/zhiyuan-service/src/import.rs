@@ -4,6 +4,7 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use zhiyuan_domain::Reason;
 
 use crate::error::{Result, ServiceError};
 
@@ -56,7 +57,7 @@ pub fn read_table(bytes: &[u8], format: TableFormat) -> Result<Table> {
     .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
     let (_, header) = lines
         .next()
-        .ok_or_else(|| ServiceError::invalid("file", "the file has no header row"))?;
+        .ok_or_else(|| ServiceError::because("file", Reason::NoHeader))?;
     Ok(Table {
         header: header.into_iter().map(|h| h.trim().to_owned()).collect(),
         rows: lines.collect(),
@@ -67,9 +68,9 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
-        Err(_) => legacy_text(bytes).ok_or_else(|| {
-            ServiceError::invalid("file", "the file is neither UTF-8, GB18030 nor Big5 text")
-        })?,
+        Err(_) => {
+            legacy_text(bytes).ok_or_else(|| ServiceError::because("file", Reason::NotText))?
+        }
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -79,8 +80,8 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>> {
     let mut lines = Lines::new(&text);
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            ServiceError::invalid("file", format!("line {line}: not valid CSV ({e})"))
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            ServiceError::because("file", Reason::NotCsv { line })
         })?;
         let line = record
             .position()
@@ -170,12 +171,13 @@ impl<'t> Lines<'t> {
 
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>> {
     let bad = |e: &dyn std::fmt::Display| {
-        ServiceError::invalid("file", format!("not a readable XLSX workbook ({e})"))
+        tracing::debug!(error = %e, "an unreadable workbook");
+        ServiceError::because("file", Reason::NotAWorkbook)
     };
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| bad(&e))?;
     let range = book
         .worksheet_range_at(0)
-        .ok_or_else(|| ServiceError::invalid("file", "the workbook has no sheet"))?
+        .ok_or_else(|| ServiceError::because("file", Reason::NotAWorkbook))?
         .map_err(|e| bad(&e))?;
     let first_row = range.start().map_or(0, |(r, _)| r as usize);
     Ok(range

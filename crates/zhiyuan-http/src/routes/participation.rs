@@ -748,15 +748,18 @@ pub async fn enter_batch(
                 "send text/csv or an XLSX workbook",
             )
         })?;
+    // A file refused whole is said in the uploader's language, as its rows would be.
     let report = state
         .app
         .enter_batch(&caller.ctx, OrgId(id), body.clone(), format)
-        .await?;
+        .await
+        .map_err(|e| ApiError::from(e).said_in(lang))?;
     if let Some(wanted) = table_wanted(&headers) {
         let table = state
             .app
             .refused_rows(body, format, &report, lang, wanted)
-            .await?;
+            .await
+            .map_err(|e| ApiError::from(e).said_in(lang))?;
         let name = zhiyuan_service::refused_rows_name(lang);
         return Ok(table_file(
             table,

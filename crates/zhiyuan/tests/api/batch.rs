@@ -338,26 +338,41 @@ async fn an_xlsx_workbook_with_chinese_headers_is_entered_too() {
 async fn unreadable_or_unauthorised_uploads_are_refused_whole() {
     let w = world().await;
     let (_, volunteer) = w.volunteer(131).await;
+    // Refused whole, the file is told what is wrong with it in the uploader's language,
+    // naming the columns its header lacks as the template heads them.
     let missing = "volunteer_number,activity_name\n1,2\n".as_bytes().to_vec();
-    let (status, body) = upload(&w, &w.coordinator, "text/csv", missing).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["error"]["fields"][0]["field"], "file");
-    assert!(
-        body["error"]["fields"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("missing")
+    let (status, body, language) =
+        upload_in(&w, &w.coordinator, "text/csv", missing, "zh-HK").await;
+    assert_eq!(
+        (status, language.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "zh-HK")
     );
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{"field": "file", "code": "missing_columns",
+                "reason": "標題列缺少：服務日期、服務地點、服務內容、服務時數（小時）、負責人，請使用批量錄入範本"}])
+    );
+    let refused = |body: &Value| {
+        let f = &body["error"]["fields"][0];
+        (f["field"].clone(), f["code"].clone())
+    };
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    for (content_type, file, code) in [
+        (xlsx, b"not a workbook".to_vec(), "not_a_workbook"),
+        ("text/csv", vec![0xff, 0xfe, 0x00, 0xd8], "not_text"),
+        ("text/csv", b"\r\n,,\r\n".to_vec(), "no_header"),
+    ] {
+        let (status, body) = upload(&w, &w.coordinator, content_type, file).await;
+        assert_eq!(
+            (status, refused(&body)),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                (json!("file"), json!(code))
+            )
+        );
+    }
     let (status, _) = upload(&w, &w.coordinator, "application/pdf", b"%PDF".to_vec()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let (status, _) = upload(
-        &w,
-        &w.coordinator,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        b"not a workbook".to_vec(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let header =
         "volunteer_number,activity_name,service_date,place,content,hours,responsible_person\n";
     let (status, _) = upload(&w, &volunteer, "text/csv", header.as_bytes().to_vec()).await;
