@@ -1,7 +1,7 @@
 //! Service categories (the fixed vocabulary volunteers, projects and menus share) and
 //! free-text professional skills.
 
-use crate::FieldError;
+use crate::{FieldError, Reason};
 
 macro_rules! categories {
     ($( $variant:ident => $code:literal, $zh:literal; )*) => {
@@ -51,12 +51,8 @@ categories! {
 pub fn parse_categories(codes: &[String]) -> Result<Vec<ServiceCategory>, FieldError> {
     let mut out = Vec::with_capacity(codes.len());
     for (i, code) in codes.iter().enumerate() {
-        let cat = ServiceCategory::parse(code).ok_or_else(|| {
-            FieldError::new(
-                format!("[{i}]"),
-                format!("unknown service category `{code}`"),
-            )
-        })?;
+        let cat = ServiceCategory::parse(code)
+            .ok_or_else(|| FieldError::because(format!("[{i}]"), Reason::UnknownCategory))?;
         if !out.contains(&cat) {
             out.push(cat);
         }
@@ -67,17 +63,23 @@ pub fn parse_categories(codes: &[String]) -> Result<Vec<ServiceCategory>, FieldE
 /// Parses professional skills: up to 20 distinct entries of 1 to 32 characters.
 pub fn parse_skills(skills: &[String]) -> Result<Vec<String>, FieldError> {
     if skills.len() > 20 {
-        return Err(FieldError::new("", "at most 20 skills"));
+        return Err(FieldError::because("", Reason::TooMany { max: 20 }));
     }
     let mut out: Vec<String> = Vec::with_capacity(skills.len());
     for (i, skill) in skills.iter().enumerate() {
         let s = skill.trim();
         let n = s.chars().count();
-        if n == 0 || n > 32 || s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                format!("[{i}]"),
-                "must be 1 to 32 characters",
-            ));
+        let why = if n == 0 {
+            Some(Reason::Required)
+        } else if n > 32 {
+            Some(Reason::TooLong { max: 32 })
+        } else if s.chars().any(char::is_control) {
+            Some(Reason::ControlCharacters)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(FieldError::because(format!("[{i}]"), why));
         }
         if !out.iter().any(|o| o == s) {
             out.push(s.to_owned());
@@ -93,10 +95,43 @@ mod tests {
     #[test]
     fn unknown_categories_are_named_by_position() {
         let e = parse_categories(&["health".into(), "astrology".into()]).unwrap_err();
-        assert_eq!(e.field, "[1]");
+        assert_eq!(
+            (e.field.as_str(), e.why),
+            ("[1]", Some(Reason::UnknownCategory))
+        );
         assert_eq!(
             parse_categories(&["health".into(), "health".into()]).unwrap(),
             vec![ServiceCategory::Health]
+        );
+    }
+
+    /// Each skill is refused for what is wrong with it, by its position.
+    #[test]
+    fn skills_are_refused_by_position_for_what_is_wrong() {
+        let refused = |skills: &[&str]| {
+            let skills: Vec<String> = skills.iter().map(|s| (*s).to_owned()).collect();
+            let e = parse_skills(&skills).unwrap_err();
+            (e.field, e.why)
+        };
+        assert_eq!(
+            refused(&["急救", " "]),
+            ("[1]".into(), Some(Reason::Required))
+        );
+        assert_eq!(
+            refused(&[&"长".repeat(33)]),
+            ("[0]".into(), Some(Reason::TooLong { max: 32 }))
+        );
+        assert_eq!(
+            refused(&["手\t语"]),
+            ("[0]".into(), Some(Reason::ControlCharacters))
+        );
+        assert_eq!(
+            refused(&["急救"; 21]),
+            (String::new(), Some(Reason::TooMany { max: 20 }))
+        );
+        assert_eq!(
+            parse_skills(&["急救".into(), "急救".into()]).unwrap(),
+            ["急救"]
         );
     }
 

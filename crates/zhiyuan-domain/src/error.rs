@@ -260,6 +260,16 @@ pub enum Reason {
     MissingColumns(Vec<[&'static str; 3]>),
     /// More rows than one upload may hold.
     TooManyRows { max: usize },
+    /// More entries than a list may hold.
+    TooMany { max: usize },
+    /// Not a service category of the platform's.
+    UnknownCategory,
+    /// Not a unified social credit code's 18 characters.
+    CreditCodeShape,
+    /// A credit code for a grassroots team, which is not registered.
+    NotForGrassroots,
+    /// A site or parent team whose region does not contain the team's.
+    DoesNotCover,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -364,6 +374,11 @@ impl Reason {
             Self::NoHeader => "no_header",
             Self::MissingColumns(_) => "missing_columns",
             Self::TooManyRows { .. } => "too_many_rows",
+            Self::TooMany { .. } => "too_many",
+            Self::UnknownCategory => "unknown_category",
+            Self::CreditCodeShape => "credit_code_shape",
+            Self::NotForGrassroots => "not_for_grassroots",
+            Self::DoesNotCover => "does_not_cover",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -840,6 +855,31 @@ impl Reason {
                 format!("每次最多上載{max}行，請拆分檔案"),
                 format!("at most {max} rows per upload; split the file"),
             ),
+            Self::TooMany { max } => (
+                format!("最多{max}项"),
+                format!("最多{max}項"),
+                format!("at most {max}"),
+            ),
+            Self::UnknownCategory => (
+                "不是本平台的服务类别".into(),
+                "不是本平台的服務類別".into(),
+                "is not a service category".into(),
+            ),
+            Self::CreditCodeShape => (
+                "统一社会信用代码为18位数字或大写字母（不含 I、O、S、V、Z）".into(),
+                "統一社會信用代碼為18位數字或大寫英文字母（不含 I、O、S、V、Z）".into(),
+                "must be 18 characters of digits and capital letters (no I, O, S, V, Z)".into(),
+            ),
+            Self::NotForGrassroots => (
+                "基层团队未登记注册，不填统一社会信用代码".into(),
+                "基層團隊未登記註冊，不填統一社會信用代碼".into(),
+                "a grassroots team is unregistered and has no credit code".into(),
+            ),
+            Self::DoesNotCover => (
+                "其行政区划不包含本团队所在的行政区划".into(),
+                "其行政區劃不包含本團隊所在的行政區劃".into(),
+                "its region does not contain the team's region".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1073,7 +1113,12 @@ mod tests {
                 Reason::MissingColumns(vec![["服务日期", "服務日期", "service_date"]])
             }
             Some(Reason::MissingColumns(_)) => Reason::TooManyRows { max: 100_000 },
-            Some(Reason::TooManyRows { .. }) => return None,
+            Some(Reason::TooManyRows { .. }) => Reason::TooMany { max: 20 },
+            Some(Reason::TooMany { .. }) => Reason::UnknownCategory,
+            Some(Reason::UnknownCategory) => Reason::CreditCodeShape,
+            Some(Reason::CreditCodeShape) => Reason::NotForGrassroots,
+            Some(Reason::NotForGrassroots) => Reason::DoesNotCover,
+            Some(Reason::DoesNotCover) => return None,
         })
     }
 
@@ -1105,6 +1150,18 @@ mod tests {
             (Reason::CheckDigit.say(Lang::ZhHans), hk.as_str()),
             ("校验位不正确".into(), "校驗位不正確")
         );
+    }
+
+    /// Clients learn the codes from the API reference, so each is listed there.
+    #[test]
+    fn every_code_is_listed_in_the_api_reference() {
+        let reference = include_str!("../../../docs/API.md");
+        let unlisted: Vec<&str> = every_reason()
+            .iter()
+            .map(Reason::code)
+            .filter(|code| !reference.contains(&format!("`{code}`")))
+            .collect();
+        assert!(unlisted.is_empty(), "not in docs/API.md: {unlisted:?}");
     }
 
     /// An error with a reason serializes its code and says its sentence in English; one

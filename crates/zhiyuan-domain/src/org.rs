@@ -1,6 +1,6 @@
 //! Organisations and teams, and volunteers' memberships in them.
 
-use crate::FieldError;
+use crate::{FieldError, Reason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -42,10 +42,7 @@ pub fn parse_credit_code(input: &str) -> Result<String, FieldError> {
         .map(|b| USCC_CHARS.iter().position(|&c| c == b).map(|p| p as u32))
         .collect();
     let Some(values) = values.filter(|v| v.len() == 18) else {
-        return Err(FieldError::new(
-            "credit_code",
-            "must be 18 characters of digits and capital letters (no I, O, S, V, Z)",
-        ));
+        return Err(FieldError::because("credit_code", Reason::CreditCodeShape));
     };
     let sum: u32 = values[..17]
         .iter()
@@ -53,7 +50,7 @@ pub fn parse_credit_code(input: &str) -> Result<String, FieldError> {
         .map(|(v, w)| v * w)
         .sum();
     if (31 - sum % 31) % 31 != values[17] {
-        return Err(FieldError::new("credit_code", "check character is wrong"));
+        return Err(FieldError::because("credit_code", Reason::CheckDigit));
     }
     Ok(code)
 }
@@ -141,9 +138,10 @@ mod tests {
             parse_credit_code("91350100m000100y43").unwrap(),
             "91350100M000100Y43"
         );
-        assert!(parse_credit_code("91350100M000100Y44").is_err());
-        assert!(parse_credit_code("91350100M000100Y4").is_err());
-        assert!(parse_credit_code("9135010OM000100Y43").is_err());
+        let why = |code: &str| parse_credit_code(code).unwrap_err().why;
+        assert_eq!(why("91350100M000100Y44"), Some(Reason::CheckDigit));
+        assert_eq!(why("91350100M000100Y4"), Some(Reason::CreditCodeShape));
+        assert_eq!(why("9135010OM000100Y43"), Some(Reason::CreditCodeShape));
     }
 
     #[test]

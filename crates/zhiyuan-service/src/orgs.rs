@@ -62,12 +62,9 @@ impl Zhiyuan {
             .store
             .get_site(id)
             .await?
-            .ok_or_else(|| ServiceError::invalid("site", "no such site"))?;
+            .ok_or_else(|| ServiceError::because("site", Reason::NotFound))?;
         if !site.site.region.contains(org.region) {
-            return Err(ServiceError::invalid(
-                "site",
-                "the site's region must contain the organisation's region",
-            ));
+            return Err(ServiceError::because("site", Reason::DoesNotCover));
         }
         Ok(Some(site))
     }
@@ -82,37 +79,32 @@ impl Zhiyuan {
         self.require_region(org.region, "region").await?;
         match (org.kind, &org.credit_code) {
             (OrgKind::RegisteredOrganisation, None) => {
-                return Err(ServiceError::invalid(
-                    "credit_code",
-                    "a registered organisation needs its unified social credit code",
-                ));
+                return Err(ServiceError::because("credit_code", Reason::Required));
             }
             (OrgKind::GrassrootsTeam, Some(_)) => {
-                return Err(ServiceError::invalid(
+                return Err(ServiceError::because(
                     "credit_code",
-                    "a grassroots team is unregistered and has no credit code",
+                    Reason::NotForGrassroots,
                 ));
             }
             _ => {}
         }
         let site = self.site_for(org.site, &org).await?;
-        let parent =
-            match org.parent {
-                Some(id) => {
-                    let parent =
-                        self.0.store.get_org(id).await?.ok_or_else(|| {
-                            ServiceError::invalid("parent", "no such organisation")
-                        })?;
-                    if !parent.org.region.contains(org.region) {
-                        return Err(ServiceError::invalid(
-                            "parent",
-                            "a child team's region must lie within its parent's region",
-                        ));
-                    }
-                    Some(parent)
+        let parent = match org.parent {
+            Some(id) => {
+                let parent = self
+                    .0
+                    .store
+                    .get_org(id)
+                    .await?
+                    .ok_or_else(|| ServiceError::because("parent", Reason::NotFound))?;
+                if !parent.org.region.contains(org.region) {
+                    return Err(ServiceError::because("parent", Reason::DoesNotCover));
                 }
-                None => None,
-            };
+                Some(parent)
+            }
+            None => None,
+        };
         let admin = match admin {
             Some(number) => Some(
                 self.0
@@ -169,9 +161,9 @@ impl Zhiyuan {
         let o = &mut record.org;
         if let Some(code) = patch.credit_code {
             if o.kind == OrgKind::GrassrootsTeam {
-                return Err(ServiceError::invalid(
+                return Err(ServiceError::because(
                     "credit_code",
-                    "a grassroots team has no credit code",
+                    Reason::NotForGrassroots,
                 ));
             }
             o.credit_code = Some(code);

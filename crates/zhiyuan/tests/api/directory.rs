@@ -90,7 +90,8 @@ async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
             json!({"kind": "registered_organisation", "name": "x", "region": "440106"}),
         )
         .await;
-    assert_eq!(no_code.error_fields(), ["credit_code"]);
+    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
+    assert_eq!(no_code.field_codes(), why("credit_code", "required"));
     let bad_code = app
         .post(
             "/api/v1/organisations",
@@ -99,7 +100,7 @@ async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
                    "credit_code": "91350100M000100Y44"}),
         )
         .await;
-    assert_eq!(bad_code.error_fields(), ["credit_code"]);
+    assert_eq!(bad_code.field_codes(), why("credit_code", "check_digit"));
     let taken = app
         .post(
             "/api/v1/organisations",
