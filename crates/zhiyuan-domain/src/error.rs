@@ -270,6 +270,13 @@ pub enum Reason {
     NotForGrassroots,
     /// A site or parent team whose region does not contain the team's.
     DoesNotCover,
+    /// A partner platform's challenge this platform did not give, or gave and saw
+    /// answered already, or that expired.
+    ChallengeStale,
+    /// The partner platform's account (named) is linked to another volunteer here.
+    AccountLinkedElsewhere { partner: String },
+    /// The volunteer is linked to another account at the partner platform (named).
+    AlreadyLinked { partner: String },
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -379,6 +386,9 @@ impl Reason {
             Self::CreditCodeShape => "credit_code_shape",
             Self::NotForGrassroots => "not_for_grassroots",
             Self::DoesNotCover => "does_not_cover",
+            Self::ChallengeStale => "challenge_stale",
+            Self::AccountLinkedElsewhere { .. } => "account_linked_elsewhere",
+            Self::AlreadyLinked { .. } => "already_linked",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -880,6 +890,26 @@ impl Reason {
                 "其行政區劃不包含本團隊所在的行政區劃".into(),
                 "its region does not contain the team's region".into(),
             ),
+            Self::ChallengeStale => (
+                "挑战码不是本平台发出的，或已使用、已过期，请重新获取".into(),
+                "挑戰碼不是本平台發出的，或已使用、已過期，請重新取得".into(),
+                "the challenge is not one this platform gave you, or it was answered already \
+                 or expired: ask for a new one"
+                    .into(),
+            ),
+            Self::AccountLinkedElsewhere { partner } => (
+                format!("您在{partner}的账户已关联本平台的另一位志愿者"),
+                format!("您在{partner}的帳戶已關聯本平台的另一位志願者"),
+                format!("this account at {partner} is linked to another volunteer here"),
+            ),
+            Self::AlreadyLinked { partner } => (
+                format!("您已关联{partner}的另一个账户，请先撤回该认可"),
+                format!("您已關聯{partner}的另一個帳戶，請先撤回該認可"),
+                format!(
+                    "you are linked to another account at {partner}: withdraw that recognition \
+                     first"
+                ),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1118,7 +1148,14 @@ mod tests {
             Some(Reason::UnknownCategory) => Reason::CreditCodeShape,
             Some(Reason::CreditCodeShape) => Reason::NotForGrassroots,
             Some(Reason::NotForGrassroots) => Reason::DoesNotCover,
-            Some(Reason::DoesNotCover) => return None,
+            Some(Reason::DoesNotCover) => Reason::ChallengeStale,
+            Some(Reason::ChallengeStale) => Reason::AccountLinkedElsewhere {
+                partner: "香港義工平台".into(),
+            },
+            Some(Reason::AccountLinkedElsewhere { .. }) => Reason::AlreadyLinked {
+                partner: "香港義工平台".into(),
+            },
+            Some(Reason::AlreadyLinked { .. }) => return None,
         })
     }
 

@@ -25,7 +25,7 @@ use zhiyuan_domain::access::{Grant, Principal};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::region::RegionLevel;
 use zhiyuan_domain::stars::StarStatus;
-use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::ledger::LedgerKind;
 use zhiyuan_store::{
     NewPartner, NewRecognition, PageRequest, Partner, RecognisedMinutes, Recognition, StarQuery,
@@ -552,27 +552,22 @@ impl Zhiyuan {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "challenge" } => ServiceError::conflict(
-                    "bundle.proof.challenge",
-                    "the challenge is not one this platform gave you, or it was answered \
-                     already or expired: ask for a new one",
-                ),
+                StoreError::Conflict { field: "challenge" } => {
+                    ServiceError::conflict_because("bundle.proof.challenge", Reason::ChallengeStale)
+                }
                 StoreError::Conflict {
                     field: "partner_subject",
-                } => ServiceError::conflict(
+                } => ServiceError::conflict_because(
                     "bundle.holder",
-                    format!(
-                        "this account at {} is linked to another volunteer here",
-                        p.name
-                    ),
+                    Reason::AccountLinkedElsewhere {
+                        partner: p.name.clone(),
+                    },
                 ),
-                StoreError::Conflict { field: "partner" } => ServiceError::conflict(
+                StoreError::Conflict { field: "partner" } => ServiceError::conflict_because(
                     "bundle.holder",
-                    format!(
-                        "you are linked to another account at {}: withdraw that recognition \
-                         first",
-                        p.name
-                    ),
+                    Reason::AlreadyLinked {
+                        partner: p.name.clone(),
+                    },
                 ),
                 other => other.into(),
             })?;

@@ -202,7 +202,13 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     // The same bundle again: its challenge is spent.
     let replay = p.import(me, &bundle).await;
     assert_eq!(replay.status, StatusCode::CONFLICT, "{:?}", replay.body);
-    assert_eq!(replay.error_fields(), ["bundle.proof.challenge"]);
+    assert_eq!(
+        replay.field_codes(),
+        [(
+            "bundle.proof.challenge".to_owned(),
+            "challenge_stale".to_owned()
+        )]
+    );
     assert_eq!(p.recognised().await["items"].as_array().unwrap().len(), 1);
 
     // The policy decides what counts toward stars.
@@ -231,7 +237,13 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     let bundle = p.bundle(&domain, &challenge).await;
     let claimed = p.import(&other, &bundle).await;
     assert_eq!(claimed.status, StatusCode::CONFLICT, "{:?}", claimed.body);
-    assert_eq!(claimed.error_fields(), ["bundle.holder"]);
+    assert_eq!(
+        claimed.field_codes(),
+        [(
+            "bundle.holder".to_owned(),
+            "account_linked_elsewhere".to_owned()
+        )]
+    );
 
     // Withdrawing consent removes the recognition and the hours it brought.
     let id = imported.body["id"].as_i64().unwrap();
