@@ -277,6 +277,15 @@ pub enum Reason {
     AccountLinkedElsewhere { partner: String },
     /// The volunteer is linked to another account at the partner platform (named).
     AlreadyLinked { partner: String },
+    /// A site that is no practice station, institute or center (those keep menus and
+    /// receive orders).
+    NotAPracticeSite,
+    /// A menu item's code: 1 to 40 letters, digits, `-` or `_`.
+    CodeShape,
+    /// Outside the area a site may send an order to.
+    OutsideArea,
+    /// An order not offered for taking.
+    NotOffered,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -389,6 +398,10 @@ impl Reason {
             Self::ChallengeStale => "challenge_stale",
             Self::AccountLinkedElsewhere { .. } => "account_linked_elsewhere",
             Self::AlreadyLinked { .. } => "already_linked",
+            Self::NotAPracticeSite => "not_a_practice_site",
+            Self::CodeShape => "code_shape",
+            Self::OutsideArea => "outside_area",
+            Self::NotOffered => "not_offered",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -910,6 +923,26 @@ impl Reason {
                      first"
                 ),
             ),
+            Self::NotAPracticeSite => (
+                "不是新时代文明实践中心、所、站".into(),
+                "不是新時代文明實踐中心、所、站".into(),
+                "is not a practice station, institute or center".into(),
+            ),
+            Self::CodeShape => (
+                "应为1至40个字母、数字、- 或 _".into(),
+                "應為1至40個英文字母、數字、- 或 _".into(),
+                "must be 1 to 40 letters, digits, - or _".into(),
+            ),
+            Self::OutsideArea => (
+                "超出本站可以派单的范围".into(),
+                "超出本站可以派單的範圍".into(),
+                "outside the area this site may dispatch to".into(),
+            ),
+            Self::NotOffered => (
+                "该需求未开放认领".into(),
+                "該需求未開放認領".into(),
+                "the order is not offered for taking".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1155,7 +1188,11 @@ mod tests {
             Some(Reason::AccountLinkedElsewhere { .. }) => Reason::AlreadyLinked {
                 partner: "香港義工平台".into(),
             },
-            Some(Reason::AlreadyLinked { .. }) => return None,
+            Some(Reason::AlreadyLinked { .. }) => Reason::NotAPracticeSite,
+            Some(Reason::NotAPracticeSite) => Reason::CodeShape,
+            Some(Reason::CodeShape) => Reason::OutsideArea,
+            Some(Reason::OutsideArea) => Reason::NotOffered,
+            Some(Reason::NotOffered) => return None,
         })
     }
 

@@ -293,10 +293,7 @@ impl Zhiyuan {
         let s = self.get_site(site).await?;
         ctx.require(|p| p.can_access_site(&s.facts(), Access::Write))?;
         if !is_network(s.site.kind) {
-            return Err(ServiceError::invalid(
-                "site",
-                "menus belong to practice stations, institutes and centers",
-            ));
+            return Err(ServiceError::because("site", Reason::NotAPracticeSite));
         }
         let mut errors = Invalid::default();
         let code = input.code.trim().to_owned();
@@ -306,11 +303,11 @@ impl Zhiyuan {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            errors.push(FieldError::new("code", "1 to 40 letters, digits, - or _"));
+            errors.push(FieldError::because("code", Reason::CodeShape));
         }
         let category = ServiceCategory::parse(&input.category);
         if category.is_none() {
-            errors.push(FieldError::new("category", "not a service category"));
+            errors.push(FieldError::because("category", Reason::UnknownCategory));
         }
         let name = text("name", &input.name, 100, &mut errors);
         let description = text("description", &input.description, 2000, &mut errors);
@@ -326,7 +323,13 @@ impl Zhiyuan {
             )
             .unwrap_or_default();
         if !(1..=24 * 60).contains(&input.typical_minutes) {
-            errors.push(FieldError::new("typical_minutes", "1 to 1440"));
+            errors.push(FieldError::because(
+                "typical_minutes",
+                Reason::OutOfRange {
+                    min: 1,
+                    max: 24 * 60,
+                },
+            ));
         }
         let item = errors.finish(|| MenuItem {
             site,
@@ -648,10 +651,7 @@ impl Zhiyuan {
             {
                 Ok(())
             }
-            Some(_) => Err(ServiceError::invalid(
-                "to",
-                "outside the area this site may dispatch to",
-            )),
+            Some(_) => Err(ServiceError::because("to", Reason::OutsideArea)),
             None => Ok(()), // the state machine refuses: only a site dispatches
         };
         // Who must act: the holder for most moves, the dispatcher to take back, either to
@@ -662,10 +662,7 @@ impl Zhiyuan {
             OrderCommand::AssignSite(s) => {
                 let target = self.get_site(s).await?;
                 if !is_network(target.site.kind) {
-                    return Err(ServiceError::invalid(
-                        "to",
-                        "orders go down to practice stations, institutes and centers",
-                    ));
+                    return Err(ServiceError::because("to", Reason::NotAPracticeSite));
                 }
                 within(target.site.region, true)?;
                 (OrderAction::Assign(Holder::Site(s)), vec![holder])
@@ -686,18 +683,14 @@ impl Zhiyuan {
             }
             OrderCommand::Offer(area) => {
                 let area = area.or(reach.map(|r| r.0)).unwrap_or(o.order.need.region);
-                within(area, true).map_err(|_| {
-                    ServiceError::invalid("area", "an order is offered within the site's own area")
-                })?;
+                within(area, true)
+                    .map_err(|_| ServiceError::because("area", Reason::OutsideArea))?;
                 (OrderAction::Offer(area), vec![holder])
             }
             OrderCommand::Accept => (OrderAction::Accept, vec![holder]),
             OrderCommand::Grab(org) => {
                 let Holder::Area(area) = holder else {
-                    return Err(ServiceError::conflict(
-                        "status",
-                        "the order is not offered for taking",
-                    ));
+                    return Err(ServiceError::conflict_because("status", Reason::NotOffered));
                 };
                 let taker = match org {
                     Some(org) => {

@@ -233,6 +233,26 @@ async fn a_village_offers_its_county_menu_with_its_own_overrides() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A menu item's mistakes are each named with a code.
+    let r = put(
+        "家电维修",
+        json!({"category": "astrology", "name": "x", "description": "x", "typical_minutes": 0}),
+    )
+    .await;
+    let codes = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        r.field_codes(),
+        codes(&[
+            ("code", "code_shape"),
+            ("category", "unknown_category"),
+            ("typical_minutes", "out_of_range")
+        ])
+    );
     // A need for the service the station stopped offering is refused.
     let r = n
         .submit(
@@ -664,7 +684,10 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
     // Not offered to anyone yet: a volunteer cannot take it.
     let (_, volunteer) = n.app.volunteer(VolunteerBuilder::new(VILLAGE, 14)).await;
     let r = n.act(id, &volunteer, json!({"action": "grab"})).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("status", "not_offered"))
+    );
     // Completed before anyone took it; an unknown action; a site above, not below.
     let r = n
         .act(
@@ -695,8 +718,8 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
         )
         .await;
     assert_eq!(
-        r.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
+        (r.status, r.field_codes()),
+        (StatusCode::UNPROCESSABLE_ENTITY, why("to", "outside_area")),
         "orders go down, not up: {:?}",
         r.body
     );
