@@ -286,6 +286,12 @@ pub enum Reason {
     OutsideArea,
     /// An order not offered for taking.
     NotOffered,
+    /// A sign-up that holds no place (pending, waitlisted, rejected).
+    HoldsNoPlace,
+    /// A sign-up not marked absent.
+    NotAbsent,
+    /// Every place of the shift is taken.
+    ShiftFull,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -402,6 +408,9 @@ impl Reason {
             Self::CodeShape => "code_shape",
             Self::OutsideArea => "outside_area",
             Self::NotOffered => "not_offered",
+            Self::HoldsNoPlace => "holds_no_place",
+            Self::NotAbsent => "not_absent",
+            Self::ShiftFull => "shift_full",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -943,6 +952,21 @@ impl Reason {
                 "該需求未開放認領".into(),
                 "the order is not offered for taking".into(),
             ),
+            Self::HoldsNoPlace => (
+                "该报名没有占用名额".into(),
+                "該報名沒有佔用名額".into(),
+                "the sign-up holds no place".into(),
+            ),
+            Self::NotAbsent => (
+                "该报名未被标记为缺席".into(),
+                "該報名未被標記為缺席".into(),
+                "the sign-up is not marked absent".into(),
+            ),
+            Self::ShiftFull => (
+                "该班次名额已满".into(),
+                "該班次名額已滿".into(),
+                "every place of the shift is taken".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1192,7 +1216,10 @@ mod tests {
             Some(Reason::NotAPracticeSite) => Reason::CodeShape,
             Some(Reason::CodeShape) => Reason::OutsideArea,
             Some(Reason::OutsideArea) => Reason::NotOffered,
-            Some(Reason::NotOffered) => return None,
+            Some(Reason::NotOffered) => Reason::HoldsNoPlace,
+            Some(Reason::HoldsNoPlace) => Reason::NotAbsent,
+            Some(Reason::NotAbsent) => Reason::ShiftFull,
+            Some(Reason::ShiftFull) => return None,
         })
     }
 

@@ -172,7 +172,7 @@ impl Zhiyuan {
             ));
         }
         let r = self.0.store.set_absent(id, true, ctx.now, &audit).await;
-        r.map_err(|e| refusal(&s, "accepted", e))
+        r.map_err(|e| refusal(&s, &shift, SignupStatus::Accepted, e))
     }
 
     /// The team withdraws an absence marked in error: the sign-up is accepted again, its
@@ -184,11 +184,11 @@ impl Zhiyuan {
         id: SignupId,
         reason: Option<String>,
     ) -> Result<SignupRecord> {
-        let (s, _, audit) = self
+        let (s, shift, audit) = self
             .team_change(ctx, id, "signup.reinstate", reason)
             .await?;
         let r = self.0.store.set_absent(id, false, ctx.now, &audit).await;
-        r.map_err(|e| refusal(&s, "absent", e))
+        r.map_err(|e| refusal(&s, &shift, SignupStatus::Absent, e))
     }
 
     /// A coordinator accepts (a place, or the waitlist when full) or rejects a pending
@@ -212,7 +212,7 @@ impl Zhiyuan {
             .store
             .decide_signup(id, accept, ctx.now, &audit)
             .await;
-        r.map_err(|e| refusal(&s, "pending", e))
+        r.map_err(|e| refusal(&s, &shift, SignupStatus::Pending, e))
     }
 
     /// A sign-up, its shift and the audit entry of a change to it that only the team
@@ -289,20 +289,34 @@ impl Zhiyuan {
     }
 }
 
-/// The store's refusal of a team's change to sign-up `s`, which had to be `wanted`.
-fn refusal(s: &SignupRecord, wanted: &str, e: StoreError) -> ServiceError {
-    let (field, message) = match e {
+/// The store's refusal of a team's change to sign-up `s` of `shift`, which had to be
+/// `wanted`, as they were read before the change.
+fn refusal(
+    s: &SignupRecord,
+    shift: &ShiftRecord,
+    wanted: SignupStatus,
+    e: StoreError,
+) -> ServiceError {
+    use SignupStatus::{Absent, Accepted, Cancelled, Pending};
+    let (field, why) = match e {
         StoreError::Conflict { field: "status" } => (
             "status",
-            format!("the sign-up is {}, not {wanted}", s.status.as_str()),
+            match (wanted, s.status) {
+                (wanted, read) if wanted == read => Reason::ChangedMeanwhile,
+                (_, Cancelled) => Reason::AlreadyCancelled,
+                (Pending, _) | (Accepted, Absent) => Reason::AlreadyDecided,
+                (Absent, _) => Reason::NotAbsent,
+                _ => Reason::HoldsNoPlace,
+            },
         ),
         StoreError::Conflict {
             field: "attendance",
-        } => return ServiceError::conflict_because("attendance", Reason::AttendanceTaken),
-        StoreError::Conflict { field: "shift" } => {
-            ("shift", "the shift is full or cancelled".into())
+        } => ("attendance", Reason::AttendanceTaken),
+        StoreError::Conflict { field: "shift" } if shift.cancelled => {
+            ("shift", Reason::ShiftCancelled)
         }
+        StoreError::Conflict { field: "shift" } => ("shift", Reason::ShiftFull),
         other => return other.into(),
     };
-    ServiceError::conflict(field, message)
+    ServiceError::conflict_because(field, why)
 }

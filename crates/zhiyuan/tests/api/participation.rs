@@ -614,8 +614,11 @@ async fn overlapping_shifts_are_warned_about_and_approval_mode_waits_for_the_tea
         .await;
     let late = w.decide(&two.body["signup"]["id"], true).await;
     assert_eq!(
-        (late.status, late.error_fields()),
-        (StatusCode::CONFLICT, vec!["shift".to_owned()])
+        (late.status, late.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("shift".to_owned(), "shift_cancelled".to_owned())]
+        )
     );
     let refused = w.decide(&two.body["signup"]["id"], false).await;
     assert_eq!(refused.body["status"], "rejected");
@@ -1479,6 +1482,47 @@ async fn overdue_records_are_flagged_once_to_the_teams_administrators() {
 /// shift has started; no record is then owed for them, the place is given up, the
 /// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
 /// the volunteer, for a volunteer who checked in, and twice. The team can withdraw it.
+/// The team's changes to a sign-up refused by the store say why: an absence marked
+/// twice was decided already, and one withdrawn after its place was given up (the
+/// capacity lowered to the places still taken) finds the shift full.
+#[tokio::test]
+async fn an_absence_is_marked_once_and_withdrawn_only_while_its_place_is_free() {
+    let w = world().await;
+    let shift = w.shift(Duration::minutes(30), 2).await;
+    let (_, came) = w.volunteer(171).await;
+    let (_, absent) = w.volunteer(173).await;
+    w.sign_up(shift, &came).await;
+    let id = w.sign_up(shift, &absent).await.body["signup"]["id"]
+        .as_i64()
+        .map(SignupId)
+        .expect("sign-up id");
+    let during = w
+        .ctx(
+            &w.coordinator,
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        )
+        .await;
+    let refused = |e: ServiceError| match e {
+        ServiceError::Conflict { field, why, .. } => (field, why),
+        other => panic!("{other:?}"),
+    };
+    let z = &w.app.zhiyuan;
+    z.mark_absent(&during, id, None).await.unwrap();
+    let twice = z.mark_absent(&during, id, None).await.unwrap_err();
+    assert_eq!(refused(twice), ("status", Some(Reason::AlreadyDecided)));
+    let r = w
+        .app
+        .patch(
+            &format!("/api/v1/shifts/{shift}"),
+            Some(&w.coordinator),
+            json!({"capacity": 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let full = z.withdraw_absence(&during, id, None).await.unwrap_err();
+    assert_eq!(refused(full), ("shift", Some(Reason::ShiftFull)));
+}
+
 #[tokio::test]
 async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_record() {
     let w = world().await;
@@ -1640,8 +1684,11 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
         .request(Method::DELETE, &withdraw, Some(&w.coordinator), None)
         .await;
     assert_eq!(
-        (r.status, r.error_fields()),
-        (StatusCode::CONFLICT, vec!["status".to_owned()])
+        (r.status, r.field_codes()),
+        (
+            StatusCode::CONFLICT,
+            vec![("status".to_owned(), "not_absent".to_owned())]
+        )
     );
     let admin = w.app.admin("gz-admin", "440100").await;
     let trail = w
