@@ -1006,11 +1006,7 @@ impl Reason {
                 "the order is rated already".into(),
             ),
         };
-        match lang {
-            Lang::ZhHans => zh_hans,
-            Lang::ZhHk => zh_hk,
-            Lang::En => en,
-        }
+        lang.pick([zh_hans, zh_hk, en])
     }
 }
 

@@ -14,6 +14,15 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Self; 3] = [Self::ZhHans, Self::ZhHk, Self::En];
 
+    /// Of three renderings in the order of [`Lang::ALL`], the one in this language.
+    pub fn pick<T>(self, [zh_hans, zh_hk, en]: [T; 3]) -> T {
+        match self {
+            Self::ZhHans => zh_hans,
+            Self::ZhHk => zh_hk,
+            Self::En => en,
+        }
+    }
+
     /// The language's name in itself, for a link to a page in it.
     pub fn name(self) -> &'static str {
         match self {

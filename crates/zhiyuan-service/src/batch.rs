@@ -77,16 +77,17 @@ enum Cells {
 }
 
 impl Column {
+    /// Its header in each language, in the order of [`Lang::ALL`].
+    fn headers(&self) -> [&'static str; 3] {
+        [self.zh_hans, self.zh_hk, self.name]
+    }
+
     fn header(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::ZhHans => self.zh_hans,
-            Lang::ZhHk => self.zh_hk,
-            Lang::En => self.name,
-        }
+        lang.pick(self.headers())
     }
 
     fn accepts(&self, header: &str) -> bool {
-        [self.name, self.zh_hans, self.zh_hk]
+        self.headers()
             .iter()
             .chain(self.also)
             .any(|a| header.eq_ignore_ascii_case(a))
@@ -260,7 +261,7 @@ impl Columns {
                 "hours" => !time,
                 name => !found.contains_key(name),
             })
-            .map(|c| [c.zh_hans, c.zh_hk, c.name])
+            .map(Column::headers)
             .collect();
         if !missing.is_empty() {
             return Err(ServiceError::because(
@@ -374,11 +375,6 @@ fn instructions(
     policy: HoursPolicy,
     bold: &Format,
 ) -> std::result::Result<(), XlsxError> {
-    let said = |words: [&'static str; 3]| match lang {
-        Lang::ZhHans => words[0],
-        Lang::ZhHk => words[1],
-        Lang::En => words[2],
-    };
     let cap = hours(policy.daily_cap_minutes);
     let header = |name: &'static str| {
         COLUMNS
@@ -387,7 +383,7 @@ fn instructions(
             .map_or(name, |c| c.header(lang))
     };
     let (hours, minutes) = (header("hours"), header("minutes"));
-    sheet.set_name(said(["填写说明", "填寫說明", "How to fill in"]))?;
+    sheet.set_name(lang.pick(["填写说明", "填寫說明", "How to fill in"]))?;
     sheet.set_column_width(0, 20)?;
     sheet.set_column_width(1, 60)?;
     sheet.set_column_width(2, 20)?;
@@ -399,13 +395,13 @@ fn instructions(
     .into_iter()
     .enumerate()
     {
-        sheet.write_string_with_format(0, col as u16, said(words), bold)?;
+        sheet.write_string_with_format(0, col as u16, lang.pick(words), bold)?;
     }
     let mut row = 1;
     for c in template_columns() {
         sheet.write_string(row, 0, c.header(lang))?;
         sheet.write_string(row, 1, c.guidance(lang, policy))?;
-        sheet.write_string(row, 2, said(c.example))?;
+        sheet.write_string(row, 2, lang.pick(c.example))?;
         row += 1;
     }
     let notes = [
@@ -484,11 +480,6 @@ fn refused_table(
 ) -> Result<Vec<u8>> {
     let table = read_table(file, uploaded)?;
     let cols = Columns::find(&table.header)?;
-    let said = |words: [&'static str; 3]| match lang {
-        Lang::ZhHans => words[0],
-        Lang::ZhHk => words[1],
-        Lang::En => words[2],
-    };
     // The upload's columns, but those a table of refused rows added.
     let kept: Vec<usize> = (0..table.header.len())
         .filter(|i| {
@@ -510,7 +501,7 @@ fn refused_table(
     let header: Vec<String> = kept
         .iter()
         .map(|i| table.header[*i].clone())
-        .chain(LINE_AND_REASON.map(|w| said(w).to_owned()))
+        .chain(LINE_AND_REASON.map(|w| lang.pick(w).to_owned()))
         .collect();
     let colon = match lang {
         Lang::En => ": ",

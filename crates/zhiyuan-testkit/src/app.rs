@@ -33,7 +33,7 @@ impl Response {
             .unwrap_or_default()
     }
 
-    /// Each field an error names, with the code of why.
+    /// Each field an error names, with the code of why (compare with [`why`]).
     pub fn field_codes(&self) -> Vec<(String, String)> {
         self.body["error"]["fields"]
             .as_array()
@@ -327,4 +327,10 @@ impl Drop for TestApp {
         }
         self.announcements.abort();
     }
+}
+
+/// What [`Response::field_codes`] holds when one `field` is refused for `code`; several
+/// are `[why(a, x), why(b, y)].concat()`.
+pub fn why(field: &str, code: &str) -> Vec<(String, String)> {
+    vec![(field.to_owned(), code.to_owned())]
 }

@@ -7,6 +7,6 @@ mod app;
 mod db;
 mod fixtures;
 
-pub use app::{PASSWORD, Response, TestApp};
+pub use app::{PASSWORD, Response, TestApp, why};
 pub use db::{Backend, TestDb};
 pub use fixtures::{VolunteerBuilder, resident_id, volunteer_row};

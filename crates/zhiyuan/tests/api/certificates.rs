@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use zhiyuan_testkit::why;
 
 use crate::participation::{World, world};
 
@@ -30,10 +31,7 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         .await;
     assert_eq!(
         (none.status, none.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("records".to_owned(), "nothing_to_certify".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("records", "nothing_to_certify"))
     );
     let first = record(&w, &number, "2026-10-01", 150).await;
     record(&w, &number, "2026-10-02", 90).await;
@@ -302,10 +300,7 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         .await;
     assert_eq!(
         (again.status, again.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("status".to_owned(), "already_revoked".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("status", "already_revoked"))
     );
     let v = w
         .app
@@ -348,10 +343,7 @@ async fn a_certificate_can_cover_a_period_and_refuses_an_inverted_one() {
             json!({"from": "2026-10-31", "until": "2026-10-01"}),
         )
         .await;
-    assert_eq!(
-        inverted.field_codes(),
-        [("until".to_owned(), "before_start".to_owned())]
-    );
+    assert_eq!(inverted.field_codes(), why("until", "before_start"));
     let bad = w
         .app
         .post(

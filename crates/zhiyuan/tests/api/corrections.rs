@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use zhiyuan_domain::access::GrantedRole;
 
 use zhiyuan_store::{DayCap, RecordId};
+use zhiyuan_testkit::why;
 
 use crate::participation::{World, audit, inbox, world};
 
@@ -197,7 +198,6 @@ async fn corrections_are_refused_when_they_cannot_apply() {
         .app
         .post(&path, Some(&token), json!({"reason": "x", "changes": {}}))
         .await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(empty.field_codes(), why("changes", "required"));
     let over = w
         .app

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zhiyuan_testkit::{TestApp, VolunteerBuilder};
+use zhiyuan_testkit::{TestApp, VolunteerBuilder, why};
 
 #[tokio::test]
 async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
@@ -90,7 +90,6 @@ async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
             json!({"kind": "registered_organisation", "name": "x", "region": "440106"}),
         )
         .await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(no_code.field_codes(), why("credit_code", "required"));
     let bad_code = app
         .post(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime, Weekday};
 use zhiyuan_domain::access::GrantedRole;
 use zhiyuan_domain::clock::china_date;
-use zhiyuan_testkit::{TestApp, VolunteerBuilder};
+use zhiyuan_testkit::{TestApp, VolunteerBuilder, why};
 
 const COUNTY: &str = "440106";
 const TOWN: &str = "440106001";
@@ -239,19 +239,14 @@ async fn a_village_offers_its_county_menu_with_its_own_overrides() {
         json!({"category": "astrology", "name": "x", "description": "x", "typical_minutes": 0}),
     )
     .await;
-    let codes = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
-            .collect()
-    };
     assert_eq!(
         r.field_codes(),
-        codes(&[
-            ("code", "code_shape"),
-            ("category", "unknown_category"),
-            ("typical_minutes", "out_of_range")
-        ])
+        [
+            why("code", "code_shape"),
+            why("category", "unknown_category"),
+            why("typical_minutes", "out_of_range")
+        ]
+        .concat()
     );
     // A need for the service the station stopped offering is refused.
     let r = n
@@ -410,10 +405,7 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
         .await;
     assert_eq!(
         (again.status, again.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("rating".to_owned(), "already_rated".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("rating", "already_rated"))
     );
 
     // Reported per site and for the jurisdiction.
@@ -644,7 +636,6 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
     n.app.region(ELSEWHERE).await;
     let r = n.submit(base.clone()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(r.field_codes(), why("region", "no_site_here"));
     let mut nowhere = base.clone();
     nowhere["region"] = Value::Null;

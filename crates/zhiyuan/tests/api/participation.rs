@@ -13,7 +13,7 @@ use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_service::{Actor, Ctx, Presence, ServiceError};
 use zhiyuan_store::{AuditEntry, NewVolunteer, ShiftId, SignupId};
-use zhiyuan_testkit::{TestApp, VolunteerBuilder, volunteer_row};
+use zhiyuan_testkit::{TestApp, VolunteerBuilder, volunteer_row, why};
 
 const VILLAGE: &str = "440106001001";
 const SITE: GeoPoint = GeoPoint {
@@ -246,10 +246,7 @@ async fn places_fill_then_the_waitlist_a_cancellation_promotes_the_first_waiting
     let again = w.sign_up(shift, &tokens[0]).await;
     assert_eq!(
         (again.status, again.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("shift".to_owned(), "already_signed_up".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("shift", "already_signed_up"))
     );
     let cancel = w
         .app
@@ -279,10 +276,7 @@ async fn places_fill_then_the_waitlist_a_cancellation_promotes_the_first_waiting
         .await;
     assert_eq!(
         (twice.status, twice.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("status".to_owned(), "already_cancelled".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("status", "already_cancelled"))
     );
     // The volunteer's schedule lists the promoted sign-up.
     let schedule = w.app.get("/api/v1/me/schedule", Some(&tokens[2])).await;
@@ -423,10 +417,10 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
     let told = inbox(&w.app, &tokens[2]).await;
     assert_eq!(
         told,
-        [(
-            "project.status".to_owned(),
-            "项目「社区环境清洁」已取消。原因：台风预警".to_owned()
-        )]
+        why(
+            "project.status",
+            "项目「社区环境清洁」已取消。原因：台风预警"
+        )
     );
     assert_eq!(inbox(&w.app, &tokens[1]).await.len(), 1, "told once");
 
@@ -499,7 +493,6 @@ pub(crate) async fn inbox(app: &TestApp, token: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn sign_ups_are_refused_with_a_reason_when_they_cannot_be_taken() {
     let w = world_with(json!({"conditions": {"skills": ["急救"], "minors_allowed": false}})).await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     let unpublished = w.shift(Duration::hours(2), 5).await;
     let (_, volunteer) = w.volunteer(21).await;
     let r = w.sign_up(unpublished, &volunteer).await;
@@ -615,10 +608,7 @@ async fn overlapping_shifts_are_warned_about_and_approval_mode_waits_for_the_tea
     let late = w.decide(&two.body["signup"]["id"], true).await;
     assert_eq!(
         (late.status, late.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("shift".to_owned(), "shift_cancelled".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("shift", "shift_cancelled"))
     );
     let refused = w.decide(&two.body["signup"]["id"], false).await;
     assert_eq!(refused.body["status"], "rejected");
@@ -629,7 +619,6 @@ async fn overlapping_shifts_are_warned_about_and_approval_mode_waits_for_the_tea
 #[tokio::test]
 async fn a_project_or_shift_form_names_each_mistake_with_its_code() {
     let w = world().await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     let today = zhiyuan_domain::clock::china_date(OffsetDateTime::now_utc());
     let project = |change: Value| {
         let mut body = json!({
@@ -746,7 +735,6 @@ async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after
         .app
         .post(&path, Some(&w.coordinator), json!({"status": "published"}))
         .await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(
         (r.status, r.field_codes()),
         (
@@ -815,10 +803,7 @@ async fn checking_in_before_check_in_opens_is_refused_saying_when_it_opens() {
     let r = w.app.post(&path, Some(&volunteer), at_site).await;
     assert_eq!(
         (r.status, r.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("shift".to_owned(), "check_in_closed".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("shift", "check_in_closed"))
     );
     assert!(
         r.body["error"]["message"]
@@ -841,10 +826,7 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
     let r = w.app.post(&path, Some(&volunteer), at_site.clone()).await;
     assert_eq!(
         (r.status, r.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("shift".to_owned(), "no_signup".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("shift", "no_signup"))
     );
     // Check-out before check-in: refused.
     w.sign_up(shift, &volunteer).await;
@@ -858,14 +840,10 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
         .await;
     assert_eq!(
         (early_out.status, early_out.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("shift".to_owned(), "not_checked_in".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("shift", "not_checked_in"))
     );
     // Far from the site, without a location, with a code cut short or signed for another
     // shift's: refused, each saying why.
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     let far = w
         .app
         .post(
@@ -980,7 +958,6 @@ async fn time_given_is_rounded_capped_and_counted_in_the_totals() {
         .app
         .post(&path, Some(&w.coordinator), entry(600, "a"))
         .await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(over.error_fields(), ["minutes"]);
     let over_single = w
         .app
@@ -1164,10 +1141,7 @@ async fn reported_time_waits_for_the_team_and_is_reported_once() {
             json!({"minutes": 200, "content": "清扫"}),
         )
         .await;
-    assert_eq!(
-        too_long.field_codes(),
-        [("minutes".to_owned(), "longer_than_shift".to_owned())]
-    );
+    assert_eq!(too_long.field_codes(), why("minutes", "longer_than_shift"));
     let r = w
         .app
         .post(
@@ -1542,10 +1516,7 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
         .await;
     assert_eq!(
         (r.status, r.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("shift".to_owned(), "shift_not_started".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("shift", "shift_not_started"))
     );
     let r = w.app.post(&absence, Some(&absent_token), json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -1685,10 +1656,7 @@ async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_r
         .await;
     assert_eq!(
         (r.status, r.field_codes()),
-        (
-            StatusCode::CONFLICT,
-            vec![("status".to_owned(), "not_absent".to_owned())]
-        )
+        (StatusCode::CONFLICT, why("status", "not_absent"))
     );
     let admin = w.app.admin("gz-admin", "440100").await;
     let trail = w

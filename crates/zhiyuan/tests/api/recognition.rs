@@ -7,7 +7,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use zhiyuan_testkit::{TestApp, VolunteerBuilder};
+use zhiyuan_testkit::{TestApp, VolunteerBuilder, why};
 
 use crate::participation::{World, world};
 
@@ -204,10 +204,7 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     assert_eq!(replay.status, StatusCode::CONFLICT, "{:?}", replay.body);
     assert_eq!(
         replay.field_codes(),
-        [(
-            "bundle.proof.challenge".to_owned(),
-            "challenge_stale".to_owned()
-        )]
+        why("bundle.proof.challenge", "challenge_stale")
     );
     assert_eq!(p.recognised().await["items"].as_array().unwrap().len(), 1);
 
@@ -239,10 +236,7 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     assert_eq!(claimed.status, StatusCode::CONFLICT, "{:?}", claimed.body);
     assert_eq!(
         claimed.field_codes(),
-        [(
-            "bundle.holder".to_owned(),
-            "account_linked_elsewhere".to_owned()
-        )]
+        why("bundle.holder", "account_linked_elsewhere")
     );
 
     // Withdrawing consent removes the recognition and the hours it brought.

@@ -6,6 +6,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use zhiyuan_service::Ctx;
 use zhiyuan_store::StarApplicationId;
+use zhiyuan_testkit::why;
 
 use crate::participation::{World, inbox, world};
 
@@ -34,7 +35,6 @@ async fn a_star_goes_through_public_notice_to_certification_and_can_be_revoked()
         .app
         .post("/api/v1/me/star-applications", Some(&token), json!({}))
         .await;
-    let why = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
     assert_eq!(early.field_codes(), why("star", "star_not_eligible"));
     assert_eq!(
         early.body["error"]["fields"][0]["reason"],
