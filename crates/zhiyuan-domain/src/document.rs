@@ -33,6 +33,15 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    pub const ALL: [Self; 6] = [
+        Self::MainlandId,
+        Self::ResidencePermit,
+        Self::TravelPermit,
+        Self::HkId,
+        Self::MacauId,
+        Self::Passport,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MainlandId => "mainland_id",
@@ -73,15 +82,7 @@ impl DocumentKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "mainland_id" => Self::MainlandId,
-            "residence_permit" => Self::ResidencePermit,
-            "travel_permit" => Self::TravelPermit,
-            "hk_id" => Self::HkId,
-            "macau_id" => Self::MacauId,
-            "passport" => Self::Passport,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

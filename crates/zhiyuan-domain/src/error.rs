@@ -292,6 +292,16 @@ pub enum Reason {
     NotAbsent,
     /// Every place of the shift is taken.
     ShiftFull,
+    /// Not one of the values the field takes (listed as the request writes them).
+    NotOneOf(Vec<String>),
+    /// A JSON value of another type than the field's.
+    WrongType(JsonType),
+    /// Exactly one of these fields is wanted: none or several were sent.
+    ExactlyOneOf(Vec<String>),
+    /// Not a time as RFC 3339 writes one.
+    NotATime,
+    /// Not a real date written `YYYY-MM-DD`.
+    NotIsoDate,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -308,7 +318,46 @@ pub enum Reason {
     AlreadyRated,
 }
 
+/// The type of JSON value a field takes, for [`Reason::WrongType`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    WholeNumber,
+    Number,
+    Text,
+    TrueOrFalse,
+    List,
+    Object,
+}
+
+impl JsonType {
+    /// What a value of the type is called, in each language of [`Lang::ALL`].
+    pub fn names(self) -> [&'static str; 3] {
+        match self {
+            Self::WholeNumber => ["整数", "整數", "a whole number"],
+            Self::Number => ["数字", "數字", "a number"],
+            Self::Text => [
+                "文本（加引号的字符串）",
+                "文字（加引號的字串）",
+                "text (a quoted string)",
+            ],
+            Self::TrueOrFalse => ["true 或 false", "true 或 false", "true or false"],
+            Self::List => ["列表（数组）", "列表（陣列）", "a list (an array)"],
+            Self::Object => ["对象（花括号）", "物件（大括號）", "an object (in braces)"],
+        }
+    }
+}
+
 impl Reason {
+    /// A value not among `allowed`.
+    pub fn one_of(allowed: &[&str]) -> Self {
+        Self::NotOneOf(allowed.iter().map(|&a| a.to_owned()).collect())
+    }
+
+    /// None or several of `fields`, where exactly one is wanted.
+    pub fn exactly_one_of(fields: &[&str]) -> Self {
+        Self::ExactlyOneOf(fields.iter().map(|&f| f.to_owned()).collect())
+    }
+
     /// The stable code, for clients to act on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -411,6 +460,11 @@ impl Reason {
             Self::HoldsNoPlace => "holds_no_place",
             Self::NotAbsent => "not_absent",
             Self::ShiftFull => "shift_full",
+            Self::NotOneOf(_) => "not_one_of",
+            Self::WrongType(_) => "wrong_type",
+            Self::ExactlyOneOf(_) => "exactly_one_of",
+            Self::NotATime => "not_a_time",
+            Self::NotIsoDate => "not_iso_date",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -967,6 +1021,34 @@ impl Reason {
                 "該班次名額已滿".into(),
                 "every place of the shift is taken".into(),
             ),
+            Self::NotOneOf(allowed) => (
+                format!("应为以下之一：{}", allowed.join("、")),
+                format!("應為以下之一：{}", allowed.join("、")),
+                format!("must be one of: {}", allowed.join(", ")),
+            ),
+            Self::WrongType(kind) => {
+                let [zh_hans, zh_hk, en] = kind.names();
+                (
+                    format!("应为{zh_hans}"),
+                    format!("應為{zh_hk}"),
+                    format!("must be {en}"),
+                )
+            }
+            Self::ExactlyOneOf(fields) => (
+                format!("{}须且只须填写一项", fields.join("、")),
+                format!("{}須且只須填寫一項", fields.join("、")),
+                format!("send exactly one of {}", fields.join(", ")),
+            ),
+            Self::NotATime => (
+                "应为时间，写作 2026-11-05T09:30:00+08:00（RFC 3339）".into(),
+                "應為時間，寫作 2026-11-05T09:30:00+08:00（RFC 3339）".into(),
+                "must be a time written 2026-11-05T09:30:00+08:00 (RFC 3339)".into(),
+            ),
+            Self::NotIsoDate => (
+                "应为真实日期，写作 2026-11-05".into(),
+                "應為真實日期，寫作 2026-11-05".into(),
+                "must be a real date written 2026-11-05".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1075,7 +1157,7 @@ impl std::error::Error for Invalid {}
 mod tests {
     use time::macros::date;
 
-    use super::{FieldError, Reason};
+    use super::{FieldError, JsonType, Reason};
     use crate::document::DocumentKind;
     use crate::lang::Lang;
     use crate::region::RegionCode;
@@ -1215,7 +1297,14 @@ mod tests {
             Some(Reason::NotOffered) => Reason::HoldsNoPlace,
             Some(Reason::HoldsNoPlace) => Reason::NotAbsent,
             Some(Reason::NotAbsent) => Reason::ShiftFull,
-            Some(Reason::ShiftFull) => return None,
+            Some(Reason::ShiftFull) => Reason::NotOneOf(vec!["webhook".into(), "email".into()]),
+            Some(Reason::NotOneOf(_)) => Reason::WrongType(JsonType::WholeNumber),
+            Some(Reason::WrongType(_)) => {
+                Reason::ExactlyOneOf(vec!["code".into(), "volunteer_code".into()])
+            }
+            Some(Reason::ExactlyOneOf(_)) => Reason::NotATime,
+            Some(Reason::NotATime) => Reason::NotIsoDate,
+            Some(Reason::NotIsoDate) => return None,
         })
     }
 

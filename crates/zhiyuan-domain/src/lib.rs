@@ -25,4 +25,4 @@ pub mod talent;
 pub mod volunteer_number;
 pub mod workdays;
 
-pub use error::{FieldError, Invalid, Reason};
+pub use error::{FieldError, Invalid, JsonType, Reason};

@@ -12,6 +12,8 @@ pub enum Gender {
 }
 
 impl Gender {
+    pub const ALL: [Self; 2] = [Self::Male, Self::Female];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Male => "male",
@@ -19,11 +21,7 @@ impl Gender {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "male" => Some(Self::Male),
-            "female" => Some(Self::Female),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -69,18 +69,13 @@ pub struct Registration {
 /// Parses a `YYYY-MM-DD` date.
 pub fn parse_date(input: &str) -> Result<Date, FieldError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(input.trim(), &format)
-        .map_err(|_| FieldError::new("", "must be a real date written YYYY-MM-DD"))
+    Date::parse(input.trim(), &format).map_err(|_| FieldError::because("", Reason::NotIsoDate))
 }
 
 /// Parses an RFC 3339 timestamp.
 pub fn parse_timestamp(input: &str) -> Result<OffsetDateTime, FieldError> {
-    OffsetDateTime::parse(input.trim(), &Rfc3339).map_err(|_| {
-        FieldError::new(
-            "",
-            "must be an RFC 3339 time, e.g. 2026-05-01T09:30:00+08:00",
-        )
-    })
+    OffsetDateTime::parse(input.trim(), &Rfc3339)
+        .map_err(|_| FieldError::because("", Reason::NotATime))
 }
 
 /// Checks a password's length: 8 to 128 characters.
@@ -105,17 +100,16 @@ impl Registration {
         let today = crate::clock::china_date(now);
         let mut errors = Invalid::default();
         let name = errors.check(at("name", parse_person_name(d.name)));
-        let gender = errors.check(
-            Gender::parse(d.gender)
-                .ok_or_else(|| FieldError::new("gender", "must be male or female")),
-        );
+        let gender = errors.check(Gender::parse(d.gender).ok_or_else(|| {
+            FieldError::because("gender", Reason::one_of(&Gender::ALL.map(Gender::as_str)))
+        }));
         let birth_date = errors.check(at("birth_date", parse_date(d.birth_date)));
         let document = errors.check(
             DocumentKind::parse(d.document_kind)
                 .ok_or_else(|| {
-                    FieldError::new(
+                    FieldError::because(
                         "type",
-                        "must be one of mainland_id, residence_permit, travel_permit, hk_id, macau_id, passport",
+                        Reason::one_of(&DocumentKind::ALL.map(DocumentKind::as_str)),
                     )
                 })
                 .and_then(|kind| IdDocument::parse(kind, d.document_number, d.document_country))
@@ -133,11 +127,14 @@ impl Registration {
         ));
         errors.check(check_password(d.password));
         let consent = d.privacy_consent_version.trim();
-        if consent.is_empty() || consent.len() > 32 {
-            errors.push(FieldError::new(
-                "privacy_consent_version",
-                "the version of the privacy policy the volunteer accepted is required",
-            ));
+        // The version of the privacy policy the volunteer accepted.
+        let consent_refused = match consent.chars().count() {
+            0 => Some(Reason::Required),
+            33.. => Some(Reason::TooLong { max: 32 }),
+            _ => None,
+        };
+        if let Some(why) = consent_refused {
+            errors.push(FieldError::because("privacy_consent_version", why));
         }
 
         // Cross-field rules: the document's own facts, then age.

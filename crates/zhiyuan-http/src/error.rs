@@ -6,8 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
-use zhiyuan_domain::FieldError;
 use zhiyuan_domain::lang::Lang;
+use zhiyuan_domain::{FieldError, Reason};
 use zhiyuan_service::ServiceError;
 
 /// The body of every error response.
@@ -76,6 +76,17 @@ impl ApiError {
             "the request has invalid fields",
         )
         .with_field(field, reason)
+    }
+
+    /// The fields at fault.
+    #[cfg(test)]
+    pub(crate) fn fields(&self) -> &[FieldError] {
+        &self.fields
+    }
+
+    /// 422: `field` is none of `allowed`.
+    pub fn one_of(field: &str, allowed: &[&str]) -> Self {
+        FieldError::because(field, Reason::one_of(allowed)).into()
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use zhiyuan_domain::lang::Lang;
-use zhiyuan_domain::{FieldError, Reason};
+use zhiyuan_domain::{FieldError, JsonType, Reason};
 use zhiyuan_service::{Actor, Ctx};
 use zhiyuan_store::{Cursor, PageRequest};
 
@@ -20,11 +20,20 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
-/// Field path and reason of a serde error, in request terms.
-fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+/// Field path and reason of a serde error, in request terms: each with the code of a
+/// [`Reason`] where serde's message says which (a missing or unknown field, a value not
+/// among an enumeration's, a value of the wrong JSON type, a number out of its type's
+/// range), else `invalid` with serde's sentence. `body` is what was read.
+fn describe(err: serde_path_to_error::Error<serde_json::Error>, body: &[u8]) -> ApiError {
     let path = err.path().to_string();
     let inner = err.into_inner();
     let message = inner.to_string();
+    // serde_json says `expected value`, a syntax error, of a number or a list where an
+    // enumeration's word is wanted: the body is JSON, the value's type is wrong.
+    let json = || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    if inner.is_syntax() && path != "." && json() {
+        return FieldError::because(path, Reason::WrongType(JsonType::Text)).into();
+    }
     if inner.is_syntax() || inner.is_eof() {
         return ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -33,25 +42,122 @@ fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         )
         .with_field("body", message);
     }
-    let join = |name: &str| {
-        if path == "." || path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
-    let quoted = |msg: &str| msg.split('`').nth(1).map(str::to_owned);
-    if message.starts_with("unknown field ") {
-        // The path already ends with the unknown field's name.
-        return FieldError::because(path, Reason::UnknownField).into();
-    }
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let field = if path == "." { "body".to_owned() } else { path };
     if let Some(rest) = message.strip_prefix("missing field ") {
-        let field = join(&quoted(rest).unwrap_or_default());
+        let name = quoted(rest).next().unwrap_or_default();
+        let field = match field.as_str() {
+            "body" => name.to_owned(),
+            parent => format!("{parent}.{name}"),
+        };
         return FieldError::because(field, Reason::Required).into();
     }
-    let field = if path == "." { "body".to_owned() } else { path };
-    let reason = message.split(" at line ").next().unwrap_or_default();
-    ApiError::invalid(field, reason)
+    match reason_of(message) {
+        Some(why) => FieldError::because(field, why).into(),
+        None => ApiError::invalid(field, message),
+    }
+}
+
+/// The names serde quotes in backticks in `message`, in order.
+fn quoted(message: &str) -> impl Iterator<Item = &str> {
+    message.split('`').skip(1).step_by(2)
+}
+
+/// The [`Reason`] of a serde error's message, when it says which (the path is elsewhere;
+/// an unknown field's path already ends with its name).
+fn reason_of(message: &str) -> Option<Reason> {
+    if message.starts_with("unknown field ") {
+        return Some(Reason::UnknownField);
+    }
+    if message.starts_with("invalid type: null") {
+        return Some(Reason::Required);
+    }
+    let (said, expected) = message.split_once(", expected ")?;
+    if said.starts_with("unknown variant ") {
+        return Some(Reason::NotOneOf(
+            quoted(expected).map(str::to_owned).collect(),
+        ));
+    }
+    if expected == TIME {
+        return Some(Reason::NotATime);
+    }
+    if said.starts_with("invalid value: integer ") {
+        return integer_bounds(expected).map(|(min, max)| match max {
+            Some(max) => Reason::OutOfRange { min, max },
+            None => Reason::AtLeast { min },
+        });
+    }
+    if !said.starts_with("invalid type: ") {
+        return None;
+    }
+    let kind = match expected {
+        _ if integer_bounds(expected).is_some() => JsonType::WholeNumber,
+        "f32" | "f64" => JsonType::Number,
+        "a string" | "a borrowed string" | "a character" => JsonType::Text,
+        _ if expected.starts_with("enum ") => JsonType::Text,
+        "a boolean" => JsonType::TrueOrFalse,
+        "a sequence" => JsonType::List,
+        _ if expected.starts_with("a tuple") => JsonType::List,
+        "a map" => JsonType::Object,
+        _ if expected.starts_with("struct ") => JsonType::Object,
+        _ => return None,
+    };
+    Some(Reason::WrongType(kind))
+}
+
+/// The least and greatest value of the integer type serde names (`u32`), the greatest
+/// left out where it is beyond what a client would send.
+fn integer_bounds(ty: &str) -> Option<(i64, Option<i64>)> {
+    Some(match ty {
+        "i8" => (i8::MIN.into(), Some(i8::MAX.into())),
+        "i16" => (i16::MIN.into(), Some(i16::MAX.into())),
+        "i32" => (i32::MIN.into(), Some(i32::MAX.into())),
+        "i64" | "isize" => (i64::MIN, None),
+        "u8" => (0, Some(u8::MAX.into())),
+        "u16" => (0, Some(u16::MAX.into())),
+        "u32" => (0, Some(u32::MAX.into())),
+        "u64" | "usize" => (0, None),
+        _ => return None,
+    })
+}
+
+/// What a time of a request body is expected to be, as serde says it.
+const TIME: &str = "an RFC 3339 time";
+
+/// Reads an optional time of a request body, written as RFC 3339 says
+/// (`2026-11-05T09:30:00+08:00`); one written otherwise is refused as
+/// [`Reason::NotATime`]. For `#[serde(default, deserialize_with = "rfc3339_option")]`.
+pub fn rfc3339_option<'de, D>(d: D) -> Result<Option<time::OffsetDateTime>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Time;
+    impl<'de> serde::de::Visitor<'de> for Time {
+        type Value = Option<time::OffsetDateTime>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(TIME)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            zhiyuan_domain::registration::parse_timestamp(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+        }
+    }
+    d.deserialize_option(Time)
 }
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -93,7 +199,7 @@ where
                 other => ApiError::new(other.status(), "malformed", other.body_text()),
             })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(de).map_err(describe)?;
+        let value = serde_path_to_error::deserialize(de).map_err(|e| describe(e, &bytes))?;
         Ok(Self(value))
     }
 }
@@ -240,5 +346,183 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
         Ok(Self(Lang::negotiate(asked.as_deref(), accept_language)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+    use zhiyuan_domain::lang::Lang;
+    use zhiyuan_domain::{JsonType, Reason};
+
+    use super::{describe, rfc3339_option};
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Form {
+        capacity: u32,
+        ratio: f64,
+        name: String,
+        open: bool,
+        tags: Vec<String>,
+        at: Point,
+        size: Size,
+        #[serde(default, deserialize_with = "rfc3339_option")]
+        when: Option<time::OffsetDateTime>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Point {
+        lat: f64,
+        lng: f64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Size {
+        Small,
+        Large,
+    }
+
+    fn form() -> Value {
+        json!({"capacity": 10, "ratio": 0.5, "name": "义诊", "open": true, "tags": [],
+            "at": {"lat": 23.1, "lng": 113.3}, "size": "small"})
+    }
+
+    /// The one field named and why, for `body` as the `Json` extractor reads it.
+    fn refused(body: Value) -> (String, Option<Reason>) {
+        let text = body.to_string();
+        let de = &mut serde_json::Deserializer::from_str(&text);
+        let err = serde_path_to_error::deserialize::<_, Form>(de).expect_err(&text);
+        let api = describe(err, text.as_bytes());
+        let [field] = api.fields() else {
+            panic!("{text}: {:?}", api.fields())
+        };
+        (field.field.clone(), field.why.clone())
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut body = form();
+        body[key] = value;
+        body
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_json_type_is_named_with_the_type_wanted() {
+        let cases = [
+            (
+                with("capacity", json!("ten")),
+                "capacity",
+                JsonType::WholeNumber,
+            ),
+            (
+                with("capacity", json!(1.5)),
+                "capacity",
+                JsonType::WholeNumber,
+            ),
+            (with("ratio", json!("half")), "ratio", JsonType::Number),
+            (with("name", json!(5)), "name", JsonType::Text),
+            (with("open", json!("yes")), "open", JsonType::TrueOrFalse),
+            (with("tags", json!("first aid")), "tags", JsonType::List),
+            (with("at", json!("23.1,113.3")), "at", JsonType::Object),
+            (
+                with("at", json!({"lat": "north", "lng": 113.3})),
+                "at.lat",
+                JsonType::Number,
+            ),
+            (with("size", json!(2)), "size", JsonType::Text),
+        ];
+        for (body, field, kind) in cases {
+            assert_eq!(
+                refused(body),
+                (field.to_owned(), Some(Reason::WrongType(kind))),
+                "{field}"
+            );
+        }
+        let why = Reason::WrongType(JsonType::WholeNumber);
+        assert_eq!(why.say(Lang::ZhHans), "应为整数");
+        assert_eq!(why.say(Lang::En), "must be a whole number");
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_malformed_whatever_field_it_breaks_off_at() {
+        let text = br#"{"capacity": 10, "size": }"#;
+        let de = &mut serde_json::Deserializer::from_slice(text);
+        let err = serde_path_to_error::deserialize::<_, Form>(de).expect_err("not JSON");
+        let api = describe(err, text);
+        let fields: Vec<_> = api
+            .fields()
+            .iter()
+            .map(|f| (f.field.as_str(), f.code()))
+            .collect();
+        assert_eq!(fields, [("body", "invalid")]);
+    }
+
+    #[test]
+    fn a_word_not_among_an_enumerations_lists_the_words_it_takes() {
+        let (field, why) = refused(with("size", json!("medium")));
+        assert_eq!(field, "size");
+        assert_eq!(why, Some(Reason::one_of(&["small", "large"])));
+        assert_eq!(why.unwrap().say(Lang::ZhHk), "應為以下之一：small、large");
+    }
+
+    #[test]
+    fn a_number_beyond_its_types_range_says_the_range() {
+        assert_eq!(
+            refused(with("capacity", json!(-1))),
+            (
+                "capacity".to_owned(),
+                Some(Reason::OutOfRange {
+                    min: 0,
+                    max: u32::MAX.into()
+                })
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_or_null_value_is_required_and_an_unknown_one_is_named() {
+        let mut missing = form();
+        missing.as_object_mut().unwrap().remove("name");
+        assert_eq!(
+            refused(missing),
+            ("name".to_owned(), Some(Reason::Required))
+        );
+        let nested = with("at", json!({"lat": 23.1}));
+        assert_eq!(
+            refused(nested),
+            ("at.lng".to_owned(), Some(Reason::Required))
+        );
+        assert_eq!(
+            refused(with("name", Value::Null)),
+            ("name".to_owned(), Some(Reason::Required))
+        );
+        assert_eq!(
+            refused(with("colour", json!("red"))),
+            ("colour".to_owned(), Some(Reason::UnknownField))
+        );
+    }
+
+    #[test]
+    fn a_time_not_written_as_rfc_3339_says_how_to_write_it() {
+        for bad in [
+            json!("tomorrow"),
+            json!("2026-11-05 09:30"),
+            json!(1_700_000_000),
+        ] {
+            assert_eq!(
+                refused(with("when", bad.clone())),
+                ("when".to_owned(), Some(Reason::NotATime)),
+                "{bad}"
+            );
+        }
+        for good in [json!("2026-11-05T09:30:00+08:00"), Value::Null] {
+            let form: Form = serde_json::from_value(with("when", good.clone())).expect("a time");
+            assert_eq!(form.when.is_some(), !good.is_null());
+        }
     }
 }

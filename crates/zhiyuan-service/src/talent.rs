@@ -13,7 +13,7 @@ use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::talent::MemberStatus;
 use zhiyuan_domain::talent::{QualificationKind, QualificationStatus};
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
-use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::{
     CallMember, CallRecord, NewCall, NewQualification, Page, PageRequest, PoolQuery,
     QualificationRecord, RollCall, StoreError,
@@ -205,24 +205,33 @@ impl Zhiyuan {
             match QualificationKind::parse(k) {
                 Some(k) if !kinds.contains(&k) => kinds.push(k),
                 Some(_) => errors.push(FieldError::new(format!("kinds[{i}]"), "given twice")),
-                None => errors.push(FieldError::new(
+                None => errors.push(FieldError::because(
                     format!("kinds[{i}]"),
-                    "not a qualification kind",
+                    Reason::one_of(&QualificationKind::ALL.map(QualificationKind::as_str)),
                 )),
             }
         }
         if kinds.is_empty() && input.kinds.is_empty() {
-            errors.push(FieldError::new("kinds", "name at least one qualification"));
+            errors.push(FieldError::because("kinds", Reason::Required));
         }
         if !(1..=MAX_NOTIFIED).contains(&input.needed) {
-            errors.push(FieldError::new("needed", format!("1 to {MAX_NOTIFIED}")));
+            errors.push(FieldError::because(
+                "needed",
+                Reason::OutOfRange {
+                    min: 1,
+                    max: MAX_NOTIFIED,
+                },
+            ));
         }
         let notify = input
             .notify
             .unwrap_or(input.needed.saturating_mul(3))
             .min(MAX_NOTIFIED);
         if notify < input.needed {
-            errors.push(FieldError::new("notify", "at least as many as needed"));
+            errors.push(FieldError::because(
+                "notify",
+                Reason::AtLeast { min: input.needed },
+            ));
         }
         let assembly_point = text("assembly_point", &input.assembly_point, 200, &mut errors);
         let location = input.location.and_then(|(lat, lng)| {

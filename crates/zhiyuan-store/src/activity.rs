@@ -252,6 +252,8 @@ pub enum RecordStatus {
 }
 
 impl RecordStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Effective, Self::Rejected];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -260,12 +262,7 @@ impl RecordStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "effective" => Self::Effective,
-            "rejected" => Self::Rejected,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -28,6 +28,8 @@ pub enum CorrectionStatus {
 }
 
 impl CorrectionStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Approved, Self::Rejected];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -36,12 +38,7 @@ impl CorrectionStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
@@ -121,6 +118,8 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    pub const ALL: [Self; 3] = [Self::Training, Self::Award, Self::Evaluation];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Training => "training",
@@ -129,12 +128,7 @@ impl EntryKind {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "training" => Self::Training,
-            "award" => Self::Award,
-            "evaluation" => Self::Evaluation,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -52,6 +52,8 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    pub const ALL: [Self; 2] = [Self::Webhook, Self::Email];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
@@ -60,11 +62,7 @@ impl ChannelKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "webhook" => Some(Self::Webhook),
-            "email" => Some(Self::Email),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

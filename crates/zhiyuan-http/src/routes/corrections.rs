@@ -223,8 +223,12 @@ pub async fn org_corrections(
         .status
         .as_deref()
         .map(|s| {
-            CorrectionStatus::parse(s)
-                .ok_or_else(|| ApiError::invalid("status", "pending, approved or rejected"))
+            CorrectionStatus::parse(s).ok_or_else(|| {
+                ApiError::one_of(
+                    "status",
+                    &CorrectionStatus::ALL.map(CorrectionStatus::as_str),
+                )
+            })
         })
         .transpose()?;
     let page = page(q.cursor.as_deref(), q.limit, 1)?;
@@ -330,9 +334,9 @@ pub async fn create_entry(
     let mut e = Invalid::default();
     let kind = EntryKind::parse(&b.kind);
     if kind.is_none() {
-        e.push(zhiyuan_domain::FieldError::new(
+        e.push(zhiyuan_domain::FieldError::because(
             "kind",
-            "training, award or evaluation",
+            zhiyuan_domain::Reason::one_of(&EntryKind::ALL.map(EntryKind::as_str)),
         ));
     }
     let volunteer = e.check(VolunteerNumber::parse(&b.volunteer).map_err(|x| x.under("volunteer")));
@@ -389,7 +393,7 @@ pub async fn volunteer_entries(
         .as_deref()
         .map(|k| {
             EntryKind::parse(k)
-                .ok_or_else(|| ApiError::invalid("kind", "training, award or evaluation"))
+                .ok_or_else(|| ApiError::one_of("kind", &EntryKind::ALL.map(EntryKind::as_str)))
         })
         .transpose()?;
     let page = page(q.cursor.as_deref(), q.limit, 1)?;

@@ -184,7 +184,7 @@ pub async fn subscribe(
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
     let region = RegionCode::parse(&b.region).map_err(|e| ApiError::from(e.at("region")))?;
     let channel = ChannelKind::parse(&b.channel)
-        .ok_or_else(|| ApiError::invalid("channel", "webhook or email"))?;
+        .ok_or_else(|| ApiError::one_of("channel", &ChannelKind::ALL.map(ChannelKind::as_str)))?;
     let s = state
         .app
         .subscribe(&caller.ctx, region, channel, &b.destination, b.events)

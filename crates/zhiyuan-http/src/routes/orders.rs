@@ -14,6 +14,7 @@ use zhiyuan_domain::order::{Holder, OrderStatus};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
+use zhiyuan_domain::{FieldError, Reason};
 use zhiyuan_service::{
     ActivityInput, CandidateKind, CandidateRequest, Completion, MenuItemInput, NeedInput,
     OrderCommand,
@@ -180,7 +181,7 @@ pub struct SubmitNeed {
     pub address: Option<String>,
     pub location: Option<GeoPoint>,
     /// When the service is wanted.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "crate::extract::rfc3339_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub wanted_at: Option<OffsetDateTime>,
     pub contact_name: String,
@@ -454,8 +455,9 @@ pub async fn list_orders(
             .status
             .as_deref()
             .map(|s| {
-                OrderStatus::parse(s)
-                    .ok_or_else(|| ApiError::invalid("status", "not an order status"))
+                OrderStatus::parse(s).ok_or_else(|| {
+                    ApiError::one_of("status", &OrderStatus::ALL.map(OrderStatus::as_str))
+                })
             })
             .transpose()?,
         within: q
@@ -486,7 +488,7 @@ pub async fn get_order(
 #[serde(deny_unknown_fields)]
 pub struct CarryOut {
     /// When it starts (RFC 3339); defaults to the time the requester wanted.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "crate::extract::rfc3339_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<OffsetDateTime>,
     /// Volunteers needed.
@@ -667,6 +669,12 @@ pub struct Attendee {
     pub minutes: i64,
 }
 
+/// The actions of [`OrderActionBody`], as `act_on_order` matches them.
+const ORDER_ACTIONS: [&str; 11] = [
+    "verify", "refuse", "assign", "offer", "accept", "grab", "decline", "escalate", "recall",
+    "complete", "cancel",
+];
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderActionBody {
@@ -719,10 +727,11 @@ pub async fn act(
                 VolunteerNumber::parse(v).map_err(|e| ApiError::from(e.at("to_volunteer")))?,
             ),
             _ => {
-                return Err(ApiError::invalid(
+                return Err(FieldError::because(
                     "to_site",
-                    "give exactly one of to_site, to_org, to_volunteer",
-                ));
+                    Reason::exactly_one_of(&["to_site", "to_org", "to_volunteer"]),
+                )
+                .into());
             }
         },
         "offer" => OrderCommand::Offer(
@@ -739,7 +748,7 @@ pub async fn act(
         "complete" => OrderCommand::Complete(Completion {
             report: b
                 .report
-                .ok_or_else(|| ApiError::invalid("report", "say what was done"))?,
+                .ok_or_else(|| FieldError::because("report", Reason::Required))?,
             attendees: b
                 .attendees
                 .iter()
@@ -753,7 +762,7 @@ pub async fn act(
             responsible_person: b.responsible_person,
         }),
         "cancel" => OrderCommand::Cancel,
-        _ => return Err(ApiError::invalid("action", "not an order action")),
+        _ => return Err(ApiError::one_of("action", &ORDER_ACTIONS)),
     };
     let o = state
         .app

@@ -248,10 +248,11 @@ impl PresenceInput {
                 volunteer: VolunteerNumber::parse(&n)
                     .map_err(|e| ApiError::from(e.at("volunteer")))?,
             }),
-            _ => Err(ApiError::invalid(
+            _ => Err(zhiyuan_domain::FieldError::because(
                 "code",
-                "send exactly one of code, volunteer_code or volunteer",
-            )),
+                zhiyuan_domain::Reason::exactly_one_of(&["code", "volunteer_code", "volunteer"]),
+            )
+            .into()),
         }
     }
 }
@@ -465,8 +466,9 @@ pub async fn org_records(
         .status
         .as_deref()
         .map(|s| {
-            RecordStatus::parse(s)
-                .ok_or_else(|| ApiError::invalid("status", "pending, effective or rejected"))
+            RecordStatus::parse(s).ok_or_else(|| {
+                ApiError::one_of("status", &RecordStatus::ALL.map(RecordStatus::as_str))
+            })
         })
         .transpose()?;
     let page = page(q.cursor.as_deref(), q.limit, 1)?;

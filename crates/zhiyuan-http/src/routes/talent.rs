@@ -156,8 +156,12 @@ pub async fn pool(
     caller: Caller,
     Query(q): Query<PoolQueryParams>,
 ) -> ApiResult<Json<PageView<QualificationView>>> {
-    let kind = QualificationKind::parse(&q.kind)
-        .ok_or_else(|| ApiError::invalid("kind", "not a qualification kind"))?;
+    let kind = QualificationKind::parse(&q.kind).ok_or_else(|| {
+        ApiError::one_of(
+            "kind",
+            &QualificationKind::ALL.map(QualificationKind::as_str),
+        )
+    })?;
     let region = RegionCode::parse(&q.region).map_err(|e| ApiError::from(e.at("region")))?;
     let page = page(q.cursor.as_deref(), q.limit, 1)?;
     let result = state
@@ -211,7 +215,7 @@ pub struct IssueCall {
     pub notify: Option<i64>,
     pub assembly_point: String,
     pub location: Option<GeoPoint>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "crate::extract::rfc3339_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub assemble_at: Option<OffsetDateTime>,
     #[serde(default)]
@@ -322,7 +326,9 @@ pub async fn call_members(
         .status
         .as_deref()
         .map(|s| {
-            MemberStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "not a member status"))
+            MemberStatus::parse(s).ok_or_else(|| {
+                ApiError::one_of("status", &MemberStatus::ALL.map(MemberStatus::as_str))
+            })
         })
         .transpose()?;
     let page = page(q.cursor.as_deref(), q.limit, 1)?;
@@ -384,9 +390,9 @@ pub async fn answer(
         "decline" => MemberStatus::Declined,
         "check_in" => MemberStatus::CheckedIn,
         _ => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::one_of(
                 "response",
-                "acknowledge, decline or check_in",
+                &["acknowledge", "decline", "check_in"],
             ));
         }
     };

@@ -665,6 +665,11 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
     yesterday["wanted_at"] = json!("2020-01-01T09:00:00+08:00");
     let r = n.submit(yesterday).await;
     assert_eq!(r.field_codes(), why("wanted_at", "in_the_past"));
+    let mut someday = base.clone();
+    someday["region"] = json!(VILLAGE);
+    someday["wanted_at"] = json!("next Saturday morning");
+    let r = n.submit(someday).await;
+    assert_eq!(r.field_codes(), why("wanted_at", "not_a_time"));
     let mut nameless = base.clone();
     nameless["region"] = json!(VILLAGE);
     nameless["contact_phone"] = json!("");
@@ -697,7 +702,22 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
     let r = n
         .act(id, &n.station_staff, json!({"action": "teleport"}))
         .await;
-    assert_eq!(r.error_fields(), ["action"]);
+    assert_eq!(r.field_codes(), why("action", "not_one_of"));
+    let words = r.body["error"]["fields"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        words.contains("verify") && words.contains("cancel"),
+        "{words}"
+    );
+    let r = n
+        .act(
+            id,
+            &n.station_staff,
+            json!({"action": "assign", "to_site": n.center, "to_org": 1}),
+        )
+        .await;
+    assert_eq!(r.field_codes(), why("to_site", "exactly_one_of"));
     ok(&n
         .act(id, &n.station_staff, json!({"action": "verify"}))
         .await);

@@ -651,6 +651,21 @@ async fn a_project_or_shift_form_names_each_mistake_with_its_code() {
         ),
         (json!({"site": 999_999}), why("site", "not_found")),
         (json!({"colour": "red"}), why("colour", "unknown_field")),
+        (
+            json!({"geofence_m": "300"}),
+            why("geofence_m", "wrong_type"),
+        ),
+        (json!({"risky": "yes"}), why("risky", "wrong_type")),
+        (json!({"name": null}), why("name", "required")),
+        (
+            json!({"signup_mode": "lottery"}),
+            why("signup_mode", "not_one_of"),
+        ),
+        (json!({"category": 3}), why("category", "wrong_type")),
+        (
+            json!({"starts_on": "2026/11/05"}),
+            why("starts_on", "not_iso_date"),
+        ),
     ];
     for (change, expected) in cases {
         let r = w
@@ -681,6 +696,11 @@ async fn a_project_or_shift_form_names_each_mistake_with_its_code() {
         (shift(start, -1, 5), why("ends_at", "before_start")),
         (shift(start, 25, 5), why("ends_at", "shift_too_long")),
         (shift(start, 3, 0), why("capacity", "out_of_range")),
+        (
+            json!({"position": "巡查员", "starts_at": "tomorrow at nine",
+                   "ends_at": rfc3339(start), "capacity": 5}),
+            why("starts_at", "not_a_time"),
+        ),
         (
             shift(start + Duration::days(60), 3, 5),
             why("starts_at", "outside_project_period"),
@@ -858,6 +878,8 @@ async fn checking_in_with_the_site_code_then_out_records_the_time_once() {
         .post(&path, Some(&volunteer), json!({"code": code}))
         .await;
     assert_eq!(nowhere.field_codes(), why("location", "location_needed"));
+    let neither = w.app.post(&path, Some(&volunteer), json!({})).await;
+    assert_eq!(neither.field_codes(), why("code", "exactly_one_of"));
     let with_code =
         |code: String| json!({"code": code, "location": {"lat": 23.1510, "lng": 113.3405}});
     let cut = w

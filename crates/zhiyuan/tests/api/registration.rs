@@ -191,7 +191,13 @@ async fn a_refused_field_says_why_as_a_stable_code() {
         (
             base.clone().with("privacy_consent_version", json!("")),
             "privacy_consent_version",
-            "invalid",
+            "required",
+        ),
+        (
+            base.clone()
+                .with("privacy_consent_version", json!("v".repeat(33))),
+            "privacy_consent_version",
+            "too_long",
         ),
     ];
     for (builder, field, code) in cases {
