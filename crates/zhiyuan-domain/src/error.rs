@@ -302,6 +302,22 @@ pub enum Reason {
     NotATime,
     /// Not a real date written `YYYY-MM-DD`.
     NotIsoDate,
+    /// A status that does not lead to the one asked for (both as the API writes them).
+    CannotBecome {
+        from: &'static str,
+        to: &'static str,
+    },
+    /// An action an order does not take in its status (both as the API writes them).
+    NotNow {
+        action: &'static str,
+        status: &'static str,
+    },
+    /// An order assigned to whoever holds it already.
+    AlreadyThere,
+    /// An order taken by someone other than a team or a volunteer.
+    NotATaker,
+    /// An order sent back with no site that dispatched it.
+    NoDispatcher,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -465,6 +481,11 @@ impl Reason {
             Self::ExactlyOneOf(_) => "exactly_one_of",
             Self::NotATime => "not_a_time",
             Self::NotIsoDate => "not_iso_date",
+            Self::CannotBecome { .. } => "cannot_become",
+            Self::NotNow { .. } => "not_now",
+            Self::AlreadyThere => "already_there",
+            Self::NotATaker => "not_a_taker",
+            Self::NoDispatcher => "no_dispatcher",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -1049,6 +1070,31 @@ impl Reason {
                 "應為真實日期，寫作 2026-11-05".into(),
                 "must be a real date written 2026-11-05".into(),
             ),
+            Self::CannotBecome { from, to } => (
+                format!("当前状态 {from} 不能变为 {to}"),
+                format!("目前狀態 {from} 不能變為 {to}"),
+                format!("cannot go from {from} to {to}"),
+            ),
+            Self::NotNow { action, status } => (
+                format!("订单当前状态 {status} 下不能执行 {action}"),
+                format!("訂單目前狀態 {status} 下不能執行 {action}"),
+                format!("an order that is {status} does not take {action}"),
+            ),
+            Self::AlreadyThere => (
+                "订单已在该处".into(),
+                "訂單已在該處".into(),
+                "the order is already there".into(),
+            ),
+            Self::NotATaker => (
+                "只有队伍或志愿者可以接单".into(),
+                "只有隊伍或志願者可以接單".into(),
+                "only a team or a volunteer takes an order".into(),
+            ),
+            Self::NoDispatcher => (
+                "没有派单的阵地可以退回".into(),
+                "沒有派單的陣地可以退回".into(),
+                "the order has no dispatching site to return to".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1304,7 +1350,18 @@ mod tests {
             }
             Some(Reason::ExactlyOneOf(_)) => Reason::NotATime,
             Some(Reason::NotATime) => Reason::NotIsoDate,
-            Some(Reason::NotIsoDate) => return None,
+            Some(Reason::NotIsoDate) => Reason::CannotBecome {
+                from: "closed",
+                to: "published",
+            },
+            Some(Reason::CannotBecome { .. }) => Reason::NotNow {
+                action: "grab",
+                status: "open",
+            },
+            Some(Reason::NotNow { .. }) => Reason::AlreadyThere,
+            Some(Reason::AlreadyThere) => Reason::NotATaker,
+            Some(Reason::NotATaker) => Reason::NoDispatcher,
+            Some(Reason::NoDispatcher) => return None,
         })
     }
 

@@ -6,6 +6,7 @@
 //! state it leads to. Who may take an action (the holder, the dispatcher, the requester)
 //! is decided by the service, which knows the actor.
 
+use crate::Reason;
 use crate::ids::{OrgId, SiteId, VolunteerId};
 use crate::region::RegionCode;
 
@@ -183,7 +184,7 @@ impl OrderAction {
 
 impl OrderState {
     /// The state `action` leads to, or why it is not allowed now.
-    pub fn apply(self, action: OrderAction) -> Result<Self, String> {
+    pub fn apply(self, action: OrderAction) -> Result<Self, Reason> {
         use OrderAction as A;
         use OrderStatus as S;
         let at_site = matches!(self.holder, Holder::Site(_));
@@ -197,33 +198,18 @@ impl OrderState {
             dispatcher,
         };
         let refused = || {
-            Err(format!(
-                "an order that is {} cannot be {}",
-                self.status.as_str(),
-                match action {
-                    A::Verify => "verified",
-                    A::Refuse => "refused",
-                    A::Assign(_) => "assigned",
-                    A::Offer(_) => "offered",
-                    A::Accept => "accepted",
-                    A::Grab(_) => "grabbed",
-                    A::Decline => "declined",
-                    A::Escalate(_) => "escalated",
-                    A::Recall => "recalled",
-                    A::Complete => "completed",
-                    A::Cancel => "cancelled",
-                }
-            ))
+            Err(Reason::NotNow {
+                action: action.name(),
+                status: self.status.as_str(),
+            })
         };
         match (self.status, action) {
             (S::Received, A::Verify) => Ok(next(S::Open, self.holder, None)),
             (S::Received, A::Refuse) => Ok(next(S::Rejected, self.holder, None)),
             (S::Open | S::Assigned, A::Assign(to)) if at_site => match to {
-                Holder::Area(_) => Err(
-                    "an order is assigned to a site, a team or a volunteer; an area is offered it"
-                        .into(),
-                ),
-                _ if Some(to) == Some(self.holder) => Err("the order is already there".into()),
+                // An area is offered an order, not assigned it.
+                Holder::Area(_) => Err(Reason::NotATaker),
+                _ if Some(to) == Some(self.holder) => Err(Reason::AlreadyThere),
                 _ => Ok(next(S::Assigned, to, site)),
             },
             (S::Open | S::Assigned, A::Offer(area)) if at_site => {
@@ -237,11 +223,11 @@ impl OrderState {
             (S::Offered, A::Grab(by)) if by.is_taker() => {
                 Ok(next(S::Accepted, by, self.dispatcher))
             }
-            (S::Offered, A::Grab(_)) => Err("only a team or a volunteer takes an order".into()),
+            (S::Offered, A::Grab(_)) => Err(Reason::NotATaker),
             (S::Assigned, A::Decline) | (S::Assigned | S::Offered, A::Recall) => {
                 match self.dispatcher {
                     Some(d) => Ok(next(S::Open, Holder::Site(d), None)),
-                    None => Err("the order has no dispatcher to return to".into()),
+                    None => Err(Reason::NoDispatcher),
                 }
             }
             (S::Received, A::Escalate(to)) if at_site => {
@@ -389,13 +375,22 @@ mod tests {
                 .apply(OrderAction::Grab(Holder::Site(STATION)))
                 .is_err()
         );
-        assert!(
-            open.apply(OrderAction::Assign(Holder::Area(area())))
-                .is_err()
+        assert_eq!(
+            open.apply(OrderAction::Assign(Holder::Area(area()))),
+            Err(Reason::NotATaker)
         );
-        assert!(open.apply(OrderAction::Assign(Holder::Site(TOWN))).is_err());
+        assert_eq!(
+            open.apply(OrderAction::Assign(Holder::Site(TOWN))),
+            Err(Reason::AlreadyThere)
+        );
         let why = taken.apply(OrderAction::Verify).expect_err("not now");
-        assert_eq!(why, "an order that is accepted cannot be verified");
+        assert_eq!(
+            why,
+            Reason::NotNow {
+                action: "verify",
+                status: "accepted"
+            }
+        );
     }
 
     #[test]

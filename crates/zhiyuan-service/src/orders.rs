@@ -746,7 +746,7 @@ impl Zhiyuan {
                     // The state machine's own refusal, before any record is written.
                     o.state
                         .apply(OrderAction::Complete)
-                        .map_err(|message| ServiceError::conflict("status", message))?;
+                        .map_err(|why| ServiceError::conflict_because("status", why))?;
                 }
                 self.record_order_hours(ctx, &o, &c, &report).await?;
                 let mut o = o;
@@ -867,15 +867,12 @@ impl Zhiyuan {
     ) -> Result<OrderRecord> {
         let reason = crate::stated(reason);
         if action.needs_reason() && reason.is_none() {
-            return Err(ServiceError::invalid(
-                "reason",
-                format!("say why ({})", action.name()),
-            ));
+            return Err(FieldError::because("reason", Reason::Required).into());
         }
         let from = o.state;
         o.state = from
             .apply(action)
-            .map_err(|message| ServiceError::conflict("status", message))?;
+            .map_err(|why| ServiceError::conflict_because("status", why))?;
         o.due_at = o
             .state
             .status

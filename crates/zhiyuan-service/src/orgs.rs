@@ -261,9 +261,12 @@ impl Zhiyuan {
                 m.decided_by = None;
                 Ok(self.0.store.update_membership(&m, &audit).await?)
             }
-            Some(m) => Err(ServiceError::conflict(
+            Some(m) => Err(ServiceError::conflict_because(
                 "organisation",
-                format!("you already have a {} membership", m.status.as_str()),
+                Reason::CannotBecome {
+                    from: m.status.as_str(),
+                    to: MembershipStatus::Pending.as_str(),
+                },
             )),
         }
     }
@@ -291,14 +294,13 @@ impl Zhiyuan {
         let before = (m.status, m.role);
         if let Some(status) = decision.status.filter(|s| *s != m.status) {
             if !m.status.may_move_to(status, by_team) {
-                return Err(ServiceError::conflict(
+                // Which moves are whose: the team decides, the volunteer withdraws.
+                return Err(ServiceError::conflict_because(
                     "status",
-                    format!(
-                        "a {} membership cannot become {} by {}",
-                        m.status.as_str(),
-                        status.as_str(),
-                        if by_team { "the team" } else { "the volunteer" }
-                    ),
+                    Reason::CannotBecome {
+                        from: m.status.as_str(),
+                        to: status.as_str(),
+                    },
                 ));
             }
             m.status = status;

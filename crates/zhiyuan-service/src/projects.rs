@@ -276,9 +276,12 @@ impl Zhiyuan {
             ctx.require(|pr| pr.can_run_projects(&org))?;
         }
         if !from.may_move_to(to, reviewing) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                format!("a {} project cannot become {}", from.as_str(), to.as_str()),
+                Reason::CannotBecome {
+                    from: from.as_str(),
+                    to: to.as_str(),
+                },
             ));
         }
         if from == ProjectStatus::Draft

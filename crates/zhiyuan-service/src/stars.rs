@@ -178,13 +178,12 @@ impl Zhiyuan {
         barred_until: Option<time::Date>,
     ) -> Result<StarApplication> {
         if !a.status.may_move_to(to) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                format!(
-                    "a {} application cannot become {}",
-                    a.status.as_str(),
-                    to.as_str()
-                ),
+                Reason::CannotBecome {
+                    from: a.status.as_str(),
+                    to: to.as_str(),
+                },
             ));
         }
         let from = a.status;

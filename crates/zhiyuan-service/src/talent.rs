@@ -324,13 +324,12 @@ impl Zhiyuan {
             .ok_or(ServiceError::Forbidden("you were not called"))?;
         let from = m.status;
         if !from.may_move_to(to) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "response",
-                format!(
-                    "a {} volunteer cannot become {}",
-                    from.as_str(),
-                    to.as_str()
-                ),
+                Reason::CannotBecome {
+                    from: from.as_str(),
+                    to: to.as_str(),
+                },
             ));
         }
         if to == MemberStatus::CheckedIn

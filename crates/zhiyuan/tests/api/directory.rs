@@ -165,13 +165,23 @@ async fn a_volunteer_applies_is_approved_promoted_and_leaves() {
         (StatusCode::CREATED, Some("pending"))
     );
     let again = app.post(&apply, Some(&member_tok), json!({})).await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (again.status, again.field_codes()),
+        (StatusCode::CONFLICT, why("organisation", "cannot_become"))
+    );
     let path = format!("/api/v1/memberships/{}", m.body["id"]);
     // The applicant cannot approve themselves.
     let own = app
         .patch(&path, Some(&member_tok), json!({"status": "active"}))
         .await;
-    assert_eq!(own.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (own.status, own.field_codes()),
+        (StatusCode::CONFLICT, why("status", "cannot_become"))
+    );
+    assert_eq!(
+        own.body["error"]["fields"][0]["reason"],
+        "cannot go from pending to active"
+    );
     // Roles go to active members only.
     let early = app
         .patch(&path, Some(&leader_tok), json!({"role": "coordinator"}))

@@ -414,6 +414,19 @@ async fn those_signed_up_are_told_when_their_shift_or_project_is_cancelled() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let reopened = w
+        .app
+        .post(
+            &format!("/api/v1/projects/{}/status", w.project),
+            Some(&w.coordinator),
+            json!({"status": "published"}),
+        )
+        .await;
+    assert_eq!(
+        (reopened.status, reopened.field_codes()),
+        (StatusCode::CONFLICT, why("status", "cannot_become")),
+        "a cancelled project stays cancelled"
+    );
     let told = inbox(&w.app, &tokens[2]).await;
     assert_eq!(
         told,
