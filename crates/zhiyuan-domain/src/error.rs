@@ -318,6 +318,20 @@ pub enum Reason {
     NotATaker,
     /// An order sent back with no site that dispatched it.
     NoDispatcher,
+    /// The same value given twice in one list.
+    Repeated,
+    /// Not the account's password.
+    WrongPassword,
+    /// A new password the same as the current one.
+    SamePassword,
+    /// Not the privacy policy's current version, which is to be accepted.
+    ConsentOutdated { current: String },
+    /// Not an http(s) URL with a host.
+    NotAUrl,
+    /// Not an e-mail address.
+    NotAnEmail,
+    /// A certificate or licence whose validity has ended.
+    Expired,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -486,6 +500,13 @@ impl Reason {
             Self::AlreadyThere => "already_there",
             Self::NotATaker => "not_a_taker",
             Self::NoDispatcher => "no_dispatcher",
+            Self::Repeated => "repeated",
+            Self::WrongPassword => "wrong_password",
+            Self::SamePassword => "same_password",
+            Self::ConsentOutdated { .. } => "consent_outdated",
+            Self::NotAUrl => "not_a_url",
+            Self::NotAnEmail => "not_an_email",
+            Self::Expired => "expired",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -587,17 +608,19 @@ impl Reason {
                 "is the code of another shift".into(),
             ),
             Self::LocationNeeded => (
-                "本项目需核对签到位置，请允许获取位置后再签到".into(),
-                "本項目需核對簽到位置，請允許取得位置後再簽到".into(),
-                "this project checks your location; share it to check in".into(),
+                "签到需核对位置，请允许获取位置后再签到".into(),
+                "簽到需核對位置，請允許取得位置後再簽到".into(),
+                "checking in here checks your location; share it to check in".into(),
             ),
             Self::OutsideGeofence {
                 distance_m,
                 radius_m,
             } => (
-                format!("您距项目地点{distance_m}米，请在{radius_m}米范围内签到"),
-                format!("您距項目地點{distance_m}米，請在{radius_m}米範圍內簽到"),
-                format!("you are {distance_m} m from the project; check in within {radius_m} m"),
+                format!("您距签到地点{distance_m}米，请在{radius_m}米范围内签到"),
+                format!("您距簽到地點{distance_m}米，請在{radius_m}米範圍內簽到"),
+                format!(
+                    "you are {distance_m} m from where to check in; check in within {radius_m} m"
+                ),
             ),
             Self::NoSignup => (
                 "您没有该班次已确认的报名".into(),
@@ -1095,6 +1118,41 @@ impl Reason {
                 "沒有派單的陣地可以退回".into(),
                 "the order has no dispatching site to return to".into(),
             ),
+            Self::Repeated => (
+                "重复填写".into(),
+                "重複填寫".into(),
+                "is given twice".into(),
+            ),
+            Self::WrongPassword => (
+                "当前密码不正确".into(),
+                "目前密碼不正確".into(),
+                "is not the account's password".into(),
+            ),
+            Self::SamePassword => (
+                "新密码不能与当前密码相同".into(),
+                "新密碼不能與目前密碼相同".into(),
+                "must differ from the current password".into(),
+            ),
+            Self::ConsentOutdated { current } => (
+                format!("请阅读并同意第 {current} 版隐私政策"),
+                format!("請閱讀並同意第 {current} 版私隱政策"),
+                format!("the privacy policy is now version {current}; read and accept it"),
+            ),
+            Self::NotAUrl => (
+                "应为 http(s) 网址".into(),
+                "應為 http(s) 網址".into(),
+                "must be an http(s) URL".into(),
+            ),
+            Self::NotAnEmail => (
+                "应为电子邮件地址".into(),
+                "應為電郵地址".into(),
+                "must be an e-mail address".into(),
+            ),
+            Self::Expired => (
+                "已过有效期".into(),
+                "已過有效期".into(),
+                "has expired".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1361,7 +1419,16 @@ mod tests {
             Some(Reason::NotNow { .. }) => Reason::AlreadyThere,
             Some(Reason::AlreadyThere) => Reason::NotATaker,
             Some(Reason::NotATaker) => Reason::NoDispatcher,
-            Some(Reason::NoDispatcher) => return None,
+            Some(Reason::NoDispatcher) => Reason::Repeated,
+            Some(Reason::Repeated) => Reason::WrongPassword,
+            Some(Reason::WrongPassword) => Reason::SamePassword,
+            Some(Reason::SamePassword) => Reason::ConsentOutdated {
+                current: "2026-01".into(),
+            },
+            Some(Reason::ConsentOutdated { .. }) => Reason::NotAUrl,
+            Some(Reason::NotAUrl) => Reason::NotAnEmail,
+            Some(Reason::NotAnEmail) => Reason::Expired,
+            Some(Reason::Expired) => return None,
         })
     }
 

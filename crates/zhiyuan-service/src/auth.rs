@@ -17,6 +17,7 @@ use zhiyuan_store::{AccountRecord, NewSession};
 use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::{Ctx, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 /// A hash that verifies nothing, checked when the login does not exist so that unknown
 /// and known logins take the same time.
@@ -162,18 +163,15 @@ impl Zhiyuan {
             None => false,
         };
         if !verified {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "current_password",
-                "is not the account's password",
+                Reason::WrongPassword,
             ));
         }
         self.0.store.clear_login_attempts(&account.login).await?;
         check_password(&new).map_err(|e| ServiceError::from(e.at("new_password")))?;
         if new == current {
-            return Err(ServiceError::invalid(
-                "new_password",
-                "must differ from the current password",
-            ));
+            return Err(ServiceError::because("new_password", Reason::SamePassword));
         }
         let hash = cost.hash(new).await?;
         let audit = ctx.audit("account.password", "account", me.0, None);

@@ -19,6 +19,7 @@ use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{HolderFacts, MatchQuery, Need, OrgQuery, PageRequest};
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 /// The widest search, and the default.
 pub const MAX_RADIUS_M: f64 = 30_000.0;
@@ -181,13 +182,19 @@ impl Zhiyuan {
             ));
         }
         if !(100.0..=MAX_RADIUS_M).contains(&req.radius_m) {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "radius_m",
-                format!("from 100 to {MAX_RADIUS_M:.0} metres"),
+                Reason::OutOfRange {
+                    min: 100,
+                    max: MAX_RADIUS_M as i64,
+                },
             ));
         }
         if !(1..=100).contains(&req.limit) {
-            return Err(ServiceError::invalid("limit", "from 1 to 100"));
+            return Err(ServiceError::because(
+                "limit",
+                Reason::OutOfRange { min: 1, max: 100 },
+            ));
         }
         let need = &o.order.need;
         let menu = self.order_site_menu(&o.order).await?;

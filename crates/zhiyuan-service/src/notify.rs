@@ -27,6 +27,7 @@ use zhiyuan_store::{
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 /// How deliveries are retried, and where e-mail goes out.
 #[derive(Debug, Clone)]
@@ -631,22 +632,19 @@ impl Zhiyuan {
         match channel {
             ChannelKind::Webhook => {
                 let url = reqwest::Url::parse(&destination)
-                    .map_err(|_| ServiceError::invalid("destination", "not a URL"))?;
+                    .map_err(|_| ServiceError::because("destination", Reason::NotAUrl))?;
                 if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
-                    return Err(ServiceError::invalid(
-                        "destination",
-                        "a webhook is an http(s) URL",
-                    ));
+                    return Err(ServiceError::because("destination", Reason::NotAUrl));
                 }
             }
             ChannelKind::Email => {
                 destination
                     .parse::<lettre::Address>()
-                    .map_err(|_| ServiceError::invalid("destination", "not an e-mail address"))?;
+                    .map_err(|_| ServiceError::because("destination", Reason::NotAnEmail))?;
             }
         }
         if events.is_empty() {
-            return Err(ServiceError::invalid("events", "name at least one event"));
+            return Err(ServiceError::because("events", Reason::Required));
         }
         for (i, e) in events.iter().enumerate() {
             if !is_event(e) {

@@ -9,6 +9,7 @@ use zhiyuan_domain::project::{Conditions, ProjectStatus, SignupMode};
 use zhiyuan_store::{NewProject, NewShift, ProjectRecord, ShiftRecord};
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 /// How the team will carry it out.
 #[derive(Debug, Clone)]
@@ -47,7 +48,8 @@ impl Zhiyuan {
         }
         let need = &o.order.need;
         let starts_at = input.starts_at.or(need.wanted_at).ok_or_else(|| {
-            ServiceError::invalid("starts_at", "the need names no time: say when it starts")
+            // The need names no time.
+            ServiceError::because("starts_at", Reason::Required)
         })?;
         let (site, menu) = self.site_menu(o.order.site).await?;
         let item = menu.iter().find(|m| m.item.code == need.service_code);

@@ -793,9 +793,7 @@ impl Zhiyuan {
             .responsible_person
             .as_deref()
             .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| {
-                ServiceError::invalid("responsible_person", "required with attendees")
-            })?;
+            .ok_or_else(|| ServiceError::because("responsible_person", Reason::Required))?;
         let n = &o.order.need;
         let place = n.address.clone().unwrap_or_else(|| n.region.to_string());
         for (i, (number, minutes)) in c.attendees.iter().enumerate() {

@@ -205,7 +205,7 @@ impl Zhiyuan {
         let reason = patch
             .reason
             .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| ServiceError::invalid("reason", "say why the partner changes"))?;
+            .ok_or_else(|| ServiceError::because("reason", Reason::Required))?;
         let mut changes = crate::ctx::Changes::default();
         let n = &mut p.partner;
         macro_rules! apply {

@@ -73,9 +73,9 @@ impl Zhiyuan {
         let mut errors = Invalid::default();
         let kind = QualificationKind::parse(&input.kind);
         if kind.is_none() {
-            errors.push(FieldError::new(
+            errors.push(FieldError::because(
                 "kind",
-                "doctor, nurse, teacher, rescue, counselling, legal, engineering or other",
+                Reason::one_of(&QualificationKind::ALL.map(QualificationKind::as_str)),
             ));
         }
         let title = text("title", &input.title, 100, &mut errors);
@@ -87,10 +87,7 @@ impl Zhiyuan {
         );
         let issuer = text("issuer", &input.issuer, 100, &mut errors);
         if input.valid_until.is_some_and(|d| d < china_date(ctx.now)) {
-            errors.push(FieldError::new(
-                "valid_until",
-                "the certificate has expired",
-            ));
+            errors.push(FieldError::because("valid_until", Reason::Expired));
         }
         let q = errors.finish(|| NewQualification {
             volunteer,
@@ -153,7 +150,7 @@ impl Zhiyuan {
             QualificationStatus::Rejected
         };
         if to == QualificationStatus::Rejected && reason.is_none() {
-            return Err(ServiceError::invalid("reason", "say why it is rejected"));
+            return Err(ServiceError::because("reason", Reason::Required));
         }
         if q.status == to {
             return Err(ServiceError::conflict(
@@ -204,7 +201,9 @@ impl Zhiyuan {
         for (i, k) in input.kinds.iter().enumerate() {
             match QualificationKind::parse(k) {
                 Some(k) if !kinds.contains(&k) => kinds.push(k),
-                Some(_) => errors.push(FieldError::new(format!("kinds[{i}]"), "given twice")),
+                Some(_) => {
+                    errors.push(FieldError::because(format!("kinds[{i}]"), Reason::Repeated))
+                }
                 None => errors.push(FieldError::because(
                     format!("kinds[{i}]"),
                     Reason::one_of(&QualificationKind::ALL.map(QualificationKind::as_str)),
@@ -244,7 +243,7 @@ impl Zhiyuan {
             text("note", &input.note, 2000, &mut errors)
         };
         errors.finish(|| ())?;
-        let region = region.ok_or_else(|| ServiceError::invalid("region", "required"))?;
+        let region = region.ok_or_else(|| ServiceError::because("region", Reason::Required))?;
         self.require_region(region, "region").await?;
         ctx.require(|p| p.covers(region, Access::Write))?;
         let call = NewCall {
@@ -335,17 +334,17 @@ impl Zhiyuan {
         if to == MemberStatus::CheckedIn
             && let Some(point) = call.call.location
         {
-            let (lat, lng) = location.ok_or_else(|| {
-                ServiceError::invalid("location", "give your location to check in")
-            })?;
+            let (lat, lng) = location
+                .ok_or_else(|| ServiceError::because("location", Reason::LocationNeeded))?;
             let here = GeoPoint::parse(lat, lng).map_err(|e| e.under("location"))?;
             let away = here.distance_m(point);
             if away > CHECK_IN_RADIUS_M {
-                return Err(ServiceError::invalid(
+                return Err(ServiceError::because(
                     "location",
-                    format!(
-                        "{away:.0} m from the assembly point; check in within {CHECK_IN_RADIUS_M:.0} m"
-                    ),
+                    Reason::OutsideGeofence {
+                        distance_m: away.round() as i64,
+                        radius_m: CHECK_IN_RADIUS_M as i64,
+                    },
                 ));
             }
         }

@@ -45,12 +45,11 @@ impl Zhiyuan {
     /// Self-registration (Art. 5): validated input, plus the checks that need storage.
     pub async fn register_volunteer(&self, ctx: &Ctx, r: Registration) -> Result<VolunteerRecord> {
         if r.privacy_consent_version != self.0.config.privacy_policy_version {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "privacy_consent_version",
-                format!(
-                    "the current privacy policy is version {}; it must be accepted",
-                    self.0.config.privacy_policy_version
-                ),
+                Reason::ConsentOutdated {
+                    current: self.0.config.privacy_policy_version.clone(),
+                },
             ));
         }
         self.require_region(r.residence_region, "residence_region")
@@ -177,10 +176,8 @@ impl Zhiyuan {
         crate::check_version(patch.version, v.version)?;
         let by_self = matches!(&ctx.actor, Actor::User(p) if p.volunteer == Some(v.id));
         if !by_self && patch.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(ServiceError::invalid(
-                "reason",
-                "a change made on a volunteer's behalf needs a reason",
-            ));
+            // A change made on a volunteer's behalf says why.
+            return Err(ServiceError::because("reason", Reason::Required));
         }
         if by_self && patch.name.is_some() {
             return Err(ServiceError::invalid(
@@ -278,10 +275,8 @@ impl Zhiyuan {
                 [] => Err(ServiceError::Forbidden(
                     "listing needs a jurisdiction or auditor role",
                 )),
-                _ => Err(ServiceError::invalid(
-                    "within",
-                    "you hold several jurisdictions; name the region to list",
-                )),
+                // Several jurisdictions: the region to list is named.
+                _ => Err(ServiceError::because("within", Reason::Required)),
             },
             Actor::System => Ok(RegionCode::parse(zhiyuan_domain::region::GUANGDONG.0)?),
             Actor::Anonymous => Err(ServiceError::Unauthenticated),

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use zhiyuan_domain::access::GrantedRole;
-use zhiyuan_testkit::{PASSWORD, TestApp, VolunteerBuilder};
+use zhiyuan_testkit::{PASSWORD, TestApp, VolunteerBuilder, why};
 
 #[tokio::test]
 async fn a_login_opens_me_and_a_logout_closes_it() {
@@ -441,16 +441,22 @@ async fn a_volunteer_changes_their_password_and_their_other_sessions_end() {
     let refused = [
         (
             new_password("wrong-password", "a-new-password"),
-            "current_password",
+            why("current_password", "wrong_password"),
         ),
-        (new_password(&password, "short"), "new_password"),
-        (new_password(&password, &password), "new_password"),
+        (
+            new_password(&password, "short"),
+            why("new_password", "password_length"),
+        ),
+        (
+            new_password(&password, &password),
+            why("new_password", "same_password"),
+        ),
     ];
-    for (body, field) in refused {
+    for (body, expected) in refused {
         let r = app.post(path, Some(&phone), body).await;
         assert_eq!(
-            (r.status, r.error_fields()),
-            (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()])
+            (r.status, r.field_codes()),
+            (StatusCode::UNPROCESSABLE_ENTITY, expected)
         );
     }
     let anonymous = app

@@ -199,6 +199,12 @@ async fn a_refused_field_says_why_as_a_stable_code() {
             "privacy_consent_version",
             "too_long",
         ),
+        (
+            base.clone()
+                .with("privacy_consent_version", json!("1999-01")),
+            "privacy_consent_version",
+            "consent_outdated",
+        ),
     ];
     for (builder, field, code) in cases {
         let r = register(&app, &builder).await;

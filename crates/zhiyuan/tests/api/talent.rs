@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use zhiyuan_testkit::{TestApp, VolunteerBuilder};
+use zhiyuan_testkit::{TestApp, VolunteerBuilder, why};
 
 use crate::participation::inbox;
 
@@ -28,7 +28,10 @@ async fn a_qualification_joins_the_pool_only_once_its_jurisdiction_verifies_it()
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(bad.error_fields(), ["kind", "valid_until"]);
+    assert_eq!(
+        bad.field_codes(),
+        [why("kind", "not_one_of"), why("valid_until", "expired")].concat()
+    );
     let added = app
         .post(
             "/api/v1/me/qualifications",
@@ -233,9 +236,12 @@ async fn a_mobilisation_call_notifies_qualified_adults_of_the_area_and_keeps_a_r
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a volunteer does not call");
     let mut bad = call.clone();
-    bad["kinds"] = json!(["wizard"]);
+    bad["kinds"] = json!(["doctor", "wizard", "doctor"]);
     let r = app.post("/api/v1/calls", Some(&county), bad).await;
-    assert_eq!(r.error_fields(), ["kinds[0]"]);
+    assert_eq!(
+        r.field_codes(),
+        [why("kinds[1]", "not_one_of"), why("kinds[2]", "repeated")].concat()
+    );
     let issued = app.post("/api/v1/calls", Some(&county), call).await;
     assert_eq!(issued.status, StatusCode::CREATED, "{:?}", issued.body);
     assert_eq!(issued.body["selected"], 2);
@@ -291,7 +297,11 @@ async fn a_mobilisation_call_notifies_qualified_adults_of_the_area_and_keeps_a_r
         json!({"response": "check_in", "location": {"lat": 23.14, "lng": 113.32}}),
     )
     .await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "acknowledge first");
+    assert_eq!(
+        (r.status, r.field_codes()),
+        (StatusCode::CONFLICT, why("response", "cannot_become")),
+        "acknowledge first"
+    );
     assert_eq!(
         answer(&doctor_token, json!({"response": "acknowledge"}))
             .await
@@ -303,7 +313,7 @@ async fn a_mobilisation_call_notifies_qualified_adults_of_the_area_and_keeps_a_r
         json!({"response": "check_in", "location": {"lat": 23.20, "lng": 113.32}}),
     )
     .await;
-    assert_eq!(far.error_fields(), ["location"]);
+    assert_eq!(far.field_codes(), why("location", "outside_geofence"));
     let here = answer(
         &doctor_token,
         json!({"response": "check_in", "location": {"lat": 23.1402, "lng": 113.3201}}),
