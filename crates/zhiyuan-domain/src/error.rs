@@ -332,6 +332,8 @@ pub enum Reason {
     NotAnEmail,
     /// A certificate or licence whose validity has ended.
     Expired,
+    /// Not a staff login: 3 to 40 lowercase letters, digits, `.`, `-` or `_`, from a letter.
+    LoginShape,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -507,6 +509,7 @@ impl Reason {
             Self::NotAUrl => "not_a_url",
             Self::NotAnEmail => "not_an_email",
             Self::Expired => "expired",
+            Self::LoginShape => "login_shape",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -1153,6 +1156,12 @@ impl Reason {
                 "已過有效期".into(),
                 "has expired".into(),
             ),
+            Self::LoginShape => (
+                "应为3至40个小写字母、数字或 . - _，以字母开头".into(),
+                "應為3至40個小寫字母、數字或 . - _，以字母開頭".into(),
+                "must be 3 to 40 lowercase letters, digits, '.', '-' or '_', starting with a letter"
+                    .into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1428,7 +1437,8 @@ mod tests {
             Some(Reason::ConsentOutdated { .. }) => Reason::NotAUrl,
             Some(Reason::NotAUrl) => Reason::NotAnEmail,
             Some(Reason::NotAnEmail) => Reason::Expired,
-            Some(Reason::Expired) => return None,
+            Some(Reason::Expired) => Reason::LoginShape,
+            Some(Reason::LoginShape) => return None,
         })
     }
 

@@ -941,12 +941,8 @@ impl Zhiyuan {
                 Actor::User(p) => p.only_site(),
                 _ => None,
             }
-            .ok_or_else(|| {
-                ServiceError::invalid(
-                    "at_site",
-                    "name a site, a holder or a region (only staff of one site have a default)",
-                )
-            })?;
+            // Only staff of one site have a default.
+            .ok_or_else(|| ServiceError::because("at_site", Reason::Required))?;
             q.at_site = Some(site);
             self.acts_for(ctx, Holder::Site(site), Access::Read).await?
         };

@@ -6,6 +6,7 @@ use zhiyuan_store::{AuditQuery, AuditRecord, Page, PageRequest, RegionQuery};
 
 use crate::error::{Result, ServiceError};
 use crate::{Changes, Ctx, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 impl Zhiyuan {
     /// Adds a region beneath an existing parent, inside the caller's jurisdiction.
@@ -14,10 +15,7 @@ impl Zhiyuan {
             ServiceError::invalid("code", "provinces are reference data and cannot be added")
         })?;
         if self.0.store.get_region(parent).await?.is_none() {
-            return Err(ServiceError::invalid(
-                "code",
-                format!("its parent region {parent} does not exist yet"),
-            ));
+            return Err(ServiceError::because("code", Reason::UnknownRegion(parent)));
         }
         ctx.require(|p| p.can_create_in(parent))?;
         let mut audit = ctx.audit("region.create", "region", region.code, Some(region.code));

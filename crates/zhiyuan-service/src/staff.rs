@@ -12,6 +12,7 @@ use zhiyuan_store::{
 use crate::announce::Stale;
 use crate::error::{Result, ServiceError};
 use crate::{Ctx, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 /// A staff account to create, with one role.
 #[derive(Debug, Clone)]
@@ -51,10 +52,7 @@ fn check_login(login: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::invalid(
-            "login",
-            "3 to 40 lowercase letters, digits, '.', '-' or '_', starting with a letter",
-        ))
+        Err(ServiceError::because("login", Reason::LoginShape))
     }
 }
 
@@ -121,10 +119,8 @@ impl Zhiyuan {
         }
         let reason = crate::stated(reason);
         if disabled && reason.is_none() {
-            return Err(ServiceError::invalid(
-                "reason",
-                "say why the account's access is taken away",
-            ));
+            // Access taken away says why.
+            return Err(ServiceError::because("reason", Reason::Required));
         }
         let action = if disabled {
             "account.disable"
@@ -162,15 +158,13 @@ impl Zhiyuan {
     ) -> Result<(AccountRecord, Vec<GrantRow>)> {
         let (account, before) = self.staff_in_reach(ctx, login, Access::Write).await?;
         if roles.is_empty() {
-            return Err(ServiceError::invalid(
-                "roles",
-                "give at least one role; to take every role away, disable the account",
-            ));
+            // To take every role away, the account is disabled.
+            return Err(ServiceError::because("roles", Reason::Required));
         }
         if roles.len() > MAX_ROLES {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "roles",
-                format!("at most {MAX_ROLES} roles"),
+                Reason::TooMany { max: MAX_ROLES },
             ));
         }
         let mut after: Vec<GrantRow> = Vec::with_capacity(roles.len());
@@ -189,10 +183,7 @@ impl Zhiyuan {
         }
         let reason = crate::stated(reason);
         if reason.is_none() {
-            return Err(ServiceError::invalid(
-                "reason",
-                "say why the account's roles change",
-            ));
+            return Err(ServiceError::because("reason", Reason::Required));
         }
         let mut audit = ctx.audit("account.roles", "account", account.id.0, None);
         audit.reason = reason;
@@ -260,13 +251,13 @@ impl Zhiyuan {
                 let field = format!("{prefix}site");
                 let id = r
                     .site
-                    .ok_or_else(|| ServiceError::invalid(&field, "site staff need a site"))?;
+                    .ok_or_else(|| ServiceError::because(&field, Reason::Required))?;
                 let site = self
                     .0
                     .store
                     .get_site(id)
                     .await?
-                    .ok_or_else(|| ServiceError::invalid(&field, "no such site"))?;
+                    .ok_or_else(|| ServiceError::because(&field, Reason::NotFound))?;
                 Ok(GrantRow {
                     role: r.role,
                     region: site.site.region,
@@ -275,9 +266,10 @@ impl Zhiyuan {
             }
             _ => {
                 let field = format!("{prefix}region");
-                let region = r.region.ok_or_else(|| {
-                    ServiceError::invalid(&field, "admins and auditors need a jurisdiction")
-                })?;
+                // Administrators and auditors hold a jurisdiction.
+                let region = r
+                    .region
+                    .ok_or_else(|| ServiceError::because(&field, Reason::Required))?;
                 self.require_region(region, &field).await?;
                 Ok(GrantRow {
                     role: r.role,

@@ -292,33 +292,41 @@ async fn an_administrator_moves_a_staff_account_and_its_session_carries_the_new_
         (StatusCode::CONFLICT, vec!["roles".to_owned()])
     );
     // Each malformed request is named by its field; nothing changes.
-    for (body, field) in [
-        (json!({"roles": [], "reason": "x"}), "roles"),
+    for (body, field, code) in [
+        (json!({"roles": [], "reason": "x"}), "roles", "required"),
         (
             json!({"roles": [{"role": "site_staff", "site": 999_999}], "reason": "x"}),
             "roles[0].site",
+            "not_found",
         ),
         (
             json!({"roles": [{"role": "auditor", "region": "440100"}, {"role": "auditor"}], "reason": "x"}),
             "roles[1].region",
+            "required",
         ),
         (
             json!({"roles": [{"role": "auditor", "region": "449900"}], "reason": "x"}),
             "roles[0].region",
+            "unknown_region",
         ),
         (
             json!({"roles": [{"role": "auditor", "region": "440100"}]}),
             "reason",
+            "required",
         ),
     ] {
         let r = app.put(path, Some(&province), body).await;
         assert_eq!(
-            (r.status, r.error_fields()),
-            (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]),
+            (r.status, r.field_codes()),
+            (StatusCode::UNPROCESSABLE_ENTITY, why(field, code)),
             "{:?}",
             r.body
         );
     }
+    let shouting = json!({"login": "GZ Admin", "display_name": "陈主任",
+        "password": "password-1", "role": "auditor", "region": "440100"});
+    let r = app.post("/api/v1/staff", Some(&province), shouting).await;
+    assert_eq!(r.field_codes(), why("login", "login_shape"));
     let me = app.get("/api/v1/me", Some(&mover)).await;
     assert_eq!(me.body["grants"].as_array().unwrap().len(), 1);
     assert_eq!(
