@@ -95,41 +95,37 @@ fn check_partner(p: &mut NewPartner) -> Result<()> {
     p.name = p.name.trim().to_owned();
     p.url = p.url.trim_end_matches('/').to_owned();
     let mut errors = Invalid::default();
-    let mut push = |field: &str, reason: String| errors.push(FieldError::new(field, reason));
-    if p.name.is_empty() || p.name.chars().count() > 100 {
-        push("name", "1 to 100 characters".into());
+    match p.name.chars().count() {
+        0 => errors.push(FieldError::because("name", Reason::Required)),
+        101.. => errors.push(FieldError::because("name", Reason::TooLong { max: 100 })),
+        _ => {}
     }
-    if let Err(e) = check_jurisdiction(&p.jurisdiction) {
-        push(&e.field, e.reason);
-    }
+    errors.check(check_jurisdiction(&p.jurisdiction));
     match reqwest::Url::parse(&p.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-        _ => push(
-            "url",
-            "an http(s) address, e.g. https://volunteer.example.hk".into(),
-        ),
+        _ => errors.push(FieldError::because("url", Reason::NotAUrl)),
     }
     if !p.did.starts_with("did:") || p.did.len() > 500 || p.did.contains('#') {
-        push(
+        errors.push(FieldError::new(
             "did",
-            "a DID without fragment, e.g. did:web:volunteer.example.hk".into(),
-        );
+            "a DID without fragment, e.g. did:web:volunteer.example.hk",
+        ));
     }
     if zhiyuan_credentials::public_key_from_multibase(&p.issuer_key).is_err() {
-        push("issuer_key", "an Ed25519 Multikey (z6Mk…)".into());
+        errors.push(FieldError::new("issuer_key", "an Ed25519 Multikey (z6Mk…)"));
     }
     if p.log_origin.trim().is_empty() || p.log_origin.contains('\n') {
-        push(
+        errors.push(FieldError::new(
             "log_origin",
-            "the origin line of the partner's checkpoints".into(),
-        );
+            "the origin line of the partner's checkpoints",
+        ));
     }
     if p.log_keys.is_empty() {
-        push("log_keys", "at least one note verifier key".into());
+        errors.push(FieldError::because("log_keys", Reason::Required));
     }
     for (i, k) in p.log_keys.iter().enumerate() {
         if let Err(e) = zhiyuan_ledger::NoteVerifier::parse(k) {
-            push(&format!("log_keys[{i}]"), e.to_string());
+            errors.push(FieldError::new(format!("log_keys[{i}]"), e.to_string()));
         }
     }
     Ok(errors.finish(|| ())?)

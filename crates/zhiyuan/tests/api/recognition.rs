@@ -157,8 +157,35 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     let me = &p.here_volunteer.1;
     // The registry is kept by the province; anyone may read it.
     let entry = p.partner_entry(false).await;
-    let refused = p.here.post("/api/v1/partners", Some(me), entry).await;
+    let refused = p
+        .here
+        .post("/api/v1/partners", Some(me), entry.clone())
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let mut careless = entry;
+    for (key, value) in [
+        ("name", json!(" ")),
+        ("url", json!("volunteer.example.hk")),
+        ("jurisdiction", json!("Hong Kong")),
+        ("log_keys", json!([])),
+    ] {
+        careless[key] = value;
+    }
+    let r = p
+        .here
+        .post("/api/v1/partners", Some(&p.admin), careless)
+        .await;
+    assert_eq!(
+        r.field_codes(),
+        [
+            why("name", "required"),
+            why("jurisdiction", "invalid"),
+            why("url", "not_a_url"),
+            why("log_keys", "required"),
+        ]
+        .concat(),
+        "each mistake named, in the form's order"
+    );
     let partner = p.trust_partner(false).await;
     let registry = p.here.get("/api/v1/partners", None).await.body;
     assert_eq!(registry[0]["jurisdiction"], "HK");
