@@ -334,6 +334,24 @@ pub enum Reason {
     Expired,
     /// Not a staff login: 3 to 40 lowercase letters, digits, `.`, `-` or `_`, from a letter.
     LoginShape,
+    /// Not a record bundle of the form partner platforms exchange (or missing a part).
+    NotABundle,
+    /// Signed by no platform this one trusts.
+    UntrustedPartner,
+    /// From a partner whose recognition is suspended.
+    PartnerSuspended { partner: String },
+    /// A signature that does not verify: altered, or not the signer's.
+    SignatureInvalid,
+    /// Made for another platform than this one.
+    MadeForAnother,
+    /// Without the partner's revocation status, or with one not at the partner.
+    NoRevocationStatus,
+    /// Revoked by the partner that issued it.
+    RevokedByPartner,
+    /// Without proof that it is in the partner's ledger.
+    NotInLedger,
+    /// About someone other than the bundle's holder.
+    AboutSomeoneElse,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -510,6 +528,15 @@ impl Reason {
             Self::NotAnEmail => "not_an_email",
             Self::Expired => "expired",
             Self::LoginShape => "login_shape",
+            Self::NotABundle => "not_a_bundle",
+            Self::UntrustedPartner => "untrusted_partner",
+            Self::PartnerSuspended { .. } => "partner_suspended",
+            Self::SignatureInvalid => "signature_invalid",
+            Self::MadeForAnother => "made_for_another",
+            Self::NoRevocationStatus => "no_revocation_status",
+            Self::RevokedByPartner => "revoked_by_partner",
+            Self::NotInLedger => "not_in_ledger",
+            Self::AboutSomeoneElse => "about_someone_else",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -1162,6 +1189,52 @@ impl Reason {
                 "must be 3 to 40 lowercase letters, digits, '.', '-' or '_', starting with a letter"
                     .into(),
             ),
+            Self::NotABundle => (
+                "不是合作平台导出的志愿服务记录包".into(),
+                "不是合作平台匯出的志願服務記錄包".into(),
+                "is not a volunteer record bundle from a partner platform".into(),
+            ),
+            Self::UntrustedPartner => (
+                "不是本平台认可的合作平台签发的".into(),
+                "不是本平台認可的合作平台簽發的".into(),
+                "was not signed by a partner platform this platform trusts".into(),
+            ),
+            Self::PartnerSuspended { partner } => (
+                format!("暂停认可「{partner}」的记录"),
+                format!("暫停認可「{partner}」的記錄"),
+                format!("recognition of records from {partner} is suspended"),
+            ),
+            Self::SignatureInvalid => (
+                "签名验证不通过：内容被改动，或非该平台签发".into(),
+                "簽名驗證不通過：內容被改動，或非該平台簽發".into(),
+                "the signature does not verify: it was altered or not made by that platform"
+                    .into(),
+            ),
+            Self::MadeForAnother => (
+                "该记录包是为其他平台生成的，请重新为本平台生成".into(),
+                "該記錄包是為其他平台生成的，請重新為本平台生成".into(),
+                "the bundle was made for another platform; make one for this platform".into(),
+            ),
+            Self::NoRevocationStatus => (
+                "缺少合作平台的撤销状态".into(),
+                "缺少合作平台的撤銷狀態".into(),
+                "carries no revocation status at the partner".into(),
+            ),
+            Self::RevokedByPartner => (
+                "已被签发平台撤销".into(),
+                "已被簽發平台撤銷".into(),
+                "was revoked by the platform that issued it".into(),
+            ),
+            Self::NotInLedger => (
+                "缺少记入合作平台账本的证明".into(),
+                "缺少記入合作平台賬本的證明".into(),
+                "carries no proof that it is in the partner's ledger".into(),
+            ),
+            Self::AboutSomeoneElse => (
+                "所载志愿者不是记录包的持有人".into(),
+                "所載志願者不是記錄包的持有人".into(),
+                "is about someone other than the bundle's holder".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1438,7 +1511,18 @@ mod tests {
             Some(Reason::NotAUrl) => Reason::NotAnEmail,
             Some(Reason::NotAnEmail) => Reason::Expired,
             Some(Reason::Expired) => Reason::LoginShape,
-            Some(Reason::LoginShape) => return None,
+            Some(Reason::LoginShape) => Reason::NotABundle,
+            Some(Reason::NotABundle) => Reason::UntrustedPartner,
+            Some(Reason::UntrustedPartner) => Reason::PartnerSuspended {
+                partner: "香港義工平台".into(),
+            },
+            Some(Reason::PartnerSuspended { .. }) => Reason::SignatureInvalid,
+            Some(Reason::SignatureInvalid) => Reason::MadeForAnother,
+            Some(Reason::MadeForAnother) => Reason::NoRevocationStatus,
+            Some(Reason::NoRevocationStatus) => Reason::RevokedByPartner,
+            Some(Reason::RevokedByPartner) => Reason::NotInLedger,
+            Some(Reason::NotInLedger) => Reason::AboutSomeoneElse,
+            Some(Reason::AboutSomeoneElse) => return None,
         })
     }
 

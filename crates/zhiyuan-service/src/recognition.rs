@@ -136,8 +136,9 @@ fn did_of(method: &str) -> &str {
     method.split_once('#').map_or(method, |(did, _)| did)
 }
 
-fn bad(field: &str, reason: impl Into<String>) -> ServiceError {
-    ServiceError::invalid(format!("bundle.{field}"), reason)
+/// A bundle refused on `field` (under `bundle.`) for `why`.
+fn bad(field: &str, why: Reason) -> ServiceError {
+    ServiceError::because(format!("bundle.{field}"), why)
 }
 
 /// What an import takes from one verified record certificate credential.
@@ -326,9 +327,10 @@ impl Zhiyuan {
     async fn partner_status_list(&self, partner: &NewPartner, url: &str) -> Result<Value> {
         let base = format!("{}/", partner.url);
         if !url.starts_with(&base) {
+            tracing::info!(url, base, "a status list not at the partner");
             return Err(bad(
                 "verifiableCredential.credentialStatus",
-                format!("the status list {url} is not at the partner ({base})"),
+                Reason::NoRevocationStatus,
             ));
         }
         let unavailable = |e: String| {
@@ -373,27 +375,25 @@ impl Zhiyuan {
             .as_str()
             .or_else(|| credential["issuer"].as_str());
         if issuer != Some(partner.did.as_str()) {
-            return Err(bad(
-                &field,
-                "not issued by the platform that signed the bundle",
-            ));
+            // Not issued by the platform that signed the bundle.
+            return Err(bad(&field, Reason::UntrustedPartner));
         }
         let status = match credential["credentialStatus"]["statusListCredential"].as_str() {
             Some(url) => Some(self.partner_status_list(partner, url).await?),
-            None => return Err(bad(&field, "carries no revocation status")),
+            None => return Err(bad(&field, Reason::NoRevocationStatus)),
         };
         let trusted = (partner.log_origin.as_str(), partner.log_keys.as_slice());
         let check = CredentialVerifier::default()
             .check_against(credential, key, status.as_ref(), Some(trusted))
-            .map_err(|e| bad(&field, e))?;
+            .map_err(|e| {
+                tracing::info!(error = %e, "a partner's credential does not verify");
+                bad(&field, Reason::SignatureInvalid)
+            })?;
         if check.revoked != Some(false) {
-            return Err(bad(&field, "revoked by the partner"));
+            return Err(bad(&field, Reason::RevokedByPartner));
         }
         if check.ledger.is_empty() {
-            return Err(bad(
-                &field,
-                "carries no proof that it is in the partner's ledger",
-            ));
+            return Err(bad(&field, Reason::NotInLedger));
         }
         Ok(())
     }
@@ -410,62 +410,51 @@ impl Zhiyuan {
         let (volunteer, residence) = (v.id, v.profile.residence_region);
         let types = bundle["type"].as_array().map_or(&[][..], Vec::as_slice);
         if !types.iter().any(|t| t == "VolunteerRecordBundle") {
-            return Err(bad("type", "not a VolunteerRecordBundle presentation"));
+            return Err(bad("type", Reason::NotABundle));
         }
         let method = bundle["proof"]["verificationMethod"]
             .as_str()
-            .ok_or_else(|| bad("proof", "the bundle is not signed"))?;
+            .ok_or_else(|| bad("proof", Reason::NotABundle))?;
         let did = did_of(method);
-        let partner = self.0.store.partner_by_did(did).await?.ok_or_else(|| {
-            bad(
-                "proof.verificationMethod",
-                format!("{did} is not a trusted partner platform"),
-            )
-        })?;
+        let partner = self
+            .0
+            .store
+            .partner_by_did(did)
+            .await?
+            .ok_or_else(|| bad("proof.verificationMethod", Reason::UntrustedPartner))?;
         let p = &partner.partner;
         if !p.active {
             return Err(bad(
                 "proof.verificationMethod",
-                format!("recognition from {} is suspended", p.name),
+                Reason::PartnerSuspended {
+                    partner: p.name.clone(),
+                },
             ));
         }
         let key = zhiyuan_credentials::public_key_from_multibase(&p.issuer_key)
             .map_err(|e| ServiceError::Internal(format!("partner {}: {e}", partner.id).into()))?;
         zhiyuan_credentials::verify(&bundle, &key).map_err(|e| {
-            bad(
-                "proof",
-                format!(
-                    "the bundle does not verify with {}'s registered key: {e}",
-                    p.name
-                ),
-            )
+            tracing::info!(error = %e, partner = partner.id, "a bundle does not verify");
+            bad("proof", Reason::SignatureInvalid)
         })?;
         if bundle["proof"]["proofPurpose"] != "authentication" {
-            return Err(bad(
-                "proof.proofPurpose",
-                "a bundle is signed for authentication",
-            ));
+            // A bundle is signed for authentication.
+            return Err(bad("proof.proofPurpose", Reason::NotABundle));
         }
         let me = &self.0.config.issuer.did;
         if bundle["proof"]["domain"].as_str() != Some(me.as_str()) {
-            return Err(bad(
-                "proof.domain",
-                format!(
-                    "the bundle was made for {}, not for this platform ({me})",
-                    bundle["proof"]["domain"]
-                ),
-            ));
+            return Err(bad("proof.domain", Reason::MadeForAnother));
         }
         let challenge = bundle["proof"]["challenge"]
             .as_str()
-            .ok_or_else(|| bad("proof.challenge", "the bundle answers no challenge"))?
+            .ok_or_else(|| bad("proof.challenge", Reason::NotABundle))?
             .to_owned();
         let credentials = bundle["verifiableCredential"]
             .as_array()
-            .ok_or_else(|| bad("verifiableCredential", "the bundle holds no credentials"))?;
+            .ok_or_else(|| bad("verifiableCredential", Reason::NotABundle))?;
         let holder = bundle["holder"]["volunteerNumber"]
             .as_str()
-            .ok_or_else(|| bad("holder.volunteerNumber", "the bundle names no holder"))?;
+            .ok_or_else(|| bad("holder.volunteerNumber", Reason::NotABundle))?;
         let mut certified: Option<Certified> = None;
         let mut star = None;
         for (at, c) in credentials.iter().enumerate() {
@@ -476,13 +465,15 @@ impl Zhiyuan {
                 .any(|t| t == "VolunteerServiceRecordCredential")
             {
                 if certified.is_some() {
-                    return Err(bad(&field, "a bundle holds one record certificate"));
+                    // A bundle holds one record certificate.
+                    return Err(bad(&field, Reason::NotABundle));
                 }
                 self.check_partner_credential(p, &key, c, at).await?;
                 let s = &c["credentialSubject"];
                 let number = |v: &Value, what: &str| {
                     v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
-                        bad(&format!("{field}.credentialSubject.{what}"), "not a count")
+                        let field = format!("{field}.credentialSubject.{what}");
+                        bad(&field, Reason::AtLeast { min: 0 })
                     })
                 };
                 certified = Some(Certified {
@@ -498,26 +489,19 @@ impl Zhiyuan {
                 let id = &c["credentialSubject"]["identifier"][0];
                 let salt = id["salt"].as_str().unwrap_or_default();
                 if id["identityHash"].as_str() != Some(&identity_hash(holder, salt)) {
-                    return Err(bad(
-                        &field,
-                        "the badge is about someone else than the holder",
-                    ));
+                    return Err(bad(&field, Reason::AboutSomeoneElse));
                 }
                 star = c["evidence"][0]["content"]["star"].as_i64();
             } else {
-                return Err(bad(&field, "neither a record certificate nor a star badge"));
+                // Neither a record certificate nor a star badge.
+                return Err(bad(&field, Reason::NotABundle));
             }
         }
-        let certified = certified.ok_or_else(|| {
-            bad(
-                "verifiableCredential",
-                "the bundle holds no record certificate",
-            )
-        })?;
+        let certified = certified.ok_or_else(|| bad("verifiableCredential", Reason::NotABundle))?;
         if certified.subject != holder {
             return Err(bad(
                 "verifiableCredential[0].credentialSubject.volunteerNumber",
-                "the certificate is about someone else than the holder",
+                Reason::AboutSomeoneElse,
             ));
         }
         let mut audit = ctx.audit("recognition.import", "recognition", "", Some(residence));
