@@ -352,6 +352,8 @@ pub enum Reason {
     NotInLedger,
     /// About someone other than the bundle's holder.
     AboutSomeoneElse,
+    /// A registered name, which the jurisdiction corrects (with a reason), not the volunteer.
+    NameByJurisdiction,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -537,6 +539,7 @@ impl Reason {
             Self::RevokedByPartner => "revoked_by_partner",
             Self::NotInLedger => "not_in_ledger",
             Self::AboutSomeoneElse => "about_someone_else",
+            Self::NameByJurisdiction => "name_by_jurisdiction",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -1235,6 +1238,11 @@ impl Reason {
                 "所載志願者不是記錄包的持有人".into(),
                 "is about someone other than the bundle's holder".into(),
             ),
+            Self::NameByJurisdiction => (
+                "登记姓名须由所属辖区核实后更正".into(),
+                "登記姓名須由所屬轄區核實後更正".into(),
+                "a registered name is corrected by the jurisdiction, which checks it".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1522,7 +1530,8 @@ mod tests {
             Some(Reason::NoRevocationStatus) => Reason::RevokedByPartner,
             Some(Reason::RevokedByPartner) => Reason::NotInLedger,
             Some(Reason::NotInLedger) => Reason::AboutSomeoneElse,
-            Some(Reason::AboutSomeoneElse) => return None,
+            Some(Reason::AboutSomeoneElse) => Reason::NameByJurisdiction,
+            Some(Reason::NameByJurisdiction) => return None,
         })
     }
 

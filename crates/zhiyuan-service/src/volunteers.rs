@@ -180,10 +180,7 @@ impl Zhiyuan {
             return Err(ServiceError::because("reason", Reason::Required));
         }
         if by_self && patch.name.is_some() {
-            return Err(ServiceError::invalid(
-                "name",
-                "a registered name is corrected by the jurisdiction, with a reason",
-            ));
+            return Err(ServiceError::because("name", Reason::NameByJurisdiction));
         }
         if let Some(region) = patch.residence_region {
             self.require_region(region, "residence_region").await?;

@@ -271,12 +271,12 @@ async fn profile_changes_are_audited_with_reason_and_guarded_by_version() {
     let rename = app
         .patch(&path, Some(&token), json!({"name": "改名"}))
         .await;
-    assert_eq!(rename.error_fields(), ["name"]);
+    assert_eq!(rename.field_codes(), why("name", "name_by_jurisdiction"));
     let admin = app.admin("gz-admin", "440100").await;
     let no_reason = app
         .patch(&path, Some(&admin), json!({"name": "陈正确"}))
         .await;
-    assert_eq!(no_reason.error_fields(), ["reason"]);
+    assert_eq!(no_reason.field_codes(), why("reason", "required"));
     let fixed = app
         .patch(
             &path,
