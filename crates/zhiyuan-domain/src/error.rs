@@ -354,6 +354,8 @@ pub enum Reason {
     AboutSomeoneElse,
     /// A registered name, which the jurisdiction corrects (with a reason), not the volunteer.
     NameByJurisdiction,
+    /// An identity document someone registered with already.
+    AlreadyRegistered,
     /// A need without its place: neither a region nor coordinates.
     PlaceNeeded,
     /// No practice station, institute or center covers the place.
@@ -540,6 +542,7 @@ impl Reason {
             Self::NotInLedger => "not_in_ledger",
             Self::AboutSomeoneElse => "about_someone_else",
             Self::NameByJurisdiction => "name_by_jurisdiction",
+            Self::AlreadyRegistered => "already_registered",
             Self::PlaceNeeded => "place_needed",
             Self::NoSiteHere => "no_site_here",
             Self::NoSiteNear { .. } => "no_site_near",
@@ -1243,6 +1246,11 @@ impl Reason {
                 "登記姓名須由所屬轄區核實後更正".into(),
                 "a registered name is corrected by the jurisdiction, which checks it".into(),
             ),
+            Self::AlreadyRegistered => (
+                "该证件已注册为志愿者，请直接登录".into(),
+                "該證件已登記為志願者，請直接登入".into(),
+                "this identity document is already registered; sign in instead".into(),
+            ),
             Self::PlaceNeeded => (
                 "请选择所在地区，或允许获取位置".into(),
                 "請選擇所在地區，或允許取得位置".into(),
@@ -1531,7 +1539,8 @@ mod tests {
             Some(Reason::RevokedByPartner) => Reason::NotInLedger,
             Some(Reason::NotInLedger) => Reason::AboutSomeoneElse,
             Some(Reason::AboutSomeoneElse) => Reason::NameByJurisdiction,
-            Some(Reason::NameByJurisdiction) => return None,
+            Some(Reason::NameByJurisdiction) => Reason::AlreadyRegistered,
+            Some(Reason::AlreadyRegistered) => return None,
         })
     }
 

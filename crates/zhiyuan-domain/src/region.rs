@@ -218,9 +218,10 @@ impl Region {
 /// Checks a region's display name: 1 to 60 characters after trimming.
 pub fn parse_region_name(input: &str) -> Result<String, FieldError> {
     let name = input.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > 60 {
-        return Err(FieldError::new("name", "must be 1 to 60 characters"));
+    match name.chars().count() {
+        0 => return Err(FieldError::because("name", Reason::Required)),
+        61.. => return Err(FieldError::because("name", Reason::TooLong { max: 60 })),
+        _ => {}
     }
     Ok(name.to_owned())
 }

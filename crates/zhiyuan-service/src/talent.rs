@@ -153,9 +153,9 @@ impl Zhiyuan {
             return Err(ServiceError::because("reason", Reason::Required));
         }
         if q.status == to {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                format!("the qualification is already {}", to.as_str()),
+                Reason::AlreadyDecided,
             ));
         }
         let from = q.status;
@@ -358,7 +358,7 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "status" } => {
-                    ServiceError::conflict("response", "your answer changed meanwhile; reload")
+                    ServiceError::conflict_because("response", Reason::ChangedMeanwhile)
                 }
                 other => other.into(),
             })

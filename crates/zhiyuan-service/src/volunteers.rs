@@ -94,9 +94,9 @@ impl Zhiyuan {
                 Err(StoreError::Conflict {
                     field: "id_document.number",
                 }) => {
-                    return Err(ServiceError::conflict(
+                    return Err(ServiceError::conflict_because(
                         "id_document.number",
-                        "this identity document is already registered",
+                        Reason::AlreadyRegistered,
                     ));
                 }
                 other => {

@@ -9,7 +9,7 @@ use zhiyuan_domain::ids::{MembershipId, OrgId, SiteId};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind, parse_credit_code};
 use zhiyuan_domain::person::{parse_person_name, parse_phone};
 use zhiyuan_domain::site::parse_text;
-use zhiyuan_domain::{FieldError, Invalid};
+use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_service::{MembershipDecision, OrgPatch, ServiceError};
 use zhiyuan_store::{NewOrg, OrgQuery};
 
@@ -107,7 +107,7 @@ pub async fn create_org(
         name: name.unwrap_or_default(),
         credit_code,
         parent: b.parent.map(OrgId),
-        region: region.ok_or_else(|| ServiceError::invalid("region", "required"))?,
+        region: region.ok_or_else(|| ServiceError::because("region", Reason::Required))?,
         site: b.site.map(SiteId),
         description: description.unwrap_or_default(),
         contact_name,

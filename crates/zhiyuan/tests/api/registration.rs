@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use zhiyuan_store::{AuditQuery, PageRequest};
-use zhiyuan_testkit::{Response, TestApp, VolunteerBuilder, resident_id};
+use zhiyuan_testkit::{Response, TestApp, VolunteerBuilder, resident_id, why};
 
 const VILLAGE: &str = "440106001001";
 
@@ -397,7 +397,10 @@ async fn the_same_document_registers_once() {
     let before = audit_entries(&app).await;
     let again = register(&app, &b.clone().with("phone", json!("13700137000"))).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    assert_eq!(again.error_fields(), ["id_document.number"]);
+    assert_eq!(
+        again.field_codes(),
+        why("id_document.number", "already_registered")
+    );
     assert_eq!(app.zhiyuan.store().count_volunteers().await.unwrap(), 1);
     assert_eq!(audit_entries(&app).await, before);
 }
