@@ -105,14 +105,15 @@ fn reason_of(message: &str) -> Option<Reason> {
     Some(Reason::WrongType(kind))
 }
 
-/// The least and greatest value of the integer type serde names (`u32`), the greatest
-/// left out where it is beyond what a client would send.
+/// The least and greatest value of the integer type serde names (`u32`); the greatest of
+/// `u64`, beyond an `i64`, is left out (a number above it is read as a float: the wrong
+/// type).
 fn integer_bounds(ty: &str) -> Option<(i64, Option<i64>)> {
     Some(match ty {
         "i8" => (i8::MIN.into(), Some(i8::MAX.into())),
         "i16" => (i16::MIN.into(), Some(i16::MAX.into())),
         "i32" => (i32::MIN.into(), Some(i32::MAX.into())),
-        "i64" | "isize" => (i64::MIN, None),
+        "i64" | "isize" => (i64::MIN, Some(i64::MAX)),
         "u8" => (0, Some(u8::MAX.into())),
         "u16" => (0, Some(u16::MAX.into())),
         "u32" => (0, Some(u32::MAX.into())),
@@ -363,6 +364,8 @@ mod tests {
     #[allow(dead_code)]
     struct Form {
         capacity: u32,
+        #[serde(default)]
+        count: i64,
         ratio: f64,
         name: String,
         open: bool,
@@ -472,6 +475,17 @@ mod tests {
 
     #[test]
     fn a_number_beyond_its_types_range_says_the_range() {
+        let (field, why) = refused(with("count", json!(u64::MAX)));
+        assert_eq!(
+            (field.as_str(), why),
+            (
+                "count",
+                Some(Reason::OutOfRange {
+                    min: i64::MIN,
+                    max: i64::MAX
+                })
+            )
+        );
         assert_eq!(
             refused(with("capacity", json!(-1))),
             (
