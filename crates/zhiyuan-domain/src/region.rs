@@ -217,13 +217,7 @@ impl Region {
 
 /// Checks a region's display name: 1 to 60 characters after trimming.
 pub fn parse_region_name(input: &str) -> Result<String, FieldError> {
-    let name = input.trim();
-    match name.chars().count() {
-        0 => return Err(FieldError::because("name", Reason::Required)),
-        61.. => return Err(FieldError::because("name", Reason::TooLong { max: 60 })),
-        _ => {}
-    }
-    Ok(name.to_owned())
+    crate::site::parse_text(input, 60).map_err(|e| e.at("name"))
 }
 
 /// Guangdong and its 21 prefecture-level cities, shipped as reference data.

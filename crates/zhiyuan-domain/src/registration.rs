@@ -9,6 +9,7 @@ use crate::clock::age_on;
 use crate::document::{DocumentKind, IdDocument};
 use crate::person::{Gender, parse_person_name, parse_phone};
 use crate::region::RegionCode;
+use crate::site::parse_text;
 use crate::{FieldError, Invalid, Reason};
 
 /// The youngest age at which anyone may register (Youth League rule).
@@ -126,16 +127,11 @@ impl Registration {
             parse_categories(d.service_categories),
         ));
         errors.check(check_password(d.password));
-        let consent = d.privacy_consent_version.trim();
         // The version of the privacy policy the volunteer accepted.
-        let consent_refused = match consent.chars().count() {
-            0 => Some(Reason::Required),
-            33.. => Some(Reason::TooLong { max: 32 }),
-            _ => None,
-        };
-        if let Some(why) = consent_refused {
-            errors.push(FieldError::because("privacy_consent_version", why));
-        }
+        let consent = errors.check(at(
+            "privacy_consent_version",
+            parse_text(d.privacy_consent_version, 32),
+        ));
 
         // Cross-field rules: the document's own facts, then age.
         if let (Some(doc), Some(birth), Some(gender)) = (&document, birth_date, gender)
@@ -185,7 +181,7 @@ impl Registration {
             skills: skills.unwrap_or_default(),
             service_categories: service_categories.unwrap_or_default(),
             password: d.password.to_owned(),
-            privacy_consent_version: consent.to_owned(),
+            privacy_consent_version: consent.unwrap_or_default(),
             guardian,
         })
     }

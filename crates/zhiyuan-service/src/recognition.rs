@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use zhiyuan_domain::access::{Grant, Principal};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::region::RegionLevel;
+use zhiyuan_domain::site::parse_text;
 use zhiyuan_domain::stars::StarStatus;
 use zhiyuan_domain::{FieldError, Invalid, Reason};
 use zhiyuan_store::ledger::LedgerKind;
@@ -92,13 +93,10 @@ fn check_jurisdiction(j: &str) -> std::result::Result<(), FieldError> {
 
 /// Checks a partner's description, trimming its name and its URL's final slash.
 fn check_partner(p: &mut NewPartner) -> Result<()> {
-    p.name = p.name.trim().to_owned();
     p.url = p.url.trim_end_matches('/').to_owned();
     let mut errors = Invalid::default();
-    match p.name.chars().count() {
-        0 => errors.push(FieldError::because("name", Reason::Required)),
-        101.. => errors.push(FieldError::because("name", Reason::TooLong { max: 100 })),
-        _ => {}
+    if let Some(name) = errors.check(parse_text(&p.name, 100).map_err(|e| e.at("name"))) {
+        p.name = name;
     }
     errors.check(check_jurisdiction(&p.jurisdiction));
     match reqwest::Url::parse(&p.url) {

@@ -1487,10 +1487,6 @@ async fn overdue_records_are_flagged_once_to_the_teams_administrators() {
     assert_eq!(theirs.body["items"].as_array().map(Vec::len), Some(0));
 }
 
-/// A volunteer who held a place and did not come is marked absent by the team once the
-/// shift has started; no record is then owed for them, the place is given up, the
-/// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
-/// the volunteer, for a volunteer who checked in, and twice. The team can withdraw it.
 /// The team's changes to a sign-up refused by the store say why: an absence marked
 /// twice was decided already, and one withdrawn after its place was given up (the
 /// capacity lowered to the places still taken) finds the shift full.
@@ -1532,6 +1528,10 @@ async fn an_absence_is_marked_once_and_withdrawn_only_while_its_place_is_free() 
     assert_eq!(refused(full), ("shift", Some(Reason::ShiftFull)));
 }
 
+/// A volunteer who held a place and did not come is marked absent by the team once the
+/// shift has started; no record is then owed for them, the place is given up, the
+/// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
+/// the volunteer, for a volunteer who checked in, and twice. The team can withdraw it.
 #[tokio::test]
 async fn a_volunteer_who_did_not_come_is_marked_absent_by_the_team_and_owes_no_record() {
     let w = world().await;
