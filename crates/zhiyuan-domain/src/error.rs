@@ -11,6 +11,7 @@ use crate::document::DocumentKind;
 use crate::hours::hours;
 use crate::lang::Lang;
 use crate::region::RegionCode;
+use crate::site::SiteKind;
 
 /// One field that failed validation, with a human-readable reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -370,6 +371,32 @@ pub enum Reason {
     NotCompleted,
     /// The order is rated already.
     AlreadyRated,
+    /// Not a point written `lat,lng` in degrees.
+    NotAPoint,
+    /// A number that must be above zero and at most `max`.
+    AboveZeroAtMost { max: i64 },
+    /// A cursor the listing did not return.
+    NotACursor,
+    /// Not a time of the week such as `sat-morning`.
+    NotASlot,
+    /// A star tier's hours not above the tier below's.
+    MustRise,
+    /// A star tier's tenure below the tier below's.
+    MustNotFall,
+    /// A site in a region of a level its kind does not sit at.
+    SiteLevel(SiteKind),
+    /// A province: reference data, not added.
+    ProvinceFixed,
+    /// A role given to a member whose membership is not active.
+    NotActiveMember,
+    /// An application to a team the volunteer is a member of.
+    AlreadyMember,
+    /// Neither the need nor its site has coordinates to measure distance from.
+    NoCoordinates,
+    /// Attendees given with an order whose activity records hours through attendance.
+    HoursByAttendance,
+    /// Attendees given with an order a volunteer holds: a team records hours.
+    HoursByTeam,
 }
 
 /// The type of JSON value a field takes, for [`Reason::WrongType`].
@@ -550,6 +577,19 @@ impl Reason {
             Self::InThePast => "in_the_past",
             Self::NotCompleted => "not_completed",
             Self::AlreadyRated => "already_rated",
+            Self::NotAPoint => "not_a_point",
+            Self::AboveZeroAtMost { .. } => "above_zero_at_most",
+            Self::NotACursor => "not_a_cursor",
+            Self::NotASlot => "not_a_slot",
+            Self::MustRise => "must_rise",
+            Self::MustNotFall => "must_not_fall",
+            Self::SiteLevel(_) => "site_level",
+            Self::ProvinceFixed => "province_fixed",
+            Self::NotActiveMember => "not_active_member",
+            Self::AlreadyMember => "already_member",
+            Self::NoCoordinates => "no_coordinates",
+            Self::HoursByAttendance => "hours_by_attendance",
+            Self::HoursByTeam => "hours_by_team",
         }
     }
 
@@ -1289,6 +1329,99 @@ impl Reason {
                 "您已評價過這項服務".into(),
                 "the order is rated already".into(),
             ),
+            Self::NotAPoint => (
+                "应写作“纬度,经度”，如 23.13,113.26".into(),
+                "應寫作「緯度,經度」，如 22.28,114.16".into(),
+                "must be lat,lng in degrees, e.g. 23.13,113.26".into(),
+            ),
+            Self::AboveZeroAtMost { max } => (
+                format!("须大于0且不超过{max}"),
+                format!("須大於0且不超過{max}"),
+                format!("must be above 0 and at most {max}"),
+            ),
+            Self::NotACursor => (
+                "翻页标记无效，请从第一页重新查询".into(),
+                "翻頁標記無效，請從第一頁重新查詢".into(),
+                "is not a cursor returned by this listing; start again from the first page"
+                    .into(),
+            ),
+            Self::NotASlot => (
+                "应为某天加时段，如 sat-morning（周六上午）：天为 mon…sun、weekday、weekend 或 \
+                 daily，时段为 morning、afternoon 或 evening"
+                    .into(),
+                "應為某天加時段，如 sat-morning（星期六上午）：日子為 mon…sun、weekday、weekend 或 \
+                 daily，時段為 morning、afternoon 或 evening"
+                    .into(),
+                "must be a day (mon..sun, weekday, weekend, daily) and a part of the day \
+                 (morning, afternoon, evening), e.g. sat-morning"
+                    .into(),
+            ),
+            Self::MustRise => (
+                "须高于上一级".into(),
+                "須高於上一級".into(),
+                "must rise with each tier".into(),
+            ),
+            Self::MustNotFall => (
+                "不能低于上一级".into(),
+                "不能低於上一級".into(),
+                "must not fall with a higher tier".into(),
+            ),
+            Self::SiteLevel(kind) => {
+                let [hans, hk, en] = match kind {
+                    SiteKind::PracticeCenter => [
+                        "新时代文明实践中心应设在县（市、区）",
+                        "新時代文明實踐中心應設於縣（市、區）",
+                        "a practice center belongs in a county (or a city without counties)",
+                    ],
+                    SiteKind::PracticeInstitute => [
+                        "新时代文明实践所应设在乡镇（街道）",
+                        "新時代文明實踐所應設於鄉鎮（街道）",
+                        "a practice institute belongs in a town or street",
+                    ],
+                    SiteKind::PracticeStation => [
+                        "新时代文明实践站应设在村（社区）",
+                        "新時代文明實踐站應設於村（社區）",
+                        "a practice station belongs in a village or community",
+                    ],
+                    _ => [
+                        "站点应设在市级或以下地区",
+                        "站點應設於市級或以下地區",
+                        "a site belongs in a city or below",
+                    ],
+                };
+                (hans.into(), hk.into(), en.into())
+            }
+            Self::ProvinceFixed => (
+                "省级地区为基础数据，不能新增".into(),
+                "省級地區為基礎資料，不能新增".into(),
+                "provinces are reference data and cannot be added".into(),
+            ),
+            Self::NotActiveMember => (
+                "只能给已加入的成员分配角色".into(),
+                "只能給已加入的成員分配角色".into(),
+                "roles are given to active members only".into(),
+            ),
+            Self::AlreadyMember => (
+                "您已是该团队成员".into(),
+                "您已是該團隊成員".into(),
+                "you are a member of this team already".into(),
+            ),
+            Self::NoCoordinates => (
+                "需求及其站点都没有坐标，无法按距离匹配".into(),
+                "需求及其站點都沒有座標，無法按距離配對".into(),
+                "neither the need nor its site has coordinates to measure distance from".into(),
+            ),
+            Self::HoursByAttendance => (
+                "该订单的活动通过报名和签到记录时长".into(),
+                "該訂單的活動透過報名和簽到記錄時數".into(),
+                "the order's activity records its hours through sign-ups and attendance".into(),
+            ),
+            Self::HoursByTeam => (
+                "只有团队能随订单记录时长，志愿者的时长由团队记录".into(),
+                "只有團隊能隨訂單記錄時數，志願者的時數由團隊記錄".into(),
+                "only a team records hours with an order; a volunteer's are recorded by a team"
+                    .into(),
+            ),
         };
         lang.pick([zh_hans, zh_hk, en])
     }
@@ -1363,6 +1496,7 @@ mod tests {
     use crate::document::DocumentKind;
     use crate::lang::Lang;
     use crate::region::RegionCode;
+    use crate::site::SiteKind;
 
     /// One example of each reason, in order. The match has no wildcard, so a new variant
     /// does not compile until it is given a place in the chain, and so in the test.
@@ -1540,7 +1674,20 @@ mod tests {
             Some(Reason::NotInLedger) => Reason::AboutSomeoneElse,
             Some(Reason::AboutSomeoneElse) => Reason::NameByJurisdiction,
             Some(Reason::NameByJurisdiction) => Reason::AlreadyRegistered,
-            Some(Reason::AlreadyRegistered) => return None,
+            Some(Reason::AlreadyRegistered) => Reason::NotAPoint,
+            Some(Reason::NotAPoint) => Reason::AboveZeroAtMost { max: 200 },
+            Some(Reason::AboveZeroAtMost { .. }) => Reason::NotACursor,
+            Some(Reason::NotACursor) => Reason::NotASlot,
+            Some(Reason::NotASlot) => Reason::MustRise,
+            Some(Reason::MustRise) => Reason::MustNotFall,
+            Some(Reason::MustNotFall) => Reason::SiteLevel(SiteKind::PracticeStation),
+            Some(Reason::SiteLevel(_)) => Reason::ProvinceFixed,
+            Some(Reason::ProvinceFixed) => Reason::NotActiveMember,
+            Some(Reason::NotActiveMember) => Reason::AlreadyMember,
+            Some(Reason::AlreadyMember) => Reason::NoCoordinates,
+            Some(Reason::NoCoordinates) => Reason::HoursByAttendance,
+            Some(Reason::HoursByAttendance) => Reason::HoursByTeam,
+            Some(Reason::HoursByTeam) => return None,
         })
     }
 

@@ -9,10 +9,10 @@
 
 use time::OffsetDateTime;
 
-use crate::FieldError;
 use crate::category::ServiceCategory;
 use crate::clock::CHINA;
 use crate::site::GeoPoint;
+use crate::{FieldError, Reason};
 
 /// Parts of the day a volunteer can be free, in China time.
 pub const DAY_PARTS: [(&str, u8, u8); 3] = [
@@ -44,13 +44,7 @@ impl Availability {
     pub fn parse(slots: &[String]) -> Result<Self, FieldError> {
         let mut bits = 0u32;
         for (i, slot) in slots.iter().enumerate() {
-            let bad = || {
-                FieldError::new(
-                    format!("[{i}]"),
-                    "must be a day (mon..sun, weekday, weekend, daily) and a part of the day \
-                     (morning, afternoon, evening), e.g. sat-morning",
-                )
-            };
+            let bad = || FieldError::because(format!("[{i}]"), Reason::NotASlot);
             let (day, part) = slot.trim().split_once('-').ok_or_else(bad)?;
             let days: &[usize] = match day {
                 "weekday" => &[0, 1, 2, 3, 4],

@@ -62,20 +62,7 @@ impl SiteKind {
         if fits {
             Ok(())
         } else {
-            let wanted = match self {
-                Self::PracticeCenter => "a county (or a city without counties)",
-                Self::PracticeInstitute => "a town or street",
-                Self::PracticeStation => "a village or community",
-                _ => "a city or below",
-            };
-            Err(FieldError::new(
-                "region",
-                format!(
-                    "a {} belongs in {wanted}, not a {}",
-                    self.as_str(),
-                    level.as_str()
-                ),
-            ))
+            Err(FieldError::because("region", Reason::SiteLevel(self)))
         }
     }
 }

@@ -67,15 +67,15 @@ impl StarRules {
         }
         for (i, w) in self.tiers.windows(2).enumerate() {
             if w[1].hours <= w[0].hours {
-                return Err(FieldError::new(
+                return Err(FieldError::because(
                     format!("tiers[{}].hours", i + 1),
-                    "must rise with each tier",
+                    Reason::MustRise,
                 ));
             }
             if w[1].min_tenure_days < w[0].min_tenure_days {
-                return Err(FieldError::new(
+                return Err(FieldError::because(
                     format!("tiers[{}].min_tenure_days", i + 1),
-                    "must not fall with a higher tier",
+                    Reason::MustNotFall,
                 ));
             }
         }
@@ -223,7 +223,18 @@ mod tests {
     fn malformed_rules_name_their_field() {
         let mut r = StarRules::guangdong();
         r.tiers[2].hours = 200;
-        assert_eq!(r.check().unwrap_err().field, "tiers[2].hours");
+        let e = r.check().unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code()),
+            ("tiers[2].hours", "must_rise")
+        );
+        let mut r = StarRules::guangdong();
+        r.tiers[0].min_tenure_days = 365;
+        let e = r.check().unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code()),
+            ("tiers[1].min_tenure_days", "must_not_fall")
+        );
         let mut r = StarRules::guangdong();
         r.notice_workdays = 3;
         assert_eq!(r.check().unwrap_err().field, "notice_workdays");

@@ -271,9 +271,10 @@ pub fn page(
     }
     let after = match cursor {
         None => None,
-        Some(c) => Some(Cursor::decode(c, keys).ok_or_else(|| {
-            ApiError::invalid("cursor", "is not a cursor returned by this listing")
-        })?),
+        Some(c) => Some(
+            Cursor::decode(c, keys)
+                .ok_or_else(|| FieldError::because("cursor", Reason::NotACursor))?,
+        ),
     };
     Ok(PageRequest { limit, after })
 }

@@ -198,12 +198,10 @@ impl Zhiyuan {
         }
         let need = &o.order.need;
         let menu = self.order_site_menu(&o.order).await?;
-        let place = need.location.or(menu.site.site.location).ok_or_else(|| {
-            ServiceError::invalid(
-                "location",
-                "neither the need nor its site has coordinates to measure distance from",
-            )
-        })?;
+        let place = need
+            .location
+            .or(menu.site.site.location)
+            .ok_or_else(|| ServiceError::because("location", Reason::NoCoordinates))?;
         let item = menu.items.iter().find(|m| m.item.code == need.service_code);
         let mut skills = item.map(|m| m.item.skills.clone()).unwrap_or_default();
         for s in &req.skills {

@@ -648,12 +648,14 @@ impl Zhiyuan {
         }
         for (i, e) in events.iter().enumerate() {
             if !is_event(e) {
-                return Err(ServiceError::invalid(
+                // `order.*`: any of an order's events.
+                let named = EVENTS.map(|e| match e.ends_with('.') {
+                    true => format!("{e}*"),
+                    false => e.to_owned(),
+                });
+                return Err(ServiceError::because(
                     format!("events[{i}]"),
-                    format!(
-                        "events are {} (for those ending in a dot, any of their actions)",
-                        EVENTS.join(", ")
-                    ),
+                    Reason::NotOneOf(named.into()),
                 ));
             }
         }

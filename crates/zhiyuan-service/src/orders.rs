@@ -778,16 +778,13 @@ impl Zhiyuan {
             return Ok(());
         }
         if self.0.store.order_activity(o.id).await?.is_some() {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::because(
                 "attendees",
-                "the order's activity records its hours through sign-ups and attendance",
+                Reason::HoursByAttendance,
             ));
         }
         let Holder::Org(org) = o.state.holder else {
-            return Err(ServiceError::invalid(
-                "attendees",
-                "only a team records hours with an order; a volunteer's are recorded by a team",
-            ));
+            return Err(ServiceError::because("attendees", Reason::HoursByTeam));
         };
         let responsible = c
             .responsible_person

@@ -263,9 +263,9 @@ impl Zhiyuan {
             }
             Some(m) => Err(ServiceError::conflict_because(
                 "organisation",
-                Reason::CannotBecome {
-                    from: m.status.as_str(),
-                    to: MembershipStatus::Pending.as_str(),
+                match m.status {
+                    MembershipStatus::Active => Reason::AlreadyMember,
+                    _ => Reason::ApplicationOpen,
                 },
             )),
         }
@@ -319,10 +319,7 @@ impl Zhiyuan {
                 ));
             }
             if m.status != MembershipStatus::Active {
-                return Err(ServiceError::invalid(
-                    "role",
-                    "roles are given to active members only",
-                ));
+                return Err(ServiceError::because("role", Reason::NotActiveMember));
             }
             m.role = role;
         }

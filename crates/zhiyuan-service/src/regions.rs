@@ -11,9 +11,9 @@ use zhiyuan_domain::Reason;
 impl Zhiyuan {
     /// Adds a region beneath an existing parent, inside the caller's jurisdiction.
     pub async fn create_region(&self, ctx: &Ctx, region: Region) -> Result<Region> {
-        let parent = region.parent().ok_or_else(|| {
-            ServiceError::invalid("code", "provinces are reference data and cannot be added")
-        })?;
+        let parent = region
+            .parent()
+            .ok_or_else(|| ServiceError::because("code", Reason::ProvinceFixed))?;
         if self.0.store.get_region(parent).await?.is_none() {
             return Err(ServiceError::because("code", Reason::UnknownRegion(parent)));
         }

@@ -162,18 +162,15 @@ pub struct ListProjects {
 }
 
 fn parse_near(near: &str, radius: Option<f64>) -> ApiResult<(GeoPoint, f64)> {
-    let bad = || crate::error::ApiError::invalid("near", "must be lat,lng in degrees");
+    let bad = || FieldError::because("near", Reason::NotAPoint);
     let (lat, lng) = near.split_once(',').ok_or_else(bad)?;
     let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
     let lng: f64 = lng.trim().parse().map_err(|_| bad())?;
-    let point =
-        GeoPoint::parse(lat, lng).map_err(|e| crate::error::ApiError::from(e.at("near")))?;
+    let point = GeoPoint::parse(lat, lng).map_err(|e| e.at("near"))?;
     let km = radius.unwrap_or(10.0);
     if !(km > 0.0 && km <= 200.0) {
-        return Err(crate::error::ApiError::invalid(
-            "radius_km",
-            "must be above 0 and at most 200",
-        ));
+        let why = Reason::AboveZeroAtMost { max: 200 };
+        return Err(FieldError::because("radius_km", why).into());
     }
     Ok((point, km))
 }

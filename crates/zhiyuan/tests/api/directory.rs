@@ -34,9 +34,21 @@ async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
         )
         .await;
     assert_eq!(
-        (orphan.status, orphan.error_fields()),
-        (StatusCode::UNPROCESSABLE_ENTITY, vec!["code".to_owned()])
+        (orphan.status, orphan.field_codes()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            why("code", "unknown_region")
+        )
     );
+    // Provinces are reference data.
+    let province = app
+        .post(
+            "/api/v1/regions",
+            Some(&gz),
+            json!({"code": "450000", "name": "x"}),
+        )
+        .await;
+    assert_eq!(province.field_codes(), why("code", "province_fixed"));
     let dup = app
         .post(
             "/api/v1/regions",
@@ -62,7 +74,11 @@ async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
             json!({"region": "440106", "kind": "practice_station", "name": "x", "address": "y"}),
         )
         .await;
-    assert_eq!(misplaced.error_fields(), ["region"]);
+    assert_eq!(misplaced.field_codes(), why("region", "site_level"));
+    assert_eq!(
+        misplaced.body["error"]["fields"][0]["reason"],
+        "a practice station belongs in a village or community"
+    );
     let bad_point = app
         .post(
             "/api/v1/sites",
@@ -167,7 +183,10 @@ async fn a_volunteer_applies_is_approved_promoted_and_leaves() {
     let again = app.post(&apply, Some(&member_tok), json!({})).await;
     assert_eq!(
         (again.status, again.field_codes()),
-        (StatusCode::CONFLICT, why("organisation", "cannot_become"))
+        (
+            StatusCode::CONFLICT,
+            why("organisation", "application_open")
+        )
     );
     let path = format!("/api/v1/memberships/{}", m.body["id"]);
     // The applicant cannot approve themselves.
@@ -186,7 +205,7 @@ async fn a_volunteer_applies_is_approved_promoted_and_leaves() {
     let early = app
         .patch(&path, Some(&leader_tok), json!({"role": "coordinator"}))
         .await;
-    assert_eq!(early.error_fields(), ["role"]);
+    assert_eq!(early.field_codes(), why("role", "not_active_member"));
     let approved = app
         .patch(&path, Some(&leader_tok), json!({"status": "active"}))
         .await;
@@ -199,6 +218,11 @@ async fn a_volunteer_applies_is_approved_promoted_and_leaves() {
         )
         .await;
     assert_eq!(promoted.body["role"], "coordinator");
+    let member_again = app.post(&apply, Some(&member_tok), json!({})).await;
+    assert_eq!(
+        (member_again.status, member_again.field_codes()),
+        (StatusCode::CONFLICT, why("organisation", "already_member"))
+    );
     // As coordinator the member now reads the team's list, but cannot manage it.
     let list = app.get(&apply, Some(&member_tok)).await;
     assert_eq!(list.status, StatusCode::OK);
@@ -359,7 +383,7 @@ async fn listings_page_with_cursors_and_refuse_bad_ones() {
     assert_eq!(seen.first().map(String::as_str), Some("440100"));
     assert_eq!(seen.last().map(String::as_str), Some("445300"));
     let bad = app.get("/api/v1/regions?cursor=garbage", None).await;
-    assert_eq!(bad.error_fields(), ["cursor"]);
+    assert_eq!(bad.field_codes(), why("cursor", "not_a_cursor"));
     let zero = app.get("/api/v1/regions?limit=0", None).await;
     assert_eq!(zero.error_fields(), ["limit"]);
     let unknown = app.get("/api/v1/regions?colour=red", None).await;

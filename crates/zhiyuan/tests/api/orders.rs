@@ -678,7 +678,7 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
 
     let (id, tracking, secret) = n.need().await;
     // Not offered to anyone yet: a volunteer cannot take it.
-    let (_, volunteer) = n.app.volunteer(VolunteerBuilder::new(VILLAGE, 14)).await;
+    let (volunteer_number, volunteer) = n.app.volunteer(VolunteerBuilder::new(VILLAGE, 14)).await;
     let r = n.act(id, &volunteer, json!({"action": "grab"})).await;
     assert_eq!(
         (r.status, r.field_codes()),
@@ -759,6 +759,31 @@ async fn bad_needs_and_moves_are_refused_with_the_reason() {
         .await;
     assert_eq!(ok(&r)["status"], "cancelled");
     assert_eq!(r.body["note"], "不需要了");
+
+    // A volunteer who took an order reports it done; hours are a team's to record.
+    let (id, _, _) = n.need().await;
+    for action in ["verify", "offer"] {
+        ok(&n.act(id, &n.station_staff, json!({"action": action})).await);
+    }
+    ok(&n.act(id, &volunteer, json!({"action": "grab"})).await);
+    let r = n
+        .act(
+            id,
+            &volunteer,
+            json!({"action": "complete", "report": "已完成",
+                   "attendees": [{"volunteer": volunteer_number, "minutes": 60}],
+                   "responsible_person": "陈志愿"}),
+        )
+        .await;
+    assert_eq!(r.field_codes(), why("attendees", "hours_by_team"));
+    let r = n
+        .act(
+            id,
+            &volunteer,
+            json!({"action": "complete", "report": "已完成"}),
+        )
+        .await;
+    assert_eq!(ok(&r)["status"], "completed");
 }
 
 /// Drives the intake the way an Open311 GeoReport v2 client does: discover services, read
@@ -1154,8 +1179,12 @@ async fn minors_are_proposed_only_for_services_that_allow_them_and_areas_are_val
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
-        r.error_fields(),
-        ["service_area.location.lat", "service_area.availability[0]"]
+        r.field_codes(),
+        [
+            why("service_area.location.lat", "out_of_range"),
+            why("service_area.availability[0]", "not_a_slot"),
+        ]
+        .concat()
     );
     let profile = n.app.get(&path, Some(&minor_token)).await;
     assert_eq!(
@@ -1289,7 +1318,7 @@ async fn order_events_reach_inboxes_signed_webhooks_with_retries_and_email() {
         (
             json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["volunteer."]}),
             "events[0]",
-            "invalid",
+            "not_one_of",
         ),
         (
             json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": []}),
@@ -1599,7 +1628,7 @@ async fn the_accepting_team_carries_an_order_out_as_a_project_that_reveals_nothi
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    assert_eq!(r.error_fields(), ["attendees"]);
+    assert_eq!(r.field_codes(), why("attendees", "hours_by_attendance"));
     ok(&n
         .act(
             id,

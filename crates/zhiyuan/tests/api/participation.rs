@@ -1843,15 +1843,15 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
         w.app
             .get("/api/v1/projects?near=23.1", None)
             .await
-            .error_fields(),
-        ["near"]
+            .field_codes(),
+        why("near", "not_a_point")
     );
     assert_eq!(
         w.app
             .get("/api/v1/projects?near=23.1,113.3&radius_km=500", None)
             .await
-            .error_fields(),
-        ["radius_km"]
+            .field_codes(),
+        why("radius_km", "above_zero_at_most")
     );
 
     let shift = w.shift(Duration::hours(30), 3).await;

@@ -287,5 +287,5 @@ async fn a_jurisdiction_sets_its_own_rules_and_only_its_own() {
             Some(broken),
         )
         .await;
-    assert_eq!(r.error_fields(), ["tiers[1].hours"]);
+    assert_eq!(r.field_codes(), why("tiers[1].hours", "must_rise"));
 }
