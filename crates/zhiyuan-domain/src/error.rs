@@ -397,6 +397,18 @@ pub enum Reason {
     HoursByAttendance,
     /// Attendees given with an order a volunteer holds: a team records hours.
     HoursByTeam,
+    /// An order someone else took in the same instant.
+    TakenFirst,
+    /// A change to one's own staff account that another administrator makes.
+    OwnAccount,
+    /// A badge asked for a star not certified.
+    NotCertified,
+    /// An activity for an order not accepted by a team.
+    OnlyAcceptingTeam,
+    /// An activity for an order that has one.
+    HasActivity,
+    /// An order escalated from the top of the practice network.
+    NoSiteAbove,
 }
 
 /// The type of JSON value a field takes, for [`Reason::WrongType`].
@@ -590,6 +602,12 @@ impl Reason {
             Self::NoCoordinates => "no_coordinates",
             Self::HoursByAttendance => "hours_by_attendance",
             Self::HoursByTeam => "hours_by_team",
+            Self::TakenFirst => "taken_first",
+            Self::OwnAccount => "own_account",
+            Self::NotCertified => "not_certified",
+            Self::OnlyAcceptingTeam => "only_accepting_team",
+            Self::HasActivity => "has_activity",
+            Self::NoSiteAbove => "no_site_above",
         }
     }
 
@@ -1422,6 +1440,36 @@ impl Reason {
                 "only a team records hours with an order; a volunteer's are recorded by a team"
                     .into(),
             ),
+            Self::TakenFirst => (
+                "订单刚被其他人抢先接下".into(),
+                "訂單剛被其他人搶先接下".into(),
+                "someone else took the order first".into(),
+            ),
+            Self::OwnAccount => (
+                "本人账号的这项变更须由另一位管理员办理".into(),
+                "本人帳號的這項變更須由另一位管理員辦理".into(),
+                "another administrator makes this change to your own account".into(),
+            ),
+            Self::NotCertified => (
+                "该星级尚未认定".into(),
+                "該星級尚未認定".into(),
+                "the star is not certified".into(),
+            ),
+            Self::OnlyAcceptingTeam => (
+                "只有接单的团队能将订单作为活动开展".into(),
+                "只有接單的團隊能將訂單作為活動開展".into(),
+                "only the team that accepted an order carries it out as an activity".into(),
+            ),
+            Self::HasActivity => (
+                "该订单已有活动".into(),
+                "該訂單已有活動".into(),
+                "the order already has its activity".into(),
+            ),
+            Self::NoSiteAbove => (
+                "上级没有新时代文明实践所或中心可以上报".into(),
+                "上級沒有新時代文明實踐所或中心可以上報".into(),
+                "there is no practice site above to escalate to".into(),
+            ),
         };
         lang.pick([zh_hans, zh_hk, en])
     }
@@ -1687,7 +1735,13 @@ mod tests {
             Some(Reason::AlreadyMember) => Reason::NoCoordinates,
             Some(Reason::NoCoordinates) => Reason::HoursByAttendance,
             Some(Reason::HoursByAttendance) => Reason::HoursByTeam,
-            Some(Reason::HoursByTeam) => return None,
+            Some(Reason::HoursByTeam) => Reason::TakenFirst,
+            Some(Reason::TakenFirst) => Reason::OwnAccount,
+            Some(Reason::OwnAccount) => Reason::NotCertified,
+            Some(Reason::NotCertified) => Reason::OnlyAcceptingTeam,
+            Some(Reason::OnlyAcceptingTeam) => Reason::HasActivity,
+            Some(Reason::HasActivity) => Reason::NoSiteAbove,
+            Some(Reason::NoSiteAbove) => return None,
         })
     }
 

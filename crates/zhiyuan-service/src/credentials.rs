@@ -14,6 +14,7 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use zhiyuan_domain::Reason;
 use zhiyuan_domain::hours::hours;
 use zhiyuan_store::StarApplicationId;
 use zhiyuan_store::ledger::{LedgerKind, certificate_content, star_content};
@@ -336,10 +337,8 @@ impl Zhiyuan {
             .ok_or(ServiceError::NotFound("star application"))?;
         // The same readers as the volunteer's record.
         self.get_volunteer(ctx, a.volunteer_number).await?;
-        let content = star_content(&a).ok_or(ServiceError::conflict(
-            "status",
-            "the star is not certified",
-        ))?;
+        let content = star_content(&a)
+            .ok_or_else(|| ServiceError::conflict_because("status", Reason::NotCertified))?;
         let evidence = self
             .ledger_evidence(LedgerKind::Star, a.id.0, &content)
             .await?;

@@ -173,12 +173,12 @@ impl Zhiyuan {
             o.state.status,
             OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Rejected
         ) {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                format!(
-                    "the order is {}: nobody is to be proposed",
-                    o.state.status.as_str()
-                ),
+                Reason::NotNow {
+                    action: "candidates",
+                    status: o.state.status.as_str(),
+                },
             ));
         }
         if !(100.0..=MAX_RADIUS_M).contains(&req.radius_m) {

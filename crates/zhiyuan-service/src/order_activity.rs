@@ -35,15 +35,15 @@ impl Zhiyuan {
     ) -> Result<(ProjectRecord, ShiftRecord)> {
         let o = self.get_order(ctx, id).await?;
         let (OrderStatus::Accepted, Holder::Org(org)) = (o.state.status, o.state.holder) else {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "status",
-                "only the team that accepted an order carries it out as an activity",
+                Reason::OnlyAcceptingTeam,
             ));
         };
         if self.0.store.order_activity(id).await?.is_some() {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "activity",
-                "the order already has its activity",
+                Reason::HasActivity,
             ));
         }
         let need = &o.order.need;

@@ -911,7 +911,7 @@ impl Zhiyuan {
                     ServiceError::Conflict {
                         field: "version", ..
                     },
-                ) => ServiceError::conflict("status", "someone else took the order first"),
+                ) => ServiceError::conflict_because("status", Reason::TakenFirst),
                 (_, e) => e,
             })
     }
@@ -1016,10 +1016,7 @@ impl Zhiyuan {
 }
 
 fn no_site_above() -> ServiceError {
-    ServiceError::conflict(
-        "escalation",
-        "there is no practice site above to escalate to",
-    )
+    ServiceError::conflict_because("escalation", Reason::NoSiteAbove)
 }
 
 #[cfg(test)]

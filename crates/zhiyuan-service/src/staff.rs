@@ -109,9 +109,9 @@ impl Zhiyuan {
     ) -> Result<AccountRecord> {
         let (account, grants) = self.staff_in_reach(ctx, login, Access::Write).await?;
         if account.id == ctx.user()?.account && disabled {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::conflict_because(
                 "disabled",
-                "you cannot disable your own account".to_owned(),
+                Reason::OwnAccount,
             ));
         }
         if account.disabled == disabled {
@@ -176,10 +176,7 @@ impl Zhiyuan {
         }
         ctx.require(|p| after.iter().all(|g| p.can_grant(g.region)))?;
         if account.id == ctx.user()?.account {
-            return Err(ServiceError::conflict(
-                "roles",
-                "you cannot change your own roles".to_owned(),
-            ));
+            return Err(ServiceError::conflict_because("roles", Reason::OwnAccount));
         }
         let reason = crate::stated(reason);
         if reason.is_none() {
@@ -201,10 +198,9 @@ impl Zhiyuan {
             .replace_grants(account.id, &before, &after, &audit)
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { field: "roles" } => ServiceError::conflict(
-                    "roles",
-                    "the account's roles changed meanwhile; read them and try again".to_owned(),
-                ),
+                StoreError::Conflict { field: "roles" } => {
+                    ServiceError::conflict_because("roles", Reason::ChangedMeanwhile)
+                }
                 other => other.into(),
             })?;
         self.forget(Stale::Account(account.id)).await;

@@ -148,8 +148,8 @@ async fn an_administrator_takes_a_staff_accounts_access_away_with_a_reason_and_g
         .patch("/api/v1/staff/gz-admin", Some(&gz), take.clone())
         .await;
     assert_eq!(
-        (own.status, own.error_fields()),
-        (StatusCode::CONFLICT, vec!["disabled".to_owned()])
+        (own.status, own.field_codes()),
+        (StatusCode::CONFLICT, why("disabled", "own_account"))
     );
     for login in [number.as_str(), "nobody"] {
         let path = format!("/api/v1/staff/{login}");
@@ -288,8 +288,8 @@ async fn an_administrator_moves_a_staff_account_and_its_session_carries_the_new_
         )
         .await;
     assert_eq!(
-        (own.status, own.error_fields()),
-        (StatusCode::CONFLICT, vec!["roles".to_owned()])
+        (own.status, own.field_codes()),
+        (StatusCode::CONFLICT, why("roles", "own_account"))
     );
     // Each malformed request is named by its field; nothing changes.
     for (body, field, code) in [

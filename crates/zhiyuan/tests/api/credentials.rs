@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use zhiyuan_service::{CredentialVerifier, Ctx, check_credential};
 use zhiyuan_store::StarApplicationId;
-use zhiyuan_testkit::TestApp;
+use zhiyuan_testkit::{TestApp, why};
 
 use crate::participation::world;
 
@@ -232,9 +232,10 @@ async fn a_certified_star_is_an_open_badge_for_its_volunteer() {
     let id = applied.body["id"].as_i64().unwrap();
     let path = format!("/api/v1/star-applications/{id}/credential");
     // Not before it is certified.
+    let early = w.app.get(&path, Some(&token)).await;
     assert_eq!(
-        w.app.get(&path, Some(&token)).await.status,
-        StatusCode::CONFLICT
+        (early.status, early.field_codes()),
+        (StatusCode::CONFLICT, why("status", "not_certified"))
     );
     let gz = w.app.admin("gz-admin", "440100").await;
     let noticed = w

@@ -342,7 +342,12 @@ async fn a_need_goes_from_the_public_through_the_station_to_a_team_and_back_as_a
         (&b, &a)
     };
     assert_eq!(winner.body["status"], "accepted");
-    assert_eq!(loser.error_fields(), ["status"], "{:?}", loser.body);
+    assert_eq!(
+        loser.field_codes(),
+        why("status", "taken_first"),
+        "{:?}",
+        loser.body
+    );
     let (taker, taker_number) = if a.status == StatusCode::OK {
         (admin_a, &n.teams[0].2)
     } else {
@@ -608,8 +613,8 @@ async fn orders_go_down_the_levels_and_up_again_when_nobody_takes_them() {
         )
         .await;
     assert_eq!(
-        r.error_fields(),
-        ["escalation"],
+        r.field_codes(),
+        why("escalation", "no_site_above"),
         "nowhere higher: {:?}",
         r.body
     );
@@ -1116,7 +1121,7 @@ async fn dispatchers_get_near_skilled_adult_candidates_ranked_with_every_term_ex
         .await);
     let r = n.app.get(&path, Some(&n.station_staff)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
-    assert_eq!(r.error_fields(), ["status"]);
+    assert_eq!(r.field_codes(), why("status", "not_now"));
 }
 
 #[tokio::test]
@@ -1561,7 +1566,7 @@ async fn the_accepting_team_carries_an_order_out_as_a_project_that_reveals_nothi
         .post(&path, Some(&n.station_staff), body.clone())
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
-    assert_eq!(r.error_fields(), ["status"]);
+    assert_eq!(r.field_codes(), why("status", "only_accepting_team"));
     n.verify_and_assign(id, json!({"action": "assign", "to_org": team}))
         .await;
     ok(&n.act(id, &admin, json!({"action": "accept"})).await);
@@ -1586,7 +1591,7 @@ async fn the_accepting_team_carries_an_order_out_as_a_project_that_reveals_nothi
     );
     let again = n.app.post(&path, Some(&admin), timed).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    assert_eq!(again.error_fields(), ["activity"]);
+    assert_eq!(again.field_codes(), why("activity", "has_activity"));
 
     // Public, published, and with nothing of the requester's.
     let p = n
