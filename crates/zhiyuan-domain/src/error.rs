@@ -397,7 +397,7 @@ pub enum Reason {
     HoursByAttendance,
     /// Attendees given with an order a volunteer holds: a team records hours.
     HoursByTeam,
-    /// An order someone else took in the same instant.
+    /// An order someone else took first.
     TakenFirst,
     /// A change to one's own staff account that another administrator makes.
     OwnAccount,

@@ -690,7 +690,12 @@ impl Zhiyuan {
             OrderCommand::Accept => (OrderAction::Accept, vec![holder]),
             OrderCommand::Grab(org) => {
                 let Holder::Area(area) = holder else {
-                    return Err(ServiceError::conflict_because("status", Reason::NotOffered));
+                    // Taken already, by whoever was quicker, or never offered.
+                    let why = match o.state.status {
+                        OrderStatus::Accepted | OrderStatus::Completed => Reason::TakenFirst,
+                        _ => Reason::NotOffered,
+                    };
+                    return Err(ServiceError::conflict_because("status", why));
                 };
                 let taker = match org {
                     Some(org) => {

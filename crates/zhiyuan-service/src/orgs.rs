@@ -5,6 +5,7 @@ use zhiyuan_domain::access::Access;
 use zhiyuan_domain::category::ServiceCategory;
 use zhiyuan_domain::ids::{MembershipId, OrgId, SiteId};
 use zhiyuan_domain::org::{MembershipRole, MembershipStatus, OrgKind};
+use zhiyuan_domain::region::RegionCode;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     MembershipQuery, MembershipRecord, NewMembership, NewOrg, OrgQuery, OrgRecord, Page,
@@ -45,6 +46,21 @@ pub struct MembershipDecision {
     pub reason: Option<String>,
 }
 
+/// What an organisation names by id (its site, its parent team): found, and covering the
+/// organisation's region, else refused on `field`.
+fn covering<T>(
+    field: &'static str,
+    found: Option<T>,
+    region: impl Fn(&T) -> RegionCode,
+    org: &NewOrg,
+) -> Result<T> {
+    let found = found.ok_or_else(|| ServiceError::because(field, Reason::NotFound))?;
+    if !region(&found).contains(org.region) {
+        return Err(ServiceError::because(field, Reason::DoesNotCover));
+    }
+    Ok(found)
+}
+
 impl Zhiyuan {
     async fn load_org(&self, id: OrgId) -> Result<OrgRecord> {
         self.0
@@ -57,16 +73,8 @@ impl Zhiyuan {
     /// The site an organisation is attached to, checked to exist and to cover its region.
     async fn site_for(&self, site: Option<SiteId>, org: &NewOrg) -> Result<Option<SiteRecord>> {
         let Some(id) = site else { return Ok(None) };
-        let site = self
-            .0
-            .store
-            .get_site(id)
-            .await?
-            .ok_or_else(|| ServiceError::because("site", Reason::NotFound))?;
-        if !site.site.region.contains(org.region) {
-            return Err(ServiceError::because("site", Reason::DoesNotCover));
-        }
-        Ok(Some(site))
+        let found = self.0.store.get_site(id).await?;
+        covering("site", found, |s| s.site.region, org).map(Some)
     }
 
     /// Registers an organisation or team; optionally makes a volunteer its first admin.
@@ -92,16 +100,8 @@ impl Zhiyuan {
         let site = self.site_for(org.site, &org).await?;
         let parent = match org.parent {
             Some(id) => {
-                let parent = self
-                    .0
-                    .store
-                    .get_org(id)
-                    .await?
-                    .ok_or_else(|| ServiceError::because("parent", Reason::NotFound))?;
-                if !parent.org.region.contains(org.region) {
-                    return Err(ServiceError::because("parent", Reason::DoesNotCover));
-                }
-                Some(parent)
+                let found = self.0.store.get_org(id).await?;
+                Some(covering("parent", found, |o| o.org.region, &org)?)
             }
             None => None,
         };
