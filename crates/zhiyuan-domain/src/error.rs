@@ -409,6 +409,18 @@ pub enum Reason {
     HasActivity,
     /// An order escalated from the top of the practice network.
     NoSiteAbove,
+    /// Not a DID (`did:web:volunteer.example.hk`, no fragment).
+    NotADid,
+    /// Not a public key in the form asked for (named in the sentence).
+    NotAKey { form: &'static str },
+    /// Not HK, MO, TW or a Mainland province's two-digit code.
+    NotAJurisdiction,
+    /// A partner whose DID is registered already.
+    PartnerExists,
+    /// A text of fewer than `min` or more than `max` characters.
+    Length { min: usize, max: usize },
+    /// A value that must be unique, registered already (a region's code, a login).
+    Exists,
 }
 
 /// The type of JSON value a field takes, for [`Reason::WrongType`].
@@ -608,6 +620,12 @@ impl Reason {
             Self::OnlyAcceptingTeam => "only_accepting_team",
             Self::HasActivity => "has_activity",
             Self::NoSiteAbove => "no_site_above",
+            Self::NotADid => "not_a_did",
+            Self::NotAKey { .. } => "not_a_key",
+            Self::NotAJurisdiction => "not_a_jurisdiction",
+            Self::PartnerExists => "partner_exists",
+            Self::Length { .. } => "length",
+            Self::Exists => "exists",
         }
     }
 
@@ -1470,6 +1488,36 @@ impl Reason {
                 "上級沒有新時代文明實踐所或中心可以上報".into(),
                 "there is no practice site above to escalate to".into(),
             ),
+            Self::NotADid => (
+                "应为不带片段的 DID，如 did:web:volunteer.example.hk".into(),
+                "應為不帶片段的 DID，如 did:web:volunteer.example.hk".into(),
+                "must be a DID without fragment, e.g. did:web:volunteer.example.hk".into(),
+            ),
+            Self::NotAKey { form } => (
+                format!("应为{form}格式的公钥"),
+                format!("應為{form}格式的公鑰"),
+                format!("must be a public key written as {form}"),
+            ),
+            Self::NotAJurisdiction => (
+                "应为 HK、MO、TW 或内地省份的两位代码（如 45）".into(),
+                "應為 HK、MO、TW 或內地省份的兩位代碼（如 45）".into(),
+                "must be HK, MO, TW, or a Mainland province's two-digit code (e.g. 45)".into(),
+            ),
+            Self::PartnerExists => (
+                "该 DID 的合作平台已登记".into(),
+                "該 DID 的合作平台已登記".into(),
+                "a partner with this DID is registered already".into(),
+            ),
+            Self::Length { min, max } => (
+                format!("应为{min}至{max}个字符"),
+                format!("應為{min}至{max}個字元"),
+                format!("must be {min} to {max} characters"),
+            ),
+            Self::Exists => (
+                "已登记，不能重复".into(),
+                "已登記，不能重複".into(),
+                "is registered already".into(),
+            ),
         };
         lang.pick([zh_hans, zh_hk, en])
     }
@@ -1488,10 +1536,6 @@ impl std::error::Error for FieldError {}
 pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
-    pub fn one(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self(vec![FieldError::new(field, reason)])
-    }
-
     pub fn push(&mut self, error: FieldError) {
         self.0.push(error);
     }
@@ -1741,7 +1785,15 @@ mod tests {
             Some(Reason::NotCertified) => Reason::OnlyAcceptingTeam,
             Some(Reason::OnlyAcceptingTeam) => Reason::HasActivity,
             Some(Reason::HasActivity) => Reason::NoSiteAbove,
-            Some(Reason::NoSiteAbove) => return None,
+            Some(Reason::NoSiteAbove) => Reason::NotADid,
+            Some(Reason::NotADid) => Reason::NotAKey {
+                form: "Ed25519 Multikey (z6Mk…)",
+            },
+            Some(Reason::NotAKey { .. }) => Reason::NotAJurisdiction,
+            Some(Reason::NotAJurisdiction) => Reason::PartnerExists,
+            Some(Reason::PartnerExists) => Reason::Length { min: 16, max: 200 },
+            Some(Reason::Length { .. }) => Reason::Exists,
+            Some(Reason::Exists) => return None,
         })
     }
 

@@ -35,10 +35,6 @@ pub enum ServiceError {
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 impl ServiceError {
-    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid(Invalid::one(field, reason))
-    }
-
     /// A conflict on `field`, said in English.
     pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
@@ -79,13 +75,11 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound("record"),
-            StoreError::Conflict { field: "version" } => Self::conflict(
-                "version",
-                "the record was changed by someone else; reload and try again",
-            ),
-            StoreError::Conflict { field } => {
-                Self::conflict(field, format!("{field} is already registered"))
+            StoreError::Conflict { field: "version" } => {
+                Self::conflict_because("version", Reason::ChangedMeanwhile)
             }
+            // A unique value taken (the store names the field).
+            StoreError::Conflict { field } => Self::conflict_because(field, Reason::Exists),
             StoreError::Refused(r) => Self::Conflict {
                 field: r.field,
                 message: r.message,

@@ -21,6 +21,7 @@ use zhiyuan_store::ledger::{
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
+use zhiyuan_domain::Reason;
 
 /// Entries integrated per sequencer transaction.
 pub const INTEGRATE_BATCH: usize = 65_536;
@@ -151,11 +152,28 @@ fn internal(message: String) -> ServiceError {
     ServiceError::Internal(message.into())
 }
 
+/// A proof asked of sizes that do not make one, refused on the parameter at fault.
 fn proof_err(e: ProofError) -> ServiceError {
-    match e {
-        ProofError::Unavailable { .. } => internal(format!("ledger: {e}")),
-        _ => ServiceError::invalid("size", e.to_string()),
-    }
+    let (field, why) = match e {
+        ProofError::IndexOutOfRange { size: 0, .. } => ("size", Reason::AtLeast { min: 1 }),
+        ProofError::IndexOutOfRange { size, .. } => (
+            "index",
+            Reason::OutOfRange {
+                min: 0,
+                max: size as i64 - 1,
+            },
+        ),
+        ProofError::SizesOutOfOrder { second, .. } => (
+            "first",
+            Reason::OutOfRange {
+                min: 1,
+                max: second as i64,
+            },
+        ),
+        ProofError::EmptyTree => ("first", Reason::AtLeast { min: 1 }),
+        _ => return internal(format!("ledger: {e}")),
+    };
+    ServiceError::because(field, why)
 }
 
 impl Zhiyuan {
@@ -266,11 +284,16 @@ impl Zhiyuan {
     /// The tiles a tree of `size` leaves needs, through an in-process cache: a tile only
     /// ever grows (its first hashes never change), so a cached one serves every tree it
     /// is wide enough for, and is replaced when a larger tree needs more of it.
-    /// A tree larger than the log is refused on `size`.
+    /// A tree larger than the log is refused on `field`, which names its size.
     ///
     /// Tiles are kept expanded (their inner subtrees hashed once), so a proof from cached
     /// tiles hashes nothing.
-    async fn tiles(&self, ids: &BTreeSet<TileId>, size: u64) -> Result<ExpandedTiles> {
+    async fn tiles(
+        &self,
+        ids: &BTreeSet<TileId>,
+        size: u64,
+        field: &'static str,
+    ) -> Result<ExpandedTiles> {
         let mut tiles = ExpandedTiles::default();
         let mut missing = Vec::new();
         for id in ids {
@@ -297,7 +320,7 @@ impl Zhiyuan {
                     .is_none_or(|t| (t.hashes().len() as u64) < id.width_at(size))
             });
             if short {
-                return Err(self.beyond_the_log().await);
+                return Err(self.beyond_the_log(field).await);
             }
         }
         Ok(tiles)
@@ -305,24 +328,28 @@ impl Zhiyuan {
 
     /// RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
-        let ids = inclusion_tiles(index, size)
-            .map_err(|e| ServiceError::invalid("index", e.to_string()))?;
-        let tiles = self.tiles(&ids, size).await?;
+        let ids = inclusion_tiles(index, size).map_err(proof_err)?;
+        let tiles = self.tiles(&ids, size, "size").await?;
         inclusion_proof(&tiles, index, size).map_err(proof_err)
     }
 
     /// RFC 9162 consistency proof between trees of `first` and `second` leaves.
     pub async fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>> {
-        let ids = consistency_tiles(first, second)
-            .map_err(|e| ServiceError::invalid("first", e.to_string()))?;
-        let tiles = self.tiles(&ids, second).await?;
+        let ids = consistency_tiles(first, second).map_err(proof_err)?;
+        let tiles = self.tiles(&ids, second, "second").await?;
         consistency_proof(&tiles, first, second).map_err(proof_err)
     }
 
-    /// The refusal of a proof for a tree larger than the log.
-    async fn beyond_the_log(&self) -> ServiceError {
+    /// The refusal of a proof for a tree larger than the log, on `field`.
+    async fn beyond_the_log(&self, field: &'static str) -> ServiceError {
         match self.0.store.ledger_tree().await {
-            Ok(tree) => ServiceError::invalid("size", format!("the log has {} leaves", tree.size)),
+            Ok(tree) => ServiceError::because(
+                field,
+                Reason::OutOfRange {
+                    min: 1,
+                    max: tree.size as i64,
+                },
+            ),
             Err(e) => e.into(),
         }
     }
@@ -340,7 +367,9 @@ impl Zhiyuan {
                     return Ok(None);
                 }
                 // At least `width` wide: `tiles` refuses narrower ones.
-                let tiles = self.tiles(&BTreeSet::from([tile]), tree.size).await?;
+                let tiles = self
+                    .tiles(&BTreeSet::from([tile]), tree.size, "size")
+                    .await?;
                 Ok(tiles
                     .0
                     .get(&tile)

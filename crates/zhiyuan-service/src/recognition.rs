@@ -84,11 +84,16 @@ fn check_jurisdiction(j: &str) -> std::result::Result<(), FieldError> {
     if matches!(j, "HK" | "MO" | "TW") || province {
         Ok(())
     } else {
-        Err(FieldError::new(
+        Err(FieldError::because(
             "jurisdiction",
-            "HK, MO, TW, or a Mainland province's two-digit code (e.g. 45)",
+            Reason::NotAJurisdiction,
         ))
     }
+}
+
+/// A DID as partners name themselves and each other (`did:web:…`).
+fn is_did(s: &str) -> bool {
+    s.starts_with("did:") && s.len() <= 500
 }
 
 /// Checks a partner's description, trimming its name and its URL's final slash.
@@ -103,27 +108,32 @@ fn check_partner(p: &mut NewPartner) -> Result<()> {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
         _ => errors.push(FieldError::because("url", Reason::NotAUrl)),
     }
-    if !p.did.starts_with("did:") || p.did.len() > 500 || p.did.contains('#') {
-        errors.push(FieldError::new(
-            "did",
-            "a DID without fragment, e.g. did:web:volunteer.example.hk",
-        ));
+    if !is_did(&p.did) || p.did.contains('#') {
+        errors.push(FieldError::because("did", Reason::NotADid));
     }
     if zhiyuan_credentials::public_key_from_multibase(&p.issuer_key).is_err() {
-        errors.push(FieldError::new("issuer_key", "an Ed25519 Multikey (z6Mk…)"));
+        let form = "Ed25519 Multikey (z6Mk…)";
+        errors.push(FieldError::because("issuer_key", Reason::NotAKey { form }));
     }
-    if p.log_origin.trim().is_empty() || p.log_origin.contains('\n') {
-        errors.push(FieldError::new(
-            "log_origin",
-            "the origin line of the partner's checkpoints",
-        ));
+    // The origin line of the partner's checkpoints: one line.
+    match parse_text(&p.log_origin, 500) {
+        Ok(line) if line.contains('\n') => {
+            errors.push(FieldError::because("log_origin", Reason::ControlCharacters));
+        }
+        checked => {
+            errors.check(checked.map_err(|e| e.at("log_origin")));
+        }
     }
     if p.log_keys.is_empty() {
         errors.push(FieldError::because("log_keys", Reason::Required));
     }
     for (i, k) in p.log_keys.iter().enumerate() {
-        if let Err(e) = zhiyuan_ledger::NoteVerifier::parse(k) {
-            errors.push(FieldError::new(format!("log_keys[{i}]"), e.to_string()));
+        if zhiyuan_ledger::NoteVerifier::parse(k).is_err() {
+            let form = "C2SP signed-note verifier key (name+hash+key)";
+            errors.push(FieldError::because(
+                format!("log_keys[{i}]"),
+                Reason::NotAKey { form },
+            ));
         }
     }
     Ok(errors.finish(|| ())?)
@@ -180,7 +190,7 @@ impl Zhiyuan {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { field: "did" } => {
-                    ServiceError::conflict("did", "a partner with this DID is registered already")
+                    ServiceError::conflict_because("did", Reason::PartnerExists)
                 }
                 other => other.into(),
             })
@@ -254,17 +264,12 @@ impl Zhiyuan {
         challenge: &str,
     ) -> Result<Value> {
         let volunteer = ctx.volunteer()?;
-        if !domain.starts_with("did:") || domain.len() > 500 {
-            return Err(ServiceError::invalid(
-                "domain",
-                "the DID of the platform the bundle is for",
-            ));
+        if !is_did(domain) {
+            return Err(ServiceError::because("domain", Reason::NotADid));
         }
-        if challenge.len() < 16 || challenge.len() > 200 {
-            return Err(ServiceError::invalid(
-                "challenge",
-                "the challenge that platform gave you (16 to 200 characters)",
-            ));
+        if !(16..=200).contains(&challenge.chars().count()) {
+            let why = Reason::Length { min: 16, max: 200 };
+            return Err(ServiceError::because("challenge", why));
         }
         let listed = CertificateRequest {
             list_records: true,

@@ -108,11 +108,11 @@ pub async fn create_project(
         .geofence_m
         .map(|m| e.check(geofence(m)))
         .unwrap_or_default();
-    if !e.is_empty() {
+    // A field missing here was refused above, so `e` names it.
+    let (Some(region), Some(starts_on), Some(ends_on), true) =
+        (region, starts_on, ends_on, e.is_empty())
+    else {
         return Err(ServiceError::from(e).into());
-    }
-    let (Some(region), Some(starts_on), Some(ends_on)) = (region, starts_on, ends_on) else {
-        return Err(ServiceError::invalid("body", "incomplete").into());
     };
     let project = NewProject {
         org: OrgId(b.organisation),

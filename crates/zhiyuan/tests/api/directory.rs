@@ -56,7 +56,10 @@ async fn an_admin_builds_the_practice_network_below_the_jurisdiction() {
             json!({"code": "440106", "name": "again"}),
         )
         .await;
-    assert_eq!(dup.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (dup.status, dup.field_codes()),
+        (StatusCode::CONFLICT, why("code", "exists"))
+    );
 
     let station = app
         .post(

@@ -13,7 +13,7 @@ use zhiyuan_ledger::{
     Checkpoint, Hash, NoteSigner, NoteVerifier, leaf_hash, tile_hashes, verify_inclusion,
 };
 use zhiyuan_service::ProblemKind;
-use zhiyuan_testkit::TestApp;
+use zhiyuan_testkit::{TestApp, why};
 
 use crate::participation::{World, world};
 
@@ -143,7 +143,22 @@ async fn a_record_is_logged_signed_and_proved_from_what_the_log_publishes() {
         .get("/api/v1/ledger/inclusion?index=0&size=3", None)
         .await;
     assert_eq!(beyond.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(beyond.error_fields(), ["size"]);
+    assert_eq!(beyond.field_codes(), why("size", "out_of_range"));
+    assert_eq!(
+        beyond.body["error"]["fields"][0]["reason"], "must be 1 to 2",
+        "the log's size"
+    );
+    // Sizes that make no proof, each refused on the parameter at fault.
+    for (query, field, code) in [
+        ("inclusion?index=2&size=2", "index", "out_of_range"),
+        ("inclusion?index=0&size=0", "size", "at_least"),
+        ("consistency?first=2&second=1", "first", "out_of_range"),
+        ("consistency?first=0&second=2", "first", "at_least"),
+        ("consistency?first=1&second=3", "second", "out_of_range"),
+    ] {
+        let r = w.app.get(&format!("/api/v1/ledger/{query}"), None).await;
+        assert_eq!(r.field_codes(), why(field, code), "{query}");
+    }
     let api = w
         .app
         .get("/api/v1/ledger/inclusion?index=1&size=2", None)

@@ -162,12 +162,15 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
         .post("/api/v1/partners", Some(me), entry.clone())
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    let mut careless = entry;
+    let mut careless = entry.clone();
     for (key, value) in [
         ("name", json!(" ")),
         ("url", json!("volunteer.example.hk")),
         ("jurisdiction", json!("Hong Kong")),
-        ("log_keys", json!([])),
+        ("did", json!("volunteer.example.hk")),
+        ("issuer_key", json!("z6Mk-not-a-key")),
+        ("log_origin", json!("volunteer.example.hk\nsecond line")),
+        ("log_keys", json!(["volunteer.example.hk"])),
     ] {
         careless[key] = value;
     }
@@ -179,9 +182,12 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
         r.field_codes(),
         [
             why("name", "required"),
-            why("jurisdiction", "invalid"),
+            why("jurisdiction", "not_a_jurisdiction"),
             why("url", "not_a_url"),
-            why("log_keys", "required"),
+            why("did", "not_a_did"),
+            why("issuer_key", "not_a_key"),
+            why("log_origin", "control_characters"),
+            why("log_keys[0]", "not_a_key"),
         ]
         .concat(),
         "each mistake named, in the form's order"
@@ -189,6 +195,31 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     let partner = p.trust_partner(false).await;
     let registry = p.here.get("/api/v1/partners", None).await.body;
     assert_eq!(registry[0]["jurisdiction"], "HK");
+    let twice = p.here.post("/api/v1/partners", Some(&p.admin), entry).await;
+    assert_eq!(
+        (twice.status, twice.field_codes()),
+        (StatusCode::CONFLICT, why("did", "partner_exists"))
+    );
+    // A bundle asked for with what is not a platform's DID, or a challenge cut short.
+    let (challenge, domain) = p.challenge(me).await;
+    for (domain, challenge, refused) in [
+        (
+            "zhiyuan.gd.example",
+            challenge.as_str(),
+            why("domain", "not_a_did"),
+        ),
+        (domain.as_str(), &challenge[..8], why("challenge", "length")),
+    ] {
+        let r =
+            p.hk.app
+                .post(
+                    "/api/v1/me/recognition-bundles",
+                    Some(&p.hk_volunteer.1),
+                    json!({"domain": domain, "challenge": challenge}),
+                )
+                .await;
+        assert_eq!(r.field_codes(), refused);
+    }
 
     let (challenge, domain) = p.challenge(me).await;
     assert_eq!(domain, p.here.zhiyuan.config().issuer.did);
