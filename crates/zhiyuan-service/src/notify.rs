@@ -648,14 +648,10 @@ impl Zhiyuan {
         }
         for (i, e) in events.iter().enumerate() {
             if !is_event(e) {
-                // `order.*`: any of an order's events.
-                let named = EVENTS.map(|e| match e.ends_with('.') {
-                    true => format!("{e}*"),
-                    false => e.to_owned(),
-                });
+                // As subscriptions name them: `order.` is any of an order's events.
                 return Err(ServiceError::because(
                     format!("events[{i}]"),
-                    Reason::NotOneOf(named.into()),
+                    Reason::one_of(&EVENTS),
                 ));
             }
         }
