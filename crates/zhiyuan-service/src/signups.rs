@@ -171,8 +171,10 @@ impl Zhiyuan {
                 Reason::ShiftNotStarted,
             ));
         }
-        let r = self.0.store.set_absent(id, true, ctx.now, &audit).await;
-        r.map_err(|e| refusal(&s, &shift, SignupStatus::Accepted, e))
+        match self.0.store.set_absent(id, true, ctx.now, &audit).await {
+            Ok(changed) => Ok(changed),
+            Err(e) => Err(self.refused(&s, &shift, SignupStatus::Accepted, e).await),
+        }
     }
 
     /// The team withdraws an absence marked in error: the sign-up is accepted again, its
@@ -187,8 +189,10 @@ impl Zhiyuan {
         let (s, shift, audit) = self
             .team_change(ctx, id, "signup.reinstate", reason)
             .await?;
-        let r = self.0.store.set_absent(id, false, ctx.now, &audit).await;
-        r.map_err(|e| refusal(&s, &shift, SignupStatus::Absent, e))
+        match self.0.store.set_absent(id, false, ctx.now, &audit).await {
+            Ok(changed) => Ok(changed),
+            Err(e) => Err(self.refused(&s, &shift, SignupStatus::Absent, e).await),
+        }
     }
 
     /// A coordinator accepts (a place, or the waitlist when full) or rejects a pending
@@ -207,12 +211,15 @@ impl Zhiyuan {
                 Reason::ShiftCancelled,
             ));
         }
-        let r = self
+        match self
             .0
             .store
             .decide_signup(id, accept, ctx.now, &audit)
-            .await;
-        r.map_err(|e| refusal(&s, &shift, SignupStatus::Pending, e))
+            .await
+        {
+            Ok(changed) => Ok(changed),
+            Err(e) => Err(self.refused(&s, &shift, SignupStatus::Pending, e).await),
+        }
     }
 
     /// A sign-up, its shift and the audit entry of a change to it that only the team
@@ -282,6 +289,28 @@ impl Zhiyuan {
             .await?)
     }
 
+    /// [`refusal`] of a team's change to `s` of `shift`: a shift that refused the change
+    /// is read again, for it may have been cancelled since it was read (a shift
+    /// cancelled in the same instant is not full).
+    async fn refused(
+        &self,
+        s: &SignupRecord,
+        shift: &ShiftRecord,
+        wanted: SignupStatus,
+        e: StoreError,
+    ) -> ServiceError {
+        let cancelled = match e {
+            StoreError::Conflict { field: "shift" } => {
+                match self.0.store.get_shift(shift.id).await {
+                    Ok(now) => now.is_none_or(|now| now.cancelled),
+                    Err(e) => return e.into(),
+                }
+            }
+            _ => shift.cancelled,
+        };
+        refusal(s, cancelled, wanted, e)
+    }
+
     /// The signed-in volunteer's live sign-ups for shifts not yet over, soonest first.
     pub async fn my_schedule(&self, ctx: &Ctx, limit: u32) -> Result<Vec<SignupDetail>> {
         let v = ctx.volunteer()?;
@@ -289,14 +318,9 @@ impl Zhiyuan {
     }
 }
 
-/// The store's refusal of a team's change to sign-up `s` of `shift`, which had to be
-/// `wanted`, as they were read before the change.
-fn refusal(
-    s: &SignupRecord,
-    shift: &ShiftRecord,
-    wanted: SignupStatus,
-    e: StoreError,
-) -> ServiceError {
+/// The store's refusal of a team's change to sign-up `s`, which had to be `wanted`, as
+/// it was read before the change; `cancelled` whether the shift is.
+fn refusal(s: &SignupRecord, cancelled: bool, wanted: SignupStatus, e: StoreError) -> ServiceError {
     use SignupStatus::{Absent, Accepted, Cancelled, Pending};
     let (field, why) = match e {
         StoreError::Conflict { field: "status" } => (
@@ -312,9 +336,7 @@ fn refusal(
         StoreError::Conflict {
             field: "attendance",
         } => ("attendance", Reason::AttendanceTaken),
-        StoreError::Conflict { field: "shift" } if shift.cancelled => {
-            ("shift", Reason::ShiftCancelled)
-        }
+        StoreError::Conflict { field: "shift" } if cancelled => ("shift", Reason::ShiftCancelled),
         StoreError::Conflict { field: "shift" } => ("shift", Reason::ShiftFull),
         other => return other.into(),
     };

@@ -1528,6 +1528,44 @@ async fn an_absence_is_marked_once_and_withdrawn_only_while_its_place_is_free() 
     assert_eq!(refused(full), ("shift", Some(Reason::ShiftFull)));
 }
 
+/// An absence withdrawn as its shift is cancelled, in the same instant: the withdrawal
+/// lands first or is refused because the shift is cancelled, never because it is full
+/// (it has places free), though the shift read before the refusal was not cancelled yet.
+/// Raced on ten shifts.
+#[tokio::test]
+async fn an_absence_withdrawn_as_its_shift_is_cancelled_is_refused_as_cancelled_not_full() {
+    let w = world().await;
+    let during = w
+        .ctx(
+            &w.coordinator,
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        )
+        .await;
+    let z = &w.app.zhiyuan;
+    for i in 0..10 {
+        let shift = w.shift(Duration::minutes(30), 5).await;
+        let (_, token) = w.volunteer(181 + 2 * i).await;
+        let id = w.sign_up(shift, &token).await.body["signup"]["id"]
+            .as_i64()
+            .map(SignupId)
+            .expect("sign-up id");
+        z.mark_absent(&during, id, None).await.unwrap();
+        let path = format!("/api/v1/shifts/{shift}");
+        let cancel = w
+            .app
+            .patch(&path, Some(&w.coordinator), json!({"cancelled": true}));
+        let (cancelled, withdrawn) = tokio::join!(cancel, z.withdraw_absence(&during, id, None));
+        assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.body);
+        match withdrawn {
+            Ok(s) => assert_eq!(s.status, SignupStatus::Accepted),
+            Err(ServiceError::Conflict { field, why, .. }) => {
+                assert_eq!((field, why), ("shift", Some(Reason::ShiftCancelled)));
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+}
+
 /// A volunteer who held a place and did not come is marked absent by the team once the
 /// shift has started; no record is then owed for them, the place is given up, the
 /// volunteer sees it, and the trail says who and why. Refused before the shift starts, to
