@@ -415,8 +415,6 @@ pub enum Reason {
     NotAKey { form: &'static str },
     /// Not HK, MO, TW or a Mainland province's two-digit code.
     NotAJurisdiction,
-    /// A partner whose DID is registered already.
-    PartnerExists,
     /// A text of fewer than `min` or more than `max` characters.
     Length { min: usize, max: usize },
     /// A value that must be unique, registered already (a region's code, a login).
@@ -623,7 +621,6 @@ impl Reason {
             Self::NotADid => "not_a_did",
             Self::NotAKey { .. } => "not_a_key",
             Self::NotAJurisdiction => "not_a_jurisdiction",
-            Self::PartnerExists => "partner_exists",
             Self::Length { .. } => "length",
             Self::Exists => "exists",
         }
@@ -1503,11 +1500,6 @@ impl Reason {
                 "應為 HK、MO、TW 或內地省份的兩位代碼（如 45）".into(),
                 "must be HK, MO, TW, or a Mainland province's two-digit code (e.g. 45)".into(),
             ),
-            Self::PartnerExists => (
-                "该 DID 的合作平台已登记".into(),
-                "該 DID 的合作平台已登記".into(),
-                "a partner with this DID is registered already".into(),
-            ),
             Self::Length { min, max } => (
                 format!("应为{min}至{max}个字符"),
                 format!("應為{min}至{max}個字元"),
@@ -1790,8 +1782,7 @@ mod tests {
                 form: "Ed25519 Multikey (z6Mk…)",
             },
             Some(Reason::NotAKey { .. }) => Reason::NotAJurisdiction,
-            Some(Reason::NotAJurisdiction) => Reason::PartnerExists,
-            Some(Reason::PartnerExists) => Reason::Length { min: 16, max: 200 },
+            Some(Reason::NotAJurisdiction) => Reason::Length { min: 16, max: 200 },
             Some(Reason::Length { .. }) => Reason::Exists,
             Some(Reason::Exists) => return None,
         })

@@ -187,12 +187,7 @@ impl Zhiyuan {
             .store
             .insert_partner(&p, &audit)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict { field: "did" } => {
-                    ServiceError::conflict_because("did", Reason::PartnerExists)
-                }
-                other => other.into(),
-            })
+            .map_err(Into::into)
     }
 
     /// A province administrator changes a partner: rotates its keys, changes the policy,

@@ -198,7 +198,7 @@ async fn hours_served_at_a_hong_kong_partner_are_recognised_here_with_consent_an
     let twice = p.here.post("/api/v1/partners", Some(&p.admin), entry).await;
     assert_eq!(
         (twice.status, twice.field_codes()),
-        (StatusCode::CONFLICT, why("did", "partner_exists"))
+        (StatusCode::CONFLICT, why("did", "exists"))
     );
     // A bundle asked for with what is not a platform's DID, or a challenge cut short.
     let (challenge, domain) = p.challenge(me).await;
