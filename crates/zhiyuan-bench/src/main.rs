@@ -551,23 +551,26 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
     anyhow::ensure!(!targets.is_empty(), "run prepare (or match-prepare) first");
     let client = reqwest::Client::builder().build()?;
     let ticks = cpu_ticks();
-    let started = tokio::time::Instant::now();
     let total = u64::from(rate) * seconds;
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut requests = tokio::task::JoinSet::new();
-    let mut sent = 0u64;
-    while sent < total {
-        tick.tick().await;
-        // Due by now, by the clock (a tick may come late; counting ticks would send late
-        // and charge the lateness to the server).
-        let elapsed_us = started.elapsed().as_micros() as u64;
-        let due_now = (u64::from(rate) * elapsed_us / 1_000_000 + 1).min(total);
-        while sent < due_now {
-            let due = started + Duration::from_micros(sent * 1_000_000 / u64::from(rate));
+    // Requests are sent on schedule by a thread of their own, which sleeps to each one's
+    // time (about a tenth of a millisecond late, where tokio's timer wakes at the next
+    // millisecond, a delay it would charge to the server). Each latency runs from the
+    // request's scheduled time, so a request sent late counts its lateness, and none
+    // waits for another's response (open loop). The lateness is reported too.
+    let runtime = tokio::runtime::Handle::current();
+    let started = Instant::now();
+    let pacing = tokio::task::spawn_blocking(move || {
+        let mut requests = Vec::with_capacity(total as usize);
+        let mut late = Vec::with_capacity(total as usize);
+        for n in 0..total {
+            let due = started + Duration::from_micros(n * 1_000_000 / u64::from(rate));
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            late.push(due.elapsed());
             let target = targets[rand::thread_rng().gen_range(0..targets.len())].clone();
             let (client, admin) = (client.clone(), admin.clone());
-            requests.spawn(async move {
+            requests.push(runtime.spawn(async move {
                 // The whole body is read, as a client would: the latency covers the full
                 // response, and the connection goes back to the pool for the next request
                 // (an unread body would close it, and each request would pay a connect).
@@ -576,14 +579,15 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
                     _ => false,
                 };
                 (ok, due.elapsed())
-            });
-            sent += 1;
+            }));
         }
-    }
+        (requests, late)
+    });
+    let (requests, mut late) = pacing.await?;
     let mut latencies = Vec::with_capacity(total as usize);
     let mut failures = 0;
-    while let Some(done) = requests.join_next().await {
-        let (ok, latency) = done?;
+    for request in requests {
+        let (ok, latency) = request.await?;
         if ok {
             latencies.push(latency);
         } else {
@@ -592,14 +596,17 @@ async fn rate(url: &str, dir: &Path, what: &str, rate: u32, seconds: u64) -> any
     }
     let secs = started.elapsed().as_secs_f64();
     latencies.sort();
+    late.sort();
     println!(
-        "{} {what} reads at {rate}/s in {secs:.1} s: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?}; {failures} failed; {}",
+        "{} {what} reads at {rate}/s in {secs:.1} s: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}, max {:?}; {failures} failed; sent late by p50 {:?}, p99 {:?}; {}",
         latencies.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.9),
         percentile(&latencies, 0.99),
         percentile(&latencies, 0.999),
         latencies.last().copied().unwrap_or_default(),
+        percentile(&late, 0.5),
+        percentile(&late, 0.99),
         stolen_since(ticks),
     );
     Ok(())
