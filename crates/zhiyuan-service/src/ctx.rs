@@ -89,6 +89,10 @@ impl Ctx {
         subject_id: impl ToString,
         region: Option<RegionCode>,
     ) -> AuditEntry {
+        debug_assert!(
+            !zhiyuan_store::is_event(action) || zhiyuan_store::is_subscribable(action),
+            "{action} is an event that no subscription could name: list it in PREFIXED_EVENTS"
+        );
         AuditEntry {
             at: self.now,
             actor: match &self.actor {

@@ -23,7 +23,7 @@ use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditRecord, ChannelKind, CorrectionId, CorrectionStatus, Delivery, DeliveryOutcome,
     DeliveryRecord, EVENTS, NewDelivery, NewNotification, NewSubscription, Notification, Page,
-    PageRequest, ProjectId, RecordId, ShiftId, StarApplicationId, Subscription, is_event,
+    PageRequest, ProjectId, RecordId, ShiftId, StarApplicationId, Subscription, is_subscribable,
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
@@ -647,7 +647,7 @@ impl Zhiyuan {
             return Err(ServiceError::because("events", Reason::Required));
         }
         for (i, e) in events.iter().enumerate() {
-            if !is_event(e) {
+            if !is_subscribable(e) {
                 // As subscriptions name them: `order.` is any of an order's events.
                 return Err(ServiceError::because(
                     format!("events[{i}]"),

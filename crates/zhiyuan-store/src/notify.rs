@@ -34,6 +34,39 @@ pub const EVENTS: [&str; 21] = [
     "signup.reinstate",
 ];
 
+/// Every action of the prefixes of [`EVENTS`]: a subscription may name one alone. Each
+/// action audited under a prefix must be listed (checked as it is audited, in debug
+/// builds: see [`is_subscribable`]).
+pub const PREFIXED_EVENTS: [&str; 20] = [
+    "order.submit",
+    "order.verify",
+    "order.refuse",
+    "order.assign",
+    "order.offer",
+    "order.accept",
+    "order.grab",
+    "order.decline",
+    "order.escalate",
+    "order.recall",
+    "order.complete",
+    "order.cancel",
+    "order.overdue",
+    "order.rate",
+    "order.activity",
+    "call.issue",
+    "call.answer",
+    "qualification.add",
+    "qualification.decide",
+    "records.overdue",
+];
+
+/// Whether a subscription may ask for `name`: an event or prefix of [`EVENTS`], or an
+/// action of [`PREFIXED_EVENTS`]. A name under a prefix that no action bears (a typo such
+/// as `order.asign`) would match nothing.
+pub fn is_subscribable(name: &str) -> bool {
+    EVENTS.contains(&name) || PREFIXED_EVENTS.contains(&name)
+}
+
 /// Whether an audit action is a notifiable event.
 pub fn is_event(action: &str) -> bool {
     EVENTS.iter().any(|e| match e.ends_with('.') {
@@ -159,4 +192,43 @@ pub enum DeliveryOutcome {
     Delivered,
     Retry { at: OffsetDateTime, error: String },
     GiveUp { error: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EVENTS, PREFIXED_EVENTS, is_event, is_subscribable};
+
+    /// Each action listed under a prefix is an event by that prefix, listed once, and not
+    /// an event of its own in `EVENTS`.
+    #[test]
+    fn every_prefixed_action_is_an_event_of_its_prefix() {
+        for (i, action) in PREFIXED_EVENTS.iter().enumerate() {
+            assert!(is_event(action), "{action}");
+            assert!(
+                EVENTS
+                    .iter()
+                    .any(|e| e.ends_with('.') && action.starts_with(e)),
+                "{action} has no prefix in EVENTS"
+            );
+            assert!(!EVENTS.contains(action), "{action}");
+            assert!(!PREFIXED_EVENTS[..i].contains(action), "{action} twice");
+        }
+    }
+
+    /// A subscription names a prefix, a single event or an action of a prefix; a name
+    /// under a prefix that no action bears, or outside the events, is refused.
+    #[test]
+    fn subscriptions_name_prefixes_events_and_actions_but_not_typos() {
+        for name in [
+            "order.",
+            "order.assign",
+            "records.overdue",
+            "signup.promote",
+        ] {
+            assert!(is_subscribable(name), "{name}");
+        }
+        for name in ["order.asign", "order.x", "order", "volunteer.update", ""] {
+            assert!(!is_subscribable(name), "{name}");
+        }
+    }
 }

@@ -1325,6 +1325,12 @@ async fn order_events_reach_inboxes_signed_webhooks_with_retries_and_email() {
             "events[0]",
             "not_one_of",
         ),
+        // An action under a known prefix that no action bears would match nothing.
+        (
+            json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["order.", "order.asign"]}),
+            "events[1]",
+            "not_one_of",
+        ),
         (
             json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": []}),
             "events",
