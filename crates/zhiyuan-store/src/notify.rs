@@ -35,8 +35,8 @@ pub const EVENTS: [&str; 21] = [
 ];
 
 /// Every action of the prefixes of [`EVENTS`]: a subscription may name one alone. Each
-/// action audited under a prefix must be listed (checked as it is audited, in debug
-/// builds: see [`is_subscribable`]).
+/// action audited under a prefix must be listed: the service's `Ctx::audit` checks it in
+/// debug builds, which the test suites run.
 pub const PREFIXED_EVENTS: [&str; 20] = [
     "order.submit",
     "order.verify",
