@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use time::OffsetDateTime;
+use zhiyuan_domain::Reason;
 use zhiyuan_ledger::{
     Checkpoint, ExpandedTile, ExpandedTiles, Hash, NoteSigner, NoteVerifier, ProofError,
     RootBuilder, TILE_WIDTH, TileId, TilePath, consistency_proof, consistency_tiles,
@@ -21,7 +22,6 @@ use zhiyuan_store::ledger::{
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
-use zhiyuan_domain::Reason;
 
 /// Entries integrated per sequencer transaction.
 pub const INTEGRATE_BATCH: usize = 65_536;

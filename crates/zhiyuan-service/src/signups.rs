@@ -171,10 +171,8 @@ impl Zhiyuan {
                 Reason::ShiftNotStarted,
             ));
         }
-        match self.0.store.set_absent(id, true, ctx.now, &audit).await {
-            Ok(changed) => Ok(changed),
-            Err(e) => Err(self.refused(&s, &shift, SignupStatus::Accepted, e).await),
-        }
+        let r = self.0.store.set_absent(id, true, ctx.now, &audit).await;
+        self.judged(r, &s, &shift, SignupStatus::Accepted).await
     }
 
     /// The team withdraws an absence marked in error: the sign-up is accepted again, its
@@ -189,10 +187,8 @@ impl Zhiyuan {
         let (s, shift, audit) = self
             .team_change(ctx, id, "signup.reinstate", reason)
             .await?;
-        match self.0.store.set_absent(id, false, ctx.now, &audit).await {
-            Ok(changed) => Ok(changed),
-            Err(e) => Err(self.refused(&s, &shift, SignupStatus::Absent, e).await),
-        }
+        let r = self.0.store.set_absent(id, false, ctx.now, &audit).await;
+        self.judged(r, &s, &shift, SignupStatus::Absent).await
     }
 
     /// A coordinator accepts (a place, or the waitlist when full) or rejects a pending
@@ -211,15 +207,12 @@ impl Zhiyuan {
                 Reason::ShiftCancelled,
             ));
         }
-        match self
+        let r = self
             .0
             .store
             .decide_signup(id, accept, ctx.now, &audit)
-            .await
-        {
-            Ok(changed) => Ok(changed),
-            Err(e) => Err(self.refused(&s, &shift, SignupStatus::Pending, e).await),
-        }
+            .await;
+        self.judged(r, &s, &shift, SignupStatus::Pending).await
     }
 
     /// A sign-up, its shift and the audit entry of a change to it that only the team
@@ -289,26 +282,31 @@ impl Zhiyuan {
             .await?)
     }
 
-    /// [`refusal`] of a team's change to `s` of `shift`: a shift that refused the change
-    /// is read again, for it may have been cancelled since it was read (a shift
-    /// cancelled in the same instant is not full).
-    async fn refused(
+    /// The store's answer `r` to a team's change to `s` of `shift`, a refusal said as
+    /// [`refusal`] says it. A shift that refused the change is read again, for it may
+    /// have been cancelled since it was read (a shift cancelled in the same instant is
+    /// not full).
+    async fn judged<T>(
         &self,
+        r: zhiyuan_store::Result<T>,
         s: &SignupRecord,
         shift: &ShiftRecord,
         wanted: SignupStatus,
-        e: StoreError,
-    ) -> ServiceError {
+    ) -> Result<T> {
+        let e = match r {
+            Ok(changed) => return Ok(changed),
+            Err(e) => e,
+        };
         let cancelled = match e {
-            StoreError::Conflict { field: "shift" } => {
-                match self.0.store.get_shift(shift.id).await {
-                    Ok(now) => now.is_none_or(|now| now.cancelled),
-                    Err(e) => return e.into(),
-                }
-            }
+            StoreError::Conflict { field: "shift" } => self
+                .0
+                .store
+                .get_shift(shift.id)
+                .await?
+                .is_none_or(|now| now.cancelled),
             _ => shift.cancelled,
         };
-        refusal(s, cancelled, wanted, e)
+        Err(refusal(s, cancelled, wanted, e))
     }
 
     /// The signed-in volunteer's live sign-ups for shifts not yet over, soonest first.
