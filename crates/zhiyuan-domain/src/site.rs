@@ -96,6 +96,11 @@ impl GeoPoint {
         Ok(Self { lat, lng })
     }
 
+    /// A point stored as two nullable columns: both or none.
+    pub fn from_columns(lat: Option<f64>, lng: Option<f64>) -> Option<Self> {
+        lat.zip(lng).map(|(lat, lng)| Self { lat, lng })
+    }
+
     /// Great-circle distance in metres (haversine).
     pub fn distance_m(self, other: GeoPoint) -> f64 {
         const R: f64 = 6_371_008.8;

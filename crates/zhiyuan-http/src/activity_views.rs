@@ -143,6 +143,9 @@ pub struct SignupItem {
     pub shift: ShiftView,
     pub project_name: String,
     pub address: String,
+    /// The project's place on a map (WGS-84), when it gives one: for a phone to find the
+    /// way there.
+    pub location: Option<GeoPoint>,
 }
 
 impl From<SignupDetail> for SignupItem {
@@ -152,6 +155,7 @@ impl From<SignupDetail> for SignupItem {
             shift: d.shift.into(),
             project_name: d.project_name,
             address: d.address,
+            location: d.location,
         }
     }
 }

@@ -79,8 +79,10 @@ fn words(lang: Lang) -> Words {
     }
 }
 
-/// A calendar of the shifts in `lang`, stamped `now`.
-pub fn calendar(items: &[SignupDetail], now: OffsetDateTime, lang: Lang) -> String {
+/// A calendar of the shifts in `lang`, stamped `now`; `host` (the platform's public host)
+/// makes each event's identifier unique beyond this platform (RFC 5545 §3.8.4.7), so
+/// that calendars subscribed to two platforms keep both's events apart.
+pub fn calendar(items: &[SignupDetail], now: OffsetDateTime, lang: Lang, host: &str) -> String {
     let w = words(lang);
     let mut out = String::new();
     // The product identifier's last part names the language of its own text (RFC 5545
@@ -106,7 +108,7 @@ pub fn calendar(items: &[SignupDetail], now: OffsetDateTime, lang: Lang) -> Stri
         let summary = (w.summary)(tag, &d.project_name, &d.shift.shift.position);
         let mut lines = vec![
             "BEGIN:VEVENT".to_owned(),
-            format!("UID:signup-{}@zhiyuan", d.signup.id.0),
+            format!("UID:signup-{}@{host}", d.signup.id.0),
             format!("DTSTAMP:{}", stamp(now)),
             format!("DTSTART:{}", stamp(d.shift.shift.starts_at)),
             format!("DTEND:{}", stamp(d.shift.shift.ends_at)),
@@ -114,6 +116,10 @@ pub fn calendar(items: &[SignupDetail], now: OffsetDateTime, lang: Lang) -> Stri
             format!("LOCATION:{}", text(&d.address)),
             format!("STATUS:{status}"),
         ];
+        // Where, for the calendar's map: latitude first (§3.8.1.6).
+        if let Some(at) = d.location {
+            lines.push(format!("GEO:{:.6};{:.6}", at.lat, at.lng));
+        }
         if !d.shift.cancelled {
             lines.extend([
                 "BEGIN:VALARM".to_owned(),

@@ -169,7 +169,7 @@ fn order_row(row: &Row) -> Result<OrderRecord> {
                 description: get(row, 6)?,
                 region: region(row, 7)?,
                 address: get(row, 8)?,
-                location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+                location: GeoPoint::from_columns(lat, lng),
                 wanted_at: get(row, 11)?,
                 contact_name: get(row, 12)?,
                 contact_phone: get(row, 13)?,

@@ -72,7 +72,7 @@ fn project_from_row(row: &Row) -> Result<ProjectRecord> {
             region: region(row, 5)?,
             site: get::<Option<i64>>(row, 6)?.map(SiteId),
             address: get(row, 7)?,
-            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            location: GeoPoint::from_columns(lat, lng),
             geofence_m: get(row, 10)?,
             starts_on: get(row, 11)?,
             ends_on: get(row, 12)?,

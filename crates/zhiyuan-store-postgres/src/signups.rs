@@ -20,6 +20,7 @@ use tokio_postgres::types::ToSql;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{SignupMode, SignupStatus};
 use zhiyuan_domain::region::RegionCode;
+use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     AuditEntry, Check, Page, PageRequest, ProjectRecord, Result, ShiftId, ShiftRecord,
@@ -64,7 +65,7 @@ fn detail_select() -> String {
         .join(", ");
     format!(
         "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
-            s.decided_at, {shift_columns}, p.name, p.address
+            s.decided_at, {shift_columns}, p.name, p.address, p.lat, p.lng
          FROM signups s
          JOIN volunteers v ON v.id = s.volunteer_id
          JOIN shifts sh ON sh.id = s.shift_id
@@ -83,6 +84,7 @@ fn detail_at(row: &Row, at: usize) -> Result<SignupDetail> {
         shift: shift_at(row, at + 7)?,
         project_name: get(row, at + 16)?,
         address: get(row, at + 17)?,
+        location: GeoPoint::from_columns(get(row, at + 18)?, get(row, at + 19)?),
     })
 }
 

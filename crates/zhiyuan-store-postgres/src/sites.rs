@@ -25,7 +25,7 @@ pub(crate) fn from_row(row: &Row) -> Result<SiteRecord> {
             kind: conv(row, 2, |s: &str| SiteKind::parse(s))?,
             name: get(row, 3)?,
             address: get(row, 4)?,
-            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            location: GeoPoint::from_columns(lat, lng),
             phone: get(row, 7)?,
         },
         version: get(row, 8)?,

@@ -66,7 +66,7 @@ fn call_row(row: &Row) -> Result<CallRecord> {
             kinds: json(row, 2)?,
             needed: get(row, 3)?,
             assembly_point: get(row, 4)?,
-            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            location: GeoPoint::from_columns(lat, lng),
             assemble_at: get(row, 7)?,
             note: get(row, 8)?,
             created_by: get::<Option<i64>>(row, 9)?.map(AccountId),

@@ -91,7 +91,7 @@ fn order_row(row: &Row<'_>) -> rusqlite::Result<OrderRecord> {
                 description: row.get(6)?,
                 region: region(row, 7)?,
                 address: row.get(8)?,
-                location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+                location: GeoPoint::from_columns(lat, lng),
                 wanted_at: opt_time(row, 11)?,
                 contact_name: row.get(12)?,
                 contact_phone: row.get(13)?,

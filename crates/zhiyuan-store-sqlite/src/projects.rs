@@ -59,7 +59,7 @@ fn project_from_row(row: &Row<'_>) -> rusqlite::Result<ProjectRecord> {
             region: region(row, 5)?,
             site: row.get::<_, Option<i64>>(6)?.map(SiteId),
             address: row.get(7)?,
-            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            location: GeoPoint::from_columns(lat, lng),
             geofence_m: row.get(10)?,
             starts_on: date(row, 11)?,
             ends_on: date(row, 12)?,

@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 use zhiyuan_domain::ids::VolunteerId;
 use zhiyuan_domain::project::{SignupMode, SignupStatus};
+use zhiyuan_domain::site::GeoPoint;
 use zhiyuan_domain::volunteer_number::VolunteerNumber;
 use zhiyuan_store::{
     AuditEntry, Check, Page, PageRequest, Result, ShiftId, SignupDetail, SignupFacts, SignupId,
@@ -37,7 +38,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<SignupRecord> {
 const DETAIL: &str = "SELECT s.id, s.shift_id, s.volunteer_id, v.number, s.status, s.created_at,
         s.decided_at,
         sh.id, sh.project_id, sh.position, sh.starts_at, sh.ends_at, sh.capacity,
-        sh.accepted, sh.cancelled, sh.version, p.name, p.address
+        sh.accepted, sh.cancelled, sh.version, p.name, p.address, p.lat, p.lng
      FROM signups s
      JOIN volunteers v ON v.id = s.volunteer_id
      JOIN shifts sh ON sh.id = s.shift_id
@@ -61,6 +62,7 @@ fn detail_from_row(row: &Row<'_>) -> rusqlite::Result<SignupDetail> {
         shift: shift_at(row, 7)?,
         project_name: row.get(16)?,
         address: row.get(17)?,
+        location: GeoPoint::from_columns(row.get(18)?, row.get(19)?),
     })
 }
 

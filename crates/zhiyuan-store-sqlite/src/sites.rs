@@ -25,7 +25,7 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<SiteRecord> {
             kind: col(row, 2, |s: String| SiteKind::parse(&s))?,
             name: row.get(3)?,
             address: row.get(4)?,
-            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            location: GeoPoint::from_columns(lat, lng),
             phone: row.get(7)?,
         },
         version: row.get(8)?,

@@ -68,7 +68,7 @@ fn call_row(row: &Row<'_>) -> rusqlite::Result<CallRecord> {
             kinds: json(row, 2)?,
             needed: row.get(3)?,
             assembly_point: row.get(4)?,
-            location: lat.zip(lng).map(|(lat, lng)| GeoPoint { lat, lng }),
+            location: GeoPoint::from_columns(lat, lng),
             assemble_at: time(row, 7)?,
             note: row.get(8)?,
             created_by: row.get::<_, Option<i64>>(9)?.map(AccountId),

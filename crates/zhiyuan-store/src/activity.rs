@@ -137,6 +137,8 @@ pub struct SignupDetail {
     pub shift: ShiftRecord,
     pub project_name: String,
     pub address: String,
+    /// Where the project takes place, when it says.
+    pub location: Option<GeoPoint>,
 }
 
 /// What a sign-up is checked against, read in the transaction that makes it.

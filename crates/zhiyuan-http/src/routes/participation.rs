@@ -899,12 +899,18 @@ pub async fn my_calendar(
     Language(lang): Language,
 ) -> ApiResult<impl axum::response::IntoResponse> {
     let items = state.app.my_schedule(&caller.ctx, 200).await?;
+    let public_url = &state.app.config().public_url;
+    let host = public_url
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .unwrap_or_else(|| "zhiyuan".to_owned());
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
             (header::CONTENT_LANGUAGE, lang.tag()),
             (header::VARY, "Accept-Language"),
         ],
-        crate::ical::calendar(&items, caller.ctx.now, lang),
+        crate::ical::calendar(&items, caller.ctx.now, lang, &host),
     ))
 }

@@ -214,6 +214,13 @@ async fn a_volunteers_own_sign_ups_name_the_project_the_shift_and_the_place_once
         .map(|i| i["shift"]["id"].clone())
         .collect();
     assert_eq!(live, [json!(late)]);
+    // With where the project is on a map, so that a phone can find the way.
+    assert_eq!(
+        schedule.body[0]["location"],
+        json!({"lat": SITE.lat, "lng": SITE.lng}),
+        "{:?}",
+        schedule.body
+    );
 }
 
 #[tokio::test]
@@ -1918,6 +1925,15 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
     );
     assert!(body.contains("STATUS:CONFIRMED"));
     assert!(body.contains("X-WR-CALNAME:志愿服务班次"));
+    // The event says where on a map (latitude first), and its identifier names this
+    // platform's host, so that a calendar subscribed to two platforms keeps both's events.
+    assert!(body.contains("\r\nGEO:23.150000;113.340000\r\n"), "{body}");
+    let signup = w.app.get("/api/v1/me/signups", Some(&token)).await;
+    let id = &signup.body["items"][0]["signup"]["id"];
+    assert!(
+        body.contains(&format!("\r\nUID:signup-{id}@127.0.0.1\r\n")),
+        "{body}"
+    );
 
     // A volunteer who reads English, or Hong Kong's Traditional Chinese, subscribes with
     // `?lang=` (calendar apps send no Accept-Language) or asks from the browser; the
