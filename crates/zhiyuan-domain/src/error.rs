@@ -149,6 +149,8 @@ pub enum Reason {
     TooOld { max: i32 },
     /// Under 18, and the project takes no minors.
     MinorsNotAllowed,
+    /// An age limit under 18 on a project that takes no minors.
+    AgeNeedsMinors,
     /// Without skills the project requires.
     MissingSkills(Vec<String>),
     /// Past the time a sign-up may still be cancelled.
@@ -493,6 +495,7 @@ impl Reason {
             Self::TooYoung { .. } => "too_young",
             Self::TooOld { .. } => "too_old",
             Self::MinorsNotAllowed => "minors_not_allowed",
+            Self::AgeNeedsMinors => "age_needs_minors",
             Self::MissingSkills(_) => "missing_skills",
             Self::TooLateToCancel => "too_late_to_cancel",
             Self::NotAPhone => "not_a_phone",
@@ -785,6 +788,11 @@ impl Reason {
                 "本项目不接受未满18岁的志愿者".into(),
                 "本項目不接受未滿18歲的志願者".into(),
                 "this project is not open to volunteers under 18".into(),
+            ),
+            Self::AgeNeedsMinors => (
+                "年龄限制低于18岁时，须同时允许未成年人参加（minors_allowed）".into(),
+                "年齡限制低於18歲時，須同時允許未成年人參加（minors_allowed）".into(),
+                "an age limit under 18 needs minors to be allowed (minors_allowed)".into(),
             ),
             Self::MissingSkills(skills) => (
                 format!("需具备技能：{}", skills.join("、")),
@@ -1623,7 +1631,8 @@ mod tests {
             Some(Reason::AlreadySignedUp) => Reason::TooYoung { min: 16 },
             Some(Reason::TooYoung { .. }) => Reason::TooOld { max: 60 },
             Some(Reason::TooOld { .. }) => Reason::MinorsNotAllowed,
-            Some(Reason::MinorsNotAllowed) => {
+            Some(Reason::MinorsNotAllowed) => Reason::AgeNeedsMinors,
+            Some(Reason::AgeNeedsMinors) => {
                 Reason::MissingSkills(vec!["急救".into(), "手语".into()])
             }
             Some(Reason::MissingSkills(_)) => Reason::TooLateToCancel,

@@ -134,6 +134,18 @@ impl Conditions {
                 Reason::OutOfRange { min: 14, max: 120 },
             ));
         }
+        // An age limit under 18 says minors may join (or, as a maximum, that only they
+        // may); a project that takes none would turn away, as minors, the very volunteers
+        // its coordinator meant to admit.
+        let adult = crate::registration::ADULT_AGE;
+        for (field, age) in [("min_age", self.min_age), ("max_age", self.max_age)] {
+            if age.is_some_and(|a| a < adult) && !self.minors_allowed {
+                return Err(FieldError::because(
+                    format!("conditions.{field}"),
+                    Reason::AgeNeedsMinors,
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -273,12 +285,37 @@ mod tests {
     }
 
     #[test]
+    fn an_age_limit_under_18_is_refused_unless_minors_may_join() {
+        let with = |min_age, max_age, minors_allowed| Conditions {
+            min_age,
+            max_age,
+            minors_allowed,
+            ..Conditions::default()
+        };
+        let refused = |field: &str| {
+            Err(FieldError::because(
+                format!("conditions.{field}"),
+                Reason::AgeNeedsMinors,
+            ))
+        };
+        assert_eq!(with(Some(16), None, false).check(), refused("min_age"));
+        assert_eq!(with(None, Some(17), false).check(), refused("max_age"));
+        assert_eq!(with(Some(16), Some(17), true).check(), Ok(()));
+        assert_eq!(with(Some(18), Some(60), false).check(), Ok(()));
+    }
+
+    #[test]
     fn conditions_check_age_on_the_day_minors_and_skills() {
         let c = Conditions {
             skills: vec!["急救".into()],
             min_age: Some(16),
             max_age: Some(60),
+            minors_allowed: true,
+        };
+        let adults = Conditions {
+            min_age: None,
             minors_allowed: false,
+            ..c.clone()
         };
         let day = date!(2026 - 12 - 01);
         let first_aid = vec!["急救".to_owned()];
@@ -286,8 +323,9 @@ mod tests {
             c.admits(date!(2011 - 01 - 01), &first_aid, day),
             Err(Reason::TooYoung { min: 16 })
         );
+        assert_eq!(c.admits(date!(2009 - 01 - 01), &first_aid, day), Ok(()));
         assert_eq!(
-            c.admits(date!(2009 - 01 - 01), &first_aid, day),
+            adults.admits(date!(2009 - 01 - 01), &first_aid, day),
             Err(Reason::MinorsNotAllowed)
         );
         assert!(matches!(

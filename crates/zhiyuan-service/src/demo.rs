@@ -302,8 +302,10 @@ impl Zhiyuan {
                     geofence_m: None,
                     starts_on: today,
                     ends_on: today + Duration::days(60),
+                    // Teenagers of 16 and 17 may join, with their guardian's consent.
                     conditions: Conditions {
                         min_age: Some(16),
+                        minors_allowed: true,
                         ..Conditions::default()
                     },
                     risky: false,

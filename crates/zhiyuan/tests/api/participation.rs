@@ -669,6 +669,14 @@ async fn a_project_or_shift_form_names_each_mistake_with_its_code() {
             json!({"conditions": {"min_age": 30, "max_age": 20}}),
             why("conditions.min_age", "above_maximum"),
         ),
+        (
+            json!({"conditions": {"min_age": 16}}),
+            why("conditions.min_age", "age_needs_minors"),
+        ),
+        (
+            json!({"conditions": {"max_age": 17, "minors_allowed": false}}),
+            why("conditions.max_age", "age_needs_minors"),
+        ),
         (json!({"site": 999_999}), why("site", "not_found")),
         (json!({"colour": "red"}), why("colour", "unknown_field")),
         (
