@@ -22,8 +22,9 @@ use zhiyuan_domain::ids::{AccountId, MembershipId, VolunteerId};
 use zhiyuan_domain::region::RegionCode;
 use zhiyuan_store::{
     AuditRecord, ChannelKind, CorrectionId, CorrectionStatus, Delivery, DeliveryOutcome,
-    DeliveryRecord, EVENTS, NewDelivery, NewNotification, NewSubscription, Notification, Page,
-    PageRequest, ProjectId, RecordId, ShiftId, StarApplicationId, Subscription, is_subscribable,
+    DeliveryRecord, NewDelivery, NewNotification, NewSubscription, Notification, Page, PageRequest,
+    ProjectId, RecordId, ShiftId, StarApplicationId, Subscription, is_subscribable,
+    subscribable_instead,
 };
 
 use crate::{Ctx, Result, ServiceError, Zhiyuan};
@@ -651,7 +652,7 @@ impl Zhiyuan {
                 // As subscriptions name them: `order.` is any of an order's events.
                 return Err(ServiceError::because(
                     format!("events[{i}]"),
-                    Reason::one_of(&EVENTS),
+                    Reason::one_of(&subscribable_instead(e)),
                 ));
             }
         }

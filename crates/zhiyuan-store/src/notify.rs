@@ -67,6 +67,24 @@ pub fn is_subscribable(name: &str) -> bool {
     EVENTS.contains(&name) || PREFIXED_EVENTS.contains(&name)
 }
 
+/// What a subscription may ask for where it asked for `name`, which is not subscribable:
+/// under a known prefix (`order.asign`), the prefix and its actions; else [`EVENTS`].
+pub fn subscribable_instead(name: &str) -> Vec<&'static str> {
+    let under: Vec<&'static str> = EVENTS
+        .iter()
+        .filter(|p| p.ends_with('.') && name.starts_with(*p))
+        .flat_map(|&p| {
+            let actions = PREFIXED_EVENTS.iter().filter(move |a| a.starts_with(p));
+            std::iter::once(p).chain(actions.copied())
+        })
+        .collect();
+    if under.is_empty() {
+        EVENTS.to_vec()
+    } else {
+        under
+    }
+}
+
 /// Whether an audit action is a notifiable event.
 pub fn is_event(action: &str) -> bool {
     EVENTS.iter().any(|e| match e.ends_with('.') {
@@ -196,7 +214,7 @@ pub enum DeliveryOutcome {
 
 #[cfg(test)]
 mod tests {
-    use super::{EVENTS, PREFIXED_EVENTS, is_event, is_subscribable};
+    use super::{EVENTS, PREFIXED_EVENTS, is_event, is_subscribable, subscribable_instead};
 
     /// Each action listed under a prefix is an event by that prefix, listed once, and not
     /// an event of its own in `EVENTS`.
@@ -230,5 +248,23 @@ mod tests {
         for name in ["order.asign", "order.x", "order", "volunteer.update", ""] {
             assert!(!is_subscribable(name), "{name}");
         }
+    }
+
+    /// A name refused under a known prefix is answered with that prefix's names, each
+    /// subscribable; any other with every prefix and single event.
+    #[test]
+    fn a_refused_name_is_answered_with_its_prefixs_names_or_all_events() {
+        let call = subscribable_instead("call.isue");
+        assert_eq!(call, ["call.", "call.issue", "call.answer"]);
+        let order = subscribable_instead("order.asign");
+        assert_eq!(order.len(), 16);
+        assert!(order.contains(&"order.assign"));
+        assert!(
+            order
+                .iter()
+                .all(|n| n.starts_with("order.") && is_subscribable(n))
+        );
+        assert_eq!(subscribable_instead("volunteer.update"), EVENTS);
+        assert_eq!(subscribable_instead("order"), EVENTS);
     }
 }

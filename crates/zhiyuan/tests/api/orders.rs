@@ -1346,6 +1346,19 @@ async fn order_events_reach_inboxes_signed_webhooks_with_retries_and_email() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
         assert_eq!(r.field_codes(), why(field, code));
     }
+    // The typo is answered with the order's own events, not with every event.
+    let r = subscribe(
+        json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["order.asign"]}),
+        &admin,
+    )
+    .await;
+    let reason = r.body["error"]["fields"][0]["reason"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        reason.contains("order.assign") && !reason.contains("membership.apply"),
+        "{reason}"
+    );
     let r = subscribe(
         json!({"region": COUNTY, "channel": "webhook", "destination": hook, "events": ["order."]}),
         &n.station_staff,
