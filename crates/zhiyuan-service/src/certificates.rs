@@ -50,6 +50,32 @@ fn new_number() -> String {
     format!("ZY-{}", groups.join("-"))
 }
 
+/// A certificate number as someone types it from paper, in its printed form: any case,
+/// with or without `ZY`, its dashes or spaces, and the letters Crockford's base 32 reads
+/// as digits (`O` as 0, `I` and `L` as 1). `None` when it cannot be a number at all.
+pub fn typed_number(typed: &str) -> Option<String> {
+    let mut body: Vec<u8> = typed
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'-')
+        .map(|b| match b.to_ascii_uppercase() {
+            b'O' => b'0',
+            b'I' | b'L' => b'1',
+            b => b,
+        })
+        .collect();
+    if body.len() == 18 && body.starts_with(b"ZY") {
+        body.drain(..2);
+    }
+    if body.len() != 16 || !body.iter().all(|b| ALPHABET.contains(b)) {
+        return None;
+    }
+    let groups: Vec<&str> = body
+        .chunks(4)
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect();
+    Some(format!("ZY-{}", groups.join("-")))
+}
+
 /// The public verification address of certificate `number`.
 pub fn verification_url(public_url: &str, number: &str) -> String {
     format!("{}/verify/{number}", public_url.trim_end_matches('/'))
@@ -416,7 +442,8 @@ impl Zhiyuan {
 
     /// Verification for anyone holding the number: status and certified facts only.
     pub async fn verify_certificate(&self, number: &str) -> Result<CertificateRecord> {
-        self.load_certificate(number.trim()).await
+        let number = typed_number(number).unwrap_or_else(|| number.trim().to_owned());
+        self.load_certificate(&number).await
     }
 
     /// The signed-in volunteer's certificates, newest first.
@@ -468,6 +495,22 @@ impl Zhiyuan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_typed_from_paper_reads_as_printed() {
+        let printed = new_number();
+        assert_eq!(typed_number(&printed).as_deref(), Some(printed.as_str()));
+        let bare = printed[3..].replace('-', "").to_lowercase();
+        assert_eq!(typed_number(&bare).as_deref(), Some(printed.as_str()));
+        assert_eq!(
+            typed_number(" zy-0o1i-L234 5678-9ABC ").as_deref(),
+            Some("ZY-0011-1234-5678-9ABC")
+        );
+        // U is not in the alphabet; too short or too long is not a number.
+        assert_eq!(typed_number("ZY-UUUU-0000-0000-0000"), None);
+        assert_eq!(typed_number("ZY-0000-0000-0000"), None);
+        assert_eq!(typed_number("ZY-0000-0000-0000-0000-0"), None);
+    }
 
     #[test]
     fn certificate_numbers_are_random_and_well_formed() {

@@ -46,7 +46,9 @@ pub use announce::{Listener, spawn_listener};
 pub use attendance::{AttendanceOutcome, Presence};
 pub use auth::{LoginOutcome, hash_token};
 pub use batch::{BatchReport, RowOutcome, record_template_name, refused_rows_name};
-pub use certificates::{CertificateRequest, CertificateWords, certificate_words, verification_url};
+pub use certificates::{
+    CertificateRequest, CertificateWords, certificate_words, typed_number, verification_url,
+};
 pub use codes::{CodeError, CodeKind};
 pub use corrections::CorrectionOutcome;
 pub use credentials::{

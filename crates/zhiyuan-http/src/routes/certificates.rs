@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use zhiyuan_domain::hours::hours;
 use zhiyuan_domain::lang::Lang;
 use zhiyuan_domain::registration::parse_date;
-use zhiyuan_service::{CertificateRequest, ServiceError, certificate_words, verification_url};
+use zhiyuan_service::{
+    CertificateRequest, ServiceError, certificate_words, typed_number, verification_url,
+};
 use zhiyuan_store::CertificateRecord;
 
 use crate::AppState;
@@ -279,6 +281,9 @@ struct PageWords {
     revoked: &'static str,
     not_found: &'static str,
     credential: &'static str,
+    /// The form's: what to type, and its button.
+    ask: &'static str,
+    check: &'static str,
 }
 
 fn page_words(lang: Lang) -> PageWords {
@@ -290,6 +295,8 @@ fn page_words(lang: Lang) -> PageWords {
             revoked: "已撤销 · Revoked",
             not_found: "未找到该证明 · Not found",
             credential: "可验证凭证 · Verifiable Credential",
+            ask: "输入证明上的编号（如 ZY-7K3M-…），或扫描证明上的二维码",
+            check: "核验",
         },
         Lang::ZhHk => PageWords {
             title: "證明核驗",
@@ -298,6 +305,8 @@ fn page_words(lang: Lang) -> PageWords {
             revoked: "已撤銷 · Revoked",
             not_found: "找不到該證明 · Not found",
             credential: "可驗證憑證 · Verifiable Credential",
+            ask: "輸入證明上的編號（如 ZY-7K3M-…），或掃描證明上的二維碼",
+            check: "核驗",
         },
         Lang::En => PageWords {
             title: "Certificate verification",
@@ -306,6 +315,8 @@ fn page_words(lang: Lang) -> PageWords {
             revoked: "Revoked",
             not_found: "Certificate not found",
             credential: "Verifiable Credential",
+            ask: "Type the number printed on the certificate (such as ZY-7K3M-…), or scan its QR code",
+            check: "Verify",
         },
     }
 }
@@ -387,23 +398,88 @@ pub async fn verify_page(
         Err(ServiceError::NotFound(_)) => (
             StatusCode::NOT_FOUND,
             format!(
-                "<h1>{}</h1><p class=\"badge\" style=\"background:#b42318\">{}</p>",
-                w.heading, w.not_found
+                "<h1>{}</h1><p class=\"badge\" style=\"background:#b42318\">{}</p>{}",
+                w.heading,
+                w.not_found,
+                number_form(lang, &w, &number),
             ),
         ),
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let number = escape(&number);
+    // As a path segment: percent-encoded, so nothing in it is markup either.
+    let number = percent_encoding::utf8_percent_encode(&number, PATH_SEGMENT);
+    let credential = format!(
+        "<p><a href=\"/api/v1/certificates/{number}/credential\">{}</a></p>",
+        w.credential
+    );
+    html_page(
+        lang,
+        &w,
+        status,
+        &format!("{body}{credential}"),
+        &format!("/verify/{number}"),
+    )
+}
+
+/// Where someone with a certificate on paper starts (`/` and `/verify`): a form for its
+/// number. Sent with `?number=`, the certificate's own page, the number read as
+/// [`typed_number`] reads it.
+pub async fn verify_form(
+    Query(asked): Query<NumberAsked>,
+    Language(lang): Language,
+) -> axum::response::Response {
+    let typed = asked.number.as_deref().map(str::trim).unwrap_or_default();
+    if !typed.is_empty() {
+        let number = typed_number(typed).unwrap_or_else(|| typed.to_owned());
+        let path = percent_encoding::utf8_percent_encode(&number, PATH_SEGMENT);
+        let to = format!("/verify/{path}?lang={}", lang.tag());
+        return axum::response::Redirect::to(&to).into_response();
+    }
+    let w = page_words(lang);
+    let body = format!("<h1>{}</h1>{}", w.heading, number_form(lang, &w, ""));
+    html_page(lang, &w, StatusCode::OK, &body, "/verify")
+}
+
+/// The query of [`verify_form`]; `lang` is read by [`Language`].
+#[derive(Debug, Deserialize)]
+pub struct NumberAsked {
+    number: Option<String>,
+}
+
+/// What a number may not hold raw in a path segment (RFC 3986's unreserved characters
+/// may).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The form a certificate's number is typed into, holding `value` (the number tried).
+fn number_form(lang: Lang, w: &PageWords, value: &str) -> String {
+    format!(
+        "<form action=\"/verify\" method=\"get\"><label for=\"number\">{}</label>\
+         <p><input id=\"number\" name=\"number\" value=\"{}\" required autocomplete=\"off\" \
+         autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"ZY-0000-0000-0000-0000\">\
+         <input type=\"hidden\" name=\"lang\" value=\"{}\"> <button>{}</button></p></form>",
+        w.ask,
+        escape(value),
+        lang.tag(),
+        w.check,
+    )
+}
+
+/// A page for people in `lang`, with links to the same `path` in the other two languages.
+fn html_page(
+    lang: Lang,
+    w: &PageWords,
+    status: StatusCode,
+    body: &str,
+    path: &str,
+) -> axum::response::Response {
     let others: String = Lang::ALL
         .into_iter()
         .filter(|&l| l != lang)
-        .map(|l| {
-            format!(
-                " · <a href=\"/verify/{number}?lang={}\">{}</a>",
-                l.tag(),
-                l.name()
-            )
-        })
+        .map(|l| format!(" · <a href=\"{path}?lang={}\">{}</a>", l.tag(), l.name()))
         .collect();
     let mut page = (
         status,
@@ -414,11 +490,11 @@ pub async fn verify_page(
          .badge{{color:#fff;display:inline-block;padding:.3rem .8rem;border-radius:1rem}}\
          dt{{color:#555;margin-top:.6rem}}dd{{margin:0;font-size:1.1rem}}\
          table{{border-collapse:collapse;margin-top:1rem;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}}\
-         </style></head><body>{body}<p><a href=\"/api/v1/certificates/{number}/credential\">\
-         {}</a>{others}</p></body></html>",
+         input{{font-size:1.1rem;padding:.3rem;width:16rem;max-width:100%}}button{{font-size:1.1rem}}\
+         </style></head><body>{body}<p>{}</p></body></html>",
             lang.tag(),
             w.title,
-            w.credential,
+            others.trim_start_matches(" · "),
         )),
     )
         .into_response();

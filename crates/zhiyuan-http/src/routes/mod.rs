@@ -239,6 +239,8 @@ pub fn api() -> Router<AppState> {
             "/api/v1/certificates/{number}/verification",
             get(certificates::verify),
         )
+        .route("/", get(certificates::verify_form))
+        .route("/verify", get(certificates::verify_form))
         .route("/verify/{number}", get(certificates::verify_page))
         .route("/api/v1/me/code", get(participation::my_code))
         .route("/api/v1/me/signups", get(participation::my_signups))

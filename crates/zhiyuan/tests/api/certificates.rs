@@ -173,16 +173,7 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
     let read = |query: &'static str, accept_language: &'static str| {
         let url = format!("{}/verify/{cert}{query}", w.app.base);
         let client = w.app.client.clone();
-        async move {
-            let r = client
-                .get(url)
-                .header("accept-language", accept_language)
-                .send()
-                .await
-                .unwrap();
-            let language = r.headers()["content-language"].to_str().unwrap().to_owned();
-            (r.status(), language, r.text().await.unwrap())
-        }
+        async move { read_page(&client, &url, accept_language).await }
     };
     for (query, accept_language, tag, heading) in [
         (
@@ -226,7 +217,72 @@ async fn a_volunteer_issues_a_certificate_whose_pdf_and_verification_tell_the_sa
         .await
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    assert!(unknown.text().await.unwrap().contains("找不到該證明"));
+    let unknown = unknown.text().await.unwrap();
+    assert!(unknown.contains("找不到該證明"));
+    // The page not found holds the number tried, in a form to correct it.
+    assert!(
+        unknown.contains("name=\"number\" value=\"ZY-0000-0000-0000-0000\""),
+        "{unknown}"
+    );
+
+    // A school with the certificate on paper, its QR code unreadable, opens the platform
+    // and types the number as it reads it: lower case, without dashes, O for 0. The form
+    // takes it to the certificate's page, in the language it was asked in.
+    for start in ["/", "/verify"] {
+        let url = format!("{}{start}", w.app.base);
+        let (status, language, form) = read_page(&w.app.client, &url, "en").await;
+        assert_eq!((status, language.as_str()), (StatusCode::OK, "en"));
+        assert!(
+            form.contains("<form action=\"/verify\" method=\"get\">")
+                && form.contains("Type the number printed on the certificate"),
+            "{start}: {form}"
+        );
+    }
+    let typed = cert.to_lowercase().replace('-', "").replace('0', "o");
+    let not_following = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sent = not_following
+        .get(format!("{}/verify?number={typed}&lang=zh-HK", w.app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sent.headers()["location"],
+        format!("/verify/{cert}?lang=zh-HK").as_str()
+    );
+    // Followed, the typed number reaches the certificate; what cannot be a number reaches
+    // a page that says it is not found.
+    for (number, language, wanted_status, wanted) in [
+        (
+            typed.as_str(),
+            "zh-HK",
+            StatusCode::OK,
+            ["陈测试", "志願服務記錄證明核驗", "?lang=en\">English</a>"],
+        ),
+        (
+            "%3Cb%3E%20x",
+            "en",
+            StatusCode::NOT_FOUND,
+            [
+                "Certificate not found",
+                "value=\"&lt;b&gt; x\"",
+                "href=\"/verify/%3Cb%3E%20x?lang=zh-HK\"",
+            ],
+        ),
+    ] {
+        let url = format!("{}/verify?number={number}", w.app.base);
+        let (status, _, text) = read_page(&w.app.client, &url, language).await;
+        assert_eq!(status, wanted_status, "{number}");
+        assert!(wanted.iter().all(|t| text.contains(t)), "{number}: {text}");
+    }
+    let by_api = w
+        .app
+        .get(&format!("/api/v1/certificates/{typed}/verification"), None)
+        .await;
+    assert_eq!(by_api.body["number"], cert.as_str(), "{:?}", by_api.body);
     let missing = w
         .app
         .get(
@@ -353,4 +409,21 @@ async fn a_certificate_can_cover_a_period_and_refuses_an_inverted_one() {
         )
         .await;
     assert_eq!(bad.error_fields(), ["from"]);
+}
+
+/// A page as a browser reading `accept_language` gets it, after any redirect: its status,
+/// its language and its text.
+async fn read_page(
+    client: &reqwest::Client,
+    url: &str,
+    accept_language: &str,
+) -> (StatusCode, String, String) {
+    let r = client
+        .get(url)
+        .header("accept-language", accept_language)
+        .send()
+        .await
+        .unwrap();
+    let language = r.headers()["content-language"].to_str().unwrap().to_owned();
+    (r.status(), language, r.text().await.unwrap())
 }
