@@ -421,6 +421,10 @@ pub enum Reason {
     Length { min: usize, max: usize },
     /// A value that must be unique, registered already (a region's code, a login).
     Exists,
+    /// An `Idempotency-Key` whose first request is still running.
+    KeyInProgress,
+    /// An `Idempotency-Key` used before for a different request.
+    KeyReused,
 }
 
 /// The type of JSON value a field takes, for [`Reason::WrongType`].
@@ -626,6 +630,8 @@ impl Reason {
             Self::NotAJurisdiction => "not_a_jurisdiction",
             Self::Length { .. } => "length",
             Self::Exists => "exists",
+            Self::KeyInProgress => "key_in_progress",
+            Self::KeyReused => "key_reused",
         }
     }
 
@@ -1518,6 +1524,17 @@ impl Reason {
                 "已登記，不能重複".into(),
                 "is registered already".into(),
             ),
+            Self::KeyInProgress => (
+                "使用此键的请求仍在处理中，请稍后重试".into(),
+                "使用此鍵的請求仍在處理中，請稍後重試".into(),
+                "the request first sent with this key is still being handled; retry shortly"
+                    .into(),
+            ),
+            Self::KeyReused => (
+                "此键已用于另一个请求，每个操作须使用新的键".into(),
+                "此鍵已用於另一個請求，每個操作須使用新的鍵".into(),
+                "was used for a different request; use a new key for each operation".into(),
+            ),
         };
         lang.pick([zh_hans, zh_hk, en])
     }
@@ -1793,7 +1810,9 @@ mod tests {
             Some(Reason::NotAKey { .. }) => Reason::NotAJurisdiction,
             Some(Reason::NotAJurisdiction) => Reason::Length { min: 16, max: 200 },
             Some(Reason::Length { .. }) => Reason::Exists,
-            Some(Reason::Exists) => return None,
+            Some(Reason::Exists) => Reason::KeyInProgress,
+            Some(Reason::KeyInProgress) => Reason::KeyReused,
+            Some(Reason::KeyReused) => return None,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod activity_views;
 pub mod error;
 pub mod extract;
 pub mod ical;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod views;
@@ -96,8 +97,13 @@ pub fn router(app: Zhiyuan, options: &HttpOptions) -> Router {
                 .level(tracing::Level::INFO)
                 .latency_unit(LatencyUnit::Millis),
         );
+    let state = AppState { app };
     routes::api()
-        .with_state(AppState { app })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::keyed,
+        ))
+        .with_state(state)
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())

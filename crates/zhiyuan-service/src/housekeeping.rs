@@ -1,7 +1,7 @@
 //! Work the server does on its own, periodically: closing attendance people forgot to
 //! close, escalating orders nobody took in time, flagging records overdue (Art. 11),
-//! purging expired sessions, announcements older than an hour and login attempts whose
-//! window has passed.
+//! purging expired sessions, announcements older than an hour, login attempts whose
+//! window has passed and idempotency keys older than a day.
 
 use time::{Duration, OffsetDateTime};
 
@@ -62,6 +62,10 @@ pub fn spawn_housekeeping(app: Zhiyuan, every: Duration) -> tokio::task::JoinHan
             let kept = now - crate::announce::KEPT;
             if let Err(e) = app.store().purge_announcements(kept).await {
                 tracing::warn!(error = ?e, "purging old announcements failed");
+            }
+            let keys_kept = now - crate::idempotency::KEYS_KEPT;
+            if let Err(e) = app.store().purge_keyed(keys_kept).await {
+                tracing::warn!(error = ?e, "purging old idempotency keys failed");
             }
             let window_start = now - app.config().login_limits.window;
             if let Err(e) = app.store().purge_login_attempts(window_start, now).await {

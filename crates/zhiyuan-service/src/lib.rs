@@ -15,6 +15,7 @@ mod ctx;
 mod demo;
 mod error;
 mod housekeeping;
+pub mod idempotency;
 mod import;
 mod ledger;
 mod matching;

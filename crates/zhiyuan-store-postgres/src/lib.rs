@@ -13,6 +13,7 @@ mod coalesce;
 mod conn;
 mod conv;
 mod corrections;
+mod idempotency;
 mod ledger;
 mod notify;
 mod orders;

@@ -14,6 +14,7 @@ mod certificates;
 mod conn;
 mod conv;
 mod corrections;
+mod idempotency;
 mod ledger;
 mod migrate;
 mod notify;

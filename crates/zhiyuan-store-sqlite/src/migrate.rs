@@ -178,6 +178,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0034_records_by_volunteer",
         include_str!("../migrations/0034_records_by_volunteer.sql"),
     ),
+    (
+        35,
+        "0035_idempotency_keys",
+        include_str!("../migrations/0035_idempotency_keys.sql"),
+    ),
 ];
 
 /// Applies every migration not yet applied; returns how many ran.

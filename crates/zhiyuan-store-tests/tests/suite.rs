@@ -4022,3 +4022,61 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
     assert_eq!(unflagged().await, 0);
     assert_eq!(missing().await, [(later.id, 2)]);
 }
+
+/// A keyed request is started once; its retries wait while it runs, get its answer once
+/// it is kept, or run it again once it is forgotten or its attempt went stale; another
+/// request under the same key is a mismatch; another caller's key is another key.
+#[tokio::test]
+async fn a_keyed_request_runs_once_and_its_retries_get_its_answer() {
+    let (_db, store) = store().await;
+    let t0 = OffsetDateTime::now_utc();
+    let lease = Duration::minutes(2);
+    let (alice, bob, key) = (b"alice".as_slice(), b"bob".as_slice(), "k-1");
+    let begin = |scope: &'static [u8], fingerprint: &'static [u8], now: OffsetDateTime| {
+        let store = store.clone();
+        async move {
+            store
+                .begin_keyed(scope, key, fingerprint, now, now - lease)
+                .await
+                .expect("begin")
+        }
+    };
+    assert_eq!(begin(alice, b"order", t0).await, KeyedRequest::Started);
+    assert_eq!(begin(alice, b"order", t0).await, KeyedRequest::InProgress);
+    assert_eq!(begin(alice, b"other", t0).await, KeyedRequest::Mismatch);
+    assert_eq!(begin(bob, b"other", t0).await, KeyedRequest::Started);
+    // The first attempt's server stopped: after the lease a retry runs it again.
+    let later = t0 + lease + Duration::seconds(1);
+    assert_eq!(begin(alice, b"order", later).await, KeyedRequest::Started);
+    assert_eq!(
+        begin(alice, b"order", later).await,
+        KeyedRequest::InProgress
+    );
+    let answer = KeptResponse {
+        status: 201,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"id": 7}"#.to_vec(),
+    };
+    store
+        .finish_keyed(alice, key, Some(&answer))
+        .await
+        .expect("keep");
+    assert_eq!(
+        begin(alice, b"order", later).await,
+        KeyedRequest::Answered(answer.clone())
+    );
+    assert_eq!(begin(alice, b"other", later).await, KeyedRequest::Mismatch);
+    // A refused request is forgotten: its retry runs.
+    store.finish_keyed(bob, key, None).await.expect("forget");
+    assert_eq!(begin(bob, b"fixed", later).await, KeyedRequest::Started);
+    // A day on, keys started before the cut are purged; the later one stays.
+    assert_eq!(store.purge_keyed(later).await.expect("purge"), 0);
+    assert_eq!(
+        store
+            .purge_keyed(later + Duration::seconds(1))
+            .await
+            .expect("purge"),
+        2
+    );
+    assert_eq!(begin(alice, b"again", later).await, KeyedRequest::Started);
+}

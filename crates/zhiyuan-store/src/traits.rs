@@ -833,6 +833,34 @@ pub trait NotifyStore {
     async fn signup_accounts(&self, shift: ShiftId) -> Result<Vec<AccountId>>;
 }
 
+/// Requests sent with an `Idempotency-Key`, kept for a day. `scope` says whose keys they
+/// are (a digest of the caller's credentials), so that two callers' keys never meet;
+/// `fingerprint` is a digest of the request (method, path, body).
+#[async_trait]
+pub trait IdempotencyStore {
+    /// Records the request as started, unless its key is known: then says how it stands.
+    /// An attempt started before `stale_before` and never finished (its server stopped)
+    /// is taken over: `Started`.
+    async fn begin_keyed(
+        &self,
+        scope: &[u8],
+        key: &str,
+        fingerprint: &[u8],
+        now: OffsetDateTime,
+        stale_before: OffsetDateTime,
+    ) -> Result<KeyedRequest>;
+    /// Keeps the answer of a started request; `None` forgets the request, so that a retry
+    /// runs it again (it was refused, and wrote nothing).
+    async fn finish_keyed(
+        &self,
+        scope: &[u8],
+        key: &str,
+        answer: Option<&KeptResponse>,
+    ) -> Result<()>;
+    /// Forgets requests started before `before`; returns how many.
+    async fn purge_keyed(&self, before: OffsetDateTime) -> Result<u64>;
+}
+
 #[async_trait]
 pub trait Store:
     RegionStore
@@ -854,6 +882,7 @@ pub trait Store:
     + OrderStore
     + TalentStore
     + NotifyStore
+    + IdempotencyStore
     + Send
     + Sync
 {

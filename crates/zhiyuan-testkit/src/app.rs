@@ -142,7 +142,34 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
+        self.request_with(method, path, token, body, &[]).await
+    }
+
+    /// A POST sent with `Idempotency-Key: key`, as a client that may retry sends it.
+    pub async fn post_keyed(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        key: &str,
+        body: Value,
+    ) -> Response {
+        let headers = [("idempotency-key", key)];
+        self.request_with(Method::POST, path, token, Some(body), &headers)
+            .await
+    }
+
+    async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

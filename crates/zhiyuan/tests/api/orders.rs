@@ -1741,3 +1741,54 @@ async fn candidates_follow_the_receiving_sites_menu_even_after_a_nearer_station_
         .await;
     assert_eq!(ok(&r)["skills"], json!(["沟通"]), "the institute's item");
 }
+
+/// Someone whose phone lost the answer sends their need again with the same
+/// `Idempotency-Key`: one order, and the first answer again (its tracking number and
+/// secret), marked replayed. The key with another request is refused; a request refused
+/// is forgotten, so the same key places it once fixed.
+#[tokio::test]
+async fn a_need_sent_again_under_its_idempotency_key_is_placed_once() {
+    let n = network().await;
+    let need = |fields: Value| {
+        let mut body = json!({"service_code": "elderly-visit", "description": "母亲独居，希望每周探访",
+                              "region": VILLAGE, "contact_name": "李女士",
+                              "contact_phone": "13700137000"});
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let send = |key: &'static str, body: Value| n.app.post_keyed("/api/v1/needs", None, key, body);
+    let first = send("\"need-1\"", need(json!({}))).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert!(!first.headers.contains_key("idempotent-replayed"));
+    let again = send("\"need-1\"", need(json!({}))).await;
+    assert_eq!(
+        (again.status, &again.body),
+        (StatusCode::CREATED, &first.body)
+    );
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.headers["content-type"], first.headers["content-type"]);
+    let listed = format!("/api/v1/orders?site={}", n.station);
+    let placed = n.app.get(&listed, Some(&n.station_staff)).await;
+    assert_eq!(placed.body["items"].as_array().unwrap().len(), 1);
+
+    let other = send("\"need-1\"", need(json!({"description": "另一件事"}))).await;
+    assert_eq!(
+        (other.status, other.field_codes()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            why("Idempotency-Key", "key_reused")
+        )
+    );
+    let refused = send("need-2", need(json!({"service_code": "haircut"}))).await;
+    assert_eq!(refused.field_codes(), why("service_code", "not_on_menu"));
+    let fixed = send("need-2", need(json!({}))).await;
+    assert_eq!(fixed.status, StatusCode::CREATED, "{:?}", fixed.body);
+    assert_ne!(fixed.body["tracking"], first.body["tracking"]);
+    assert!(!fixed.headers.contains_key("idempotent-replayed"));
+    let empty = send("\"\"", need(json!({}))).await;
+    assert_eq!(empty.field_codes(), why("Idempotency-Key", "length"));
+    let placed = n.app.get(&listed, Some(&n.station_staff)).await;
+    assert_eq!(placed.body["items"].as_array().unwrap().len(), 2);
+}
