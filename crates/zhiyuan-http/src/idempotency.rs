@@ -117,15 +117,15 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
     Response::from_parts(parts, Body::from(body))
 }
 
-/// A key as the draft writes it (a quoted string) or bare: 1 to 255 visible ASCII
-/// characters.
+/// A key as the draft writes it (a quoted string) or bare: 1 to 255 printable ASCII
+/// characters (a structured-field string's).
 fn parse_key(raw: &HeaderValue) -> Option<String> {
     let s = raw.to_str().ok()?.trim();
     let s = s
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(s);
-    let fits = (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+    let fits = (1..=255).contains(&s.len()) && s.bytes().all(|b| (b' '..=b'~').contains(&b));
     fits.then(|| s.to_owned())
 }
 
@@ -160,12 +160,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_read_quoted_or_bare_and_refused_when_empty_long_or_not_visible_ascii() {
+    fn keys_are_read_quoted_or_bare_and_refused_when_empty_long_or_not_printable_ascii() {
         let read = |s: &str| parse_key(&HeaderValue::from_str(s).unwrap());
         assert_eq!(read("\"8e03978e-40d5\"").as_deref(), Some("8e03978e-40d5"));
         assert_eq!(read("8e03978e-40d5").as_deref(), Some("8e03978e-40d5"));
         assert_eq!(read("\"\""), None);
-        assert_eq!(read("a b"), None);
+        assert_eq!(read("\"a b\"").as_deref(), Some("a b"));
+        assert_eq!(read("a\tb"), None);
         assert_eq!(read(&"k".repeat(256)), None);
         assert_eq!(read(&"k".repeat(255)).map(|k| k.len()), Some(255));
     }
