@@ -1787,8 +1787,27 @@ async fn a_need_sent_again_under_its_idempotency_key_is_placed_once() {
     assert_eq!(fixed.status, StatusCode::CREATED, "{:?}", fixed.body);
     assert_ne!(fixed.body["tracking"], first.body["tracking"]);
     assert!(!fixed.headers.contains_key("idempotent-replayed"));
+    // Eight retries at once under a fresh key: one need placed; each answer is that need
+    // (run or replayed) or "still in progress".
+    let burst = futures::future::join_all((0..8).map(|_| send("need-3", need(json!({}))))).await;
+    let mut placed_now = std::collections::BTreeSet::new();
+    for r in &burst {
+        match r.status {
+            StatusCode::CREATED => {
+                placed_now.insert(r.body["tracking"].as_str().unwrap().to_owned());
+            }
+            _ => assert_eq!(
+                (r.status, r.field_codes()),
+                (
+                    StatusCode::CONFLICT,
+                    why("Idempotency-Key", "key_in_progress")
+                )
+            ),
+        }
+    }
+    assert_eq!(placed_now.len(), 1, "{placed_now:?}");
     let empty = send("\"\"", need(json!({}))).await;
     assert_eq!(empty.field_codes(), why("Idempotency-Key", "length"));
     let placed = n.app.get(&listed, Some(&n.station_staff)).await;
-    assert_eq!(placed.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(placed.body["items"].as_array().unwrap().len(), 3);
 }
