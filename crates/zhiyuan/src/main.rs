@@ -271,6 +271,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = app.zhiyuan.store().backend(), "listening");
     println!("zhiyuan is serving on http://{addr}");
+    println!("  the API, described: http://{addr}/api/v1/openapi.json");
+    println!("  a certificate verified by its number: http://{addr}/verify");
     zhiyuan::serve(listener, app.router, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -90,6 +90,19 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
         }
         printed.push(line);
     };
+    // Then where a newcomer looks first: the API's description and the verification form.
+    let next_url = |lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>| {
+        let line = lines.next().expect("server output").unwrap();
+        line.split_whitespace().last().unwrap().to_owned()
+    };
+    let (described, verify) = (next_url(&mut lines), next_url(&mut lines));
+    assert_eq!(
+        (described, verify.clone()),
+        (
+            format!("{addr}/api/v1/openapi.json"),
+            format!("{addr}/verify")
+        )
+    );
     // The server runs without transparent huge pages (see main.rs).
     #[cfg(target_os = "linux")]
     {
@@ -126,6 +139,9 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
         line.split_whitespace().last().unwrap().to_owned()
     };
     let client = reqwest::Client::new();
+    let form = client.get(&verify).send().await.unwrap();
+    assert_eq!(form.status(), reqwest::StatusCode::OK);
+    assert!(form.text().await.unwrap().contains("name=\"number\""));
     let get = |path: String, login: Option<String>| {
         let client = client.clone();
         let addr = addr.clone();
