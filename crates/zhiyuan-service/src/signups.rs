@@ -1,6 +1,10 @@
 //! Signing up for shifts: conditions enforced, places never over-allocated, a waitlist
 //! promoted automatically, overlapping shifts warned about.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 use zhiyuan_domain::Reason;
 use zhiyuan_domain::access::Access;
 use zhiyuan_domain::clock::china_date;
@@ -313,6 +317,50 @@ impl Zhiyuan {
     pub async fn my_schedule(&self, ctx: &Ctx, limit: u32) -> Result<Vec<SignupDetail>> {
         let v = ctx.volunteer()?;
         Ok(self.0.store.volunteer_schedule(v, ctx.now, limit).await?)
+    }
+
+    /// A new calendar link for the signed-in volunteer: the secret a calendar app
+    /// subscribes with (it sends no bearer token), kept only as a digest. The volunteer's
+    /// earlier link stops answering.
+    pub async fn new_calendar_link(&self, ctx: &Ctx) -> Result<String> {
+        let id = ctx.volunteer()?;
+        let v = self
+            .0
+            .store
+            .get_volunteer(id)
+            .await?
+            .ok_or(ServiceError::NotFound("volunteer"))?;
+        let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+        let audit = ctx.audit(
+            "calendar.link",
+            "volunteer",
+            v.number.to_string(),
+            Some(v.profile.residence_region),
+        );
+        let digest = Sha256::digest(secret.as_bytes());
+        self.0
+            .store
+            .set_calendar_link(id, &digest, ctx.now, &audit)
+            .await?;
+        Ok(secret)
+    }
+
+    /// What the calendar link `secret` shows at `now`: its volunteer's schedule, as
+    /// [`Zhiyuan::my_schedule`] gives it; not found for any other secret.
+    pub async fn linked_schedule(
+        &self,
+        secret: &str,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<SignupDetail>> {
+        let digest = Sha256::digest(secret.as_bytes());
+        let v = self
+            .0
+            .store
+            .calendar_link_volunteer(&digest)
+            .await?
+            .ok_or(ServiceError::NotFound("calendar"))?;
+        Ok(self.0.store.volunteer_schedule(v, now, limit).await?)
     }
 }
 

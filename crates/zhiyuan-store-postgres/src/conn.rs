@@ -193,6 +193,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0035_idempotency_keys",
         include_str!("../migrations/0035_idempotency_keys.sql"),
     ),
+    (
+        36,
+        "0036_calendar_links",
+        include_str!("../migrations/0036_calendar_links.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -670,6 +670,44 @@ impl SignupStore for PgStore {
         Ok(Page::from_rows(items, page.limit, |d| vec![d.signup.id.0]))
     }
 
+    async fn set_calendar_link(
+        &self,
+        volunteer: VolunteerId,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO calendar_links (volunteer_id, token_hash, created_at)
+                 VALUES ($1, $2, $3)
+                 ON CONFLICT (volunteer_id) DO UPDATE
+                 SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+            )
+            .await
+            .map_err(pg_err)?;
+        tx.execute(&stmt, &[&volunteer.0, &token_hash, &at])
+            .await
+            .map_err(pg_err)?;
+        write_audit(&tx, audit, None).await?;
+        tx.commit().await.map_err(pg_err)
+    }
+
+    async fn calendar_link_volunteer(&self, token_hash: &[u8]) -> Result<Option<VolunteerId>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT volunteer_id FROM calendar_links WHERE token_hash = $1")
+            .await
+            .map_err(pg_err)?;
+        let row = client
+            .query_opt(&stmt, &[&token_hash])
+            .await
+            .map_err(pg_err)?;
+        row.map(|r| get(&r, 0).map(VolunteerId)).transpose()
+    }
+
     async fn volunteer_schedule(
         &self,
         volunteer: VolunteerId,

@@ -393,6 +393,38 @@ impl SignupStore for SqliteStore {
         .await
     }
 
+    async fn set_calendar_link(
+        &self,
+        volunteer: VolunteerId,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let (hash, audit) = (token_hash.to_vec(), audit.clone());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO calendar_links (volunteer_id, token_hash, created_at)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (volunteer_id) DO UPDATE
+                 SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                params![volunteer.0, hash, micros(at)],
+            )
+            .map_err(store_err)?;
+            write_audit(tx, &audit, None)
+        })
+        .await
+    }
+
+    async fn calendar_link_volunteer(&self, token_hash: &[u8]) -> Result<Option<VolunteerId>> {
+        let hash = token_hash.to_vec();
+        self.read(move |c| {
+            c.prepare_cached("SELECT volunteer_id FROM calendar_links WHERE token_hash = ?1")?
+                .query_row([hash], |r| r.get(0).map(VolunteerId))
+                .optional()
+        })
+        .await
+    }
+
     async fn volunteer_schedule(
         &self,
         volunteer: VolunteerId,

@@ -302,6 +302,17 @@ pub trait SignupStore {
     /// list names them; a team's list of one shift uses the sign-up alone).
     async fn list_signups(&self, q: &SignupQuery, page: &PageRequest)
     -> Result<Page<SignupDetail>>;
+    /// Gives the volunteer a calendar link (the digest of its secret), replacing any
+    /// earlier one, with its audit entry.
+    async fn set_calendar_link(
+        &self,
+        volunteer: VolunteerId,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// The volunteer whose calendar link has this digest.
+    async fn calendar_link_volunteer(&self, token_hash: &[u8]) -> Result<Option<VolunteerId>>;
     /// A volunteer's live sign-ups for shifts ending after `after`, soonest first.
     async fn volunteer_schedule(
         &self,

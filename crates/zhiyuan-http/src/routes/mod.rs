@@ -246,6 +246,11 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/me/signups", get(participation::my_signups))
         .route("/api/v1/me/schedule", get(participation::my_schedule))
         .route("/api/v1/me/schedule.ics", get(participation::my_calendar))
+        .route(
+            "/api/v1/me/calendar-link",
+            post(participation::new_calendar_link),
+        )
+        .route("/calendar/{file}", get(participation::linked_calendar))
         .route("/api/v1/audit", get(staff::list_audit))
         .route("/api/v1/ledger", get(ledger::state))
         .route("/api/v1/ledger/inclusion", get(ledger::inclusion))

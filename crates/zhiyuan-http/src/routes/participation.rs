@@ -897,20 +897,79 @@ pub async fn my_calendar(
     State(state): State<AppState>,
     caller: Caller,
     Language(lang): Language,
-) -> ApiResult<impl axum::response::IntoResponse> {
+) -> ApiResult<axum::response::Response> {
     let items = state.app.my_schedule(&caller.ctx, 200).await?;
+    Ok(calendar_file(&state, &items, caller.ctx.now, lang))
+}
+
+/// The iCalendar file of `items` in `lang`, as both calendar addresses answer it.
+fn calendar_file(
+    state: &AppState,
+    items: &[zhiyuan_store::SignupDetail],
+    now: time::OffsetDateTime,
+    lang: Lang,
+) -> axum::response::Response {
     let public_url = &state.app.config().public_url;
     let host = public_url
         .parse::<axum::http::Uri>()
         .ok()
         .and_then(|u| u.host().map(str::to_owned))
         .unwrap_or_else(|| "zhiyuan".to_owned());
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
             (header::CONTENT_LANGUAGE, lang.tag()),
             (header::VARY, "Accept-Language"),
         ],
-        crate::ical::calendar(&items, caller.ctx.now, lang, &host),
-    ))
+        crate::ical::calendar(items, now, lang, &host),
+    )
+        .into_response()
+}
+
+/// A calendar link, for a calendar app to subscribe to the volunteer's shifts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarLink {
+    /// `{public_url}/calendar/{secret}.ics`: the same file as `GET /api/v1/me/schedule.ics`,
+    /// without a token, kept up to date as shifts change.
+    pub url: String,
+}
+
+/// A new calendar link for the signed-in volunteer; their earlier one stops answering
+/// (to end a link shared by mistake).
+#[utoipa::path(post, path = "/api/v1/me/calendar-link", tag = "participation",
+    security(("bearer" = [])),
+    responses((status = 201, body = CalendarLink), (status = 403, body = ErrorBody)))]
+pub async fn new_calendar_link(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<(StatusCode, Json<CalendarLink>)> {
+    let secret = state.app.new_calendar_link(&caller.ctx).await?;
+    let base = state
+        .app
+        .config()
+        .public_url
+        .trim_end_matches('/')
+        .to_owned();
+    let url = format!("{base}/calendar/{secret}.ics");
+    Ok((StatusCode::CREATED, Json(CalendarLink { url })))
+}
+
+/// The iCalendar file a calendar link answers: its volunteer's upcoming shifts, in the
+/// language `lang` names (calendar apps send no `Accept-Language`); 404 for a link
+/// replaced or never given.
+#[utoipa::path(get, path = "/calendar/{file}", tag = "participation",
+    params(("file" = String, Path, description = "the link's secret, then `.ics`"),
+        ("lang" = Option<String>, Query,
+        description = "`zh-CN`, `zh-HK` or `en`; else the first of `Accept-Language` that is one of them")),
+    responses((status = 200, content_type = "text/calendar", body = String),
+        (status = 404, body = ErrorBody)))]
+pub async fn linked_calendar(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Language(lang): Language,
+) -> ApiResult<axum::response::Response> {
+    let secret = file.strip_suffix(".ics").unwrap_or(&file);
+    let now = time::OffsetDateTime::now_utc();
+    let items = state.app.linked_schedule(secret, now, 200).await?;
+    Ok(calendar_file(&state, &items, now, lang))
 }

@@ -1942,6 +1942,41 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
         body.contains(&format!("\r\nUID:signup-{id}@127.0.0.1\r\n")),
         "{body}"
     );
+    // A calendar app subscribes by a link (it sends no token) and gets the same file; a
+    // new link ends the old one, as for a link shared by mistake.
+    let linked = |token: String| {
+        let app = &w.app;
+        async move {
+            let r = app
+                .post("/api/v1/me/calendar-link", Some(&token), json!({}))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            r.body["url"].as_str().expect("url").to_owned()
+        }
+    };
+    let first_link = linked(token.clone()).await;
+    assert!(
+        first_link.starts_with(&format!("{}/calendar/", w.app.base))
+            && first_link.ends_with(".ics"),
+        "{first_link}"
+    );
+    let subscribed = w.app.client.get(&first_link).send().await.unwrap();
+    assert_eq!(subscribed.status(), StatusCode::OK);
+    // The same file but for the moment it was made (DTSTAMP).
+    let unstamped = |text: &str| -> Vec<String> {
+        let lines = text.lines().filter(|l| !l.starts_with("DTSTAMP:"));
+        lines.map(str::to_owned).collect()
+    };
+    assert_eq!(
+        unstamped(&subscribed.text().await.unwrap()),
+        unstamped(&body)
+    );
+    let second_link = linked(token.clone()).await;
+    assert_ne!(second_link, first_link);
+    let old = w.app.client.get(&first_link).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::NOT_FOUND);
+    let new = w.app.client.get(&second_link).send().await.unwrap();
+    assert_eq!(new.status(), StatusCode::OK);
 
     // A volunteer who reads English, or Hong Kong's Traditional Chinese, subscribes with
     // `?lang=` (calendar apps send no Accept-Language) or asks from the browser; the

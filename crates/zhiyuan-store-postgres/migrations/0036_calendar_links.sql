@@ -1,0 +1,8 @@
+-- A volunteer's calendar link: the address a calendar app subscribes to (it sends no
+-- bearer token), known by the digest of its secret. One per volunteer; a new one
+-- replaces the old, which then answers nothing.
+CREATE TABLE calendar_links (
+    volunteer_id BIGINT PRIMARY KEY REFERENCES volunteers (id),
+    token_hash   BYTEA       NOT NULL UNIQUE,
+    created_at   TIMESTAMPTZ NOT NULL
+);
