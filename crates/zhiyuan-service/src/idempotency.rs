@@ -30,18 +30,22 @@ struct Keyed {
     cipher: Aes256Gcm,
 }
 
+/// SHA-256 of `parts`, each preceded by its length, so that no two lists of parts
+/// digest alike: a request's fingerprint, a caller's scope, a key's names.
+pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
 fn keyed(scope: &[u8], key: &str) -> Keyed {
-    let derive = |purpose: &[u8]| {
-        let mut h = Sha256::new();
-        for part in [purpose, scope, key.as_bytes()] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part);
-        }
-        h.finalize()
-    };
+    let derive = |purpose: &[u8]| digest(&[purpose, scope, key.as_bytes()]);
     Keyed {
         id: hex::encode(derive(b"zhiyuan idempotency key v1")),
-        cipher: Aes256Gcm::new(&derive(b"zhiyuan idempotency answer v1")),
+        cipher: Aes256Gcm::new(&derive(b"zhiyuan idempotency answer v1").into()),
     }
 }
 
@@ -119,6 +123,12 @@ impl Zhiyuan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_tells_where_one_part_ends_and_the_next_begins() {
+        assert_ne!(digest(&[b"ab", b"c"]), digest(&[b"a", b"bc"]));
+        assert_eq!(digest(&[b"ab", b"c"]), digest(&[b"ab", b"c"]));
+    }
 
     #[test]
     fn a_key_is_known_by_a_digest_of_it_and_its_scope() {
