@@ -425,6 +425,8 @@ pub enum Reason {
     KeyInProgress,
     /// An `Idempotency-Key` used before for a different request.
     KeyReused,
+    /// An `Idempotency-Key` that is not 1 to 255 printable ASCII characters.
+    NotAnIdempotencyKey,
 }
 
 /// The type of JSON value a field takes, for [`Reason::WrongType`].
@@ -632,6 +634,7 @@ impl Reason {
             Self::Exists => "exists",
             Self::KeyInProgress => "key_in_progress",
             Self::KeyReused => "key_reused",
+            Self::NotAnIdempotencyKey => "not_an_idempotency_key",
         }
     }
 
@@ -1535,6 +1538,12 @@ impl Reason {
                 "此鍵已用於另一個請求，每個操作須使用新的鍵".into(),
                 "was used for a different request; use a new key for each operation".into(),
             ),
+            Self::NotAnIdempotencyKey => (
+                "应为1至255个可打印的ASCII字符，每个操作随机生成（如UUID）".into(),
+                "應為1至255個可列印的ASCII字元，每個操作隨機產生（如UUID）".into(),
+                "must be 1 to 255 printable ASCII characters, random for each operation (a UUID)"
+                    .into(),
+            ),
         };
         lang.pick([zh_hans, zh_hk, en])
     }
@@ -1812,7 +1821,8 @@ mod tests {
             Some(Reason::Length { .. }) => Reason::Exists,
             Some(Reason::Exists) => Reason::KeyInProgress,
             Some(Reason::KeyInProgress) => Reason::KeyReused,
-            Some(Reason::KeyReused) => return None,
+            Some(Reason::KeyReused) => Reason::NotAnIdempotencyKey,
+            Some(Reason::NotAnIdempotencyKey) => return None,
         })
     }
 

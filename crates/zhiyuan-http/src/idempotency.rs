@@ -51,7 +51,7 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
     let Some(key) = parse_key(raw) else {
         return ApiError::from(FieldError::because(
             "Idempotency-Key",
-            Reason::Length { min: 1, max: 255 },
+            Reason::NotAnIdempotencyKey,
         ))
         .into_response();
     };

@@ -40,7 +40,7 @@ use crate::routes::{
         participation::check_in, participation::check_out, participation::report_time,
         participation::decide_record, participation::enter_record, participation::org_records,
         participation::volunteer_records, participation::volunteer_totals,
-        participation::my_signups, participation::my_schedule, participation::my_calendar, participation::new_calendar_link, participation::linked_calendar, participation::enter_batch, participation::batch_template, participation::org_overdue,
+        participation::my_signups, participation::my_schedule, participation::my_calendar, participation::new_calendar_link, participation::end_calendar_link, participation::linked_calendar, participation::enter_batch, participation::batch_template, participation::org_overdue,
         participation::region_overdue,
         corrections::request_correction, corrections::report_omission,
         corrections::decide_correction, corrections::org_corrections,

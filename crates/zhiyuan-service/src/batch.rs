@@ -19,7 +19,7 @@ use zhiyuan_domain::{FieldError, Reason};
 use zhiyuan_store::{BatchOutcome, NewRecord, RecordId, RecordSource, RecordStatus};
 
 use crate::error::{Result, ServiceError, on_blocking_pool};
-use crate::import::{TableFormat, read_table};
+use crate::import::{Table, TableFormat, read_table};
 use crate::{Ctx, Zhiyuan};
 
 /// Most rows accepted in one upload.
@@ -708,14 +708,17 @@ fn parse_row(
 /// the rows that parsed by their index among the lines.
 type ParsedRows = (Vec<(usize, Option<RowOutcome>)>, Vec<(usize, Row)>);
 
-/// Reads the table in `file` and parses its rows for team `org`, as `ctx` enters them.
-fn read_rows(
-    file: &[u8],
-    format: TableFormat,
-    org: OrgId,
-    ctx: &Ctx,
-    policy: HoursPolicy,
-) -> Result<ParsedRows> {
+/// An uploaded table read: its rows, where its columns are, and the volunteer numbers its
+/// rows give, to be looked up while the rows are parsed.
+struct Upload {
+    table: Table,
+    cols: Columns,
+    numbers: Vec<VolunteerNumber>,
+}
+
+/// Reads the table in `file`: refused whole when it holds more rows than an upload may, or
+/// lacks a column.
+fn read_upload(file: &[u8], format: TableFormat) -> Result<Upload> {
     let table = read_table(file, format)?;
     if table.rows.len() > MAX_ROWS {
         return Err(ServiceError::because(
@@ -724,10 +727,25 @@ fn read_rows(
         ));
     }
     let cols = Columns::find(&table.header)?;
-    let mut outcomes: Vec<(usize, Option<RowOutcome>)> = Vec::with_capacity(table.rows.len());
+    let numbers = table
+        .rows
+        .iter()
+        .filter_map(|(_, cells)| VolunteerNumber::parse(cols.get(cells, "volunteer_number")).ok())
+        .collect();
+    Ok(Upload {
+        table,
+        cols,
+        numbers,
+    })
+}
+
+/// Parses the rows of `upload` for team `org`, as `ctx` enters them.
+fn parse_rows(upload: &Upload, org: OrgId, ctx: &Ctx, policy: HoursPolicy) -> ParsedRows {
+    let rows = &upload.table.rows;
+    let mut outcomes: Vec<(usize, Option<RowOutcome>)> = Vec::with_capacity(rows.len());
     let mut parsed: Vec<(usize, Row)> = Vec::new();
-    for (i, (line, cells)) in table.rows.iter().enumerate() {
-        match parse_row(&cols, cells, org, ctx).and_then(|r| {
+    for (i, (line, cells)) in rows.iter().enumerate() {
+        match parse_row(&upload.cols, cells, org, ctx).and_then(|r| {
             policy.check_entered(r.record.minutes)?;
             Ok(r)
         }) {
@@ -738,7 +756,19 @@ fn read_rows(
             Err(e) => outcomes.push((*line, Some(RowOutcome::Invalid(e)))),
         }
     }
-    Ok((outcomes, parsed))
+    (outcomes, parsed)
+}
+
+/// Reads the table in `file` and parses its rows for team `org`, as `ctx` enters them.
+#[cfg(test)]
+fn read_rows(
+    file: &[u8],
+    format: TableFormat,
+    org: OrgId,
+    ctx: &Ctx,
+    policy: HoursPolicy,
+) -> Result<ParsedRows> {
+    read_upload(file, format).map(|upload| parse_rows(&upload, org, ctx, policy))
 }
 
 impl Zhiyuan {
@@ -774,7 +804,8 @@ impl Zhiyuan {
     /// Enters the records of an uploaded table (`file`, a CSV or XLSX) for team `org`. The
     /// caller's right is checked before the file is read, and the file is read on the
     /// blocking pool: 100,000 rows take a few tenths of a second of CPU (a large workbook,
-    /// longer), which would otherwise hold an async worker.
+    /// longer), which would otherwise hold an async worker. Its volunteers are looked up
+    /// while its rows are parsed, on the other core.
     pub async fn enter_batch(
         &self,
         ctx: &Ctx,
@@ -785,14 +816,16 @@ impl Zhiyuan {
         let o = self.load_org_record(org).await?;
         ctx.require(|p| p.can_run_projects(&o.facts()))?;
         let policy = self.0.config.hours;
+        let mut upload = on_blocking_pool(move || read_upload(file.as_ref(), format)).await?;
+        // Volunteers (and, in the store, what each day already holds) are looked up once
+        // for the whole file.
+        let numbers = std::mem::take(&mut upload.numbers);
         let reader = ctx.clone();
-        let (mut outcomes, parsed) =
-            on_blocking_pool(move || read_rows(file.as_ref(), format, org, &reader, policy))
-                .await?;
+        let ((mut outcomes, parsed), ids) = tokio::try_join!(
+            on_blocking_pool(move || Ok(parse_rows(&upload, org, &reader, policy))),
+            async { Ok(self.0.store.volunteer_ids(&numbers).await?) },
+        )?;
         let row_count = outcomes.len();
-        // Volunteers and what each day already holds, looked up once for the whole file.
-        let numbers: Vec<VolunteerNumber> = parsed.iter().map(|(_, r)| r.number).collect();
-        let ids = self.0.store.volunteer_ids(&numbers).await?;
         let mut valid: Vec<(usize, NewRecord)> = Vec::with_capacity(parsed.len());
         for (i, mut row) in parsed {
             match ids.get(&row.number) {
@@ -810,10 +843,16 @@ impl Zhiyuan {
         }
         // A row repeated in the file is recorded once. Whether each row fits under the
         // daily cap is decided by the store, in the write's own transaction.
-        let mut seen_keys = std::collections::HashSet::new();
+        let first: Vec<bool> = {
+            let mut seen = std::collections::HashSet::with_capacity(valid.len());
+            valid
+                .iter()
+                .map(|(_, r)| seen.insert(r.dedupe_key.as_deref().unwrap_or_default()))
+                .collect()
+        };
         let mut accepted: Vec<(usize, NewRecord)> = Vec::with_capacity(valid.len());
-        for (i, r) in valid {
-            match seen_keys.insert(r.dedupe_key.clone().unwrap_or_default()) {
+        for ((i, r), first) in valid.into_iter().zip(first) {
+            match first {
                 true => accepted.push((i, r)),
                 false => outcomes[i].1 = Some(RowOutcome::Duplicate),
             }

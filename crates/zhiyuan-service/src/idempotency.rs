@@ -24,7 +24,7 @@ pub const KEYS_KEPT: Duration = Duration::days(1);
 /// key; after that a retry runs the request again.
 pub const KEY_LEASE: Duration = Duration::minutes(2);
 
-/// What the store knows a key by, and the cipher of its answer.
+/// What the store knows a key by (naming its scope too), and the cipher of its answer.
 struct Keyed {
     id: String,
     cipher: Aes256Gcm,
@@ -88,7 +88,7 @@ impl Zhiyuan {
         match self
             .0
             .store
-            .begin_keyed(scope, &k.id, fingerprint, now, stale_before)
+            .begin_keyed(&k.id, fingerprint, now, stale_before)
             .await?
         {
             KeyedRequest::Answered(mut kept) => {
@@ -112,11 +112,7 @@ impl Zhiyuan {
             a.body = k.seal(&a.body);
             a
         });
-        Ok(self
-            .0
-            .store
-            .finish_keyed(scope, &k.id, sealed.as_ref())
-            .await?)
+        Ok(self.0.store.finish_keyed(&k.id, sealed.as_ref()).await?)
     }
 }
 

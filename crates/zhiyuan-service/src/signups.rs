@@ -323,6 +323,27 @@ impl Zhiyuan {
     /// subscribes with (it sends no bearer token), kept only as a digest. The volunteer's
     /// earlier link stops answering.
     pub async fn new_calendar_link(&self, ctx: &Ctx) -> Result<String> {
+        let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+        let digest = Sha256::digest(secret.as_bytes());
+        self.set_calendar_link(ctx, Some(&digest), "calendar.link")
+            .await?;
+        Ok(secret)
+    }
+
+    /// Ends the signed-in volunteer's calendar link, if they have one: a calendar
+    /// subscribed with it gets nothing more (a phone lost, a link shared by mistake).
+    pub async fn end_calendar_link(&self, ctx: &Ctx) -> Result<()> {
+        self.set_calendar_link(ctx, None, "calendar.unlink").await
+    }
+
+    /// Gives the signed-in volunteer the link of `digest`, or with `None` none, audited as
+    /// `action`.
+    async fn set_calendar_link(
+        &self,
+        ctx: &Ctx,
+        digest: Option<&[u8]>,
+        action: &'static str,
+    ) -> Result<()> {
         let id = ctx.volunteer()?;
         let v = self
             .0
@@ -330,19 +351,17 @@ impl Zhiyuan {
             .get_volunteer(id)
             .await?
             .ok_or(ServiceError::NotFound("volunteer"))?;
-        let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
         let audit = ctx.audit(
-            "calendar.link",
+            action,
             "volunteer",
             v.number.to_string(),
             Some(v.profile.residence_region),
         );
-        let digest = Sha256::digest(secret.as_bytes());
-        self.0
+        Ok(self
+            .0
             .store
-            .set_calendar_link(id, &digest, ctx.now, &audit)
-            .await?;
-        Ok(secret)
+            .set_calendar_link(id, digest, ctx.now, &audit)
+            .await?)
     }
 
     /// What the calendar link `secret` shows at `now`: its volunteer's schedule, as

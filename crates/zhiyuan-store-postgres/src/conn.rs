@@ -198,6 +198,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0036_calendar_links",
         include_str!("../migrations/0036_calendar_links.sql"),
     ),
+    (
+        37,
+        "0037_idempotency_keys_by_key",
+        include_str!("../migrations/0037_idempotency_keys_by_key.sql"),
+    ),
 ];
 
 /// An arbitrary constant naming zhiyuan's migration advisory lock.

@@ -11,7 +11,6 @@ use crate::conv::{get, pg_err};
 /// between the insert that met it and the read (its request forgotten or purged).
 async fn try_begin(
     store: &PgStore,
-    scope: &[u8],
     key: &str,
     fingerprint: &[u8],
     now: OffsetDateTime,
@@ -22,13 +21,13 @@ async fn try_begin(
     // A second attempt arriving while the first's row is uncommitted waits here for it.
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, started_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            "INSERT INTO idempotency_keys (key, fingerprint, started_at)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .await
         .map_err(pg_err)?;
     if tx
-        .execute(&stmt, &[&scope, &key, &fingerprint, &now])
+        .execute(&stmt, &[&key, &fingerprint, &now])
         .await
         .map_err(pg_err)?
         == 1
@@ -39,11 +38,11 @@ async fn try_begin(
     let stmt = tx
         .prepare_cached(
             "SELECT fingerprint, started_at, status, headers, body
-             FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE",
+             FROM idempotency_keys WHERE key = $1 FOR UPDATE",
         )
         .await
         .map_err(pg_err)?;
-    let Some(row) = tx.query_opt(&stmt, &[&scope, &key]).await.map_err(pg_err)? else {
+    let Some(row) = tx.query_opt(&stmt, &[&key]).await.map_err(pg_err)? else {
         return Ok(None);
     };
     let known: Vec<u8> = get(&row, 0)?;
@@ -63,14 +62,10 @@ async fn try_begin(
         KeyedRequest::InProgress
     } else {
         let stmt = tx
-            .prepare_cached(
-                "UPDATE idempotency_keys SET started_at = $3 WHERE scope = $1 AND key = $2",
-            )
+            .prepare_cached("UPDATE idempotency_keys SET started_at = $2 WHERE key = $1")
             .await
             .map_err(pg_err)?;
-        tx.execute(&stmt, &[&scope, &key, &now])
-            .await
-            .map_err(pg_err)?;
+        tx.execute(&stmt, &[&key, &now]).await.map_err(pg_err)?;
         KeyedRequest::Started
     };
     tx.commit().await.map_err(pg_err)?;
@@ -81,15 +76,13 @@ async fn try_begin(
 impl IdempotencyStore for PgStore {
     async fn begin_keyed(
         &self,
-        scope: &[u8],
         key: &str,
         fingerprint: &[u8],
         now: OffsetDateTime,
         stale_before: OffsetDateTime,
     ) -> Result<KeyedRequest> {
         for _ in 0..3 {
-            if let Some(state) = try_begin(self, scope, key, fingerprint, now, stale_before).await?
-            {
+            if let Some(state) = try_begin(self, key, fingerprint, now, stale_before).await? {
                 return Ok(state);
             }
         }
@@ -98,40 +91,29 @@ impl IdempotencyStore for PgStore {
         ))
     }
 
-    async fn finish_keyed(
-        &self,
-        scope: &[u8],
-        key: &str,
-        answer: Option<&KeptResponse>,
-    ) -> Result<()> {
+    async fn finish_keyed(&self, key: &str, answer: Option<&KeptResponse>) -> Result<()> {
         let client = self.client().await?;
         match answer {
             Some(a) => {
                 let stmt = client
                     .prepare_cached(
-                        "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
-                         WHERE scope = $1 AND key = $2",
+                        "UPDATE idempotency_keys SET status = $2, headers = $3, body = $4
+                         WHERE key = $1",
                     )
                     .await
                     .map_err(pg_err)?;
                 let headers = serde_json::to_value(&a.headers).map_err(StoreError::internal)?;
                 client
-                    .execute(
-                        &stmt,
-                        &[&scope, &key, &i32::from(a.status), &headers, &a.body],
-                    )
+                    .execute(&stmt, &[&key, &i32::from(a.status), &headers, &a.body])
                     .await
                     .map_err(pg_err)?;
             }
             None => {
                 let stmt = client
-                    .prepare_cached("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
+                    .prepare_cached("DELETE FROM idempotency_keys WHERE key = $1")
                     .await
                     .map_err(pg_err)?;
-                client
-                    .execute(&stmt, &[&scope, &key])
-                    .await
-                    .map_err(pg_err)?;
+                client.execute(&stmt, &[&key]).await.map_err(pg_err)?;
             }
         }
         Ok(())

@@ -673,24 +673,34 @@ impl SignupStore for PgStore {
     async fn set_calendar_link(
         &self,
         volunteer: VolunteerId,
-        token_hash: &[u8],
+        token_hash: Option<&[u8]>,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO calendar_links (volunteer_id, token_hash, created_at)
-                 VALUES ($1, $2, $3)
-                 ON CONFLICT (volunteer_id) DO UPDATE
-                 SET token_hash = excluded.token_hash, created_at = excluded.created_at",
-            )
-            .await
-            .map_err(pg_err)?;
-        tx.execute(&stmt, &[&volunteer.0, &token_hash, &at])
-            .await
-            .map_err(pg_err)?;
+        match token_hash {
+            Some(hash) => {
+                let stmt = tx
+                    .prepare_cached(
+                        "INSERT INTO calendar_links (volunteer_id, token_hash, created_at)
+                         VALUES ($1, $2, $3)
+                         ON CONFLICT (volunteer_id) DO UPDATE
+                         SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                    )
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&stmt, &[&volunteer.0, &hash, &at]).await
+            }
+            None => {
+                let stmt = tx
+                    .prepare_cached("DELETE FROM calendar_links WHERE volunteer_id = $1")
+                    .await
+                    .map_err(pg_err)?;
+                tx.execute(&stmt, &[&volunteer.0]).await
+            }
+        }
+        .map_err(pg_err)?;
         write_audit(&tx, audit, None).await?;
         tx.commit().await.map_err(pg_err)
     }

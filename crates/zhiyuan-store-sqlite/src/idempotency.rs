@@ -12,20 +12,19 @@ use crate::conv::{micros, store_err};
 impl IdempotencyStore for SqliteStore {
     async fn begin_keyed(
         &self,
-        scope: &[u8],
         key: &str,
         fingerprint: &[u8],
         now: OffsetDateTime,
         stale_before: OffsetDateTime,
     ) -> Result<KeyedRequest> {
-        let (scope, key, fingerprint) = (scope.to_vec(), key.to_owned(), fingerprint.to_vec());
+        let (key, fingerprint) = (key.to_owned(), fingerprint.to_vec());
         self.write(move |tx| {
             let inserted = tx
                 .prepare_cached(
-                    "INSERT INTO idempotency_keys (scope, key, fingerprint, started_at)
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO idempotency_keys (key, fingerprint, started_at)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 )
-                .and_then(|mut s| s.execute(params![scope, key, fingerprint, micros(now)]))
+                .and_then(|mut s| s.execute(params![key, fingerprint, micros(now)]))
                 .map_err(store_err)?;
             if inserted == 1 {
                 return Ok(KeyedRequest::Started);
@@ -33,10 +32,10 @@ impl IdempotencyStore for SqliteStore {
             let (known, started_at, status, headers, body) = tx
                 .prepare_cached(
                     "SELECT fingerprint, started_at, status, headers, body
-                     FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+                     FROM idempotency_keys WHERE key = ?1",
                 )
                 .and_then(|mut s| {
-                    s.query_row(params![scope, key], |r| {
+                    s.query_row([&key], |r| {
                         Ok((
                             r.get::<_, Vec<u8>>(0)?,
                             r.get::<_, i64>(1)?,
@@ -66,8 +65,8 @@ impl IdempotencyStore for SqliteStore {
                 return Ok(KeyedRequest::InProgress);
             }
             tx.execute(
-                "UPDATE idempotency_keys SET started_at = ?3 WHERE scope = ?1 AND key = ?2",
-                params![scope, key, micros(now)],
+                "UPDATE idempotency_keys SET started_at = ?2 WHERE key = ?1",
+                params![key, micros(now)],
             )
             .map_err(store_err)?;
             Ok(KeyedRequest::Started)
@@ -75,31 +74,22 @@ impl IdempotencyStore for SqliteStore {
         .await
     }
 
-    async fn finish_keyed(
-        &self,
-        scope: &[u8],
-        key: &str,
-        answer: Option<&KeptResponse>,
-    ) -> Result<()> {
-        let (scope, key) = (scope.to_vec(), key.to_owned());
+    async fn finish_keyed(&self, key: &str, answer: Option<&KeptResponse>) -> Result<()> {
+        let key = key.to_owned();
         let answer = answer.cloned();
         self.write(move |tx| {
             match answer {
                 Some(a) => tx.execute(
-                    "UPDATE idempotency_keys SET status = ?3, headers = ?4, body = ?5
-                     WHERE scope = ?1 AND key = ?2",
+                    "UPDATE idempotency_keys SET status = ?2, headers = ?3, body = ?4
+                     WHERE key = ?1",
                     params![
-                        scope,
                         key,
                         a.status,
                         serde_json::to_string(&a.headers).unwrap_or_default(),
                         a.body
                     ],
                 ),
-                None => tx.execute(
-                    "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
-                    params![scope, key],
-                ),
+                None => tx.execute("DELETE FROM idempotency_keys WHERE key = ?1", [key]),
             }
             .map_err(store_err)?;
             Ok(())

@@ -50,6 +50,13 @@ async fn lists_reach_their_rows_through_the_index_that_fits_the_filter() {
         day.contains("USING COVERING INDEX records_volunteer (volunteer_id=? AND service_date=?)"),
         "{day}"
     );
+    // An upload's days of one volunteer, in one walk of the same index, without a sort.
+    let days = plan(&store, crate::records::DAYS_MINUTES.to_owned()).await;
+    assert!(
+        days.contains("USING COVERING INDEX records_volunteer (volunteer_id=? AND service_date>? AND service_date<?)"),
+        "{days}"
+    );
+    assert!(!days.contains("TEMP B-TREE"), "{days}");
     let by_org = plan(&store, crate::records::list_sql(false, true)).await;
     assert!(by_org.contains("records_org (org_id=?"), "{by_org}");
     // A team's index is in id order: its page is read as it is walked, once.

@@ -396,19 +396,25 @@ impl SignupStore for SqliteStore {
     async fn set_calendar_link(
         &self,
         volunteer: VolunteerId,
-        token_hash: &[u8],
+        token_hash: Option<&[u8]>,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<()> {
-        let (hash, audit) = (token_hash.to_vec(), audit.clone());
+        let (hash, audit) = (token_hash.map(<[u8]>::to_vec), audit.clone());
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO calendar_links (volunteer_id, token_hash, created_at)
-                 VALUES (?1, ?2, ?3)
-                 ON CONFLICT (volunteer_id) DO UPDATE
-                 SET token_hash = excluded.token_hash, created_at = excluded.created_at",
-                params![volunteer.0, hash, micros(at)],
-            )
+            match hash {
+                Some(hash) => tx.execute(
+                    "INSERT INTO calendar_links (volunteer_id, token_hash, created_at)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (volunteer_id) DO UPDATE
+                     SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                    params![volunteer.0, hash, micros(at)],
+                ),
+                None => tx.execute(
+                    "DELETE FROM calendar_links WHERE volunteer_id = ?1",
+                    [volunteer.0],
+                ),
+            }
             .map_err(store_err)?;
             write_audit(tx, &audit, None)
         })

@@ -2569,6 +2569,81 @@ async fn batch_rows_over_the_daily_cap_are_refused_counting_the_day_and_earlier_
     assert_eq!(store.day_minutes(v.id, earlier).await.unwrap(), 720);
 }
 
+/// What an upload's rows may add to a day counts that day alone: a full day lying between
+/// a volunteer's first and last days in the upload, and another volunteer's full day on
+/// the same date, leave the upload's own days their room.
+#[tokio::test]
+async fn batch_rows_count_only_their_own_day_and_volunteer_toward_the_cap() {
+    let (_db, store) = store().await;
+    let (v, org) = a_volunteer_and_a_team(&store).await;
+    let other = store
+        .insert_volunteer(
+            &volunteer(2, "440106"),
+            &audit("volunteer.register", "440106"),
+        )
+        .await
+        .expect("a second volunteer");
+    let day = OffsetDateTime::now_utc().date() - Duration::days(10);
+    let cap = DayCap(12 * 60);
+    let effective = RecordStatus::Effective;
+    let full = [
+        entered(
+            v.id,
+            org.id,
+            day + Duration::days(2),
+            720,
+            "middle",
+            effective,
+        ),
+        entered(other.id, org.id, day, 720, "other's", effective),
+    ];
+    store
+        .insert_records(full.to_vec(), Some(cap), &audit("record.batch", "440106"))
+        .await
+        .expect("two full days");
+    let rows = vec![
+        entered(v.id, org.id, day, 700, "first day", effective),
+        entered(
+            v.id,
+            org.id,
+            day + Duration::days(1),
+            700,
+            "next day",
+            effective,
+        ),
+        entered(
+            v.id,
+            org.id,
+            day + Duration::days(3),
+            700,
+            "after",
+            effective,
+        ),
+        entered(
+            v.id,
+            org.id,
+            day + Duration::days(2),
+            1,
+            "one more",
+            effective,
+        ),
+    ];
+    let outcomes = store
+        .insert_records(rows, Some(cap), &audit("record.batch", "440106"))
+        .await
+        .expect("the upload");
+    let went_in: Vec<bool> = outcomes
+        .iter()
+        .map(|o| matches!(o, BatchOutcome::Inserted(_)))
+        .collect();
+    assert_eq!(went_in, [true, true, true, false], "{outcomes:?}");
+    assert_eq!(outcomes[3], BatchOutcome::OverCap);
+    for (offset, minutes) in [(0, 700), (1, 700), (2, 720), (3, 700)] {
+        let on = day + Duration::days(offset);
+        assert_eq!(store.day_minutes(v.id, on).await.unwrap(), minutes, "{on}");
+    }
+}
+
 /// Check-outs, entered records and batch uploads for one volunteer's day, all at once:
 /// whatever each read before writing, the day never goes over the cap. With a 12-hour
 /// cap and 200 minutes each, exactly three of them are written and the others refused.
@@ -4025,18 +4100,19 @@ async fn overdue_shifts_follow_sign_ups_records_and_corrections_and_match_a_coun
 
 /// A keyed request is started once; its retries wait while it runs, get its answer once
 /// it is kept, or run it again once it is forgotten or its attempt went stale; another
-/// request under the same key is a mismatch; another caller's key is another key.
+/// request under the same key is a mismatch; another caller's key is another key (the
+/// service names a key by a digest over its caller and the client's key; here, by hand).
 #[tokio::test]
 async fn a_keyed_request_runs_once_and_its_retries_get_its_answer() {
     let (_db, store) = store().await;
     let t0 = OffsetDateTime::now_utc();
     let lease = Duration::minutes(2);
-    let (alice, bob, key) = (b"alice".as_slice(), b"bob".as_slice(), "k-1");
-    let begin = |scope: &'static [u8], fingerprint: &'static [u8], now: OffsetDateTime| {
+    let (alice, bob) = ("alice:k-1", "bob:k-1");
+    let begin = |key: &'static str, fingerprint: &'static [u8], now: OffsetDateTime| {
         let store = store.clone();
         async move {
             store
-                .begin_keyed(scope, key, fingerprint, now, now - lease)
+                .begin_keyed(key, fingerprint, now, now - lease)
                 .await
                 .expect("begin")
         }
@@ -4058,7 +4134,7 @@ async fn a_keyed_request_runs_once_and_its_retries_get_its_answer() {
         body: br#"{"id": 7}"#.to_vec(),
     };
     store
-        .finish_keyed(alice, key, Some(&answer))
+        .finish_keyed(alice, Some(&answer))
         .await
         .expect("keep");
     assert_eq!(
@@ -4067,7 +4143,7 @@ async fn a_keyed_request_runs_once_and_its_retries_get_its_answer() {
     );
     assert_eq!(begin(alice, b"other", later).await, KeyedRequest::Mismatch);
     // A refused request is forgotten: its retry runs.
-    store.finish_keyed(bob, key, None).await.expect("forget");
+    store.finish_keyed(bob, None).await.expect("forget");
     assert_eq!(begin(bob, b"fixed", later).await, KeyedRequest::Started);
     // A day on, keys started before the cut are purged; the later one stays.
     assert_eq!(store.purge_keyed(later).await.expect("purge"), 0);

@@ -303,11 +303,11 @@ pub trait SignupStore {
     async fn list_signups(&self, q: &SignupQuery, page: &PageRequest)
     -> Result<Page<SignupDetail>>;
     /// Gives the volunteer a calendar link (the digest of its secret), replacing any
-    /// earlier one, with its audit entry.
+    /// earlier one, or with `None` ends theirs, with its audit entry.
     async fn set_calendar_link(
         &self,
         volunteer: VolunteerId,
-        token_hash: &[u8],
+        token_hash: Option<&[u8]>,
         at: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<()>;
@@ -844,9 +844,10 @@ pub trait NotifyStore {
     async fn signup_accounts(&self, shift: ShiftId) -> Result<Vec<AccountId>>;
 }
 
-/// Requests sent with an `Idempotency-Key`, kept for a day. `scope` says whose keys they
-/// are (a digest of the caller's credentials), so that two callers' keys never meet;
-/// `fingerprint` is a digest of the request (method, path, body).
+/// Requests sent with an `Idempotency-Key`, kept for a day. `key` names the key and whose
+/// it is (a digest over the caller's credentials and the client's key), so that two
+/// callers' keys never meet; `fingerprint` is a digest of the request (method, path,
+/// body).
 #[async_trait]
 pub trait IdempotencyStore {
     /// Records the request as started, unless its key is known: then says how it stands.
@@ -854,7 +855,6 @@ pub trait IdempotencyStore {
     /// is taken over: `Started`.
     async fn begin_keyed(
         &self,
-        scope: &[u8],
         key: &str,
         fingerprint: &[u8],
         now: OffsetDateTime,
@@ -862,12 +862,7 @@ pub trait IdempotencyStore {
     ) -> Result<KeyedRequest>;
     /// Keeps the answer of a started request; `None` forgets the request, so that a retry
     /// runs it again (it was refused, and wrote nothing).
-    async fn finish_keyed(
-        &self,
-        scope: &[u8],
-        key: &str,
-        answer: Option<&KeptResponse>,
-    ) -> Result<()>;
+    async fn finish_keyed(&self, key: &str, answer: Option<&KeptResponse>) -> Result<()>;
     /// Forgets requests started before `before`; returns how many.
     async fn purge_keyed(&self, before: OffsetDateTime) -> Result<u64>;
 }

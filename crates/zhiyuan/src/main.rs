@@ -273,6 +273,15 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     println!("zhiyuan is serving on http://{addr}");
     println!("  the API, described: http://{addr}/api/v1/openapi.json");
     println!("  a certificate verified by its number: http://{addr}/verify");
+    // Links given out name `public_url`, not the address served: the two part when the
+    // server runs on another port than configured, or behind a proxy (as it should).
+    let public_url = config.server.public_url.trim_end_matches('/');
+    if public_url != format!("http://{addr}") {
+        println!(
+            "  links it gives out (certificates' QR codes, calendar links) lead to {public_url}: \
+             set server.public_url to where the public reaches it"
+        );
+    }
     zhiyuan::serve(listener, app.router, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -114,6 +114,9 @@ pub async fn change_password(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
     pub account_id: i64,
+    /// The account as signing in answers it: what an app shows when it starts again from a
+    /// token it kept.
+    pub account: AccountView,
     /// Present when the account is a volunteer's.
     pub volunteer_number: Option<String>,
     /// Every scope the account holds, including team roles from memberships.
@@ -125,19 +128,27 @@ pub struct MeView {
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<MeView>> {
     let p = caller.ctx.user()?;
-    let volunteer_number = match p.volunteer {
-        Some(id) => state
-            .app
-            .store()
-            .get_volunteer(id)
-            .await
-            .map_err(zhiyuan_service::ServiceError::from)?
-            .map(|v| v.number.to_string()),
+    use zhiyuan_service::ServiceError;
+    let store = state.app.store();
+    // Accounts are never deleted, so a session's account is there; were it not, the
+    // session would be no one's (401).
+    let account = store
+        .get_account(p.account)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(ServiceError::Unauthenticated)?;
+    let volunteer = match p.volunteer {
+        Some(id) => store.get_volunteer(id).await.map_err(ServiceError::from)?,
         None => None,
     };
     Ok(Json(MeView {
         account_id: p.account.0,
-        volunteer_number,
+        account: AccountView {
+            id: account.id.0,
+            login: account.login,
+            display_name: account.display_name,
+        },
+        volunteer_number: volunteer.map(|v| v.number.to_string()),
         grants: p.grants.clone(),
     }))
 }

@@ -248,7 +248,7 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/me/schedule.ics", get(participation::my_calendar))
         .route(
             "/api/v1/me/calendar-link",
-            post(participation::new_calendar_link),
+            post(participation::new_calendar_link).delete(participation::end_calendar_link),
         )
         .route("/calendar/{file}", get(participation::linked_calendar))
         .route("/api/v1/audit", get(staff::list_audit))

@@ -954,6 +954,19 @@ pub async fn new_calendar_link(
     Ok((StatusCode::CREATED, Json(CalendarLink { url })))
 }
 
+/// Ends the signed-in volunteer's calendar link: a calendar subscribed with it gets 404
+/// from then on. 204 whether or not there was one.
+#[utoipa::path(delete, path = "/api/v1/me/calendar-link", tag = "participation",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn end_calendar_link(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    state.app.end_calendar_link(&caller.ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The iCalendar file a calendar link answers: its volunteer's upcoming shifts, in the
 /// language `lang` names (calendar apps send no `Accept-Language`); 404 for a link
 /// replaced or never given.

@@ -13,6 +13,8 @@ async fn a_login_opens_me_and_a_logout_closes_it() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["grants"][0]["role"], "jurisdiction_admin");
     assert_eq!(me.body["grants"][0]["region"], "440100");
+    assert_eq!(me.body["account"]["login"], "gz-admin");
+    assert_eq!(me.body["account"]["id"], me.body["account_id"]);
     let out = app
         .request(
             reqwest::Method::POST,
@@ -35,6 +37,17 @@ async fn a_volunteer_signs_in_with_the_volunteer_number() {
         .await;
     let me = app.get("/api/v1/me", Some(&token)).await;
     assert_eq!(me.body["volunteer_number"], number);
+    // What an app greets the volunteer with when it starts again from a token it kept.
+    let profile = app
+        .get(&format!("/api/v1/volunteers/{number}"), Some(&token))
+        .await;
+    assert_eq!(me.body["account"]["login"], number);
+    assert_eq!(me.body["account"]["display_name"], profile.body["name"]);
+    assert!(
+        me.body["account"]["display_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
 }
 
 #[tokio::test]

@@ -103,6 +103,13 @@ async fn serve_demo_prints_a_login_per_role_and_serves() {
             format!("{addr}/verify")
         )
     );
+    // Served on another port than `public_url` names, it says where the links it gives
+    // out lead, and what to set.
+    let public = lines.next().expect("server output").unwrap();
+    assert!(
+        public.contains("lead to http://127.0.0.1:8080:") && public.contains("server.public_url"),
+        "{public}"
+    );
     // The server runs without transparent huge pages (see main.rs).
     #[cfg(target_os = "linux")]
     {

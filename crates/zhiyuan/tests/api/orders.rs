@@ -1806,8 +1806,20 @@ async fn a_need_sent_again_under_its_idempotency_key_is_placed_once() {
         }
     }
     assert_eq!(placed_now.len(), 1, "{placed_now:?}");
-    let empty = send("\"\"", need(json!({}))).await;
-    assert_eq!(empty.field_codes(), why("Idempotency-Key", "length"));
+    // Keys that are not 1 to 255 printable ASCII characters are refused as such, and
+    // place nothing: empty, a tab inside, too long.
+    let too_long: &'static str = "k".repeat(256).leak();
+    for key in ["\"\"", "a\tb", too_long] {
+        let refused = send(key, need(json!({}))).await;
+        assert_eq!(
+            (refused.status, refused.field_codes()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                why("Idempotency-Key", "not_an_idempotency_key")
+            ),
+            "{key}"
+        );
+    }
     let placed = n.app.get(&listed, Some(&n.station_staff)).await;
     assert_eq!(placed.body["items"].as_array().unwrap().len(), 3);
 }

@@ -1908,7 +1908,7 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
     );
 
     let shift = w.shift(Duration::hours(30), 3).await;
-    let (_, token) = w.volunteer(171).await;
+    let (number, token) = w.volunteer(171).await;
     w.sign_up(shift, &token).await;
     let ics = w
         .app
@@ -1977,6 +1977,47 @@ async fn projects_are_found_by_chinese_text_and_near_a_place_and_shifts_export_t
     assert_eq!(old.status(), StatusCode::NOT_FOUND);
     let new = w.app.client.get(&second_link).send().await.unwrap();
     assert_eq!(new.status(), StatusCode::OK);
+    // A volunteer who lost their phone ends the link without making another; ending it
+    // again, or with none left, is no error.
+    for _ in 0..2 {
+        let ended = w
+            .app
+            .request(
+                reqwest::Method::DELETE,
+                "/api/v1/me/calendar-link",
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(ended.status, StatusCode::NO_CONTENT, "{:?}", ended.body);
+        let gone = w.app.client.get(&second_link).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    }
+    let admin = w.app.admin("gz-admin", "440100").await;
+    let audit = w
+        .app
+        .get(
+            &format!("/api/v1/audit?subject_type=volunteer&subject_id={number}"),
+            Some(&admin),
+        )
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .expect("audit items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("calendar."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "calendar.unlink",
+            "calendar.unlink",
+            "calendar.link",
+            "calendar.link"
+        ],
+        "newest first"
+    );
 
     // A volunteer who reads English, or Hong Kong's Traditional Chinese, subscribes with
     // `?lang=` (calendar apps send no Accept-Language) or asks from the browser; the
