@@ -194,6 +194,9 @@ impl Zhiyuan {
             ));
         }
         let before = r.project.clone();
+        // Conditions are checked when they change: a project kept from before a rule was
+        // made (an age under 18 without minors, say) stays editable in its other fields.
+        let conditions_changed = patch.conditions.is_some();
         let p = &mut r.project;
         macro_rules! apply {
             ($($f:ident),*) => {$( if let Some(v) = patch.$f { p.$f = v; } )*};
@@ -212,7 +215,9 @@ impl Zhiyuan {
             review_required,
             responsible_person
         );
-        p.conditions.check()?;
+        if conditions_changed {
+            p.conditions.check()?;
+        }
         if p.geofence_m.is_some() && p.location.is_none() {
             return Err(ServiceError::because(
                 "geofence_m",

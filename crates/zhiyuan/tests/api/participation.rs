@@ -775,6 +775,53 @@ async fn a_project_or_shift_form_names_each_mistake_with_its_code() {
     );
 }
 
+/// A project whose conditions were stored before a rule refusing them was made stays
+/// editable in its other fields; changing the conditions themselves is checked as ever.
+#[tokio::test]
+async fn a_project_kept_from_before_a_rule_can_still_be_edited_in_other_fields() {
+    let w = world().await;
+    let store = w.app.zhiyuan.store();
+    let id = zhiyuan_store::ProjectId(w.project);
+    let mut kept = store.get_project(id).await.unwrap().unwrap();
+    kept.project.conditions.min_age = Some(16);
+    kept.project.conditions.minors_allowed = false;
+    store.update_project(&kept, &audit()).await.unwrap();
+    let path = format!("/api/v1/projects/{}", w.project);
+    let renamed = w
+        .app
+        .patch(
+            &path,
+            Some(&w.coordinator),
+            json!({"name": "社区环境清洁（二期）"}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    assert_eq!(renamed.body["name"], "社区环境清洁（二期）");
+    assert_eq!(renamed.body["conditions"]["min_age"], 16);
+    let same_again = w
+        .app
+        .patch(
+            &path,
+            Some(&w.coordinator),
+            json!({"conditions": {"min_age": 16}}),
+        )
+        .await;
+    assert_eq!(
+        same_again.field_codes(),
+        why("conditions.min_age", "age_needs_minors")
+    );
+    let fixed = w
+        .app
+        .patch(
+            &path,
+            Some(&w.coordinator),
+            json!({"conditions": {"min_age": 16, "minors_allowed": true}}),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{:?}", fixed.body);
+    assert_eq!(fixed.body["conditions"]["minors_allowed"], true);
+}
+
 #[tokio::test]
 async fn a_risky_project_opens_only_with_insurance_and_a_reviewed_one_only_after_review() {
     let w = world_with(json!({"risky": true, "risk_disclosure": "水边作业，注意安全"})).await;
