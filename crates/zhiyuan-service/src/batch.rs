@@ -813,6 +813,7 @@ impl Zhiyuan {
         file: impl AsRef<[u8]> + Send + 'static,
         format: TableFormat,
     ) -> Result<BatchReport> {
+        let started = std::time::Instant::now();
         let o = self.load_org_record(org).await?;
         ctx.require(|p| p.can_run_projects(&o.facts()))?;
         let policy = self.0.config.hours;
@@ -866,12 +867,14 @@ impl Zhiyuan {
             .unzip();
         let mut audit = ctx.audit("record.batch", "organisation", org.0, Some(o.org.region));
         audit.details = serde_json::json!({ "rows": row_count, "accepted": records.len() });
+        let writing = std::time::Instant::now();
         let results = if records.is_empty() {
             Vec::new()
         } else {
             let cap = Some(self.day_cap());
             self.0.store.insert_records(records, cap, &audit).await?
         };
+        let written = writing.elapsed();
         for ((i, day), result) in lines.into_iter().zip(results) {
             outcomes[i].1 = Some(match result {
                 BatchOutcome::Inserted(id) => RowOutcome::Inserted(id),
@@ -903,6 +906,8 @@ impl Zhiyuan {
             inserted = report.inserted,
             duplicates = report.duplicates,
             invalid = report.invalid,
+            ms = started.elapsed().as_millis() as u64,
+            store_ms = written.as_millis() as u64,
             "batch entry"
         );
         Ok(report)
