@@ -387,6 +387,7 @@ impl PgStore {
                 }
             })?;
         let mut applied = 0;
+        let mut latest = None;
         for (version, name, sql) in MIGRATIONS {
             let tx = client.transaction().await.map_err(pg_err)?;
             if lock {
@@ -415,8 +416,12 @@ impl PgStore {
             .await
             .map_err(pg_err)?;
             tx.commit().await.map_err(pg_err)?;
-            tracing::info!(migration = name, "applied migration");
+            tracing::debug!(migration = name, "applied migration");
             applied += 1;
+            latest = Some(name);
+        }
+        if let Some(latest) = latest {
+            tracing::info!(applied, latest, "migrated the database");
         }
         Ok(applied)
     }

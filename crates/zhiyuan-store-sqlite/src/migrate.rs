@@ -204,6 +204,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<usize> {
     )
     .map_err(store_err)?;
     let mut applied = 0;
+    let mut latest = None;
     for (version, name, sql) in MIGRATIONS {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -226,8 +227,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<usize> {
         )
         .map_err(store_err)?;
         tx.commit().map_err(store_err)?;
-        tracing::info!(migration = name, "applied migration");
+        tracing::debug!(migration = name, "applied migration");
         applied += 1;
+        latest = Some(name);
+    }
+    if let Some(latest) = latest {
+        tracing::info!(applied, latest, "migrated the database");
     }
     Ok(applied)
 }
