@@ -422,25 +422,53 @@ impl RecordStore for PgStore {
         let refs: Vec<&NewRecord> = rows.iter().collect();
         let decided = match cap {
             Some(cap) => {
-                // The volunteers' totals are locked before what their days hold is read,
-                // so that no other write can add to those days until this one commits.
-                let mut volunteers: Vec<i64> = rows.iter().map(|r| r.volunteer.0).collect();
-                volunteers.sort_unstable();
-                volunteers.dedup();
-                lock_totals(&tx, &volunteers).await?;
                 let keys: Vec<&str> = rows
                     .iter()
                     .filter_map(|r| r.dedupe_key.as_deref())
                     .collect();
-                let pairs: Vec<(VolunteerId, Date)> =
-                    rows.iter().map(|r| (r.volunteer, r.service_date)).collect();
-                let (keys, used) =
-                    futures::try_join!(recorded_keys(&tx, &keys), day_minutes_of(&tx, &pairs))?;
-                let recorded: Vec<bool> = rows
+                let recorded_of = |found: HashSet<String>| -> Vec<bool> {
+                    rows.iter()
+                        .map(|r| r.dedupe_key.as_ref().is_some_and(|k| found.contains(k)))
+                        .collect()
+                };
+                let recorded = recorded_of(recorded_keys(&tx, &keys).await?);
+                // Only rows that may go in take room: not those recorded before (a file
+                // uploaded again), nor those pending approval. Their volunteers' totals
+                // are locked before what their days hold is read, so that no other write
+                // can add to those days until this one commits; a file uploaded again
+                // locks and reads nothing.
+                let counting: Vec<&NewRecord> = rows
                     .iter()
-                    .map(|r| r.dedupe_key.as_ref().is_some_and(|k| keys.contains(k)))
+                    .zip(&recorded)
+                    .filter(|(r, recorded)| !**recorded && r.status == RecordStatus::Effective)
+                    .map(|(r, _)| r)
                     .collect();
-                cap.admit(&refs, &recorded, used)
+                let mut volunteers: Vec<i64> = counting.iter().map(|r| r.volunteer.0).collect();
+                volunteers.sort_unstable();
+                volunteers.dedup();
+                let used = match volunteers.is_empty() {
+                    true => HashMap::new(),
+                    false => {
+                        lock_totals(&tx, &volunteers).await?;
+                        let pairs: Vec<(VolunteerId, Date)> = counting
+                            .iter()
+                            .map(|r| (r.volunteer, r.service_date))
+                            .collect();
+                        day_minutes_of(&tx, &pairs).await?
+                    }
+                };
+                let decided = cap.admit(&refs, &recorded, used.clone());
+                // A write that committed while this one waited for the locks (the same
+                // file sent twice at once) may have recorded some of these rows: their
+                // minutes are in `used` now, and they are duplicates, not over the cap.
+                // Asked again, after the locks, before any row is refused.
+                match decided.contains(&Some(BatchOutcome::OverCap)) {
+                    true => {
+                        let recorded = recorded_of(recorded_keys(&tx, &keys).await?);
+                        cap.admit(&refs, &recorded, used)
+                    }
+                    false => decided,
+                }
             }
             None => vec![None; rows.len()],
         };

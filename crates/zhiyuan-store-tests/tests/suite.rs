@@ -2644,6 +2644,38 @@ async fn batch_rows_count_only_their_own_day_and_volunteer_toward_the_cap() {
     }
 }
 
+/// The same file uploaded twice at once (a double click): whichever writes second finds
+/// every row recorded by the first and reports it a duplicate, not over the daily cap its
+/// own rows and the first's together would exceed; the day holds each row once.
+#[tokio::test]
+async fn the_same_upload_sent_twice_at_once_is_recorded_once_and_refused_as_duplicates() {
+    let (_db, store) = store().await;
+    let (v, org) = a_volunteer_and_a_team(&store).await;
+    let cap = DayCap(12 * 60);
+    let entry = audit("record.batch", "440106");
+    let first_day = OffsetDateTime::now_utc().date() - Duration::days(30);
+    for offset in 0..10 {
+        let day = first_day + Duration::days(offset);
+        let half = |part: &str| {
+            let key = format!("{part} {day}");
+            entered(v.id, org.id, day, 360, &key, RecordStatus::Effective)
+        };
+        let rows = vec![half("am"), half("pm")];
+        let upload = || store.insert_records(rows.clone(), Some(cap), &entry);
+        let (one, other) = tokio::join!(upload(), upload());
+        let mut outcomes = [one.expect("one upload"), other.expect("the other")];
+        outcomes.sort_by_key(|o| matches!(o[0], BatchOutcome::Duplicate));
+        let inserted = |o: &BatchOutcome| matches!(o, BatchOutcome::Inserted(_));
+        assert!(outcomes[0].iter().all(inserted), "{day}: {outcomes:?}");
+        assert_eq!(
+            outcomes[1],
+            [BatchOutcome::Duplicate, BatchOutcome::Duplicate],
+            "{day}"
+        );
+        assert_eq!(store.day_minutes(v.id, day).await.unwrap(), 720, "{day}");
+    }
+}
+
 /// Check-outs, entered records and batch uploads for one volunteer's day, all at once:
 /// whatever each read before writing, the day never goes over the cap. With a 12-hour
 /// cap and 200 minutes each, exactly three of them are written and the others refused.
