@@ -419,7 +419,6 @@ impl RecordStore for PgStore {
         // Every statement here takes arrays whose plan does not depend on their values.
         let mut client = self.batch_client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
-        let refs: Vec<&NewRecord> = rows.iter().collect();
         let decided = match cap {
             Some(cap) => {
                 let keys: Vec<&str> = rows
@@ -432,17 +431,10 @@ impl RecordStore for PgStore {
                         .collect()
                 };
                 let recorded = recorded_of(recorded_keys(&tx, &keys).await?);
-                // Only rows that may go in take room: not those recorded before (a file
-                // uploaded again), nor those pending approval. Their volunteers' totals
-                // are locked before what their days hold is read, so that no other write
-                // can add to those days until this one commits; a file uploaded again
-                // locks and reads nothing.
-                let counting: Vec<&NewRecord> = rows
-                    .iter()
-                    .zip(&recorded)
-                    .filter(|(r, recorded)| !**recorded && r.status == RecordStatus::Effective)
-                    .map(|(r, _)| r)
-                    .collect();
+                // The volunteers' totals of the rows that take room are locked before what
+                // their days hold is read, so that no other write can add to those days
+                // until this one commits; a file uploaded again locks and reads nothing.
+                let counting: Vec<&NewRecord> = DayCap::taking_room(&rows, &recorded).collect();
                 let mut volunteers: Vec<i64> = counting.iter().map(|r| r.volunteer.0).collect();
                 volunteers.sort_unstable();
                 volunteers.dedup();
@@ -457,7 +449,7 @@ impl RecordStore for PgStore {
                         day_minutes_of(&tx, &pairs).await?
                     }
                 };
-                let decided = cap.admit(&refs, &recorded, used.clone());
+                let decided = cap.admit(&rows, &recorded, &used);
                 // A write that committed while this one waited for the locks (the same
                 // file sent twice at once) may have recorded some of these rows: their
                 // minutes are in `used` now, and they are duplicates, not over the cap.
@@ -465,17 +457,17 @@ impl RecordStore for PgStore {
                 match decided.contains(&Some(BatchOutcome::OverCap)) {
                     true => {
                         let recorded = recorded_of(recorded_keys(&tx, &keys).await?);
-                        cap.admit(&refs, &recorded, used)
+                        cap.admit(&rows, &recorded, &used)
                     }
                     false => decided,
                 }
             }
             None => vec![None; rows.len()],
         };
-        let admitted: Vec<&NewRecord> = refs
+        let admitted: Vec<&NewRecord> = rows
             .iter()
             .zip(&decided)
-            .filter_map(|(r, decided)| decided.is_none().then_some(*r))
+            .filter_map(|(r, decided)| decided.is_none().then_some(r))
             .collect();
         // Ids are drawn first, so that the ids the inserts return say which rows went in
         // (the others were duplicates) whatever order the server returns them in, and so

@@ -345,15 +345,10 @@ impl RecordStore for SqliteStore {
                         })
                         .collect::<rusqlite::Result<Vec<bool>>>()
                         .map_err(store_err)?;
-                    // Only rows that may go in take room: not those recorded before (a
-                    // file uploaded again), nor those pending approval.
-                    let pairs = rows
-                        .iter()
-                        .zip(&recorded)
-                        .filter(|(r, recorded)| !**recorded && r.status == RecordStatus::Effective)
-                        .map(|(r, _)| (r.volunteer, r.service_date));
+                    let pairs = DayCap::taking_room(&rows, &recorded)
+                        .map(|r| (r.volunteer, r.service_date));
                     let used = day_minutes_of(tx, pairs).map_err(store_err)?;
-                    cap.admit(&rows.iter().collect::<Vec<_>>(), &recorded, used)
+                    cap.admit(&rows, &recorded, &used)
                 }
                 None => vec![None; rows.len()],
             };

@@ -364,6 +364,19 @@ impl DayCap {
         ))
     }
 
+    /// The rows of an upload that take room under the cap: those not recorded before
+    /// (`recorded`, by row; a file uploaded again), and effective (not pending approval).
+    /// Only their days need reading for [`DayCap::admit`].
+    pub fn taking_room<'a>(
+        rows: &'a [NewRecord],
+        recorded: &'a [bool],
+    ) -> impl Iterator<Item = &'a NewRecord> {
+        rows.iter()
+            .zip(recorded)
+            .filter(|(r, recorded)| !**recorded && r.status == RecordStatus::Effective)
+            .map(|(r, _)| r)
+    }
+
     /// What becomes of each of `rows`, taken in order: `None` to write it, or its outcome
     /// without writing. An entry recorded before (`recorded`, by row) is a duplicate, whose
     /// minutes its day already holds; a row that would take its day over the cap, given
@@ -371,10 +384,12 @@ impl DayCap {
     /// not count (not effective) always fit.
     pub fn admit(
         self,
-        rows: &[&NewRecord],
+        rows: &[NewRecord],
         recorded: &[bool],
-        mut used: std::collections::HashMap<(VolunteerId, Date), i64>,
+        used: &std::collections::HashMap<(VolunteerId, Date), i64>,
     ) -> Vec<Option<BatchOutcome>> {
+        // What the rows before have added to each day.
+        let mut added: std::collections::HashMap<(VolunteerId, Date), i64> = Default::default();
         rows.iter()
             .zip(recorded)
             .map(|(r, recorded)| {
@@ -384,8 +399,10 @@ impl DayCap {
                 if r.status != RecordStatus::Effective {
                     return None;
                 }
-                let day = used.entry((r.volunteer, r.service_date)).or_default();
-                match *day + r.minutes <= self.0 {
+                let key = (r.volunteer, r.service_date);
+                let before = used.get(&key).copied().unwrap_or(0);
+                let day = added.entry(key).or_default();
+                match before + *day + r.minutes <= self.0 {
                     true => {
                         *day += r.minutes;
                         None
